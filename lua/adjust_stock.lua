@@ -1,0 +1,38 @@
+--[[
+  adjust_stock: adds delta units to a SKU's total and available (negative for shrinkage).
+  Expired holds are swept first.
+
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
+  KEYS[4]  outbox stream
+  ARGV[1]  sku   ARGV[2]  delta (non-zero integer)   ARGV[3]  reason   ARGV[4]  actor
+  ARGV[5]  lazy sweep limit
+
+  Returns
+    {0, total, available, reserved, sold, version}
+    {-1}              SKU_NOT_FOUND
+    {-4, available}   INSUFFICIENT_STOCK (available would fall below zero)
+]]
+local stockKey, expiryKey, buyersKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local sku, delta, reason, actor, sweepLimit = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+
+-- @include "nowMs"
+-- @include "sweepExpired"
+-- @include "stockSnapshot"
+-- @include "appendEvent"
+
+if redis.call('EXISTS', stockKey) == 0 then
+  return {-1}
+end
+local now = nowMs()
+while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit) > 0 do end
+local available = tonumber(redis.call('HGET', stockKey, 'available'))
+if available + delta < 0 then
+  return {-4, available}
+end
+redis.call('HINCRBY', stockKey, 'total', delta)
+redis.call('HINCRBY', stockKey, 'available', delta)
+redis.call('HINCRBY', stockKey, 'version', 1)
+local snapshot = stockSnapshot(stockKey, sku)
+appendEvent(outboxKey, {type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor,
+  stock = {snapshot}})
+return {0, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6]}

@@ -1,0 +1,51 @@
+--[[
+  extend: moves a pending reservation's expiry to now + ttl, never past createdAt + max lifetime.
+
+  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  ARGV[1]  reservation id          ARGV[2]  ttl (ms)
+  ARGV[3]  max lifetime from createdAt (ms)
+  ARGV[4]  stock key template      ARGV[5]  expiry index template   ARGV[6]  buyers template
+  ARGV[7]  record retention after the reservation ends (ms)
+
+  Returns {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}
+    code  0 extended
+         -6 RESERVATION_NOT_FOUND (only the code)
+         -7 RESERVATION_EXPIRED (expired now or earlier; units returned once)
+         -8 RESERVATION_RELEASED  -9 RESERVATION_COMMITTED
+]]
+local recordKey, outboxKey = KEYS[1], KEYS[2]
+local reservationId, ttlMs, maxLifetimeMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local templates = {stock = ARGV[4], expiry = ARGV[5], buyers = ARGV[6]}
+local retentionMs = tonumber(ARGV[7])
+
+-- @include "nowMs"
+-- @include "reservationRecord"
+-- @include "finishReservation"
+-- @include "holdMember"
+-- @include "appendEvent"
+
+local r = loadReservation(recordKey)
+if not r then
+  return {-6}
+end
+local refusals = {C = -9, R = -8, E = -7}
+if refusals[r.s] then
+  return reservationReply(refusals[r.s], r)
+end
+local now = nowMs()
+if now >= r.e then
+  finishReservation(recordKey, outboxKey, reservationId, r, 'E', now, templates, retentionMs)
+  return reservationReply(-7, r)
+end
+local expiresAt = math.min(now + ttlMs, r.c + maxLifetimeMs)
+for _, line in ipairs(recordLines(r)) do
+  local sku, reserved = line[1], line[3]
+  if reserved > 0 then
+    redis.call('ZADD', skuKey(templates.expiry, sku), 'XX', expiresAt, holdMember(reservationId, reserved, r.u))
+  end
+end
+r.e = expiresAt
+redis.call('HSET', recordKey, 'e', expiresAt)
+redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
+appendEvent(outboxKey, {type = 'EXTEND', at = now, id = reservationId, expiresAt = expiresAt})
+return reservationReply(0, r)

@@ -1,0 +1,49 @@
+-- @include "reservationRecord"
+-- @include "holdMember"
+-- @include "addBuyerUnits"
+-- @include "stockSnapshot"
+-- @include "appendEvent"
+
+-- Key of one SKU from a template the key module passed in ARGV ("...%s..." with the SKU for %s),
+-- so key shapes stay defined in one TypeScript module.
+local function skuKey(template, sku)
+  local head, tail = string.match(template, '^(.*)%%s(.*)$')
+  return head .. sku .. tail
+end
+
+-- Ends a pending reservation: 'C' moves its held units to sold; 'R' and 'E' return them to
+-- available. A line's units move only if its expiry-index member is still there, so a line a
+-- sweep already returned is never returned twice.
+local function finishReservation(recordKey, outboxKey, reservationId, r, outcome, now, templates, retentionMs)
+  local lines = {}
+  local stock = {}
+  for _, line in ipairs(recordLines(r)) do
+    local sku, reserved = line[1], line[3]
+    if reserved > 0 then
+      local stockKey = skuKey(templates.stock, sku)
+      local removed = redis.call('ZREM', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u))
+      if removed == 1 then
+        redis.call('HINCRBY', stockKey, 'reserved', -reserved)
+        if outcome == 'C' then
+          redis.call('HINCRBY', stockKey, 'sold', reserved)
+        else
+          redis.call('HINCRBY', stockKey, 'available', reserved)
+          addBuyerUnits(skuKey(templates.buyers, sku), r.u, -reserved)
+        end
+        redis.call('HINCRBY', stockKey, 'version', 1)
+        lines[#lines + 1] = {reservationId, sku, reserved}
+        stock[#stock + 1] = stockSnapshot(stockKey, sku)
+      end
+    end
+  end
+  local finishedAt = now
+  if outcome == 'E' then
+    finishedAt = r.e
+  end
+  r.s = outcome
+  r.f = tostring(finishedAt)
+  redis.call('HSET', recordKey, 's', outcome, 'f', r.f)
+  redis.call('PEXPIRE', recordKey, retentionMs)
+  local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
+  appendEvent(outboxKey, {type = types[outcome], at = now, id = reservationId, lines = lines, stock = stock})
+end

@@ -1,0 +1,35 @@
+-- @include "holdMember"
+-- @include "addBuyerUnits"
+-- @include "stockSnapshot"
+-- @include "appendEvent"
+
+-- Returns to the shelf the units of at most `limit` holds of one SKU whose expiry is at or before
+-- `now`. Removing a member from the expiry index is what returns its units, so every hold is
+-- returned exactly once whoever sweeps it (lazy sweep, reconciler, commit or release).
+-- Returns the number of holds released and the units they returned.
+local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, limit)
+  local members = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, limit)
+  if #members == 0 then
+    return 0, 0
+  end
+  local units = 0
+  local lines = {}
+  local perBuyer = {}
+  for i, member in ipairs(members) do
+    local reservationId, held, userId = parseHoldMember(member)
+    units = units + held
+    perBuyer[userId] = (perBuyer[userId] or 0) + held
+    lines[i] = {reservationId, sku, held}
+  end
+  for start = 1, #members, 1000 do
+    redis.call('ZREM', expiryKey, unpack(members, start, math.min(start + 999, #members)))
+  end
+  for userId, held in pairs(perBuyer) do
+    addBuyerUnits(buyersKey, userId, -held)
+  end
+  redis.call('HINCRBY', stockKey, 'available', units)
+  redis.call('HINCRBY', stockKey, 'reserved', -units)
+  redis.call('HINCRBY', stockKey, 'version', 1)
+  appendEvent(outboxKey, {type = 'EXPIRE', at = now, lines = lines, stock = {stockSnapshot(stockKey, sku)}})
+  return #members, units
+end

@@ -1,0 +1,57 @@
+--[[
+  set_stock: creates a SKU or updates its total, per-user limit and sale window. Expired holds are
+  swept first so the check sees what is really held. available becomes total - reserved - sold.
+
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
+  KEYS[4]  outbox stream KEYS[5]  sweep-due index
+  ARGV[1]  sku           ARGV[2]  total
+  ARGV[3]  per-user limit ('' for none)
+  ARGV[4]  startsAt ms ('' for none)   ARGV[5] endsAt ms ('' for none)
+  ARGV[6]  actor         ARGV[7]  lazy sweep limit
+
+  Returns
+    {0 updated | 1 created, total, available, reserved, sold, version}
+    {-10, reserved, sold}   TOTAL_BELOW_COMMITTED
+]]
+local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sku, total, perUserLimit, startsAt, endsAt = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
+
+-- @include "nowMs"
+-- @include "sweepExpired"
+-- @include "stockSnapshot"
+-- @include "appendEvent"
+
+local now = nowMs()
+local created = redis.call('EXISTS', stockKey) == 0
+local previousTotal = 0
+if not created then
+  -- Sweeping may need more than one pass when very many holds have expired at once.
+  while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit) > 0 do end
+  previousTotal = tonumber(redis.call('HGET', stockKey, 'total'))
+end
+local counts = redis.call('HMGET', stockKey, 'reserved', 'sold')
+local reserved, sold = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
+if total < reserved + sold then
+  return {-10, reserved, sold}
+end
+redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold,
+  'reserved', reserved, 'sold', sold)
+redis.call('HINCRBY', stockKey, 'version', 1)
+local window = {perUserLimit = perUserLimit, startsAt = startsAt, endsAt = endsAt}
+for field, value in pairs(window) do
+  if value == '' then
+    redis.call('HDEL', stockKey, field)
+  else
+    redis.call('HSET', stockKey, field, value)
+  end
+end
+local snapshot = stockSnapshot(stockKey, sku)
+appendEvent(outboxKey, {type = 'SET', at = now, sku = sku, delta = total - previousTotal, actor = actor,
+  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt),
+  stock = {snapshot}})
+local code = 0
+if created then
+  code = 1
+end
+return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6]}

@@ -1,0 +1,28 @@
+--[[
+  sweep_expired: the reconciler's sweep of one SKU. Returns the units of up to `limit` expired
+  holds, then re-files the SKU in the sweep-due index under its next expiry (or removes it when
+  it has no holds left), so a pass only ever visits SKUs that have something due.
+
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
+  KEYS[4]  outbox stream KEYS[5]  sweep-due index
+  ARGV[1]  sku           ARGV[2]  limit (holds per call)
+
+  Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left}
+]]
+local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sku, limit = ARGV[1], tonumber(ARGV[2])
+
+-- @include "nowMs"
+-- @include "sweepExpired"
+
+local holds, units = 0, 0
+if redis.call('EXISTS', stockKey) == 1 then
+  holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, nowMs(), limit)
+end
+local next = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
+if #next == 0 then
+  redis.call('ZREM', dueKey, sku)
+  return {holds, units, -1}
+end
+redis.call('ZADD', dueKey, next[2], sku)
+return {holds, units, tonumber(next[2])}

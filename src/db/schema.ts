@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** One row per SKU: its settings and the counters last drained from Redis. */
+export const skus = pgTable('skus', {
+  sku: text('sku').primaryKey(),
+  total: integer('total').notNull(),
+  available: integer('available').notNull(),
+  reserved: integer('reserved').notNull(),
+  sold: integer('sold').notNull(),
+  perUserLimit: integer('per_user_limit'),
+  startsAt: time('starts_at'),
+  endsAt: time('ends_at'),
+  /** Redis's per-SKU change counter at the last applied snapshot; older snapshots never win. */
+  version: bigint('version', { mode: 'number' }).notNull().default(0),
+  createdAt: time('created_at').notNull().default(sql`now()`),
+  updatedAt: time('updated_at').notNull().default(sql`now()`),
+});
+
+export const reservations = pgTable(
+  'reservations',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    orderId: text('order_id').notNull(),
+    status: text('status', { enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] }).notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    committedAt: time('committed_at'),
+    releasedAt: time('released_at'),
+    updatedAt: time('updated_at').notNull().default(sql`now()`),
+  },
+  (table) => [index('reservations_user_idx').on(table.userId), index('reservations_status_idx').on(table.status)],
+);
+
+export const reservationItems = pgTable(
+  'reservation_items',
+  {
+    reservationId: text('reservation_id')
+      .notNull()
+      .references(() => reservations.id, { onDelete: 'cascade' }),
+    sku: text('sku').notNull(),
+    /** Position of the line in the request, so reads list lines as they were asked for. */
+    lineNo: integer('line_no').notNull(),
+    qty: integer('qty').notNull(),
+    reserved: integer('reserved').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.reservationId, table.sku] }), index('reservation_items_sku_idx').on(table.sku)],
+);
+
+export const stockMovements = pgTable(
+  'stock_movements',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Outbox entry id plus line: writing the same event twice inserts nothing the second time. */
+    eventKey: text('event_key').notNull().unique(),
+    sku: text('sku').notNull(),
+    type: text('type', { enum: ['SET', 'ADJUST', 'RESERVE', 'COMMIT', 'RELEASE', 'EXPIRE'] }).notNull(),
+    qty: integer('qty').notNull(),
+    reason: text('reason'),
+    actor: text('actor'),
+    reservationId: text('reservation_id'),
+    at: time('at').notNull(),
+  },
+  (table) => [index('stock_movements_sku_at_idx').on(table.sku, table.at)],
+);
+
+export const reconcileRuns = pgTable(
+  'reconcile_runs',
+  {
+    id: text('id').primaryKey(),
+    trigger: text('trigger', { enum: ['cron', 'api', 'cli', 'startup'] }).notNull(),
+    startedAt: time('started_at').notNull(),
+    finishedAt: time('finished_at'),
+    expiredReleased: integer('expired_released').notNull().default(0),
+    eventsWritten: integer('events_written').notNull().default(0),
+    drift: jsonb('drift').notNull().default(sql`'[]'::jsonb`),
+    repaired: boolean('repaired').notNull().default(false),
+    error: text('error'),
+  },
+  (table) => [index('reconcile_runs_started_idx').on(table.startedAt)],
+);

@@ -1,0 +1,49 @@
+/** Every error code the API can answer with, and its HTTP status. */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  SKU_NOT_FOUND: 404,
+  RESERVATION_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  INSUFFICIENT_STOCK: 409,
+  SALE_NOT_ACTIVE: 409,
+  PURCHASE_LIMIT_EXCEEDED: 409,
+  IDEMPOTENCY_IN_FLIGHT: 409,
+  RESERVATION_EXPIRED: 409,
+  RESERVATION_RELEASED: 409,
+  RESERVATION_COMMITTED: 409,
+  TOTAL_BELOW_COMMITTED: 409,
+  RECONCILE_IN_PROGRESS: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A refusal the client can act on; the HTTP layer turns it into the one error shape. */
+export class DomainError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** Redis or Postgres could not be reached: the engine fails closed. */
+export class UnavailableError extends DomainError {
+  constructor(what: string, cause?: unknown) {
+    super('UNAVAILABLE', `${what} is unavailable; nothing was held or changed. Retry shortly.`);
+    this.cause = cause;
+  }
+}

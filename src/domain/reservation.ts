@@ -1,0 +1,61 @@
+/** Reservation types and the pure rules around them (no I/O). */
+
+export type ReservationStatus = 'PENDING' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
+export type LineStatus = 'RESERVED' | 'BACKORDERED';
+
+export interface RequestedLine {
+  sku: string;
+  qty: number;
+}
+
+export interface ReservationLine {
+  sku: string;
+  qty: number;
+  reserved: number;
+  backordered: number;
+  status: LineStatus;
+}
+
+export interface Reservation {
+  id: string;
+  status: ReservationStatus;
+  userId: string;
+  orderId: string;
+  items: ReservationLine[];
+  createdAt: string;
+  expiresAt: string;
+}
+
+export const MAX_QTY = 10_000;
+export const MAX_LINES = 50;
+/** extend never moves expiresAt more than this past createdAt. */
+export const MAX_LIFETIME_SECONDS = 3600;
+
+/**
+ * Lines naming the same SKU become one line with the quantities summed, in order of first
+ * appearance. A merged quantity may exceed MAX_QTY; callers check it after merging.
+ */
+export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
+  const merged = new Map<string, number>();
+  for (const line of lines) merged.set(line.sku, (merged.get(line.sku) ?? 0) + line.qty);
+  return Array.from(merged, ([sku, qty]) => ({ sku, qty }));
+}
+
+export function toLine(sku: string, qty: number, reserved: number): ReservationLine {
+  const backordered = qty - reserved;
+  return { sku, qty, reserved, backordered, status: backordered > 0 ? 'BACKORDERED' : 'RESERVED' };
+}
+
+const STATUS_BY_CODE: Record<string, ReservationStatus> = {
+  P: 'PENDING',
+  C: 'COMMITTED',
+  R: 'RELEASED',
+  E: 'EXPIRED',
+};
+
+/** Status as a reader sees it: a pending reservation past its expiry reads EXPIRED. */
+export function readStatus(storedCode: string, expiresAtMs: number, nowMs: number): ReservationStatus {
+  const status = STATUS_BY_CODE[storedCode];
+  if (!status) throw new Error(`unknown reservation status code "${storedCode}"`);
+  return status === 'PENDING' && nowMs >= expiresAtMs ? 'EXPIRED' : status;
+}

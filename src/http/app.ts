@@ -1,0 +1,57 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { bearerAuth } from './auth';
+import type { AppDeps } from './deps';
+import { installErrorHandling } from './errorHandler';
+import { installValidation } from './validation';
+import adminSkuRoutes from './routes/adminSkus';
+import operationRoutes from './routes/operations';
+import reservationRoutes from './routes/reservations';
+import skuRoutes from './routes/skus';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export function serverOptions(logLevel: string): FastifyServerOptions {
+  return {
+    logger: logLevel === 'silent' ? false : { level: logLevel },
+    // Request lines are not logged at the default level: the reserve path stays free of I/O.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  };
+}
+
+/** Builds the whole HTTP API around the given services; the caller listens (or injects in tests). */
+export async function buildApp(deps: AppDeps, options: FastifyServerOptions = serverOptions(deps.config.logLevel)): Promise<FastifyInstance> {
+  const app = Fastify(options);
+  installValidation(app);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Flash-sale reservation engine',
+        description: 'Hold stock for shoppers during a sale, commit holds once paid, release them otherwise.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(operationRoutes, deps);
+  await app.register(async (client) => {
+    client.addHook('onRequest', bearerAuth(deps.config.apiToken, { required: false, variable: 'API_TOKEN' }));
+    await client.register(reservationRoutes, deps);
+    await client.register(skuRoutes, deps);
+  });
+  await app.register(async (admin) => {
+    admin.addHook('onRequest', bearerAuth(deps.config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
+    await admin.register(adminSkuRoutes, deps);
+  });
+  return app;
+}

@@ -1,0 +1,14 @@
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import type { EngineMetrics } from '../metrics';
+import type { StockEngine } from '../redis/stockEngine';
+
+/** What the routes need, handed in by whoever builds the app (the engine, or a test). */
+export interface AppDeps {
+  config: Config;
+  engine: StockEngine;
+  db: Database;
+  metrics: EngineMetrics;
+  /** Resolves when Redis, Postgres and the scripts are usable; rejects with the reason otherwise. */
+  checkReady: () => Promise<void>;
+}

@@ -1,0 +1,220 @@
+/**
+ * JSON schemas shared by the routes. The same objects validate requests, serialize responses
+ * (fast-json-stringify) and generate /openapi.json.
+ */
+import { MAX_LINES, MAX_QTY } from '../domain/reservation';
+import { MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
+import { RESERVATION_ID_PATTERN } from '../domain/ids';
+
+const isoTime = { type: 'string', format: 'date-time' } as const;
+const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+export const skuId = { type: 'string', pattern: SKU_PATTERN, description: 'SKU identifier' } as const;
+export const partyId = { type: 'string', pattern: PARTY_ID_PATTERN } as const;
+export const quantity = { type: 'integer', minimum: 1, maximum: MAX_QTY } as const;
+
+export const errorResponse = {
+  type: 'object',
+  description: 'The one error shape of every route',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', example: 'INSUFFICIENT_STOCK' },
+        message: { type: 'string' },
+        details: {},
+      },
+    },
+  },
+} as const;
+
+export const skuView = {
+  type: 'object',
+  required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt'],
+  properties: {
+    sku: { type: 'string' },
+    total: { type: 'integer' },
+    available: { type: 'integer' },
+    reserved: { type: 'integer' },
+    sold: { type: 'integer' },
+    perUserLimit: { type: ['integer', 'null'] },
+    startsAt: nullableIsoTime,
+    endsAt: nullableIsoTime,
+  },
+} as const;
+
+export const reservationView = {
+  type: 'object',
+  required: ['id', 'status', 'userId', 'orderId', 'items', 'createdAt', 'expiresAt'],
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] },
+    userId: { type: 'string' },
+    orderId: { type: 'string' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sku', 'qty', 'reserved', 'backordered', 'status'],
+        properties: {
+          sku: { type: 'string' },
+          qty: { type: 'integer' },
+          reserved: { type: 'integer' },
+          backordered: { type: 'integer' },
+          status: { type: 'string', enum: ['RESERVED', 'BACKORDERED'] },
+        },
+      },
+    },
+    createdAt: isoTime,
+    expiresAt: isoTime,
+  },
+} as const;
+
+export const lineItems = {
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_LINES,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sku', 'qty'],
+    properties: { sku: skuId, qty: quantity },
+  },
+} as const;
+
+export const reserveBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userId', 'orderId', 'items'],
+  properties: {
+    userId: partyId,
+    orderId: partyId,
+    items: lineItems,
+    ttlSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'Default RESERVATION_TTL_SECONDS' },
+    allowPartial: { type: 'boolean', default: false },
+  },
+} as const;
+
+export const idempotencyHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: '^[\\x21-\\x7E]{1,255}$',
+      description: 'Scoped to userId; kept at least 24 h',
+    },
+  },
+} as const;
+
+export const reservationParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: RESERVATION_ID_PATTERN } },
+} as const;
+
+export const skuParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sku'],
+  properties: { sku: skuId },
+} as const;
+
+export const extendBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ttlSeconds'],
+  properties: { ttlSeconds: { type: 'integer', minimum: 1, maximum: 3600 } },
+} as const;
+
+export const emptyBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {},
+} as const;
+
+export const availabilityBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: { items: lineItems },
+} as const;
+
+export const availabilityResponse = {
+  type: 'object',
+  required: ['ok', 'items'],
+  properties: {
+    ok: { type: 'boolean' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sku', 'qty', 'available', 'ok'],
+        properties: {
+          sku: { type: 'string' },
+          qty: { type: 'integer' },
+          available: { type: 'integer' },
+          ok: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const putSkuBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['total'],
+  properties: {
+    total: { type: 'integer', minimum: 0, maximum: MAX_TOTAL },
+    perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL, default: null },
+    startsAt: { ...nullableIsoTime, default: null },
+    endsAt: { ...nullableIsoTime, default: null },
+  },
+} as const;
+
+export const adjustBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delta', 'reason'],
+  properties: {
+    delta: { type: 'integer', minimum: -MAX_TOTAL, maximum: MAX_TOTAL, not: { const: 0 } },
+    reason: { type: 'string', minLength: 1, maxLength: 500 },
+  },
+} as const;
+
+export const limitQuery = (max: number, fallback: number) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    properties: { limit: { type: 'integer', minimum: 1, maximum: max, default: fallback } },
+  }) as const;
+
+export const movementsResponse = {
+  type: 'object',
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['at', 'type', 'qty', 'reason', 'actor', 'reservationId'],
+        properties: {
+          at: isoTime,
+          type: { type: 'string', enum: ['SET', 'ADJUST', 'RESERVE', 'COMMIT', 'RELEASE', 'EXPIRE'] },
+          qty: { type: 'integer' },
+          reason: { type: ['string', 'null'] },
+          actor: { type: ['string', 'null'] },
+          reservationId: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Error responses a route may give, for the OpenAPI document. */
+export function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, errorResponse]));
+}

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SkuView } from './domain/sku';
+
+export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'unavailable' | 'error';
+
+/** The Prometheus series of API.md, on a registry of the engine's own (one per app in tests). */
+export class EngineMetrics {
+  readonly registry = new Registry();
+
+  readonly reservations = new Counter({
+    name: 'flashsale_reservations_total',
+    help: 'Reserve requests by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly finishes = new Counter({
+    name: 'flashsale_reservation_finishes_total',
+    help: 'Reservations ended, by how: commit, release or expire',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reserveLatency = new Histogram({
+    name: 'flashsale_reserve_duration_seconds',
+    help: 'Time to answer a reserve request (Redis round trip included)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly reconcileRuns = new Counter({
+    name: 'flashsale_reconcile_runs_total',
+    help: 'Reconciler passes by trigger and result',
+    labelNames: ['trigger', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly driftFields = new Gauge({
+    name: 'flashsale_drift_fields',
+    help: 'SKU counters that differed between Redis and Postgres in the last reconciler pass',
+    registers: [this.registry],
+  });
+
+  private readonly stockGauge: Gauge<'sku' | 'state'>;
+
+  constructor(listSkus: () => Promise<SkuView[]>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'flashsale_process_' });
+    this.stockGauge = new Gauge({
+      name: 'flashsale_sku_units',
+      help: 'Units of a SKU by state (available, reserved, sold), read from Redis at scrape time',
+      labelNames: ['sku', 'state'] as const,
+      registers: [this.registry],
+      collect: async () => {
+        this.stockGauge.reset();
+        for (const view of await listSkus().catch(() => [])) {
+          this.stockGauge.set({ sku: view.sku, state: 'available' }, view.available);
+          this.stockGauge.set({ sku: view.sku, state: 'reserved' }, view.reserved);
+          this.stockGauge.set({ sku: view.sku, state: 'sold' }, view.sold);
+        }
+      },
+    });
+  }
+}

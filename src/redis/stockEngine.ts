@@ -1,0 +1,304 @@
+import { DomainError, UnavailableError } from '../domain/errors';
+import { type RequestedLine, type Reservation, readStatus, toLine, MAX_LIFETIME_SECONDS } from '../domain/reservation';
+import type { SkuSettings, SkuView } from '../domain/sku';
+import { RedisKeys } from './keys';
+import { ReplyCode, refusal } from './replyCodes';
+import type { ScriptedRedis } from './scripts';
+
+export interface ReserveCommand {
+  id: string;
+  userId: string;
+  orderId: string;
+  lines: RequestedLine[];
+  ttlSeconds: number;
+  allowPartial: boolean;
+  /** Present when the request carried an Idempotency-Key. */
+  idempotency?: { keyHash: string; fingerprint: string };
+}
+
+export type ReserveOutcome =
+  | { kind: 'created'; reservation: Reservation }
+  | { kind: 'replayed'; reservationId: string };
+
+export interface EngineTuning {
+  recordRetentionSeconds: number;
+  idempotencyTtlSeconds: number;
+  lazySweepLimit: number;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  recordRetentionSeconds: 3600,
+  idempotencyTtlSeconds: 24 * 3600,
+  lazySweepLimit: 100,
+};
+
+type Reply = (string | number)[];
+
+/** Redis replies that mean "not now" rather than "bug": answered as 503 like a lost connection. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MISCONF)/;
+
+/**
+ * The typed facade over the Lua scripts: builds every call's KEYS from RedisKeys in the order each
+ * script's header states, and turns replies into domain values or DomainErrors.
+ */
+export class StockEngine {
+  private readonly templates: { stock: string; expiry: string; buyers: string };
+
+  constructor(
+    readonly redis: ScriptedRedis,
+    readonly keys: RedisKeys,
+    readonly tuning: EngineTuning = DEFAULT_TUNING,
+  ) {
+    this.templates = keys.skuKeyTemplates();
+  }
+
+  async reserve(command: ReserveCommand): Promise<ReserveOutcome> {
+    const { keys, tuning } = this;
+    const callKeys: string[] = [
+      keys.reservation(command.id),
+      command.idempotency ? keys.idempotency(command.userId, command.idempotency.keyHash) : keys.reservation(command.id),
+      keys.outbox(),
+      keys.sweepDue(),
+    ];
+    const args: (string | number)[] = [
+      command.id,
+      command.userId,
+      command.orderId,
+      command.ttlSeconds * 1000,
+      command.allowPartial ? '1' : '0',
+      command.idempotency?.fingerprint ?? '',
+      tuning.idempotencyTtlSeconds * 1000,
+      tuning.recordRetentionSeconds * 1000,
+      tuning.lazySweepLimit,
+    ];
+    for (const line of command.lines) {
+      callKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
+      args.push(line.sku, line.qty);
+    }
+    const reply = (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...args))) as Reply;
+    const code = reply[0] as ReplyCode;
+    switch (code) {
+      case ReplyCode.Ok: {
+        const createdAt = reply[1] as number;
+        const expiresAt = reply[2] as number;
+        return {
+          kind: 'created',
+          reservation: {
+            id: command.id,
+            status: 'PENDING',
+            userId: command.userId,
+            orderId: command.orderId,
+            items: command.lines.map((line, n) => toLine(line.sku, line.qty, reply[3 + n] as number)),
+            createdAt: new Date(createdAt).toISOString(),
+            expiresAt: new Date(expiresAt).toISOString(),
+          },
+        };
+      }
+      case ReplyCode.Repeated:
+        return { kind: 'replayed', reservationId: String(reply[1]) };
+      case ReplyCode.SkuNotFound:
+      case ReplyCode.SaleNotActive:
+        throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
+      case ReplyCode.PurchaseLimitExceeded: {
+        const line = command.lines[(reply[1] as number) - 1];
+        throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
+      }
+      case ReplyCode.InsufficientStock:
+        throw refusal(code, {
+          items: command.lines
+            .map((line, n) => ({ sku: line.sku, requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))
+            .filter((line) => line.available < line.requested),
+        });
+      default:
+        throw refusal(code);
+    }
+  }
+
+  /** Returns the reservation, or null when Redis no longer has it (Postgres may). */
+  async getReservation(id: string): Promise<Reservation | null> {
+    const reply = (await this.call(() => this.redis.fsGetReservation(1, this.keys.reservation(id)))) as Reply;
+    if (reply[0] === ReplyCode.ReservationNotFound) return null;
+    return this.parseReservation(id, reply, Number(reply[8]));
+  }
+
+  /** Commits; a repeat answers the committed reservation again and changes nothing. */
+  async commit(id: string): Promise<Reservation | null> {
+    const reply = await this.finish('fsCommit', id);
+    if (reply === null) return null;
+    if (reply[0] !== ReplyCode.Ok && reply[0] !== ReplyCode.Repeated) throw refusal(reply[0] as ReplyCode);
+    return this.parseReservation(id, reply);
+  }
+
+  /** Releases; a repeat, or a reservation that had expired, answers 200 with its status. */
+  async release(id: string): Promise<Reservation | null> {
+    const reply = await this.finish('fsRelease', id);
+    if (reply === null) return null;
+    if (reply[0] === ReplyCode.ReservationCommitted) throw refusal(ReplyCode.ReservationCommitted);
+    return this.parseReservation(id, reply);
+  }
+
+  async extend(id: string, ttlSeconds: number): Promise<Reservation | null> {
+    const { keys, templates } = this;
+    const reply = (await this.call(() =>
+      this.redis.fsExtend(
+        2,
+        keys.reservation(id),
+        keys.outbox(),
+        id,
+        ttlSeconds * 1000,
+        MAX_LIFETIME_SECONDS * 1000,
+        templates.stock,
+        templates.expiry,
+        templates.buyers,
+        this.tuning.recordRetentionSeconds * 1000,
+      ),
+    )) as Reply;
+    if (reply[0] === ReplyCode.ReservationNotFound) return null;
+    if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode);
+    return this.parseReservation(id, reply);
+  }
+
+  /** Creates or updates a SKU; `created` tells which. */
+  async setStock(sku: string, settings: SkuSettings, actor: string): Promise<{ created: boolean; view: SkuView; version: number }> {
+    const reply = (await this.call(() =>
+      this.redis.fsSetStock(
+        ...this.skuScriptKeys(sku),
+        sku,
+        settings.total,
+        settings.perUserLimit ?? '',
+        settings.startsAt === null ? '' : Date.parse(settings.startsAt),
+        settings.endsAt === null ? '' : Date.parse(settings.endsAt),
+        actor,
+        this.tuning.lazySweepLimit,
+      ),
+    )) as Reply;
+    if (reply[0] === ReplyCode.TotalBelowCommitted) {
+      throw refusal(ReplyCode.TotalBelowCommitted, { requestedTotal: settings.total, reserved: reply[1], sold: reply[2] });
+    }
+    return { created: reply[0] === 1, view: { sku, ...countsOf(reply), ...settings }, version: reply[5] as number };
+  }
+
+  async adjustStock(sku: string, delta: number, reason: string, actor: string): Promise<SkuView> {
+    const [, ...keys] = this.skuScriptKeys(sku);
+    const reply = (await this.call(() =>
+      this.redis.fsAdjustStock(4, ...keys.slice(0, 4), sku, delta, reason, actor, this.tuning.lazySweepLimit),
+    )) as Reply;
+    if (reply[0] === ReplyCode.InsufficientStock) {
+      throw refusal(ReplyCode.InsufficientStock, { sku, delta, available: reply[1] });
+    }
+    if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku });
+    const view = await this.getSku(sku);
+    if (!view) throw refusal(ReplyCode.SkuNotFound, { sku });
+    return view;
+  }
+
+  /** Reads one SKU view; null when the SKU does not exist. */
+  async getSku(sku: string): Promise<SkuView | null> {
+    const [view] = await this.getSkus([sku]);
+    return view;
+  }
+
+  /** Reads several SKU views in one round trip; null for each SKU that does not exist. */
+  async getSkus(skus: readonly string[]): Promise<(SkuView | null)[]> {
+    const pipeline = this.redis.pipeline();
+    for (const sku of skus) {
+      pipeline.hmget(this.keys.stock(sku), 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt');
+    }
+    const results = (await this.call(() => pipeline.exec())) ?? [];
+    return results.map(([error, value], n) => {
+      if (error) throw error;
+      const fields = value as (string | null)[];
+      if (fields[0] === null) return null;
+      return {
+        sku: skus[n],
+        total: Number(fields[0]),
+        available: Number(fields[1]),
+        reserved: Number(fields[2]),
+        sold: Number(fields[3]),
+        perUserLimit: fields[4] === null ? null : Number(fields[4]),
+        startsAt: fields[5] === null ? null : new Date(Number(fields[5])).toISOString(),
+        endsAt: fields[6] === null ? null : new Date(Number(fields[6])).toISOString(),
+      };
+    });
+  }
+
+  /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */
+  async sweepSku(sku: string, limit: number): Promise<{ holds: number; units: number; nextExpiryMs: number | null }> {
+    const reply = (await this.call(() => this.redis.fsSweepExpired(...this.skuScriptKeys(sku), sku, limit))) as number[];
+    return { holds: reply[0], units: reply[1], nextExpiryMs: reply[2] < 0 ? null : reply[2] };
+  }
+
+  /** SKUs holding at least one hold whose expiry is at or before `beforeMs`, earliest first. */
+  async dueSkus(beforeMs: number, limit: number): Promise<string[]> {
+    return this.call(() => this.redis.zrangebyscore(this.keys.sweepDue(), '-inf', beforeMs, 'LIMIT', 0, limit));
+  }
+
+  /** Redis server time in ms: the clock that decides expiry. */
+  async redisTimeMs(): Promise<number> {
+    const [seconds, micros] = await this.call(() => this.redis.time());
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** numKeys and KEYS shared by set_stock, adjust_stock and sweep_expired. */
+  private skuScriptKeys(sku: string): [number, string, string, string, string, string] {
+    const { keys } = this;
+    return [5, keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(), keys.sweepDue()];
+  }
+
+  private async finish(command: 'fsCommit' | 'fsRelease', id: string): Promise<Reply | null> {
+    const { keys, templates } = this;
+    const reply = (await this.call(() =>
+      this.redis[command](
+        2,
+        keys.reservation(id),
+        keys.outbox(),
+        id,
+        templates.stock,
+        templates.expiry,
+        templates.buyers,
+        this.tuning.recordRetentionSeconds * 1000,
+      ),
+    )) as Reply;
+    return reply[0] === ReplyCode.ReservationNotFound ? null : reply;
+  }
+
+  /** Reply layout: {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}. */
+  private parseReservation(id: string, reply: Reply, nowMs = 0): Reservation {
+    const expiresAt = Number(reply[5]);
+    return {
+      id,
+      status: readStatus(String(reply[1]), expiresAt, nowMs),
+      userId: String(reply[2]),
+      orderId: String(reply[3]),
+      items: String(reply[6])
+        .split(',')
+        .map((line) => {
+          const [sku, qty, reserved] = line.split('|');
+          return toLine(sku, Number(qty), Number(reserved));
+        }),
+      createdAt: new Date(Number(reply[4])).toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
+  }
+
+  /** Runs one Redis call; connection trouble becomes 503 UNAVAILABLE (fail closed). */
+  private async call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      const isReply = (error as Error).name === 'ReplyError';
+      if (isReply && !TRANSIENT_REPLY.test((error as Error).message)) throw error;
+      throw new UnavailableError('Redis', error);
+    }
+  }
+}
+
+function countsOf(reply: Reply): Pick<SkuView, 'total' | 'available' | 'reserved' | 'sold'> {
+  return {
+    total: reply[1] as number,
+    available: reply[2] as number,
+    reserved: reply[3] as number,
+    sold: reply[4] as number,
+  };
+}

@@ -1,0 +1,52 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadLuaScript } from '../src/redis/luaSource';
+import { SCRIPTS } from '../src/redis/scripts';
+
+function luaDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lua-'));
+  mkdirSync(path.join(dir, 'includes'));
+  for (const [name, source] of Object.entries(files)) writeFileSync(path.join(dir, name), source);
+  return dir;
+}
+
+describe('Lua include loader', () => {
+  it('expands includes once each, nested ones included', () => {
+    const dir = luaDir({
+      'main.lua': '-- @include "a"\n-- @include "b"\nreturn 1',
+      'includes/a.lua': '-- @include "b"\nlocal function a() end',
+      'includes/b.lua': 'local function b() end',
+    });
+    const source = loadLuaScript('main', dir);
+    expect(source.match(/local function b/g)).toHaveLength(1);
+    expect(source.indexOf('function b')).toBeLessThan(source.indexOf('function a'));
+    expect(source).toContain('return 1');
+  });
+
+  it('fails loudly on a missing include, naming the chain', () => {
+    const dir = luaDir({ 'main.lua': '-- @include "nope"\n' });
+    expect(() => loadLuaScript('main', dir)).toThrow(/not found: includes\/nope\.lua \(included from main\)/);
+  });
+
+  it('fails loudly on a circular include', () => {
+    const dir = luaDir({
+      'main.lua': '-- @include "a"\n',
+      'includes/a.lua': '-- @include "b"\n',
+      'includes/b.lua': '-- @include "a"\n',
+    });
+    expect(() => loadLuaScript('main', dir)).toThrow('Circular Lua include: main -> a -> b -> a');
+  });
+
+  it('every script opens with its contract: KEYS, ARGV and returns', () => {
+    for (const file of Object.values(SCRIPTS)) {
+      const source = loadLuaScript(file);
+      const header = source.slice(0, source.indexOf(']]'));
+      expect(header, file).toMatch(new RegExp(`^--\\[\\[\\n  ${file}:`));
+      expect(header, file).toContain('KEYS[1]');
+      expect(header, file).toContain('Returns');
+      expect(source, file).not.toContain('@include');
+    }
+  });
+});
