@@ -26,6 +26,8 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
 /** Builds the whole HTTP API around the given services; the caller listens (or injects in tests). */
 export async function buildApp(deps: AppDeps, options: FastifyServerOptions = serverOptions(deps.config.logLevel)): Promise<FastifyInstance> {
   const app = Fastify(options);
+  // JSON in and out: other media types are 415, not strings handed to the JSON schemas.
+  app.removeContentTypeParser('text/plain');
   installValidation(app);
   installErrorHandling(app);
 

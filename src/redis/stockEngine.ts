@@ -204,10 +204,14 @@ export class StockEngine {
     for (const sku of skus) {
       pipeline.hmget(this.keys.stock(sku), 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt');
     }
-    const results = (await this.call(() => pipeline.exec())) ?? [];
-    return results.map(([error, value], n) => {
-      if (error) throw error;
-      const fields = value as (string | null)[];
+    const results = await this.call(async () => {
+      const settled = (await pipeline.exec()) ?? [];
+      return settled.map(([error, value]) => {
+        if (error) throw error;
+        return value as (string | null)[];
+      });
+    });
+    return results.map((fields, n) => {
       if (fields[0] === null) return null;
       return {
         sku: skus[n],

@@ -42,6 +42,9 @@ export interface TestRedis {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and data directory. */
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs without closing its connections. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -74,7 +77,10 @@ export async function startTestRedis(options: { appendonly?: boolean; port?: num
     dir,
     kill,
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async stop() {
+      child?.kill('SIGCONT');
       await kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },

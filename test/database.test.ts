@@ -1,0 +1,76 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reservationItems, reservations, skus, stockMovements } from '../src/db/schema';
+import { type DatabaseTarget, type TestContext, adminHeaders, createSku, createTestContext, uniqueName } from './support/context';
+
+describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', (target) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ database: target });
+  });
+  afterAll(() => ctx.close());
+
+  it('applies the drizzle migrations on open', async () => {
+    const result = await ctx.database.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
+    const names = (Array.isArray(result) ? result : (result as { rows: { table_name: string }[] }).rows).map((row: any) => row.table_name);
+    expect(names).toEqual(expect.arrayContaining(['reconcile_runs', 'reservation_items', 'reservations', 'skus', 'stock_movements']));
+  });
+
+  it('PUT /v1/admin/skus writes the SKU to Postgres as well as Redis', async () => {
+    const sku = uniqueName('pg-');
+    await createSku(ctx, sku, { total: 7, perUserLimit: 2, startsAt: '2020-01-01T00:00:00.000Z', endsAt: null });
+    const [row] = await ctx.database.db.select().from(skus).where(sql`${skus.sku} = ${sku}`);
+    expect(row).toMatchObject({ sku, total: 7, available: 7, reserved: 0, sold: 0, perUserLimit: 2, endsAt: null });
+    expect(row.startsAt?.toISOString()).toBe('2020-01-01T00:00:00.000Z');
+    expect(row.version).toBeGreaterThan(0);
+  });
+
+  it('GET /v1/reservations/:id answers from Postgres once Redis no longer has it', async () => {
+    const id = uniqueName('old');
+    await ctx.database.db.insert(reservations).values({
+      id,
+      userId: 'u1',
+      orderId: 'o1',
+      status: 'PENDING',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+      expiresAt: new Date('2024-01-01T00:15:00Z'),
+    });
+    await ctx.database.db.insert(reservationItems).values([
+      { reservationId: id, sku: 'b', lineNo: 1, qty: 2, reserved: 1 },
+      { reservationId: id, sku: 'a', lineNo: 0, qty: 1, reserved: 1 },
+    ]);
+    const response = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      id,
+      status: 'EXPIRED',
+      userId: 'u1',
+      orderId: 'o1',
+      items: [
+        { sku: 'a', qty: 1, reserved: 1, backordered: 0, status: 'RESERVED' },
+        { sku: 'b', qty: 2, reserved: 1, backordered: 1, status: 'BACKORDERED' },
+      ],
+      createdAt: '2024-01-01T00:00:00.000Z',
+      expiresAt: '2024-01-01T00:15:00.000Z',
+    });
+    const commit = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/commit` });
+    expect(commit.json().error.code).toBe('RESERVATION_EXPIRED');
+    const release = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/release` });
+    expect(release.json().status).toBe('EXPIRED');
+  });
+
+  it('lists movements newest first', async () => {
+    const sku = uniqueName('mv-');
+    const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s));
+    await ctx.database.db.insert(stockMovements).values([
+      { eventKey: `${sku}-1`, sku, type: 'SET', qty: 10, actor: 'admin-api', at: at(1) },
+      { eventKey: `${sku}-2`, sku, type: 'RESERVE', qty: 2, reservationId: 'r1', at: at(2) },
+      { eventKey: `${sku}-3`, sku, type: 'COMMIT', qty: 2, reservationId: 'r1', at: at(3) },
+    ]);
+    const response = await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements?limit=2`, headers: adminHeaders });
+    expect(response.json().items).toEqual([
+      { at: at(3).toISOString(), type: 'COMMIT', qty: 2, reason: null, actor: null, reservationId: 'r1' },
+      { at: at(2).toISOString(), type: 'RESERVE', qty: 2, reason: null, actor: null, reservationId: 'r1' },
+    ]);
+  });
+});

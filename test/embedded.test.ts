@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { embeddedRedisPaths, startEmbeddedRedis } from '../src/redis/embeddedRedis';
+import { freePort } from './support/servers';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fs-embedded-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+describe('engine-owned redis-server', () => {
+  it('starts with AOF and fsync always under DATA_DIR, is found again, and stops', async () => {
+    const dataDir = tempDir();
+    const first = await startEmbeddedRedis(dataDir);
+    expect(first.owned).toBe(true);
+    const client = new Redis(first.url);
+    expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    expect(await client.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
+    expect(await client.config('GET', 'dir')).toEqual(['dir', path.join(dataDir, 'redis')]);
+    await client.set('kept', '1');
+    const again = await startEmbeddedRedis(dataDir);
+    expect(again.owned).toBe(false);
+    await first.stop();
+    client.disconnect();
+    const restarted = await startEmbeddedRedis(dataDir);
+    const reader = new Redis(restarted.url);
+    expect(await reader.get('kept')).toBe('1');
+    reader.disconnect();
+    await restarted.stop();
+    expect(existsSync(embeddedRedisPaths(dataDir).socketPath)).toBe(false);
+  });
+});
+
+describe('npm start on embedded defaults', () => {
+  it('serves, then on SIGTERM finishes, stops its redis-server and exits 0', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 40_000;
+    while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`engine did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(output).toContain(`listening on http://127.0.0.1:${port}`);
+    const put = await fetch(`${base}/v1/admin/skus/tv-55`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer secret', 'content-type': 'application/json' },
+      body: JSON.stringify({ total: 3 }),
+    });
+    expect(put.status).toBe(201);
+    const reserve = await fetch(`${base}/v1/reservations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'u', orderId: 'o', items: [{ sku: 'tv-55', qty: 1 }] }),
+    });
+    expect(reserve.status).toBe(201);
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(embeddedRedisPaths(dataDir).socketPath)).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pglite'))).toBe(true);
+  });
+});
