@@ -93,8 +93,10 @@ describe('commit, release and the sweep racing on the same hold', () => {
       const out = await ctx.engine.reserve({ id: newReservationId(), userId: `u${n}`, orderId: 'o', lines: [{ sku, qty }], ttlSeconds: 60, allowPartial: false });
       if (out.kind !== 'created') throw new Error('expected a hold');
       const id = out.reservation.id;
-      // Move the expiry to within a few ms of now, so the sweep and the clock race the calls too.
-      const expiresAt = (await ctx.engine.redisTimeMs()) + (n % 7) - 3;
+      // A third of the holds stay live (commit and release race), a third have expired (all three
+      // meet an expired hold), and a third expire within a few ms of the calls (the clock races too).
+      const offsetMs = [60_000, -1000, (n % 7) - 3][n % 3];
+      const expiresAt = (await ctx.engine.redisTimeMs()) + offsetMs;
       await ctx.redis.multi().hset(ctx.keys.reservation(id), 'e', expiresAt).zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${qty}|u${n}`).exec();
       const calls = [() => committer.commit(id), () => releaser.release(id), () => sweeper.sweepSku(sku, 10)];
       const order = n % 2 ? [2, 1, 0] : [0, 1, 2];
