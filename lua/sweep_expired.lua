@@ -8,6 +8,7 @@
   ARGV[1]  sku           ARGV[2]  limit (holds per call)
 
   Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left}
+  (an unknown SKU is dropped from the sweep-due index and answers {0, 0, -1})
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, limit = ARGV[1], tonumber(ARGV[2])
@@ -15,10 +16,11 @@ local sku, limit = ARGV[1], tonumber(ARGV[2])
 -- @include "nowMs"
 -- @include "sweepExpired"
 
-local holds, units = 0, 0
-if redis.call('EXISTS', stockKey) == 1 then
-  holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, nowMs(), limit)
+if redis.call('EXISTS', stockKey) == 0 then
+  redis.call('ZREM', dueKey, sku)
+  return {0, 0, -1}
 end
+local holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, nowMs(), limit)
 local next = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
 if #next == 0 then
   redis.call('ZREM', dueKey, sku)

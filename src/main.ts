@@ -1,37 +1,46 @@
 import { ConfigError, loadConfig } from './config';
-import { buildApp } from './http/app';
 import { listSkuNames } from './db/skuRepository';
 import type { SkuView } from './domain/sku';
+import { buildApp } from './http/app';
 import { EngineMetrics } from './metrics';
+import { restoreFromPostgres } from './reconciler/coldStart';
+import { Reconciler } from './reconciler/reconciler';
+import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './redis/embeddedRedis';
 import { startRuntime } from './runtime';
+import { clearEngineInfo, writeEngineInfo } from './engineInfo';
 
 /** Per-SKU gauges are exported for at most this many SKUs, to bound a scrape's cost. */
 const METRICS_SKU_LIMIT = 1000;
 
-/** `npm start`: the API (and, in one process, the reconciler) until SIGTERM or SIGINT. */
+/** `npm start`: the API and the reconciler in one process, until SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const runtime = await startRuntime(config);
+  const { engine } = runtime;
+  const db = runtime.database.db;
   const metrics = new EngineMetrics(async () => {
-    const views = await runtime.engine.getSkus(await listSkuNames(runtime.database.db, METRICS_SKU_LIMIT));
+    const views = await engine.getSkus(await listSkuNames(db, METRICS_SKU_LIMIT));
     return views.filter((view): view is SkuView => view !== null);
   });
-  const app = await buildApp({
-    config,
-    engine: runtime.engine,
-    db: runtime.database.db,
-    metrics,
-    checkReady: runtime.checkReady,
-  });
+  const reconciler = new Reconciler(engine, db, metrics);
+  const app = await buildApp({ config, engine, db, metrics, reconciler, checkReady: runtime.checkReady });
+
+  // Cold start: a Redis that lost SKUs Postgres knows gets them back before any traffic.
+  const restored = await restoreFromPostgres(engine, db);
+  if (restored.skus) app.log.warn(`restored ${restored.skus} SKUs and ${restored.holds} pending holds from Postgres into Redis`);
 
   if (!config.adminToken) {
     app.log.warn('ADMIN_TOKEN is not set: /v1/admin/* answers 401. Start with ADMIN_TOKEN=<secret> to enable it.');
   }
   await app.listen({ port: config.port, host: config.host });
+  const url = `http://${config.host}:${config.port}`;
+  writeEngineInfo(config.dataDir, { pid: process.pid, url, embeddedPostgres: !config.databaseUrl });
+  const schedule = scheduleReconciler(reconciler, config.reconcileCron, app.log);
   app.log.info(
-    `flash-sale engine listening on http://${config.host}:${config.port} ` +
-      `(Redis: ${runtime.redisLocation}; Postgres: ${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}/pglite`}; docs: /docs)`,
+    `flash-sale engine listening on ${url} ` +
+      `(Redis: ${runtime.redisLocation}; Postgres: ${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}/pglite`}; ` +
+      `reconciler: "${config.reconcileCron}"; docs: ${url}/docs)`,
   );
 
   let stopping = false;
@@ -39,8 +48,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info(`${signal}: finishing in-flight requests, then stopping`);
+    await schedule.stop();
     await app.close();
     await runtime.stop();
+    clearEngineInfo(config.dataDir, process.pid);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

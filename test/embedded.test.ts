@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +44,7 @@ describe('npm start on embedded defaults', () => {
     const dataDir = tempDir();
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '' },
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', RECONCILE_CRON: '* * * * * *' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -70,6 +71,24 @@ describe('npm start on embedded defaults', () => {
     });
     expect(reserve.status).toBe(201);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
+
+    // The cron reconciler drains the reservation into the embedded Postgres within a period or two.
+    const admin = { authorization: 'Bearer secret' };
+    let cronRun: { eventsWritten: number } | undefined;
+    for (let attempt = 0; attempt < 40 && !cronRun; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const runs = (await (await fetch(`${base}/v1/admin/reconcile/runs?limit=50`, { headers: admin })).json()).items;
+      cronRun = runs.find((run: { trigger: string; eventsWritten: number }) => run.trigger === 'cron' && run.eventsWritten > 0);
+    }
+    expect(cronRun).toBeDefined();
+    const movements = (await (await fetch(`${base}/v1/admin/skus/tv-55/movements`, { headers: admin })).json()).items;
+    expect(movements.map((m: { type: string }) => m.type)).toEqual(['RESERVE', 'SET']);
+
+    // npm run reconcile finds the running engine (it owns the embedded Postgres) and has it run the pass.
+    const cli = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', '--json'], {
+      env: { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: 'secret', REDIS_URL: '', DATABASE_URL: '' },
+    });
+    expect(JSON.parse(cli.stdout)).toMatchObject({ trigger: 'api', drift: [] });
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

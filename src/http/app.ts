@@ -5,6 +5,7 @@ import { bearerAuth } from './auth';
 import type { AppDeps } from './deps';
 import { installErrorHandling } from './errorHandler';
 import { installValidation } from './validation';
+import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
 import operationRoutes from './routes/operations';
 import reservationRoutes from './routes/reservations';
@@ -54,6 +55,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = se
   await app.register(async (admin) => {
     admin.addHook('onRequest', bearerAuth(deps.config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
     await admin.register(adminSkuRoutes, deps);
+    await admin.register(adminReconcileRoutes, deps);
   });
   return app;
 }

@@ -218,3 +218,38 @@ export const movementsResponse = {
 export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((status) => [status, errorResponse]));
 }
+
+export const reconcileBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { repair: { type: 'boolean', default: false, description: 'Rebuild the wrong side of any drift from the facts' } },
+} as const;
+
+export const reconcileReport = {
+  type: 'object',
+  required: ['id', 'trigger', 'startedAt', 'finishedAt', 'expiredReleased', 'eventsWritten', 'drift', 'repaired'],
+  properties: {
+    id: { type: 'string' },
+    trigger: { type: 'string', enum: ['cron', 'api', 'cli', 'startup'] },
+    startedAt: isoTime,
+    finishedAt: isoTime,
+    expiredReleased: { type: 'integer', description: 'Expired holds whose units this pass returned' },
+    eventsWritten: { type: 'integer', description: 'Outbox events written to Postgres' },
+    drift: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sku', 'field', 'redis', 'postgres'],
+        properties: {
+          sku: { type: 'string' },
+          field: { type: 'string', enum: ['total', 'available', 'reserved', 'sold'] },
+          redis: { type: ['integer', 'null'] },
+          postgres: { type: 'integer' },
+          expected: { type: 'integer', description: 'What the facts in Postgres say' },
+        },
+      },
+    },
+    repaired: { type: 'boolean' },
+    error: { type: 'string' },
+  },
+} as const;

@@ -15,6 +15,8 @@ export enum ReplyCode {
   ReservationReleased = -8,
   ReservationCommitted = -9,
   TotalBelowCommitted = -10,
+  VersionChanged = -11,
+  FactsInconsistent = -12,
 }
 
 /** The one place a script's refusal code becomes an error the client sees. */

@@ -12,6 +12,9 @@ export const SCRIPTS = {
   fsSetStock: 'set_stock',
   fsAdjustStock: 'adjust_stock',
   fsSweepExpired: 'sweep_expired',
+  fsRepairStock: 'repair_stock',
+  fsRestoreSku: 'restore_sku',
+  fsReleaseLease: 'release_lease',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -34,6 +34,36 @@ export const DEFAULT_TUNING: EngineTuning = {
 
 type Reply = (string | number)[];
 
+export interface StockCounters {
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  version: number;
+}
+
+export interface SkuRestore {
+  sku: string;
+  total: number;
+  sold: number;
+  perUserLimit: number | null;
+  startsAtMs: number | null;
+  endsAtMs: number | null;
+  version: number;
+  holds: { reservationId: string; userId: string; units: number; expiresAtMs: number }[];
+  /** userId -> units held or bought of this SKU. */
+  buyerUnits: [string, number][];
+}
+
+export interface ReservationRestore {
+  id: string;
+  userId: string;
+  orderId: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  lines: { sku: string; qty: number; reserved: number }[];
+}
+
 /** Redis replies that mean "not now" rather than "bug": answered as 503 like a lost connection. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MISCONF)/;
 
@@ -235,6 +265,81 @@ export class StockEngine {
   /** SKUs holding at least one hold whose expiry is at or before `beforeMs`, earliest first. */
   async dueSkus(beforeMs: number, limit: number): Promise<string[]> {
     return this.call(() => this.redis.zrangebyscore(this.keys.sweepDue(), '-inf', beforeMs, 'LIMIT', 0, limit));
+  }
+
+  /** Raw counters and change version of several SKUs in one round trip; null where missing. */
+  async readCounters(skus: readonly string[]): Promise<(StockCounters | null)[]> {
+    const pipeline = this.redis.pipeline();
+    for (const sku of skus) pipeline.hmget(this.keys.stock(sku), 'total', 'available', 'reserved', 'sold', 'version');
+    const rows = await this.call(async () =>
+      ((await pipeline.exec()) ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value as (string | null)[];
+      }),
+    );
+    return rows.map((fields) =>
+      fields[0] === null
+        ? null
+        : { total: Number(fields[0]), available: Number(fields[1]), reserved: Number(fields[2]), sold: Number(fields[3]), version: Number(fields[4] ?? 0) },
+    );
+  }
+
+  /**
+   * Rebuilds a SKU's Redis counters from the facts (total and sold from Postgres, reserved from the
+   * expiry index), unless the SKU changed since `expectedVersion` was read.
+   */
+  async repairStock(sku: string, expectedVersion: number, total: number, sold: number): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
+    const reply = (await this.call(() =>
+      this.redis.fsRepairStock(2, this.keys.stock(sku), this.keys.expiry(sku), expectedVersion, total, sold),
+    )) as number[];
+    if (reply[0] === ReplyCode.VersionChanged) return 'changed';
+    if (reply[0] === ReplyCode.FactsInconsistent) return 'inconsistent';
+    if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
+    return { total: reply[1], available: reply[2], reserved: reply[3], sold: reply[4], version: reply[5] };
+  }
+
+  /** Cold start: recreates a SKU Redis lost; false when Redis still had it (left untouched). */
+  async restoreSku(snapshot: SkuRestore): Promise<boolean> {
+    const { keys } = this;
+    const args: (string | number)[] = [
+      snapshot.sku,
+      snapshot.total,
+      snapshot.sold,
+      snapshot.perUserLimit ?? '',
+      snapshot.startsAtMs ?? '',
+      snapshot.endsAtMs ?? '',
+      snapshot.version,
+      snapshot.holds.length,
+    ];
+    for (const hold of snapshot.holds) args.push(`${hold.reservationId}|${hold.units}|${hold.userId}`, hold.expiresAtMs);
+    for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
+    const reply = (await this.call(() =>
+      this.redis.fsRestoreSku(4, keys.stock(snapshot.sku), keys.expiry(snapshot.sku), keys.buyers(snapshot.sku), keys.sweepDue(), ...args),
+    )) as number[];
+    return reply[0] === 1;
+  }
+
+  /** Cold start: recreates a pending reservation record Redis lost (kept as is if present). */
+  async restoreReservation(record: ReservationRestore): Promise<void> {
+    const key = this.keys.reservation(record.id);
+    const items = record.lines.map((line) => `${line.sku}|${line.qty}|${line.reserved}`).join(',');
+    await this.call(() =>
+      this.redis
+        .multi()
+        .hsetnx(key, 's', 'P')
+        .hset(key, 'u', record.userId, 'o', record.orderId, 'c', record.createdAtMs, 'e', record.expiresAtMs, 'i', items)
+        .pexpireat(key, record.expiresAtMs + this.tuning.recordRetentionSeconds * 1000)
+        .exec(),
+    );
+  }
+
+  /** Takes the cluster-wide reconciler lease for `ttlMs`; false when another holder has it. */
+  async acquireLease(token: string, ttlMs: number): Promise<boolean> {
+    return (await this.call(() => this.redis.set(this.keys.reconcileLease(), token, 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  async releaseLease(token: string): Promise<void> {
+    await this.call(() => this.redis.fsReleaseLease(1, this.keys.reconcileLease(), token));
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client';
 import { buildApp, serverOptions } from '../../src/http/app';
 import { EngineMetrics } from '../../src/metrics';
+import { Reconciler } from '../../src/reconciler/reconciler';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
 import { defineScripts, ensureScriptsLoaded } from '../../src/redis/scripts';
@@ -26,6 +27,7 @@ export interface TestContext {
   database: DatabaseHandle;
   config: Config;
   metrics: EngineMetrics;
+  reconciler: Reconciler;
   /** Base URL when started with `listen: true`. */
   baseUrl: string;
   close(): Promise<void>;
@@ -35,9 +37,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
-/** A fresh Postgres database on the shared test server, dropped again by the returned function. */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const adminUrl = inject('postgresUrl');
+/** A fresh Postgres database on the shared test server (or the one given), dropped again by the returned function. */
+export async function createTestDatabase(adminUrl = inject('postgresUrl')): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = uniqueName('t_');
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
@@ -60,13 +61,15 @@ export async function createTestContext(
   options: {
     database?: DatabaseTarget;
     redisUrl?: string;
+    /** Admin URL of a Postgres server of the test's own (default: the shared one). */
+    postgresUrl?: string;
     env?: Record<string, string>;
     tuning?: Partial<EngineTuning>;
     listen?: boolean;
   } = {},
 ): Promise<TestContext> {
   const target = options.database ?? 'postgres';
-  const testDb = target === 'postgres' ? await createTestDatabase() : undefined;
+  const testDb = target === 'postgres' ? await createTestDatabase(options.postgresUrl) : undefined;
   const config = loadConfig({
     ADMIN_TOKEN,
     KEY_PREFIX: uniqueName('t'),
@@ -81,12 +84,14 @@ export async function createTestContext(
   const keys = new RedisKeys(config.keyPrefix);
   const engine = new StockEngine(defineScripts(redis), keys, { ...DEFAULT_TUNING, ...options.tuning });
   const metrics = new EngineMetrics(async () => []);
+  const reconciler = new Reconciler(engine, database.db, metrics);
   const app = await buildApp(
     {
       config,
       engine,
       db: database.db,
       metrics,
+      reconciler,
       checkReady: async () => {
         await engine.redisTimeMs();
         await ensureScriptsLoaded(redis);
@@ -111,14 +116,15 @@ export async function createTestContext(
     database,
     config,
     metrics,
+    reconciler,
     baseUrl,
     async close() {
       await app.close();
       const leftovers = await redis.keys(keys.everything()).catch(() => []);
       if (leftovers.length) await redis.del(...leftovers).catch(() => {});
       redis.disconnect();
-      await database.close();
-      await testDb?.drop();
+      await database.close().catch(() => {});
+      await testDb?.drop().catch(() => {});
     },
   };
 }

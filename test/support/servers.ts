@@ -106,6 +106,10 @@ export interface TestPostgres {
   port: number;
   /** URL of the `postgres` database; tests create their own databases from it. */
   url: string;
+  /** Stops the server at once (no clean shutdown), keeping its data. */
+  kill(): void;
+  /** Starts it again on the same port and data. */
+  start(): void;
   stop(): Promise<void>;
 }
 
@@ -130,10 +134,13 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   };
   run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
-  run('pg_ctl', ['-D', dataDir, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const start = () => run('pg_ctl', ['-D', dataDir, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  start();
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    kill: () => run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']),
+    start,
     async stop() {
       try {
         run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);

@@ -1,0 +1,50 @@
+--[[
+  restore_sku: cold start. Rebuilds a SKU that Redis lost from what Postgres recorded: its
+  settings, sold units, pending holds (expiry index) and per-user counts. Never touches a SKU that
+  Redis still has.
+
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash   KEYS[4]  sweep-due index
+  ARGV[1]  sku           ARGV[2]  total           ARGV[3]  sold
+  ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
+  ARGV[7]  version (Postgres's)       ARGV[8] number of holds H
+  ARGV[9 ..]        H pairs: hold member "<id>|<units>|<userId>", expiresAt ms
+  ARGV[9 + 2H ..]   pairs: userId, units held or bought
+
+  Returns {1, reserved} restored, {0} Redis already had the SKU
+]]
+local stockKey, expiryKey, buyersKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local sku, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local holdCount = tonumber(ARGV[8])
+
+-- @include "holdMember"
+
+if redis.call('EXISTS', stockKey) == 1 then
+  return {0}
+end
+redis.call('DEL', expiryKey, buyersKey)
+local reserved = 0
+local earliest = nil
+for n = 0, holdCount - 1 do
+  local member, expiresAt = ARGV[9 + 2 * n], tonumber(ARGV[10 + 2 * n])
+  local _, units = parseHoldMember(member)
+  reserved = reserved + units
+  redis.call('ZADD', expiryKey, expiresAt, member)
+  if not earliest or expiresAt < earliest then
+    earliest = expiresAt
+  end
+end
+for n = 9 + 2 * holdCount, #ARGV, 2 do
+  redis.call('HSET', buyersKey, ARGV[n], ARGV[n + 1])
+end
+redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved,
+  'sold', sold, 'version', ARGV[7])
+local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6]}
+for field, value in pairs(settings) do
+  if value ~= '' then
+    redis.call('HSET', stockKey, field, value)
+  end
+end
+if earliest then
+  redis.call('ZADD', dueKey, earliest, sku)
+end
+return {1, reserved}

@@ -1,0 +1,81 @@
+import { sql } from 'drizzle-orm';
+import { type Database, queryRows } from './client';
+
+/** What Postgres's own records say of a SKU: the facts drift is judged against. */
+export interface SkuFacts {
+  /** Sum of every SET and ADJUST movement. */
+  total: number;
+  /** Units of committed reservations. */
+  sold: number;
+  /** Units of reservations still pending. */
+  reserved: number;
+}
+
+/** Facts of the given SKUs; a SKU without any record reads all zeros. */
+export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<string, SkuFacts>> {
+  const facts = new Map<string, SkuFacts>(skus.map((sku) => [sku, { total: 0, sold: 0, reserved: 0 }]));
+  if (!skus.length) return facts;
+  const list = sql`${JSON.stringify(skus)}::jsonb`;
+  const totals = await queryRows<{ sku: string; total: string }>(db, sql`
+    select sku, coalesce(sum(qty), 0)::bigint as total from stock_movements
+    where type in ('SET', 'ADJUST') and sku in (select jsonb_array_elements_text(${list}))
+    group by sku`);
+  const held = await queryRows<{ sku: string; status: string; units: string }>(db, sql`
+    select i.sku, r.status, coalesce(sum(i.reserved), 0)::bigint as units
+    from reservation_items i join reservations r on r.id = i.reservation_id
+    where r.status in ('PENDING', 'COMMITTED') and i.sku in (select jsonb_array_elements_text(${list}))
+    group by i.sku, r.status`);
+  for (const row of totals) facts.get(row.sku)!.total = Number(row.total);
+  for (const row of held) {
+    const entry = facts.get(row.sku)!;
+    if (row.status === 'COMMITTED') entry.sold = Number(row.units);
+    else entry.reserved = Number(row.units);
+  }
+  return facts;
+}
+
+export interface PendingHoldRow {
+  reservationId: string;
+  userId: string;
+  orderId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  sku: string;
+  lineNo: number;
+  qty: number;
+  reserved: number;
+}
+
+/** Lines of reservations still pending and not yet expired at `nowMs`, for the given SKUs. */
+export async function loadPendingHolds(db: Database, skus: string[], nowMs: number): Promise<PendingHoldRow[]> {
+  if (!skus.length) return [];
+  const rows = await queryRows<Record<string, unknown>>(db, sql`
+    select r.id, r.user_id, r.order_id, r.created_at, r.expires_at, i.sku, i.line_no, i.qty, i.reserved
+    from reservations r join reservation_items i on i.reservation_id = r.id
+    where r.status = 'PENDING' and r.expires_at > ${new Date(nowMs).toISOString()}::timestamptz
+      and r.id in (select reservation_id from reservation_items
+                   where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb)))
+    order by r.id, i.line_no`);
+  return rows.map((row) => ({
+    reservationId: String(row.id),
+    userId: String(row.user_id),
+    orderId: String(row.order_id),
+    createdAt: new Date(row.created_at as string),
+    expiresAt: new Date(row.expires_at as string),
+    sku: String(row.sku),
+    lineNo: Number(row.line_no),
+    qty: Number(row.qty),
+    reserved: Number(row.reserved),
+  }));
+}
+
+/** Units each user bought (committed) of the given SKUs: [sku, userId, units]. */
+export async function loadCommittedBuyers(db: Database, skus: string[]): Promise<[string, string, number][]> {
+  if (!skus.length) return [];
+  const rows = await queryRows<{ sku: string; user_id: string; units: string }>(db, sql`
+    select i.sku, r.user_id, sum(i.reserved)::bigint as units
+    from reservations r join reservation_items i on i.reservation_id = r.id
+    where r.status = 'COMMITTED' and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
+    group by i.sku, r.user_id`);
+  return rows.map((row) => [row.sku, row.user_id, Number(row.units)]);
+}

@@ -1,0 +1,18 @@
+import { asc, gt, sql } from 'drizzle-orm';
+import type { Database } from './client';
+import { skus } from './schema';
+
+export type SkuRow = typeof skus.$inferSelect;
+
+/** All SKU rows in name order, a page at a time (name > after). */
+export async function pageSkuRows(db: Database, after: string, limit: number): Promise<SkuRow[]> {
+  return db.select().from(skus).where(gt(skus.sku, after)).orderBy(asc(skus.sku)).limit(limit);
+}
+
+/** Overwrites a SKU row's counters with what Redis holds at `version`. */
+export async function writeSkuCounters(db: Database, sku: string, counters: { total: number; available: number; reserved: number; sold: number; version: number }): Promise<void> {
+  await db
+    .update(skus)
+    .set({ ...counters, updatedAt: sql`now()` })
+    .where(sql`${skus.sku} = ${sku}`);
+}

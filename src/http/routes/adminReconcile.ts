@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { listRuns } from '../../db/reconcileRunRepository';
+import { DomainError, UnavailableError } from '../../domain/errors';
+import type { AppDeps } from '../deps';
+import { errors, limitQuery, reconcileBody, reconcileReport } from '../schemas';
+
+export default async function adminReconcileRoutes(app: FastifyInstance, { reconciler, db }: AppDeps): Promise<void> {
+  app.post<{ Body: { repair?: boolean } | null }>(
+    '/v1/admin/reconcile',
+    {
+      schema: {
+        summary: 'Run a reconciler pass now: sweep expired holds, drain the outbox, report (and optionally repair) drift',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        body: reconcileBody,
+        response: { 200: reconcileReport, ...errors(400, 401, 409, 503) },
+      },
+    },
+    async (request) => {
+      const report = await reconciler.run('api', { repair: request.body?.repair ?? false });
+      if (report.error) {
+        throw new DomainError('UNAVAILABLE', `The pass stopped early: ${report.error}`, { report });
+      }
+      return report;
+    },
+  );
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/v1/admin/reconcile/runs',
+    {
+      schema: {
+        summary: 'Stored reconciler passes (cron, API and CLI), newest first',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        querystring: limitQuery(500, 20),
+        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: reconcileReport } } }, ...errors(400, 401, 503) },
+      },
+    },
+    async (request) => {
+      try {
+        return { items: await listRuns(db, request.query.limit) };
+      } catch (error) {
+        throw new UnavailableError('Postgres', error);
+      }
+    },
+  );
+}

@@ -1,0 +1,71 @@
+import type { Database } from '../db/client';
+import { loadCommittedBuyers, loadPendingHolds, loadSkuFacts } from '../db/factsRepository';
+import { type SkuRow, pageSkuRows } from '../db/skuRows';
+import type { StockEngine } from '../redis/stockEngine';
+
+/**
+ * Recreates in Redis the given SKUs from what Postgres recorded: settings, sold units, and the
+ * holds still pending (their reservation records, expiry index entries and per-user counts).
+ * SKUs Redis still has are left untouched. Returns how many SKUs and holds were restored.
+ */
+export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
+  if (!rows.length) return { skus: 0, holds: 0 };
+  const names = rows.map((row) => row.sku);
+  const now = await engine.redisTimeMs();
+  const [facts, pending, committed] = await Promise.all([loadSkuFacts(db, names), loadPendingHolds(db, names, now), loadCommittedBuyers(db, names)]);
+
+  const byReservation = new Map<string, typeof pending>();
+  for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
+  for (const [id, lines] of byReservation) {
+    const [first] = lines;
+    await engine.restoreReservation({
+      id,
+      userId: first.userId,
+      orderId: first.orderId,
+      createdAtMs: first.createdAt.getTime(),
+      expiresAtMs: first.expiresAt.getTime(),
+      lines: lines.map((line) => ({ sku: line.sku, qty: line.qty, reserved: line.reserved })),
+    });
+  }
+
+  let restored = 0;
+  let holds = 0;
+  for (const row of rows) {
+    const lines = pending.filter((line) => line.sku === row.sku && line.reserved > 0);
+    const buyers = new Map<string, number>();
+    for (const line of lines) buyers.set(line.userId, (buyers.get(line.userId) ?? 0) + line.reserved);
+    for (const [sku, userId, units] of committed) if (sku === row.sku) buyers.set(userId, (buyers.get(userId) ?? 0) + units);
+    const done = await engine.restoreSku({
+      sku: row.sku,
+      total: row.total,
+      sold: facts.get(row.sku)?.sold ?? row.sold,
+      perUserLimit: row.perUserLimit,
+      startsAtMs: row.startsAt?.getTime() ?? null,
+      endsAtMs: row.endsAt?.getTime() ?? null,
+      version: row.version,
+      holds: lines.map((line) => ({ reservationId: line.reservationId, userId: line.userId, units: line.reserved, expiresAtMs: line.expiresAt.getTime() })),
+      buyerUnits: [...buyers],
+    });
+    if (done) {
+      restored += 1;
+      holds += lines.length;
+    }
+  }
+  return { skus: restored, holds };
+}
+
+/** Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken. */
+export async function restoreFromPostgres(engine: StockEngine, db: Database): Promise<{ skus: number; holds: number }> {
+  const result = { skus: 0, holds: 0 };
+  let after = '';
+  for (;;) {
+    const rows = await pageSkuRows(db, after, 500);
+    if (!rows.length) return result;
+    after = rows[rows.length - 1].sku;
+    const counters = await engine.readCounters(rows.map((row) => row.sku));
+    const missing = rows.filter((_, n) => counters[n] === null);
+    const restored = await restoreSkus(engine, db, missing);
+    result.skus += restored.skus;
+    result.holds += restored.holds;
+  }
+}

@@ -1,0 +1,89 @@
+import type { Database } from '../db/client';
+import { loadSkuFacts } from '../db/factsRepository';
+import { type SkuRow, pageSkuRows, writeSkuCounters } from '../db/skuRows';
+import type { StockCounters, StockEngine } from '../redis/stockEngine';
+import { restoreSkus } from './coldStart';
+
+export const COUNTER_FIELDS = ['total', 'available', 'reserved', 'sold'] as const;
+export type CounterField = (typeof COUNTER_FIELDS)[number];
+
+/** One counter on which Redis, Postgres's row and the facts do not all agree. */
+export interface DriftItem {
+  sku: string;
+  field: CounterField;
+  /** Redis's counter; null when Redis has no such SKU. */
+  redis: number | null;
+  /** The counter in Postgres's `skus` row. */
+  postgres: number;
+  /** What the facts say: total from SET/ADJUST movements, sold from committed reservations, reserved from pending ones. */
+  expected: number;
+}
+
+export interface DriftResult {
+  drift: DriftItem[];
+  /** SKUs that changed while being checked; they are checked again next pass. */
+  busy: string[];
+  /** SKUs whose facts do not add up (reserved + sold > total): not repaired automatically. */
+  unrepairable: string[];
+}
+
+function conserved(c: StockCounters): boolean {
+  return c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
+}
+
+function sameCounters(c: StockCounters, row: SkuRow): boolean {
+  return COUNTER_FIELDS.every((field) => c[field] === row[field]);
+}
+
+/**
+ * Compares every SKU's Redis counters with Postgres. A SKU is compared only once Postgres has
+ * drained all of its changes (equal versions); a SKU whose counters differ, or whose Redis
+ * counters do not add up, is judged against the facts in Postgres. With `repair`, the wrong side
+ * is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its own expiry
+ * index), Postgres's row from Redis once Redis is right; a SKU Redis lost is restored.
+ */
+export async function checkDrift(engine: StockEngine, db: Database, options: { repair: boolean }): Promise<DriftResult> {
+  const result: DriftResult = { drift: [], busy: [], unrepairable: [] };
+  let after = '';
+  for (;;) {
+    const rows = await pageSkuRows(db, after, 1000);
+    if (!rows.length) return result;
+    after = rows[rows.length - 1].sku;
+    const counters = await engine.readCounters(rows.map((row) => row.sku));
+    const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
+    rows.forEach((row, n) => {
+      const redis = counters[n];
+      if (redis && redis.version > row.version) result.busy.push(row.sku);
+      else if (!redis || !sameCounters(redis, row) || !conserved(redis)) suspects.push({ row, redis });
+    });
+    if (!suspects.length) continue;
+
+    const facts = await loadSkuFacts(db, suspects.map(({ row }) => row.sku));
+    const missing: SkuRow[] = [];
+    for (const { row, redis } of suspects) {
+      const fact = facts.get(row.sku)!;
+      const expected = { total: fact.total, sold: fact.sold, reserved: fact.reserved, available: fact.total - fact.reserved - fact.sold };
+      for (const field of COUNTER_FIELDS) {
+        const redisValue = redis ? redis[field] : null;
+        if (redisValue !== row[field] || redisValue !== expected[field]) {
+          result.drift.push({ sku: row.sku, field, redis: redisValue, postgres: row[field], expected: expected[field] });
+        }
+      }
+      if (!options.repair) continue;
+      if (!redis) {
+        missing.push(row);
+        continue;
+      }
+      const redisRight = redis.total === expected.total && redis.sold === expected.sold && conserved(redis);
+      if (redisRight) {
+        await writeSkuCounters(db, row.sku, redis);
+        continue;
+      }
+      const repaired = await engine.repairStock(row.sku, redis.version, fact.total, fact.sold);
+      if (repaired === 'changed') result.busy.push(row.sku);
+      else if (repaired === 'inconsistent') result.unrepairable.push(row.sku);
+      else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
+    }
+    if (missing.length) await restoreSkus(engine, db, missing);
+  }
+}

@@ -1,0 +1,33 @@
+import type { StockEngine } from '../redis/stockEngine';
+
+export interface SweepResult {
+  holds: number;
+  units: number;
+}
+
+/**
+ * Returns the units of every hold that has expired, across all SKUs. Only SKUs filed in the
+ * sweep-due index with an expiry at or before now are visited, so a pass costs in proportion to
+ * the expired holds, never to the size of the keyspace.
+ */
+export async function sweepExpiredHolds(engine: StockEngine, options: { skusPerRound?: number; holdsPerCall?: number } = {}): Promise<SweepResult> {
+  const skusPerRound = options.skusPerRound ?? 200;
+  const holdsPerCall = options.holdsPerCall ?? 2000;
+  const now = await engine.redisTimeMs();
+  const total: SweepResult = { holds: 0, units: 0 };
+
+  const sweepSku = async (sku: string) => {
+    for (;;) {
+      const result = await engine.sweepSku(sku, holdsPerCall);
+      total.holds += result.holds;
+      total.units += result.units;
+      if (result.holds === 0 || result.nextExpiryMs === null || result.nextExpiryMs > now) return;
+    }
+  };
+
+  for (;;) {
+    const due = await engine.dueSkus(now, skusPerRound);
+    if (!due.length) return total;
+    await Promise.all(due.map(sweepSku));
+  }
+}

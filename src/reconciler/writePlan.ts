@@ -1,0 +1,80 @@
+import type { OutboxEntry } from './events';
+
+/** Rows one batch of outbox events turns into: pure data, written by applyWritePlan. */
+export interface WritePlan {
+  reservations: { id: string; user_id: string; order_id: string; created_at: string; expires_at: string }[];
+  items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number }[];
+  finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: string }[];
+  extensions: { id: string; expires_at: string }[];
+  movements: { event_key: string; sku: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: string }[];
+  skuSettings: { sku: string; per_user_limit: number | null; starts_at: string | null; ends_at: string | null; total: number; available: number; reserved: number; sold: number; version: number }[];
+  snapshots: { sku: string; total: number; available: number; reserved: number; sold: number; version: number }[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
+
+/**
+ * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
+ * changes nothing: reservations and items by id, movements by stream entry id and line, SKU
+ * counters by their Redis version (an older snapshot never overwrites a newer one).
+ */
+export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
+  const plan: WritePlan = { reservations: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] };
+  const latest = new Map<string, WritePlan['snapshots'][number]>();
+  const settings = new Map<string, WritePlan['skuSettings'][number]>();
+
+  for (const { entryId, event } of entries) {
+    const at = iso(event.at);
+    const movement = (n: number, sku: string, type: string, qty: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
+      plan.movements.push({ event_key: `${entryId}:${n}`, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
+
+    switch (event.type) {
+      case 'RESERVE':
+        plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: iso(event.createdAt), expires_at: iso(event.expiresAt) });
+        event.items.forEach(([sku, qty, reserved], n) => {
+          plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
+          if (reserved > 0) movement(n, sku, 'RESERVE', reserved, { actor: event.userId, reservationId: event.id });
+        });
+        break;
+      case 'COMMIT':
+      case 'RELEASE':
+      case 'EXPIRE': {
+        const ids = new Set(event.lines.map(([id]) => id));
+        if (event.id) ids.add(event.id);
+        for (const id of ids) plan.finishes.push({ id, status: FINISHED[event.type], at });
+        event.lines.forEach(([id, sku, units], n) => movement(n, sku, event.type, units, { reservationId: id }));
+        break;
+      }
+      case 'EXTEND':
+        plan.extensions.push({ id: event.id, expires_at: iso(event.expiresAt) });
+        break;
+      case 'SET': {
+        const [, total, available, reserved, sold, version] = event.stock[0];
+        settings.set(event.sku, {
+          sku: event.sku,
+          per_user_limit: event.perUserLimit ?? null,
+          starts_at: event.startsAt === undefined ? null : iso(event.startsAt),
+          ends_at: event.endsAt === undefined ? null : iso(event.endsAt),
+          total,
+          available,
+          reserved,
+          sold,
+          version,
+        });
+        movement(0, event.sku, 'SET', event.delta, { reason: `total set to ${total}`, actor: event.actor });
+        break;
+      }
+      case 'ADJUST':
+        movement(0, event.sku, 'ADJUST', event.delta, { reason: event.reason, actor: event.actor });
+        break;
+    }
+    for (const [sku, total, available, reserved, sold, version] of event.stock ?? []) {
+      const known = latest.get(sku);
+      if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
+    }
+  }
+  plan.skuSettings = [...settings.values()];
+  plan.snapshots = [...latest.values()];
+  return plan;
+}

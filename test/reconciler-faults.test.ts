@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { CONSUMER_GROUP } from '../src/reconciler/outboxDrain';
+import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { queryRows as query } from '../src/db/client';
+import { type TestPostgres, startTestPostgres } from './support/servers';
+
+const run = promisify(execFile);
+
+describe('Postgres down during a pass', () => {
+  let postgres: TestPostgres;
+  let ctx: TestContext;
+  beforeAll(async () => {
+    postgres = await startTestPostgres();
+    ctx = await createTestContext({ postgresUrl: postgres.url });
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await postgres.stop();
+  });
+
+  it('events wait in the stream, expired holds are still returned, and everything lands once Postgres is back', async () => {
+    const sku = uniqueName('pgdown-');
+    await createSku(ctx, sku, { total: 5 });
+    const reserve = (qty: number, ttlSeconds = 900) =>
+      ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u', orderId: 'o', items: [{ sku, qty }], ttlSeconds } });
+    const sold = (await reserve(2)).json().id;
+    await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${sold}/commit` });
+    await reserve(1, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    postgres.kill();
+    const failed = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
+    expect(failed.statusCode).toBe(503);
+    const partial = failed.json().error.details.report;
+    expect(partial.expiredReleased).toBe(1);
+    expect(partial.eventsWritten).toBe(0);
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
+    const [pending] = (await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number];
+    expect(pending).toBeGreaterThan(0);
+
+    postgres.start();
+    let report: { eventsWritten: number; drift: unknown[] } | undefined;
+    for (let attempt = 0; attempt < 50 && !report; attempt++) {
+      const response = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
+      if (response.statusCode === 200) report = response.json();
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(report?.eventsWritten).toBeGreaterThanOrEqual(4);
+    expect(report?.drift).toEqual([]);
+    const movements = await query<{ type: string; n: string }>(ctx.database.db, sql`select type, count(*) as n from stock_movements where sku = ${sku} group by type order by type`);
+    expect(movements.map((row) => [row.type, Number(row.n)])).toEqual([['COMMIT', 1], ['EXPIRE', 1], ['RESERVE', 2], ['SET', 1]]);
+    const [row] = await query<{ status: string }>(ctx.database.db, sql`select status from reservations where id = ${sold}`);
+    expect(row.status).toBe('COMMITTED');
+  });
+});
+
+describe('npm run reconcile', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  const cli = async (...args: string[]) => {
+    const env = { ...process.env, REDIS_URL: inject('redisUrl'), DATABASE_URL: ctx.config.databaseUrl!, KEY_PREFIX: ctx.config.keyPrefix };
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', ...args], { env });
+      return { code: 0, stdout };
+    } catch (error) {
+      const failure = error as { code: number; stdout: string };
+      return { code: failure.code, stdout: failure.stdout };
+    }
+  };
+
+  it('prints the report; exits 2 on unrepaired drift and 0 once --repair fixed it', async () => {
+    const sku = uniqueName('cli-');
+    await createSku(ctx, sku, { total: 4 });
+    const clean = await cli();
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('drift: none');
+    await ctx.redis.hincrby(ctx.keys.stock(sku), 'available', -1);
+    const drifted = await cli('--json');
+    expect(drifted.code).toBe(2);
+    expect(JSON.parse(drifted.stdout)).toMatchObject({ trigger: 'cli', drift: [{ sku, field: 'available', redis: 3, postgres: 4, expected: 4 }], repaired: false });
+    const repaired = await cli('--repair');
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain('repaired: yes');
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 4, available: 4, reserved: 0, sold: 0 });
+  });
+});

@@ -1,0 +1,232 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newReservationId } from '../src/domain/ids';
+import { restoreFromPostgres } from '../src/reconciler/coldStart';
+import { CONSUMER_GROUP } from '../src/reconciler/outboxDrain';
+import { Reconciler } from '../src/reconciler/reconciler';
+import { applyWritePlan } from '../src/reconciler/applyWritePlan';
+import { parseEvent } from '../src/reconciler/events';
+import { planWrites } from '../src/reconciler/writePlan';
+import { type DatabaseTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { queryRows as query } from '../src/db/client';
+
+describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (target) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ database: target });
+  });
+  afterAll(() => ctx.close());
+
+  const reserve = async (sku: string, qty: number, extra: object = {}) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', orderId: 'o1', items: [{ sku, qty }], ...extra } });
+    expect(response.statusCode).toBe(201);
+    return response.json().id as string;
+  };
+  const post = (url: string) => ctx.app.inject({ method: 'POST', url });
+  const pass = async (repair = false) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: { repair } });
+    expect(response.statusCode).toBe(200);
+    return response.json();
+  };
+  const reservationRow = async (id: string) => (await query<{ status: string; committed_at: unknown; released_at: unknown }>(ctx.database.db, sql`select * from reservations where id = ${id}`))[0];
+  const movementCount = async (sku: string) => Number((await query<{ n: string }>(ctx.database.db, sql`select count(*) as n from stock_movements where sku = ${sku}`))[0].n);
+
+  it('drains every state change into Postgres exactly once', async () => {
+    const sku = uniqueName('drain-');
+    await createSku(ctx, sku, { total: 10 });
+    const committed = await reserve(sku, 2);
+    const released = await reserve(sku, 1);
+    const extended = await reserve(sku, 1);
+    await post(`/v1/reservations/${committed}/commit`);
+    await post(`/v1/reservations/${released}/release`);
+    await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${extended}/extend`, payload: { ttlSeconds: 3000 } });
+    await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${sku}/adjust`, headers: adminHeaders, payload: { delta: 5, reason: 'restock' } });
+
+    const first = await pass();
+    expect(first.eventsWritten).toBeGreaterThanOrEqual(7);
+    expect(first.drift).toEqual([]);
+    expect((await reservationRow(committed)).status).toBe('COMMITTED');
+    expect((await reservationRow(committed)).committed_at).not.toBeNull();
+    expect((await reservationRow(released)).status).toBe('RELEASED');
+    expect((await reservationRow(extended)).status).toBe('PENDING');
+    const items = await query(ctx.database.db, sql`select sku, qty, reserved from reservation_items where reservation_id = ${committed}`);
+    expect(items).toEqual([{ sku, qty: 2, reserved: 2 }]);
+    const [row] = await query<{ total: number; available: number; reserved: number; sold: number }>(ctx.database.db, sql`select total, available, reserved, sold from skus where sku = ${sku}`);
+    expect(row).toEqual(await rawCounters(ctx, sku));
+
+    const movements = await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements`, headers: adminHeaders });
+    const types = movements.json().items.map((m: { type: string }) => m.type);
+    expect(types).toEqual(['ADJUST', 'RELEASE', 'COMMIT', 'RESERVE', 'RESERVE', 'RESERVE', 'SET']);
+    expect(movements.json().items[0]).toMatchObject({ qty: 5, reason: 'restock', actor: 'admin-api' });
+
+    const count = await movementCount(sku);
+    const second = await pass();
+    expect(second.eventsWritten).toBe(0);
+    expect(await movementCount(sku)).toBe(count);
+    // Acknowledged entries are trimmed away.
+    expect(await ctx.redis.xlen(ctx.keys.outbox())).toBeLessThanOrEqual(1);
+  });
+
+  it('a drain killed after the Postgres commit but before the acknowledgement is finished once', async () => {
+    const sku = uniqueName('crash-');
+    await createSku(ctx, sku, { total: 5 });
+    await pass();
+    const id = await reserve(sku, 2);
+    await post(`/v1/reservations/${id}/commit`);
+    // The crashed consumer read the entries and wrote them, then died before XACK.
+    const reply = (await ctx.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
+    const entries = reply[0][1].map(([entryId, fields]) => ({ entryId, event: parseEvent(fields[1]) }));
+    await applyWritePlan(ctx.database.db, planWrites(entries));
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(entries.length);
+
+    const report = await pass();
+    expect(report.eventsWritten).toBe(entries.length);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(0);
+    expect(await movementCount(sku)).toBe(3);
+    expect((await reservationRow(id)).status).toBe('COMMITTED');
+    expect(report.drift).toEqual([]);
+  });
+
+  it('reads outlive Redis: a reservation whose record is gone is answered from Postgres', async () => {
+    const sku = uniqueName('outlive-');
+    await createSku(ctx, sku, { total: 5 });
+    const id = await reserve(sku, 1);
+    await post(`/v1/reservations/${id}/commit`);
+    await pass();
+    await ctx.redis.del(ctx.keys.reservation(id));
+    const read = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` });
+    expect(read.json()).toMatchObject({ id, status: 'COMMITTED', items: [{ sku, qty: 1, reserved: 1 }] });
+    expect((await post(`/v1/reservations/${id}/commit`)).statusCode).toBe(200);
+    expect((await post(`/v1/reservations/${id}/release`)).json().error.code).toBe('RESERVATION_COMMITTED');
+  });
+
+  it('reports drift injected into Redis and into Postgres, repairs it, and a second pass finds none', async () => {
+    const sku = uniqueName('drift-');
+    await createSku(ctx, sku, { total: 10 });
+    const id = await reserve(sku, 3);
+    await post(`/v1/reservations/${id}/commit`);
+    await reserve(sku, 2, { userId: 'u2' });
+    expect((await pass()).drift).toEqual([]);
+
+    await ctx.redis.hincrby(ctx.keys.stock(sku), 'sold', 1);
+    const found = await pass();
+    expect(found.drift).toEqual([{ sku, field: 'sold', redis: 4, postgres: 3, expected: 3 }]);
+    expect(found.repaired).toBe(false);
+    expect((await rawCounters(ctx, sku)).sold).toBe(4);
+
+    const repaired = await pass(true);
+    expect(repaired.repaired).toBe(true);
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 5, reserved: 2, sold: 3 });
+    expect((await pass()).drift).toEqual([]);
+
+    await ctx.redis.hset(ctx.keys.stock(sku), 'total', 50, 'available', 45);
+    await ctx.database.db.execute(sql`update skus set reserved = 7 where sku = ${sku}`);
+    const both = await pass(true);
+    expect(both.drift).toEqual(
+      expect.arrayContaining([
+        { sku, field: 'total', redis: 50, postgres: 10, expected: 10 },
+        { sku, field: 'available', redis: 45, postgres: 5, expected: 5 },
+        { sku, field: 'reserved', redis: 2, postgres: 7, expected: 2 },
+      ]),
+    );
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 5, reserved: 2, sold: 3 });
+    expect((await pass()).drift).toEqual([]);
+  });
+
+  it('cold start: after Redis lost everything, SKU views, pending holds and per-user counts come back from Postgres', async () => {
+    const sku = uniqueName('cold-');
+    await createSku(ctx, sku, { total: 10, perUserLimit: 4 });
+    const bought = await reserve(sku, 2);
+    await post(`/v1/reservations/${bought}/commit`);
+    const held = await reserve(sku, 1);
+    await reserve(sku, 3, { userId: 'other', ttlSeconds: 1 });
+    await pass();
+    const before = (await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const everything = await ctx.redis.keys(ctx.keys.everything());
+    await ctx.redis.del(...everything);
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).statusCode).toBe(404);
+
+    const restored = await restoreFromPostgres(ctx.engine, ctx.database.db);
+    expect(restored.skus).toBeGreaterThanOrEqual(1);
+    // The hold that expired while Redis was gone is not brought back: its units are on the shelf.
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual({ ...before, available: 7, reserved: 1 });
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${held}` })).json().status).toBe('PENDING');
+    // u1 holds 1 and bought 2 of a limit of 4: one more is allowed, two are not.
+    const limited = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', orderId: 'o', items: [{ sku, qty: 2 }] } });
+    expect(limited.json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    expect((await post(`/v1/reservations/${held}/commit`)).json().status).toBe('COMMITTED');
+    expect(conserved(await rawCounters(ctx, sku))).toBe(true);
+    expect((await pass()).drift).toEqual([]);
+  });
+
+  it('stores every run and lists them newest first', async () => {
+    const runs = await ctx.app.inject({ method: 'GET', url: '/v1/admin/reconcile/runs?limit=3', headers: adminHeaders });
+    const items = runs.json().items;
+    expect(items).toHaveLength(3);
+    expect(items[0].trigger).toBe('api');
+    expect(Date.parse(items[0].startedAt)).toBeGreaterThanOrEqual(Date.parse(items[1].startedAt));
+  });
+});
+
+describe('one pass at a time', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  it('two reconcilers started at once: one runs, the other is refused with 409', async () => {
+    const other = new Reconciler(ctx.engine, ctx.database.db);
+    const [api, direct] = await Promise.allSettled([
+      ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} }),
+      other.run('cli'),
+    ]);
+    const apiStatus = api.status === 'fulfilled' ? api.value.statusCode : 0;
+    const directRan = direct.status === 'fulfilled';
+    expect([apiStatus === 200, directRan].filter(Boolean)).toHaveLength(1);
+    if (!directRan) expect((direct as PromiseRejectedResult).reason.code).toBe('RECONCILE_IN_PROGRESS');
+    else expect(api.status === 'fulfilled' && api.value.json().error.code).toBe('RECONCILE_IN_PROGRESS');
+    // The lease is let go afterwards: the next pass runs.
+    expect((await other.run('cli')).error).toBeUndefined();
+  });
+});
+
+describe('expiry sweep at scale', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  it('10k expired holds each return their units once, while commits and releases race the sweep', async () => {
+    const sku = uniqueName('sweep-');
+    await ctx.engine.setStock(sku, { total: 20_000, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
+    const hold = (ttlSeconds: number, n: number) =>
+      ctx.engine.reserve({ id: newReservationId(), userId: `u${n}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false });
+    const ids = async (count: number, ttlSeconds: number) =>
+      (await Promise.all(Array.from({ length: count }, (_, n) => hold(ttlSeconds, n)))).map((out) => (out.kind === 'created' ? out.reservation.id : ''));
+    await ids(10_000, 1);
+    const live = await ids(2_000, 600);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const reconciler = new Reconciler(ctx.engine, ctx.database.db);
+    const [report, commits, releases] = await Promise.all([
+      reconciler.run('api'),
+      Promise.all(live.slice(0, 1000).map((id) => ctx.engine.commit(id))),
+      Promise.all(live.slice(1000).map((id) => ctx.engine.release(id))),
+    ]);
+    expect(commits.every((r) => r?.status === 'COMMITTED')).toBe(true);
+    expect(releases.every((r) => r?.status === 'RELEASED')).toBe(true);
+    expect(report.error).toBeUndefined();
+    expect(report.expiredReleased).toBe(10_000);
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 20_000, available: 19_000, reserved: 0, sold: 1000 });
+    const expireMovements = await query<{ n: string; units: string }>(ctx.database.db, sql`select count(*) as n, sum(qty) as units from stock_movements where sku = ${sku} and type = 'EXPIRE'`);
+    expect(Number(expireMovements[0].n)).toBe(10_000);
+    expect(Number(expireMovements[0].units)).toBe(10_000);
+    const statuses = await query<{ status: string; n: string }>(ctx.database.db, sql`select status, count(*) as n from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} group by status order by status`);
+    expect(statuses.map((row) => [row.status, Number(row.n)])).toEqual([['COMMITTED', 1000], ['EXPIRED', 10_000], ['RELEASED', 1000]]);
+    expect((await reconciler.run('api')).expiredReleased).toBe(0);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { parseEvent } from '../src/reconciler/events';
+import { planWrites } from '../src/reconciler/writePlan';
+
+const entry = (entryId: string, event: object) => ({ entryId, event: parseEvent(JSON.stringify(event)) });
+
+describe('planWrites', () => {
+  const batch = [
+    entry('1-0', { type: 'SET', at: 1000, sku: 'a', delta: 10, actor: 'admin', perUserLimit: 2, stock: [['a', 10, 10, 0, 0, 1]] }),
+    entry('2-0', { type: 'RESERVE', at: 2000, id: 'r1', userId: 'u', orderId: 'o', createdAt: 2000, expiresAt: 902000, items: [['a', 3, 3], ['b', 1, 0]], stock: [['a', 10, 7, 3, 0, 2]] }),
+    entry('3-0', { type: 'COMMIT', at: 3000, id: 'r1', lines: [['r1', 'a', 3]], stock: [['a', 10, 7, 0, 3, 3]] }),
+    // Lua's cjson writes an empty list as {}.
+    entry('4-0', { type: 'EXPIRE', at: 4000, id: 'r2', lines: {}, stock: {} }),
+  ];
+
+  it('plans reservations, items, terminal states and movements keyed by stream entry and line', () => {
+    const plan = planWrites(batch);
+    expect(plan.reservations).toEqual([{ id: 'r1', user_id: 'u', order_id: 'o', created_at: '1970-01-01T00:00:02.000Z', expires_at: '1970-01-01T00:15:02.000Z' }]);
+    expect(plan.items.map((i) => [i.sku, i.line_no, i.qty, i.reserved])).toEqual([['a', 0, 3, 3], ['b', 1, 1, 0]]);
+    expect(plan.finishes).toEqual([
+      { id: 'r1', status: 'COMMITTED', at: '1970-01-01T00:00:03.000Z' },
+      { id: 'r2', status: 'EXPIRED', at: '1970-01-01T00:00:04.000Z' },
+    ]);
+    expect(plan.movements.map((m) => [m.event_key, m.type, m.sku, m.qty])).toEqual([
+      ['1-0:0', 'SET', 'a', 10],
+      ['2-0:0', 'RESERVE', 'a', 3],
+      ['3-0:0', 'COMMIT', 'a', 3],
+    ]);
+    expect(plan.skuSettings).toMatchObject([{ sku: 'a', per_user_limit: 2, starts_at: null, version: 1 }]);
+  });
+
+  it('keeps only the newest counter snapshot of each SKU, whatever the order', () => {
+    expect(planWrites(batch).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
+    expect(planWrites([...batch].reverse()).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
+  });
+
+  it('is deterministic: the same batch plans the same rows (writing it twice is a no-op in SQL)', () => {
+    expect(planWrites(batch)).toEqual(planWrites(batch));
+  });
+});
