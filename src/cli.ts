@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
 import { readEngineInfo } from './engineInfo';
-import { Reconciler } from './reconciler/reconciler';
 import type { ReconcileReport } from './reconciler/report';
 import { MissingBinaryError } from './redis/embeddedRedis';
 import { startRuntime } from './runtime';
@@ -50,9 +49,9 @@ async function reconcile(repair: boolean): Promise<ReconcileReport> {
   const config = loadConfig();
   const engine = config.databaseUrl ? null : readEngineInfo(config.dataDir);
   if (engine?.embeddedPostgres) return reconcileThroughEngine(engine.url, repair);
-  const runtime = await startRuntime(config);
+  const runtime = await startRuntime(config, { background: false });
   try {
-    return await new Reconciler(runtime.engine, runtime.database.db).run('cli', { repair });
+    return await runtime.reconciler.run('cli', { repair });
   } finally {
     await runtime.stop();
   }

@@ -4,7 +4,6 @@ import type { SkuView } from './domain/sku';
 import { buildApp } from './http/app';
 import { EngineMetrics } from './metrics';
 import { restoreFromPostgres } from './reconciler/coldStart';
-import { Reconciler } from './reconciler/reconciler';
 import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './redis/embeddedRedis';
 import { startRuntime } from './runtime';
@@ -16,14 +15,13 @@ const METRICS_SKU_LIMIT = 1000;
 /** `npm start`: the API and the reconciler in one process, until SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const runtime = await startRuntime(config);
-  const { engine } = runtime;
-  const db = runtime.database.db;
+  const runtime = await startRuntime(config, { background: true });
+  const { engine, db, reconciler } = runtime;
   const metrics = new EngineMetrics(async () => {
     const views = await engine.getSkus(await listSkuNames(db, METRICS_SKU_LIMIT));
     return views.filter((view): view is SkuView => view !== null);
   });
-  const reconciler = new Reconciler(engine, db, metrics);
+  reconciler.observer = metrics;
   const app = await buildApp({ config, engine, db, metrics, reconciler, checkReady: runtime.checkReady });
 
   // Cold start: a Redis that lost SKUs Postgres knows gets them back before any traffic.

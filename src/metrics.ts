@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SkuView } from './domain/sku';
+import type { ReconcileReport, ReconcileTrigger } from './reconciler/report';
+import type { ReconcileObserver } from './reconciler/runner';
 
 export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'unavailable' | 'error';
 
 /** The Prometheus series of API.md, on a registry of the engine's own (one per app in tests). */
-export class EngineMetrics {
+export class EngineMetrics implements ReconcileObserver {
   readonly registry = new Registry();
 
   readonly reservations = new Counter({
@@ -42,6 +44,16 @@ export class EngineMetrics {
   });
 
   private readonly stockGauge: Gauge<'sku' | 'state'>;
+
+  refused(trigger: ReconcileTrigger): void {
+    this.reconcileRuns.inc({ trigger, result: 'refused' });
+  }
+
+  finished(report: ReconcileReport, expiriesDrained: number): void {
+    this.reconcileRuns.inc({ trigger: report.trigger, result: report.error ? 'failed' : 'ok' });
+    if (!report.error) this.driftFields.set(report.drift.length);
+    this.finishes.inc({ type: 'expire' }, expiriesDrained);
+  }
 
   constructor(listSkus: () => Promise<SkuView[]>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'flashsale_process_' });

@@ -1,6 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
+import { BackgroundServices } from './background/backgroundServices';
 import type { Config } from './config';
-import { type DatabaseHandle, openDatabase } from './db/client';
+import { type Database, openDatabase } from './db/client';
+import { Reconciler } from './reconciler/reconciler';
+import type { ReconcileRunner } from './reconciler/runner';
 import { connectWithRetry, createRedisClient } from './redis/connect';
 import { type EmbeddedRedis, startEmbeddedRedis } from './redis/embeddedRedis';
 import { RedisKeys } from './redis/keys';
@@ -11,7 +14,8 @@ import { DEFAULT_TUNING, StockEngine } from './redis/stockEngine';
 export interface Runtime {
   redis: Redis | Cluster;
   engine: StockEngine;
-  database: DatabaseHandle;
+  db: Database;
+  reconciler: ReconcileRunner;
   /** Where Redis is, for the start-up message. */
   redisLocation: string;
   checkReady(): Promise<void>;
@@ -20,9 +24,11 @@ export interface Runtime {
 
 /**
  * Connects to Redis (or starts/finds the engine-owned redis-server) and Postgres (or PGlite),
- * applies migrations and loads the Lua scripts.
+ * applies migrations and loads the Lua scripts. With `background`, reconciler passes and the
+ * embedded Postgres run on a background thread so they never stall request handling (`npm start`);
+ * without, everything runs here (`npm run reconcile`).
  */
-export async function startRuntime(config: Config): Promise<Runtime> {
+export async function startRuntime(config: Config, options: { background: boolean }): Promise<Runtime> {
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redisUrl;
   if (!redisUrl && !config.redisClusterNodes?.length) {
@@ -32,26 +38,45 @@ export async function startRuntime(config: Config): Promise<Runtime> {
   const redis = createRedisClient({ url: redisUrl, clusterNodes: config.redisClusterNodes });
   // A lost connection is reported per request as 503; the client reconnects on its own.
   redis.on('error', () => {});
-  let database: DatabaseHandle | undefined;
-  try {
-    await connectWithRetry(redis);
-    database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  } catch (error) {
-    redis.disconnect();
-    await embedded?.stop();
-    throw error;
-  }
-  const scripted = defineScripts(redis);
-  const engine = new StockEngine(scripted, new RedisKeys(config.keyPrefix), {
+  const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {
     ...DEFAULT_TUNING,
     recordRetentionSeconds: config.recordRetentionSeconds,
   });
-  const db = database;
+
+  let background: BackgroundServices | undefined;
+  let db: Database;
+  let reconciler: ReconcileRunner;
+  let closeDatabase = async () => {};
+  try {
+    await connectWithRetry(redis);
+    if (options.background) {
+      background = await BackgroundServices.start(config, redisUrl);
+      reconciler = background;
+      if (config.databaseUrl) {
+        const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+        db = handle.db;
+        closeDatabase = handle.close;
+      } else {
+        db = background.embeddedDatabase();
+      }
+    } else {
+      const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      db = handle.db;
+      closeDatabase = handle.close;
+      reconciler = new Reconciler(engine, db);
+    }
+  } catch (error) {
+    redis.disconnect();
+    await background?.close();
+    await embedded?.stop();
+    throw error;
+  }
 
   return {
     redis,
     engine,
-    database: db,
+    db,
+    reconciler,
     redisLocation: config.redisClusterNodes?.length
       ? `cluster ${config.redisClusterNodes.join(',')}`
       : embedded
@@ -60,11 +85,12 @@ export async function startRuntime(config: Config): Promise<Runtime> {
     async checkReady() {
       await engine.redisTimeMs();
       await ensureScriptsLoaded(redis);
-      await db.db.execute('select 1');
+      await db.execute('select 1');
     },
     async stop() {
+      await background?.close();
+      await closeDatabase();
       await redis.quit().catch(() => redis.disconnect());
-      await db.close();
       await embedded?.stop();
     },
   };

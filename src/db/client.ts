@@ -13,17 +13,19 @@ export interface DatabaseHandle {
   db: Database;
   /** 'postgres' for a server reached through DATABASE_URL, 'pglite' for the embedded one. */
   kind: 'postgres' | 'pglite';
+  /** The driver's own client (postgres.js Sql or PGlite). */
+  client: unknown;
   close(): Promise<void>;
 }
 
 /**
  * Opens Postgres through postgres.js when a URL is given, else an embedded PGlite under
  * `<dataDir>/pglite` (or in memory when dataDir is 'memory://'), and applies the migrations in
- * drizzle/ before returning.
+ * drizzle/ (unless told not to) before returning.
  */
-export async function openDatabase(options: { url?: string; dataDir: string }): Promise<DatabaseHandle> {
+export async function openDatabase(options: { url?: string; dataDir: string; migrate?: boolean }): Promise<DatabaseHandle> {
   const handle = options.url ? await openPostgres(options.url) : await openPglite(options.dataDir);
-  await migrateDatabase(handle);
+  if (options.migrate ?? true) await migrateDatabase(handle);
   return handle;
 }
 
@@ -32,7 +34,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const sql = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30 });
   const db = drizzle(sql, { schema }) as unknown as Database;
-  return { db, kind: 'postgres', close: () => sql.end({ timeout: 5 }) };
+  return { db, kind: 'postgres', client: sql, close: () => sql.end({ timeout: 5 }) };
 }
 
 async function openPglite(dataDir: string): Promise<DatabaseHandle> {
@@ -45,7 +47,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   }
   const client = await PGlite.create(location);
   const db = drizzle(client, { schema }) as unknown as Database;
-  return { db, kind: 'pglite', close: () => client.close() };
+  return { db, kind: 'pglite', client, close: () => client.close() };
 }
 
 async function migrateDatabase(handle: DatabaseHandle): Promise<void> {

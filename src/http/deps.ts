@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import type { EngineMetrics } from '../metrics';
-import type { Reconciler } from '../reconciler/reconciler';
+import type { ReconcileRunner } from '../reconciler/runner';
 import type { StockEngine } from '../redis/stockEngine';
 
 /** What the routes need, handed in by whoever builds the app (the engine, or a test). */
@@ -10,7 +10,7 @@ export interface AppDeps {
   engine: StockEngine;
   db: Database;
   metrics: EngineMetrics;
-  reconciler: Reconciler;
+  reconciler: ReconcileRunner;
   /** Resolves when Redis, Postgres and the scripts are usable; rejects with the reason otherwise. */
   checkReady: () => Promise<void>;
 }

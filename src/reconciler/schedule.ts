@@ -1,10 +1,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { FastifyBaseLogger } from 'fastify';
 import { DomainError } from '../domain/errors';
-import type { Reconciler } from './reconciler';
+import type { ReconcileRunner } from './runner';
 
 /** Runs a pass on RECONCILE_CRON; a pass already running (here or on another instance) is skipped. */
-export function scheduleReconciler(reconciler: Reconciler, expression: string, log: FastifyBaseLogger): ScheduledTask {
+export function scheduleReconciler(reconciler: ReconcileRunner, expression: string, log: FastifyBaseLogger): ScheduledTask {
   if (!cron.validate(expression)) throw new Error(`RECONCILE_CRON is not a valid cron expression: "${expression}"`);
   return cron.schedule(
     expression,

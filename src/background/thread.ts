@@ -1,0 +1,59 @@
+/**
+ * The engine's background thread: it runs reconciler passes and, when Postgres is the embedded
+ * PGlite, hosts the database itself and answers the main thread's queries. Both are CPU work
+ * (PGlite is WebAssembly running on the calling thread) that must never stall the HTTP event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '../db/client';
+import { DomainError } from '../domain/errors';
+import { Reconciler } from '../reconciler/reconciler';
+import { connectWithRetry, createRedisClient } from '../redis/connect';
+import { RedisKeys } from '../redis/keys';
+import { defineScripts } from '../redis/scripts';
+import { DEFAULT_TUNING, StockEngine } from '../redis/stockEngine';
+import type { BackgroundInit, Request, Response } from './messages';
+
+async function main(): Promise<void> {
+  const { config, redisUrl } = workerData as BackgroundInit;
+  const port = parentPort!;
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const redis = createRedisClient({ url: redisUrl, clusterNodes: config.redisClusterNodes });
+  redis.on('error', () => {});
+  await connectWithRetry(redis);
+  const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {
+    ...DEFAULT_TUNING,
+    recordRetentionSeconds: config.recordRetentionSeconds,
+  });
+  let expiriesDrained = 0;
+  const reconciler = new Reconciler(engine, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
+  const pglite = database.kind === 'pglite' ? (database.client as { query: (sql: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }> }) : null;
+
+  port.on('message', async (request: Request | 'close') => {
+    if (request === 'close') {
+      redis.disconnect();
+      await database.close();
+      port.postMessage('closed');
+      return;
+    }
+    let response: Response;
+    try {
+      if (request.kind === 'query') {
+        if (!pglite) throw new Error('queries are answered here only for the embedded Postgres');
+        const result = await pglite.query(request.sql, request.params, { rowMode: request.method === 'all' ? 'array' : 'object' });
+        response = { id: request.id, ok: true, rows: result.rows };
+      } else {
+        const report = await reconciler.run(request.trigger, { repair: request.repair });
+        response = { id: request.id, ok: true, report, expiriesDrained };
+      }
+    } catch (error) {
+      const code = error instanceof DomainError ? error.code : undefined;
+      response = { id: request.id, ok: false, error: { message: (error as Error).message, code } };
+    }
+    port.postMessage(response);
+  });
+  port.postMessage('ready');
+}
+
+main().catch((error) => {
+  parentPort!.postMessage({ fatal: (error as Error).stack ?? String(error) });
+});
