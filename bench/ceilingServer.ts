@@ -19,6 +19,7 @@ const reservation = {
 
 async function main() {
   const app = Fastify(serverOptions('warn'));
+  app.get('/health', async () => ({ status: 'ok' }));
   app.post('/v1/reservations', { schema: { body: reserveBody, response: { 201: reservationView } } }, async (_request, reply) => reply.code(201).send(reservation));
   await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

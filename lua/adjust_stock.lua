@@ -18,7 +18,7 @@ local sku, delta, reason, actor, sweepLimit = ARGV[1], tonumber(ARGV[2]), ARGV[3
 -- @include "nowMs"
 -- @include "sweepExpired"
 -- @include "stockSnapshot"
--- @include "appendEvent"
+-- @include "appendEntry"
 
 if redis.call('EXISTS', stockKey) == 0 then
   return {-1}
@@ -33,6 +33,5 @@ redis.call('HINCRBY', stockKey, 'total', delta)
 redis.call('HINCRBY', stockKey, 'available', delta)
 redis.call('HINCRBY', stockKey, 'version', 1)
 local snapshot = stockSnapshot(stockKey, sku)
-appendEvent(outboxKey, {type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor,
-  stock = {snapshot}})
+appendEntry(outboxKey, {{type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor}}, {snapshot})
 return {0, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6]}

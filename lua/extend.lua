@@ -22,7 +22,7 @@ local retentionMs = tonumber(ARGV[7])
 -- @include "reservationRecord"
 -- @include "finishReservation"
 -- @include "holdMember"
--- @include "appendEvent"
+-- @include "appendEntry"
 
 local r = loadReservation(recordKey)
 if not r then
@@ -47,5 +47,5 @@ end
 r.e = expiresAt
 redis.call('HSET', recordKey, 'e', expiresAt)
 redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
-appendEvent(outboxKey, {type = 'EXTEND', at = now, id = reservationId, expiresAt = expiresAt})
+appendEntry(outboxKey, {{type = 'EXTEND', at = now, id = reservationId, expiresAt = expiresAt}}, {})
 return reservationReply(0, r)

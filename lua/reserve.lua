@@ -1,24 +1,25 @@
 --[[
-  reserve: holds stock for one reservation. All lines or nothing, or with allowPartial every line
-  holds what it can. Lines arrive merged (one per SKU). Before deciding, each SKU's expired holds
-  are swept, so a sold-out SKU re-opens the moment abandoned holds expire.
+  reserve: holds stock for a batch of reservation requests. Each request is decided exactly as if
+  it ran alone, in the order given: all its lines or nothing, or with allowPartial every line
+  holds what it can. Lines arrive merged (one per SKU). The engine folds the reserves that arrive
+  in one event-loop turn into one call: one round trip, one counter write per SKU and one outbox
+  entry for all of them. Before deciding on a SKU, its expired holds are swept, so a sold-out SKU
+  re-opens the moment abandoned holds expire.
 
-  KEYS[1]          reservation record (hash)
-  KEYS[2]          idempotency key (string "<reservationId>|<fingerprint>"); unused when ARGV[6] is ''
-  KEYS[3]          outbox stream
-  KEYS[4]          sweep-due index (zset: sku -> earliest hold expiry)
-  KEYS[5+3(n-1)]   line n: stock hash
-  KEYS[6+3(n-1)]   line n: expiry index (zset of hold members)
-  KEYS[7+3(n-1)]   line n: buyers hash (userId -> units held or bought)
+  KEYS[1]  outbox stream
+  KEYS[2]  sweep-due index (zset: sku -> earliest hold expiry)
+  then for each request, in order:
+    reservation record (hash); idempotency key (string "<reservationId>|<fingerprint>", unused
+    when the request has no fingerprint); and for each of its lines: stock hash, expiry index
+    (zset of hold members), buyers hash (userId -> units held or bought)
 
-  ARGV[1]  reservation id           ARGV[2]  user id          ARGV[3]  order id
-  ARGV[4]  hold ttl (ms)            ARGV[5]  '1' allow partial, '0' all-or-nothing
-  ARGV[6]  request fingerprint, '' when the request has no idempotency key
-  ARGV[7]  idempotency key ttl (ms) ARGV[8]  record retention after the hold ends (ms)
-  ARGV[9]  lazy sweep limit per SKU
-  ARGV[10+2(n-1)] line n: sku       ARGV[11+2(n-1)] line n: qty
+  ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
+  ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of requests
+  then for each request: reservation id, user id, order id, hold ttl (ms),
+    '1' allow partial / '0' all-or-nothing, request fingerprint ('' without idempotency key),
+    number of lines n, then n pairs: sku, qty
 
-  Returns
+  Returns one reply per request, in order:
     {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held
     {1, reservationId}                         idempotent replay of an earlier reservation
     {-1, n}                                    SKU_NOT_FOUND (line n)
@@ -27,104 +28,158 @@
     {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK
     {-5}                                       IDEMPOTENCY_KEY_REUSED
 ]]
-local recordKey, idempotencyKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local reservationId, userId, orderId = ARGV[1], ARGV[2], ARGV[3]
-local ttlMs, allowPartial, fingerprint = tonumber(ARGV[4]), ARGV[5] == '1', ARGV[6]
-local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
-local lineCount = (#ARGV - 9) / 2
+local outboxKey, dueKey = KEYS[1], KEYS[2]
+local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local requestCount = tonumber(ARGV[4])
 
 -- @include "nowMs"
 -- @include "sweepExpired"
 -- @include "holdMember"
--- @include "addBuyerUnits"
 -- @include "stockSnapshot"
--- @include "appendEvent"
-
-if fingerprint ~= '' then
-  local bound = redis.call('GET', idempotencyKey)
-  if bound then
-    local boundId, boundFingerprint = string.match(bound, '^([^|]+)|(.*)$')
-    if boundFingerprint ~= fingerprint then
-      return {-5}
-    end
-    return {1, boundId}
-  end
-end
+-- @include "appendEntry"
 
 local now = nowMs()
-local lines = {}
-for n = 1, lineCount do
-  local k = 5 + 3 * (n - 1)
-  local sku, qty = ARGV[10 + 2 * (n - 1)], tonumber(ARGV[11 + 2 * (n - 1)])
-  local stock = redis.call('HMGET', KEYS[k], 'available', 'perUserLimit', 'startsAt', 'endsAt')
-  if not stock[1] then
-    return {-1, n}
+
+-- Each SKU's counters are read once per call (after its lazy sweep), kept here while the requests
+-- are decided, and written back once at the end.
+local skus = {}
+local touched = {}
+
+local function skuState(sku, stockKey, expiryKey, buyersKey)
+  local state = skus[sku]
+  if state then
+    return state
   end
-  local startsAt, endsAt = tonumber(stock[3]), tonumber(stock[4])
-  if (startsAt and now < startsAt) or (endsAt and now >= endsAt) then
-    return {-2, n}
+  state = {exists = redis.call('EXISTS', stockKey) == 1}
+  if state.exists then
+    sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
+    local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt')
+    state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
+    state.limit, state.startsAt, state.endsAt = tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
   end
-  lines[n] = {sku = sku, qty = qty, limit = tonumber(stock[2]),
-              stockKey = KEYS[k], expiryKey = KEYS[k + 1], buyersKey = KEYS[k + 2]}
+  state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey
+  state.buyers, state.buyersChanged, state.holds, state.changed = {}, {}, {}, false
+  skus[sku] = state
+  return state
 end
 
-for _, line in ipairs(lines) do
-  sweepExpired(line.stockKey, line.expiryKey, line.buyersKey, outboxKey, line.sku, now, sweepLimit)
+local function buyerUnits(state, userId)
+  local units = state.buyers[userId]
+  if units == nil then
+    units = tonumber(redis.call('HGET', state.buyersKey, userId) or '0')
+    state.buyers[userId] = units
+  end
+  return units
 end
 
-for n, line in ipairs(lines) do
-  if line.limit and line.limit > 0 then
-    local already = tonumber(redis.call('HGET', line.buyersKey, userId) or '0')
-    if already + line.qty > line.limit then
-      return {-3, n, already, line.limit}
+-- Decides one request; returns its reply and, when it held stock, its outbox event.
+local function reserveOne(keyAt, argAt)
+  local recordKey, idempotencyKey = KEYS[keyAt], KEYS[keyAt + 1]
+  local reservationId, userId, orderId = ARGV[argAt], ARGV[argAt + 1], ARGV[argAt + 2]
+  local ttlMs, allowPartial, fingerprint = tonumber(ARGV[argAt + 3]), ARGV[argAt + 4] == '1', ARGV[argAt + 5]
+
+  if fingerprint ~= '' then
+    local bound = redis.call('GET', idempotencyKey)
+    if bound then
+      local boundId, boundFingerprint = string.match(bound, '^([^|]+)|(.*)$')
+      if boundFingerprint ~= fingerprint then
+        return {-5}
+      end
+      return {1, boundId}
     end
   end
+
+  local lines = {}
+  for n = 1, tonumber(ARGV[argAt + 6]) do
+    local k = keyAt + 2 + 3 * (n - 1)
+    local state = skuState(ARGV[argAt + 5 + 2 * n], KEYS[k], KEYS[k + 1], KEYS[k + 2])
+    if not state.exists then
+      return {-1, n}
+    end
+    if (state.startsAt and now < state.startsAt) or (state.endsAt and now >= state.endsAt) then
+      return {-2, n}
+    end
+    lines[n] = {state = state, qty = tonumber(ARGV[argAt + 6 + 2 * n])}
+  end
+
+  for n, line in ipairs(lines) do
+    local limit = line.state.limit
+    if limit and limit > 0 then
+      local already = buyerUnits(line.state, userId)
+      if already + line.qty > limit then
+        return {-3, n, already, limit}
+      end
+    end
+  end
+
+  local shortfall, anyHeld = false, false
+  local available = {}
+  for n, line in ipairs(lines) do
+    available[n] = line.state.available
+    line.reserved = math.min(line.qty, math.max(available[n], 0))
+    shortfall = shortfall or line.reserved < line.qty
+    anyHeld = anyHeld or line.reserved > 0
+  end
+  if (shortfall and not allowPartial) or not anyHeld then
+    return {-4, unpack(available)}
+  end
+
+  local expiresAt = now + ttlMs
+  local reply = {0, now, expiresAt}
+  local recordLines, eventItems = {}, {}
+  for n, line in ipairs(lines) do
+    local state, reserved = line.state, line.reserved
+    if reserved > 0 then
+      state.available = state.available - reserved
+      state.reserved = state.reserved + reserved
+      state.buyers[userId] = buyerUnits(state, userId) + reserved
+      state.buyersChanged[userId] = true
+      state.holds[#state.holds + 1] = expiresAt
+      state.holds[#state.holds + 1] = holdMember(reservationId, reserved, userId)
+      state.earliest = math.min(state.earliest or expiresAt, expiresAt)
+      if not state.changed then
+        state.changed = true
+        touched[#touched + 1] = state
+      end
+    end
+    reply[3 + n] = reserved
+    recordLines[n] = state.sku .. '|' .. line.qty .. '|' .. reserved
+    eventItems[n] = {state.sku, line.qty, reserved}
+  end
+
+  redis.call('HSET', recordKey, 's', 'P', 'u', userId, 'o', orderId, 'c', now, 'e', expiresAt, 'i', table.concat(recordLines, ','))
+  redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
+  if fingerprint ~= '' then
+    redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
+  end
+  return reply, {type = 'RESERVE', at = now, id = reservationId, userId = userId, orderId = orderId,
+    createdAt = now, expiresAt = expiresAt, items = eventItems}
 end
 
-local shortfall = false
-local anyHeld = false
-local available = {}
-for n, line in ipairs(lines) do
-  available[n] = tonumber(redis.call('HGET', line.stockKey, 'available'))
-  line.reserved = math.min(line.qty, math.max(available[n], 0))
-  if line.reserved < line.qty then
-    shortfall = true
-  end
-  if line.reserved > 0 then
-    anyHeld = true
-  end
-end
-if (shortfall and not allowPartial) or not anyHeld then
-  return {-4, unpack(available)}
+local replies, events = {}, {}
+local keyAt, argAt = 3, 5
+for r = 1, requestCount do
+  local lineCount = tonumber(ARGV[argAt + 6])
+  local reply, event = reserveOne(keyAt, argAt)
+  replies[r] = reply
+  events[#events + 1] = event
+  keyAt = keyAt + 2 + 3 * lineCount
+  argAt = argAt + 7 + 2 * lineCount
 end
 
-local expiresAt = now + ttlMs
-local reply = {0, now, expiresAt}
-local recordLines = {}
-local eventItems = {}
-local eventStock = {}
-for n, line in ipairs(lines) do
-  if line.reserved > 0 then
-    redis.call('HINCRBY', line.stockKey, 'available', -line.reserved)
-    redis.call('HINCRBY', line.stockKey, 'reserved', line.reserved)
-    redis.call('HINCRBY', line.stockKey, 'version', 1)
-    addBuyerUnits(line.buyersKey, userId, line.reserved)
-    redis.call('ZADD', line.expiryKey, expiresAt, holdMember(reservationId, line.reserved, userId))
+if #events > 0 then
+  local stock = {}
+  for _, state in ipairs(touched) do
+    state.version = state.version + 1
+    redis.call('HSET', state.stockKey, 'available', state.available, 'reserved', state.reserved, 'version', state.version)
+    redis.call('ZADD', state.expiryKey, unpack(state.holds))
     -- LT keeps the SKU's earliest expiry (and adds the SKU when it is not indexed yet).
-    redis.call('ZADD', dueKey, 'LT', expiresAt, line.sku)
-    eventStock[#eventStock + 1] = stockSnapshot(line.stockKey, line.sku)
+    redis.call('ZADD', dueKey, 'LT', state.earliest, state.sku)
+    for userId in pairs(state.buyersChanged) do
+      redis.call('HSET', state.buyersKey, userId, state.buyers[userId])
+    end
+    stock[#stock + 1] = stockSnapshot(state.stockKey, state.sku)
   end
-  reply[3 + n] = line.reserved
-  recordLines[n] = line.sku .. '|' .. line.qty .. '|' .. line.reserved
-  eventItems[n] = {line.sku, line.qty, line.reserved}
+  appendEntry(outboxKey, events, stock)
 end
-
-local items = table.concat(recordLines, ',')
-redis.call('HSET', recordKey, 's', 'P', 'u', userId, 'o', orderId, 'c', now, 'e', expiresAt, 'i', items)
-redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
-if fingerprint ~= '' then
-  redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
-end
-appendEvent(outboxKey, {type = 'RESERVE', at = now, id = reservationId, userId = userId, orderId = orderId,
-  createdAt = now, expiresAt = expiresAt, items = eventItems, stock = eventStock})
-return reply
+return replies

@@ -20,7 +20,7 @@ local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
 -- @include "nowMs"
 -- @include "sweepExpired"
 -- @include "stockSnapshot"
--- @include "appendEvent"
+-- @include "appendEntry"
 
 local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
@@ -47,9 +47,8 @@ for field, value in pairs(window) do
   end
 end
 local snapshot = stockSnapshot(stockKey, sku)
-appendEvent(outboxKey, {type = 'SET', at = now, sku = sku, delta = total - previousTotal, actor = actor,
-  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt),
-  stock = {snapshot}})
+appendEntry(outboxKey, {{type = 'SET', at = now, sku = sku, delta = total - previousTotal, actor = actor,
+  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt)}}, {snapshot})
 local code = 0
 if created then
   code = 1

@@ -5,7 +5,7 @@ import { restoreFromPostgres } from '../src/reconciler/coldStart';
 import { CONSUMER_GROUP } from '../src/reconciler/outboxDrain';
 import { Reconciler } from '../src/reconciler/reconciler';
 import { applyWritePlan } from '../src/reconciler/applyWritePlan';
-import { parseEvent } from '../src/reconciler/events';
+import { parseEntry } from '../src/reconciler/events';
 import { planWrites } from '../src/reconciler/writePlan';
 import { type DatabaseTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { queryRows as query } from '../src/db/client';
@@ -75,12 +75,12 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     await post(`/v1/reservations/${id}/commit`);
     // The crashed consumer read the entries and wrote them, then died before XACK.
     const reply = (await ctx.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
-    const entries = reply[0][1].map(([entryId, fields]) => ({ entryId, event: parseEvent(fields[1]) }));
+    const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
     await applyWritePlan(ctx.database.db, planWrites(entries));
     expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
-    expect(report.eventsWritten).toBe(entries.length);
+    expect(report.eventsWritten).toBe(entries.flatMap((entry) => entry.events).length);
     expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(0);
     expect(await movementCount(sku)).toBe(3);
     expect((await reservationRow(id)).status).toBe('COMMITTED');

@@ -28,7 +28,7 @@ async function refusalOf(promise: Promise<unknown>): Promise<DomainError> {
 
 async function outboxTypes(): Promise<string[]> {
   const entries = await ctx.redis.xrange(ctx.keys.outbox(), '-', '+');
-  return entries.map(([, fields]) => JSON.parse(fields[1]).type);
+  return entries.flatMap(([, fields]) => JSON.parse(fields[1]).events.map((event: { type: string }) => event.type));
 }
 
 describe('reserve', () => {
@@ -117,6 +117,31 @@ describe('reserve', () => {
     expect(await rawCounters(ctx, sku)).toEqual({ total: 1, available: 0, reserved: 1, sold: 0 });
     expect(await ctx.redis.hget(ctx.keys.buyers(sku), 'u1')).toBeNull();
     expect((await outboxTypes()).includes('EXPIRE')).toBe(true);
+  });
+});
+
+describe('reserves folded into one script call', () => {
+  it('decides each request on its own, in order, and writes one outbox entry for the batch', async () => {
+    const sku = await newSku(3);
+    const idempotency = { keyHash: uniqueName('k'), fingerprint: 'f' };
+    const entriesBefore = await ctx.redis.xlen(ctx.keys.outbox());
+    // Submitted in the same event-loop turn: one call of the reserve script.
+    const outcomes = await Promise.allSettled([
+      ctx.engine.reserve(command([{ sku, qty: 2 }])),
+      ctx.engine.reserve(command([{ sku, qty: 2 }])),
+      ctx.engine.reserve(command([{ sku: uniqueName('nope-'), qty: 1 }])),
+      ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency })),
+      ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency })),
+      ctx.engine.reserve(command([{ sku, qty: 1 }])),
+    ]);
+    const summary = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.kind : (outcome.reason as DomainError).code));
+    expect(summary).toEqual(['created', 'INSUFFICIENT_STOCK', 'SKU_NOT_FOUND', 'created', 'replayed', 'INSUFFICIENT_STOCK']);
+    const fourth = (outcomes[3] as PromiseFulfilledResult<{ kind: 'created'; reservation: { id: string } }>).value.reservation.id;
+    expect((outcomes[4] as PromiseFulfilledResult<{ reservationId: string }>).value.reservationId).toBe(fourth);
+    expect((outcomes[1] as PromiseRejectedResult).reason.details).toEqual({ items: [{ sku, requested: 2, available: 1 }] });
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 3, available: 0, reserved: 3, sold: 0 });
+    expect(await ctx.redis.zcard(ctx.keys.expiry(sku))).toBe(2);
+    expect((await ctx.redis.xlen(ctx.keys.outbox())) - entriesBefore).toBe(1);
   });
 });
 

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent } from '../src/reconciler/events';
+import { parseEntry } from '../src/reconciler/events';
 import { planWrites } from '../src/reconciler/writePlan';
 
-const entry = (entryId: string, event: object) => ({ entryId, event: parseEvent(JSON.stringify(event)) });
+const entry = (entryId: string, events: object[], stock: unknown) => parseEntry(entryId, JSON.stringify({ events, stock }));
 
 describe('planWrites', () => {
   const batch = [
-    entry('1-0', { type: 'SET', at: 1000, sku: 'a', delta: 10, actor: 'admin', perUserLimit: 2, stock: [['a', 10, 10, 0, 0, 1]] }),
-    entry('2-0', { type: 'RESERVE', at: 2000, id: 'r1', userId: 'u', orderId: 'o', createdAt: 2000, expiresAt: 902000, items: [['a', 3, 3], ['b', 1, 0]], stock: [['a', 10, 7, 3, 0, 2]] }),
-    entry('3-0', { type: 'COMMIT', at: 3000, id: 'r1', lines: [['r1', 'a', 3]], stock: [['a', 10, 7, 0, 3, 3]] }),
+    entry('1-0', [{ type: 'SET', at: 1000, sku: 'a', delta: 10, actor: 'admin', perUserLimit: 2 }], [['a', 10, 10, 0, 0, 1]]),
+    entry('2-0', [{ type: 'RESERVE', at: 2000, id: 'r1', userId: 'u', orderId: 'o', createdAt: 2000, expiresAt: 902000, items: [['a', 3, 3], ['b', 1, 0]] }], [['a', 10, 7, 3, 0, 2]]),
+    entry('3-0', [{ type: 'COMMIT', at: 3000, id: 'r1', lines: [['r1', 'a', 3]] }], [['a', 10, 7, 0, 3, 3]]),
     // Lua's cjson writes an empty list as {}.
-    entry('4-0', { type: 'EXPIRE', at: 4000, id: 'r2', lines: {}, stock: {} }),
+    entry('4-0', [{ type: 'EXPIRE', at: 4000, id: 'r2', lines: {} }], {}),
   ];
 
   it('plans reservations, items, terminal states and movements keyed by stream entry and line', () => {
@@ -22,9 +22,9 @@ describe('planWrites', () => {
       { id: 'r2', status: 'EXPIRED', at: '1970-01-01T00:00:04.000Z' },
     ]);
     expect(plan.movements.map((m) => [m.event_key, m.type, m.sku, m.qty])).toEqual([
-      ['1-0:0', 'SET', 'a', 10],
-      ['2-0:0', 'RESERVE', 'a', 3],
-      ['3-0:0', 'COMMIT', 'a', 3],
+      ['1-0:0:0', 'SET', 'a', 10],
+      ['2-0:0:0', 'RESERVE', 'a', 3],
+      ['3-0:0:0', 'COMMIT', 'a', 3],
     ]);
     expect(plan.skuSettings).toMatchObject([{ sku: 'a', per_user_limit: 2, starts_at: null, version: 1 }]);
   });

@@ -2,7 +2,7 @@
 -- @include "holdMember"
 -- @include "addBuyerUnits"
 -- @include "stockSnapshot"
--- @include "appendEvent"
+-- @include "appendEntry"
 
 -- Key of one SKU from a template the key module passed in ARGV ("...%s..." with the SKU for %s),
 -- so key shapes stay defined in one TypeScript module.
@@ -45,5 +45,5 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
   redis.call('HSET', recordKey, 's', outcome, 'f', r.f)
   redis.call('PEXPIRE', recordKey, retentionMs)
   local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
-  appendEvent(outboxKey, {type = types[outcome], at = now, id = reservationId, lines = lines, stock = stock})
+  appendEntry(outboxKey, {{type = types[outcome], at = now, id = reservationId, lines = lines}}, stock)
 end

@@ -1,7 +1,7 @@
 -- @include "holdMember"
 -- @include "addBuyerUnits"
 -- @include "stockSnapshot"
--- @include "appendEvent"
+-- @include "appendEntry"
 
 -- Returns to the shelf the units of at most `limit` holds of one SKU whose expiry is at or before
 -- `now`. Removing a member from the expiry index is what returns its units, so every hold is
@@ -30,6 +30,6 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
   redis.call('HINCRBY', stockKey, 'available', units)
   redis.call('HINCRBY', stockKey, 'reserved', -units)
   redis.call('HINCRBY', stockKey, 'version', 1)
-  appendEvent(outboxKey, {type = 'EXPIRE', at = now, lines = lines, stock = {stockSnapshot(stockKey, sku)}})
+  appendEntry(outboxKey, {{type = 'EXPIRE', at = now, lines = lines}}, {stockSnapshot(stockKey, sku)})
   return #members, units
 end

@@ -1,6 +1,7 @@
 /**
- * The outbox events the Lua scripts append (field `e` of each stream entry, JSON), as the
- * reconciler reads them. Lua's cjson writes an empty array as `{}`, hence `list()`.
+ * The outbox as the reconciler reads it. Each stream entry (field `e`, JSON) holds the events of
+ * one script call and the counters of the SKUs it touched, as they stood after the call. Lua's
+ * cjson writes an empty array as `{}`, hence `list()`.
  */
 
 /** [sku, total, available, reserved, sold, version] after the change. */
@@ -10,7 +11,6 @@ export type HoldLine = [string, string, number];
 
 interface Base {
   at: number;
-  stock: StockSnapshot[];
 }
 
 export interface ReserveEvent extends Base {
@@ -31,12 +31,10 @@ export interface FinishEvent extends Base {
   lines: HoldLine[];
 }
 
-export interface ExtendEvent {
+export interface ExtendEvent extends Base {
   type: 'EXTEND';
-  at: number;
   id: string;
   expiresAt: number;
-  stock?: undefined;
 }
 
 export interface SetEvent extends Base {
@@ -59,20 +57,23 @@ export interface AdjustEvent extends Base {
 
 export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent;
 
-/** One stream entry: its id (for acknowledgement and idempotency) and its event. */
+/** One stream entry: its id (for acknowledgement and idempotency), its events, and counters after them. */
 export interface OutboxEntry {
   entryId: string;
-  event: OutboxEvent;
+  events: OutboxEvent[];
+  stock: StockSnapshot[];
 }
 
 function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
-export function parseEvent(json: string): OutboxEvent {
+export function parseEntry(entryId: string, json: string): OutboxEntry {
   const raw = JSON.parse(json);
-  if ('stock' in raw) raw.stock = list(raw.stock);
-  if ('lines' in raw) raw.lines = list(raw.lines);
-  if ('items' in raw) raw.items = list(raw.items);
-  return raw as OutboxEvent;
+  const events = list<Record<string, unknown>>(raw.events).map((event) => {
+    if ('lines' in event) event.lines = list(event.lines);
+    if ('items' in event) event.items = list(event.items);
+    return event as unknown as OutboxEvent;
+  });
+  return { entryId, events, stock: list(raw.stock) };
 }

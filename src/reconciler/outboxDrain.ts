@@ -3,7 +3,7 @@ import { UnavailableError } from '../domain/errors';
 import type { Database } from '../db/client';
 import type { StockEngine } from '../redis/stockEngine';
 import { applyWritePlan } from './applyWritePlan';
-import { type OutboxEntry, parseEvent } from './events';
+import { type OutboxEntry, parseEntry } from './events';
 import { planWrites } from './writePlan';
 
 export const CONSUMER_GROUP = 'reconciler';
@@ -20,7 +20,7 @@ export interface DrainOptions {
 type StreamEntries = [id: string, fields: string[]][];
 
 function toEntries(raw: StreamEntries): OutboxEntry[] {
-  return raw.map(([entryId, fields]) => ({ entryId, event: parseEvent(fields[fields.indexOf('e') + 1]) }));
+  return raw.map(([entryId, fields]) => parseEntry(entryId, fields[fields.indexOf('e') + 1]));
 }
 
 /**
@@ -28,7 +28,7 @@ function toEntries(raw: StreamEntries): OutboxEntry[] {
  * transaction of idempotent statements, acknowledges only after that transaction committed, then
  * trims the stream below the oldest entry not yet acknowledged. Entries a crashed pass left
  * pending are claimed first (passes never overlap: the reconciler lease guarantees it).
- * Returns the number of events written.
+ * Returns the number of events written (an entry holds the events of one script call).
  */
 export async function drainOutbox(engine: StockEngine, db: Database, options: DrainOptions = {}): Promise<number> {
   const { redis, keys } = engine;
@@ -46,7 +46,7 @@ export async function drainOutbox(engine: StockEngine, db: Database, options: Dr
       throw new UnavailableError('Postgres', error);
     }
     await redis.xack(stream, CONSUMER_GROUP, ...entries.map((entry) => entry.entryId));
-    written += entries.length;
+    for (const entry of entries) written += entry.events.length;
     options.onBatch?.(entries);
   };
 

@@ -48,7 +48,7 @@ export class Reconciler implements ReconcileRunner {
       report.eventsWritten = await drainOutbox(this.engine, this.db, {
         timeBudgetMs: DRAIN_BUDGET_MS,
         onBatch: (entries) => {
-          for (const { event } of entries) if (event.type === 'EXPIRE') expiriesDrained += event.lines.length;
+          for (const event of entries.flatMap((entry) => entry.events)) if (event.type === 'EXPIRE') expiriesDrained += event.lines.length;
         },
       });
       const drift = await checkDrift(this.engine, this.db, { repair });

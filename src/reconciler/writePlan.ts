@@ -1,4 +1,4 @@
-import type { OutboxEntry } from './events';
+import type { OutboxEntry, OutboxEvent, StockSnapshot } from './events';
 
 /** Rows one batch of outbox events turns into: pure data, written by applyWritePlan. */
 export interface WritePlan {
@@ -24,10 +24,21 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   const latest = new Map<string, WritePlan['snapshots'][number]>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
 
-  for (const { entryId, event } of entries) {
+  for (const { entryId, events, stock } of entries) {
+    events.forEach((event, e) => planEvent(event, `${entryId}:${e}`, stock));
+    for (const [sku, total, available, reserved, sold, version] of stock) {
+      const known = latest.get(sku);
+      if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
+    }
+  }
+  plan.skuSettings = [...settings.values()];
+  plan.snapshots = [...latest.values()];
+  return plan;
+
+  function planEvent(event: OutboxEvent, eventKey: string, stock: StockSnapshot[]): void {
     const at = iso(event.at);
     const movement = (n: number, sku: string, type: string, qty: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
-      plan.movements.push({ event_key: `${entryId}:${n}`, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
+      plan.movements.push({ event_key: `${eventKey}:${n}`, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
 
     switch (event.type) {
       case 'RESERVE':
@@ -50,7 +61,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         plan.extensions.push({ id: event.id, expires_at: iso(event.expiresAt) });
         break;
       case 'SET': {
-        const [, total, available, reserved, sold, version] = event.stock[0];
+        const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
         settings.set(event.sku, {
           sku: event.sku,
           per_user_limit: event.perUserLimit ?? null,
@@ -69,12 +80,5 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         movement(0, event.sku, 'ADJUST', event.delta, { reason: event.reason, actor: event.actor });
         break;
     }
-    for (const [sku, total, available, reserved, sold, version] of event.stock ?? []) {
-      const known = latest.get(sku);
-      if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
-    }
   }
-  plan.skuSettings = [...settings.values()];
-  plan.snapshots = [...latest.values()];
-  return plan;
 }

@@ -3,6 +3,7 @@ import { type RequestedLine, type Reservation, readStatus, toLine, MAX_LIFETIME_
 import type { SkuSettings, SkuView } from '../domain/sku';
 import { RedisKeys } from './keys';
 import { ReplyCode, refusal } from './replyCodes';
+import { Batcher } from './reserveBatcher';
 import type { ScriptedRedis } from './scripts';
 
 export interface ReserveCommand {
@@ -33,6 +34,9 @@ export const DEFAULT_TUNING: EngineTuning = {
 };
 
 type Reply = (string | number)[];
+
+/** Reserve requests folded into one script call at most (bounds one script run's time). */
+const MAX_RESERVE_BATCH = 128;
 
 export interface StockCounters {
   total: number;
@@ -73,6 +77,7 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN
  */
 export class StockEngine {
   private readonly templates: { stock: string; expiry: string; buyers: string };
+  private readonly reserveBatcher = new Batcher<ReserveCommand, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH);
 
   constructor(
     readonly redis: ScriptedRedis,
@@ -82,30 +87,9 @@ export class StockEngine {
     this.templates = keys.skuKeyTemplates();
   }
 
+  /** Holds stock; concurrent calls are folded into one script call (see reserveBatcher.ts). */
   async reserve(command: ReserveCommand): Promise<ReserveOutcome> {
-    const { keys, tuning } = this;
-    const callKeys: string[] = [
-      keys.reservation(command.id),
-      command.idempotency ? keys.idempotency(command.userId, command.idempotency.keyHash) : keys.reservation(command.id),
-      keys.outbox(),
-      keys.sweepDue(),
-    ];
-    const args: (string | number)[] = [
-      command.id,
-      command.userId,
-      command.orderId,
-      command.ttlSeconds * 1000,
-      command.allowPartial ? '1' : '0',
-      command.idempotency?.fingerprint ?? '',
-      tuning.idempotencyTtlSeconds * 1000,
-      tuning.recordRetentionSeconds * 1000,
-      tuning.lazySweepLimit,
-    ];
-    for (const line of command.lines) {
-      callKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
-      args.push(line.sku, line.qty);
-    }
-    const reply = (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...args))) as Reply;
+    const reply = await this.reserveBatcher.submit(command);
     const code = reply[0] as ReplyCode;
     switch (code) {
       case ReplyCode.Ok: {
@@ -142,6 +126,31 @@ export class StockEngine {
       default:
         throw refusal(code);
     }
+  }
+
+  /** One call of the reserve script for several requests (KEYS and ARGV as its header states). */
+  private async reserveMany(commands: ReserveCommand[]): Promise<Reply[]> {
+    const { keys, tuning } = this;
+    const callKeys: string[] = [keys.outbox(), keys.sweepDue()];
+    const args: (string | number)[] = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, commands.length];
+    for (const command of commands) {
+      const record = keys.reservation(command.id);
+      callKeys.push(record, command.idempotency ? keys.idempotency(command.userId, command.idempotency.keyHash) : record);
+      args.push(
+        command.id,
+        command.userId,
+        command.orderId,
+        command.ttlSeconds * 1000,
+        command.allowPartial ? '1' : '0',
+        command.idempotency?.fingerprint ?? '',
+        command.lines.length,
+      );
+      for (const line of command.lines) {
+        callKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
+        args.push(line.sku, line.qty);
+      }
+    }
+    return (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...args))) as Reply[];
   }
 
   /** Returns the reservation, or null when Redis no longer has it (Postgres may). */

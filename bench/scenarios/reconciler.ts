@@ -1,0 +1,88 @@
+import type { Redis } from 'ioredis';
+import { type DatabaseHandle, openDatabase } from '../../src/db/client';
+import { newReservationId } from '../../src/domain/ids';
+import { drainOutbox } from '../../src/reconciler/outboxDrain';
+import { sweepExpiredHolds } from '../../src/reconciler/expirySweep';
+import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
+import { RedisKeys } from '../../src/redis/keys';
+import { defineScripts } from '../../src/redis/scripts';
+import { StockEngine } from '../../src/redis/stockEngine';
+import { startTestPostgres, startTestRedis } from '../../test/support/servers';
+import { type Check, type Scenario, check } from '../lib/types';
+
+/** Creates `count` one-unit holds of one SKU, `concurrency` calls in flight at a time. */
+async function createHolds(engine: StockEngine, sku: string, count: number, ttlSeconds: number): Promise<void> {
+  const concurrency = 500;
+  for (let start = 0; start < count; start += concurrency) {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, count - start) }, (_, k) =>
+        engine.reserve({ id: newReservationId(), userId: `u-${start + k}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false }),
+      ),
+    );
+  }
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)![1]);
+}
+
+export const reconcilerRates: Scenario = {
+  name: 'reconciler',
+  description: 'Outbox events drained into Postgres per second (real Postgres and PGlite), time to sweep expired holds, and Redis bytes per active hold (from INFO memory).',
+  async run(context) {
+    const holds = context.quick ? 20_000 : 100_000;
+    const [redisServer, postgresServer] = await Promise.all([startTestRedis({ appendonly: true }), startTestPostgres()]);
+    const redis = createRedisClient({ url: redisServer.url }) as Redis;
+    await connectWithRetry(redis);
+    const figures: Record<string, number> = { holds };
+    const checks: Check[] = [];
+    const databases: DatabaseHandle[] = [];
+    try {
+      for (const target of ['postgres', 'pglite'] as const) {
+        const database = await openDatabase({ url: target === 'postgres' ? postgresServer.url : undefined, dataDir: 'memory://' });
+        databases.push(database);
+        const engine = new StockEngine(defineScripts(redis), new RedisKeys(`bench-${target}`));
+        await engine.setStock('drain', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
+        context.progress(`    drain into ${target}: creating ${holds.toLocaleString('en')} holds`);
+        await createHolds(engine, 'drain', holds, 900);
+        const started = performance.now();
+        const written = await drainOutbox(engine, database.db, { timeBudgetMs: 600_000 });
+        const seconds = (performance.now() - started) / 1000;
+        figures[`drain ${target} events/s`] = Math.round(written / seconds);
+        checks.push(check(`drain into ${target}: every event written once`, written === holds + 1, `${written} events for ${holds} holds + 1 SET`));
+        context.progress(`    drain into ${target}: ${figures[`drain ${target} events/s`].toLocaleString('en')} events/s`);
+      }
+
+      // Memory per active hold: holds of one SKU by distinct shoppers, outbox drained and trimmed.
+      const engine = new StockEngine(defineScripts(redis), new RedisKeys('bench-mem'));
+      await engine.setStock('mem', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
+      await drainOutbox(engine, databases[0].db);
+      const before = await usedMemory(redis);
+      await createHolds(engine, 'mem', holds, 3600);
+      const withOutbox = await usedMemory(redis);
+      await drainOutbox(engine, databases[0].db, { timeBudgetMs: 600_000 });
+      const after = await usedMemory(redis);
+      figures['bytes per hold'] = Math.round((after - before) / holds);
+      figures['bytes per hold, outbox not yet drained'] = Math.round((withOutbox - before) / holds);
+      checks.push(check('Redis memory per active hold under 300 B', figures['bytes per hold'] < 300, `${figures['bytes per hold']} B per hold (${holds.toLocaleString('en')} holds)`));
+
+      // Sweep: holds that expire in one second, then one pass over all SKUs.
+      const sweeper = new StockEngine(defineScripts(redis), new RedisKeys('bench-sweep'));
+      await sweeper.setStock('sweep', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
+      context.progress(`    sweep: creating ${holds.toLocaleString('en')} holds that expire in 1 s`);
+      await createHolds(sweeper, 'sweep', holds, 1);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const started = performance.now();
+      const swept = await sweepExpiredHolds(sweeper);
+      figures[`sweep ${holds} expired holds, ms`] = Math.round(performance.now() - started);
+      const counters = (await sweeper.readCounters(['sweep']))[0]!;
+      checks.push(check('sweep returned every expired unit once', swept.units === holds && counters.reserved === 0 && counters.available === 10_000_000, `${swept.units} units returned; reserved now ${counters.reserved}`));
+    } finally {
+      redis.disconnect();
+      for (const database of databases) await database.close();
+      await Promise.all([redisServer.stop(), postgresServer.stop()]);
+    }
+    return { name: 'reconciler', description: this.description, loads: [], figures, checks };
+  },
+};

@@ -1,0 +1,57 @@
+import { startTestPostgres, startTestRedis } from '../../test/support/servers';
+import { startStrategyServer } from '../lib/processes';
+import { type LoadResult, runLoad } from '../lib/load';
+import { type Check, type Scenario, check } from '../lib/types';
+import { CONNECTIONS, JSON_HEADERS, durations } from './settings';
+
+const STRATEGIES = ['lua', 'for-update', 'optimistic', 'redis-lock'] as const;
+const SPREAD_SKUS = 1000;
+
+export const strategies: Scenario = {
+  name: 'strategies',
+  description: `The same reserve request served by four backends: the Lua engine, Postgres SELECT … FOR UPDATE, Postgres optimistic version column, and a Redis SET NX lock; on one hot SKU and spread over ${SPREAD_SKUS} SKUs. Oversell counted for each.`,
+  async run(context) {
+    const { seconds, warmup } = durations(context.quick);
+    const [redis, postgres] = await Promise.all([startTestRedis(), startTestPostgres()]);
+    const loads: LoadResult[] = [];
+    const checks: Check[] = [];
+    const figures: Record<string, number> = {};
+    try {
+      for (const strategy of STRATEGIES) {
+        const server = await startStrategyServer({ STRATEGY: strategy, REDIS_URL: redis.url, DATABASE_URL: postgres.url });
+        try {
+          for (const [shape, skuCount] of [['hot', 1], ['spread', SPREAD_SKUS]] as const) {
+            const skus = Array.from({ length: skuCount }, (_, n) => `sku-${n}`);
+            await fetch(`${server.url}/setup`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ skus, total: 10_000_000 }) });
+            let n = 0;
+            const options = {
+              url: server.url,
+              connections: CONNECTIONS,
+              requests: [
+                {
+                  method: 'POST' as const,
+                  path: '/reserve',
+                  headers: JSON_HEADERS,
+                  setupRequest: (request: object) => ({ ...request, body: JSON.stringify({ sku: skus[n++ % skuCount], userId: `u-${n}`, qty: 1 }) }),
+                },
+              ],
+            };
+            await runLoad({ ...options, label: `${strategy} ${shape} warm-up`, duration: warmup });
+            const load = await runLoad({ ...options, label: `${strategy} ${shape}`, duration: seconds, progress: context.progress });
+            loads.push(load);
+            const tally = await (await fetch(`${server.url}/check`)).json();
+            figures[`${strategy} ${shape} rps`] = load.rps;
+            figures[`${strategy} ${shape} oversold`] = tally.oversold;
+            checks.push(check(`${strategy} ${shape}: 0 oversold`, tally.oversold === 0, `${tally.held} held, ${tally.initial - tally.available} taken from the counters`));
+          }
+        } finally {
+          await server.stop();
+        }
+      }
+    } finally {
+      await Promise.all([redis.stop(), postgres.stop()]);
+    }
+    figures['lua / for-update, hot'] = Number((figures['lua hot rps'] / Math.max(1, figures['for-update hot rps'])).toFixed(1));
+    return { name: 'strategies', description: this.description, loads, figures, checks };
+  },
+};
