@@ -46,21 +46,18 @@ CREATE TABLE "skus" (
 );
 --> statement-breakpoint
 CREATE TABLE "stock_movements" (
-	"id" bigserial PRIMARY KEY NOT NULL,
-	"event_key" text NOT NULL,
+	"event_key" text PRIMARY KEY NOT NULL,
 	"sku" text NOT NULL,
 	"type" text NOT NULL,
 	"qty" integer NOT NULL,
 	"reason" text,
 	"actor" text,
 	"reservation_id" text,
-	"at" timestamp with time zone NOT NULL,
-	CONSTRAINT "stock_movements_event_key_unique" UNIQUE("event_key")
+	"at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "reservation_items" ADD CONSTRAINT "reservation_items_reservation_id_reservations_id_fk" FOREIGN KEY ("reservation_id") REFERENCES "public"."reservations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "reconcile_runs_started_idx" ON "reconcile_runs" USING btree ("started_at");--> statement-breakpoint
 CREATE INDEX "reservation_items_sku_idx" ON "reservation_items" USING btree ("sku");--> statement-breakpoint
 CREATE INDEX "reservations_user_idx" ON "reservations" USING btree ("user_id");--> statement-breakpoint
-CREATE INDEX "reservations_status_idx" ON "reservations" USING btree ("status");--> statement-breakpoint
 CREATE INDEX "stock_movements_sku_at_idx" ON "stock_movements" USING btree ("sku","at");

@@ -11,7 +11,8 @@
   then for each request, in order:
     reservation record (hash); idempotency key (string "<reservationId>|<fingerprint>", unused
     when the request has no fingerprint); and for each of its lines: stock hash, expiry index
-    (zset of hold members), buyers hash (userId -> units held or bought)
+    (zset of hold members), buyers hash (userId -> units held or bought; kept only while the SKU
+    has a per-user limit)
 
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
   ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of requests
@@ -56,6 +57,7 @@ local function skuState(sku, stockKey, expiryKey, buyersKey)
     local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt')
     state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
     state.limit, state.startsAt, state.endsAt = tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
+    -- Per-user counts are kept only for SKUs with a limit: they cost memory for every buyer.
   end
   state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey
   state.buyers, state.buyersChanged, state.holds, state.changed = {}, {}, {}, false
@@ -104,7 +106,7 @@ local function reserveOne(keyAt, argAt)
 
   for n, line in ipairs(lines) do
     local limit = line.state.limit
-    if limit and limit > 0 then
+    if limit then
       local already = buyerUnits(line.state, userId)
       if already + line.qty > limit then
         return {-3, n, already, limit}
@@ -132,8 +134,10 @@ local function reserveOne(keyAt, argAt)
     if reserved > 0 then
       state.available = state.available - reserved
       state.reserved = state.reserved + reserved
-      state.buyers[userId] = buyerUnits(state, userId) + reserved
-      state.buyersChanged[userId] = true
+      if state.limit then
+        state.buyers[userId] = buyerUnits(state, userId) + reserved
+        state.buyersChanged[userId] = true
+      end
       state.holds[#state.holds + 1] = expiresAt
       state.holds[#state.holds + 1] = holdMember(reservationId, reserved, userId)
       state.earliest = math.min(state.earliest or expiresAt, expiresAt)

@@ -2,7 +2,8 @@
   set_stock: creates a SKU or updates its total, per-user limit and sale window. Expired holds are
   swept first so the check sees what is really held. available becomes total - reserved - sold.
 
-  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash (rebuilt from the expiry
+           index when a per-user limit is set, dropped when it is removed)
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
   ARGV[1]  sku           ARGV[2]  total
   ARGV[3]  per-user limit ('' for none)
@@ -21,6 +22,7 @@ local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
 -- @include "sweepExpired"
 -- @include "stockSnapshot"
 -- @include "appendEntry"
+-- @include "holdMember"
 
 local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
@@ -38,6 +40,22 @@ end
 redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold,
   'reserved', reserved, 'sold', sold)
 redis.call('HINCRBY', stockKey, 'version', 1)
+-- Per-user counts exist only while the SKU has a limit. A limit set on a SKU already on sale
+-- starts from the units its shoppers hold now (purchases committed before it do not count).
+local previousLimit = redis.call('HGET', stockKey, 'perUserLimit')
+if perUserLimit == '' then
+  redis.call('DEL', buyersKey)
+elseif not previousLimit then
+  redis.call('DEL', buyersKey)
+  local held = {}
+  for _, member in ipairs(redis.call('ZRANGE', expiryKey, 0, -1)) do
+    local _, units, userId = parseHoldMember(member)
+    held[userId] = (held[userId] or 0) + units
+  end
+  for userId, units in pairs(held) do
+    redis.call('HSET', buyersKey, userId, units)
+  end
+end
 local window = {perUserLimit = perUserLimit, startsAt = startsAt, endsAt = endsAt}
 for field, value in pairs(window) do
   if value == '' then

@@ -45,7 +45,8 @@ describe('reserve', () => {
     const ttl = await ctx.redis.pttl(ctx.keys.reservation(reservation.id));
     expect(ttl).toBeGreaterThan(900_000);
     expect(await ctx.redis.zscore(ctx.keys.expiry(a), `${reservation.id}|3|u1`)).toBe(String(Date.parse(reservation.expiresAt)));
-    expect(await ctx.redis.hget(ctx.keys.buyers(a), 'u1')).toBe('3');
+    // Per-user counts are kept only for SKUs with a per-user limit.
+    expect(await ctx.redis.exists(ctx.keys.buyers(a))).toBe(0);
     expect(await ctx.redis.zscore(ctx.keys.sweepDue(), a)).toBe(String(Date.parse(reservation.expiresAt)));
     const types = await outboxTypes();
     expect(types.slice(before)).toEqual(['RESERVE']);
@@ -90,6 +91,18 @@ describe('reserve', () => {
     await ctx.engine.reserve(command([{ sku, qty: 1 }]));
     await ctx.engine.reserve(command([{ sku, qty: 1 }], { userId: 'someone-else' }));
     expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 6, reserved: 2, sold: 2 });
+  });
+
+  it('a limit set on a SKU already on sale counts the units shoppers hold; removing it drops the counts', async () => {
+    const sku = await newSku(10);
+    await ctx.engine.reserve(command([{ sku, qty: 2 }]));
+    await ctx.engine.setStock(sku, { total: 10, perUserLimit: 3, startsAt: null, endsAt: null }, 'test');
+    expect(await ctx.redis.hget(ctx.keys.buyers(sku), 'u1')).toBe('2');
+    expect((await refusalOf(ctx.engine.reserve(command([{ sku, qty: 2 }])))).code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    await ctx.engine.reserve(command([{ sku, qty: 1 }]));
+    await ctx.engine.setStock(sku, { total: 10, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
+    expect(await ctx.redis.exists(ctx.keys.buyers(sku))).toBe(0);
+    expect((await ctx.engine.reserve(command([{ sku, qty: 2 }]))).kind).toBe('created');
   });
 
   it('binds an idempotency key to its reservation; a different body is refused; a refusal binds nothing', async () => {

@@ -15,11 +15,11 @@ describe('planWrites', () => {
 
   it('plans reservations, items, terminal states and movements keyed by stream entry and line', () => {
     const plan = planWrites(batch);
-    expect(plan.reservations).toEqual([{ id: 'r1', user_id: 'u', order_id: 'o', created_at: '1970-01-01T00:00:02.000Z', expires_at: '1970-01-01T00:15:02.000Z' }]);
+    expect(plan.reservations).toEqual([{ id: 'r1', user_id: 'u', order_id: 'o', created_at: 2000, expires_at: 902000 }]);
     expect(plan.items.map((i) => [i.sku, i.line_no, i.qty, i.reserved])).toEqual([['a', 0, 3, 3], ['b', 1, 1, 0]]);
     expect(plan.finishes).toEqual([
-      { id: 'r1', status: 'COMMITTED', at: '1970-01-01T00:00:03.000Z' },
-      { id: 'r2', status: 'EXPIRED', at: '1970-01-01T00:00:04.000Z' },
+      { id: 'r1', status: 'COMMITTED', at: 3000 },
+      { id: 'r2', status: 'EXPIRED', at: 4000 },
     ]);
     expect(plan.movements.map((m) => [m.event_key, m.type, m.sku, m.qty])).toEqual([
       ['1-0:0:0', 'SET', 'a', 10],

@@ -79,7 +79,8 @@ export const checkout: Scenario = {
         checks: [
           check('no errors', load.non2xx === 0 && load.errors === 0, `${load.non2xx} non-2xx, ${load.errors} errors`),
           check('counters conserved on every SKU', conserved, `${views.length} SKUs checked`),
-          check('sold units equal the units of the commits answered', sold === unitsCommitted, `${sold} units sold, ${unitsCommitted} units in ${commits} commit answers`),
+          // A commit still in flight when the load stopped is sold without its answer being counted.
+          check('sold units match the commits answered', sold >= unitsCommitted && sold - unitsCommitted <= 2 * CONNECTIONS, `${sold} units sold, ${unitsCommitted} units in ${commits} commit answers`),
         ],
       };
     } finally {

@@ -22,9 +22,9 @@ export function forUpdateBackend(url: string): ReserveBackend {
       });
     },
     async tally() {
-      const [held] = await sql`select coalesce(sum(qty), 0)::int as n from bench_holds`;
-      const [left] = await sql`select coalesce(sum(available), 0)::int as n from bench_stock`;
-      return { held: held.n, available: left.n };
+      const [held] = await sql`select coalesce(sum(qty), 0)::bigint as n from bench_holds`;
+      const [left] = await sql`select coalesce(sum(available), 0)::bigint as n from bench_stock`;
+      return { held: Number(held.n), available: Number(left.n) };
     },
     close: () => sql.end({ timeout: 5 }),
   };

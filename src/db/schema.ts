@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -32,7 +32,7 @@ export const reservations = pgTable(
     releasedAt: time('released_at'),
     updatedAt: time('updated_at').notNull().default(sql`now()`),
   },
-  (table) => [index('reservations_user_idx').on(table.userId), index('reservations_status_idx').on(table.status)],
+  (table) => [index('reservations_user_idx').on(table.userId)],
 );
 
 export const reservationItems = pgTable(
@@ -53,9 +53,8 @@ export const reservationItems = pgTable(
 export const stockMovements = pgTable(
   'stock_movements',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    /** Outbox entry id plus line: writing the same event twice inserts nothing the second time. */
-    eventKey: text('event_key').notNull().unique(),
+    /** Outbox entry id, event and line: writing the same event twice inserts nothing the second time. */
+    eventKey: text('event_key').primaryKey(),
     sku: text('sku').notNull(),
     type: text('type', { enum: ['SET', 'ADJUST', 'RESERVE', 'COMMIT', 'RELEASE', 'EXPIRE'] }).notNull(),
     qty: integer('qty').notNull(),

@@ -30,7 +30,7 @@ export async function listMovements(db: Database, sku: string, limit: number) {
     .select()
     .from(stockMovements)
     .where(eq(stockMovements.sku, sku))
-    .orderBy(desc(stockMovements.at), desc(stockMovements.id))
+    .orderBy(desc(stockMovements.at), desc(stockMovements.eventKey))
     .limit(limit);
 }
 

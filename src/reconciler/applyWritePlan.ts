@@ -1,9 +1,13 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { WritePlan } from './writePlan';
 
-/** Rows travel as one JSON parameter per statement: one round trip, any batch size, both drivers. */
-const rows = (value: unknown[]) => sql`${JSON.stringify(value)}::jsonb`;
+/**
+ * Rows travel as one JSON parameter per statement: one round trip, any batch size, both drivers.
+ * Times travel as epoch milliseconds.
+ */
+const rows = (value: unknown[]) => sql`${JSON.stringify(value)}::json`;
+const ms = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
 
 /** Writes a planned batch in one transaction; every statement is idempotent. */
 export async function applyWritePlan(db: Database, plan: WritePlan): Promise<void> {
@@ -11,9 +15,9 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     if (plan.skuSettings.length) {
       await tx.execute(sql`
         insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version)
-        select sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version
-        from jsonb_to_recordset(${rows(plan.skuSettings)}) as x(sku text, total int, available int, reserved int, sold int,
-          per_user_limit int, starts_at timestamptz, ends_at timestamptz, version bigint)
+        select sku, total, available, reserved, sold, per_user_limit, ${ms(sql`starts_at`)}, ${ms(sql`ends_at`)}, version
+        from json_to_recordset(${rows(plan.skuSettings)}) as x(sku text, total int, available int, reserved int, sold int,
+          per_user_limit int, starts_at bigint, ends_at bigint, version bigint)
         on conflict (sku) do update set
           per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
         where skus.version <= excluded.version`);
@@ -21,22 +25,22 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     if (plan.reservations.length) {
       await tx.execute(sql`
         insert into reservations (id, user_id, order_id, status, created_at, expires_at)
-        select id, user_id, order_id, 'PENDING', created_at, expires_at
-        from jsonb_to_recordset(${rows(plan.reservations)}) as x(id text, user_id text, order_id text, created_at timestamptz, expires_at timestamptz)
+        select id, user_id, order_id, 'PENDING', ${ms(sql`created_at`)}, ${ms(sql`expires_at`)}
+        from json_to_recordset(${rows(plan.reservations)}) as x(id text, user_id text, order_id text, created_at bigint, expires_at bigint)
         on conflict (id) do nothing`);
     }
     if (plan.items.length) {
       await tx.execute(sql`
         insert into reservation_items (reservation_id, sku, line_no, qty, reserved)
         select reservation_id, sku, line_no, qty, reserved
-        from jsonb_to_recordset(${rows(plan.items)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int)
+        from json_to_recordset(${rows(plan.items)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int)
         on conflict do nothing`);
     }
     if (plan.extensions.length) {
       await tx.execute(sql`
-        update reservations r set expires_at = x.expires_at, updated_at = now()
-        from jsonb_to_recordset(${rows(plan.extensions)}) as x(id text, expires_at timestamptz)
-        where r.id = x.id and r.status = 'PENDING' and r.expires_at < x.expires_at`);
+        update reservations r set expires_at = ${ms(sql`x.expires_at`)}, updated_at = now()
+        from json_to_recordset(${rows(plan.extensions)}) as x(id text, expires_at bigint)
+        where r.id = x.id and r.status = 'PENDING' and r.expires_at < ${ms(sql`x.expires_at`)}`);
     }
     if (plan.finishes.length) {
       // Only a pending reservation moves; the first terminal state recorded is the one that stays.
@@ -45,24 +49,24 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
           committed_at = case when x.status = 'COMMITTED' then x.at else r.committed_at end,
           released_at = case when x.status <> 'COMMITTED' then x.at else r.released_at end,
           updated_at = now()
-        from (select distinct on (id) id, status, at
-              from jsonb_to_recordset(${rows(plan.finishes)}) as f(id text, status text, at timestamptz)
-              order by id, at) as x
+        from (select distinct on (id) id, status, ${ms(sql`at`)} as at
+              from json_to_recordset(${rows(plan.finishes)}) as f(id text, status text, at bigint)
+              order by id, f.at) as x
         where r.id = x.id and r.status = 'PENDING'`);
     }
     if (plan.movements.length) {
       await tx.execute(sql`
         insert into stock_movements (event_key, sku, type, qty, reason, actor, reservation_id, at)
-        select event_key, sku, type, qty, reason, actor, reservation_id, at
-        from jsonb_to_recordset(${rows(plan.movements)}) as x(event_key text, sku text, type text, qty int, reason text,
-          actor text, reservation_id text, at timestamptz)
+        select event_key, sku, type, qty, reason, actor, reservation_id, ${ms(sql`at`)}
+        from json_to_recordset(${rows(plan.movements)}) as x(event_key text, sku text, type text, qty int, reason text,
+          actor text, reservation_id text, at bigint)
         on conflict (event_key) do nothing`);
     }
     if (plan.snapshots.length) {
       await tx.execute(sql`
         update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
           version = x.version, updated_at = now()
-        from jsonb_to_recordset(${rows(plan.snapshots)}) as x(sku text, total int, available int, reserved int, sold int, version bigint)
+        from json_to_recordset(${rows(plan.snapshots)}) as x(sku text, total int, available int, reserved int, sold int, version bigint)
         where s.sku = x.sku and s.version < x.version`);
     }
   });

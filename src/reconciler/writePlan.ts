@@ -1,17 +1,17 @@
 import type { OutboxEntry, OutboxEvent, StockSnapshot } from './events';
 
 /** Rows one batch of outbox events turns into: pure data, written by applyWritePlan. */
+/** Times are epoch milliseconds (Redis time), turned into timestamptz by the SQL. */
 export interface WritePlan {
-  reservations: { id: string; user_id: string; order_id: string; created_at: string; expires_at: string }[];
+  reservations: { id: string; user_id: string; order_id: string; created_at: number; expires_at: number }[];
   items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number }[];
-  finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: string }[];
-  extensions: { id: string; expires_at: string }[];
-  movements: { event_key: string; sku: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: string }[];
-  skuSettings: { sku: string; per_user_limit: number | null; starts_at: string | null; ends_at: string | null; total: number; available: number; reserved: number; sold: number; version: number }[];
+  finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: number }[];
+  extensions: { id: string; expires_at: number }[];
+  movements: { event_key: string; sku: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: number }[];
+  skuSettings: { sku: string; per_user_limit: number | null; starts_at: number | null; ends_at: number | null; total: number; available: number; reserved: number; sold: number; version: number }[];
   snapshots: { sku: string; total: number; available: number; reserved: number; sold: number; version: number }[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
 
 /**
@@ -36,13 +36,13 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   return plan;
 
   function planEvent(event: OutboxEvent, eventKey: string, stock: StockSnapshot[]): void {
-    const at = iso(event.at);
+    const at = event.at;
     const movement = (n: number, sku: string, type: string, qty: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
       plan.movements.push({ event_key: `${eventKey}:${n}`, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
 
     switch (event.type) {
       case 'RESERVE':
-        plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: iso(event.createdAt), expires_at: iso(event.expiresAt) });
+        plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: event.createdAt, expires_at: event.expiresAt });
         event.items.forEach(([sku, qty, reserved], n) => {
           plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
           if (reserved > 0) movement(n, sku, 'RESERVE', reserved, { actor: event.userId, reservationId: event.id });
@@ -58,15 +58,15 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         break;
       }
       case 'EXTEND':
-        plan.extensions.push({ id: event.id, expires_at: iso(event.expiresAt) });
+        plan.extensions.push({ id: event.id, expires_at: event.expiresAt });
         break;
       case 'SET': {
         const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
         settings.set(event.sku, {
           sku: event.sku,
           per_user_limit: event.perUserLimit ?? null,
-          starts_at: event.startsAt === undefined ? null : iso(event.startsAt),
-          ends_at: event.endsAt === undefined ? null : iso(event.endsAt),
+          starts_at: event.startsAt ?? null,
+          ends_at: event.endsAt ?? null,
           total,
           available,
           reserved,

@@ -1,0 +1,25 @@
+import type { Redis } from 'ioredis';
+import { newReservationId } from '../src/domain/ids';
+import { connectWithRetry, createRedisClient } from '../src/redis/connect';
+import { RedisKeys } from '../src/redis/keys';
+import { defineScripts } from '../src/redis/scripts';
+import { StockEngine } from '../src/redis/stockEngine';
+import { startTestRedis } from '../test/support/servers';
+const rs = await startTestRedis();
+const redis = createRedisClient({ url: rs.url }) as Redis; await connectWithRetry(redis);
+const keys = new RedisKeys('fs');
+const engine = new StockEngine(defineScripts(redis), keys);
+await engine.setStock('mem', { total: 1e7, perUserLimit: null, startsAt: null, endsAt: null }, 'b');
+const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+const N = 100000;
+const b0 = await used();
+let first = '';
+for (let s = 0; s < N; s += 500) { const outs = await Promise.all(Array.from({ length: 500 }, (_, k) => engine.reserve({ id: newReservationId(), userId: 'u-' + (s + k), orderId: 'o-' + (s+k), lines: [{ sku: 'mem', qty: 1 }], ttlSeconds: 900, allowPartial: false }))); if (!first && outs[0].kind === 'created') first = outs[0].reservation.id; }
+await redis.del(keys.outbox());
+const b1 = await used();
+console.log('per hold total', ((b1 - b0) / N).toFixed(0));
+console.log('record', await redis.memory('USAGE', keys.reservation(first)));
+console.log('expiry zset per member', ((await redis.memory('USAGE', keys.expiry('mem'), 'SAMPLES', 0)) as number / N).toFixed(0));
+console.log('buyers per field', ((await redis.memory('USAGE', keys.buyers('mem'), 'SAMPLES', 0)) as number / N).toFixed(0));
+console.log(await redis.hgetall(keys.reservation(first)));
+redis.disconnect(); await rs.stop();
