@@ -37,7 +37,7 @@ export const reconcilerRates: Scenario = {
     const [redisServer, postgresServer] = await Promise.all([startTestRedis({ appendonly: true }), startTestPostgres()]);
     const redis = createRedisClient({ url: redisServer.url }) as Redis;
     await connectWithRetry(redis);
-    const figures: Record<string, number> = { holds };
+    const figures: Record<string, number | string> = { holds };
     let creationSeconds = 1;
     const checks: Check[] = [];
     const databases: DatabaseHandle[] = [];
@@ -54,7 +54,7 @@ export const reconcilerRates: Scenario = {
         const seconds = (performance.now() - started) / 1000;
         figures[`drain ${target} events/s`] = Math.round(written / seconds);
         checks.push(check(`drain into ${target}: every event written once`, written === holds + 1, `${written} events for ${holds} holds + 1 SET`));
-        context.progress(`    drain into ${target}: ${figures[`drain ${target} events/s`].toLocaleString('en')} events/s`);
+        context.progress(`    drain into ${target}: ${(figures[`drain ${target} events/s`] as number).toLocaleString('en')} events/s`);
       }
 
       // Memory per active hold: holds of one SKU by distinct shoppers, outbox drained and trimmed.
@@ -66,9 +66,11 @@ export const reconcilerRates: Scenario = {
       const withOutbox = await usedMemory(redis);
       await drainOutbox(engine, databases[0].db, { timeBudgetMs: 600_000 });
       const after = await usedMemory(redis);
-      figures['bytes per hold'] = Math.round((after - before) / holds);
+      const bytesPerHold = Math.round((after - before) / holds);
+      figures['bytes per hold'] = bytesPerHold;
       figures['bytes per hold, outbox not yet drained'] = Math.round((withOutbox - before) / holds);
-      checks.push(check('Redis memory per active hold under 300 B', figures['bytes per hold'] < 300, `${figures['bytes per hold']} B per hold (${holds.toLocaleString('en')} holds)`));
+      // A target, not an invariant: reported, never failed on.
+      figures['bytes per hold: target 300 B met'] = bytesPerHold < 300 ? 'yes' : 'no';
 
       // Sweep: holds that all expire once every one of them exists (a shorter TTL would let the
       // reserves' own lazy sweep return the early ones), then one pass over all SKUs.
@@ -76,8 +78,8 @@ export const reconcilerRates: Scenario = {
       await sweeper.setStock('sweep', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
       const ttlSeconds = Math.ceil(creationSeconds * 2) + 1;
       context.progress(`    sweep: creating ${holds.toLocaleString('en')} holds that expire in ${ttlSeconds} s`);
-      const createdIn = await createHolds(sweeper, 'sweep', holds, ttlSeconds);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, ttlSeconds - createdIn) * 1000 + 200));
+      await createHolds(sweeper, 'sweep', holds, ttlSeconds);
+      await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 + 200));
       const started = performance.now();
       const swept = await sweepExpiredHolds(sweeper);
       figures[`sweep ${holds} expired holds, ms`] = Math.round(performance.now() - started);
