@@ -5,7 +5,6 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string | undefined;
-  redisClusterNodes: string[] | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   adminToken: string | undefined;
@@ -39,12 +38,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX must match ^[A-Za-z0-9_-]{1,32}$, got "${keyPrefix}"`);
   }
-  const clusterNodes = optional(env, 'REDIS_CLUSTER_NODES');
+  if (optional(env, 'REDIS_CLUSTER_NODES')) {
+    // A reservation's record, idempotency key and outbox live in other slots than its SKU's keys,
+    // so the scripts would fail with CROSSSLOT on a cluster: refuse rather than fail per request.
+    throw new ConfigError('REDIS_CLUSTER_NODES is not supported yet: point REDIS_URL at a single Redis (with replicas for failover).');
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     redisUrl: optional(env, 'REDIS_URL'),
-    redisClusterNodes: clusterNodes?.split(',').map((node) => node.trim()).filter(Boolean),
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './.data'),
     adminToken: optional(env, 'ADMIN_TOKEN'),

@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { BackgroundServices } from './background/backgroundServices';
 import type { Config } from './config';
 import { type Database, openDatabase } from './db/client';
@@ -12,7 +12,7 @@ import { DEFAULT_TUNING, StockEngine } from './redis/stockEngine';
 
 /** The services one engine process (or one CLI command) works with, and how to let them go. */
 export interface Runtime {
-  redis: Redis | Cluster;
+  redis: Redis;
   engine: StockEngine;
   db: Database;
   reconciler: ReconcileRunner;
@@ -29,13 +29,9 @@ export interface Runtime {
  * without, everything runs here (`npm run reconcile`).
  */
 export async function startRuntime(config: Config, options: { background: boolean }): Promise<Runtime> {
-  let embedded: EmbeddedRedis | undefined;
-  let redisUrl = config.redisUrl;
-  if (!redisUrl && !config.redisClusterNodes?.length) {
-    embedded = await startEmbeddedRedis(config.dataDir);
-    redisUrl = embedded.url;
-  }
-  const redis = createRedisClient({ url: redisUrl, clusterNodes: config.redisClusterNodes });
+  const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(config.dataDir);
+  const redisUrl = config.redisUrl ?? embedded!.url;
+  const redis = createRedisClient(redisUrl);
   // A lost connection is reported per request as 503; the client reconnects on its own.
   redis.on('error', () => {});
   const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {
@@ -77,11 +73,7 @@ export async function startRuntime(config: Config, options: { background: boolea
     engine,
     db,
     reconciler,
-    redisLocation: config.redisClusterNodes?.length
-      ? `cluster ${config.redisClusterNodes.join(',')}`
-      : embedded
-        ? `engine-owned redis-server at ${embedded.socketPath}`
-        : String(redisUrl),
+    redisLocation: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),
     async checkReady() {
       await engine.redisTimeMs();
       await ensureScriptsLoaded(redis);

@@ -75,7 +75,7 @@ describe('commit, release and the sweep racing on the same hold', () => {
   afterAll(() => clients.forEach((client) => client.disconnect()));
 
   async function otherEngine(): Promise<StockEngine> {
-    const client = createRedisClient({ url: inject('redisUrl') }) as Redis;
+    const client = createRedisClient(inject('redisUrl'));
     await connectWithRetry(client);
     clients.push(client);
     return new StockEngine(defineScripts(client), ctx.keys);

@@ -33,9 +33,9 @@ export const reconcilerRates: Scenario = {
   name: 'reconciler',
   description: 'Outbox events drained into Postgres per second (real Postgres and PGlite), time to sweep expired holds, and Redis bytes per active hold (from INFO memory).',
   async run(context) {
-    const holds = context.quick ? 20_000 : 100_000;
+    const holds = context.quick ? 10_000 : 100_000;
     const [redisServer, postgresServer] = await Promise.all([startTestRedis({ appendonly: true }), startTestPostgres()]);
-    const redis = createRedisClient({ url: redisServer.url }) as Redis;
+    const redis = createRedisClient(redisServer.url);
     await connectWithRetry(redis);
     const figures: Record<string, number | string> = { holds };
     let creationSeconds = 1;

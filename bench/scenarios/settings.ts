@@ -2,9 +2,9 @@
 export function durations(quick: boolean) {
   return {
     /** Seconds of each throughput run. */
-    seconds: quick ? 3 : 10,
+    seconds: quick ? 1.5 : 10,
     /** Seconds of warm-up before a measured run (JIT, connection pools). */
-    warmup: quick ? 1 : 3,
+    warmup: quick ? 0.5 : 3,
   };
 }
 

@@ -9,7 +9,7 @@ import type { ReserveBackend } from './backend';
 
 /** The engine itself: one atomic Lua script per reserve. */
 export async function luaBackend(url: string): Promise<ReserveBackend> {
-  const redis = createRedisClient({ url }) as Redis;
+  const redis = createRedisClient(url);
   await connectWithRetry(redis);
   const engine = new StockEngine(defineScripts(redis), new RedisKeys('bench'));
   let skus: string[] = [];

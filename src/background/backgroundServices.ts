@@ -28,7 +28,7 @@ export class BackgroundServices implements ReconcileRunner {
     });
   }
 
-  static async start(config: Config, redisUrl: string | undefined): Promise<BackgroundServices> {
+  static async start(config: Config, redisUrl: string): Promise<BackgroundServices> {
     const init: BackgroundInit = { config, redisUrl };
     const worker = new Worker(new URL('./threadEntry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@ import type { ReconcileReport, ReconcileTrigger } from '../reconciler/report';
 export interface BackgroundInit {
   config: Config;
   /** The Redis the engine uses (the engine-owned server's socket, or REDIS_URL). */
-  redisUrl: string | undefined;
+  redisUrl: string;
 }
 
 export type Request =

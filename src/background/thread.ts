@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const { config, redisUrl } = workerData as BackgroundInit;
   const port = parentPort!;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const redis = createRedisClient({ url: redisUrl, clusterNodes: config.redisClusterNodes });
+  const redis = createRedisClient(redisUrl);
   redis.on('error', () => {});
   await connectWithRetry(redis);
   const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {

@@ -1,4 +1,4 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * Client settings chosen so a dead Redis is answered fast and never double-applies a script:
@@ -19,32 +19,13 @@ export const CLIENT_OPTIONS: RedisOptions = {
   retryStrategy: (attempt) => Math.min(50 * attempt, 500),
 };
 
-export interface RedisTarget {
-  url?: string;
-  clusterNodes?: string[];
-}
-
-export function createRedisClient(target: RedisTarget): Redis | Cluster {
-  if (target.clusterNodes?.length) {
-    const nodes = target.clusterNodes.map((node) => {
-      const [host, port] = node.split(':');
-      return { host, port: Number(port) };
-    });
-    return new Cluster(nodes, {
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      lazyConnect: true,
-      redisOptions: CLIENT_OPTIONS,
-    });
-  }
-  if (!target.url) throw new Error('createRedisClient needs a url or cluster nodes');
-  // unix:///path/redis.sock and a bare socket path both mean a unix socket.
-  const url = target.url.startsWith('unix://') ? target.url.slice('unix://'.length) : target.url;
-  return new Redis(url, CLIENT_OPTIONS);
+/** A client for `url`: redis://…, rediss://…, unix:///path/redis.sock or a bare socket path. */
+export function createRedisClient(url: string): Redis {
+  return new Redis(url.startsWith('unix://') ? url.slice('unix://'.length) : url, CLIENT_OPTIONS);
 }
 
 /** Connects, retrying until `timeoutMs` passes (a Redis that is still starting is not an error). */
-export async function connectWithRetry(client: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
+export async function connectWithRetry(client: Redis, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis, Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadLuaScript } from './luaSource';
 
 /** The scripts in lua/, by the command name they are defined under. */
@@ -21,13 +21,13 @@ export type ScriptName = keyof typeof SCRIPTS;
 type ScriptArg = string | number;
 /** A script call: first the number of keys, then the keys, then the arguments (EVALSHA order). */
 export type ScriptCommands = Record<ScriptName, (numKeys: number, ...keysThenArgs: ScriptArg[]) => Promise<unknown>>;
-export type ScriptedRedis = (Redis | Cluster) & ScriptCommands;
+export type ScriptedRedis = Redis & ScriptCommands;
 
 /**
  * Registers every script with ioredis, which sends EVALSHA and falls back to EVAL once when the
  * server does not know the script yet (first call, or after a restart flushed the script cache).
  */
-export function defineScripts(client: Redis | Cluster): ScriptedRedis {
+export function defineScripts(client: Redis): ScriptedRedis {
   for (const [command, source] of Object.entries(scriptSources())) {
     client.defineCommand(command, { lua: source });
   }
@@ -45,7 +45,7 @@ export function scriptSources(): Record<ScriptName, string> {
 }
 
 /** Loads into the server's script cache any script it lacks (the cache is empty after a restart). */
-export async function ensureScriptsLoaded(client: Redis | Cluster): Promise<void> {
+export async function ensureScriptsLoaded(client: Redis): Promise<void> {
   const all = Object.values(scriptSources());
   const shas = all.map((source) => createHash('sha1').update(source).digest('hex'));
   const present = (await client.script('EXISTS', ...shas)) as number[];

@@ -78,7 +78,7 @@ export async function createTestContext(
     ...options.env,
   });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: 'memory://' });
-  const redis = createRedisClient({ url: options.redisUrl ?? inject('redisUrl') }) as Redis;
+  const redis = createRedisClient(options.redisUrl ?? inject('redisUrl'));
   redis.on('error', () => {});
   await connectWithRetry(redis);
   const keys = new RedisKeys(config.keyPrefix);
