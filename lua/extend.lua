@@ -45,7 +45,6 @@ for _, line in ipairs(recordLines(r)) do
   end
 end
 r.e = expiresAt
-redis.call('HSET', recordKey, 'e', expiresAt)
-redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
+saveReservation(recordKey, r, expiresAt + retentionMs)
 appendEntry(outboxKey, {{type = 'EXTEND', at = now, id = reservationId, expiresAt = expiresAt}}, {})
 return reservationReply(0, r)

@@ -9,7 +9,7 @@
   KEYS[1]  outbox stream
   KEYS[2]  sweep-due index (zset: sku -> earliest hold expiry)
   then for each request, in order:
-    reservation record (hash); idempotency key (string "<reservationId>|<fingerprint>", unused
+    reservation record (string, see includes/reservationRecord.lua); idempotency key (string "<reservationId>|<fingerprint>", unused
     when the request has no fingerprint); and for each of its lines: stock hash, expiry index
     (zset of hold members), buyers hash (userId -> units held or bought; kept only while the SKU
     has a per-user limit)
@@ -38,6 +38,7 @@ local requestCount = tonumber(ARGV[4])
 -- @include "holdMember"
 -- @include "stockSnapshot"
 -- @include "appendEntry"
+-- @include "reservationRecord"
 
 local now = nowMs()
 
@@ -128,7 +129,7 @@ local function reserveOne(keyAt, argAt)
 
   local expiresAt = now + ttlMs
   local reply = {0, now, expiresAt}
-  local recordLines, eventItems = {}, {}
+  local lineTexts, eventItems = {}, {}
   for n, line in ipairs(lines) do
     local state, reserved = line.state, line.reserved
     if reserved > 0 then
@@ -147,12 +148,12 @@ local function reserveOne(keyAt, argAt)
       end
     end
     reply[3 + n] = reserved
-    recordLines[n] = state.sku .. '|' .. line.qty .. '|' .. reserved
+    lineTexts[n] = state.sku .. '|' .. line.qty .. '|' .. reserved
     eventItems[n] = {state.sku, line.qty, reserved}
   end
 
-  redis.call('HSET', recordKey, 's', 'P', 'u', userId, 'o', orderId, 'c', now, 'e', expiresAt, 'i', table.concat(recordLines, ','))
-  redis.call('PEXPIREAT', recordKey, expiresAt + retentionMs)
+  saveReservation(recordKey, {s = 'P', c = now, e = expiresAt, u = userId, o = orderId, i = table.concat(lineTexts, ',')},
+    expiresAt + retentionMs)
   if fingerprint ~= '' then
     redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
   end

@@ -6,7 +6,7 @@ import { connectWithRetry, createRedisClient } from '../src/redis/connect';
 import { defineScripts } from '../src/redis/scripts';
 import { StockEngine } from '../src/redis/stockEngine';
 import { inject } from 'vitest';
-import { type TestContext, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { type TestContext, conserved, createSku, createTestContext, moveExpiry, rawCounters, readRecord, uniqueName } from './support/context';
 import { call, statusCounts } from './support/http';
 
 let ctx: TestContext;
@@ -96,14 +96,13 @@ describe('commit, release and the sweep racing on the same hold', () => {
       // A third of the holds stay live (commit and release race), a third have expired (all three
       // meet an expired hold), and a third expire within a few ms of the calls (the clock races too).
       const offsetMs = [60_000, -1000, (n % 7) - 3][n % 3];
-      const expiresAt = (await ctx.engine.redisTimeMs()) + offsetMs;
-      await ctx.redis.multi().hset(ctx.keys.reservation(id), 'e', expiresAt).zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${qty}|u${n}`).exec();
+      await moveExpiry(ctx, id, sku, qty, (await ctx.engine.redisTimeMs()) + offsetMs);
       const calls = [() => committer.commit(id), () => releaser.release(id), () => sweeper.sweepSku(sku, 10)];
       const order = n % 2 ? [2, 1, 0] : [0, 1, 2];
       const settled = await Promise.allSettled(order.map((k) => calls[k]()));
       const commit = settled[order.indexOf(0)];
       const release = settled[order.indexOf(1)];
-      const stored = await ctx.redis.hget(ctx.keys.reservation(id), 's');
+      const stored = (await readRecord(ctx, id))?.status;
       const status = ({ C: 'COMMITTED', R: 'RELEASED', E: 'EXPIRED' } as const)[stored as 'C' | 'R' | 'E'];
       expect(status, `round ${n}: stored status ${stored}`).toBeDefined();
       outcomes[status] += 1;

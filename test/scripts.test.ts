@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors';
 import { newReservationId } from '../src/domain/ids';
 import type { ReserveCommand } from '../src/redis/stockEngine';
-import { type TestContext, conserved, createTestContext, rawCounters, uniqueName } from './support/context';
+import { type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, uniqueName } from './support/context';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -44,6 +44,15 @@ describe('reserve', () => {
     expect(await rawCounters(ctx, b)).toEqual({ total: 5, available: 0, reserved: 5, sold: 0 });
     const ttl = await ctx.redis.pttl(ctx.keys.reservation(reservation.id));
     expect(ttl).toBeGreaterThan(900_000);
+    expect(await readRecord(ctx, reservation.id)).toEqual({
+      status: 'P',
+      createdAt: Date.parse(reservation.createdAt),
+      expiresAt: Date.parse(reservation.expiresAt),
+      finishedAt: '',
+      userId: 'u1',
+      orderId: 'o1',
+      lines: `${a}|3|3,${b}|5|5`,
+    });
     expect(await ctx.redis.zscore(ctx.keys.expiry(a), `${reservation.id}|3|u1`)).toBe(String(Date.parse(reservation.expiresAt)));
     // Per-user counts are kept only for SKUs with a per-user limit.
     expect(await ctx.redis.exists(ctx.keys.buyers(a))).toBe(0);
@@ -189,8 +198,7 @@ describe('commit, release, extend', () => {
   it('past its expiry (tampered record) commit is refused, release answers EXPIRED, units return once', async () => {
     const sku = await newSku(5);
     const id = await held(sku, 2);
-    await ctx.redis.hset(ctx.keys.reservation(id), 'e', 1);
-    await ctx.redis.zadd(ctx.keys.expiry(sku), 1, `${id}|2|u1`);
+    await moveExpiry(ctx, id, sku, 2, 1);
     expect((await refusalOf(ctx.engine.commit(id))).code).toBe('RESERVATION_EXPIRED');
     expect((await ctx.engine.release(id))?.status).toBe('EXPIRED');
     expect((await refusalOf(ctx.engine.extend(id, 60))).code).toBe('RESERVATION_EXPIRED');

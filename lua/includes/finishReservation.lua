@@ -41,9 +41,8 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
     finishedAt = r.e
   end
   r.s = outcome
-  r.f = tostring(finishedAt)
-  redis.call('HSET', recordKey, 's', outcome, 'f', r.f)
-  redis.call('PEXPIRE', recordKey, retentionMs)
+  r.f = string.format('%d', finishedAt)
+  saveReservation(recordKey, r, now + retentionMs)
   local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
   appendEntry(outboxKey, {{type = types[outcome], at = now, id = reservationId, lines = lines}}, stock)
 end

@@ -9,6 +9,7 @@ import { planWrites } from './writePlan';
 export const CONSUMER_GROUP = 'reconciler';
 
 export interface DrainOptions {
+  /** Stream entries per Postgres transaction (an entry holds the events of one script call, up to 128). */
   batchSize?: number;
   /** Stop after this long even if more is waiting (the next pass goes on). */
   timeBudgetMs?: number;
@@ -33,7 +34,7 @@ function toEntries(raw: StreamEntries): OutboxEntry[] {
 export async function drainOutbox(engine: StockEngine, db: Database, options: DrainOptions = {}): Promise<number> {
   const { redis, keys } = engine;
   const stream = keys.outbox();
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? 100;
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
   await ensureGroup(engine);

@@ -28,7 +28,7 @@ export class RedisKeys {
     return { stock: this.stock('%s'), expiry: this.expiry('%s'), buyers: this.buyers('%s') };
   }
 
-  /** Hash: the reservation record (see lua/includes/reservationRecord.lua). */
+  /** String: the reservation record, with its TTL (format in lua/includes/reservationRecord.lua). */
   reservation(id: string): string {
     return `${this.prefix}:{res:${id}}`;
   }

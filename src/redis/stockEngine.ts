@@ -328,18 +328,15 @@ export class StockEngine {
     return reply[0] === 1;
   }
 
-  /** Cold start: recreates a pending reservation record Redis lost (kept as is if present). */
+  /**
+   * Cold start: recreates a pending reservation record Redis lost (left as is if present), in the
+   * format of lua/includes/reservationRecord.lua.
+   */
   async restoreReservation(record: ReservationRestore): Promise<void> {
-    const key = this.keys.reservation(record.id);
-    const items = record.lines.map((line) => `${line.sku}|${line.qty}|${line.reserved}`).join(',');
-    await this.call(() =>
-      this.redis
-        .multi()
-        .hsetnx(key, 's', 'P')
-        .hset(key, 'u', record.userId, 'o', record.orderId, 'c', record.createdAtMs, 'e', record.expiresAtMs, 'i', items)
-        .pexpireat(key, record.expiresAtMs + this.tuning.recordRetentionSeconds * 1000)
-        .exec(),
-    );
+    const lines = record.lines.map((line) => `${line.sku}|${line.qty}|${line.reserved}`).join(',');
+    const raw = ['P', record.createdAtMs, record.expiresAtMs, '', record.userId, record.orderId, lines].join('|');
+    const expireAt = record.expiresAtMs + this.tuning.recordRetentionSeconds * 1000;
+    await this.call(() => this.redis.set(this.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
   }
 
   /** Takes the cluster-wide reconciler lease for `ttlMs`; false when another holder has it. */

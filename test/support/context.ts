@@ -145,6 +145,26 @@ export async function rawCounters(ctx: TestContext, sku: string) {
   return { total, available, reserved, sold };
 }
 
+/** A reservation record's fields, parsed from its raw string (lua/includes/reservationRecord.lua). */
+export async function readRecord(ctx: TestContext, id: string) {
+  const raw = await ctx.redis.get(ctx.keys.reservation(id));
+  if (raw === null) return null;
+  const [status, createdAt, expiresAt, finishedAt, userId, orderId, ...lines] = raw.split('|');
+  return { status, createdAt: Number(createdAt), expiresAt: Number(expiresAt), finishedAt, userId, orderId, lines: lines.join('|') };
+}
+
+/** Tampering: moves a pending reservation's expiry in its record and in its SKU's expiry index. */
+export async function moveExpiry(ctx: TestContext, id: string, sku: string, units: number, expiresAt: number): Promise<void> {
+  const raw = (await ctx.redis.get(ctx.keys.reservation(id)))!;
+  const fields = raw.split('|');
+  fields[2] = String(expiresAt);
+  await ctx.redis
+    .multi()
+    .set(ctx.keys.reservation(id), fields.join('|'), 'KEEPTTL')
+    .zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${units}|${fields[4]}`)
+    .exec();
+}
+
 /** Invariant 1 of DESIGN.md: available + reserved + sold == total, nothing negative. */
 export function conserved(counters: { total: number; available: number; reserved: number; sold: number }): boolean {
   const { total, available, reserved, sold } = counters;
