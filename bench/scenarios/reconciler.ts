@@ -24,9 +24,11 @@ async function createHolds(engine: StockEngine, sku: string, count: number, ttlS
   return (performance.now() - started) / 1000;
 }
 
+/** Memory of the data: used_memory less the AOF buffer and client buffers, which come and go with traffic. */
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)![1]);
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_memory') - field('mem_aof_buffer') - field('mem_clients_normal');
 }
 
 export const reconcilerRates: Scenario = {

@@ -7,6 +7,8 @@ import { type OutboxEntry, parseEntry } from './events';
 import { planWrites } from './writePlan';
 
 export const CONSUMER_GROUP = 'reconciler';
+/** Concurrent Postgres transactions per batch (PGlite runs them one after another). */
+const WRITE_PARTITIONS = 2;
 
 export interface DrainOptions {
   /** Stream entries per Postgres transaction (an entry holds the events of one script call, up to 128). */
@@ -42,7 +44,9 @@ export async function drainOutbox(engine: StockEngine, db: Database, options: Dr
   let written = 0;
   const apply = async (entries: OutboxEntry[]) => {
     try {
-      await applyWritePlan(db, planWrites(entries));
+      // The partitions are written concurrently, each in its own transaction; the entries are
+      // acknowledged only once all have committed (a retry rewrites what already landed, harmlessly).
+      await Promise.all(planWrites(entries, WRITE_PARTITIONS).map((plan) => applyWritePlan(db, plan)));
     } catch (error) {
       throw new UnavailableError('Postgres', error);
     }

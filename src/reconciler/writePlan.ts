@@ -1,7 +1,9 @@
 import type { OutboxEntry, OutboxEvent, StockSnapshot } from './events';
 
-/** Rows one batch of outbox events turns into: pure data, written by applyWritePlan. */
-/** Times are epoch milliseconds (Redis time), turned into timestamptz by the SQL. */
+/**
+ * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
+ * epoch milliseconds (Redis time), turned into timestamptz by the SQL.
+ */
 export interface WritePlan {
   reservations: { id: string; user_id: string; order_id: string; created_at: number; expires_at: number }[];
   items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number }[];
@@ -14,15 +16,61 @@ export interface WritePlan {
 
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
 
+const emptyPlan = (): WritePlan => ({ reservations: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] });
+
 /**
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
- * changes nothing: reservations and items by id, movements by stream entry id and line, SKU
+ * changes nothing: reservations and items by id, movements by stream entry, event and line, SKU
  * counters by their Redis version (an older snapshot never overwrites a newer one).
+ *
+ * With `partitions` > 1 the rows are split so the plans can be written concurrently: everything
+ * about one reservation lands in the same plan (chosen by its id), in stream order; SKU settings,
+ * counters and SET/ADJUST movements land in the first.
  */
-export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
-  const plan: WritePlan = { reservations: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] };
+export function planWrites(entries: readonly OutboxEntry[], partitions = 1): WritePlan[] {
+  const plans = Array.from({ length: partitions }, emptyPlan);
+  const forReservation = (id: string) => plans[id.charCodeAt(0) % partitions];
   const latest = new Map<string, WritePlan['snapshots'][number]>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
+
+  const movement = (plan: WritePlan, eventKey: string, sku: string, type: string, qty: number, at: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
+    plan.movements.push({ event_key: eventKey, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
+
+  const planEvent = (event: OutboxEvent, eventKey: string, stock: StockSnapshot[]) => {
+    const at = event.at;
+    switch (event.type) {
+      case 'RESERVE': {
+        const plan = forReservation(event.id);
+        plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: event.createdAt, expires_at: event.expiresAt });
+        event.items.forEach(([sku, qty, reserved], n) => {
+          plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
+          if (reserved > 0) movement(plan, `${eventKey}:${n}`, sku, 'RESERVE', reserved, at, { actor: event.userId, reservationId: event.id });
+        });
+        break;
+      }
+      case 'COMMIT':
+      case 'RELEASE':
+      case 'EXPIRE': {
+        const ids = new Set(event.lines.map(([id]) => id));
+        if (event.id) ids.add(event.id);
+        for (const id of ids) forReservation(id).finishes.push({ id, status: FINISHED[event.type], at });
+        event.lines.forEach(([id, sku, units], n) => movement(forReservation(id), `${eventKey}:${n}`, sku, event.type, units, at, { reservationId: id }));
+        break;
+      }
+      case 'EXTEND':
+        forReservation(event.id).extensions.push({ id: event.id, expires_at: event.expiresAt });
+        break;
+      case 'SET': {
+        const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
+        settings.set(event.sku, { sku: event.sku, per_user_limit: event.perUserLimit ?? null, starts_at: event.startsAt ?? null, ends_at: event.endsAt ?? null, total, available, reserved, sold, version });
+        movement(plans[0], `${eventKey}:0`, event.sku, 'SET', event.delta, at, { reason: `total set to ${total}`, actor: event.actor });
+        break;
+      }
+      case 'ADJUST':
+        movement(plans[0], `${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor });
+        break;
+    }
+  };
 
   for (const { entryId, events, stock } of entries) {
     events.forEach((event, e) => planEvent(event, `${entryId}:${e}`, stock));
@@ -31,54 +79,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
       if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
     }
   }
-  plan.skuSettings = [...settings.values()];
-  plan.snapshots = [...latest.values()];
-  return plan;
-
-  function planEvent(event: OutboxEvent, eventKey: string, stock: StockSnapshot[]): void {
-    const at = event.at;
-    const movement = (n: number, sku: string, type: string, qty: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
-      plan.movements.push({ event_key: `${eventKey}:${n}`, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
-
-    switch (event.type) {
-      case 'RESERVE':
-        plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: event.createdAt, expires_at: event.expiresAt });
-        event.items.forEach(([sku, qty, reserved], n) => {
-          plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
-          if (reserved > 0) movement(n, sku, 'RESERVE', reserved, { actor: event.userId, reservationId: event.id });
-        });
-        break;
-      case 'COMMIT':
-      case 'RELEASE':
-      case 'EXPIRE': {
-        const ids = new Set(event.lines.map(([id]) => id));
-        if (event.id) ids.add(event.id);
-        for (const id of ids) plan.finishes.push({ id, status: FINISHED[event.type], at });
-        event.lines.forEach(([id, sku, units], n) => movement(n, sku, event.type, units, { reservationId: id }));
-        break;
-      }
-      case 'EXTEND':
-        plan.extensions.push({ id: event.id, expires_at: event.expiresAt });
-        break;
-      case 'SET': {
-        const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
-        settings.set(event.sku, {
-          sku: event.sku,
-          per_user_limit: event.perUserLimit ?? null,
-          starts_at: event.startsAt ?? null,
-          ends_at: event.endsAt ?? null,
-          total,
-          available,
-          reserved,
-          sold,
-          version,
-        });
-        movement(0, event.sku, 'SET', event.delta, { reason: `total set to ${total}`, actor: event.actor });
-        break;
-      }
-      case 'ADJUST':
-        movement(0, event.sku, 'ADJUST', event.delta, { reason: event.reason, actor: event.actor });
-        break;
-    }
-  }
+  plans[0].skuSettings = [...settings.values()];
+  plans[0].snapshots = [...latest.values()];
+  return plans;
 }
