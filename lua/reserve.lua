@@ -157,8 +157,8 @@ local function reserveOne(keyAt, argAt)
   if fingerprint ~= '' then
     redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
   end
-  return reply, {type = 'RESERVE', at = now, id = reservationId, userId = userId, orderId = orderId,
-    createdAt = now, expiresAt = expiresAt, items = eventItems}
+  -- The bulk of the outbox: written as an array to keep it small (see src/reconciler/events.ts).
+  return reply, {'RESERVE', now, reservationId, userId, orderId, expiresAt, eventItems}
 end
 
 local replies, events = {}, {}

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors';
 import { newReservationId } from '../src/domain/ids';
 import type { ReserveCommand } from '../src/redis/stockEngine';
+import { parseEntry } from '../src/reconciler/events';
 import { type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, uniqueName } from './support/context';
 
 let ctx: TestContext;
@@ -28,7 +29,7 @@ async function refusalOf(promise: Promise<unknown>): Promise<DomainError> {
 
 async function outboxTypes(): Promise<string[]> {
   const entries = await ctx.redis.xrange(ctx.keys.outbox(), '-', '+');
-  return entries.flatMap(([, fields]) => JSON.parse(fields[1]).events.map((event: { type: string }) => event.type));
+  return entries.flatMap(([entryId, fields]) => parseEntry(entryId, fields[1]).events.map((event) => event.type));
 }
 
 describe('reserve', () => {

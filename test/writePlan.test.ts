@@ -7,7 +7,7 @@ const entry = (entryId: string, events: object[], stock: unknown) => parseEntry(
 describe('planWrites', () => {
   const batch = [
     entry('1-0', [{ type: 'SET', at: 1000, sku: 'a', delta: 10, actor: 'admin', perUserLimit: 2 }], [['a', 10, 10, 0, 0, 1]]),
-    entry('2-0', [{ type: 'RESERVE', at: 2000, id: 'r1', userId: 'u', orderId: 'o', createdAt: 2000, expiresAt: 902000, items: [['a', 3, 3], ['b', 1, 0]] }], [['a', 10, 7, 3, 0, 2]]),
+    entry('2-0', [['RESERVE', 2000, 'r1', 'u', 'o', 902000, [['a', 3, 3], ['b', 1, 0]]]], [['a', 10, 7, 3, 0, 2]]),
     entry('3-0', [{ type: 'COMMIT', at: 3000, id: 'r1', lines: [['r1', 'a', 3]] }], [['a', 10, 7, 0, 3, 3]]),
     // Lua's cjson writes an empty list as {}.
     entry('4-0', [{ type: 'EXPIRE', at: 4000, id: 'r2', lines: {} }], {}),

@@ -68,12 +68,19 @@ function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
+/** RESERVE, the bulk of the outbox, arrives as [type, at, id, userId, orderId, expiresAt, items] (createdAt is at). */
+type CompactReserve = ['RESERVE', number, string, string, string, number, unknown];
+
+function parseEvent(raw: Record<string, unknown> | CompactReserve): OutboxEvent {
+  if (Array.isArray(raw)) {
+    const [type, at, id, userId, orderId, expiresAt, items] = raw;
+    return { type, at, id, userId, orderId, createdAt: at, expiresAt, items: list(items) };
+  }
+  if ('lines' in raw) raw.lines = list(raw.lines);
+  return raw as unknown as OutboxEvent;
+}
+
 export function parseEntry(entryId: string, json: string): OutboxEntry {
   const raw = JSON.parse(json);
-  const events = list<Record<string, unknown>>(raw.events).map((event) => {
-    if ('lines' in event) event.lines = list(event.lines);
-    if ('items' in event) event.items = list(event.items);
-    return event as unknown as OutboxEvent;
-  });
-  return { entryId, events, stock: list(raw.stock) };
+  return { entryId, events: list<Record<string, unknown> | CompactReserve>(raw.events).map(parseEvent), stock: list(raw.stock) };
 }
