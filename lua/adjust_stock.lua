@@ -5,15 +5,17 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
   KEYS[4]  outbox stream
   ARGV[1]  sku   ARGV[2]  delta (non-zero integer)   ARGV[3]  reason   ARGV[4]  actor
-  ARGV[5]  lazy sweep limit
+  ARGV[5]  lazy sweep limit   ARGV[6]  the largest total a SKU may have
 
   Returns
     {0, total, available, reserved, sold, version}
     {-1}              SKU_NOT_FOUND
     {-4, available}   INSUFFICIENT_STOCK (available would fall below zero)
+    {-13, total}      TOTAL_TOO_LARGE (total would exceed ARGV[6])
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local sku, delta, reason, actor, sweepLimit = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local maxTotal = tonumber(ARGV[6])
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -28,6 +30,10 @@ while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLim
 local available = tonumber(redis.call('HGET', stockKey, 'available'))
 if available + delta < 0 then
   return {-4, available}
+end
+local total = tonumber(redis.call('HGET', stockKey, 'total'))
+if total + delta > maxTotal then
+  return {-13, total}
 end
 redis.call('HINCRBY', stockKey, 'total', delta)
 redis.call('HINCRBY', stockKey, 'available', delta)

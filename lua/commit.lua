@@ -1,7 +1,8 @@
 --[[
   commit: the payment went through; the reservation's held units become sold. Idempotent.
   A reservation whose expiry has passed (by Redis time) is expired here instead, its units
-  returned once, and the commit refused.
+  returned once, and the commit refused. So is one whose holds a sweep already returned (only
+  possible if Redis time stepped back): units that went back on sale are never sold.
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream
   ARGV[1]  reservation id
@@ -36,8 +37,19 @@ end
 if r.s == 'E' then
   return reservationReply(-7, r)
 end
+-- Whether every held line still has its expiry-index member (nothing returned it yet).
+local function allHeld()
+  for _, line in ipairs(recordLines(r)) do
+    local sku, reserved = line[1], line[3]
+    if reserved > 0 and not redis.call('ZSCORE', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u)) then
+      return false
+    end
+  end
+  return true
+end
+
 local now = nowMs()
-if now >= r.e then
+if now >= r.e or not allHeld() then
   finishReservation(recordKey, outboxKey, reservationId, r, 'E', now, templates, retentionMs)
   return reservationReply(-7, r)
 end

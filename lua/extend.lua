@@ -1,7 +1,7 @@
 --[[
   extend: moves a pending reservation's expiry to now + ttl, never past createdAt + max lifetime.
 
-  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  sweep-due index
   ARGV[1]  reservation id          ARGV[2]  ttl (ms)
   ARGV[3]  max lifetime from createdAt (ms)
   ARGV[4]  stock key template      ARGV[5]  expiry index template   ARGV[6]  buyers template
@@ -13,7 +13,7 @@
          -7 RESERVATION_EXPIRED (expired now or earlier; units returned once)
          -8 RESERVATION_RELEASED  -9 RESERVATION_COMMITTED
 ]]
-local recordKey, outboxKey = KEYS[1], KEYS[2]
+local recordKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3]
 local reservationId, ttlMs, maxLifetimeMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local templates = {stock = ARGV[4], expiry = ARGV[5], buyers = ARGV[6]}
 local retentionMs = tonumber(ARGV[7])
@@ -42,6 +42,8 @@ for _, line in ipairs(recordLines(r)) do
   local sku, reserved = line[1], line[3]
   if reserved > 0 then
     redis.call('ZADD', skuKey(templates.expiry, sku), 'XX', expiresAt, holdMember(reservationId, reserved, r.u))
+    -- A shorter hold must still be swept on time: keep the SKU's earliest expiry in the index.
+    redis.call('ZADD', dueKey, 'LT', expiresAt, sku)
   end
 end
 r.e = expiresAt

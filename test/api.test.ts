@@ -141,7 +141,7 @@ describe('bad input: 4xx in the one error shape, and no counter moves', () => {
     for (const body of [{ total: -1 }, { total: 1.5 }, {}, { total: 5, color: 'red' }, { total: 5, startsAt: 'tomorrow' }, { total: 5, startsAt: '2030-01-02T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' }, { total: 5, perUserLimit: 0 }]) {
       expectErrorShape(await put(body), 400, 'VALIDATION_FAILED');
     }
-    for (const body of [{ delta: 0, reason: 'x' }, { delta: 1 }, { delta: 1, reason: '' }, { delta: 1, reason: 'r'.repeat(501) }, { delta: '1', reason: 'x' }]) {
+    for (const body of [{ delta: 0, reason: 'x' }, { delta: 1 }, { delta: 1, reason: '' }, { delta: 1, reason: 'r'.repeat(501) }, { delta: '1', reason: 'x' }, { delta: 1, reason: 'nul\u0000byte' }]) {
       expectErrorShape(await adjust(body), 400, 'VALIDATION_FAILED');
     }
     expect(await rawCounters(ctx, sku)).toEqual(before);

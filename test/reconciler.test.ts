@@ -150,8 +150,13 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
 
     const restored = await restoreFromPostgres(ctx.engine, ctx.database.db);
     expect(restored.skus).toBeGreaterThanOrEqual(1);
-    // The hold that expired while Redis was gone is not brought back: its units are on the shelf.
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual(before);
+    // The hold that expired while Redis was gone ends like any other: the next pass sweeps it,
+    // its units go back on the shelf and Postgres records it EXPIRED.
+    expect((await pass()).expiredReleased).toBeGreaterThanOrEqual(1);
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual({ ...before, available: 7, reserved: 1 });
+    const [expired] = await query<{ status: string }>(ctx.database.db, sql`select r.status from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} and r.user_id = 'other'`);
+    expect(expired.status).toBe('EXPIRED');
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${held}` })).json().status).toBe('PENDING');
     // u1 holds 1 and bought 2 of a limit of 4: one more is allowed, two are not.
     const limited = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', orderId: 'o', items: [{ sku, qty: 2 }] } });

@@ -207,6 +207,18 @@ describe('commit, release, extend', () => {
     expect((await ctx.engine.getReservation(id))?.status).toBe('EXPIRED');
   });
 
+  it('commit refuses a hold whose units a sweep already returned (Redis time stepped back), selling nothing', async () => {
+    const sku = await newSku(5);
+    const id = await held(sku, 2);
+    // As if a sweep had run with a later clock: the member is gone and its units are back.
+    await ctx.redis.zrem(ctx.keys.expiry(sku), `${id}|2|u1`);
+    await ctx.redis.hincrby(ctx.keys.stock(sku), 'reserved', -2);
+    await ctx.redis.hincrby(ctx.keys.stock(sku), 'available', 2);
+    expect((await refusalOf(ctx.engine.commit(id))).code).toBe('RESERVATION_EXPIRED');
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
+    expect((await ctx.engine.getReservation(id))?.status).toBe('EXPIRED');
+  });
+
   it('extend moves the expiry of record and index, capped one hour after createdAt', async () => {
     const sku = await newSku(5);
     const id = await held(sku);
@@ -216,6 +228,8 @@ describe('commit, release, extend', () => {
     expect(await ctx.redis.zscore(ctx.keys.expiry(sku), `${id}|1|u1`)).toBe(String(created + 3_600_000));
     const shorter = await ctx.engine.extend(id, 60);
     expect(Date.parse(shorter!.expiresAt)).toBeLessThan(created + 3_600_000);
+    // A shortened hold is filed for the sweep at its new, earlier expiry.
+    expect(Number(await ctx.redis.zscore(ctx.keys.sweepDue(), sku))).toBeLessThanOrEqual(Date.parse(shorter!.expiresAt));
   });
 
   it('unknown reservations read as null (the HTTP layer then asks Postgres)', async () => {
@@ -248,6 +262,8 @@ describe('set and adjust stock', () => {
     const error = await refusalOf(ctx.engine.adjustStock(sku, -5, 'damaged', 't'));
     expect(error.code).toBe('INSUFFICIENT_STOCK');
     expect((await refusalOf(ctx.engine.adjustStock(uniqueName('nope-'), 1, 'x', 't'))).code).toBe('SKU_NOT_FOUND');
+    // total never grows past what Postgres can record
+    expect((await refusalOf(ctx.engine.adjustStock(sku, 1_000_000_000, 'x', 't'))).code).toBe('VALIDATION_FAILED');
     expect(conserved(await rawCounters(ctx, sku))).toBe(true);
   });
 });

@@ -47,6 +47,14 @@ describe('planWrites', () => {
     expect(plans[1].snapshots).toEqual([]);
   });
 
+  it('keeps only the last extension of a reservation within a batch', () => {
+    const [plan] = planWrites([
+      entry('5-0', [{ type: 'EXTEND', at: 5000, id: 'r3', expiresAt: 300_000 }], {}),
+      entry('6-0', [{ type: 'EXTEND', at: 6000, id: 'r3', expiresAt: 200_000 }], {}),
+    ]);
+    expect(plan.extensions).toEqual([{ id: 'r3', expires_at: 200_000 }]);
+  });
+
   it('is deterministic: the same batch plans the same rows (writing it twice is a no-op in SQL)', () => {
     expect(planWrites(batch)).toEqual(planWrites(batch));
   });

@@ -46,13 +46,13 @@ export interface PendingHoldRow {
   reserved: number;
 }
 
-/** Lines of reservations still pending and not yet expired at `nowMs`, for the given SKUs. */
-export async function loadPendingHolds(db: Database, skus: string[], nowMs: number): Promise<PendingHoldRow[]> {
+/** Lines of reservations Postgres still has as pending (expired or not), for the given SKUs. */
+export async function loadPendingHolds(db: Database, skus: string[]): Promise<PendingHoldRow[]> {
   if (!skus.length) return [];
   const rows = await queryRows<Record<string, unknown>>(db, sql`
     select r.id, r.user_id, r.order_id, r.created_at, r.expires_at, i.sku, i.line_no, i.qty, i.reserved
     from reservations r join reservation_items i on i.reservation_id = r.id
-    where r.status = 'PENDING' and r.expires_at > ${new Date(nowMs).toISOString()}::timestamptz
+    where r.status = 'PENDING'
       and r.id in (select reservation_id from reservation_items
                    where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb)))
     order by r.id, i.line_no`);

@@ -181,7 +181,8 @@ export const adjustBody = {
   required: ['delta', 'reason'],
   properties: {
     delta: { type: 'integer', minimum: -MAX_TOTAL, maximum: MAX_TOTAL, not: { const: 0 } },
-    reason: { type: 'string', minLength: 1, maxLength: 500 },
+    // Control characters (NUL above all) cannot be stored as Postgres text.
+    reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]+$' },
   },
 } as const;
 

@@ -40,7 +40,7 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
       await tx.execute(sql`
         update reservations r set expires_at = ${ms(sql`x.expires_at`)}, updated_at = now()
         from json_to_recordset(${rows(plan.extensions)}) as x(id text, expires_at bigint)
-        where r.id = x.id and r.status = 'PENDING' and r.expires_at < ${ms(sql`x.expires_at`)}`);
+        where r.id = x.id and r.status = 'PENDING'`);
     }
     if (plan.finishes.length) {
       // Only a pending reservation moves; the first terminal state recorded is the one that stays.

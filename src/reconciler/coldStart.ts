@@ -6,18 +6,21 @@ import type { StockEngine } from '../redis/stockEngine';
 /**
  * Recreates in Redis the given SKUs from what Postgres recorded: settings, sold units, and the
  * holds still pending (their reservation records, expiry index entries and per-user counts).
- * SKUs Redis still has are left untouched. Returns how many SKUs and holds were restored.
+ * Holds that expired while Redis was gone are restored too, without their records: the next
+ * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
+ * other. SKUs Redis still has are left untouched. Returns how many SKUs and holds were restored.
  */
 export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
   const now = await engine.redisTimeMs();
-  const [facts, pending, committed] = await Promise.all([loadSkuFacts(db, names), loadPendingHolds(db, names, now), loadCommittedBuyers(db, names)]);
+  const [facts, pending, committed] = await Promise.all([loadSkuFacts(db, names), loadPendingHolds(db, names), loadCommittedBuyers(db, names)]);
 
   const byReservation = new Map<string, typeof pending>();
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
   for (const [id, lines] of byReservation) {
     const [first] = lines;
+    if (first.expiresAt.getTime() <= now) continue;
     await engine.restoreReservation({
       id,
       userId: first.userId,

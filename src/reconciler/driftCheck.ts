@@ -23,8 +23,8 @@ export interface DriftResult {
   drift: DriftItem[];
   /** SKUs that changed while being checked; they are checked again next pass. */
   busy: string[];
-  /** SKUs whose facts do not add up (reserved + sold > total): not repaired automatically. */
-  unrepairable: string[];
+  /** SKUs whose drift was not repaired: facts that do not add up (reserved + sold > total), or a change meanwhile (retried next pass). */
+  notRepaired: string[];
 }
 
 function conserved(c: StockCounters): boolean {
@@ -43,7 +43,7 @@ function sameCounters(c: StockCounters, row: SkuRow): boolean {
  * index), Postgres's row from Redis once Redis is right; a SKU Redis lost is restored.
  */
 export async function checkDrift(engine: StockEngine, db: Database, options: { repair: boolean }): Promise<DriftResult> {
-  const result: DriftResult = { drift: [], busy: [], unrepairable: [] };
+  const result: DriftResult = { drift: [], busy: [], notRepaired: [] };
   let after = '';
   for (;;) {
     const rows = await pageSkuRows(db, after, 1000);
@@ -80,8 +80,7 @@ export async function checkDrift(engine: StockEngine, db: Database, options: { r
         continue;
       }
       const repaired = await engine.repairStock(row.sku, redis.version, fact.total, fact.sold);
-      if (repaired === 'changed') result.busy.push(row.sku);
-      else if (repaired === 'inconsistent') result.unrepairable.push(row.sku);
+      if (repaired === 'changed' || repaired === 'inconsistent') result.notRepaired.push(row.sku);
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }
     if (missing.length) await restoreSkus(engine, db, missing);

@@ -9,8 +9,8 @@ import { sweepExpiredHolds } from './expirySweep';
 import type { ReconcileReport, ReconcileTrigger } from './report';
 import type { ReconcileObserver, ReconcileRunner } from './runner';
 
-/** Longer than any pass: the drain stops itself well before (DRAIN_BUDGET_MS). */
-const LEASE_MS = 120_000;
+/** The lease is renewed every third of this while a pass runs, so it outlives any pass. */
+const LEASE_MS = 60_000;
 const DRAIN_BUDGET_MS = 30_000;
 
 /**
@@ -43,6 +43,13 @@ export class Reconciler implements ReconcileRunner {
       repaired: false,
     };
     let expiriesDrained = 0;
+    let leaseLost = false;
+    const renewal = setInterval(() => {
+      this.engine.renewLease(token, LEASE_MS).then(
+        (renewed) => (leaseLost ||= !renewed),
+        () => {},
+      );
+    }, LEASE_MS / 3);
     try {
       report.expiredReleased = (await sweepExpiredHolds(this.engine)).holds;
       report.eventsWritten = await drainOutbox(this.engine, this.db, {
@@ -53,10 +60,12 @@ export class Reconciler implements ReconcileRunner {
       });
       const drift = await checkDrift(this.engine, this.db, { repair });
       report.drift = drift.drift;
-      report.repaired = repair && drift.drift.length > 0 && drift.unrepairable.length === 0;
+      report.repaired = repair && drift.drift.length > 0 && drift.notRepaired.length === 0;
+      if (leaseLost) throw new Error('the reconciler lease was lost during the pass (another pass may have overlapped it)');
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
     } finally {
+      clearInterval(renewal);
       report.finishedAt = new Date().toISOString();
       await this.engine.releaseLease(token).catch(() => {});
     }

@@ -32,6 +32,7 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
   const forReservation = (id: string) => plans[id.charCodeAt(0) % partitions];
   const latest = new Map<string, WritePlan['snapshots'][number]>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
+  const extensions = new Map<string, number>();
 
   const movement = (plan: WritePlan, eventKey: string, sku: string, type: string, qty: number, at: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
     plan.movements.push({ event_key: eventKey, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
@@ -58,7 +59,8 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
         break;
       }
       case 'EXTEND':
-        forReservation(event.id).extensions.push({ id: event.id, expires_at: event.expiresAt });
+        // The last extension of a reservation in the batch is the one that counts.
+        extensions.set(event.id, event.expiresAt);
         break;
       case 'SET': {
         const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
@@ -79,6 +81,7 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
       if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
     }
   }
+  for (const [id, expiresAt] of extensions) forReservation(id).extensions.push({ id, expires_at: expiresAt });
   plans[0].skuSettings = [...settings.values()];
   plans[0].snapshots = [...latest.values()];
   return plans;

@@ -17,6 +17,7 @@ export enum ReplyCode {
   TotalBelowCommitted = -10,
   VersionChanged = -11,
   FactsInconsistent = -12,
+  TotalTooLarge = -13,
 }
 
 /** The one place a script's refusal code becomes an error the client sees. */

@@ -15,6 +15,7 @@ export const SCRIPTS = {
   fsRepairStock: 'repair_stock',
   fsRestoreSku: 'restore_sku',
   fsReleaseLease: 'release_lease',
+  fsRenewLease: 'renew_lease',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

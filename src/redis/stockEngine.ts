@@ -1,6 +1,6 @@
 import { DomainError, UnavailableError } from '../domain/errors';
 import { type RequestedLine, type Reservation, readStatus, toLine, MAX_LIFETIME_SECONDS } from '../domain/reservation';
-import type { SkuSettings, SkuView } from '../domain/sku';
+import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { RedisKeys } from './keys';
 import { ReplyCode, refusal } from './replyCodes';
 import { Batcher } from './reserveBatcher';
@@ -180,9 +180,10 @@ export class StockEngine {
     const { keys, templates } = this;
     const reply = (await this.call(() =>
       this.redis.fsExtend(
-        2,
+        3,
         keys.reservation(id),
         keys.outbox(),
+        keys.sweepDue(),
         id,
         ttlSeconds * 1000,
         MAX_LIFETIME_SECONDS * 1000,
@@ -220,10 +221,13 @@ export class StockEngine {
   async adjustStock(sku: string, delta: number, reason: string, actor: string): Promise<SkuView> {
     const [, ...keys] = this.skuScriptKeys(sku);
     const reply = (await this.call(() =>
-      this.redis.fsAdjustStock(4, ...keys.slice(0, 4), sku, delta, reason, actor, this.tuning.lazySweepLimit),
+      this.redis.fsAdjustStock(4, ...keys.slice(0, 4), sku, delta, reason, actor, this.tuning.lazySweepLimit, MAX_TOTAL),
     )) as Reply;
     if (reply[0] === ReplyCode.InsufficientStock) {
       throw refusal(ReplyCode.InsufficientStock, { sku, delta, available: reply[1] });
+    }
+    if (reply[0] === ReplyCode.TotalTooLarge) {
+      throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });
     }
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku });
     const view = await this.getSku(sku);
@@ -342,6 +346,11 @@ export class StockEngine {
   /** Takes the cluster-wide reconciler lease for `ttlMs`; false when another holder has it. */
   async acquireLease(token: string, ttlMs: number): Promise<boolean> {
     return (await this.call(() => this.redis.set(this.keys.reconcileLease(), token, 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  /** Extends the lease while the pass runs; false when it is no longer this holder's. */
+  async renewLease(token: string, ttlMs: number): Promise<boolean> {
+    return (await this.call(() => this.redis.fsRenewLease(1, this.keys.reconcileLease(), token, ttlMs))) === 1;
   }
 
   async releaseLease(token: string): Promise<void> {
