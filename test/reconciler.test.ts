@@ -87,6 +87,25 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect(report.drift).toEqual([]);
   });
 
+  it('an entry Postgres refuses as data is moved to the dead letters; the entries behind it still land', async () => {
+    const sku = uniqueName('poison-');
+    await createSku(ctx, sku, { total: 5 });
+    await pass();
+    const poison = JSON.stringify({ events: [{ type: 'ADJUST', at: Date.now(), sku, delta: 1, reason: 'bad\u0000byte', actor: 't' }], stock: {} });
+    const poisonId = await ctx.redis.xadd(ctx.keys.outbox(), '*', 'e', poison);
+    const id = await reserve(sku, 1);
+
+    const stopped = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
+    expect(stopped.statusCode).toBe(503);
+    expect(stopped.json().error.details.report.error).toContain('moved to');
+    expect((await reservationRow(id)).status).toBe('PENDING');
+    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
+    expect(dead).toHaveLength(1);
+    expect(dead[0][1].slice(0, 2)).toEqual(['entry', poisonId]);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(0);
+    expect((await pass()).drift).toEqual([]);
+  });
+
   it('reads outlive Redis: a reservation whose record is gone is answered from Postgres', async () => {
     const sku = uniqueName('outlive-');
     await createSku(ctx, sku, { total: 5 });

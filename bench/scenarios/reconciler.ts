@@ -52,7 +52,7 @@ export const reconcilerRates: Scenario = {
         context.progress(`    drain into ${target}: creating ${holds.toLocaleString('en')} holds`);
         creationSeconds = await createHolds(engine, 'drain', holds, 900);
         const started = performance.now();
-        const written = await drainOutbox(engine, database.db, { timeBudgetMs: 600_000 });
+        const { written } = await drainOutbox(engine, database.db, { timeBudgetMs: 600_000 });
         const seconds = (performance.now() - started) / 1000;
         figures[`drain ${target} events/s`] = Math.round(written / seconds);
         checks.push(check(`drain into ${target}: every event written once`, written === holds + 1, `${written} events for ${holds} holds + 1 SET`));

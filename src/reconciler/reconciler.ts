@@ -44,6 +44,7 @@ export class Reconciler implements ReconcileRunner {
     };
     let expiriesDrained = 0;
     let leaseLost = false;
+    let deadLetterWarning: string | undefined;
     const renewal = setInterval(() => {
       this.engine.renewLease(token, LEASE_MS).then(
         (renewed) => (leaseLost ||= !renewed),
@@ -52,16 +53,21 @@ export class Reconciler implements ReconcileRunner {
     }, LEASE_MS / 3);
     try {
       report.expiredReleased = (await sweepExpiredHolds(this.engine)).holds;
-      report.eventsWritten = await drainOutbox(this.engine, this.db, {
+      const drained = await drainOutbox(this.engine, this.db, {
         timeBudgetMs: DRAIN_BUDGET_MS,
         onBatch: (entries) => {
           for (const event of entries.flatMap((entry) => entry.events)) if (event.type === 'EXPIRE') expiriesDrained += event.lines.length;
         },
       });
+      report.eventsWritten = drained.written;
+      if (drained.deadLettered) {
+        deadLetterWarning = `${drained.deadLettered} outbox entries were refused by Postgres and moved to ${this.engine.keys.deadLetters()}`;
+      }
       const drift = await checkDrift(this.engine, this.db, { repair });
       report.drift = drift.drift;
       report.repaired = repair && drift.drift.length > 0 && drift.notRepaired.length === 0;
       if (leaseLost) throw new Error('the reconciler lease was lost during the pass (another pass may have overlapped it)');
+      if (deadLetterWarning) throw new Error(deadLetterWarning);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
     } finally {

@@ -43,6 +43,11 @@ export class RedisKeys {
     return `${this.prefix}:{outbox:${partition}}:events`;
   }
 
+  /** Stream of outbox entries Postgres refused as data (kept for an operator, see the README). */
+  deadLetters(partition = 0): string {
+    return `${this.prefix}:{outbox:${partition}}:dead-letters`;
+  }
+
   /** Sorted set sku -> earliest hold expiry: the SKUs a sweep pass has to visit. */
   sweepDue(): string {
     return `${this.prefix}:sweep-due`;
