@@ -11,8 +11,8 @@
   then for each request, in order:
     reservation record (string, see includes/reservationRecord.lua); idempotency key (string "<reservationId>|<fingerprint>", unused
     when the request has no fingerprint); and for each of its lines: stock hash, expiry index
-    (zset of hold members), buyers hash (userId -> units held or bought; kept only while the SKU
-    has a per-user limit)
+    (zset of hold members), buyers hash (userId -> units bought, plus units held while the SKU has
+    a per-user limit)
 
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
   ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of requests
@@ -58,7 +58,7 @@ local function skuState(sku, stockKey, expiryKey, buyersKey)
     local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt')
     state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
     state.limit, state.startsAt, state.endsAt = tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
-    -- Per-user counts are kept only for SKUs with a limit: they cost memory for every buyer.
+    -- Held units are counted per user only under a limit (see includes/addBuyerUnits.lua).
   end
   state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey
   state.buyers, state.buyersChanged, state.holds, state.changed = {}, {}, {}, false

@@ -8,7 +8,7 @@
   ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
   ARGV[7]  version (Postgres's)       ARGV[8] number of holds H
   ARGV[9 ..]        H pairs: hold member "<id>|<units>|<userId>", expiresAt ms
-  ARGV[9 + 2H ..]   pairs: userId, units held or bought
+  ARGV[9 + 2H ..]   pairs: userId, units bought (plus held, when the SKU has a per-user limit)
 
   Returns {1, reserved} restored, {0} Redis already had the SKU
 ]]

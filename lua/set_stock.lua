@@ -2,8 +2,8 @@
   set_stock: creates a SKU or updates its total, per-user limit and sale window. Expired holds are
   swept first so the check sees what is really held. available becomes total - reserved - sold.
 
-  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash (rebuilt from the expiry
-           index when a per-user limit is set, dropped when it is removed)
+  KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash (held units added from
+           the expiry index when a per-user limit is set, taken out when it is removed)
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
   ARGV[1]  sku           ARGV[2]  total
   ARGV[3]  per-user limit ('' for none)
@@ -23,6 +23,7 @@ local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
 -- @include "stockSnapshot"
 -- @include "appendEntry"
 -- @include "holdMember"
+-- @include "addBuyerUnits"
 
 local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
@@ -40,20 +41,18 @@ end
 redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold,
   'reserved', reserved, 'sold', sold)
 redis.call('HINCRBY', stockKey, 'version', 1)
--- Per-user counts exist only while the SKU has a limit. A limit set on a SKU already on sale
--- starts from the units its shoppers hold now (purchases committed before it do not count).
-local previousLimit = redis.call('HGET', stockKey, 'perUserLimit')
-if perUserLimit == '' then
-  redis.call('DEL', buyersKey)
-elseif not previousLimit then
-  redis.call('DEL', buyersKey)
+-- Held units count toward the buyers hash only while the SKU has a limit (see addBuyerUnits):
+-- setting a limit adds what each shopper holds now, removing it takes that out again.
+local hadLimit = hasUserLimit(stockKey)
+local hasLimit = perUserLimit ~= ''
+if hadLimit ~= hasLimit then
   local held = {}
   for _, member in ipairs(redis.call('ZRANGE', expiryKey, 0, -1)) do
     local _, units, userId = parseHoldMember(member)
     held[userId] = (held[userId] or 0) + units
   end
   for userId, units in pairs(held) do
-    redis.call('HSET', buyersKey, userId, units)
+    addBuyerUnits(buyersKey, userId, hasLimit and units or -units)
   end
 end
 local window = {perUserLimit = perUserLimit, startsAt = startsAt, endsAt = endsAt}

@@ -24,11 +24,18 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
       local removed = redis.call('ZREM', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u))
       if removed == 1 then
         redis.call('HINCRBY', stockKey, 'reserved', -reserved)
+        local limited = hasUserLimit(stockKey)
         if outcome == 'C' then
           redis.call('HINCRBY', stockKey, 'sold', reserved)
+          -- Bought units always count; under a limit they were already counted while held.
+          if not limited then
+            addBuyerUnits(skuKey(templates.buyers, sku), r.u, reserved)
+          end
         else
           redis.call('HINCRBY', stockKey, 'available', reserved)
-          addBuyerUnits(skuKey(templates.buyers, sku), r.u, -reserved)
+          if limited then
+            addBuyerUnits(skuKey(templates.buyers, sku), r.u, -reserved)
+          end
         end
         redis.call('HINCRBY', stockKey, 'version', 1)
         lines[#lines + 1] = {reservationId, sku, reserved}

@@ -24,8 +24,10 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
   for start = 1, #members, 1000 do
     redis.call('ZREM', expiryKey, unpack(members, start, math.min(start + 999, #members)))
   end
-  for userId, held in pairs(perBuyer) do
-    addBuyerUnits(buyersKey, userId, -held)
+  if hasUserLimit(stockKey) then
+    for userId, held in pairs(perBuyer) do
+      addBuyerUnits(buyersKey, userId, -held)
+    end
   end
   redis.call('HINCRBY', stockKey, 'available', units)
   redis.call('HINCRBY', stockKey, 'reserved', -units)

@@ -35,8 +35,9 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
   let holds = 0;
   for (const row of rows) {
     const lines = pending.filter((line) => line.sku === row.sku && line.reserved > 0);
+    // Bought units always count; held ones only under a limit (lua/includes/addBuyerUnits.lua).
     const buyers = new Map<string, number>();
-    for (const line of lines) buyers.set(line.userId, (buyers.get(line.userId) ?? 0) + line.reserved);
+    if (row.perUserLimit !== null) for (const line of lines) buyers.set(line.userId, (buyers.get(line.userId) ?? 0) + line.reserved);
     for (const [sku, userId, units] of committed) if (sku === row.sku) buyers.set(userId, (buyers.get(userId) ?? 0) + units);
     const done = await engine.restoreSku({
       sku: row.sku,
