@@ -195,6 +195,8 @@ describe('operations', () => {
     for (const series of ['flashsale_reservations_total{outcome="created"}', 'flashsale_reserve_duration_seconds_bucket', 'flashsale_reservation_finishes_total{type="commit"}', 'flashsale_reconcile_runs_total', 'flashsale_drift_fields']) {
       expect(metrics.body).toContain(series);
     }
+    // The walk-through committed once and repeated the commit: counted once.
+    expect(metrics.body).toContain('flashsale_reservation_finishes_total{type="commit"} 1\n');
   });
 
   it('serves the OpenAPI document generated from the route schemas, and the docs page', async () => {

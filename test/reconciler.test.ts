@@ -241,8 +241,8 @@ describe('expiry sweep at scale', () => {
       Promise.all(live.slice(0, 1000).map((id) => ctx.engine.commit(id))),
       Promise.all(live.slice(1000).map((id) => ctx.engine.release(id))),
     ]);
-    expect(commits.every((r) => r?.status === 'COMMITTED')).toBe(true);
-    expect(releases.every((r) => r?.status === 'RELEASED')).toBe(true);
+    expect(commits.every((r) => r?.reservation.status === 'COMMITTED')).toBe(true);
+    expect(releases.every((r) => r?.reservation.status === 'RELEASED')).toBe(true);
     expect(report.error).toBeUndefined();
     expect(report.expiredReleased).toBe(10_000);
     expect(await rawCounters(ctx, sku)).toEqual({ total: 20_000, available: 19_000, reserved: 0, sold: 1000 });

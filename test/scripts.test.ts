@@ -183,8 +183,8 @@ describe('commit, release, extend', () => {
   it('commit moves held units to sold once; repeats change nothing; release after commit is refused', async () => {
     const sku = await newSku(5);
     const id = await held(sku, 2);
-    expect((await ctx.engine.commit(id))?.status).toBe('COMMITTED');
-    expect((await ctx.engine.commit(id))?.status).toBe('COMMITTED');
+    expect(await ctx.engine.commit(id)).toMatchObject({ reservation: { status: 'COMMITTED' }, changed: true });
+    expect(await ctx.engine.commit(id)).toMatchObject({ reservation: { status: 'COMMITTED' }, changed: false });
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
     expect((await refusalOf(ctx.engine.release(id))).code).toBe('RESERVATION_COMMITTED');
     expect((await refusalOf(ctx.engine.extend(id, 60))).code).toBe('RESERVATION_COMMITTED');
@@ -193,8 +193,8 @@ describe('commit, release, extend', () => {
   it('release returns units once; repeats change nothing; commit after release is refused', async () => {
     const sku = await newSku(5);
     const id = await held(sku, 2);
-    expect((await ctx.engine.release(id))?.status).toBe('RELEASED');
-    expect((await ctx.engine.release(id))?.status).toBe('RELEASED');
+    expect(await ctx.engine.release(id)).toMatchObject({ reservation: { status: 'RELEASED' }, changed: true });
+    expect(await ctx.engine.release(id)).toMatchObject({ reservation: { status: 'RELEASED' }, changed: false });
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
     expect(await ctx.redis.hget(ctx.keys.buyers(sku), 'u1')).toBeNull();
     expect((await refusalOf(ctx.engine.commit(id))).code).toBe('RESERVATION_RELEASED');
@@ -206,7 +206,7 @@ describe('commit, release, extend', () => {
     const id = await held(sku, 2);
     await moveExpiry(ctx, id, sku, 2, 1);
     expect((await refusalOf(ctx.engine.commit(id))).code).toBe('RESERVATION_EXPIRED');
-    expect((await ctx.engine.release(id))?.status).toBe('EXPIRED');
+    expect((await ctx.engine.release(id))?.reservation.status).toBe('EXPIRED');
     expect((await refusalOf(ctx.engine.extend(id, 60))).code).toBe('RESERVATION_EXPIRED');
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
     expect((await ctx.engine.getReservation(id))?.status).toBe('EXPIRED');

@@ -38,6 +38,12 @@ type Reply = (string | number)[];
 /** Reserve requests folded into one script call at most (bounds one script run's time). */
 const MAX_RESERVE_BATCH = 128;
 
+/** A commit or release: the reservation as it now stands, and whether this call changed it. */
+export interface FinishOutcome {
+  reservation: Reservation;
+  changed: boolean;
+}
+
 export interface StockCounters {
   total: number;
   available: number;
@@ -161,19 +167,19 @@ export class StockEngine {
   }
 
   /** Commits; a repeat answers the committed reservation again and changes nothing. */
-  async commit(id: string): Promise<Reservation | null> {
+  async commit(id: string): Promise<FinishOutcome | null> {
     const reply = await this.finish('fsCommit', id);
     if (reply === null) return null;
     if (reply[0] !== ReplyCode.Ok && reply[0] !== ReplyCode.Repeated) throw refusal(reply[0] as ReplyCode);
-    return this.parseReservation(id, reply);
+    return { reservation: this.parseReservation(id, reply), changed: reply[0] === ReplyCode.Ok };
   }
 
-  /** Releases; a repeat, or a reservation that had expired, answers 200 with its status. */
-  async release(id: string): Promise<Reservation | null> {
+  /** Releases; a repeat, or a reservation that had expired, answers with its status. */
+  async release(id: string): Promise<FinishOutcome | null> {
     const reply = await this.finish('fsRelease', id);
     if (reply === null) return null;
     if (reply[0] === ReplyCode.ReservationCommitted) throw refusal(ReplyCode.ReservationCommitted);
-    return this.parseReservation(id, reply);
+    return { reservation: this.parseReservation(id, reply), changed: reply[0] === ReplyCode.Ok };
   }
 
   async extend(id: string, ttlSeconds: number): Promise<Reservation | null> {

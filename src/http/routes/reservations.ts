@@ -139,9 +139,10 @@ export default async function reservationRoutes(app: FastifyInstance, deps: AppD
     },
     async (request) => {
       const id = request.params.id;
-      const reservation = (await engine.commit(id)) ?? (await finishedElsewhere(id, 'commit'));
-      metrics.finishes.inc({ type: 'commit' });
-      return reservation;
+      const outcome = await engine.commit(id);
+      if (!outcome) return finishedElsewhere(id, 'commit');
+      if (outcome.changed) metrics.finishes.inc({ type: 'commit' });
+      return outcome.reservation;
     },
   );
 
@@ -158,10 +159,11 @@ export default async function reservationRoutes(app: FastifyInstance, deps: AppD
     },
     async (request) => {
       const id = request.params.id;
-      const reservation = (await engine.release(id)) ?? (await finishedElsewhere(id, 'release'));
+      const outcome = await engine.release(id);
+      if (!outcome) return finishedElsewhere(id, 'release');
       // Expiries are counted once, by the reconciler as it drains them.
-      if (reservation.status === 'RELEASED') metrics.finishes.inc({ type: 'release' });
-      return reservation;
+      if (outcome.changed) metrics.finishes.inc({ type: 'release' });
+      return outcome.reservation;
     },
   );
 
