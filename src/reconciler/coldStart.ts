@@ -1,7 +1,8 @@
 import type { Database } from '../db/client';
 import { loadCommittedBuyers, loadPendingHolds, loadSkuFacts } from '../db/factsRepository';
-import { type SkuRow, pageSkuRows } from '../db/skuRows';
+import type { SkuRow } from '../db/skuRows';
 import type { StockEngine } from '../redis/stockEngine';
+import { skuPages } from './skuPages';
 
 /**
  * Recreates in Redis the given SKUs from what Postgres recorded: settings, sold units, and the
@@ -61,15 +62,10 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
 /** Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken. */
 export async function restoreFromPostgres(engine: StockEngine, db: Database): Promise<{ skus: number; holds: number }> {
   const result = { skus: 0, holds: 0 };
-  let after = '';
-  for (;;) {
-    const rows = await pageSkuRows(db, after, 500);
-    if (!rows.length) return result;
-    after = rows[rows.length - 1].sku;
-    const counters = await engine.readCounters(rows.map((row) => row.sku));
-    const missing = rows.filter((_, n) => counters[n] === null);
-    const restored = await restoreSkus(engine, db, missing);
+  for await (const page of skuPages(engine, db, 500)) {
+    const restored = await restoreSkus(engine, db, page.filter(({ redis }) => redis === null).map(({ row }) => row));
     result.skus += restored.skus;
     result.holds += restored.holds;
   }
+  return result;
 }

@@ -1,8 +1,9 @@
 import type { Database } from '../db/client';
 import { loadSkuFacts } from '../db/factsRepository';
-import { type SkuRow, pageSkuRows, writeSkuCounters } from '../db/skuRows';
+import { type SkuRow, writeSkuCounters } from '../db/skuRows';
 import type { StockCounters, StockEngine } from '../redis/stockEngine';
 import { restoreSkus } from './coldStart';
+import { skuPages } from './skuPages';
 
 export const COUNTER_FIELDS = ['total', 'available', 'reserved', 'sold'] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
@@ -44,18 +45,12 @@ function sameCounters(c: StockCounters, row: SkuRow): boolean {
  */
 export async function checkDrift(engine: StockEngine, db: Database, options: { repair: boolean }): Promise<DriftResult> {
   const result: DriftResult = { drift: [], busy: [], notRepaired: [] };
-  let after = '';
-  for (;;) {
-    const rows = await pageSkuRows(db, after, 1000);
-    if (!rows.length) return result;
-    after = rows[rows.length - 1].sku;
-    const counters = await engine.readCounters(rows.map((row) => row.sku));
+  for await (const page of skuPages(engine, db, 1000)) {
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
-    rows.forEach((row, n) => {
-      const redis = counters[n];
+    for (const { row, redis } of page) {
       if (redis && redis.version > row.version) result.busy.push(row.sku);
       else if (!redis || !sameCounters(redis, row) || !conserved(redis)) suspects.push({ row, redis });
-    });
+    }
     if (!suspects.length) continue;
 
     const facts = await loadSkuFacts(db, suspects.map(({ row }) => row.sku));
@@ -85,4 +80,5 @@ export async function checkDrift(engine: StockEngine, db: Database, options: { r
     }
     if (missing.length) await restoreSkus(engine, db, missing);
   }
+  return result;
 }

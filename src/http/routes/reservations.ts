@@ -5,6 +5,7 @@ import { newReservationId } from '../../domain/ids';
 import { MAX_QTY, type Reservation, type RequestedLine, mergeLines } from '../../domain/reservation';
 import { findReservation } from '../../db/reservationRepository';
 import { ReplyCode, refusal } from '../../redis/replyCodes';
+import type { ReserveOutcomeLabel } from '../../metrics';
 import type { AppDeps } from '../deps';
 import {
   emptyBody,
@@ -24,7 +25,7 @@ interface ReserveBody {
   allowPartial?: boolean;
 }
 
-const OUTCOME_BY_CODE: Record<string, 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict'> = {
+const OUTCOME_BY_CODE: Record<string, ReserveOutcomeLabel> = {
   INSUFFICIENT_STOCK: 'insufficient_stock',
   PURCHASE_LIMIT_EXCEEDED: 'limit_exceeded',
   SALE_NOT_ACTIVE: 'sale_not_active',
