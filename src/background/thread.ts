@@ -3,6 +3,7 @@
  * PGlite, hosts the database itself and answers the main thread's queries. Both are CPU work
  * (PGlite is WebAssembly running on the calling thread) that must never stall the HTTP event loop.
  */
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/client';
 import { DomainError } from '../domain/errors';
@@ -13,7 +14,19 @@ import { defineScripts } from '../redis/scripts';
 import { DEFAULT_TUNING, StockEngine } from '../redis/stockEngine';
 import type { BackgroundInit, Request, Response } from './messages';
 
+/**
+ * Nice value of this thread. On Linux a nice value belongs to the thread, so this lowers only the
+ * background work: under a burst the HTTP thread and Redis get the CPU, and the outbox drain
+ * catches up when the burst passes (the events wait safely in Redis meanwhile).
+ */
+const BACKGROUND_NICE = 10;
+
 async function main(): Promise<void> {
+  try {
+    os.setPriority(BACKGROUND_NICE);
+  } catch {
+    // Not permitted here (some containers): the thread keeps the process's priority.
+  }
   const { config, redisUrl } = workerData as BackgroundInit;
   const port = parentPort!;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
