@@ -6,7 +6,9 @@ import { Redis, type RedisOptions } from 'ioredis';
  * - no automatic re-send of commands that were in flight when the connection dropped, since a
  *   script that already ran must not run twice;
  * - a command timeout, so a hung server cannot hang a request;
- * - auto-pipelining: calls made in the same event-loop turn share one write.
+ * - no auto-pipelining: ioredis keeps one auto-pipeline in flight per server, so every call would
+ *   wait for the previous round trip (and its AOF fsync); reserves are batched by the engine
+ *   instead (reserveBatcher.ts), and other calls go out at once.
  */
 export const CLIENT_OPTIONS: RedisOptions = {
   enableOfflineQueue: false,
@@ -14,7 +16,7 @@ export const CLIENT_OPTIONS: RedisOptions = {
   autoResendUnfulfilledCommands: false,
   commandTimeout: 2000,
   connectTimeout: 2000,
-  enableAutoPipelining: true,
+  enableAutoPipelining: false,
   lazyConnect: true,
   retryStrategy: (attempt) => Math.min(50 * attempt, 500),
 };
