@@ -33,8 +33,11 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** Prefix of every Redis key unless KEY_PREFIX says otherwise. */
+export const DEFAULT_KEY_PREFIX = 'fs';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const keyPrefix = optional(env, 'KEY_PREFIX') ?? 'fs';
+  const keyPrefix = optional(env, 'KEY_PREFIX') ?? DEFAULT_KEY_PREFIX;
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX must match ^[A-Za-z0-9_-]{1,32}$, got "${keyPrefix}"`);
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DEFAULT_KEY_PREFIX } from '../../src/config';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client';
 import { newReservationId } from '../../src/domain/ids';
 import { drainOutbox } from '../../src/reconciler/outboxDrain';
@@ -60,12 +61,13 @@ export const reconcilerRates: Scenario = {
       }
 
       // Memory per active hold: holds of one SKU by distinct shoppers, outbox drained and trimmed,
-      // on a Redis of its own without AOF (whose buffers and rewrites would blur the figure).
+      // on a Redis of its own without AOF (whose buffers and rewrites would blur the figure), with
+      // the keys a default engine writes (the prefix is part of every key's size).
       const memoryServer = await startTestRedis();
       const memoryRedis = createRedisClient(memoryServer.url);
       try {
         await connectWithRetry(memoryRedis);
-        const engine = new StockEngine(defineScripts(memoryRedis), new RedisKeys('bench-mem'));
+        const engine = new StockEngine(defineScripts(memoryRedis), new RedisKeys(DEFAULT_KEY_PREFIX));
         await engine.setStock('mem', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
         await drainOutbox(engine, databases[0].db);
         const before = await usedMemory(memoryRedis);
