@@ -8,17 +8,18 @@
 
   KEYS[1]  outbox stream
   KEYS[2]  sweep-due index (zset: sku -> earliest hold expiry)
-  then for each request, in order:
-    reservation record (string, see includes/reservationRecord.lua); idempotency key (string "<reservationId>|<fingerprint>", unused
-    when the request has no fingerprint); and for each of its lines: stock hash, expiry index
-    (zset of hold members), buyers hash (userId -> units bought, plus units held while the SKU has
-    a per-user limit)
+  then for each distinct SKU of the batch: stock hash, expiry index (zset of hold members), buyers
+    hash (userId -> units bought, plus units held while the SKU has a per-user limit)
+  then for each request, in order: reservation record (string, see includes/reservationRecord.lua),
+    and only when the request has a fingerprint its idempotency key (string
+    "<reservationId>|<fingerprint>")
 
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
-  ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of requests
+  ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of distinct SKUs   ARGV[5]  number of requests
+  then the distinct SKUs, in the order of their keys
   then for each request: reservation id, user id, order id, hold ttl (ms),
     '1' allow partial / '0' all-or-nothing, request fingerprint ('' without idempotency key),
-    number of lines n, then n pairs: sku, qty
+    number of lines n, then n pairs: SKU number (1-based, in the list above), qty
 
   Returns one reply per request, in order:
     {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held
@@ -31,7 +32,7 @@
 ]]
 local outboxKey, dueKey = KEYS[1], KEYS[2]
 local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local requestCount = tonumber(ARGV[4])
+local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -42,16 +43,17 @@ local requestCount = tonumber(ARGV[4])
 
 local now = nowMs()
 
--- Each SKU's counters are read once per call (after its lazy sweep), kept here while the requests
+-- Each SKU's counters are read on first use (after its lazy sweep), kept here while the requests
 -- are decided, and written back once at the end.
 local skus = {}
 local touched = {}
 
-local function skuState(sku, stockKey, expiryKey, buyersKey)
-  local state = skus[sku]
+local function skuState(n)
+  local state = skus[n]
   if state then
     return state
   end
+  local sku, stockKey, expiryKey, buyersKey = ARGV[5 + n], KEYS[3 * n], KEYS[3 * n + 1], KEYS[3 * n + 2]
   state = {exists = redis.call('EXISTS', stockKey) == 1}
   if state.exists then
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
@@ -62,7 +64,7 @@ local function skuState(sku, stockKey, expiryKey, buyersKey)
   end
   state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey
   state.buyers, state.buyersChanged, state.holds, state.changed = {}, {}, {}, false
-  skus[sku] = state
+  skus[n] = state
   return state
 end
 
@@ -75,13 +77,15 @@ local function buyerUnits(state, userId)
   return units
 end
 
--- Decides one request; returns its reply and, when it held stock, its outbox event.
+-- Decides one request (its record key at KEYS[keyAt], its arguments from ARGV[argAt]); returns
+-- its reply and, when it held stock, its outbox event.
 local function reserveOne(keyAt, argAt)
-  local recordKey, idempotencyKey = KEYS[keyAt], KEYS[keyAt + 1]
+  local recordKey = KEYS[keyAt]
   local reservationId, userId, orderId = ARGV[argAt], ARGV[argAt + 1], ARGV[argAt + 2]
   local ttlMs, allowPartial, fingerprint = tonumber(ARGV[argAt + 3]), ARGV[argAt + 4] == '1', ARGV[argAt + 5]
+  local idempotencyKey = fingerprint ~= '' and KEYS[keyAt + 1]
 
-  if fingerprint ~= '' then
+  if idempotencyKey then
     local bound = redis.call('GET', idempotencyKey)
     if bound then
       local boundId, boundFingerprint = string.match(bound, '^([^|]+)|(.*)$')
@@ -94,8 +98,7 @@ local function reserveOne(keyAt, argAt)
 
   local lines = {}
   for n = 1, tonumber(ARGV[argAt + 6]) do
-    local k = keyAt + 2 + 3 * (n - 1)
-    local state = skuState(ARGV[argAt + 5 + 2 * n], KEYS[k], KEYS[k + 1], KEYS[k + 2])
+    local state = skuState(tonumber(ARGV[argAt + 5 + 2 * n]))
     if not state.exists then
       return {-1, n}
     end
@@ -116,20 +119,22 @@ local function reserveOne(keyAt, argAt)
   end
 
   local shortfall, anyHeld = false, false
-  local available = {}
-  for n, line in ipairs(lines) do
-    available[n] = line.state.available
-    line.reserved = math.min(line.qty, math.max(available[n], 0))
+  for _, line in ipairs(lines) do
+    line.reserved = math.min(line.qty, math.max(line.state.available, 0))
     shortfall = shortfall or line.reserved < line.qty
     anyHeld = anyHeld or line.reserved > 0
   end
   if (shortfall and not allowPartial) or not anyHeld then
-    return {-4, unpack(available)}
+    local refusal = {-4}
+    for n, line in ipairs(lines) do
+      refusal[n + 1] = line.state.available
+    end
+    return refusal
   end
 
   local expiresAt = now + ttlMs
   local reply = {0, now, expiresAt}
-  local lineTexts, eventItems = {}, {}
+  local lineTexts = {}
   for n, line in ipairs(lines) do
     local state, reserved = line.state, line.reserved
     if reserved > 0 then
@@ -149,27 +154,29 @@ local function reserveOne(keyAt, argAt)
     end
     reply[3 + n] = reserved
     lineTexts[n] = state.sku .. '|' .. line.qty .. '|' .. reserved
-    eventItems[n] = {state.sku, line.qty, reserved}
   end
 
-  saveReservation(recordKey, {s = 'P', c = now, e = expiresAt, u = userId, o = orderId, i = table.concat(lineTexts, ',')},
+  local record = saveReservation(recordKey, {s = 'P', c = now, e = expiresAt, u = userId, o = orderId, i = table.concat(lineTexts, ',')},
     expiresAt + retentionMs)
-  if fingerprint ~= '' then
+  if idempotencyKey then
     redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
   end
-  -- The bulk of the outbox: written as an array to keep it small (see src/reconciler/events.ts).
-  return reply, {'RESERVE', now, reservationId, userId, orderId, expiresAt, eventItems}
+  -- The bulk of the outbox: the record's own text, no second encoding (src/reconciler/events.ts).
+  return reply, reservationId .. '|' .. record
 end
 
 local replies, events = {}, {}
-local keyAt, argAt = 3, 5
+local keyAt, argAt = 3 + 3 * skuCount, 6 + skuCount
 for r = 1, requestCount do
-  local lineCount = tonumber(ARGV[argAt + 6])
   local reply, event = reserveOne(keyAt, argAt)
   replies[r] = reply
   events[#events + 1] = event
-  keyAt = keyAt + 2 + 3 * lineCount
-  argAt = argAt + 7 + 2 * lineCount
+  if ARGV[argAt + 5] ~= '' then
+    keyAt = keyAt + 2
+  else
+    keyAt = keyAt + 1
+  end
+  argAt = argAt + 7 + 2 * tonumber(ARGV[argAt + 6])
 end
 
 if #events > 0 then

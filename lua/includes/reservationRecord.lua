@@ -1,20 +1,27 @@
 -- The reservation record is one string, written with its TTL in the same SET:
---   "<status>|<createdAt ms>|<expiresAt ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
--- status P pending, C committed, R released, E expired; lines "sku|qty|reserved" joined by ",".
--- userId and orderId never contain "|" (validated), and lines come last.
+--   "<status>|<createdAt ms>|<lifetime ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
+-- status P pending, C committed, R released, E expired; lifetime is expiresAt - createdAt (short,
+-- so a typical record fits Redis's 44-byte embedded strings); lines "sku|qty|reserved" joined by
+-- ",". userId and orderId never contain "|" (validated), and lines come last. RESERVE outbox
+-- events carry "<reservationId>|<record>" (src/redis/reservationRecord.ts reads both).
 local function loadReservation(recordKey)
   local raw = redis.call('GET', recordKey)
   if not raw then
     return nil
   end
-  local s, c, e, f, u, o, i = string.match(raw, '^(%a)|(%d+)|(%d+)|(%d*)|([^|]*)|([^|]*)|(.*)$')
-  return {s = s, c = tonumber(c), e = tonumber(e), f = f, u = u, o = o, i = i}
+  local s, c, l, f, u, o, i = string.match(raw, '^(%a)|(%d+)|(-?%d+)|(%d*)|([^|]*)|([^|]*)|(.*)$')
+  c, l = tonumber(c), tonumber(l)
+  -- Records written before lifetimes were stored hold expiresAt itself, never below createdAt.
+  local e = l >= c and l or c + l
+  return {s = s, c = c, e = e, f = f, u = u, o = o, i = i}
 end
 
--- Writes the record, to expire at `expireAtMs` (the hold's end plus the retention window).
+-- Writes the record, to expire at `expireAtMs` (the hold's end plus the retention window), and
+-- returns its text.
 local function saveReservation(recordKey, r, expireAtMs)
-  local raw = r.s .. '|' .. string.format('%d', r.c) .. '|' .. string.format('%d', r.e) .. '|' .. (r.f or '') .. '|' .. r.u .. '|' .. r.o .. '|' .. r.i
+  local raw = r.s .. '|' .. string.format('%d', r.c) .. '|' .. string.format('%d', r.e - r.c) .. '|' .. (r.f or '') .. '|' .. r.u .. '|' .. r.o .. '|' .. r.i
   redis.call('SET', recordKey, raw, 'PXAT', string.format('%d', expireAtMs))
+  return raw
 end
 
 -- Reply shape shared by every script that answers with a reservation.

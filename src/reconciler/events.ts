@@ -3,6 +3,7 @@
  * one script call and the counters of the SKUs it touched, as they stood after the call. Lua's
  * cjson writes an empty array as `{}`, hence `list()`.
  */
+import { decodeReserveEvent } from '../redis/reservationRecord';
 
 /** [sku, total, available, reserved, sold, version] after the change. */
 export type StockSnapshot = [string, number, number, number, number, number];
@@ -68,10 +69,19 @@ function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
-/** RESERVE, the bulk of the outbox, arrives as [type, at, id, userId, orderId, expiresAt, items] (createdAt is at). */
+/** RESERVE as the previous release wrote it: [type, at, id, userId, orderId, expiresAt, items]. */
 type CompactReserve = ['RESERVE', number, string, string, string, number, unknown];
 
-function parseEvent(raw: Record<string, unknown> | CompactReserve): OutboxEvent {
+/**
+ * RESERVE, the bulk of the outbox, arrives as the text "<id>|<record>" (see reservationRecord.ts);
+ * entries written before an upgrade may still hold the compact array.
+ */
+function parseEvent(raw: Record<string, unknown> | CompactReserve | string): OutboxEvent {
+  if (typeof raw === 'string') {
+    const { id, record } = decodeReserveEvent(raw);
+    const { createdAtMs, expiresAtMs, userId, orderId, lines } = record;
+    return { type: 'RESERVE', at: createdAtMs, id, userId, orderId, createdAt: createdAtMs, expiresAt: expiresAtMs, items: lines };
+  }
   if (Array.isArray(raw)) {
     const [type, at, id, userId, orderId, expiresAt, items] = raw;
     return { type, at, id, userId, orderId, createdAt: at, expiresAt, items: list(items) };
@@ -82,5 +92,5 @@ function parseEvent(raw: Record<string, unknown> | CompactReserve): OutboxEvent 
 
 export function parseEntry(entryId: string, json: string): OutboxEntry {
   const raw = JSON.parse(json);
-  return { entryId, events: list<Record<string, unknown> | CompactReserve>(raw.events).map(parseEvent), stock: list(raw.stock) };
+  return { entryId, events: list<Record<string, unknown> | CompactReserve | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
 }

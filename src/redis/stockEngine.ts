@@ -3,6 +3,7 @@ import { type RequestedLine, type Reservation, readStatus, toLine, MAX_LIFETIME_
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { RedisKeys } from './keys';
 import { ReplyCode, refusal } from './replyCodes';
+import { encodeReservationRecord } from './reservationRecord';
 import { Batcher } from './reserveBatcher';
 import type { ScriptedRedis } from './scripts';
 
@@ -134,15 +135,20 @@ export class StockEngine {
     }
   }
 
-  /** One call of the reserve script for several requests (KEYS and ARGV as its header states). */
+  /**
+   * One call of the reserve script for several requests (KEYS and ARGV as its header states): each
+   * distinct SKU's keys are passed once, and the requests name their SKUs by number.
+   */
   private async reserveMany(commands: ReserveCommand[]): Promise<Reply[]> {
     const { keys, tuning } = this;
-    const callKeys: string[] = [keys.outbox(), keys.sweepDue()];
-    const args: (string | number)[] = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, commands.length];
+    const skuNumbers = new Map<string, number>();
+    const skuKeys: string[] = [];
+    const requestKeys: string[] = [];
+    const requestArgs: (string | number)[] = [];
     for (const command of commands) {
-      const record = keys.reservation(command.id);
-      callKeys.push(record, command.idempotency ? keys.idempotency(command.userId, command.idempotency.keyHash) : record);
-      args.push(
+      requestKeys.push(keys.reservation(command.id));
+      if (command.idempotency) requestKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
+      requestArgs.push(
         command.id,
         command.userId,
         command.orderId,
@@ -152,11 +158,18 @@ export class StockEngine {
         command.lines.length,
       );
       for (const line of command.lines) {
-        callKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
-        args.push(line.sku, line.qty);
+        let number = skuNumbers.get(line.sku);
+        if (number === undefined) {
+          number = skuNumbers.size + 1;
+          skuNumbers.set(line.sku, number);
+          skuKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
+        }
+        requestArgs.push(number, line.qty);
       }
     }
-    return (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...args))) as Reply[];
+    const callKeys = [keys.outbox(), keys.sweepDue(), ...skuKeys, ...requestKeys];
+    const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
+    return (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...settings, ...skuNumbers.keys(), ...requestArgs))) as Reply[];
   }
 
   /** Returns the reservation, or null when Redis no longer has it (Postgres may). */
@@ -339,12 +352,18 @@ export class StockEngine {
   }
 
   /**
-   * Cold start: recreates a pending reservation record Redis lost (left as is if present), in the
-   * format of lua/includes/reservationRecord.lua.
+   * Cold start: recreates a pending reservation record Redis lost (left as is if present).
    */
   async restoreReservation(record: ReservationRestore): Promise<void> {
-    const lines = record.lines.map((line) => `${line.sku}|${line.qty}|${line.reserved}`).join(',');
-    const raw = ['P', record.createdAtMs, record.expiresAtMs, '', record.userId, record.orderId, lines].join('|');
+    const raw = encodeReservationRecord({
+      status: 'P',
+      createdAtMs: record.createdAtMs,
+      expiresAtMs: record.expiresAtMs,
+      finishedAt: '',
+      userId: record.userId,
+      orderId: record.orderId,
+      lines: record.lines.map((line) => [line.sku, line.qty, line.reserved]),
+    });
     const expireAt = record.expiresAtMs + this.tuning.recordRetentionSeconds * 1000;
     await this.call(() => this.redis.set(this.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
   }

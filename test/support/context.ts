@@ -10,6 +10,7 @@ import { EngineMetrics } from '../../src/metrics';
 import { Reconciler } from '../../src/reconciler/reconciler';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
+import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
 import { defineScripts, ensureScriptsLoaded } from '../../src/redis/scripts';
 import { DEFAULT_TUNING, type EngineTuning, StockEngine } from '../../src/redis/stockEngine';
 
@@ -149,19 +150,17 @@ export async function rawCounters(ctx: TestContext, sku: string) {
 export async function readRecord(ctx: TestContext, id: string) {
   const raw = await ctx.redis.get(ctx.keys.reservation(id));
   if (raw === null) return null;
-  const [status, createdAt, expiresAt, finishedAt, userId, orderId, ...lines] = raw.split('|');
-  return { status, createdAt: Number(createdAt), expiresAt: Number(expiresAt), finishedAt, userId, orderId, lines: lines.join('|') };
+  const { status, createdAtMs, expiresAtMs, finishedAt, userId, orderId, lines } = decodeReservationRecord(raw);
+  return { status, createdAt: createdAtMs, expiresAt: expiresAtMs, finishedAt, userId, orderId, lines: lines.map((line) => line.join('|')).join(',') };
 }
 
 /** Tampering: moves a pending reservation's expiry in its record and in its SKU's expiry index. */
 export async function moveExpiry(ctx: TestContext, id: string, sku: string, units: number, expiresAt: number): Promise<void> {
-  const raw = (await ctx.redis.get(ctx.keys.reservation(id)))!;
-  const fields = raw.split('|');
-  fields[2] = String(expiresAt);
+  const record = decodeReservationRecord((await ctx.redis.get(ctx.keys.reservation(id)))!);
   await ctx.redis
     .multi()
-    .set(ctx.keys.reservation(id), fields.join('|'), 'KEEPTTL')
-    .zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${units}|${fields[4]}`)
+    .set(ctx.keys.reservation(id), encodeReservationRecord({ ...record, expiresAtMs: expiresAt }), 'KEEPTTL')
+    .zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${units}|${record.userId}`)
     .exec();
 }
 
