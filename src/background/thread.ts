@@ -15,11 +15,13 @@ import { DEFAULT_TUNING, StockEngine } from '../redis/stockEngine';
 import type { BackgroundInit, Request, Response } from './messages';
 
 /**
- * Nice value of this thread. On Linux a nice value belongs to the thread, so this lowers only the
- * background work: under a burst the HTTP thread and Redis get the CPU, and the outbox drain
- * catches up when the burst passes (the events wait safely in Redis meanwhile).
+ * Nice value of this thread: the lowest priority. On Linux a nice value belongs to the thread, so
+ * this lowers only the background work: under a burst the HTTP thread and Redis get the cores
+ * first, and the drain runs on what they leave (the events wait safely in Redis meanwhile).
+ * Queries the main thread sends to PGlite here wait behind the burst too; none is on the
+ * reserve/commit/release path.
  */
-const BACKGROUND_NICE = 10;
+const BACKGROUND_NICE = 19;
 
 async function main(): Promise<void> {
   try {
