@@ -47,6 +47,6 @@ for _, line in ipairs(recordLines(r)) do
   end
 end
 r.e = expiresAt
-saveReservation(recordKey, r, expiresAt + retentionMs)
+saveReservation(recordKey, r, expiresAt - now + retentionMs)
 appendEntry(outboxKey, {{type = 'EXTEND', at = now, id = reservationId, expiresAt = expiresAt}}, {})
 return reservationReply(0, r)

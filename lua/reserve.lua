@@ -96,8 +96,10 @@ local function reserveOne(keyAt, argAt)
     end
   end
 
-  local lines = {}
-  for n = 1, tonumber(ARGV[argAt + 6]) do
+  -- Parallel arrays (state, qty, reserved per line): this runs once per request on the hot path.
+  local lineCount = tonumber(ARGV[argAt + 6])
+  local states, qtys, held = {}, {}, {}
+  for n = 1, lineCount do
     local state = skuState(tonumber(ARGV[argAt + 5 + 2 * n]))
     if not state.exists then
       return {-1, n}
@@ -105,29 +107,30 @@ local function reserveOne(keyAt, argAt)
     if (state.startsAt and now < state.startsAt) or (state.endsAt and now >= state.endsAt) then
       return {-2, n}
     end
-    lines[n] = {state = state, qty = tonumber(ARGV[argAt + 6 + 2 * n])}
+    states[n], qtys[n] = state, tonumber(ARGV[argAt + 6 + 2 * n])
   end
 
-  for n, line in ipairs(lines) do
-    local limit = line.state.limit
+  for n = 1, lineCount do
+    local limit = states[n].limit
     if limit then
-      local already = buyerUnits(line.state, userId)
-      if already + line.qty > limit then
+      local already = buyerUnits(states[n], userId)
+      if already + qtys[n] > limit then
         return {-3, n, already, limit}
       end
     end
   end
 
   local shortfall, anyHeld = false, false
-  for _, line in ipairs(lines) do
-    line.reserved = math.min(line.qty, math.max(line.state.available, 0))
-    shortfall = shortfall or line.reserved < line.qty
-    anyHeld = anyHeld or line.reserved > 0
+  for n = 1, lineCount do
+    local reserved = math.min(qtys[n], math.max(states[n].available, 0))
+    held[n] = reserved
+    shortfall = shortfall or reserved < qtys[n]
+    anyHeld = anyHeld or reserved > 0
   end
   if (shortfall and not allowPartial) or not anyHeld then
     local refusal = {-4}
-    for n, line in ipairs(lines) do
-      refusal[n + 1] = line.state.available
+    for n = 1, lineCount do
+      refusal[n + 1] = states[n].available
     end
     return refusal
   end
@@ -135,8 +138,8 @@ local function reserveOne(keyAt, argAt)
   local expiresAt = now + ttlMs
   local reply = {0, now, expiresAt}
   local lineTexts = {}
-  for n, line in ipairs(lines) do
-    local state, reserved = line.state, line.reserved
+  for n = 1, lineCount do
+    local state, reserved = states[n], held[n]
     if reserved > 0 then
       state.available = state.available - reserved
       state.reserved = state.reserved + reserved
@@ -144,20 +147,23 @@ local function reserveOne(keyAt, argAt)
         state.buyers[userId] = buyerUnits(state, userId) + reserved
         state.buyersChanged[userId] = true
       end
-      state.holds[#state.holds + 1] = expiresAt
-      state.holds[#state.holds + 1] = holdMember(reservationId, reserved, userId)
-      state.earliest = math.min(state.earliest or expiresAt, expiresAt)
+      local holds = state.holds
+      holds[#holds + 1] = expiresAt
+      holds[#holds + 1] = holdMember(reservationId, reserved, userId)
+      if not state.earliest or expiresAt < state.earliest then
+        state.earliest = expiresAt
+      end
       if not state.changed then
         state.changed = true
         touched[#touched + 1] = state
       end
     end
     reply[3 + n] = reserved
-    lineTexts[n] = state.sku .. '|' .. line.qty .. '|' .. reserved
+    lineTexts[n] = state.sku .. '|' .. qtys[n] .. '|' .. reserved
   end
 
   local record = saveReservation(recordKey, {s = 'P', c = now, e = expiresAt, u = userId, o = orderId, i = table.concat(lineTexts, ',')},
-    expiresAt + retentionMs)
+    ttlMs + retentionMs)
   if idempotencyKey then
     redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
   end

@@ -49,7 +49,7 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
   end
   r.s = outcome
   r.f = string.format('%d', finishedAt)
-  saveReservation(recordKey, r, now + retentionMs)
+  saveReservation(recordKey, r, retentionMs)
   local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
   appendEntry(outboxKey, {{type = types[outcome], at = now, id = reservationId, lines = lines}}, stock)
 end

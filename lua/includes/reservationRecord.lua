@@ -16,11 +16,11 @@ local function loadReservation(recordKey)
   return {s = s, c = c, e = e, f = f, u = u, o = o, i = i}
 end
 
--- Writes the record, to expire at `expireAtMs` (the hold's end plus the retention window), and
--- returns its text.
-local function saveReservation(recordKey, r, expireAtMs)
+-- Writes the record, to expire `keepMs` from now (when the hold ends plus the retention window),
+-- and returns its text.
+local function saveReservation(recordKey, r, keepMs)
   local raw = r.s .. '|' .. string.format('%d', r.c) .. '|' .. string.format('%d', r.e - r.c) .. '|' .. (r.f or '') .. '|' .. r.u .. '|' .. r.o .. '|' .. r.i
-  redis.call('SET', recordKey, raw, 'PXAT', string.format('%d', expireAtMs))
+  redis.call('PSETEX', recordKey, keepMs, raw)
   return raw
 end
 
