@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { postgresBinDir } from '../../test/support/servers';
 
 function version(command: string, args: string[]): string {
   try {
@@ -18,6 +20,14 @@ function packageVersion(name: string): string {
   }
 }
 
+function postgresVersion(): string {
+  try {
+    return version(path.join(postgresBinDir(), 'postgres'), ['--version']);
+  } catch {
+    return 'not found';
+  }
+}
+
 /** What the numbers were measured on: they mean little without it. */
 export function describeMachine() {
   return {
@@ -27,7 +37,7 @@ export function describeMachine() {
     os: `${os.type()} ${os.release()}`,
     node: process.version,
     redis: version('redis-server', ['--version']),
-    postgres: version('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1 | xargs -I{} {}/postgres --version']),
+    postgres: postgresVersion(),
     packages: Object.fromEntries(['fastify', 'ioredis', 'drizzle-orm', 'postgres', '@electric-sql/pglite', 'autocannon'].map((name) => [name, packageVersion(name)])),
   };
 }
