@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -71,6 +71,13 @@ describe('npm start on embedded defaults', () => {
     });
     expect(reserve.status).toBe(201);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
+    // The background thread (passes, PGlite) runs at nice 19; the thread serving HTTP does not.
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    expect(readdirSync(`/proc/${child.pid}/task`).map(niceOf)).toContain(19);
+    expect(niceOf(String(child.pid))).toBe(0);
 
     // The cron reconciler drains the reservation into the embedded Postgres within a period or two.
     const admin = { authorization: 'Bearer secret' };
