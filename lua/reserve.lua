@@ -42,6 +42,20 @@ local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 -- @include "reservationRecord"
 
 local now = nowMs()
+local nowText = string.format('%d', now)
+
+-- Text of the numbers that depend only on a request's hold ttl, formatted once per distinct ttl.
+local byTtl = {}
+local function ttlTexts(ttlText)
+  local texts = byTtl[ttlText]
+  if not texts then
+    local ttlMs = tonumber(ttlText)
+    texts = {ms = ttlMs, expiresAt = now + ttlMs, keepMs = string.format('%d', ttlMs + retentionMs)}
+    texts.expiresAtText = string.format('%d', texts.expiresAt)
+    byTtl[ttlText] = texts
+  end
+  return texts
+end
 
 -- Each SKU's counters are read on first use (after its lazy sweep), kept here while the requests
 -- are decided, and written back once at the end.
@@ -82,7 +96,7 @@ end
 local function reserveOne(keyAt, argAt)
   local recordKey = KEYS[keyAt]
   local reservationId, userId, orderId = ARGV[argAt], ARGV[argAt + 1], ARGV[argAt + 2]
-  local ttlMs, allowPartial, fingerprint = tonumber(ARGV[argAt + 3]), ARGV[argAt + 4] == '1', ARGV[argAt + 5]
+  local ttlText, allowPartial, fingerprint = ARGV[argAt + 3], ARGV[argAt + 4] == '1', ARGV[argAt + 5]
   local idempotencyKey = fingerprint ~= '' and KEYS[keyAt + 1]
 
   if idempotencyKey then
@@ -98,7 +112,7 @@ local function reserveOne(keyAt, argAt)
 
   -- Parallel arrays (state, qty, reserved per line): this runs once per request on the hot path.
   local lineCount = tonumber(ARGV[argAt + 6])
-  local states, qtys, held = {}, {}, {}
+  local states, qtys, qtyTexts, held = {}, {}, {}, {}
   for n = 1, lineCount do
     local state = skuState(tonumber(ARGV[argAt + 5 + 2 * n]))
     if not state.exists then
@@ -107,7 +121,8 @@ local function reserveOne(keyAt, argAt)
     if (state.startsAt and now < state.startsAt) or (state.endsAt and now >= state.endsAt) then
       return {-2, n}
     end
-    states[n], qtys[n] = state, tonumber(ARGV[argAt + 6 + 2 * n])
+    qtyTexts[n] = ARGV[argAt + 6 + 2 * n]
+    states[n], qtys[n] = state, tonumber(qtyTexts[n])
   end
 
   for n = 1, lineCount do
@@ -135,11 +150,14 @@ local function reserveOne(keyAt, argAt)
     return refusal
   end
 
-  local expiresAt = now + ttlMs
+  local ttl = ttlTexts(ttlText)
+  local expiresAt = ttl.expiresAt
   local reply = {0, now, expiresAt}
   local lineTexts = {}
   for n = 1, lineCount do
     local state, reserved = states[n], held[n]
+    -- Usually all of the line was held: its text is already at hand.
+    local reservedText = reserved == qtys[n] and qtyTexts[n] or tostring(reserved)
     if reserved > 0 then
       state.available = state.available - reserved
       state.reserved = state.reserved + reserved
@@ -148,8 +166,8 @@ local function reserveOne(keyAt, argAt)
         state.buyersChanged[userId] = true
       end
       local holds = state.holds
-      holds[#holds + 1] = expiresAt
-      holds[#holds + 1] = holdMember(reservationId, reserved, userId)
+      holds[#holds + 1] = ttl.expiresAtText
+      holds[#holds + 1] = holdMember(reservationId, reservedText, userId)
       if not state.earliest or expiresAt < state.earliest then
         state.earliest = expiresAt
       end
@@ -159,11 +177,11 @@ local function reserveOne(keyAt, argAt)
       end
     end
     reply[3 + n] = reserved
-    lineTexts[n] = state.sku .. '|' .. qtys[n] .. '|' .. reserved
+    lineTexts[n] = state.sku .. '|' .. qtyTexts[n] .. '|' .. reservedText
   end
 
-  local record = saveReservation(recordKey, {s = 'P', c = now, e = expiresAt, u = userId, o = orderId, i = table.concat(lineTexts, ',')},
-    ttlMs + retentionMs)
+  -- A hold's lifetime is its ttl, so the record takes the ttl's own text.
+  local record = writeReservationText(recordKey, 'P', nowText, ttlText, '', userId, orderId, table.concat(lineTexts, ','), ttl.keepMs)
   if idempotencyKey then
     redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
   end
