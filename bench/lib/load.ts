@@ -44,3 +44,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     timeouts: result.timeouts,
   };
 }
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Several runs of one load as one row: counts and time are summed (so rps is the overall rate)
+ * and each latency percentile is the median of the runs' percentiles.
+ */
+export function combineLoads(label: string, loads: LoadResult[]): LoadResult {
+  const sum = (pick: (load: LoadResult) => number) => loads.reduce((total, load) => total + pick(load), 0);
+  const statusCounts: Record<string, number> = {};
+  for (const load of loads) for (const [code, count] of Object.entries(load.statusCounts)) statusCounts[code] = (statusCounts[code] ?? 0) + count;
+  const requests = sum((load) => load.requests);
+  const durationSeconds = sum((load) => load.durationSeconds);
+  const percentile = (pick: (load: LoadResult) => number) => median(loads.map(pick));
+  return {
+    label,
+    connections: loads[0].connections,
+    durationSeconds: Number(durationSeconds.toFixed(2)),
+    requests,
+    rps: Math.round(requests / durationSeconds),
+    latency: { p50: percentile((l) => l.latency.p50), p90: percentile((l) => l.latency.p90), p99: percentile((l) => l.latency.p99), max: Math.max(...loads.map((l) => l.latency.max)) },
+    statusCounts,
+    non2xx: sum((load) => load.non2xx),
+    errors: sum((load) => load.errors),
+    timeouts: sum((load) => load.timeouts),
+  };
+}
+

@@ -1,5 +1,5 @@
 import { type Server, admin, startCeiling, startEngine } from '../lib/processes';
-import { runLoad } from '../lib/load';
+import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, type ScenarioContext, type ScenarioResult, check } from '../lib/types';
 import { CONNECTIONS, JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 
@@ -29,33 +29,87 @@ export const ceiling: Scenario = {
   },
 };
 
-/** Runs the reserve load against a fresh engine; `env` may pause the reconciler. */
-async function hotSkuRun(context: ScenarioContext, label: string, env: Record<string, string>) {
-  const server = await startEngine(env);
+/** Full runs: the ceiling and the engine take turns this many times, this many seconds each. */
+const ROUNDS = 5;
+const ROUND_SECONDS = 3;
+
+interface EngineRun {
+  load: LoadResult;
+  /** Full runs only: the ceiling rounds run alongside, and each round's engine / ceiling ratio. */
+  ceilingLoad?: LoadResult;
+  ratios?: number[];
+  view: { total: number; available: number; reserved: number; sold: number };
+}
+
+/** A fresh engine with the hot SKU on sale; `env` may pause the reconciler. */
+async function withHotEngine<T>(env: Record<string, string>, use: (engine: Server) => Promise<T>): Promise<T> {
+  const engine = await startEngine(env);
   try {
-    await admin(server, 'PUT', '/v1/admin/skus/hot', { total: 1_000_000_000 });
-    const load = await measureReserve(server, label, context);
-    const view = await (await fetch(`${server.url}/v1/skus/hot`)).json();
-    return { load, view };
+    await admin(engine, 'PUT', '/v1/admin/skus/hot', { total: 1_000_000_000 });
+    return await use(engine);
   } finally {
-    await server.stop();
+    await engine.stop();
   }
+}
+
+const hotView = async (engine: Server) => (await fetch(`${engine.url}/v1/skus/hot`)).json();
+
+/** --quick: one run against the engine, read against the ceiling scenario's figure. */
+function singleRun(context: ScenarioContext, label: string, env: Record<string, string>): Promise<EngineRun> {
+  return withHotEngine(env, async (engine) => ({ load: await measureReserve(engine, label, context), view: await hotView(engine) }));
+}
+
+/**
+ * Full runs: the ceiling server and the engine take turns in short rounds, so both are measured
+ * on the same machine; on a virtual machine whose speed drifts by tens of percent within a minute,
+ * a ratio between two runs taken a minute apart says little. The ratio is the median of the
+ * rounds' ratios.
+ */
+function alternatingRuns(context: ScenarioContext, ceilingServer: Server, label: string, env: Record<string, string>): Promise<EngineRun> {
+  return withHotEngine(env, async (engine) => {
+    const { warmup } = durations(false);
+    const request = { method: 'POST' as const, headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS };
+    for (const server of [ceilingServer, engine]) await runLoad({ ...request, url: `${server.url}/v1/reservations`, label: 'warm-up', duration: warmup });
+    const ceilingLoads: LoadResult[] = [];
+    const engineLoads: LoadResult[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      ceilingLoads.push(await runLoad({ ...request, url: `${ceilingServer.url}/v1/reservations`, label: `ceiling, round ${round}`, duration: ROUND_SECONDS }));
+      engineLoads.push(await runLoad({ ...request, url: `${engine.url}/v1/reservations`, label: `${label}, round ${round}`, duration: ROUND_SECONDS }));
+      const ratio = engineLoads[round - 1].rps / ceilingLoads[round - 1].rps;
+      context.progress(`    ${label}, round ${round}: ${engineLoads[round - 1].rps.toLocaleString('en')} req/s = ${ratio.toFixed(2)} x ceiling (${ceilingLoads[round - 1].rps.toLocaleString('en')})`);
+    }
+    return {
+      load: combineLoads(label, engineLoads),
+      ceilingLoad: combineLoads(`ceiling, in turns with ${label}`, ceilingLoads),
+      ratios: engineLoads.map((load, n) => Number((load.rps / ceilingLoads[n].rps).toFixed(3))),
+      view: await hotView(engine),
+    };
+  });
 }
 
 export const hotSku: Scenario = {
   name: 'hot-sku',
   description:
-    'Reserve on one SKU with ample stock, 100 connections, against a freshly started engine (embedded Redis with appendfsync always, PGlite, reconciler draining every 5 s on its thread), and again with the reconciler paused to show the request path alone. Reported as ratios to the ceiling measured in the same run; a full run measures the ceiling again afterwards and uses the mean of both, so a machine that speeds up or slows down meanwhile shows as drift instead of skewing the ratio.',
+    'Reserve on one SKU with ample stock, 100 connections, against a freshly started engine (embedded Redis with appendfsync always, PGlite, reconciler draining every 5 s on its thread), and again with the reconciler paused to show the request path alone. Reported as ratios to the ceiling: a full run has the ceiling server and the engine take turns in 5 rounds of 3 s and reports the median of the rounds\' ratios (latency percentiles: the median of the rounds\'); --quick reads one engine run against the ceiling scenario.',
   async run(context): Promise<ScenarioResult> {
-    const ceilingResult = context.earlier.get('ceiling') ?? (await ceiling.run(context));
-    context.earlier.set('ceiling', ceilingResult);
-    const ceilingBefore = ceilingResult.figures.rps as number;
-    const live = await hotSkuRun(context, 'hot-sku', {});
-    // --quick skips the second engine and the second ceiling to stay within a minute.
-    const paused = context.quick ? undefined : await hotSkuRun(context, 'hot-sku, reconciler paused', { RECONCILE_CRON: '0 0 1 1 *' });
-    const ceilingAfter = context.quick ? undefined : await measureCeiling(context, 'ceiling, again after hot-sku');
-    const ceilingRps = ceilingAfter ? Math.round((ceilingBefore + ceilingAfter.rps) / 2) : ceilingBefore;
-    const runs = paused ? [live, paused] : [live];
+    const paused = { RECONCILE_CRON: '0 0 1 1 *' };
+    let runs: EngineRun[];
+    let ceilingRps: number;
+    if (context.quick) {
+      const ceilingResult = context.earlier.get('ceiling') ?? (await ceiling.run(context));
+      context.earlier.set('ceiling', ceilingResult);
+      ceilingRps = ceilingResult.figures.rps as number;
+      runs = [await singleRun(context, 'hot-sku', {})];
+      runs[0].ratios = [Number((runs[0].load.rps / ceilingRps).toFixed(3))];
+    } else {
+      const ceilingServer = await startCeiling();
+      try {
+        runs = [await alternatingRuns(context, ceilingServer, 'hot-sku', {}), await alternatingRuns(context, ceilingServer, 'hot-sku, reconciler paused', paused)];
+      } finally {
+        await ceilingServer.stop();
+      }
+      ceilingRps = combineLoads('ceiling', runs.map((run) => run.ceilingLoad!)).rps;
+    }
     const checks = runs.flatMap(({ load, view }) => {
       const held = load.statusCounts['201'] ?? 0;
       return [
@@ -67,22 +121,17 @@ export const hotSku: Scenario = {
         ),
       ];
     });
+    const figuresOf = (run: EngineRun, prefix: string) => ({
+      [`${prefix}rps`]: run.load.rps,
+      [`${prefix}ratioToCeiling`]: median(run.ratios!),
+      ...(run.ratios!.length > 1 && { [`${prefix}ratio per round`]: run.ratios!.join(' / ') }),
+      [`${prefix}p99Ms`]: run.load.latency.p99,
+    });
     return {
       name: 'hot-sku',
       description: this.description,
-      loads: [...runs.map((run) => run.load), ...(ceilingAfter ? [ceilingAfter] : [])],
-      figures: {
-        rps: live.load.rps,
-        ceilingRps,
-        ...(ceilingAfter && { 'ceiling before': ceilingBefore, 'ceiling after': ceilingAfter.rps }),
-        ratioToCeiling: Number((live.load.rps / ceilingRps).toFixed(3)),
-        p99Ms: live.load.latency.p99,
-        ...(paused && {
-          'reconciler paused: rps': paused.load.rps,
-          'reconciler paused: ratioToCeiling': Number((paused.load.rps / ceilingRps).toFixed(3)),
-          'reconciler paused: p99Ms': paused.load.latency.p99,
-        }),
-      },
+      loads: runs.flatMap((run) => [run.load, ...(run.ceilingLoad ? [run.ceilingLoad] : [])]),
+      figures: { ceilingRps, ...figuresOf(runs[0], ''), ...(runs[1] && figuresOf(runs[1], 'reconciler paused: ')) },
       checks,
     };
   },
