@@ -17,9 +17,11 @@
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
   ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of distinct SKUs   ARGV[5]  number of requests
   then the distinct SKUs, in the order of their keys
-  then for each request: reservation id, user id, order id, hold ttl (ms),
-    '1' allow partial / '0' all-or-nothing, request fingerprint ('' without idempotency key),
-    number of lines n, then n pairs: SKU number (1-based, in the list above), qty
+  then one argument per request, its fields joined by "|" (ids never contain "|"):
+    "<reservation id>|<user id>|<order id>|<hold ttl ms>|<1 allow partial, 0 all-or-nothing>|
+     <request fingerprint, empty without idempotency key>|<lines>", lines being
+    "<SKU number (1-based, in the list above)>:<qty>" joined by ","
+    (one argument instead of seven or more: fewer arguments to encode in Node and unpack here)
 
   Returns one reply per request, in order:
     {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held
@@ -91,14 +93,9 @@ local function buyerUnits(state, userId)
   return units
 end
 
--- Decides one request (its record key at KEYS[keyAt], its arguments from ARGV[argAt]); returns
--- its reply and, when it held stock, its outbox event.
-local function reserveOne(keyAt, argAt)
-  local recordKey = KEYS[keyAt]
-  local reservationId, userId, orderId = ARGV[argAt], ARGV[argAt + 1], ARGV[argAt + 2]
-  local ttlText, allowPartial, fingerprint = ARGV[argAt + 3], ARGV[argAt + 4] == '1', ARGV[argAt + 5]
-  local idempotencyKey = fingerprint ~= '' and KEYS[keyAt + 1]
-
+-- Decides one request; returns its reply and, when it held stock, its outbox event.
+-- `lineArgs` is "<sku number>:<qty>" per line, joined by ",".
+local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orderId, ttlText, allowPartial, fingerprint, lineArgs)
   if idempotencyKey then
     local bound = redis.call('GET', idempotencyKey)
     if bound then
@@ -111,18 +108,20 @@ local function reserveOne(keyAt, argAt)
   end
 
   -- Parallel arrays (state, qty, reserved per line): this runs once per request on the hot path.
-  local lineCount = tonumber(ARGV[argAt + 6])
   local states, qtys, qtyTexts, held = {}, {}, {}, {}
-  for n = 1, lineCount do
-    local state = skuState(tonumber(ARGV[argAt + 5 + 2 * n]))
+  local lineCount = 0
+  for skuNumber, qtyText in string.gmatch(lineArgs, '(%d+):(%d+)') do
+    lineCount = lineCount + 1
+    local n = lineCount
+    local state = skuState(tonumber(skuNumber))
     if not state.exists then
       return {-1, n}
     end
     if (state.startsAt and now < state.startsAt) or (state.endsAt and now >= state.endsAt) then
       return {-2, n}
     end
-    qtyTexts[n] = ARGV[argAt + 6 + 2 * n]
-    states[n], qtys[n] = state, tonumber(qtyTexts[n])
+    qtyTexts[n] = qtyText
+    states[n], qtys[n] = state, tonumber(qtyText)
   end
 
   for n = 1, lineCount do
@@ -190,17 +189,15 @@ local function reserveOne(keyAt, argAt)
 end
 
 local replies, events = {}, {}
-local keyAt, argAt = 3 + 3 * skuCount, 6 + skuCount
+local keyAt = 3 + 3 * skuCount
 for r = 1, requestCount do
-  local reply, event = reserveOne(keyAt, argAt)
+  local reservationId, userId, orderId, ttlText, partialFlag, fingerprint, lineArgs =
+    string.match(ARGV[5 + skuCount + r], '^([^|]+)|([^|]+)|([^|]+)|(%d+)|([01])|([^|]*)|(.+)$')
+  local idempotencyKey = fingerprint ~= '' and KEYS[keyAt + 1]
+  local reply, event = reserveOne(KEYS[keyAt], idempotencyKey, reservationId, userId, orderId, ttlText, partialFlag == '1', fingerprint, lineArgs)
   replies[r] = reply
   events[#events + 1] = event
-  if ARGV[argAt + 5] ~= '' then
-    keyAt = keyAt + 2
-  else
-    keyAt = keyAt + 1
-  end
-  argAt = argAt + 7 + 2 * tonumber(ARGV[argAt + 6])
+  keyAt = keyAt + (idempotencyKey and 2 or 1)
 end
 
 if #events > 0 then

@@ -144,19 +144,11 @@ export class StockEngine {
     const skuNumbers = new Map<string, number>();
     const skuKeys: string[] = [];
     const requestKeys: string[] = [];
-    const requestArgs: (string | number)[] = [];
+    const requestArgs: string[] = [];
     for (const command of commands) {
       requestKeys.push(keys.reservation(command.id));
       if (command.idempotency) requestKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
-      requestArgs.push(
-        command.id,
-        command.userId,
-        command.orderId,
-        command.ttlSeconds * 1000,
-        command.allowPartial ? '1' : '0',
-        command.idempotency?.fingerprint ?? '',
-        command.lines.length,
-      );
+      let lines = '';
       for (const line of command.lines) {
         let number = skuNumbers.get(line.sku);
         if (number === undefined) {
@@ -164,8 +156,11 @@ export class StockEngine {
           skuNumbers.set(line.sku, number);
           skuKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
         }
-        requestArgs.push(number, line.qty);
+        lines += `${lines ? ',' : ''}${number}:${line.qty}`;
       }
+      // One "|"-joined argument per request (see the script's header); ids never contain "|".
+      const fingerprint = command.idempotency?.fingerprint ?? '';
+      requestArgs.push(`${command.id}|${command.userId}|${command.orderId}|${command.ttlSeconds * 1000}|${command.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
     }
     const callKeys = [keys.outbox(), keys.sweepDue(), ...skuKeys, ...requestKeys];
     const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
