@@ -75,6 +75,24 @@ export interface ReservationRestore {
   lines: { sku: string; qty: number; reserved: number }[];
 }
 
+/**
+ * ISO text of a Redis time, keeping the last one: the reserves of one batch share their creation
+ * time (and, with the same ttl, their expiry), and formatting a date is a measurable part of the
+ * per-request work.
+ */
+class IsoTimeCache {
+  private ms = Number.NaN;
+  private text = '';
+
+  of(ms: number): string {
+    if (ms !== this.ms) {
+      this.ms = ms;
+      this.text = new Date(ms).toISOString();
+    }
+    return this.text;
+  }
+}
+
 /** Redis replies that mean "not now" rather than "bug": answered as 503 like a lost connection. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MISCONF)/;
 
@@ -85,6 +103,8 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN
 export class StockEngine {
   private readonly templates: { stock: string; expiry: string; buyers: string };
   private readonly reserveBatcher = new Batcher<ReserveCommand, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH);
+  private readonly createdAtText = new IsoTimeCache();
+  private readonly expiresAtText = new IsoTimeCache();
 
   constructor(
     readonly redis: ScriptedRedis,
@@ -110,8 +130,8 @@ export class StockEngine {
             userId: command.userId,
             orderId: command.orderId,
             items: command.lines.map((line, n) => toLine(line.sku, line.qty, reply[3 + n] as number)),
-            createdAt: new Date(createdAt).toISOString(),
-            expiresAt: new Date(expiresAt).toISOString(),
+            createdAt: this.createdAtText.of(createdAt),
+            expiresAt: this.expiresAtText.of(expiresAt),
           },
         };
       }
