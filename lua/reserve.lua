@@ -52,7 +52,7 @@ local function ttlTexts(ttlText)
   local texts = byTtl[ttlText]
   if not texts then
     local ttlMs = tonumber(ttlText)
-    texts = {ms = ttlMs, expiresAt = now + ttlMs, keepMs = string.format('%d', ttlMs + retentionMs)}
+    texts = {expiresAt = now + ttlMs, keepMs = string.format('%d', ttlMs + retentionMs)}
     texts.expiresAtText = string.format('%d', texts.expiresAt)
     byTtl[ttlText] = texts
   end
