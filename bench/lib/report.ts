@@ -46,7 +46,8 @@ export function svgChart(report: BenchReport): string {
   const loads: LoadResult[] = report.scenarios.flatMap((scenario) => scenario.loads);
   const rowHeight = 26;
   const top = 60;
-  const labelWidth = 210;
+  // Wide enough for the longest run label (about 7 px per character at this font size).
+  const labelWidth = Math.max(210, 20 + 7 * Math.max(0, ...loads.map((load) => load.label.length)));
   const barWidth = 360;
   const latencyLeft = labelWidth + barWidth + 120;
   const latencyWidth = 300;
@@ -54,12 +55,12 @@ export function svgChart(report: BenchReport): string {
   const maxRps = Math.max(1, ...loads.map((load) => load.rps));
   const maxLatency = Math.max(1, ...loads.map((load) => load.latency.p99));
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${latencyLeft + latencyWidth + 80}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${latencyLeft + latencyWidth + 140}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">Flash-sale engine benchmark ${escape(report.startedAt)}${report.quick ? ' (quick)' : ''}</text>`,
     `<text x="10" y="40" fill="#555">${escape(`${report.machine.cpus} CPUs, Node ${report.machine.node}`)}</text>`,
     `<text x="${labelWidth}" y="${top - 6}" font-weight="bold">throughput (req/s)</text>`,
-    `<text x="${latencyLeft}" y="${top - 6}" font-weight="bold">latency ms: p50 ▮ p90 ▮ p99</text>`,
+    `<text x="${latencyLeft}" y="${top - 6}" font-weight="bold">latency ms, log scale: p50 ▮ p90 ▮ p99</text>`,
   ];
   loads.forEach((load, n) => {
     const y = top + n * rowHeight;
@@ -67,7 +68,8 @@ export function svgChart(report: BenchReport): string {
     parts.push(`<text x="10" y="${y + 16}">${escape(load.label)}</text>`);
     parts.push(`<rect x="${labelWidth}" y="${y + 4}" width="${width.toFixed(1)}" height="16" fill="#3b7dd8"/>`);
     parts.push(`<text x="${labelWidth + width + 6}" y="${y + 16}">${number(load.rps)}</text>`);
-    const scale = (ms: number) => (ms / maxLatency) * latencyWidth;
+    // Log scale: a 2 s p99 of a refusal-heavy run must not flatten the 10 ms of the others.
+    const scale = (ms: number) => (Math.log10(1 + ms) / Math.log10(1 + maxLatency)) * latencyWidth;
     const shades = [['p99', '#f4b183'], ['p90', '#e9814a'], ['p50', '#c55a11']] as const;
     for (const [key, color] of shades) parts.push(`<rect x="${latencyLeft}" y="${y + 4}" width="${scale(load.latency[key]).toFixed(1)}" height="16" fill="${color}"/>`);
     parts.push(`<text x="${latencyLeft + scale(load.latency.p99) + 6}" y="${y + 16}">${load.latency.p50} / ${load.latency.p90} / ${load.latency.p99}</text>`);
