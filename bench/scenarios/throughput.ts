@@ -3,11 +3,15 @@ import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, type ScenarioContext, type ScenarioResult, check } from '../lib/types';
 import { CONNECTIONS, JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 
+/** The reserve request at 100 connections against `server` for `seconds`. */
+function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void) {
+  return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress });
+}
+
 async function measureReserve(server: Server, label: string, context: ScenarioContext) {
   const { seconds, warmup } = durations(context.quick);
-  const base = { url: `${server.url}/v1/reservations`, method: 'POST' as const, headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS };
-  await runLoad({ ...base, label: `${label} warm-up`, duration: warmup });
-  return runLoad({ ...base, label, duration: seconds, progress: context.progress });
+  await reserveLoad(server, `${label} warm-up`, warmup);
+  return reserveLoad(server, label, seconds, context.progress);
 }
 
 /** The ceiling's throughput, measured in a run of its own under `label`. */
@@ -68,20 +72,22 @@ function singleRun(context: ScenarioContext, label: string, env: Record<string, 
 function alternatingRuns(context: ScenarioContext, ceilingServer: Server, label: string, env: Record<string, string>): Promise<EngineRun> {
   return withHotEngine(env, async (engine) => {
     const { warmup } = durations(false);
-    const request = { method: 'POST' as const, headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS };
-    for (const server of [ceilingServer, engine]) await runLoad({ ...request, url: `${server.url}/v1/reservations`, label: 'warm-up', duration: warmup });
+    for (const server of [ceilingServer, engine]) await reserveLoad(server, 'warm-up', warmup);
     const ceilingLoads: LoadResult[] = [];
     const engineLoads: LoadResult[] = [];
+    const ratios: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      ceilingLoads.push(await runLoad({ ...request, url: `${ceilingServer.url}/v1/reservations`, label: `ceiling, round ${round}`, duration: ROUND_SECONDS }));
-      engineLoads.push(await runLoad({ ...request, url: `${engine.url}/v1/reservations`, label: `${label}, round ${round}`, duration: ROUND_SECONDS }));
-      const ratio = engineLoads[round - 1].rps / ceilingLoads[round - 1].rps;
-      context.progress(`    ${label}, round ${round}: ${engineLoads[round - 1].rps.toLocaleString('en')} req/s = ${ratio.toFixed(2)} x ceiling (${ceilingLoads[round - 1].rps.toLocaleString('en')})`);
+      const ceilingLoad = await reserveLoad(ceilingServer, `ceiling, round ${round}`, ROUND_SECONDS);
+      const engineLoad = await reserveLoad(engine, `${label}, round ${round}`, ROUND_SECONDS);
+      ceilingLoads.push(ceilingLoad);
+      engineLoads.push(engineLoad);
+      ratios.push(Number((engineLoad.rps / ceilingLoad.rps).toFixed(3)));
+      context.progress(`    ${label}, round ${round}: ${engineLoad.rps.toLocaleString('en')} req/s = ${ratios[round - 1].toFixed(2)} x ceiling (${ceilingLoad.rps.toLocaleString('en')})`);
     }
     return {
       load: combineLoads(label, engineLoads),
       ceilingLoad: combineLoads(`ceiling, in turns with ${label}`, ceilingLoads),
-      ratios: engineLoads.map((load, n) => Number((load.rps / ceilingLoads[n].rps).toFixed(3))),
+      ratios,
       view: await hotView(engine),
     };
   });
