@@ -1,3 +1,4 @@
+#!lua
 --[[
   adjust_stock: adds delta units to a SKU's total and available (negative for shrinkage).
   Expired holds are swept first.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   commit: the payment went through; the reservation's held units become sold. Idempotent.
   A reservation whose expiry has passed (by Redis time) is expired here instead, its units

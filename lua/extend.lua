@@ -1,3 +1,4 @@
+#!lua
 --[[
   extend: moves a pending reservation's expiry to now + ttl, never past createdAt + max lifetime.
 

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 --[[
   get_reservation: reads a reservation record together with Redis time, so "pending but past its
   expiry" is decided by the same clock that decides expiry everywhere else. Changes nothing.

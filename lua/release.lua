@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   release: the shopper gave up; held units return to available at once. Idempotent.
   A reservation whose expiry has passed (by Redis time) is expired instead (units returned

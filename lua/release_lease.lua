@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   release_lease: lets go of the reconciler lease, but only if this holder still owns it (a
   holder whose lease ran out must not delete the next holder's).

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   renew_lease: extends the reconciler lease while its holder's pass is still running, but only if
   this holder still owns it.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   repair_stock: rebuilds a SKU's counters from the facts: total and sold as Postgres recorded
   them, reserved from the SKU's own expiry index, available as what is left. Refuses when the

@@ -1,3 +1,4 @@
+#!lua
 --[[
   restore_sku: cold start. Rebuilds a SKU that Redis lost from what Postgres recorded: its
   settings, sold units, pending holds (expiry index) and per-user counts. Never touches a SKU that

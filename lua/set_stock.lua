@@ -1,3 +1,4 @@
+#!lua
 --[[
   set_stock: creates a SKU or updates its total, per-user limit and sale window. Expired holds are
   swept first so the check sees what is really held. available becomes total - reserved - sold.
@@ -9,14 +10,17 @@
   ARGV[3]  per-user limit ('' for none)
   ARGV[4]  startsAt ms ('' for none)   ARGV[5] endsAt ms ('' for none)
   ARGV[6]  actor         ARGV[7]  lazy sweep limit
+  ARGV[8]  1 may create the SKU, 0 only update it (Postgres knows it: Redis lost it, so it must
+           be restored from Postgres rather than created anew)
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version}
+    {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold}   TOTAL_BELOW_COMMITTED
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, total, perUserLimit, startsAt, endsAt = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
+local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -27,6 +31,9 @@ local actor, sweepLimit = ARGV[6], tonumber(ARGV[7])
 
 local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
+if created and not mayCreate then
+  return {-1}
+end
 local previousTotal = 0
 if not created then
   -- Sweeping may need more than one pass when very many holds have expired at once.

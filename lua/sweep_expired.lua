@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   sweep_expired: the reconciler's sweep of one SKU. Returns the units of up to `limit` expired
   holds, then re-files the SKU in the sweep-due index under its next expiry (or removes it when

@@ -3,7 +3,7 @@ import { listSkuNames } from './db/skuRepository';
 import type { SkuView } from './domain/sku';
 import { buildApp } from './http/app';
 import { EngineMetrics } from './metrics';
-import { restoreFromPostgres } from './reconciler/coldStart';
+import { RedisDataWatch } from './reconciler/redisDataWatch';
 import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './redis/embeddedRedis';
 import { startRuntime } from './runtime';
@@ -22,11 +22,15 @@ async function main(): Promise<void> {
     return views.filter((view): view is SkuView => view !== null);
   });
   reconciler.observer = metrics;
-  const app = await buildApp({ config, engine, db, metrics, reconciler, checkReady: runtime.checkReady });
+  const dataWatch = new RedisDataWatch(engine, db);
+  const app = await buildApp({ config, engine, db, metrics, reconciler, dataWatch, checkReady: runtime.checkReady });
 
   // Cold start: a Redis that lost SKUs Postgres knows gets them back before any traffic.
-  const restored = await restoreFromPostgres(engine, db);
-  if (restored.skus) app.log.warn(`restored ${restored.skus} SKUs and ${restored.holds} pending holds from Postgres into Redis`);
+  const restored = await dataWatch.startUp();
+  if (restored.skus || restored.bindings) {
+    app.log.warn(`restored ${restored.skus} SKUs, ${restored.holds} pending holds and ${restored.bindings} idempotency keys from Postgres into Redis`);
+  }
+  dataWatch.watch();
 
   if (!config.adminToken) {
     app.log.warn('ADMIN_TOKEN is not set: /v1/admin/* answers 401. Start with ADMIN_TOKEN=<secret> to enable it.');

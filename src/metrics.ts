@@ -23,6 +23,13 @@ export class EngineMetrics implements ReconcileObserver {
     registers: [this.registry],
   });
 
+  readonly reservesUndone = new Counter({
+    name: 'flashsale_reserves_undone_total',
+    help: 'Reserves answered 503 whose script may have run, by what became of them: released, not_applied, committed (kept), left_to_expire (the engine stopped first)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly reserveLatency = new Histogram({
     name: 'flashsale_reserve_duration_seconds',
     help: 'Time to answer a reserve request (Redis round trip included)',

@@ -48,7 +48,7 @@ describe('reserve script, one batch of mixed requests', () => {
       lines,
       ttlSeconds: 900,
       allowPartial: false,
-      idempotency: key ? { keyHash: key, fingerprint: `f-${userId}` } : undefined,
+      idempotency: key ? { keyHash: key, bodyDigest: `f-${userId}` } : undefined,
     });
     // Started in one turn, so the engine folds them into one script call.
     const outcomes = await Promise.allSettled([

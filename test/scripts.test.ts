@@ -122,14 +122,14 @@ describe('reserve', () => {
 
   it('binds an idempotency key to its reservation; a different body is refused; a refusal binds nothing', async () => {
     const sku = await newSku(1);
-    const idempotency = { keyHash: 'k1', fingerprint: 'f1' };
+    const idempotency = { keyHash: 'k1', bodyDigest: 'f1' };
     const empty = await newSku(0);
     expect((await refusalOf(ctx.engine.reserve(command([{ sku: empty, qty: 1 }], { idempotency })))).code).toBe('INSUFFICIENT_STOCK');
     const first = await ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency }));
     if (first.kind !== 'created') throw new Error('expected a reservation');
     const again = await ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency }));
     expect(again).toEqual({ kind: 'replayed', reservationId: first.reservation.id });
-    const reused = await refusalOf(ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency: { keyHash: 'k1', fingerprint: 'other' } })));
+    const reused = await refusalOf(ctx.engine.reserve(command([{ sku, qty: 1 }], { idempotency: { keyHash: 'k1', bodyDigest: 'other' } })));
     expect(reused.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await ctx.redis.pttl(ctx.keys.idempotency('u1', 'k1'))).toBeGreaterThan(23 * 3600_000);
     expect(await rawCounters(ctx, sku)).toMatchObject({ available: 0, reserved: 1 });
@@ -151,7 +151,7 @@ describe('reserve', () => {
 describe('reserves folded into one script call', () => {
   it('decides each request on its own, in order, and writes one outbox entry for the batch', async () => {
     const sku = await newSku(3);
-    const idempotency = { keyHash: uniqueName('k'), fingerprint: 'f' };
+    const idempotency = { keyHash: uniqueName('k'), bodyDigest: 'f' };
     const entriesBefore = await ctx.redis.xlen(ctx.keys.outbox());
     // Submitted in the same event-loop turn: one call of the reserve script.
     const outcomes = await Promise.allSettled([

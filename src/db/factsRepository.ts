@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { and, asc, gt, lt, sql } from 'drizzle-orm';
 import { type Database, queryRows } from './client';
+import { idempotencyKeys } from './schema';
 
 /** What Postgres's own records say of a SKU: the facts drift is judged against. */
 export interface SkuFacts {
@@ -37,7 +38,7 @@ export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<st
 export interface PendingHoldRow {
   reservationId: string;
   userId: string;
-  orderId: string;
+  orderId: string | null;
   createdAt: Date;
   expiresAt: Date;
   sku: string;
@@ -59,7 +60,7 @@ export async function loadPendingHolds(db: Database, skus: string[]): Promise<Pe
   return rows.map((row) => ({
     reservationId: String(row.id),
     userId: String(row.user_id),
-    orderId: String(row.order_id),
+    orderId: row.order_id === null ? null : String(row.order_id),
     createdAt: new Date(row.created_at as string),
     expiresAt: new Date(row.expires_at as string),
     sku: String(row.sku),
@@ -78,4 +79,29 @@ export async function loadCommittedBuyers(db: Database, skus: string[]): Promise
     where r.status = 'COMMITTED' and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
     group by i.sku, r.user_id`);
   return rows.map((row) => [row.sku, row.user_id, Number(row.units)]);
+}
+
+export interface BindingRow {
+  userId: string;
+  keyHash: string;
+  reservationId: string;
+  bodyDigest: string;
+  createdAtMs: number;
+}
+
+/** Idempotency-Key bindings made after `sinceMs`, a page at a time in (user, key) order after `after`. */
+export async function pageBindings(db: Database, sinceMs: number, after: { userId: string; keyHash: string } | null, limit: number): Promise<BindingRow[]> {
+  const from = after ?? { userId: '', keyHash: '' };
+  const rows = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(gt(idempotencyKeys.createdAt, new Date(sinceMs)), sql`(${idempotencyKeys.userId}, ${idempotencyKeys.keyHash}) > (${from.userId}, ${from.keyHash})`))
+    .orderBy(asc(idempotencyKeys.userId), asc(idempotencyKeys.keyHash))
+    .limit(limit);
+  return rows.map((row) => ({ userId: row.userId, keyHash: row.keyHash, reservationId: row.reservationId, bodyDigest: row.fingerprint, createdAtMs: row.createdAt.getTime() }));
+}
+
+/** Forgets bindings made before `beforeMs` (Redis dropped them by then too). */
+export async function deleteBindingsBefore(db: Database, beforeMs: number): Promise<void> {
+  await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, new Date(beforeMs)));
 }

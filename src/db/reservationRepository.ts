@@ -5,15 +5,18 @@ import { reservationItems, reservations } from './schema';
 
 const STATUS_CODE = { PENDING: 'P', COMMITTED: 'C', RELEASED: 'R', EXPIRED: 'E' } as const;
 
-/** A reservation as Postgres recorded it; a pending one past its expiry reads EXPIRED. */
-export async function findReservation(db: Database, id: string, nowMs: number): Promise<Reservation | null> {
+/**
+ * A reservation as Postgres recorded it. Given `nowMs`, as a reader sees it (a pending one past its
+ * expiry reads EXPIRED); without, its status as stored.
+ */
+export async function findReservation(db: Database, id: string, nowMs?: number): Promise<Reservation | null> {
   const [row] = await db.select().from(reservations).where(eq(reservations.id, id)).limit(1);
   if (!row) return null;
   const items = await db.select().from(reservationItems).where(eq(reservationItems.reservationId, id))
     .orderBy(asc(reservationItems.lineNo));
   return {
     id: row.id,
-    status: readStatus(STATUS_CODE[row.status], row.expiresAt.getTime(), nowMs),
+    status: nowMs === undefined ? row.status : readStatus(STATUS_CODE[row.status], row.expiresAt.getTime(), nowMs),
     userId: row.userId,
     orderId: row.orderId,
     items: items.map((item) => toLine(item.sku, item.qty, item.reserved)),

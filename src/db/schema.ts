@@ -24,7 +24,8 @@ export const reservations = pgTable(
   {
     id: text('id').primaryKey(),
     userId: text('user_id').notNull(),
-    orderId: text('order_id').notNull(),
+    /** Null for a cart hold made before any order existed. */
+    orderId: text('order_id'),
     status: text('status', { enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] }).notNull(),
     createdAt: time('created_at').notNull(),
     expiresAt: time('expires_at').notNull(),
@@ -48,6 +49,28 @@ export const reservationItems = pgTable(
     reserved: integer('reserved').notNull(),
   },
   (table) => [primaryKey({ columns: [table.reservationId, table.sku] }), index('reservation_items_sku_idx').on(table.sku)],
+);
+
+/**
+ * Idempotency-Key bindings, written by the drain with their reservation so a rebuild of a Redis
+ * that lost its data can restore them: a retry with the same key then replays, never holds twice.
+ * Kept while Redis keeps them (the engine's idempotency ttl after created_at).
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: text('user_id').notNull(),
+    /** Digest of the client's key (the raw key is never stored). */
+    keyHash: text('key_hash').notNull(),
+    reservationId: text('reservation_id').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    createdAt: time('created_at').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.keyHash] }),
+    index('idempotency_keys_reservation_idx').on(table.reservationId),
+    index('idempotency_keys_created_idx').on(table.createdAt),
+  ],
 );
 
 export const stockMovements = pgTable(

@@ -40,10 +40,13 @@ export class DomainError extends Error {
   }
 }
 
+/** What a client may conclude from a 503: by default that nothing changed. */
+export const NOTHING_CHANGED = 'nothing was held or changed. Retry shortly';
+
 /** Redis or Postgres could not be reached: the engine fails closed. */
 export class UnavailableError extends DomainError {
-  constructor(what: string, cause?: unknown) {
-    super('UNAVAILABLE', `${what} is unavailable; nothing was held or changed. Retry shortly.`);
+  constructor(what: string, cause?: unknown, consequence = NOTHING_CHANGED) {
+    super('UNAVAILABLE', `${what} is unavailable; ${consequence}.`);
     this.cause = cause;
   }
 }

@@ -3,7 +3,7 @@ import type { RequestedLine } from './reservation';
 
 export interface ReserveIntent {
   userId: string;
-  orderId: string;
+  orderId: string | null;
   lines: RequestedLine[];
   ttlSeconds: number;
   allowPartial: boolean;
@@ -18,7 +18,7 @@ export function requestFingerprint(intent: ReserveIntent): string {
     .map((line) => `${line.sku}*${line.qty}`)
     .sort()
     .join(',');
-  const canonical = [intent.userId, intent.orderId, lines, intent.ttlSeconds, intent.allowPartial ? 1 : 0].join('\n');
+  const canonical = [intent.userId, intent.orderId ?? '', lines, intent.ttlSeconds, intent.allowPartial ? 1 : 0].join('\n');
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

@@ -1,4 +1,5 @@
 /** Reservation types and the pure rules around them (no I/O). */
+import { DomainError } from './errors';
 
 export type ReservationStatus = 'PENDING' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
 export type LineStatus = 'RESERVED' | 'BACKORDERED';
@@ -20,7 +21,8 @@ export interface Reservation {
   id: string;
   status: ReservationStatus;
   userId: string;
-  orderId: string;
+  /** Null for a cart hold made before any order exists. */
+  orderId: string | null;
   items: ReservationLine[];
   createdAt: string;
   expiresAt: string;
@@ -33,12 +35,26 @@ export const MAX_LIFETIME_SECONDS = 3600;
 
 /**
  * Lines naming the same SKU become one line with the quantities summed, in order of first
- * appearance. A merged quantity may exceed MAX_QTY; callers check it after merging.
+ * appearance. A merged quantity may exceed MAX_QTY: requests go through mergeLinesWithinMaxQty.
  */
 export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
   const merged = new Map<string, number>();
   for (const line of lines) merged.set(line.sku, (merged.get(line.sku) ?? 0) + line.qty);
   return Array.from(merged, ([sku, qty]) => ({ sku, qty }));
+}
+
+/**
+ * The lines a request is answered for: merged (see mergeLines), then refused with VALIDATION_FAILED
+ * when a merged quantity exceeds MAX_QTY, since the schema can only bound each line alone.
+ */
+export function mergeLinesWithinMaxQty(lines: RequestedLine[]): RequestedLine[] {
+  // One line has nothing to merge with; skipping the copy keeps the common case cheap.
+  const merged = lines.length > 1 ? mergeLines(lines) : lines;
+  const oversized = merged.find((line) => line.qty > MAX_QTY);
+  if (oversized) {
+    throw new DomainError('VALIDATION_FAILED', `Lines of SKU ${oversized.sku} add up to more than ${MAX_QTY} units.`, { sku: oversized.sku });
+  }
+  return merged;
 }
 
 export function toLine(sku: string, qty: number, reserved: number): ReservationLine {

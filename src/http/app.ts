@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { bearerAuth } from './auth';
 import type { AppDeps } from './deps';
-import { installErrorHandling } from './errorHandler';
+import { installErrorHandling, sendError } from './errorHandler';
 import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
@@ -21,6 +21,8 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // The router refuses a bad %-escape or an over-long path parameter before any error handler.
+    frameworkErrors: sendError,
   };
 }
 
@@ -46,16 +48,43 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = se
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  watchEngine(app, deps);
+  // While Redis is rebuilt after losing its data, nothing it answers could be trusted: 503.
+  const whileServing = async () => deps.dataWatch.assertServing();
+
   await app.register(operationRoutes, deps);
   await app.register(async (client) => {
     client.addHook('onRequest', bearerAuth(deps.config.apiToken, { required: false, variable: 'API_TOKEN' }));
+    client.addHook('onRequest', whileServing);
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
   });
   await app.register(async (admin) => {
     admin.addHook('onRequest', bearerAuth(deps.config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
+    admin.addHook('onRequest', whileServing);
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
   });
   return app;
+}
+
+/**
+ * The engine's own repairs (reserves undone, Redis rebuilt) reach /metrics and the log; on close, the data watch stops and the
+ * engine makes a last attempt to undo reserves answered 503 (what is left expires by itself).
+ */
+function watchEngine(app: FastifyInstance, { engine, metrics, dataWatch }: AppDeps): void {
+  dataWatch.log = app.log;
+  engine.observer = {
+    reservesUndone(outcome, reservationIds) {
+      metrics.reservesUndone.inc({ outcome }, reservationIds.length);
+      if (outcome === 'released') app.log.warn({ reservationIds }, `released ${reservationIds.length} holds whose reserve was answered 503`);
+      if (outcome === 'left_to_expire') {
+        app.log.warn({ reservationIds }, `${reservationIds.length} reserves answered 503 could not be undone before stopping; any hold they made expires by itself`);
+      }
+    },
+  };
+  app.addHook('onClose', async () => {
+    dataWatch.stop();
+    await engine.close();
+  });
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import type { EngineMetrics } from '../metrics';
+import type { RedisDataWatch } from '../reconciler/redisDataWatch';
 import type { ReconcileRunner } from '../reconciler/runner';
 import type { StockEngine } from '../redis/stockEngine';
 
@@ -11,6 +12,8 @@ export interface AppDeps {
   db: Database;
   metrics: EngineMetrics;
   reconciler: ReconcileRunner;
+  /** Notices Redis losing its data; routes answer 503 while it is rebuilt. */
+  dataWatch: RedisDataWatch;
   /** Resolves when Redis, Postgres and the scripts are usable; rejects with the reason otherwise. */
   checkReady: () => Promise<void>;
 }

@@ -8,6 +8,12 @@ import { RESERVATION_ID_PATTERN } from '../domain/ids';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as const;
+/** An input time: the `date-time` format of validation.ts (isStorableDateTime) checks it. */
+const windowTime = {
+  ...nullableIsoTime,
+  default: null,
+  description: 'RFC 3339 with a zone (T between date and time, at most 9 fraction digits, no leap second), from 1970-01-01 to 9999-12-31 UTC',
+} as const;
 
 export const skuId = { type: 'string', pattern: SKU_PATTERN, description: 'SKU identifier' } as const;
 export const partyId = { type: 'string', pattern: PARTY_ID_PATTERN } as const;
@@ -52,7 +58,7 @@ export const reservationView = {
     id: { type: 'string' },
     status: { type: 'string', enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] },
     userId: { type: 'string' },
-    orderId: { type: 'string' },
+    orderId: { type: ['string', 'null'] },
     items: {
       type: 'array',
       items: {
@@ -87,10 +93,10 @@ export const lineItems = {
 export const reserveBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['userId', 'orderId', 'items'],
+  required: ['userId', 'items'],
   properties: {
     userId: partyId,
-    orderId: partyId,
+    orderId: { ...partyId, description: 'Optional: a cart may hold stock before any order exists' },
     items: lineItems,
     ttlSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'Default RESERVATION_TTL_SECONDS' },
     allowPartial: { type: 'boolean', default: false },
@@ -102,8 +108,9 @@ export const idempotencyHeaders = {
   properties: {
     'idempotency-key': {
       type: 'string',
-      pattern: '^[\\x21-\\x7E]{1,255}$',
-      description: 'Scoped to userId; kept at least 24 h',
+      // Printable ASCII, space included: a key may be a phrase such as "cart 17 checkout 2".
+      pattern: '^[\\x20-\\x7E]{1,255}$',
+      description: '1..255 printable ASCII characters, space included; scoped to userId; kept at least 24 h',
     },
   },
 } as const;
@@ -170,8 +177,8 @@ export const putSkuBody = {
   properties: {
     total: { type: 'integer', minimum: 0, maximum: MAX_TOTAL },
     perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL, default: null },
-    startsAt: { ...nullableIsoTime, default: null },
-    endsAt: { ...nullableIsoTime, default: null },
+    startsAt: windowTime,
+    endsAt: windowTime,
   },
 } as const;
 

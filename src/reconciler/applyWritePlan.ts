@@ -29,6 +29,17 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
         from json_to_recordset(${rows(plan.reservations)}) as x(id text, user_id text, order_id text, created_at bigint, expires_at bigint)
         on conflict (id) do nothing`);
     }
+    if (plan.bindings.length) {
+      await tx.execute(sql`
+        insert into idempotency_keys (user_id, key_hash, reservation_id, fingerprint, created_at)
+        select user_id, key_hash, reservation_id, fingerprint, ${ms(sql`created_at`)}
+        from json_to_recordset(${rows(plan.bindings)}) as x(user_id text, key_hash text, reservation_id text, fingerprint text, created_at bigint)
+        on conflict do nothing`);
+    }
+    if (plan.unbinds.length) {
+      await tx.execute(sql`
+        delete from idempotency_keys where reservation_id in (select json_array_elements_text(${rows(plan.unbinds)}))`);
+    }
     if (plan.items.length) {
       await tx.execute(sql`
         insert into reservation_items (reservation_id, sku, line_no, qty, reserved)

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { loadCommittedBuyers, loadPendingHolds, loadSkuFacts } from '../db/factsRepository';
+import { type BindingRow, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
 import type { SkuRow } from '../db/skuRows';
 import type { StockEngine } from '../redis/stockEngine';
 import { skuPages } from './skuPages';
@@ -59,13 +59,47 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
   return { skus: restored, holds };
 }
 
-/** Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken. */
-export async function restoreFromPostgres(engine: StockEngine, db: Database): Promise<{ skus: number; holds: number }> {
-  const result = { skus: 0, holds: 0 };
+/**
+ * Restores the Idempotency-Key bindings Postgres recorded that Redis would still keep, so a retry
+ * with the same key replays its reservation instead of holding stock a second time.
+ */
+export async function restoreBindings(engine: StockEngine, db: Database): Promise<number> {
+  const ttlMs = engine.tuning.idempotencyTtlSeconds * 1000;
+  const now = await engine.redisTimeMs();
+  let restored = 0;
+  let after: BindingRow | null = null;
+  for (;;) {
+    const rows = await pageBindings(db, now - ttlMs, after, 1000);
+    if (!rows.length) return restored;
+    await engine.restoreBindings(
+      rows.map(({ userId, keyHash, reservationId, bodyDigest, createdAtMs }) => ({
+        userId,
+        binding: { reservationId, keyHash, bodyDigest },
+        expiresAtMs: createdAtMs + ttlMs,
+      })),
+    );
+    restored += rows.length;
+    after = rows[rows.length - 1];
+  }
+}
+
+export interface RestoreResult {
+  skus: number;
+  holds: number;
+  bindings: number;
+}
+
+/**
+ * Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken; with
+ * `bindings` (Redis lost all its data), the Idempotency-Key bindings too.
+ */
+export async function restoreFromPostgres(engine: StockEngine, db: Database, options: { bindings?: boolean } = {}): Promise<RestoreResult> {
+  const result = { skus: 0, holds: 0, bindings: 0 };
   for await (const page of skuPages(engine, db, 500)) {
     const restored = await restoreSkus(engine, db, page.filter(({ redis }) => redis === null).map(({ row }) => row));
     result.skus += restored.skus;
     result.holds += restored.holds;
   }
+  if (options.bindings) result.bindings = await restoreBindings(engine, db);
   return result;
 }

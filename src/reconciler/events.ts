@@ -3,6 +3,7 @@
  * one script call and the counters of the SKUs it touched, as they stood after the call. Lua's
  * cjson writes an empty array as `{}`, hence `list()`.
  */
+import type { IdempotencyBinding } from '../redis/idempotencyBinding';
 import { decodeReserveEvent } from '../redis/reservationRecord';
 
 /** [sku, total, available, reserved, sold, version] after the change. */
@@ -18,11 +19,19 @@ export interface ReserveEvent extends Base {
   type: 'RESERVE';
   id: string;
   userId: string;
-  orderId: string;
+  orderId: string | null;
   createdAt: number;
   expiresAt: number;
   /** [sku, qty, reserved] in request order. */
   items: [string, number, number][];
+  /** The Idempotency-Key the request bound to this reservation, if any. */
+  binding?: IdempotencyBinding;
+}
+
+/** A reserve answered 503 was undone: its Idempotency-Key binding is gone (lua/abandon.lua). */
+export interface UnbindEvent extends Base {
+  type: 'UNBIND';
+  id: string;
 }
 
 export interface FinishEvent extends Base {
@@ -56,7 +65,7 @@ export interface AdjustEvent extends Base {
   actor: string;
 }
 
-export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent;
+export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | UnbindEvent;
 
 /** One stream entry: its id (for acknowledgement and idempotency), its events, and counters after them. */
 export interface OutboxEntry {
@@ -78,9 +87,9 @@ type CompactReserve = ['RESERVE', number, string, string, string, number, unknow
  */
 function parseEvent(raw: Record<string, unknown> | CompactReserve | string): OutboxEvent {
   if (typeof raw === 'string') {
-    const { id, record } = decodeReserveEvent(raw);
+    const { id, binding, record } = decodeReserveEvent(raw);
     const { createdAtMs, expiresAtMs, userId, orderId, lines } = record;
-    return { type: 'RESERVE', at: createdAtMs, id, userId, orderId, createdAt: createdAtMs, expiresAt: expiresAtMs, items: lines };
+    return { type: 'RESERVE', at: createdAtMs, id, userId, orderId, createdAt: createdAtMs, expiresAt: expiresAtMs, items: lines, binding };
   }
   if (Array.isArray(raw)) {
     const [type, at, id, userId, orderId, expiresAt, items] = raw;

@@ -66,7 +66,9 @@ export async function drainOutbox(engine: StockEngine, db: Database, options: Dr
   const result: DrainResult = { written: 0, deadLettered: 0 };
   // The partitions are written concurrently, each in its own transaction; the entries are
   // acknowledged only once all have committed (a retry rewrites what already landed, harmlessly).
-  const write = (entries: OutboxEntry[]) => Promise.all(planWrites(entries, WRITE_PARTITIONS).map((plan) => applyWritePlan(db, plan)));
+  // A single entry is one transaction: refused as data, nothing of it lands before its dead letter.
+  const write = (entries: OutboxEntry[]) =>
+    Promise.all(planWrites(entries, entries.length === 1 ? 1 : WRITE_PARTITIONS).map((plan) => applyWritePlan(db, plan)));
   const acknowledge = async (entries: OutboxEntry[]) => {
     await redis.xack(stream, CONSUMER_GROUP, ...entries.map((entry) => entry.entryId));
     for (const entry of entries) result.written += entry.events.length;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
+import { deleteBindingsBefore } from '../db/factsRepository';
 import { saveRun } from '../db/reconcileRunRepository';
 import { DomainError } from '../domain/errors';
 import type { StockEngine } from '../redis/stockEngine';
@@ -60,6 +61,8 @@ export class Reconciler implements ReconcileRunner {
         },
       });
       report.eventsWritten = drained.written;
+      // Redis has dropped these bindings by now; a rebuild must not bring them back.
+      await deleteBindingsBefore(this.db, Date.now() - this.engine.tuning.idempotencyTtlSeconds * 1000);
       if (drained.deadLettered) {
         deadLetterWarning = `${drained.deadLettered} outbox entries were refused by Postgres and moved to ${this.engine.keys.deadLetters()}`;
       }

@@ -5,7 +5,10 @@ import type { OutboxEntry, OutboxEvent, StockSnapshot } from './events';
  * epoch milliseconds (Redis time), turned into timestamptz by the SQL.
  */
 export interface WritePlan {
-  reservations: { id: string; user_id: string; order_id: string; created_at: number; expires_at: number }[];
+  reservations: { id: string; user_id: string; order_id: string | null; created_at: number; expires_at: number }[];
+  bindings: { user_id: string; key_hash: string; reservation_id: string; fingerprint: string; created_at: number }[];
+  /** Reservations whose binding was undone (a reserve answered 503). */
+  unbinds: string[];
   items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number }[];
   finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: number }[];
   extensions: { id: string; expires_at: number }[];
@@ -16,7 +19,7 @@ export interface WritePlan {
 
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
 
-const emptyPlan = (): WritePlan => ({ reservations: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] });
+const emptyPlan = (): WritePlan => ({ reservations: [], bindings: [], unbinds: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] });
 
 /**
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
@@ -43,6 +46,10 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
       case 'RESERVE': {
         const plan = forReservation(event.id);
         plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: event.createdAt, expires_at: event.expiresAt });
+        if (event.binding) {
+          const { keyHash, bodyDigest } = event.binding;
+          plan.bindings.push({ user_id: event.userId, key_hash: keyHash, reservation_id: event.id, fingerprint: bodyDigest, created_at: event.createdAt });
+        }
         event.items.forEach(([sku, qty, reserved], n) => {
           plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
           if (reserved > 0) movement(plan, `${eventKey}:${n}`, sku, 'RESERVE', reserved, at, { actor: event.userId, reservationId: event.id });
@@ -58,6 +65,9 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
         event.lines.forEach(([id, sku, units], n) => movement(forReservation(id), `${eventKey}:${n}`, sku, event.type, units, at, { reservationId: id }));
         break;
       }
+      case 'UNBIND':
+        forReservation(event.id).unbinds.push(event.id);
+        break;
       case 'EXTEND':
         // The last extension of a reservation in the batch is the one that counts.
         extensions.set(event.id, event.expiresAt);

@@ -53,6 +53,15 @@ export class RedisKeys {
     return `${this.prefix}:sweep-due`;
   }
 
+  /**
+   * String written once Redis holds the engine's data (at start-up, after any rebuild). Redis that
+   * lost its data (restart without persistence, failover to an empty replica, FLUSHALL) lacks it,
+   * which tells "Redis forgot" apart from "never existed".
+   */
+  dataMarker(): string {
+    return `${this.prefix}:data-marker`;
+  }
+
   /** Lease held by the one reconciler pass running across all instances. */
   reconcileLease(): string {
     return `${this.prefix}:reconcile-lease`;

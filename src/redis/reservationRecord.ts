@@ -1,10 +1,13 @@
 /**
  * The reservation record's text, as lua/includes/reservationRecord.lua writes it:
  *   "<status>|<createdAt ms>|<lifetime ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
- * lifetime = expiresAt - createdAt; lines "sku|qty|reserved" joined by ",". RESERVE outbox events
- * carry "<reservationId>|<record>". Read here for the reconciler and cold start; only the scripts
- * change records on a live engine.
+ * lifetime = expiresAt - createdAt; lines "sku|qty|reserved" joined by ","; an empty orderId is
+ * none. RESERVE outbox events carry "<head>|<record>", the head being the reservation id, plus its
+ * Idempotency-Key binding when it has one (idempotencyBinding.ts). Read here for the reconciler
+ * and cold start; only the scripts change records on a live engine.
  */
+import { type IdempotencyBinding, decodeEventHead } from './idempotencyBinding';
+
 export interface ReservationRecord {
   status: string;
   createdAtMs: number;
@@ -12,7 +15,7 @@ export interface ReservationRecord {
   /** Empty while the hold is pending. */
   finishedAt: string;
   userId: string;
-  orderId: string;
+  orderId: string | null;
   lines: [sku: string, qty: number, reserved: number][];
 }
 
@@ -24,7 +27,7 @@ function expiresAtOf(createdAtMs: number, lifetimeOrExpiry: number): number {
 export function encodeReservationRecord(record: ReservationRecord): string {
   const lines = record.lines.map(([sku, qty, reserved]) => `${sku}|${qty}|${reserved}`).join(',');
   const lifetime = record.expiresAtMs - record.createdAtMs;
-  return [record.status, record.createdAtMs, lifetime, record.finishedAt, record.userId, record.orderId, lines].join('|');
+  return [record.status, record.createdAtMs, lifetime, record.finishedAt, record.userId, record.orderId ?? '', lines].join('|');
 }
 
 export function decodeReservationRecord(text: string): ReservationRecord {
@@ -37,11 +40,11 @@ export function decodeReservationRecord(text: string): ReservationRecord {
       return [sku, Number(qty), Number(reserved)];
     });
   const createdAtMs = Number(createdAt);
-  return { status, createdAtMs, expiresAtMs: expiresAtOf(createdAtMs, Number(lifetime)), finishedAt, userId, orderId, lines };
+  return { status, createdAtMs, expiresAtMs: expiresAtOf(createdAtMs, Number(lifetime)), finishedAt, userId, orderId: orderId || null, lines };
 }
 
-/** A RESERVE outbox event: the reservation id, then the record as the reserve script wrote it. */
-export function decodeReserveEvent(text: string): { id: string; record: ReservationRecord } {
+/** A RESERVE outbox event: the reservation id (and binding), then the record as the reserve script wrote it. */
+export function decodeReserveEvent(text: string): { id: string; binding?: IdempotencyBinding; record: ReservationRecord } {
   const split = text.indexOf('|');
-  return { id: text.slice(0, split), record: decodeReservationRecord(text.slice(split + 1)) };
+  return { ...decodeEventHead(text.slice(0, split)), record: decodeReservationRecord(text.slice(split + 1)) };
 }

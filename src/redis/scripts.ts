@@ -7,6 +7,7 @@ export const SCRIPTS = {
   fsReserve: 'reserve',
   fsCommit: 'commit',
   fsRelease: 'release',
+  fsAbandon: 'abandon',
   fsExtend: 'extend',
   fsGetReservation: 'get_reservation',
   fsSetStock: 'set_stock',

@@ -3,19 +3,21 @@ import { type RequestedLine, type Reservation, readStatus, toLine, MAX_LIFETIME_
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { RedisKeys } from './keys';
 import { ReplyCode, refusal } from './replyCodes';
+import { type IdempotencyBinding, bindingFingerprint, encodeBinding } from './idempotencyBinding';
 import { encodeReservationRecord } from './reservationRecord';
 import { Batcher } from './reserveBatcher';
 import type { ScriptedRedis } from './scripts';
+import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
 
 export interface ReserveCommand {
   id: string;
   userId: string;
-  orderId: string;
+  orderId: string | null;
   lines: RequestedLine[];
   ttlSeconds: number;
   allowPartial: boolean;
-  /** Present when the request carried an Idempotency-Key. */
-  idempotency?: { keyHash: string; fingerprint: string };
+  /** Present when the request carried an Idempotency-Key: its digest, and the request body's. */
+  idempotency?: { keyHash: string; bodyDigest: string };
 }
 
 export type ReserveOutcome =
@@ -69,7 +71,7 @@ export interface SkuRestore {
 export interface ReservationRestore {
   id: string;
   userId: string;
-  orderId: string;
+  orderId: string | null;
   createdAtMs: number;
   expiresAtMs: number;
   lines: { sku: string; qty: number; reserved: number }[];
@@ -93,8 +95,34 @@ class IsoTimeCache {
   }
 }
 
-/** Redis replies that mean "not now" rather than "bug": answered as 503 like a lost connection. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MISCONF)/;
+/**
+ * A script that failed while running is a bug (500); every other Redis error reply (OOM, LOADING,
+ * BUSY, READONLY, MISCONF, …) means Redis cannot serve now: 503, like a lost connection.
+ */
+const SCRIPT_BUG = /user_script|Error running script/;
+
+/** ioredis refused to send the command (the connection is down): it cannot have run. */
+const NEVER_SENT = /Stream isn't writeable/;
+
+/** What a client learns from a 503 of each kind of call, when the call may have reached Redis. */
+const IN_DOUBT = {
+  reserve: 'nothing was held (a hold made after the reply was given up on is released). Retry shortly',
+  finish: 'it may or may not have taken effect: retry it (it is idempotent) to learn which',
+  admin: 'the change may or may not have been applied: read the SKU before retrying',
+} as const;
+
+/** Told of the engine's own repairs, for metrics and the log. */
+export interface EngineObserver {
+  /** Reserves answered 503 whose script may have run, once settled (see unconfirmedReserves.ts). */
+  reservesUndone(outcome: UndoOutcome, reservationIds: string[]): void;
+}
+
+/** Redis lost its data (the data marker is gone): the engine answers 503 until it is rebuilt. */
+export class RedisDataLostError extends UnavailableError {
+  constructor() {
+    super('Redis', undefined, 'it lost its data and the engine is rebuilding it from Postgres. Retry shortly');
+  }
+}
 
 /**
  * The typed facade over the Lua scripts: builds every call's KEYS from RedisKeys in the order each
@@ -105,6 +133,11 @@ export class StockEngine {
   private readonly reserveBatcher = new Batcher<ReserveCommand, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH);
   private readonly createdAtText = new IsoTimeCache();
   private readonly expiresAtText = new IsoTimeCache();
+  private readonly unconfirmed = new UnconfirmedReserves<ReserveCommand>(
+    (command) => this.abandon(command),
+    (outcome, commands) => this.observer?.reservesUndone(outcome, commands.map((command) => command.id)),
+  );
+  observer?: EngineObserver;
 
   constructor(
     readonly redis: ScriptedRedis,
@@ -138,6 +171,8 @@ export class StockEngine {
       case ReplyCode.Repeated:
         return { kind: 'replayed', reservationId: String(reply[1]) };
       case ReplyCode.SkuNotFound:
+        await this.confirmNotFound();
+        throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
       case ReplyCode.SaleNotActive:
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
       case ReplyCode.PurchaseLimitExceeded: {
@@ -179,18 +214,48 @@ export class StockEngine {
         lines += `${lines ? ',' : ''}${number}:${line.qty}`;
       }
       // One "|"-joined argument per request (see the script's header); ids never contain "|".
-      const fingerprint = command.idempotency?.fingerprint ?? '';
-      requestArgs.push(`${command.id}|${command.userId}|${command.orderId}|${command.ttlSeconds * 1000}|${command.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
+      const { idempotency } = command;
+      const fingerprint = idempotency ? bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest) : '';
+      requestArgs.push(`${command.id}|${command.userId}|${command.orderId ?? ''}|${command.ttlSeconds * 1000}|${command.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
     }
     const callKeys = [keys.outbox(), keys.sweepDue(), ...skuKeys, ...requestKeys];
     const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
-    return (await this.call(() => this.redis.fsReserve(callKeys.length, ...callKeys, ...settings, ...skuNumbers.keys(), ...requestArgs))) as Reply[];
+    // Reserves answered 503 earlier are undone first: nobody may replay them meanwhile.
+    if (this.unconfirmed.size) await this.call(() => this.unconfirmed.settle());
+    return (await this.call(
+      () => this.redis.fsReserve(callKeys.length, ...callKeys, ...settings, ...skuNumbers.keys(), ...requestArgs),
+      IN_DOUBT.reserve,
+      () => this.unconfirmed.add(commands),
+    )) as Reply[];
+  }
+
+  /** Undoes one reserve answered 503 (lua/abandon.lua). */
+  private async abandon(command: ReserveCommand): Promise<UndoOutcome> {
+    const { keys, templates } = this;
+    const callKeys = [keys.reservation(command.id), keys.outbox()];
+    if (command.idempotency) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
+    const [code] = (await this.redis.fsAbandon(
+      callKeys.length,
+      ...callKeys,
+      command.id,
+      templates.stock,
+      templates.expiry,
+      templates.buyers,
+      this.tuning.recordRetentionSeconds * 1000,
+    )) as number[];
+    if (code === ReplyCode.ReservationNotFound) return 'not_applied';
+    return code === ReplyCode.Ok ? 'released' : 'committed';
+  }
+
+  /** Stops retrying the undo of reserves answered 503; returns how many are left to expire. */
+  async close(): Promise<number> {
+    return this.unconfirmed.close();
   }
 
   /** Returns the reservation, or null when Redis no longer has it (Postgres may). */
   async getReservation(id: string): Promise<Reservation | null> {
     const reply = (await this.call(() => this.redis.fsGetReservation(1, this.keys.reservation(id)))) as Reply;
-    if (reply[0] === ReplyCode.ReservationNotFound) return null;
+    if (reply[0] === ReplyCode.ReservationNotFound) return this.confirmNotFound();
     return this.parseReservation(id, reply, Number(reply[8]));
   }
 
@@ -226,14 +291,19 @@ export class StockEngine {
         templates.buyers,
         this.tuning.recordRetentionSeconds * 1000,
       ),
+      IN_DOUBT.finish,
     )) as Reply;
-    if (reply[0] === ReplyCode.ReservationNotFound) return null;
+    if (reply[0] === ReplyCode.ReservationNotFound) return this.confirmNotFound();
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode);
     return this.parseReservation(id, reply);
   }
 
-  /** Creates or updates a SKU; `created` tells which. */
-  async setStock(sku: string, settings: SkuSettings, actor: string): Promise<{ created: boolean; view: SkuView; version: number }> {
+  /**
+   * Creates or updates a SKU; `created` tells which. A SKU Postgres knows must not be created
+   * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
+   * lacks is refused with SKU_NOT_FOUND, to be restored first.
+   */
+  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; version: number }> {
     const reply = (await this.call(() =>
       this.redis.fsSetStock(
         ...this.skuScriptKeys(sku),
@@ -244,8 +314,14 @@ export class StockEngine {
         settings.endsAt === null ? '' : Date.parse(settings.endsAt),
         actor,
         this.tuning.lazySweepLimit,
+        mayCreate ? 1 : 0,
       ),
+      IN_DOUBT.admin,
     )) as Reply;
+    if (reply[0] === ReplyCode.SkuNotFound) {
+      await this.confirmNotFound();
+      throw refusal(ReplyCode.SkuNotFound, { sku });
+    }
     if (reply[0] === ReplyCode.TotalBelowCommitted) {
       throw refusal(ReplyCode.TotalBelowCommitted, { requestedTotal: settings.total, reserved: reply[1], sold: reply[2] });
     }
@@ -256,6 +332,7 @@ export class StockEngine {
     const [, ...keys] = this.skuScriptKeys(sku);
     const reply = (await this.call(() =>
       this.redis.fsAdjustStock(4, ...keys.slice(0, 4), sku, delta, reason, actor, this.tuning.lazySweepLimit, MAX_TOTAL),
+      IN_DOUBT.admin,
     )) as Reply;
     if (reply[0] === ReplyCode.InsufficientStock) {
       throw refusal(ReplyCode.InsufficientStock, { sku, delta, available: reply[1] });
@@ -263,6 +340,7 @@ export class StockEngine {
     if (reply[0] === ReplyCode.TotalTooLarge) {
       throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });
     }
+    if (reply[0] === ReplyCode.SkuNotFound) await this.confirmNotFound();
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku });
     const view = await this.getSku(sku);
     if (!view) throw refusal(ReplyCode.SkuNotFound, { sku });
@@ -288,6 +366,7 @@ export class StockEngine {
         return value as (string | null)[];
       });
     });
+    if (results.some((fields) => fields[0] === null)) await this.confirmNotFound();
     return results.map((fields, n) => {
       if (fields[0] === null) return null;
       return {
@@ -383,6 +462,38 @@ export class StockEngine {
     await this.call(() => this.redis.set(this.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
   }
 
+  /**
+   * Cold start: restores Idempotency-Key bindings (left as they are where present), each to
+   * expire when it would have.
+   */
+  async restoreBindings(bindings: { userId: string; binding: IdempotencyBinding; expiresAtMs: number }[]): Promise<void> {
+    if (!bindings.length) return;
+    const pipeline = this.redis.pipeline();
+    for (const { userId, binding, expiresAtMs } of bindings) {
+      pipeline.set(this.keys.idempotency(userId, binding.keyHash), encodeBinding(binding), 'PXAT', expiresAtMs, 'NX');
+    }
+    await this.call(() => pipeline.exec());
+  }
+
+  /** Whether Redis still holds the engine's data (see RedisKeys.dataMarker). */
+  async hasDataMarker(): Promise<boolean> {
+    return (await this.call(() => this.redis.exists(this.keys.dataMarker()))) === 1;
+  }
+
+  /** Marks Redis as holding the engine's data: at start-up and after a rebuild. */
+  async writeDataMarker(): Promise<void> {
+    await this.call(() => this.redis.set(this.keys.dataMarker(), new Date().toISOString()));
+  }
+
+  /**
+   * Something was not found: fine (null) while Redis holds the engine's data, a 503 when Redis
+   * lost it (the watcher rebuilds it), never a 404 for what Redis merely forgot.
+   */
+  private async confirmNotFound(): Promise<null> {
+    if (!(await this.hasDataMarker())) throw new RedisDataLostError();
+    return null;
+  }
+
   /** Takes the cluster-wide reconciler lease for `ttlMs`; false when another holder has it. */
   async acquireLease(token: string, ttlMs: number): Promise<boolean> {
     return (await this.call(() => this.redis.set(this.keys.reconcileLease(), token, 'PX', ttlMs, 'NX'))) === 'OK';
@@ -422,8 +533,9 @@ export class StockEngine {
         templates.buyers,
         this.tuning.recordRetentionSeconds * 1000,
       ),
+      IN_DOUBT.finish,
     )) as Reply;
-    return reply[0] === ReplyCode.ReservationNotFound ? null : reply;
+    return reply[0] === ReplyCode.ReservationNotFound ? this.confirmNotFound() : reply;
   }
 
   /** Reply layout: {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}. */
@@ -433,7 +545,7 @@ export class StockEngine {
       id,
       status: readStatus(String(reply[1]), expiresAt, nowMs),
       userId: String(reply[2]),
-      orderId: String(reply[3]),
+      orderId: String(reply[3]) || null,
       items: String(reply[6])
         .split(',')
         .map((line) => {
@@ -445,15 +557,24 @@ export class StockEngine {
     };
   }
 
-  /** Runs one Redis call; connection trouble becomes 503 UNAVAILABLE (fail closed). */
-  private async call<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one Redis call; Redis unreachable or refusing becomes 503 UNAVAILABLE (fail closed).
+   * When the call may have reached Redis without an answer, the 503 says `inDoubt` and
+   * `onDoubt` runs (a reserve is then undone).
+   */
+  private async call<T>(run: () => Promise<T>, inDoubt?: string, onDoubt?: () => void): Promise<T> {
     try {
       return await run();
     } catch (error) {
       if (error instanceof DomainError) throw error;
-      const isReply = (error as Error).name === 'ReplyError';
-      if (isReply && !TRANSIENT_REPLY.test((error as Error).message)) throw error;
-      throw new UnavailableError('Redis', error);
+      const { name, message } = error as Error;
+      if (name === 'ReplyError') {
+        if (SCRIPT_BUG.test(message)) throw error;
+        throw new UnavailableError('Redis', error);
+      }
+      if (NEVER_SENT.test(message) || !inDoubt) throw new UnavailableError('Redis', error);
+      onDoubt?.();
+      throw new UnavailableError('Redis', error, inDoubt);
     }
   }
 }

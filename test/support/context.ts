@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from '../../src/db/client';
 import { buildApp, serverOptions } from '../../src/http/app';
 import { EngineMetrics } from '../../src/metrics';
 import { Reconciler } from '../../src/reconciler/reconciler';
+import { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
 import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
@@ -29,6 +30,7 @@ export interface TestContext {
   config: Config;
   metrics: EngineMetrics;
   reconciler: Reconciler;
+  dataWatch: RedisDataWatch;
   /** Base URL when started with `listen: true`. */
   baseUrl: string;
   close(): Promise<void>;
@@ -67,6 +69,8 @@ export async function createTestContext(
     env?: Record<string, string>;
     tuning?: Partial<EngineTuning>;
     listen?: boolean;
+    /** How often the engine checks that Redis still holds its data (default 1 s). */
+    dataWatchIntervalMs?: number;
   } = {},
 ): Promise<TestContext> {
   const target = options.database ?? 'postgres';
@@ -86,6 +90,9 @@ export async function createTestContext(
   const engine = new StockEngine(defineScripts(redis), keys, { ...DEFAULT_TUNING, ...options.tuning });
   const metrics = new EngineMetrics(async () => []);
   const reconciler = new Reconciler(engine, database.db, metrics);
+  const dataWatch = new RedisDataWatch(engine, database.db);
+  await dataWatch.startUp();
+  dataWatch.watch(options.dataWatchIntervalMs);
   const app = await buildApp(
     {
       config,
@@ -93,6 +100,7 @@ export async function createTestContext(
       db: database.db,
       metrics,
       reconciler,
+      dataWatch,
       checkReady: async () => {
         await engine.redisTimeMs();
         await ensureScriptsLoaded(redis);
@@ -118,6 +126,7 @@ export async function createTestContext(
     config,
     metrics,
     reconciler,
+    dataWatch,
     baseUrl,
     async close() {
       await app.close();

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError, UnavailableError } from '../../domain/errors';
 import type { SkuSettings } from '../../domain/sku';
 import { listMovements, upsertSku } from '../../db/skuRepository';
+import { findSkuRow } from '../../db/skuRows';
+import { restoreSkus } from '../../reconciler/coldStart';
 import type { AppDeps } from '../deps';
 import { adjustBody, errors, limitQuery, movementsResponse, putSkuBody, skuParams, skuView } from '../schemas';
 
@@ -31,7 +33,18 @@ export default async function adminSkuRoutes(app: FastifyInstance, { engine, db 
         startsAt: settings.startsAt ? new Date(settings.startsAt).toISOString() : null,
         endsAt: settings.endsAt ? new Date(settings.endsAt).toISOString() : null,
       };
-      const { created, view, version } = await engine.setStock(request.params.sku, normalized, ADMIN_ACTOR);
+      const sku = request.params.sku;
+      // A SKU Postgres knows is never created anew in Redis: its total would count twice.
+      const known = await findSkuRow(db, sku).catch((error) => {
+        throw new UnavailableError('Postgres', error);
+      });
+      const put = () => engine.setStock(sku, normalized, ADMIN_ACTOR, { mayCreate: !known });
+      const { created, view, version } = await put().catch(async (error) => {
+        if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
+        // Redis lost this one SKU (its data marker is intact): restore it, then apply the change.
+        await restoreSkus(engine, db, [known]);
+        return put();
+      });
       try {
         await upsertSku(db, view, version);
       } catch (error) {

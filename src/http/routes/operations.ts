@@ -1,8 +1,20 @@
+import { DrizzleQueryError } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
+import { DomainError, UnavailableError } from '../../domain/errors';
 import type { AppDeps } from '../deps';
 import { errors } from '../schemas';
 
-export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady }: AppDeps): Promise<void> {
+/**
+ * Any failed readiness check is 503 UNAVAILABLE naming what is down, never a 500: the engine
+ * reports Redis as UNAVAILABLE itself, drizzle wraps Postgres's failures in DrizzleQueryError,
+ * and the rest of the check loads the scripts into Redis.
+ */
+function notReady(error: unknown): DomainError {
+  if (error instanceof DomainError && error.code === 'UNAVAILABLE') return error;
+  return new UnavailableError(error instanceof DrizzleQueryError ? 'Postgres' : 'Redis', error);
+}
+
+export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, dataWatch }: AppDeps): Promise<void> {
   app.get(
     '/health',
     {
@@ -19,13 +31,16 @@ export default async function operationRoutes(app: FastifyInstance, { metrics, c
     '/ready',
     {
       schema: {
-        summary: 'Redis and Postgres answer and the scripts are loaded',
+        summary: 'Redis and Postgres answer, the scripts are loaded, and Redis is not being rebuilt',
         tags: ['operations'],
         response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, ...errors(503) },
       },
     },
     async () => {
-      await checkReady();
+      dataWatch.assertServing();
+      await checkReady().catch((error: unknown) => {
+        throw notReady(error);
+      });
       return { status: 'ready' };
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError, UnavailableError } from '../../domain/errors';
 import { idempotencyKeyHash, requestFingerprint } from '../../domain/fingerprint';
 import { newReservationId } from '../../domain/ids';
-import { MAX_QTY, type Reservation, type RequestedLine, mergeLines } from '../../domain/reservation';
+import { type Reservation, type RequestedLine, mergeLinesWithinMaxQty } from '../../domain/reservation';
 import { findReservation } from '../../db/reservationRepository';
 import { ReplyCode, refusal } from '../../redis/replyCodes';
 import type { ReserveOutcomeLabel } from '../../metrics';
@@ -19,7 +19,7 @@ import {
 
 interface ReserveBody {
   userId: string;
-  orderId: string;
+  orderId?: string;
   items: RequestedLine[];
   ttlSeconds?: number;
   allowPartial?: boolean;
@@ -36,12 +36,15 @@ const OUTCOME_BY_CODE: Record<string, ReserveOutcomeLabel> = {
 export default async function reservationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { engine, db, config, metrics } = deps;
 
-  /** Redis while it has the reservation, then Postgres (the reconciler wrote it there). */
-  async function readReservation(id: string): Promise<Reservation | null> {
+  /**
+   * Redis while it has the reservation, then Postgres (the reconciler wrote it there): as a reader
+   * sees it, or with `asStored` its status as Postgres recorded it.
+   */
+  async function readReservation(id: string, asStored = false): Promise<Reservation | null> {
     const live = await engine.getReservation(id);
     if (live) return live;
     try {
-      return await findReservation(db, id, await engine.redisTimeMs().catch(() => Date.now()));
+      return await findReservation(db, id, asStored ? undefined : await engine.redisTimeMs().catch(() => Date.now()));
     } catch (error) {
       throw new UnavailableError('Postgres', error);
     }
@@ -52,9 +55,12 @@ export default async function reservationRoutes(app: FastifyInstance, deps: AppD
    * recorded, mapping it the way the script would have.
    */
   async function finishedElsewhere(id: string, action: 'commit' | 'release' | 'extend'): Promise<Reservation> {
-    const stored = await readReservation(id);
+    // As stored: PENDING past expiresAt may be a commit or release the drain has not written yet.
+    const stored = await readReservation(id, true);
     if (!stored) throw refusal(ReplyCode.ReservationNotFound);
-    if (stored.status === 'PENDING') throw new UnavailableError('The reservation state');
+    if (stored.status === 'PENDING') {
+      throw new DomainError('UNAVAILABLE', 'The outcome of this reservation is not yet recorded; nothing was changed. Retry shortly.');
+    }
     const repeat = (action === 'commit' && stored.status === 'COMMITTED') || (action === 'release' && stored.status !== 'COMMITTED');
     if (repeat) return stored;
     const code = { COMMITTED: ReplyCode.ReservationCommitted, RELEASED: ReplyCode.ReservationReleased, EXPIRED: ReplyCode.ReservationExpired }[stored.status];
@@ -75,22 +81,19 @@ export default async function reservationRoutes(app: FastifyInstance, deps: AppD
     async (request, reply) => {
       const started = process.hrtime.bigint();
       const body = request.body;
-      const lines = body.items.length > 1 ? mergeLines(body.items) : body.items;
-      const oversized = lines.find((line) => line.qty > MAX_QTY);
-      if (oversized) {
-        throw new DomainError('VALIDATION_FAILED', `Lines of SKU ${oversized.sku} add up to more than ${MAX_QTY} units.`, { sku: oversized.sku });
-      }
+      const lines = mergeLinesWithinMaxQty(body.items);
       const ttlSeconds = body.ttlSeconds ?? config.reservationTtlSeconds;
       const allowPartial = body.allowPartial ?? false;
+      const orderId = body.orderId ?? null;
       const key = request.headers['idempotency-key'];
       const idempotency = key
         ? {
             keyHash: idempotencyKeyHash(key),
-            fingerprint: requestFingerprint({ userId: body.userId, orderId: body.orderId, lines, ttlSeconds, allowPartial }),
+            bodyDigest: requestFingerprint({ userId: body.userId, orderId, lines, ttlSeconds, allowPartial }),
           }
         : undefined;
       try {
-        const outcome = await engine.reserve({ id: newReservationId(), userId: body.userId, orderId: body.orderId, lines, ttlSeconds, allowPartial, idempotency });
+        const outcome = await engine.reserve({ id: newReservationId(), userId: body.userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
         if (outcome.kind === 'replayed') {
           metrics.reservations.inc({ outcome: 'replayed' });
           const reservation = await readReservation(outcome.reservationId);

@@ -1,0 +1,49 @@
+#!lua flags=allow-oom
+--[[
+  abandon: undoes a reserve that the engine answered 503 because its reply did not come in time.
+  If the reserve did run, its hold is released (or expired, past its expiry) and its
+  Idempotency-Key binding removed, so a retry with the same key holds anew. A reservation that is
+  already committed is left as it is (another engine replayed it to the client, who paid).
+
+  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  KEYS[3]  idempotency key (only when the request carried one)
+  ARGV[1]  reservation id
+  ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
+           (each "...%s..." where %s is the SKU)
+  ARGV[5]  record retention after the reservation ends (ms)
+
+  Returns {code}
+    0  undone: the reserve had run; its hold is released (now, or earlier: an earlier attempt
+       whose reply was lost, or its expiry) and its binding removed
+    1  kept: the reservation is committed
+   -6  RESERVATION_NOT_FOUND: the reserve never ran
+]]
+local recordKey, outboxKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3]
+local reservationId = ARGV[1]
+local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4]}
+local retentionMs = tonumber(ARGV[5])
+
+-- @include "nowMs"
+-- @include "reservationRecord"
+-- @include "finishReservation"
+-- @include "appendEntry"
+
+local r = loadReservation(recordKey)
+if not r then
+  return {-6}
+end
+if r.s == 'C' then
+  return {1}
+end
+local now = nowMs()
+if r.s == 'P' then
+  finishReservation(recordKey, outboxKey, reservationId, r, now >= r.e and 'E' or 'R', now, templates, retentionMs)
+end
+if idempotencyKey then
+  local bound = redis.call('GET', idempotencyKey)
+  if bound and string.sub(bound, 1, #reservationId + 1) == reservationId .. '|' then
+    redis.call('DEL', idempotencyKey)
+    appendEntry(outboxKey, {{type = 'UNBIND', at = now, id = reservationId}}, {})
+  end
+end
+return {0}
