@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { expectErrorShape } from './support/http';
 
 let ctx: TestContext;
 let sku: string;
@@ -12,14 +13,6 @@ afterAll(() => ctx.close());
 
 const json = { 'content-type': 'application/json' };
 const reserveBody = (extra: object = {}) => ({ userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 1 }], ...extra });
-
-function expectErrorShape(response: { statusCode: number; json(): any }, status: number, code: string) {
-  expect(response.statusCode).toBe(status);
-  const body = response.json();
-  expect(Object.keys(body)).toEqual(['error']);
-  expect(body.error.code).toBe(code);
-  expect(typeof body.error.message).toBe('string');
-}
 
 describe('client routes', () => {
   it('reserve, read, commit, read again: the walk-through of the README', async () => {

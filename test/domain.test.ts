@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { requestFingerprint } from '../src/domain/fingerprint';
 import { newReservationId } from '../src/domain/ids';
-import { mergeLines, readStatus, toLine } from '../src/domain/reservation';
+import { DomainError } from '../src/domain/errors';
+import { MAX_QTY, mergeLines, mergeLinesWithinMaxQty, readStatus, toLine } from '../src/domain/reservation';
 
 const line = fc.record({ sku: fc.constantFrom('a', 'b', 'c', 'd'), qty: fc.integer({ min: 1, max: 10_000 }) });
 
@@ -23,6 +24,18 @@ describe('mergeLines', () => {
           expect(qty).toBe(lines.filter((l) => l.sku === sku).reduce((sum, l) => sum + l.qty, 0));
         }
       }),
+    );
+  });
+});
+
+describe('mergeLinesWithinMaxQty', () => {
+  it('merges, and refuses a merged quantity over MAX_QTY with VALIDATION_FAILED naming the SKU', () => {
+    expect(mergeLinesWithinMaxQty([{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }, { sku: 'a', qty: MAX_QTY - 1 }])).toEqual([
+      { sku: 'a', qty: MAX_QTY },
+      { sku: 'b', qty: 2 },
+    ]);
+    expect(() => mergeLinesWithinMaxQty([{ sku: 'b', qty: 1 }, { sku: 'a', qty: 6000 }, { sku: 'a', qty: 5000 }])).toThrow(
+      expect.objectContaining({ constructor: DomainError, code: 'VALIDATION_FAILED', status: 400, details: { sku: 'a' } }),
     );
   });
 });

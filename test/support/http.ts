@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 /** Small fetch helpers for tests that go over real HTTP (many concurrent clients). */
 export interface HttpAnswer {
   status: number;
@@ -20,4 +21,13 @@ export function statusCounts(answers: HttpAnswer[]): Record<number, number> {
   const counts: Record<number, number> = {};
   for (const answer of answers) counts[answer.status] = (counts[answer.status] ?? 0) + 1;
   return counts;
+}
+
+/** An answer in the one error shape of every route: `{ error: { code, message, details? } }`. */
+export function expectErrorShape(response: { statusCode: number; json(): any }, status: number, code: string): void {
+  expect(response.statusCode).toBe(status);
+  const body = response.json();
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RequestedLine } from '../../domain/reservation';
+import { type RequestedLine, mergeLinesWithinMaxQty } from '../../domain/reservation';
 import { ReplyCode, refusal } from '../../redis/replyCodes';
 import type { AppDeps } from '../deps';
 import { availabilityBody, availabilityResponse, errors, skuParams, skuView } from '../schemas';
@@ -26,14 +26,14 @@ export default async function skuRoutes(app: FastifyInstance, { engine }: AppDep
     '/v1/availability',
     {
       schema: {
-        summary: 'Could these lines be held now? Holds nothing; unknown SKUs read available 0',
+        summary: 'Could these lines be held now? Lines of one SKU are merged; holds nothing; unknown SKUs read available 0',
         tags: ['skus'],
         body: availabilityBody,
         response: { 200: availabilityResponse, ...errors(400, 401, 503) },
       },
     },
     async (request) => {
-      const { items } = request.body;
+      const items = mergeLinesWithinMaxQty(request.body.items);
       const views = await engine.getSkus(items.map((item) => item.sku));
       const answers = items.map((item, n) => {
         const available = Math.max(0, views[n]?.available ?? 0);
