@@ -2,6 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The package root's lua/, from src/redis/ under tsx and from dist/redis/ once built (the build keeps
+ * each file as deep as its source: tsconfig.build.json). Read from the root rather than copied into
+ * dist/, like drizzle/ (src/db/client.ts): one copy of the scripts, never a stale one.
+ */
 export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
 
 const INCLUDE = /^--\s*@include\s+"([\w-]+)"\s*$/;
