@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
 import { scheduleReconciler } from '../src/reconciler/schedule';
-import type { ReconcileReport } from '../src/reconciler/report';
+import type { ReconcileReport } from '../src/domain/reconcile';
 import type { ReconcileRunner } from '../src/reconciler/runner';
 
 describe('reconciler schedule', () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { postgresBinDir } from '../../test/support/servers';
+import { postgresBinDir } from '../../src/servers/binaries';
 
 function version(command: string, args: string[]): string {
   try {

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../test/support/servers';
+import { freePort } from '../../src/servers/freePort';
+import { httpAnswers } from '../../src/servers/readiness';
+import { startServerProcess } from '../../src/servers/serverProcess';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -12,39 +13,24 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-async function waitFor(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url} exited before it answered:\n${output()}`);
-    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Starts a TypeScript entry point of this repository as its own process and waits until `readyPath` answers. */
 async function startNode(entry: string, env: Record<string, string>, readyPath: string, cleanup: () => void = () => {}): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServerProcess({
+    name: `${entry} on ${url}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', entry],
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready: () => httpAnswers(`${url}${readyPath}`),
+    startTimeoutMs: 60_000,
+    pollMs: 100,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output = (output + chunk).slice(-4000)));
-  child.stderr!.on('data', (chunk) => (output = (output + chunk).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}${readyPath}`, child, () => output);
   return {
     url,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop({ graceMs: 15_000 });
       cleanup();
     },
   };

@@ -1,4 +1,5 @@
-import { startTestPostgres, startTestRedis } from '../../test/support/servers';
+import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
+import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
 import { startStrategyServer } from '../lib/processes';
 import { type LoadResult, runLoad } from '../lib/load';
 import { type Check, type Scenario, check } from '../lib/types';
@@ -12,7 +13,7 @@ export const strategies: Scenario = {
   description: `The same reserve request served by four backends: the Lua engine, Postgres SELECT … FOR UPDATE, Postgres optimistic version column, and a Redis SET NX lock; on one hot SKU and spread over ${SPREAD_SKUS} SKUs. Oversell counted for each.`,
   async run(context) {
     const { seconds, warmup } = durations(context.quick);
-    const [redis, postgres] = await Promise.all([startTestRedis(), startTestPostgres()]);
+    const [redis, postgres] = await Promise.all([startThrowawayRedis(), startThrowawayPostgres()]);
     const loads: LoadResult[] = [];
     const checks: Check[] = [];
     const figures: Record<string, number> = {};

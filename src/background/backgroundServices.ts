@@ -4,11 +4,11 @@ import type { Config } from '../config';
 import type { Database } from '../db/client';
 import * as schema from '../db/schema';
 import { DomainError, type ErrorCode, UnavailableError } from '../domain/errors';
-import type { ReconcileReport, ReconcileTrigger } from '../reconciler/report';
+import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit, Request, Response } from './messages';
 
-type Pending = { resolve: (response: Response) => void };
+type Pending = { resolve: (response: Response) => void; reject: (error: Error) => void };
 type Body = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 
 /**
@@ -19,6 +19,8 @@ export class BackgroundServices implements ReconcileRunner {
   observer?: ReconcileObserver;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Set once the thread has died: every later call fails with it at once. */
+  private threadGone?: UnavailableError;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: Response | string) => {
@@ -26,11 +28,22 @@ export class BackgroundServices implements ReconcileRunner {
       this.pending.get(message.id)?.resolve(message);
       this.pending.delete(message.id);
     });
+    // A dead thread (an uncaught error, process.exit there, termination) answers nothing more:
+    // its callers get a 503 instead of waiting forever. 'error' comes before 'exit' and says why.
+    const threadDied = (cause: Error) => {
+      if (this.threadGone) return;
+      this.threadGone = new UnavailableError('The background thread', cause);
+      const inFlight = new UnavailableError('The background thread', cause, 'what it was running may or may not have finished');
+      for (const call of this.pending.values()) call.reject(inFlight);
+      this.pending.clear();
+    };
+    worker.on('error', threadDied);
+    worker.on('exit', (code) => threadDied(new Error(`the background thread exited with code ${code}`)));
   }
 
   static async start(config: Config, redisUrl: string): Promise<BackgroundServices> {
     const init: BackgroundInit = { config, redisUrl };
-    const worker = new Worker(new URL('./threadEntry.mjs', import.meta.url), { workerData: init });
+    const worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './thread.js' : './threadEntry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (message: 'ready' | { fatal: string }) => {
@@ -42,9 +55,10 @@ export class BackgroundServices implements ReconcileRunner {
   }
 
   private request(body: Body): Promise<Response> {
+    if (this.threadGone) return Promise.reject(this.threadGone);
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, { resolve });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...body, id } as Request);
     });
   }
@@ -73,9 +87,12 @@ export class BackgroundServices implements ReconcileRunner {
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.worker.once('message', (message) => message === 'closed' && resolve()));
-    this.worker.postMessage('close');
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    // A live thread first closes its Redis client and database; a dead one has nothing to close.
+    if (!this.threadGone) {
+      const closed = new Promise<void>((resolve) => this.worker.once('message', (message) => message === 'closed' && resolve()));
+      this.worker.postMessage('close');
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }
     await this.worker.terminate();
   }
 }
