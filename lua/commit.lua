@@ -11,7 +11,7 @@
            (each "...%s..." where %s is the SKU)
   ARGV[5]  record retention after the reservation ends (ms)
 
-  Returns {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}
+  Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 committed now         1 was already committed (nothing changed)
          -6 RESERVATION_NOT_FOUND (only the code)
          -7 RESERVATION_EXPIRED   -8 RESERVATION_RELEASED

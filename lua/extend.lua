@@ -8,7 +8,7 @@
   ARGV[4]  stock key template      ARGV[5]  expiry index template   ARGV[6]  buyers template
   ARGV[7]  record retention after the reservation ends (ms)
 
-  Returns {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}
+  Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 extended
          -6 RESERVATION_NOT_FOUND (only the code)
          -7 RESERVATION_EXPIRED (expired now or earlier; units returned once)

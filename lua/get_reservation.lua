@@ -4,7 +4,7 @@
   expiry" is decided by the same clock that decides expiry everywhere else. Changes nothing.
 
   KEYS[1]  reservation record
-  Returns {0, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs, nowMs}
+  Returns {0, record text (see includes/reservationRecord.lua), nowMs}
           {-6}   RESERVATION_NOT_FOUND
 ]]
 -- @include "nowMs"

@@ -10,7 +10,7 @@
            (each "...%s..." where %s is the SKU)
   ARGV[5]  record retention after the reservation ends (ms)
 
-  Returns {code, status, userId, orderId, createdAtMs, expiresAtMs, lines, finishedAtMs}
+  Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 released now          1 was already released (nothing changed)
           2 expired (now or earlier)
          -6 RESERVATION_NOT_FOUND (only the code)

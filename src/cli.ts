@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
 import { readEngineInfo } from './engineInfo';
-import type { ReconcileReport } from './reconciler/report';
-import { MissingBinaryError } from './redis/embeddedRedis';
+import type { ReconcileReport } from './domain/reconcile';
+import { MissingBinaryError } from './servers/binaries';
 import { startRuntime } from './runtime';
 
 const USAGE = `usage: npm run reconcile -- [--repair] [--json]

@@ -4,8 +4,9 @@ import type { SkuView } from './domain/sku';
 import { buildApp } from './http/app';
 import { EngineMetrics } from './metrics';
 import { RedisDataWatch } from './reconciler/redisDataWatch';
+import { Reservations } from './reconciler/reservations';
 import { scheduleReconciler } from './reconciler/schedule';
-import { MissingBinaryError } from './redis/embeddedRedis';
+import { MissingBinaryError } from './servers/binaries';
 import { startRuntime } from './runtime';
 import { clearEngineInfo, writeEngineInfo } from './engineInfo';
 
@@ -16,14 +17,14 @@ const METRICS_SKU_LIMIT = 1000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const runtime = await startRuntime(config, { background: true });
-  const { engine, db, reconciler } = runtime;
+  const { engine, maintenance, db, reconciler } = runtime;
   const metrics = new EngineMetrics(async () => {
     const views = await engine.getSkus(await listSkuNames(db, METRICS_SKU_LIMIT));
     return views.filter((view): view is SkuView => view !== null);
   });
   reconciler.observer = metrics;
-  const dataWatch = new RedisDataWatch(engine, db);
-  const app = await buildApp({ config, engine, db, metrics, reconciler, dataWatch, checkReady: runtime.checkReady });
+  const dataWatch = new RedisDataWatch(maintenance, db);
+  const app = await buildApp({ config, engine, maintenance, reservations: new Reservations(engine, db), db, metrics, reconciler, dataWatch, checkReady: runtime.checkReady });
 
   // Cold start: a Redis that lost SKUs Postgres knows gets them back before any traffic.
   const restored = await dataWatch.startUp();

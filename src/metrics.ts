@@ -1,9 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ErrorCode } from './domain/errors';
 import type { SkuView } from './domain/sku';
-import type { ReconcileReport, ReconcileTrigger } from './reconciler/report';
+import type { ReconcileReport, ReconcileTrigger } from './domain/reconcile';
 import type { ReconcileObserver } from './reconciler/runner';
 
-export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'unavailable' | 'error';
+export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'invalid' | 'unavailable' | 'error';
+
+/** The label of a refused reserve, by its error code (anything else is 'error'). */
+const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {
+  INSUFFICIENT_STOCK: 'insufficient_stock',
+  PURCHASE_LIMIT_EXCEEDED: 'limit_exceeded',
+  SALE_NOT_ACTIVE: 'sale_not_active',
+  SKU_NOT_FOUND: 'sku_not_found',
+  IDEMPOTENCY_KEY_REUSED: 'idempotency_conflict',
+  VALIDATION_FAILED: 'invalid',
+  INVALID_JSON: 'invalid',
+  UNSUPPORTED_MEDIA_TYPE: 'invalid',
+  PAYLOAD_TOO_LARGE: 'invalid',
+  UNAUTHORIZED: 'invalid',
+  UNAVAILABLE: 'unavailable',
+};
 
 /** The Prometheus series of API.md, on a registry of the engine's own (one per app in tests). */
 export class EngineMetrics implements ReconcileObserver {
@@ -51,6 +67,16 @@ export class EngineMetrics implements ReconcileObserver {
   });
 
   private readonly stockGauge: Gauge<'sku' | 'state'>;
+
+  /**
+   * One reserve answered: `outcome` is 'created', 'partial' or 'replayed' for a 201, else the
+   * error code it was refused with.
+   */
+  reserveAnswered(statusCode: number, outcome: string, elapsedMs: number): void {
+    const label = statusCode < 300 ? (outcome as ReserveOutcomeLabel) : (LABEL_OF_ERROR[outcome as ErrorCode] ?? 'error');
+    this.reservations.inc({ outcome: label });
+    this.reserveLatency.observe(elapsedMs / 1000);
+  }
 
   refused(trigger: ReconcileTrigger): void {
     this.reconcileRuns.inc({ trigger, result: 'refused' });

@@ -6,14 +6,16 @@ import { Reconciler } from './reconciler/reconciler';
 import type { ReconcileRunner } from './reconciler/runner';
 import { connectWithRetry, createRedisClient } from './redis/connect';
 import { type EmbeddedRedis, startEmbeddedRedis } from './redis/embeddedRedis';
-import { RedisKeys } from './redis/keys';
-import { defineScripts, ensureScriptsLoaded } from './redis/scripts';
-import { DEFAULT_TUNING, StockEngine } from './redis/stockEngine';
+import { ensureScriptsLoaded } from './redis/scripts';
+import type { StockEngine } from './redis/stockEngine';
+import type { StockMaintenance } from './redis/stockMaintenance';
+import { createStockServices } from './redis/stockServices';
 
 /** The services one engine process (or one CLI command) works with, and how to let them go. */
 export interface Runtime {
   redis: Redis;
   engine: StockEngine;
+  maintenance: StockMaintenance;
   db: Database;
   reconciler: ReconcileRunner;
   /** Where Redis is, for the start-up message. */
@@ -34,9 +36,9 @@ export async function startRuntime(config: Config, options: { background: boolea
   const redis = createRedisClient(redisUrl);
   // A lost connection is reported per request as 503; the client reconnects on its own.
   redis.on('error', () => {});
-  const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {
-    ...DEFAULT_TUNING,
-    recordRetentionSeconds: config.recordRetentionSeconds,
+  const { engine, maintenance, lease } = createStockServices(redis, {
+    keyPrefix: config.keyPrefix,
+    tuning: { recordRetentionSeconds: config.recordRetentionSeconds },
   });
 
   let background: BackgroundServices | undefined;
@@ -59,7 +61,7 @@ export async function startRuntime(config: Config, options: { background: boolea
       const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
       db = handle.db;
       closeDatabase = handle.close;
-      reconciler = new Reconciler(engine, db);
+      reconciler = new Reconciler(maintenance, lease, db);
     }
   } catch (error) {
     redis.disconnect();
@@ -71,6 +73,7 @@ export async function startRuntime(config: Config, options: { background: boolea
   return {
     redis,
     engine,
+    maintenance,
     db,
     reconciler,
     redisLocation: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),

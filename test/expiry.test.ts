@@ -54,7 +54,7 @@ describe('holds with ttlSeconds: 1', () => {
     await Promise.all([
       ...ids.map((id) => ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/commit` })),
       ...ids.map((id) => ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/release` })),
-      ctx.engine.sweepSku(sku, 100),
+      ctx.maintenance.sweepSku(sku, 100),
     ]);
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
   });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLuaScript } from '../src/redis/luaSource';
-import { SCRIPTS } from '../src/redis/scripts';
+import { SCRIPT_NAMES } from '../src/redis/scripts';
 
 function luaDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lua-'));
@@ -40,7 +40,7 @@ describe('Lua include loader', () => {
   });
 
   it('every script opens with its flags (shebang) and its contract: KEYS, ARGV and returns', () => {
-    for (const file of Object.values(SCRIPTS)) {
+    for (const file of SCRIPT_NAMES) {
       const source = loadLuaScript(file);
       const header = source.slice(0, source.indexOf(']]'));
       // The shebang makes Redis refuse a writing script under OOM before it runs, never half-way.

@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CONSUMER_GROUP } from '../src/reconciler/outboxDrain';
 import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { queryRows as query } from '../src/db/client';
 import { type TestPostgres, startTestPostgres } from './support/servers';
@@ -39,7 +38,7 @@ describe('Postgres down during a pass', () => {
     expect(partial.expiredReleased).toBe(1);
     expect(partial.eventsWritten).toBe(0);
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
-    const [pending] = (await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number];
+    const [pending] = (await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number];
     expect(pending).toBeGreaterThan(0);
 
     postgres.start();

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newReservationId } from '../src/domain/ids';
-import { CONSUMER_GROUP } from '../src/reconciler/outboxDrain';
 import { Reconciler } from '../src/reconciler/reconciler';
 import { applyWritePlan } from '../src/reconciler/applyWritePlan';
-import { parseEntry } from '../src/reconciler/events';
+import { parseEntry } from '../src/redis/outboxEntry';
 import { planWrites } from '../src/reconciler/writePlan';
 import { type DatabaseTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { queryRows as query } from '../src/db/client';
@@ -73,14 +72,14 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     const id = await reserve(sku, 2);
     await post(`/v1/reservations/${id}/commit`);
     // The crashed consumer read the entries and wrote them, then died before XACK.
-    const reply = (await ctx.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
+    const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
     const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
     for (const plan of planWrites(entries)) await applyWritePlan(ctx.database.db, plan);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(entries.length);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
     expect(report.eventsWritten).toBe(entries.flatMap((entry) => entry.events).length);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect(await movementCount(sku)).toBe(3);
     expect((await reservationRow(id)).status).toBe('COMMITTED');
     expect(report.drift).toEqual([]);
@@ -101,7 +100,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
     expect(dead).toHaveLength(1);
     expect(dead[0][1].slice(0, 2)).toEqual(['entry', poisonId]);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), CONSUMER_GROUP)) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect((await pass()).drift).toEqual([]);
   });
 
@@ -168,7 +167,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().error.code).toBe('UNAVAILABLE');
 
     await ctx.dataWatch.check();
-    expect(await ctx.engine.hasDataMarker()).toBe(true);
+    expect(await ctx.maintenance.hasDataMarker()).toBe(true);
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual(before);
     // The hold that expired while Redis was gone ends like any other: the next pass sweeps it,
     // its units go back on the shelf and Postgres records it EXPIRED.
@@ -202,7 +201,7 @@ describe('one pass at a time', () => {
   afterAll(() => ctx.close());
 
   it('two reconcilers started at once: one runs, the other is refused with 409', async () => {
-    const other = new Reconciler(ctx.engine, ctx.database.db);
+    const other = new Reconciler(ctx.maintenance, ctx.lease, ctx.database.db);
     const [api, direct] = await Promise.allSettled([
       ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} }),
       other.run('cli'),
@@ -235,7 +234,7 @@ describe('expiry sweep at scale', () => {
     const live = await ids(2_000, 600);
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
-    const reconciler = new Reconciler(ctx.engine, ctx.database.db);
+    const reconciler = new Reconciler(ctx.maintenance, ctx.lease, ctx.database.db);
     const [report, commits, releases] = await Promise.all([
       reconciler.run('api'),
       Promise.all(live.slice(0, 1000).map((id) => ctx.engine.commit(id))),

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newReservationId } from '../src/domain/ids';
-import { parseEntry } from '../src/reconciler/events';
+import { parseEntry } from '../src/redis/outboxEntry';
 import { type ReservationRecord, decodeReservationRecord, decodeReserveEvent, encodeReservationRecord } from '../src/redis/reservationRecord';
 import type { ReserveCommand } from '../src/redis/stockEngine';
 import { type TestContext, conserved, createTestContext, rawCounters, readRecord, uniqueName } from './support/context';
 
 const pending: ReservationRecord = {
-  status: 'P',
+  status: 'PENDING',
   createdAtMs: 1_790_000_000_000,
   expiresAtMs: 1_790_000_900_000,
   finishedAt: '',
@@ -22,8 +22,8 @@ describe('reservation record text', () => {
     expect(decodeReservationRecord(text)).toEqual(pending);
   });
 
-  it('still reads records written with expiresAt itself (before an upgrade)', () => {
-    expect(decodeReservationRecord('P|1790000000000|1790000900000||u-1|o-1|tv-55|2|2,hdmi|3|1')).toEqual(pending);
+  it('refuses a status letter it does not know', () => {
+    expect(() => decodeReservationRecord('X|1790000000000|900000||u-1|o-1|tv-55|2|2')).toThrow(/unknown reservation status letter "X"/);
   });
 
   it('reads a RESERVE outbox event: the id, then the record', () => {

@@ -65,7 +65,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     const id = reservationId();
     const entry = await xaddEntry(sku, id, { total: OUT_OF_RANGE });
 
-    expect(await drainOutbox(ctx.engine, ctx.database.db)).toMatchObject({ deadLettered: 1 });
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.database.db)).toMatchObject({ deadLettered: 1 });
     expect(await rowsOfEntry(entry, id)).toEqual({ reservations: [], movements: [] });
   });
 
@@ -78,7 +78,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     const lineRefused = reservationId();
     const second = await xaddEntry(sku, lineRefused, { qty: OUT_OF_RANGE });
 
-    expect(await drainOutbox(ctx.engine, ctx.database.db)).toMatchObject({ deadLettered: 2 });
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.database.db)).toMatchObject({ deadLettered: 2 });
     expect(await rowsOfEntry(first, counterRefused)).toEqual({ reservations: [], movements: [] });
     expect(await rowsOfEntry(second, lineRefused)).toEqual({ reservations: [], movements: [] });
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
@@ -142,7 +142,7 @@ describe('c and d: Postgres answering for reservations Redis no longer has', () 
     await sleepPast(expiresAt);
     await ctx.redis.del(...(await ctx.redis.keys(ctx.keys.everything())));
 
-    await restoreFromPostgres(ctx.engine, ctx.database.db);
+    await restoreFromPostgres(ctx.maintenance, ctx.database.db);
     // Back as held, without its record: its units return with the next sweep, not at restore.
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 2, sold: 0 });
     expect(await ctx.redis.exists(ctx.keys.reservation(id))).toBe(0);

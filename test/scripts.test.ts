@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors';
 import { newReservationId } from '../src/domain/ids';
 import type { ReserveCommand } from '../src/redis/stockEngine';
-import { parseEntry } from '../src/reconciler/events';
+import { parseEntry } from '../src/redis/outboxEntry';
 import { type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, uniqueName } from './support/context';
 
 let ctx: TestContext;
@@ -46,7 +46,7 @@ describe('reserve', () => {
     const ttl = await ctx.redis.pttl(ctx.keys.reservation(reservation.id));
     expect(ttl).toBeGreaterThan(900_000);
     expect(await readRecord(ctx, reservation.id)).toEqual({
-      status: 'P',
+      status: 'PENDING',
       createdAt: Date.parse(reservation.createdAt),
       expiresAt: Date.parse(reservation.expiresAt),
       finishedAt: '',
@@ -282,15 +282,15 @@ describe('sweep_expired', () => {
       if (out.kind === 'created') ids.push(out.reservation.id);
     }
     await ctx.redis.zadd(ctx.keys.expiry(sku), 5, `${ids[0]}|2|u0`, 6, `${ids[1]}|2|u1`);
-    const first = await ctx.engine.sweepSku(sku, 1);
+    const first = await ctx.maintenance.sweepSku(sku, 1);
     expect(first).toMatchObject({ holds: 1, units: 2, nextExpiryMs: 6 });
-    const second = await ctx.engine.sweepSku(sku, 100);
+    const second = await ctx.maintenance.sweepSku(sku, 100);
     expect(second.holds).toBe(1);
     expect(second.nextExpiryMs).toBeGreaterThan(Date.now());
-    expect(await ctx.engine.sweepSku(sku, 100)).toMatchObject({ holds: 0, units: 0 });
+    expect(await ctx.maintenance.sweepSku(sku, 100)).toMatchObject({ holds: 0, units: 0 });
     expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 8, reserved: 2, sold: 0 });
     await ctx.engine.release(ids[2]);
-    expect((await ctx.engine.sweepSku(sku, 100)).nextExpiryMs).toBeNull();
+    expect((await ctx.maintenance.sweepSku(sku, 100)).nextExpiryMs).toBeNull();
     expect(await ctx.redis.zscore(ctx.keys.sweepDue(), sku)).toBeNull();
   });
 });

@@ -116,7 +116,7 @@ describe('a reserve answered 503 leaves nothing held', () => {
       // Once Redis runs the late script, its one-second hold comes back to the shelf whatever
       // happens next (the undo the engine had sent, or the sweep after its expiry).
       await until(async () => {
-        await own.engine.sweepSku(sku, 100).catch(() => {});
+        await own.maintenance.sweepSku(sku, 100).catch(() => {});
         const counters = await rawCounters(own, sku);
         return counters.available === 3 && counters.reserved === 0;
       });

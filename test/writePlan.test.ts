@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseEntry } from '../src/reconciler/events';
+import { parseEntry } from '../src/redis/outboxEntry';
 import { planWrites } from '../src/reconciler/writePlan';
 
-const entry = (entryId: string, events: object[], stock: unknown) => parseEntry(entryId, JSON.stringify({ events, stock }));
+const entry = (entryId: string, events: unknown[], stock: unknown) => parseEntry(entryId, JSON.stringify({ events, stock }));
 
 describe('planWrites', () => {
   const batch = [
     entry('1-0', [{ type: 'SET', at: 1000, sku: 'a', delta: 10, actor: 'admin', perUserLimit: 2 }], [['a', 10, 10, 0, 0, 1]]),
-    entry('2-0', [['RESERVE', 2000, 'r1', 'u', 'o', 902000, [['a', 3, 3], ['b', 1, 0]]]], [['a', 10, 7, 3, 0, 2]]),
+    // A RESERVE is "<id>|<record>": created at 2000 for 900000 ms, lines a 3/3 and b 1/0.
+    entry('2-0', ['r1|P|2000|900000||u|o|a|3|3,b|1|0'], [['a', 10, 7, 3, 0, 2]]),
     entry('3-0', [{ type: 'COMMIT', at: 3000, id: 'r1', lines: [['r1', 'a', 3]] }], [['a', 10, 7, 0, 3, 3]]),
     // Lua's cjson writes an empty list as {}.
     entry('4-0', [{ type: 'EXPIRE', at: 4000, id: 'r2', lines: {} }], {}),

@@ -5,10 +5,10 @@ import { newReservationId } from '../../src/domain/ids';
 import { drainOutbox } from '../../src/reconciler/outboxDrain';
 import { sweepExpiredHolds } from '../../src/reconciler/expirySweep';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
-import { RedisKeys } from '../../src/redis/keys';
-import { defineScripts } from '../../src/redis/scripts';
-import { StockEngine } from '../../src/redis/stockEngine';
-import { startTestPostgres, startTestRedis } from '../../test/support/servers';
+import type { StockEngine } from '../../src/redis/stockEngine';
+import { createStockServices } from '../../src/redis/stockServices';
+import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
+import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
 import { type Check, type Scenario, check } from '../lib/types';
 
 /** Creates `count` one-unit holds of one SKU, 500 calls in flight at a time; returns the seconds it took. */
@@ -37,7 +37,7 @@ export const reconcilerRates: Scenario = {
   description: 'Outbox events drained into Postgres per second (real Postgres and PGlite), time to sweep expired holds, and Redis bytes per active hold (from INFO memory).',
   async run(context) {
     const holds = context.quick ? 10_000 : 100_000;
-    const [redisServer, postgresServer] = await Promise.all([startTestRedis({ appendonly: true }), startTestPostgres()]);
+    const [redisServer, postgresServer] = await Promise.all([startThrowawayRedis({ appendonly: true }), startThrowawayPostgres()]);
     const redis = createRedisClient(redisServer.url);
     await connectWithRetry(redis);
     const figures: Record<string, number | string> = { holds };
@@ -48,12 +48,12 @@ export const reconcilerRates: Scenario = {
       for (const target of ['postgres', 'pglite'] as const) {
         const database = await openDatabase({ url: target === 'postgres' ? postgresServer.url : undefined, dataDir: 'memory://' });
         databases.push(database);
-        const engine = new StockEngine(defineScripts(redis), new RedisKeys(`bench-${target}`));
+        const { engine, maintenance } = createStockServices(redis, { keyPrefix: `bench-${target}` });
         await engine.setStock('drain', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
         context.progress(`    drain into ${target}: creating ${holds.toLocaleString('en')} holds`);
         creationSeconds = await createHolds(engine, 'drain', holds, 900);
         const started = performance.now();
-        const { written } = await drainOutbox(engine, database.db, { timeBudgetMs: 600_000 });
+        const { written } = await drainOutbox(maintenance.outbox, database.db, { timeBudgetMs: 600_000 });
         const seconds = (performance.now() - started) / 1000;
         figures[`drain ${target} events/s`] = Math.round(written / seconds);
         checks.push(check(`drain into ${target}: every event written once`, written === holds + 1, `${written} events for ${holds} holds + 1 SET`));
@@ -63,17 +63,17 @@ export const reconcilerRates: Scenario = {
       // Memory per active hold: holds of one SKU by distinct shoppers, outbox drained and trimmed,
       // on a Redis of its own without AOF (whose buffers and rewrites would blur the figure), with
       // the keys a default engine writes (the prefix is part of every key's size).
-      const memoryServer = await startTestRedis();
+      const memoryServer = await startThrowawayRedis();
       const memoryRedis = createRedisClient(memoryServer.url);
       try {
         await connectWithRetry(memoryRedis);
-        const engine = new StockEngine(defineScripts(memoryRedis), new RedisKeys(DEFAULT_KEY_PREFIX));
+        const { engine, maintenance } = createStockServices(memoryRedis, { keyPrefix: DEFAULT_KEY_PREFIX });
         await engine.setStock('mem', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
-        await drainOutbox(engine, databases[0].db);
+        await drainOutbox(maintenance.outbox, databases[0].db);
         const before = await usedMemory(memoryRedis);
         await createHolds(engine, 'mem', holds, 3600);
         const withOutbox = await usedMemory(memoryRedis);
-        await drainOutbox(engine, databases[0].db, { timeBudgetMs: 600_000 });
+        await drainOutbox(maintenance.outbox, databases[0].db, { timeBudgetMs: 600_000 });
         const after = await usedMemory(memoryRedis);
         const bytesPerHold = Math.round((after - before) / holds);
         figures['bytes per hold'] = bytesPerHold;
@@ -87,11 +87,11 @@ export const reconcilerRates: Scenario = {
 
       // Sweep: holds that all expire once every one of them exists (a shorter TTL would let the
       // reserves' own lazy sweep return the early ones), then one pass over all SKUs.
-      const sweeper = new StockEngine(defineScripts(redis), new RedisKeys('bench-sweep'));
-      await sweeper.setStock('sweep', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
+      const { engine: sweepEngine, maintenance: sweeper } = createStockServices(redis, { keyPrefix: 'bench-sweep' });
+      await sweepEngine.setStock('sweep', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
       const ttlSeconds = Math.ceil(creationSeconds * 2) + 1;
       context.progress(`    sweep: creating ${holds.toLocaleString('en')} holds that expire in ${ttlSeconds} s`);
-      await createHolds(sweeper, 'sweep', holds, ttlSeconds);
+      await createHolds(sweepEngine, 'sweep', holds, ttlSeconds);
       await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 + 200));
       const started = performance.now();
       const swept = await sweepExpiredHolds(sweeper);

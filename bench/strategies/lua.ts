@@ -1,9 +1,6 @@
-import type { Redis } from 'ioredis';
 import { newReservationId } from '../../src/domain/ids';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
-import { RedisKeys } from '../../src/redis/keys';
-import { defineScripts } from '../../src/redis/scripts';
-import { StockEngine } from '../../src/redis/stockEngine';
+import { createStockServices } from '../../src/redis/stockServices';
 import { DomainError } from '../../src/domain/errors';
 import type { ReserveBackend } from './backend';
 
@@ -11,7 +8,7 @@ import type { ReserveBackend } from './backend';
 export async function luaBackend(url: string): Promise<ReserveBackend> {
   const redis = createRedisClient(url);
   await connectWithRetry(redis);
-  const engine = new StockEngine(defineScripts(redis), new RedisKeys('bench'));
+  const { engine, maintenance } = createStockServices(redis, { keyPrefix: 'bench' });
   let skus: string[] = [];
   return {
     async setup(names, total) {
@@ -29,7 +26,7 @@ export async function luaBackend(url: string): Promise<ReserveBackend> {
       }
     },
     async tally() {
-      const counters = await engine.readCounters(skus);
+      const counters = await maintenance.readCounters(skus);
       const held = counters.reduce((sum, c) => sum + (c?.reserved ?? 0) + (c?.sold ?? 0), 0);
       const available = counters.reduce((sum, c) => sum + (c?.available ?? 0), 0);
       return { held, available };

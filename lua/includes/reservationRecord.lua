@@ -2,18 +2,17 @@
 --   "<status>|<createdAt ms>|<lifetime ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
 -- status P pending, C committed, R released, E expired; lifetime is expiresAt - createdAt (short,
 -- so a typical record fits Redis's 44-byte embedded strings); lines "sku|qty|reserved" joined by
--- ",". userId and orderId never contain "|" (validated), and lines come last. RESERVE outbox
--- events carry "<reservationId>|<record>" (src/redis/reservationRecord.ts reads both).
+-- ",". userId and orderId never contain "|" (validated), and lines come last. Scripts answer
+-- with the record's own text, and RESERVE outbox events carry it: src/redis/reservationRecord.ts
+-- is the one TypeScript reader of it.
 local function loadReservation(recordKey)
   local raw = redis.call('GET', recordKey)
   if not raw then
     return nil
   end
   local s, c, l, f, u, o, i = string.match(raw, '^(%a)|(%d+)|(-?%d+)|(%d*)|([^|]*)|([^|]*)|(.*)$')
-  c, l = tonumber(c), tonumber(l)
-  -- Records written before lifetimes were stored hold expiresAt itself, never below createdAt.
-  local e = l >= c and l or c + l
-  return {s = s, c = c, e = e, f = f, u = u, o = o, i = i}
+  c = tonumber(c)
+  return {s = s, c = c, e = c + tonumber(l), f = f, u = u, o = o, i = i, raw = raw}
 end
 
 -- Writes a record from its fields as text, to expire `keepMs` (text) from now: when the hold ends
@@ -27,13 +26,13 @@ end
 
 -- Writes a loaded (and changed) record, to expire `keepMs` from now.
 local function saveReservation(recordKey, r, keepMs)
-  return writeReservationText(recordKey, r.s, string.format('%d', r.c), string.format('%d', r.e - r.c), r.f or '', r.u, r.o, r.i,
-    string.format('%d', keepMs))
+  r.raw = writeReservationText(recordKey, r.s, string.format('%d', r.c), string.format('%d', r.e - r.c), r.f or '', r.u, r.o,
+    r.i, string.format('%d', keepMs))
 end
 
--- Reply shape shared by every script that answers with a reservation.
+-- Reply shape shared by every script that answers with a reservation: {code, record text}.
 local function reservationReply(code, r)
-  return {code, r.s, r.u, r.o, string.format('%d', r.c), string.format('%d', r.e), r.i, r.f or ''}
+  return {code, r.raw}
 end
 
 -- Iterates the lines of a record: sku, requested qty, reserved units.

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ReconcileReport, ReconcileTrigger } from '../reconciler/report';
+import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 
 /** What the main thread hands the background thread when starting it. */
 export interface BackgroundInit {

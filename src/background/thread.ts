@@ -9,9 +9,7 @@ import { openDatabase } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { Reconciler } from '../reconciler/reconciler';
 import { connectWithRetry, createRedisClient } from '../redis/connect';
-import { RedisKeys } from '../redis/keys';
-import { defineScripts } from '../redis/scripts';
-import { DEFAULT_TUNING, StockEngine } from '../redis/stockEngine';
+import { createStockServices } from '../redis/stockServices';
 import type { BackgroundInit, Request, Response } from './messages';
 
 /**
@@ -35,12 +33,12 @@ async function main(): Promise<void> {
   const redis = createRedisClient(redisUrl);
   redis.on('error', () => {});
   await connectWithRetry(redis);
-  const engine = new StockEngine(defineScripts(redis), new RedisKeys(config.keyPrefix), {
-    ...DEFAULT_TUNING,
-    recordRetentionSeconds: config.recordRetentionSeconds,
+  const { maintenance, lease } = createStockServices(redis, {
+    keyPrefix: config.keyPrefix,
+    tuning: { recordRetentionSeconds: config.recordRetentionSeconds },
   });
   let expiriesDrained = 0;
-  const reconciler = new Reconciler(engine, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
+  const reconciler = new Reconciler(maintenance, lease, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
   const pglite = database.kind === 'pglite' ? (database.client as { query: (sql: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }> }) : null;
 
   port.on('message', async (request: Request | 'close') => {

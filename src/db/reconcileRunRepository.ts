@@ -1,5 +1,5 @@
 import { desc } from 'drizzle-orm';
-import type { ReconcileReport } from '../reconciler/report';
+import type { ReconcileReport } from '../domain/reconcile';
 import type { Database } from './client';
 import { reconcileRuns } from './schema';
 

@@ -3,8 +3,6 @@ import { type Reservation, readStatus, toLine } from '../domain/reservation';
 import type { Database } from './client';
 import { reservationItems, reservations } from './schema';
 
-const STATUS_CODE = { PENDING: 'P', COMMITTED: 'C', RELEASED: 'R', EXPIRED: 'E' } as const;
-
 /**
  * A reservation as Postgres recorded it. Given `nowMs`, as a reader sees it (a pending one past its
  * expiry reads EXPIRED); without, its status as stored.
@@ -16,7 +14,7 @@ export async function findReservation(db: Database, id: string, nowMs?: number):
     .orderBy(asc(reservationItems.lineNo));
   return {
     id: row.id,
-    status: nowMs === undefined ? row.status : readStatus(STATUS_CODE[row.status], row.expiresAt.getTime(), nowMs),
+    status: nowMs === undefined ? row.status : readStatus(row.status, row.expiresAt.getTime(), nowMs),
     userId: row.userId,
     orderId: row.orderId,
     items: items.map((item) => toLine(item.sku, item.qty, item.reserved)),

@@ -1,4 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { MOVEMENT_TYPES } from '../domain/movements';
+import { RECONCILE_TRIGGERS } from '../domain/reconcile';
+import { RESERVATION_STATUSES } from '../domain/reservation';
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -26,7 +29,7 @@ export const reservations = pgTable(
     userId: text('user_id').notNull(),
     /** Null for a cart hold made before any order existed. */
     orderId: text('order_id'),
-    status: text('status', { enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] }).notNull(),
+    status: text('status', { enum: RESERVATION_STATUSES }).notNull(),
     createdAt: time('created_at').notNull(),
     expiresAt: time('expires_at').notNull(),
     committedAt: time('committed_at'),
@@ -79,7 +82,7 @@ export const stockMovements = pgTable(
     /** Outbox entry id, event and line: writing the same event twice inserts nothing the second time. */
     eventKey: text('event_key').primaryKey(),
     sku: text('sku').notNull(),
-    type: text('type', { enum: ['SET', 'ADJUST', 'RESERVE', 'COMMIT', 'RELEASE', 'EXPIRE'] }).notNull(),
+    type: text('type', { enum: MOVEMENT_TYPES }).notNull(),
     qty: integer('qty').notNull(),
     reason: text('reason'),
     actor: text('actor'),
@@ -93,7 +96,7 @@ export const reconcileRuns = pgTable(
   'reconcile_runs',
   {
     id: text('id').primaryKey(),
-    trigger: text('trigger', { enum: ['cron', 'api', 'cli', 'startup'] }).notNull(),
+    trigger: text('trigger', { enum: RECONCILE_TRIGGERS }).notNull(),
     startedAt: time('started_at').notNull(),
     finishedAt: time('finished_at'),
     expiredReleased: integer('expired_released').notNull().default(0),

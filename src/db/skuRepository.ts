@@ -1,7 +1,30 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { SkuView } from '../domain/sku';
 import type { Database } from './client';
 import { skus, stockMovements } from './schema';
+
+/** The one writer of the `skus` table: the admin API's upsert, the drain's snapshots, the drift repair. */
+
+export type SkuRow = typeof skus.$inferSelect;
+
+/** All SKU rows in name order, a page at a time (name > after). */
+export async function pageSkuRows(db: Database, after: string, limit: number): Promise<SkuRow[]> {
+  return db.select().from(skus).where(gt(skus.sku, after)).orderBy(asc(skus.sku)).limit(limit);
+}
+
+/** One SKU's row, or undefined when Postgres does not know the SKU. */
+export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | undefined> {
+  const [row] = await db.select().from(skus).where(sql`${skus.sku} = ${sku}`).limit(1);
+  return row;
+}
+
+/** Overwrites a SKU row's counters with what Redis holds at `version`. */
+export async function writeSkuCounters(db: Database, sku: string, counters: { total: number; available: number; reserved: number; sold: number; version: number }): Promise<void> {
+  await db
+    .update(skus)
+    .set({ ...counters, updatedAt: sql`now()` })
+    .where(sql`${skus.sku} = ${sku}`);
+}
 
 /**
  * Writes a SKU's settings and counters as Redis had them at `version`; a row already holding a
@@ -38,4 +61,53 @@ export async function listMovements(db: Database, sku: string, limit: number) {
 export async function listSkuNames(db: Database, limit: number): Promise<string[]> {
   const rows = await db.select({ sku: skus.sku }).from(skus).orderBy(skus.sku).limit(limit);
   return rows.map((row) => row.sku);
+}
+
+/** A statement runner: the database, or a transaction of it. */
+type Executor = Pick<Database, 'execute'>;
+
+/** Rows travel as one JSON parameter; times as epoch milliseconds. */
+const jsonRows = (value: unknown[]) => sql`${JSON.stringify(value)}::json`;
+const ms = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
+
+export interface SkuSettingsRow {
+  sku: string;
+  per_user_limit: number | null;
+  starts_at: number | null;
+  ends_at: number | null;
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  version: number;
+}
+
+export interface SkuSnapshotRow {
+  sku: string;
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  version: number;
+}
+
+/** The drain's SET events: creates missing rows, updates settings unless a newer version is there. */
+export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Promise<void> {
+  await tx.execute(sql`
+    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version)
+    select sku, total, available, reserved, sold, per_user_limit, ${ms(sql`starts_at`)}, ${ms(sql`ends_at`)}, version
+    from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int,
+      per_user_limit int, starts_at bigint, ends_at bigint, version bigint)
+    on conflict (sku) do update set
+      per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
+    where skus.version <= excluded.version`);
+}
+
+/** The drain's counter snapshots: an older snapshot never overwrites a newer one. */
+export async function applySkuSnapshots(tx: Executor, rows: SkuSnapshotRow[]): Promise<void> {
+  await tx.execute(sql`
+    update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
+      version = x.version, updated_at = now()
+    from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int, version bigint)
+    where s.sku = x.sku and s.version < x.version`);
 }

@@ -50,3 +50,10 @@ export class UnavailableError extends DomainError {
     this.cause = cause;
   }
 }
+
+/** Redis lost its data (its data marker is gone): 503 until the engine rebuilt it from Postgres. */
+export class RedisDataLostError extends UnavailableError {
+  constructor() {
+    super('Redis', undefined, 'it lost its data and the engine is rebuilding it from Postgres. Retry shortly');
+  }
+}

@@ -1,8 +1,12 @@
 /** Reservation types and the pure rules around them (no I/O). */
 import { DomainError } from './errors';
 
-export type ReservationStatus = 'PENDING' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
-export type LineStatus = 'RESERVED' | 'BACKORDERED';
+export const RESERVATION_STATUSES = ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+/** A reservation that ended, and how. */
+export type FinalStatus = Exclude<ReservationStatus, 'PENDING'>;
+export const LINE_STATUSES = ['RESERVED', 'BACKORDERED'] as const;
+export type LineStatus = (typeof LINE_STATUSES)[number];
 
 export interface RequestedLine {
   sku: string;
@@ -62,16 +66,7 @@ export function toLine(sku: string, qty: number, reserved: number): ReservationL
   return { sku, qty, reserved, backordered, status: backordered > 0 ? 'BACKORDERED' : 'RESERVED' };
 }
 
-const STATUS_BY_CODE: Record<string, ReservationStatus> = {
-  P: 'PENDING',
-  C: 'COMMITTED',
-  R: 'RELEASED',
-  E: 'EXPIRED',
-};
-
 /** Status as a reader sees it: a pending reservation past its expiry reads EXPIRED. */
-export function readStatus(storedCode: string, expiresAtMs: number, nowMs: number): ReservationStatus {
-  const status = STATUS_BY_CODE[storedCode];
-  if (!status) throw new Error(`unknown reservation status code "${storedCode}"`);
-  return status === 'PENDING' && nowMs >= expiresAtMs ? 'EXPIRED' : status;
+export function readStatus(stored: ReservationStatus, expiresAtMs: number, nowMs: number): ReservationStatus {
+  return stored === 'PENDING' && nowMs >= expiresAtMs ? 'EXPIRED' : stored;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type ErrorCode, ERROR_STATUS } from '../domain/errors';
+import { DrizzleQueryError } from 'drizzle-orm';
+import { DomainError, type ErrorCode, ERROR_STATUS, UnavailableError } from '../domain/errors';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -21,15 +22,23 @@ const FRAMEWORK_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_MAX_PARAM_LENGTH: 'VALIDATION_FAILED',
 };
 
-/**
- * The one place errors become responses, so every route, the 404 of an unknown route and the
- * framework's own refusals all answer `{ error: { code, message, details } }`. It is also the
- * server's `frameworkErrors` option (app.ts): the router refuses a bad URL before any error handler.
- */
-export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof DomainError) {
-    if (error.status >= 500) request.log.warn({ err: error.cause ?? error }, error.message);
-    return reply.code(error.status).send(body(error.code, error.message, error.details));
+/** An error as the client sees it. */
+interface Answer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+const answer = (code: ErrorCode, message: string, details?: unknown, status: number = ERROR_STATUS[code]): Answer => ({ status, code, message, details });
+
+/** What any error thrown while serving a request means for the client. */
+function answerFor(error: FastifyError, request: FastifyRequest): Answer {
+  // Postgres refused or could not be reached (drizzle wraps every query's failure): fail closed.
+  const failure = error instanceof DrizzleQueryError ? new UnavailableError('Postgres', error) : error;
+  if (failure instanceof DomainError) {
+    if (failure.status >= 500) request.log.warn({ err: failure.cause ?? failure }, failure.message);
+    return answer(failure.code, failure.message, failure.details);
   }
   if (error.validation) {
     const details = error.validation.map((issue) => ({
@@ -38,21 +47,41 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
       message: issue.message,
       params: issue.params,
     }));
-    return reply.code(400).send(body('VALIDATION_FAILED', `Invalid request ${error.validationContext}: ${error.message}`, details));
+    return answer('VALIDATION_FAILED', `Invalid request ${error.validationContext}: ${error.message}`, details);
   }
   const frameworkCode = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
-  if (frameworkCode) return reply.code(ERROR_STATUS[frameworkCode]).send(body(frameworkCode, error.message));
+  if (frameworkCode) return answer(frameworkCode, error.message);
   if (error instanceof SyntaxError || (error.statusCode === 400 && error.message.includes('JSON'))) {
-    return reply.code(400).send(body('INVALID_JSON', `Body is not valid JSON: ${error.message}`));
+    return answer('INVALID_JSON', `Body is not valid JSON: ${error.message}`);
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return reply.code(error.statusCode).send(body('VALIDATION_FAILED', error.message));
+    return answer('VALIDATION_FAILED', error.message, undefined, error.statusCode);
   }
   request.log.error({ err: error }, 'unhandled error');
-  return reply.code(500).send(body('INTERNAL', 'Internal error; nothing is known to have changed.'));
+  return answer('INTERNAL', 'Internal error; nothing is known to have changed.');
+}
+
+/**
+ * The one place errors become responses, so every route, the 404 of an unknown route and the
+ * framework's own refusals all answer `{ error: { code, message, details } }`. It is also the
+ * server's `frameworkErrors` option (app.ts): the router refuses a bad URL before any error handler.
+ * The code is kept on the reply (`outcome`) for the hooks that count answers.
+ */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, code, message, details } = answerFor(error, request);
+  reply.outcome = code;
+  return reply.code(status).send(body(code, message, details));
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** How the request ended, for the hooks that count answers: a route's own word, or the error code. */
+    outcome: string;
+  }
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
+  app.decorateReply('outcome', '');
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(body('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));

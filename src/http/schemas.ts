@@ -2,7 +2,9 @@
  * JSON schemas shared by the routes. The same objects validate requests, serialize responses
  * (fast-json-stringify) and generate /openapi.json.
  */
-import { MAX_LINES, MAX_QTY } from '../domain/reservation';
+import { MOVEMENT_TYPES } from '../domain/movements';
+import { COUNTER_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
+import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
 import { MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
 
@@ -21,11 +23,13 @@ export const quantity = { type: 'integer', minimum: 1, maximum: MAX_QTY } as con
 
 export const errorResponse = {
   type: 'object',
+  additionalProperties: false,
   description: 'The one error shape of every route',
   required: ['error'],
   properties: {
     error: {
       type: 'object',
+      additionalProperties: false,
       required: ['code', 'message'],
       properties: {
         code: { type: 'string', example: 'INSUFFICIENT_STOCK' },
@@ -38,6 +42,7 @@ export const errorResponse = {
 
 export const skuView = {
   type: 'object',
+  additionalProperties: false,
   required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt'],
   properties: {
     sku: { type: 'string' },
@@ -53,23 +58,25 @@ export const skuView = {
 
 export const reservationView = {
   type: 'object',
+  additionalProperties: false,
   required: ['id', 'status', 'userId', 'orderId', 'items', 'createdAt', 'expiresAt'],
   properties: {
     id: { type: 'string' },
-    status: { type: 'string', enum: ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] },
+    status: { type: 'string', enum: RESERVATION_STATUSES },
     userId: { type: 'string' },
     orderId: { type: ['string', 'null'] },
     items: {
       type: 'array',
       items: {
         type: 'object',
+        additionalProperties: false,
         required: ['sku', 'qty', 'reserved', 'backordered', 'status'],
         properties: {
           sku: { type: 'string' },
           qty: { type: 'integer' },
           reserved: { type: 'integer' },
           backordered: { type: 'integer' },
-          status: { type: 'string', enum: ['RESERVED', 'BACKORDERED'] },
+          status: { type: 'string', enum: LINE_STATUSES },
         },
       },
     },
@@ -151,6 +158,7 @@ export const availabilityBody = {
 
 export const availabilityResponse = {
   type: 'object',
+  additionalProperties: false,
   required: ['ok', 'items'],
   properties: {
     ok: { type: 'boolean' },
@@ -158,6 +166,7 @@ export const availabilityResponse = {
       type: 'array',
       items: {
         type: 'object',
+        additionalProperties: false,
         required: ['sku', 'qty', 'available', 'ok'],
         properties: {
           sku: { type: 'string' },
@@ -202,16 +211,18 @@ export const limitQuery = (max: number, fallback: number) =>
 
 export const movementsResponse = {
   type: 'object',
+  additionalProperties: false,
   required: ['items'],
   properties: {
     items: {
       type: 'array',
       items: {
         type: 'object',
+        additionalProperties: false,
         required: ['at', 'type', 'qty', 'reason', 'actor', 'reservationId'],
         properties: {
           at: isoTime,
-          type: { type: 'string', enum: ['SET', 'ADJUST', 'RESERVE', 'COMMIT', 'RELEASE', 'EXPIRE'] },
+          type: { type: 'string', enum: MOVEMENT_TYPES },
           qty: { type: 'integer' },
           reason: { type: ['string', 'null'] },
           actor: { type: ['string', 'null'] },
@@ -235,10 +246,11 @@ export const reconcileBody = {
 
 export const reconcileReport = {
   type: 'object',
+  additionalProperties: false,
   required: ['id', 'trigger', 'startedAt', 'finishedAt', 'expiredReleased', 'eventsWritten', 'drift', 'repaired'],
   properties: {
     id: { type: 'string' },
-    trigger: { type: 'string', enum: ['cron', 'api', 'cli', 'startup'] },
+    trigger: { type: 'string', enum: RECONCILE_TRIGGERS },
     startedAt: isoTime,
     finishedAt: isoTime,
     expiredReleased: { type: 'integer', description: 'Expired holds whose units this pass returned' },
@@ -247,10 +259,11 @@ export const reconcileReport = {
       type: 'array',
       items: {
         type: 'object',
+        additionalProperties: false,
         required: ['sku', 'field', 'redis', 'postgres'],
         properties: {
           sku: { type: 'string' },
-          field: { type: 'string', enum: ['total', 'available', 'reserved', 'sold'] },
+          field: { type: 'string', enum: COUNTER_FIELDS },
           redis: { type: ['integer', 'null'] },
           postgres: { type: 'integer' },
           expected: { type: 'integer', description: 'What the facts in Postgres say' },

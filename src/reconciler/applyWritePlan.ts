@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { applySkuSettings, applySkuSnapshots } from '../db/skuRepository';
 import type { WritePlan } from './writePlan';
 
 /**
@@ -12,16 +13,7 @@ const ms = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
 /** Writes a planned batch in one transaction; every statement is idempotent. */
 export async function applyWritePlan(db: Database, plan: WritePlan): Promise<void> {
   await db.transaction(async (tx) => {
-    if (plan.skuSettings.length) {
-      await tx.execute(sql`
-        insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version)
-        select sku, total, available, reserved, sold, per_user_limit, ${ms(sql`starts_at`)}, ${ms(sql`ends_at`)}, version
-        from json_to_recordset(${rows(plan.skuSettings)}) as x(sku text, total int, available int, reserved int, sold int,
-          per_user_limit int, starts_at bigint, ends_at bigint, version bigint)
-        on conflict (sku) do update set
-          per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
-        where skus.version <= excluded.version`);
-    }
+    if (plan.skuSettings.length) await applySkuSettings(tx, plan.skuSettings);
     if (plan.reservations.length) {
       await tx.execute(sql`
         insert into reservations (id, user_id, order_id, status, created_at, expires_at)
@@ -73,12 +65,6 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
           actor text, reservation_id text, at bigint)
         on conflict (event_key) do nothing`);
     }
-    if (plan.snapshots.length) {
-      await tx.execute(sql`
-        update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
-          version = x.version, updated_at = now()
-        from json_to_recordset(${rows(plan.snapshots)}) as x(sku text, total int, available int, reserved int, sold int, version bigint)
-        where s.sku = x.sku and s.version < x.version`);
-    }
+    if (plan.snapshots.length) await applySkuSnapshots(tx, plan.snapshots);
   });
 }

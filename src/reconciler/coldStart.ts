@@ -1,7 +1,7 @@
 import type { Database } from '../db/client';
 import { type BindingRow, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
-import type { SkuRow } from '../db/skuRows';
-import type { StockEngine } from '../redis/stockEngine';
+import type { SkuRow } from '../db/skuRepository';
+import type { StockMaintenance } from '../redis/stockMaintenance';
 import { skuPages } from './skuPages';
 
 /**
@@ -11,10 +11,10 @@ import { skuPages } from './skuPages';
  * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
  * other. SKUs Redis still has are left untouched. Returns how many SKUs and holds were restored.
  */
-export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
+export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
-  const now = await engine.redisTimeMs();
+  const now = await maintenance.redisTimeMs();
   const [facts, pending, committed] = await Promise.all([loadSkuFacts(db, names), loadPendingHolds(db, names), loadCommittedBuyers(db, names)]);
 
   const byReservation = new Map<string, typeof pending>();
@@ -22,7 +22,7 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
   for (const [id, lines] of byReservation) {
     const [first] = lines;
     if (first.expiresAt.getTime() <= now) continue;
-    await engine.restoreReservation({
+    await maintenance.restoreReservation({
       id,
       userId: first.userId,
       orderId: first.orderId,
@@ -40,7 +40,7 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
     const buyers = new Map<string, number>();
     if (row.perUserLimit !== null) for (const line of lines) buyers.set(line.userId, (buyers.get(line.userId) ?? 0) + line.reserved);
     for (const [sku, userId, units] of committed) if (sku === row.sku) buyers.set(userId, (buyers.get(userId) ?? 0) + units);
-    const done = await engine.restoreSku({
+    const done = await maintenance.restoreSku({
       sku: row.sku,
       total: row.total,
       sold: facts.get(row.sku)?.sold ?? row.sold,
@@ -63,15 +63,15 @@ export async function restoreSkus(engine: StockEngine, db: Database, rows: SkuRo
  * Restores the Idempotency-Key bindings Postgres recorded that Redis would still keep, so a retry
  * with the same key replays its reservation instead of holding stock a second time.
  */
-export async function restoreBindings(engine: StockEngine, db: Database): Promise<number> {
-  const ttlMs = engine.tuning.idempotencyTtlSeconds * 1000;
-  const now = await engine.redisTimeMs();
+export async function restoreBindings(maintenance: StockMaintenance, db: Database): Promise<number> {
+  const ttlMs = maintenance.idempotencyTtlMs;
+  const now = await maintenance.redisTimeMs();
   let restored = 0;
   let after: BindingRow | null = null;
   for (;;) {
     const rows = await pageBindings(db, now - ttlMs, after, 1000);
     if (!rows.length) return restored;
-    await engine.restoreBindings(
+    await maintenance.restoreBindings(
       rows.map(({ userId, keyHash, reservationId, bodyDigest, createdAtMs }) => ({
         userId,
         binding: { reservationId, keyHash, bodyDigest },
@@ -93,13 +93,13 @@ export interface RestoreResult {
  * Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken; with
  * `bindings` (Redis lost all its data), the Idempotency-Key bindings too.
  */
-export async function restoreFromPostgres(engine: StockEngine, db: Database, options: { bindings?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreFromPostgres(maintenance: StockMaintenance, db: Database, options: { bindings?: boolean } = {}): Promise<RestoreResult> {
   const result = { skus: 0, holds: 0, bindings: 0 };
-  for await (const page of skuPages(engine, db, 500)) {
-    const restored = await restoreSkus(engine, db, page.filter(({ redis }) => redis === null).map(({ row }) => row));
+  for await (const page of skuPages(maintenance, db, 500)) {
+    const restored = await restoreSkus(maintenance, db, page.filter(({ redis }) => redis === null).map(({ row }) => row));
     result.skus += restored.skus;
     result.holds += restored.holds;
   }
-  if (options.bindings) result.bindings = await restoreBindings(engine, db);
+  if (options.bindings) result.bindings = await restoreBindings(maintenance, db);
   return result;
 }

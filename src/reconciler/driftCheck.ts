@@ -1,24 +1,10 @@
 import type { Database } from '../db/client';
+import { COUNTER_FIELDS, type DriftItem } from '../domain/reconcile';
 import { loadSkuFacts } from '../db/factsRepository';
-import { type SkuRow, writeSkuCounters } from '../db/skuRows';
-import type { StockCounters, StockEngine } from '../redis/stockEngine';
+import { type SkuRow, writeSkuCounters } from '../db/skuRepository';
+import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
 import { restoreSkus } from './coldStart';
 import { skuPages } from './skuPages';
-
-export const COUNTER_FIELDS = ['total', 'available', 'reserved', 'sold'] as const;
-export type CounterField = (typeof COUNTER_FIELDS)[number];
-
-/** One counter on which Redis, Postgres's row and the facts do not all agree. */
-export interface DriftItem {
-  sku: string;
-  field: CounterField;
-  /** Redis's counter; null when Redis has no such SKU. */
-  redis: number | null;
-  /** The counter in Postgres's `skus` row. */
-  postgres: number;
-  /** What the facts say: total from SET/ADJUST movements, sold from committed reservations, reserved from pending ones. */
-  expected: number;
-}
 
 export interface DriftResult {
   drift: DriftItem[];
@@ -43,9 +29,9 @@ function sameCounters(c: StockCounters, row: SkuRow): boolean {
  * is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its own expiry
  * index), Postgres's row from Redis once Redis is right; a SKU Redis lost is restored.
  */
-export async function checkDrift(engine: StockEngine, db: Database, options: { repair: boolean }): Promise<DriftResult> {
+export async function checkDrift(maintenance: StockMaintenance, db: Database, options: { repair: boolean }): Promise<DriftResult> {
   const result: DriftResult = { drift: [], busy: [], notRepaired: [] };
-  for await (const page of skuPages(engine, db, 1000)) {
+  for await (const page of skuPages(maintenance, db, 1000)) {
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
       if (redis && redis.version > row.version) result.busy.push(row.sku);
@@ -74,11 +60,11 @@ export async function checkDrift(engine: StockEngine, db: Database, options: { r
         await writeSkuCounters(db, row.sku, redis);
         continue;
       }
-      const repaired = await engine.repairStock(row.sku, redis.version, fact.total, fact.sold);
+      const repaired = await maintenance.repairStock(row.sku, redis.version, fact.total, fact.sold);
       if (repaired === 'changed' || repaired === 'inconsistent') result.notRepaired.push(row.sku);
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }
-    if (missing.length) await restoreSkus(engine, db, missing);
+    if (missing.length) await restoreSkus(maintenance, db, missing);
   }
   return result;
 }

@@ -1,4 +1,4 @@
-import type { StockEngine } from '../redis/stockEngine';
+import type { StockMaintenance } from '../redis/stockMaintenance';
 
 export interface SweepResult {
   holds: number;
@@ -10,15 +10,15 @@ export interface SweepResult {
  * sweep-due index with an expiry at or before now are visited, so a pass costs in proportion to
  * the expired holds, never to the size of the keyspace.
  */
-export async function sweepExpiredHolds(engine: StockEngine, options: { skusPerRound?: number; holdsPerCall?: number } = {}): Promise<SweepResult> {
+export async function sweepExpiredHolds(maintenance: StockMaintenance, options: { skusPerRound?: number; holdsPerCall?: number } = {}): Promise<SweepResult> {
   const skusPerRound = options.skusPerRound ?? 200;
   const holdsPerCall = options.holdsPerCall ?? 2000;
-  const now = await engine.redisTimeMs();
+  const now = await maintenance.redisTimeMs();
   const total: SweepResult = { holds: 0, units: 0 };
 
   const sweepSku = async (sku: string) => {
     for (;;) {
-      const result = await engine.sweepSku(sku, holdsPerCall);
+      const result = await maintenance.sweepSku(sku, holdsPerCall);
       total.holds += result.holds;
       total.units += result.units;
       if (result.holds === 0 || result.nextExpiryMs === null || result.nextExpiryMs > now) return;
@@ -26,7 +26,7 @@ export async function sweepExpiredHolds(engine: StockEngine, options: { skusPerR
   };
 
   for (;;) {
-    const due = await engine.dueSkus(now, skusPerRound);
+    const due = await maintenance.dueSkus(now, skusPerRound);
     if (!due.length) return total;
     await Promise.all(due.map(sweepSku));
   }

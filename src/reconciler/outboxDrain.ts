@@ -1,12 +1,11 @@
 import os from 'node:os';
 import { UnavailableError } from '../domain/errors';
 import type { Database } from '../db/client';
-import type { StockEngine } from '../redis/stockEngine';
+import type { Outbox, RawOutboxEntry } from '../redis/outbox';
+import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
 import { applyWritePlan } from './applyWritePlan';
-import { type OutboxEntry, parseEntry } from './events';
 import { planWrites } from './writePlan';
 
-export const CONSUMER_GROUP = 'reconciler';
 /** Concurrent Postgres transactions per batch (PGlite runs them one after another). */
 const WRITE_PARTITIONS = 2;
 
@@ -27,8 +26,6 @@ export interface DrainOptions {
   onBatch?: (entries: OutboxEntry[]) => void;
 }
 
-type StreamEntries = [id: string, fields: string[]][];
-
 /**
  * Postgres refused the data itself (SQLSTATE class 22 data exception, 23 constraint violation):
  * retrying cannot help, unlike a lost connection.
@@ -40,12 +37,6 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
-/** Parsed entries, and each entry's raw JSON by id (what a dead letter keeps). */
-function toEntries(raw: StreamEntries): [OutboxEntry[], Map<string, string>] {
-  const json = new Map(raw.map(([entryId, fields]) => [entryId, fields[fields.indexOf('e') + 1]]));
-  return [raw.map(([entryId]) => parseEntry(entryId, json.get(entryId)!)), json];
-}
-
 /**
  * Moves outbox events into Postgres: reads with a consumer group, writes each batch in one
  * transaction of idempotent statements, acknowledges only after that transaction committed, then
@@ -55,13 +46,11 @@ function toEntries(raw: StreamEntries): [OutboxEntry[], Map<string, string>] {
  * that way is retried entry by entry, and the entries refused alone are moved, with the error, to
  * the dead-letter stream for an operator, then acknowledged.
  */
-export async function drainOutbox(engine: StockEngine, db: Database, options: DrainOptions = {}): Promise<DrainResult> {
-  const { redis, keys } = engine;
-  const stream = keys.outbox();
+export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOptions = {}): Promise<DrainResult> {
   const batchSize = options.batchSize ?? 100;
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
-  await ensureGroup(engine);
+  await outbox.ensureGroup();
 
   const result: DrainResult = { written: 0, deadLettered: 0 };
   // The partitions are written concurrently, each in its own transaction; the entries are
@@ -70,26 +59,26 @@ export async function drainOutbox(engine: StockEngine, db: Database, options: Dr
   const write = (entries: OutboxEntry[]) =>
     Promise.all(planWrites(entries, entries.length === 1 ? 1 : WRITE_PARTITIONS).map((plan) => applyWritePlan(db, plan)));
   const acknowledge = async (entries: OutboxEntry[]) => {
-    await redis.xack(stream, CONSUMER_GROUP, ...entries.map((entry) => entry.entryId));
+    await outbox.acknowledge(entries.map((entry) => entry.entryId));
     for (const entry of entries) result.written += entry.events.length;
     options.onBatch?.(entries);
   };
-  const apply = async (entries: OutboxEntry[], raw: Map<string, string>) => {
+  const apply = async (raw: RawOutboxEntry[]) => {
+    const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json));
     try {
       await write(entries);
       return acknowledge(entries);
     } catch (error) {
       if (!isDataError(error)) throw new UnavailableError('Postgres', error);
     }
-    for (const entry of entries) {
+    for (const [n, entry] of entries.entries()) {
       try {
         await write([entry]);
         await acknowledge([entry]);
       } catch (error) {
         if (!isDataError(error)) throw new UnavailableError('Postgres', error);
         const reason = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
-        await redis.xadd(keys.deadLetters(), '*', 'entry', entry.entryId, 'e', raw.get(entry.entryId) ?? '', 'error', reason);
-        await redis.xack(stream, CONSUMER_GROUP, entry.entryId);
+        await outbox.deadLetter(raw[n], reason);
         result.deadLettered += 1;
       }
     }
@@ -98,42 +87,18 @@ export async function drainOutbox(engine: StockEngine, db: Database, options: Dr
   // 1. Whatever an earlier pass read but never acknowledged.
   let cursor = '0-0';
   do {
-    const [next, claimed] = (await redis.xautoclaim(stream, CONSUMER_GROUP, consumer, 0, cursor, 'COUNT', batchSize)) as [string, StreamEntries];
-    const [entries, raw] = toEntries(claimed.filter((entry) => entry !== null && entry[1] !== null));
-    if (entries.length) await apply(entries, raw);
-    cursor = next;
+    const claimed = await outbox.claimPending(consumer, cursor, batchSize);
+    if (claimed.entries.length) await apply(claimed.entries);
+    cursor = claimed.next;
   } while (cursor !== '0-0' && Date.now() < deadline);
 
   // 2. New entries.
   while (Date.now() < deadline) {
-    const reply = (await redis.xreadgroup('GROUP', CONSUMER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>')) as [string, StreamEntries][] | null;
-    const [entries, raw] = toEntries(reply ? reply[0][1] : []);
+    const entries = await outbox.readNew(consumer, batchSize);
     if (!entries.length) break;
-    await apply(entries, raw);
+    await apply(entries);
   }
 
-  await trimAcknowledged(engine);
+  await outbox.trimAcknowledged();
   return result;
-}
-
-async function ensureGroup(engine: StockEngine): Promise<void> {
-  try {
-    await engine.redis.xgroup('CREATE', engine.keys.outbox(), CONSUMER_GROUP, '0', 'MKSTREAM');
-  } catch (error) {
-    if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-  }
-}
-
-/** Drops stream entries older than the oldest one still pending (or all delivered, if none is). */
-async function trimAcknowledged(engine: StockEngine): Promise<void> {
-  const { redis, keys } = engine;
-  const stream = keys.outbox();
-  const [pendingCount, oldestPending] = (await redis.xpending(stream, CONSUMER_GROUP)) as [number, string | null];
-  let keepFrom = pendingCount > 0 ? oldestPending : null;
-  if (!keepFrom) {
-    const groups = (await redis.xinfo('GROUPS', stream)) as (string | number)[][];
-    const group = groups.find((fields) => fields[fields.indexOf('name') + 1] === CONSUMER_GROUP);
-    keepFrom = group ? String(group[group.indexOf('last-delivered-id') + 1]) : null;
-  }
-  if (keepFrom && keepFrom !== '0-0') await redis.xtrim(stream, 'MINID', keepFrom);
 }

@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { deleteBindingsBefore } from '../db/factsRepository';
 import { saveRun } from '../db/reconcileRunRepository';
-import { DomainError } from '../domain/errors';
-import type { StockEngine } from '../redis/stockEngine';
+import { reconcileInProgress } from '../domain/refusals';
+import type { ReconcileLease } from '../redis/reconcileLease';
+import type { StockMaintenance } from '../redis/stockMaintenance';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
-import type { ReconcileReport, ReconcileTrigger } from './report';
+import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from './runner';
 
-/** The lease is renewed every third of this while a pass runs, so it outlives any pass. */
-const LEASE_MS = 60_000;
 const DRAIN_BUDGET_MS = 30_000;
 
 /**
@@ -21,16 +20,17 @@ const DRAIN_BUDGET_MS = 30_000;
  */
 export class Reconciler implements ReconcileRunner {
   constructor(
-    private readonly engine: StockEngine,
+    private readonly maintenance: StockMaintenance,
+    private readonly lease: ReconcileLease,
     private readonly db: Database,
     public observer?: ReconcileObserver,
   ) {}
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
-    const token = randomUUID();
-    if (!(await this.engine.acquireLease(token, LEASE_MS))) {
+    const lease = await this.lease.acquire();
+    if (!lease) {
       this.observer?.refused(trigger);
-      throw new DomainError('RECONCILE_IN_PROGRESS', 'A reconciler pass is already running; try again when it has finished.');
+      throw reconcileInProgress();
     }
     const repair = options.repair ?? false;
     const report: ReconcileReport = {
@@ -44,17 +44,10 @@ export class Reconciler implements ReconcileRunner {
       repaired: false,
     };
     let expiriesDrained = 0;
-    let leaseLost = false;
     let deadLetterWarning: string | undefined;
-    const renewal = setInterval(() => {
-      this.engine.renewLease(token, LEASE_MS).then(
-        (renewed) => (leaseLost ||= !renewed),
-        () => {},
-      );
-    }, LEASE_MS / 3);
     try {
-      report.expiredReleased = (await sweepExpiredHolds(this.engine)).holds;
-      const drained = await drainOutbox(this.engine, this.db, {
+      report.expiredReleased = (await sweepExpiredHolds(this.maintenance)).holds;
+      const drained = await drainOutbox(this.maintenance.outbox, this.db, {
         timeBudgetMs: DRAIN_BUDGET_MS,
         onBatch: (entries) => {
           for (const event of entries.flatMap((entry) => entry.events)) if (event.type === 'EXPIRE') expiriesDrained += event.lines.length;
@@ -62,21 +55,20 @@ export class Reconciler implements ReconcileRunner {
       });
       report.eventsWritten = drained.written;
       // Redis has dropped these bindings by now; a rebuild must not bring them back.
-      await deleteBindingsBefore(this.db, Date.now() - this.engine.tuning.idempotencyTtlSeconds * 1000);
+      await deleteBindingsBefore(this.db, Date.now() - this.maintenance.idempotencyTtlMs);
       if (drained.deadLettered) {
-        deadLetterWarning = `${drained.deadLettered} outbox entries were refused by Postgres and moved to ${this.engine.keys.deadLetters()}`;
+        deadLetterWarning = `${drained.deadLettered} outbox entries were refused by Postgres and moved to ${this.maintenance.outbox.deadLettersKey}`;
       }
-      const drift = await checkDrift(this.engine, this.db, { repair });
+      const drift = await checkDrift(this.maintenance, this.db, { repair });
       report.drift = drift.drift;
       report.repaired = repair && drift.drift.length > 0 && drift.notRepaired.length === 0;
-      if (leaseLost) throw new Error('the reconciler lease was lost during the pass (another pass may have overlapped it)');
+      if (lease.lost) throw new Error('the reconciler lease was lost during the pass (another pass may have overlapped it)');
       if (deadLetterWarning) throw new Error(deadLetterWarning);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
     } finally {
-      clearInterval(renewal);
       report.finishedAt = new Date().toISOString();
-      await this.engine.releaseLease(token).catch(() => {});
+      await lease.release();
     }
     try {
       await saveRun(this.db, report);

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client';
-import { RedisDataLostError, type StockEngine } from '../redis/stockEngine';
+import { RedisDataLostError } from '../domain/errors';
+import type { StockMaintenance } from '../redis/stockMaintenance';
 import { type RestoreResult, restoreFromPostgres } from './coldStart';
 
 export interface WatchLog {
@@ -21,7 +22,7 @@ export class RedisDataWatch {
   log: WatchLog = { warn: () => {}, error: () => {} };
 
   constructor(
-    private readonly engine: StockEngine,
+    private readonly maintenance: StockMaintenance,
     private readonly db: Database,
   ) {}
 
@@ -30,9 +31,9 @@ export class RedisDataWatch {
    * its marker is missing; else only the SKUs it lost), then marks Redis as holding the data.
    */
   async startUp(): Promise<RestoreResult> {
-    const lost = !(await this.engine.hasDataMarker());
-    const restored = await restoreFromPostgres(this.engine, this.db, { bindings: lost });
-    await this.engine.writeDataMarker();
+    const lost = !(await this.maintenance.hasDataMarker());
+    const restored = await restoreFromPostgres(this.maintenance, this.db, { bindings: lost });
+    await this.maintenance.writeDataMarker();
     return restored;
   }
 
@@ -59,7 +60,7 @@ export class RedisDataWatch {
 
   private async checkOnce(): Promise<void> {
     try {
-      if (await this.engine.hasDataMarker()) return;
+      if (await this.maintenance.hasDataMarker()) return;
     } catch {
       return; // Redis unreachable: answered 503 per request; checked again next tick.
     }
@@ -68,8 +69,8 @@ export class RedisDataWatch {
       this.log.warn('Redis lost its data (its data marker is gone): answering 503 while rebuilding it from Postgres');
     }
     try {
-      const restored = await restoreFromPostgres(this.engine, this.db, { bindings: true });
-      await this.engine.writeDataMarker();
+      const restored = await restoreFromPostgres(this.maintenance, this.db, { bindings: true });
+      await this.maintenance.writeDataMarker();
       this.rebuilding = false;
       this.log.warn(
         `Redis rebuilt from Postgres: ${restored.skus} SKUs, ${restored.holds} pending holds, ${restored.bindings} idempotency keys; serving again`,

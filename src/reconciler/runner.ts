@@ -1,4 +1,4 @@
-import type { ReconcileReport, ReconcileTrigger } from './report';
+import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 
 /** Runs reconciler passes: in this thread (Reconciler) or in the background thread (BackgroundServices). */
 export interface ReconcileRunner {

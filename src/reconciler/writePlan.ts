@@ -1,4 +1,5 @@
-import type { OutboxEntry, OutboxEvent, StockSnapshot } from './events';
+import type { SkuSettingsRow, SkuSnapshotRow } from '../db/skuRepository';
+import type { OutboxEntry, OutboxEvent, StockSnapshot } from '../redis/outboxEntry';
 
 /**
  * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
@@ -13,8 +14,8 @@ export interface WritePlan {
   finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: number }[];
   extensions: { id: string; expires_at: number }[];
   movements: { event_key: string; sku: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: number }[];
-  skuSettings: { sku: string; per_user_limit: number | null; starts_at: number | null; ends_at: number | null; total: number; available: number; reserved: number; sold: number; version: number }[];
-  snapshots: { sku: string; total: number; available: number; reserved: number; sold: number; version: number }[];
+  skuSettings: SkuSettingsRow[];
+  snapshots: SkuSnapshotRow[];
 }
 
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;

@@ -1,9 +1,11 @@
 /**
  * Every Redis key the engine uses is built here and nowhere else.
  *
- * All keys of one SKU share the hash tag `{sku:<sku>}` so one script may touch them all, also on a
- * Redis Cluster. Identifiers reaching this module were validated against patterns without braces,
- * so a client can never choose a key's slot or shape.
+ * All keys of one SKU share the hash tag `{sku:<sku>}`, so a script over one SKU's keys stays in
+ * one hash slot. (The reserve, commit and release scripts also touch the record, idempotency and
+ * outbox keys, in other slots: the engine runs on one Redis, not yet on a Redis Cluster.)
+ * Identifiers reaching this module were validated against patterns without braces, so a client
+ * can never choose a key's slot or shape.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -41,6 +43,11 @@ export class RedisKeys {
   /** Stream of state changes the reconciler drains into Postgres. */
   outbox(partition = 0): string {
     return `${this.prefix}:{outbox:${partition}}:events`;
+  }
+
+  /** Consumer group through which the reconciler reads the outbox. */
+  outboxGroup(): string {
+    return 'reconciler';
   }
 
   /** Stream of outbox entries Postgres refused as data (kept for an operator, see the README). */

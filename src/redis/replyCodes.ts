@@ -1,4 +1,14 @@
 import { DomainError } from '../domain/errors';
+import {
+  idempotencyKeyReused,
+  insufficientStock,
+  purchaseLimitExceeded,
+  reservationFinished,
+  reservationNotFound,
+  saleNotActive,
+  skuNotFound,
+  totalBelowCommitted,
+} from '../domain/refusals';
 
 /** Codes the Lua scripts return as the first element of their reply (see each script's header). */
 export enum ReplyCode {
@@ -20,33 +30,29 @@ export enum ReplyCode {
   TotalTooLarge = -13,
 }
 
-/** The one place a script's refusal code becomes an error the client sees. */
+/** The one place a script's refusal code becomes the domain's error. */
 export function refusal(code: ReplyCode, details?: unknown): DomainError {
   switch (code) {
     case ReplyCode.SkuNotFound:
-      return new DomainError('SKU_NOT_FOUND', 'No such SKU.', details);
+      return skuNotFound((details as { sku: string }).sku);
     case ReplyCode.SaleNotActive:
-      return new DomainError('SALE_NOT_ACTIVE', 'The sale of this SKU is not open now.', details);
+      return saleNotActive(details);
     case ReplyCode.PurchaseLimitExceeded:
-      return new DomainError('PURCHASE_LIMIT_EXCEEDED', 'This would exceed the per-user limit of the SKU.', details);
+      return purchaseLimitExceeded(details);
     case ReplyCode.InsufficientStock:
-      return new DomainError('INSUFFICIENT_STOCK', 'Not enough stock; nothing was held.', details);
+      return insufficientStock(details);
     case ReplyCode.IdempotencyKeyReused:
-      return new DomainError(
-        'IDEMPOTENCY_KEY_REUSED',
-        'This Idempotency-Key was already used with a different request body.',
-        details,
-      );
+      return idempotencyKeyReused();
     case ReplyCode.ReservationNotFound:
-      return new DomainError('RESERVATION_NOT_FOUND', 'No such reservation.', details);
+      return reservationNotFound();
     case ReplyCode.ReservationExpired:
-      return new DomainError('RESERVATION_EXPIRED', 'The reservation expired; its units went back on sale.', details);
+      return reservationFinished('EXPIRED');
     case ReplyCode.ReservationReleased:
-      return new DomainError('RESERVATION_RELEASED', 'The reservation was released.', details);
+      return reservationFinished('RELEASED');
     case ReplyCode.ReservationCommitted:
-      return new DomainError('RESERVATION_COMMITTED', 'The reservation is already committed.', details);
+      return reservationFinished('COMMITTED');
     case ReplyCode.TotalBelowCommitted:
-      return new DomainError('TOTAL_BELOW_COMMITTED', 'total may not fall below reserved + sold.', details);
+      return totalBelowCommitted(details);
     default:
       return new DomainError('INTERNAL', `unexpected script reply code ${code}`);
   }

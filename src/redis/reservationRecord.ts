@@ -6,10 +6,15 @@
  * Idempotency-Key binding when it has one (idempotencyBinding.ts). Read here for the reconciler
  * and cold start; only the scripts change records on a live engine.
  */
+import { type Reservation, type ReservationStatus, readStatus, toLine } from '../domain/reservation';
 import { type IdempotencyBinding, decodeEventHead } from './idempotencyBinding';
 
+/** The one letter each status takes in a record. */
+const LETTER_OF_STATUS = { PENDING: 'P', COMMITTED: 'C', RELEASED: 'R', EXPIRED: 'E' } as const satisfies Record<ReservationStatus, string>;
+const STATUS_OF_LETTER = Object.fromEntries(Object.entries(LETTER_OF_STATUS).map(([status, letter]) => [letter, status])) as Record<string, ReservationStatus>;
+
 export interface ReservationRecord {
-  status: string;
+  status: ReservationStatus;
   createdAtMs: number;
   expiresAtMs: number;
   /** Empty while the hold is pending. */
@@ -19,19 +24,16 @@ export interface ReservationRecord {
   lines: [sku: string, qty: number, reserved: number][];
 }
 
-/** Records written before lifetimes were stored hold expiresAt itself, which is never below createdAt. */
-function expiresAtOf(createdAtMs: number, lifetimeOrExpiry: number): number {
-  return lifetimeOrExpiry >= createdAtMs ? lifetimeOrExpiry : createdAtMs + lifetimeOrExpiry;
-}
-
 export function encodeReservationRecord(record: ReservationRecord): string {
   const lines = record.lines.map(([sku, qty, reserved]) => `${sku}|${qty}|${reserved}`).join(',');
   const lifetime = record.expiresAtMs - record.createdAtMs;
-  return [record.status, record.createdAtMs, lifetime, record.finishedAt, record.userId, record.orderId ?? '', lines].join('|');
+  return [LETTER_OF_STATUS[record.status], record.createdAtMs, lifetime, record.finishedAt, record.userId, record.orderId ?? '', lines].join('|');
 }
 
 export function decodeReservationRecord(text: string): ReservationRecord {
-  const [status, createdAt, lifetime, finishedAt, userId, orderId, ...rest] = text.split('|');
+  const [letter, createdAt, lifetime, finishedAt, userId, orderId, ...rest] = text.split('|');
+  const status = STATUS_OF_LETTER[letter];
+  if (!status) throw new Error(`unknown reservation status letter "${letter}" in record "${text}"`);
   const lines = rest
     .join('|')
     .split(',')
@@ -40,7 +42,20 @@ export function decodeReservationRecord(text: string): ReservationRecord {
       return [sku, Number(qty), Number(reserved)];
     });
   const createdAtMs = Number(createdAt);
-  return { status, createdAtMs, expiresAtMs: expiresAtOf(createdAtMs, Number(lifetime)), finishedAt, userId, orderId: orderId || null, lines };
+  return { status, createdAtMs, expiresAtMs: createdAtMs + Number(lifetime), finishedAt, userId, orderId: orderId || null, lines };
+}
+
+/** The reservation a record stands for, as a reader at `nowMs` (Redis time) sees it. */
+export function reservationOf(id: string, record: ReservationRecord, nowMs: number): Reservation {
+  return {
+    id,
+    status: readStatus(record.status, record.expiresAtMs, nowMs),
+    userId: record.userId,
+    orderId: record.orderId,
+    items: record.lines.map(([sku, qty, reserved]) => toLine(sku, qty, reserved)),
+    createdAt: new Date(record.createdAtMs).toISOString(),
+    expiresAt: new Date(record.expiresAtMs).toISOString(),
+  };
 }
 
 /** A RESERVE outbox event: the reservation id (and binding), then the record as the reserve script wrote it. */

@@ -2,47 +2,50 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadLuaScript } from './luaSource';
 
-/** The scripts in lua/, by the command name they are defined under. */
-export const SCRIPTS = {
-  fsReserve: 'reserve',
-  fsCommit: 'commit',
-  fsRelease: 'release',
-  fsAbandon: 'abandon',
-  fsExtend: 'extend',
-  fsGetReservation: 'get_reservation',
-  fsSetStock: 'set_stock',
-  fsAdjustStock: 'adjust_stock',
-  fsSweepExpired: 'sweep_expired',
-  fsRepairStock: 'repair_stock',
-  fsRestoreSku: 'restore_sku',
-  fsReleaseLease: 'release_lease',
-  fsRenewLease: 'renew_lease',
-} as const;
+/** The scripts in lua/, by file name. */
+export const SCRIPT_NAMES = [
+  'reserve',
+  'commit',
+  'release',
+  'abandon',
+  'extend',
+  'get_reservation',
+  'set_stock',
+  'adjust_stock',
+  'sweep_expired',
+  'repair_stock',
+  'restore_sku',
+  'release_lease',
+  'renew_lease',
+] as const;
 
-export type ScriptName = keyof typeof SCRIPTS;
-type ScriptArg = string | number;
-/** A script call: first the number of keys, then the keys, then the arguments (EVALSHA order). */
-export type ScriptCommands = Record<ScriptName, (numKeys: number, ...keysThenArgs: ScriptArg[]) => Promise<unknown>>;
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+export type ScriptArg = string | number;
+
+/** The command each script is defined under on the client. */
+const commandOf = (name: ScriptName) => `fs_${name}`;
 
 /**
  * Registers every script with ioredis, which sends EVALSHA and falls back to EVAL once when the
  * server does not know the script yet (first call, or after a restart flushed the script cache).
+ * No key count is fixed here: runScript passes the length of the keys it is given, so no call
+ * site repeats a number that the script's header already states.
  */
-export function defineScripts(client: Redis): ScriptedRedis {
-  for (const [command, source] of Object.entries(scriptSources())) {
-    client.defineCommand(command, { lua: source });
-  }
-  return client as ScriptedRedis;
+export function defineScripts(client: Redis): void {
+  for (const name of SCRIPT_NAMES) client.defineCommand(commandOf(name), { lua: scriptSources()[name] });
+}
+
+/** Runs a script defined by defineScripts: KEYS are `keys`, ARGV are `args`. */
+export function runScript(client: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  const command = (client as unknown as Record<string, (...parts: ScriptArg[]) => Promise<unknown>>)[commandOf(name)];
+  return command.call(client, keys.length, ...keys, ...args);
 }
 
 let sources: Record<ScriptName, string> | undefined;
 
 /** Each script's expanded source, read from lua/ once per process. */
 export function scriptSources(): Record<ScriptName, string> {
-  sources ??= Object.fromEntries(
-    Object.entries(SCRIPTS).map(([command, file]) => [command, loadLuaScript(file)]),
-  ) as Record<ScriptName, string>;
+  sources ??= Object.fromEntries(SCRIPT_NAMES.map((name) => [name, loadLuaScript(name)])) as Record<ScriptName, string>;
   return sources;
 }
 

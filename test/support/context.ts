@@ -9,11 +9,17 @@ import { buildApp, serverOptions } from '../../src/http/app';
 import { EngineMetrics } from '../../src/metrics';
 import { Reconciler } from '../../src/reconciler/reconciler';
 import { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
+import { Reservations } from '../../src/reconciler/reservations';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
+import { encodeHoldMember } from '../../src/redis/holdMember';
 import { RedisKeys } from '../../src/redis/keys';
+import type { ReconcileLease } from '../../src/redis/reconcileLease';
+import type { EngineTuning } from '../../src/redis/redisStore';
 import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
-import { defineScripts, ensureScriptsLoaded } from '../../src/redis/scripts';
-import { DEFAULT_TUNING, type EngineTuning, StockEngine } from '../../src/redis/stockEngine';
+import { ensureScriptsLoaded } from '../../src/redis/scripts';
+import type { StockEngine } from '../../src/redis/stockEngine';
+import type { StockMaintenance } from '../../src/redis/stockMaintenance';
+import { createStockServices } from '../../src/redis/stockServices';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -23,6 +29,8 @@ export type DatabaseTarget = 'postgres' | 'pglite';
 export interface TestContext {
   app: FastifyInstance;
   engine: StockEngine;
+  maintenance: StockMaintenance;
+  lease: ReconcileLease;
   /** The engine's own client (scripts defined); use it to read or tamper with raw keys. */
   redis: Redis;
   keys: RedisKeys;
@@ -87,16 +95,18 @@ export async function createTestContext(
   redis.on('error', () => {});
   await connectWithRetry(redis);
   const keys = new RedisKeys(config.keyPrefix);
-  const engine = new StockEngine(defineScripts(redis), keys, { ...DEFAULT_TUNING, ...options.tuning });
+  const { engine, maintenance, lease } = createStockServices(redis, { keyPrefix: config.keyPrefix, tuning: options.tuning });
   const metrics = new EngineMetrics(async () => []);
-  const reconciler = new Reconciler(engine, database.db, metrics);
-  const dataWatch = new RedisDataWatch(engine, database.db);
+  const reconciler = new Reconciler(maintenance, lease, database.db, metrics);
+  const dataWatch = new RedisDataWatch(maintenance, database.db);
   await dataWatch.startUp();
   dataWatch.watch(options.dataWatchIntervalMs);
   const app = await buildApp(
     {
       config,
       engine,
+      maintenance,
+      reservations: new Reservations(engine, database.db),
       db: database.db,
       metrics,
       reconciler,
@@ -120,6 +130,8 @@ export async function createTestContext(
   return {
     app,
     engine,
+    maintenance,
+    lease,
     redis,
     keys,
     database,
@@ -169,7 +181,7 @@ export async function moveExpiry(ctx: TestContext, id: string, sku: string, unit
   await ctx.redis
     .multi()
     .set(ctx.keys.reservation(id), encodeReservationRecord({ ...record, expiresAtMs: expiresAt }), 'KEEPTTL')
-    .zadd(ctx.keys.expiry(sku), expiresAt, `${id}|${units}|${record.userId}`)
+    .zadd(ctx.keys.expiry(sku), expiresAt, encodeHoldMember({ reservationId: id, units, userId: record.userId }))
     .exec();
 }
 

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { listRuns } from '../../db/reconcileRunRepository';
-import { DomainError, UnavailableError } from '../../domain/errors';
+import { DomainError } from '../../domain/errors';
 import type { AppDeps } from '../deps';
 import { errors, limitQuery, reconcileBody, reconcileReport } from '../schemas';
 
-export default async function adminReconcileRoutes(app: FastifyInstance, { reconciler, db }: AppDeps): Promise<void> {
-  app.post<{ Body: { repair?: boolean } | null }>(
+const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reconciler, db }) => {
+  app.post(
     '/v1/admin/reconcile',
     {
       schema: {
@@ -25,7 +25,7 @@ export default async function adminReconcileRoutes(app: FastifyInstance, { recon
     },
   );
 
-  app.get<{ Querystring: { limit: number } }>(
+  app.get(
     '/v1/admin/reconcile/runs',
     {
       schema: {
@@ -36,12 +36,8 @@ export default async function adminReconcileRoutes(app: FastifyInstance, { recon
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: reconcileReport } } }, ...errors(400, 401, 503) },
       },
     },
-    async (request) => {
-      try {
-        return { items: await listRuns(db, request.query.limit) };
-      } catch (error) {
-        throw new UnavailableError('Postgres', error);
-      }
-    },
+    async (request) => ({ items: await listRuns(db, request.query.limit) }),
   );
-}
+};
+
+export default adminReconcileRoutes;

@@ -1,16 +1,15 @@
-import type { FastifyInstance } from 'fastify';
-import { DomainError, UnavailableError } from '../../domain/errors';
-import type { SkuSettings } from '../../domain/sku';
-import { listMovements, upsertSku } from '../../db/skuRepository';
-import { findSkuRow } from '../../db/skuRows';
-import { restoreSkus } from '../../reconciler/coldStart';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { normalizeSkuSettings } from '../../domain/sku';
+import { listMovements } from '../../db/skuRepository';
+import { putSku } from '../../reconciler/putSku';
 import type { AppDeps } from '../deps';
 import { adjustBody, errors, limitQuery, movementsResponse, putSkuBody, skuParams, skuView } from '../schemas';
 
 const ADMIN_ACTOR = 'admin-api';
 
-export default async function adminSkuRoutes(app: FastifyInstance, { engine, db }: AppDeps): Promise<void> {
-  app.put<{ Params: { sku: string }; Body: SkuSettings }>(
+const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, deps) => {
+  const { engine, db } = deps;
+  app.put(
     '/v1/admin/skus/:sku',
     {
       schema: {
@@ -23,39 +22,17 @@ export default async function adminSkuRoutes(app: FastifyInstance, { engine, db 
       },
     },
     async (request, reply) => {
-      const settings = request.body;
-      if (settings.startsAt && settings.endsAt && Date.parse(settings.endsAt) <= Date.parse(settings.startsAt)) {
-        throw new DomainError('VALIDATION_FAILED', 'endsAt must be later than startsAt.', { startsAt: settings.startsAt, endsAt: settings.endsAt });
-      }
-      const normalized: SkuSettings = {
-        total: settings.total,
-        perUserLimit: settings.perUserLimit ?? null,
-        startsAt: settings.startsAt ? new Date(settings.startsAt).toISOString() : null,
-        endsAt: settings.endsAt ? new Date(settings.endsAt).toISOString() : null,
-      };
-      const sku = request.params.sku;
-      // A SKU Postgres knows is never created anew in Redis: its total would count twice.
-      const known = await findSkuRow(db, sku).catch((error) => {
-        throw new UnavailableError('Postgres', error);
-      });
-      const put = () => engine.setStock(sku, normalized, ADMIN_ACTOR, { mayCreate: !known });
-      const { created, view, version } = await put().catch(async (error) => {
-        if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
-        // Redis lost this one SKU (its data marker is intact): restore it, then apply the change.
-        await restoreSkus(engine, db, [known]);
-        return put();
-      });
-      try {
-        await upsertSku(db, view, version);
-      } catch (error) {
+      const { sku } = request.params;
+      const { created, view, postgresDeferred } = await putSku(deps, sku, normalizeSkuSettings(request.body), ADMIN_ACTOR);
+      if (postgresDeferred) {
         // Redis has the change and its outbox event; the reconciler writes it to Postgres.
-        request.log.warn({ err: error, sku: view.sku }, 'SKU saved in Redis; Postgres write deferred to the reconciler');
+        request.log.warn({ err: postgresDeferred, sku }, 'SKU saved in Redis; Postgres write deferred to the reconciler');
       }
       return reply.code(created ? 201 : 200).send(view);
     },
   );
 
-  app.post<{ Params: { sku: string }; Body: { delta: number; reason: string } }>(
+  app.post(
     '/v1/admin/skus/:sku/adjust',
     {
       schema: {
@@ -73,7 +50,7 @@ export default async function adminSkuRoutes(app: FastifyInstance, { engine, db 
     },
   );
 
-  app.get<{ Params: { sku: string }; Querystring: { limit: number } }>(
+  app.get(
     '/v1/admin/skus/:sku/movements',
     {
       schema: {
@@ -86,21 +63,19 @@ export default async function adminSkuRoutes(app: FastifyInstance, { engine, db 
       },
     },
     async (request) => {
-      try {
-        const rows = await listMovements(db, request.params.sku, request.query.limit);
-        return {
-          items: rows.map((row) => ({
-            at: row.at.toISOString(),
-            type: row.type,
-            qty: row.qty,
-            reason: row.reason,
-            actor: row.actor,
-            reservationId: row.reservationId,
-          })),
-        };
-      } catch (error) {
-        throw new UnavailableError('Postgres', error);
-      }
+      const rows = await listMovements(db, request.params.sku, request.query.limit);
+      return {
+        items: rows.map((row) => ({
+          at: row.at.toISOString(),
+          type: row.type,
+          qty: row.qty,
+          reason: row.reason,
+          actor: row.actor,
+          reservationId: row.reservationId,
+        })),
+      };
     },
   );
-}
+};
+
+export default adminSkuRoutes;

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import { type RequestedLine, mergeLinesWithinMaxQty } from '../../domain/reservation';
-import { ReplyCode, refusal } from '../../redis/replyCodes';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { skuNotFound } from '../../domain/refusals';
+import { mergeLinesWithinMaxQty } from '../../domain/reservation';
 import type { AppDeps } from '../deps';
 import { availabilityBody, availabilityResponse, errors, skuParams, skuView } from '../schemas';
 
-export default async function skuRoutes(app: FastifyInstance, { engine }: AppDeps): Promise<void> {
-  app.get<{ Params: { sku: string } }>(
+const skuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine }) => {
+  app.get(
     '/v1/skus/:sku',
     {
       schema: {
@@ -17,12 +17,12 @@ export default async function skuRoutes(app: FastifyInstance, { engine }: AppDep
     },
     async (request) => {
       const view = await engine.getSku(request.params.sku);
-      if (!view) throw refusal(ReplyCode.SkuNotFound, { sku: request.params.sku });
+      if (!view) throw skuNotFound(request.params.sku);
       return view;
     },
   );
 
-  app.post<{ Body: { items: RequestedLine[] } }>(
+  app.post(
     '/v1/availability',
     {
       schema: {
@@ -42,4 +42,6 @@ export default async function skuRoutes(app: FastifyInstance, { engine }: AppDep
       return { ok: answers.every((answer) => answer.ok), items: answers };
     },
   );
-}
+};
+
+export default skuRoutes;

@@ -3,8 +3,8 @@
  * one script call and the counters of the SKUs it touched, as they stood after the call. Lua's
  * cjson writes an empty array as `{}`, hence `list()`.
  */
-import type { IdempotencyBinding } from '../redis/idempotencyBinding';
-import { decodeReserveEvent } from '../redis/reservationRecord';
+import type { IdempotencyBinding } from './idempotencyBinding';
+import { decodeReserveEvent } from './reservationRecord';
 
 /** [sku, total, available, reserved, sold, version] after the change. */
 export type StockSnapshot = [string, number, number, number, number, number];
@@ -78,22 +78,12 @@ function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
-/** RESERVE as the previous release wrote it: [type, at, id, userId, orderId, expiresAt, items]. */
-type CompactReserve = ['RESERVE', number, string, string, string, number, unknown];
-
-/**
- * RESERVE, the bulk of the outbox, arrives as the text "<id>|<record>" (see reservationRecord.ts);
- * entries written before an upgrade may still hold the compact array.
- */
-function parseEvent(raw: Record<string, unknown> | CompactReserve | string): OutboxEvent {
+/** RESERVE, the bulk of the outbox, arrives as the text "<head>|<record>" (see reservationRecord.ts). */
+function parseEvent(raw: Record<string, unknown> | string): OutboxEvent {
   if (typeof raw === 'string') {
     const { id, binding, record } = decodeReserveEvent(raw);
     const { createdAtMs, expiresAtMs, userId, orderId, lines } = record;
     return { type: 'RESERVE', at: createdAtMs, id, userId, orderId, createdAt: createdAtMs, expiresAt: expiresAtMs, items: lines, binding };
-  }
-  if (Array.isArray(raw)) {
-    const [type, at, id, userId, orderId, expiresAt, items] = raw;
-    return { type, at, id, userId, orderId, createdAt: at, expiresAt, items: list(items) };
   }
   if ('lines' in raw) raw.lines = list(raw.lines);
   return raw as unknown as OutboxEvent;
@@ -101,5 +91,5 @@ function parseEvent(raw: Record<string, unknown> | CompactReserve | string): Out
 
 export function parseEntry(entryId: string, json: string): OutboxEntry {
   const raw = JSON.parse(json);
-  return { entryId, events: list<Record<string, unknown> | CompactReserve | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
+  return { entryId, events: list<Record<string, unknown> | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
 }

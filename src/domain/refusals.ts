@@ -1,0 +1,38 @@
+/**
+ * Every refusal a client can act on, built in one place: routes throw these, and the Redis layer
+ * turns a script's reply code into the same ones (src/redis/replyCodes.ts).
+ */
+import { DomainError, UnavailableError } from './errors';
+import type { FinalStatus } from './reservation';
+
+export const skuNotFound = (sku: string) => new DomainError('SKU_NOT_FOUND', 'No such SKU.', { sku });
+
+export const saleNotActive = (details: unknown) => new DomainError('SALE_NOT_ACTIVE', 'The sale of this SKU is not open now.', details);
+
+export const purchaseLimitExceeded = (details: unknown) =>
+  new DomainError('PURCHASE_LIMIT_EXCEEDED', 'This would exceed the per-user limit of the SKU.', details);
+
+export const insufficientStock = (details: unknown) => new DomainError('INSUFFICIENT_STOCK', 'Not enough stock; nothing was held.', details);
+
+export const idempotencyKeyReused = () =>
+  new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body.');
+
+export const reservationNotFound = () => new DomainError('RESERVATION_NOT_FOUND', 'No such reservation.');
+
+export const totalBelowCommitted = (details: unknown) => new DomainError('TOTAL_BELOW_COMMITTED', 'total may not fall below reserved + sold.', details);
+
+const FINISHED = {
+  COMMITTED: () => new DomainError('RESERVATION_COMMITTED', 'The reservation is already committed.'),
+  RELEASED: () => new DomainError('RESERVATION_RELEASED', 'The reservation was released.'),
+  EXPIRED: () => new DomainError('RESERVATION_EXPIRED', 'The reservation expired; its units went back on sale.'),
+} satisfies Record<FinalStatus, () => DomainError>;
+
+/** A reservation that already ended this way cannot be acted on as asked. */
+export const reservationFinished = (status: FinalStatus) => FINISHED[status]();
+
+/** Postgres still holds a reservation as pending whose record Redis no longer keeps: its end is not drained yet. */
+export const outcomeNotYetRecorded = () =>
+  new UnavailableError('The outcome of this reservation', undefined, 'it is not yet recorded and nothing was changed. Retry shortly');
+
+export const reconcileInProgress = () =>
+  new DomainError('RECONCILE_IN_PROGRESS', 'A reconciler pass is already running; try again when it has finished.');

@@ -1,0 +1,83 @@
+import type { Database } from '../db/client';
+import { findReservation } from '../db/reservationRepository';
+import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
+import { newReservationId } from '../domain/ids';
+import { outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
+import { type RequestedLine, type Reservation, mergeLinesWithinMaxQty } from '../domain/reservation';
+import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
+
+/** A reserve request as a client sends it. */
+export interface ReserveRequest {
+  userId: string;
+  orderId?: string | null;
+  items: RequestedLine[];
+  ttlSeconds: number;
+  allowPartial: boolean;
+  idempotencyKey?: string;
+}
+
+export interface ReserveAnswer {
+  reservation: Reservation;
+  /** The Idempotency-Key had already produced this reservation. */
+  replayed: boolean;
+}
+
+/**
+ * A reservation's life as the API offers it: held and finished in Redis while Redis keeps its
+ * record, answered from Postgres (the reconciler wrote it there) once it no longer does.
+ */
+export class Reservations {
+  constructor(
+    private readonly engine: StockEngine,
+    private readonly db: Database,
+  ) {}
+
+  async reserve(request: ReserveRequest): Promise<ReserveAnswer> {
+    const { userId, ttlSeconds, allowPartial, idempotencyKey } = request;
+    const lines = mergeLinesWithinMaxQty(request.items);
+    const orderId = request.orderId ?? null;
+    const idempotency = idempotencyKey
+      ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
+      : undefined;
+    const outcome = await this.engine.reserve({ id: newReservationId(), userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
+    if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
+    return { reservation: await this.read(outcome.reservationId), replayed: true };
+  }
+
+  /** The reservation as a reader sees it now; 404 when neither Redis nor Postgres knows it. */
+  async read(id: string): Promise<Reservation> {
+    const reservation = (await this.engine.getReservation(id)) ?? (await findReservation(this.db, id, await this.engine.redisTimeMs()));
+    if (!reservation) throw reservationNotFound();
+    return reservation;
+  }
+
+  commit(id: string): Promise<FinishOutcome> {
+    return this.finish(id, 'commit', () => this.engine.commit(id));
+  }
+
+  release(id: string): Promise<FinishOutcome> {
+    return this.finish(id, 'release', () => this.engine.release(id));
+  }
+
+  async extend(id: string, ttlSeconds: number): Promise<Reservation> {
+    return (await this.engine.extend(id, ttlSeconds)) ?? (await this.finishedElsewhere(id, 'extend')).reservation;
+  }
+
+  private async finish(id: string, action: 'commit' | 'release', inRedis: () => Promise<FinishOutcome | null>): Promise<FinishOutcome> {
+    return (await inRedis()) ?? (await this.finishedElsewhere(id, action));
+  }
+
+  /**
+   * Redis no longer holds the record (its retention passed): answer from the state Postgres
+   * recorded, the way the script would have. As stored, not as read: a row still PENDING past its
+   * expiry may be a commit or release the drain has not written yet.
+   */
+  private async finishedElsewhere(id: string, action: 'commit' | 'release' | 'extend'): Promise<FinishOutcome> {
+    const stored = await findReservation(this.db, id);
+    if (!stored) throw reservationNotFound();
+    if (stored.status === 'PENDING') throw outcomeNotYetRecorded();
+    const repeat = (action === 'commit' && stored.status === 'COMMITTED') || (action === 'release' && stored.status !== 'COMMITTED');
+    if (!repeat) throw reservationFinished(stored.status);
+    return { reservation: stored, changed: false };
+  }
+}

@@ -1,0 +1,80 @@
+import type { RedisStore } from './redisStore';
+
+/** One stream entry as read: its id and its JSON (see outboxEntry.ts). */
+export interface RawOutboxEntry {
+  entryId: string;
+  json: string;
+}
+
+type StreamEntries = [id: string, fields: string[] | null][];
+
+function rawEntries(entries: StreamEntries): RawOutboxEntry[] {
+  // XAUTOCLAIM answers a deleted entry as null: nothing to drain there.
+  return entries.filter(([, fields]) => fields !== null).map(([entryId, fields]) => ({ entryId, json: fields![fields!.indexOf('e') + 1] }));
+}
+
+/**
+ * The outbox stream as the reconciler drains it: through one consumer group, acknowledging only
+ * what Postgres committed, trimming only below the oldest entry not yet acknowledged, and moving
+ * entries Postgres refuses as data to the dead-letter stream.
+ */
+export class Outbox {
+  constructor(private readonly store: RedisStore) {}
+
+  /** Where refused entries go (named in reports and the README). */
+  get deadLettersKey(): string {
+    return this.store.keys.deadLetters();
+  }
+
+  async ensureGroup(): Promise<void> {
+    const { keys } = this.store;
+    try {
+      await this.store.call((client) => client.xgroup('CREATE', keys.outbox(), keys.outboxGroup(), '0', 'MKSTREAM'));
+    } catch (error) {
+      if (!String((error as { cause?: Error }).cause?.message).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  /** Entries an earlier pass read but never acknowledged, from `cursor` on; `next` is '0-0' at the end. */
+  async claimPending(consumer: string, cursor: string, count: number): Promise<{ next: string; entries: RawOutboxEntry[] }> {
+    const { keys } = this.store;
+    const [next, entries] = (await this.store.call((client) =>
+      client.xautoclaim(keys.outbox(), keys.outboxGroup(), consumer, 0, cursor, 'COUNT', count),
+    )) as [string, StreamEntries];
+    return { next, entries: rawEntries(entries) };
+  }
+
+  /** Entries no consumer has read yet. */
+  async readNew(consumer: string, count: number): Promise<RawOutboxEntry[]> {
+    const { keys } = this.store;
+    const reply = (await this.store.call((client) =>
+      client.xreadgroup('GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(), '>'),
+    )) as [string, StreamEntries][] | null;
+    return reply ? rawEntries(reply[0][1]) : [];
+  }
+
+  async acknowledge(entryIds: string[]): Promise<void> {
+    const { keys } = this.store;
+    await this.store.call((client) => client.xack(keys.outbox(), keys.outboxGroup(), ...entryIds));
+  }
+
+  /** Moves an entry Postgres refused, with the reason, to the dead-letter stream, and acknowledges it. */
+  async deadLetter(entry: RawOutboxEntry, reason: string): Promise<void> {
+    await this.store.call((client) => client.xadd(this.deadLettersKey, '*', 'entry', entry.entryId, 'e', entry.json, 'error', reason));
+    await this.acknowledge([entry.entryId]);
+  }
+
+  /** Drops stream entries older than the oldest one still pending (or all delivered, if none is). */
+  async trimAcknowledged(): Promise<void> {
+    const { keys } = this.store;
+    const stream = keys.outbox();
+    const [pendingCount, oldestPending] = (await this.store.call((client) => client.xpending(stream, keys.outboxGroup()))) as [number, string | null];
+    let keepFrom = pendingCount > 0 ? oldestPending : null;
+    if (!keepFrom) {
+      const groups = (await this.store.call((client) => client.xinfo('GROUPS', stream))) as (string | number)[][];
+      const group = groups.find((fields) => fields[fields.indexOf('name') + 1] === keys.outboxGroup());
+      keepFrom = group ? String(group[group.indexOf('last-delivered-id') + 1]) : null;
+    }
+    if (keepFrom && keepFrom !== '0-0') await this.store.call((client) => client.xtrim(stream, 'MINID', keepFrom));
+  }
+}

@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
+import type { RedisKeys } from './keys';
+import { type ScriptArg, type ScriptName, runScript } from './scripts';
+
+export interface EngineTuning {
+  recordRetentionSeconds: number;
+  idempotencyTtlSeconds: number;
+  lazySweepLimit: number;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  recordRetentionSeconds: 3600,
+  idempotencyTtlSeconds: 24 * 3600,
+  lazySweepLimit: 100,
+};
+
+/**
+ * A call that may reach Redis without an answer (a timeout, a connection lost mid-call): what the
+ * 503 then tells the client, and what to do about it.
+ */
+export interface Doubt {
+  consequence: string;
+  onDoubt?: () => void;
+}
+
+/**
+ * A script that failed while running is a bug (500); every other Redis error reply (OOM, LOADING,
+ * BUSY, READONLY, MISCONF, …) means Redis cannot serve now: 503, like a lost connection.
+ */
+const SCRIPT_BUG = /user_script|Error running script/;
+
+/** ioredis refused to send the command (the connection is down): it cannot have run. */
+const NEVER_SENT = /Stream isn't writeable/;
+
+/**
+ * The one way the engine talks to Redis: scripts by name with their keys and arguments, plain
+ * commands, and pipelined reads, each failing closed (503 UNAVAILABLE) when Redis cannot answer.
+ * The client operations (stockEngine.ts), the maintenance (stockMaintenance.ts, outbox.ts) and
+ * the reconciler lease (reconcileLease.ts) are built on it; nothing else holds the client.
+ */
+export class RedisStore {
+  constructor(
+    private readonly client: Redis,
+    readonly keys: RedisKeys,
+    readonly tuning: EngineTuning,
+  ) {}
+
+  runScript<Reply = unknown>(name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], doubt?: Doubt): Promise<Reply> {
+    return this.call(() => runScript(this.client, name, keys, args) as Promise<Reply>, doubt);
+  }
+
+  /** Runs plain commands on the client; Redis unreachable or refusing becomes 503. */
+  async call<T>(run: (client: Redis) => Promise<T>, doubt?: Doubt): Promise<T> {
+    try {
+      return await run(this.client);
+    } catch (error) {
+      const { name, message } = error as Error;
+      if (error instanceof DomainError) throw error;
+      if (name === 'ReplyError') {
+        if (SCRIPT_BUG.test(message)) throw error;
+        throw new UnavailableError('Redis', error);
+      }
+      if (NEVER_SENT.test(message) || !doubt) throw new UnavailableError('Redis', error);
+      doubt.onDoubt?.();
+      throw new UnavailableError('Redis', error, doubt.consequence);
+    }
+  }
+
+  /** HMGET of several hashes in one round trip. */
+  readHashes(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
+    return this.call(async (client) => {
+      const pipeline = client.pipeline();
+      for (const key of keys) pipeline.hmget(key, ...fields);
+      return ((await pipeline.exec()) ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value as (string | null)[];
+      });
+    });
+  }
+
+  /** Redis server time in ms: the clock that decides expiry. */
+  async timeMs(): Promise<number> {
+    const [seconds, micros] = await this.call((client) => client.time());
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** Whether Redis still holds the engine's data (see RedisKeys.dataMarker). */
+  async hasDataMarker(): Promise<boolean> {
+    return (await this.call((client) => client.exists(this.keys.dataMarker()))) === 1;
+  }
+
+  /** Marks Redis as holding the engine's data: at start-up and after a rebuild. */
+  async writeDataMarker(): Promise<void> {
+    await this.call((client) => client.set(this.keys.dataMarker(), new Date().toISOString()));
+  }
+
+  /**
+   * Something was not found: fine while Redis holds the engine's data, a 503 when Redis lost it
+   * (the data watch rebuilds it), never a 404 for what Redis merely forgot.
+   */
+  async confirmNotFound(): Promise<void> {
+    if (!(await this.hasDataMarker())) throw new RedisDataLostError();
+  }
+}

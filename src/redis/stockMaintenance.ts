@@ -1,0 +1,157 @@
+import type { IdempotencyBinding } from './idempotencyBinding';
+import { encodeBinding } from './idempotencyBinding';
+import { encodeHoldMember } from './holdMember';
+import { Outbox } from './outbox';
+import type { RedisStore } from './redisStore';
+import { ReplyCode } from './replyCodes';
+import { encodeReservationRecord } from './reservationRecord';
+
+export interface StockCounters {
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  version: number;
+}
+
+export interface SkuRestore {
+  sku: string;
+  total: number;
+  sold: number;
+  perUserLimit: number | null;
+  startsAtMs: number | null;
+  endsAtMs: number | null;
+  version: number;
+  holds: { reservationId: string; userId: string; units: number; expiresAtMs: number }[];
+  /** userId -> units held or bought of this SKU. */
+  buyerUnits: [string, number][];
+}
+
+export interface ReservationRestore {
+  id: string;
+  userId: string;
+  orderId: string | null;
+  createdAtMs: number;
+  expiresAtMs: number;
+  lines: { sku: string; qty: number; reserved: number }[];
+}
+
+/**
+ * What the reconciler and the cold start do to Redis: sweep expired holds, read and repair
+ * counters, restore what Redis lost, and drain the outbox (`outbox`).
+ */
+export class StockMaintenance {
+  readonly outbox: Outbox;
+
+  constructor(private readonly store: RedisStore) {
+    this.outbox = new Outbox(store);
+  }
+
+  /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */
+  async sweepSku(sku: string, limit: number): Promise<{ holds: number; units: number; nextExpiryMs: number | null }> {
+    const { keys } = this.store;
+    const [holds, units, nextExpiryMs] = await this.store.runScript<number[]>(
+      'sweep_expired',
+      [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(), keys.sweepDue()],
+      [sku, limit],
+    );
+    return { holds, units, nextExpiryMs: nextExpiryMs < 0 ? null : nextExpiryMs };
+  }
+
+  /** SKUs holding at least one hold whose expiry is at or before `beforeMs`, earliest first. */
+  dueSkus(beforeMs: number, limit: number): Promise<string[]> {
+    return this.store.call((client) => client.zrangebyscore(this.store.keys.sweepDue(), '-inf', beforeMs, 'LIMIT', 0, limit));
+  }
+
+  /** Raw counters and change version of several SKUs in one round trip; null where missing. */
+  async readCounters(skus: readonly string[]): Promise<(StockCounters | null)[]> {
+    const rows = await this.store.readHashes(
+      skus.map((sku) => this.store.keys.stock(sku)),
+      ['total', 'available', 'reserved', 'sold', 'version'],
+    );
+    return rows.map(([total, available, reserved, sold, version]) =>
+      total === null ? null : { total: Number(total), available: Number(available), reserved: Number(reserved), sold: Number(sold), version: Number(version ?? 0) },
+    );
+  }
+
+  /**
+   * Rebuilds a SKU's Redis counters from the facts (total and sold from Postgres, reserved from the
+   * expiry index), unless the SKU changed since `expectedVersion` was read.
+   */
+  async repairStock(sku: string, expectedVersion: number, total: number, sold: number): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
+    const { keys } = this.store;
+    const reply = await this.store.runScript<number[]>('repair_stock', [keys.stock(sku), keys.expiry(sku)], [expectedVersion, total, sold]);
+    if (reply[0] === ReplyCode.VersionChanged) return 'changed';
+    if (reply[0] === ReplyCode.FactsInconsistent) return 'inconsistent';
+    if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
+    const [, repairedTotal, available, reserved, repairedSold, version] = reply;
+    return { total: repairedTotal, available, reserved, sold: repairedSold, version };
+  }
+
+  /** Cold start: recreates a SKU Redis lost; false when Redis still had it (left untouched). */
+  async restoreSku(snapshot: SkuRestore): Promise<boolean> {
+    const { keys } = this.store;
+    const args: (string | number)[] = [
+      snapshot.sku,
+      snapshot.total,
+      snapshot.sold,
+      snapshot.perUserLimit ?? '',
+      snapshot.startsAtMs ?? '',
+      snapshot.endsAtMs ?? '',
+      snapshot.version,
+      snapshot.holds.length,
+    ];
+    for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), hold.expiresAtMs);
+    for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
+    const sku = snapshot.sku;
+    const [restored] = await this.store.runScript<number[]>('restore_sku', [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.sweepDue()], args);
+    return restored === 1;
+  }
+
+  /** Cold start: recreates a pending reservation record Redis lost (left as is if present). */
+  async restoreReservation(record: ReservationRestore): Promise<void> {
+    const raw = encodeReservationRecord({
+      status: 'PENDING',
+      createdAtMs: record.createdAtMs,
+      expiresAtMs: record.expiresAtMs,
+      finishedAt: '',
+      userId: record.userId,
+      orderId: record.orderId,
+      lines: record.lines.map((line) => [line.sku, line.qty, line.reserved]),
+    });
+    const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
+    await this.store.call((client) => client.set(this.store.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
+  }
+
+  /**
+   * Cold start: restores Idempotency-Key bindings (left as they are where present), each to
+   * expire when it would have.
+   */
+  async restoreBindings(bindings: { userId: string; binding: IdempotencyBinding; expiresAtMs: number }[]): Promise<void> {
+    if (!bindings.length) return;
+    await this.store.call(async (client) => {
+      const pipeline = client.pipeline();
+      for (const { userId, binding, expiresAtMs } of bindings) {
+        pipeline.set(this.store.keys.idempotency(userId, binding.keyHash), encodeBinding(binding), 'PXAT', expiresAtMs, 'NX');
+      }
+      await pipeline.exec();
+    });
+  }
+
+  /** How long Redis keeps an Idempotency-Key binding. */
+  get idempotencyTtlMs(): number {
+    return this.store.tuning.idempotencyTtlSeconds * 1000;
+  }
+
+  redisTimeMs(): Promise<number> {
+    return this.store.timeMs();
+  }
+
+  hasDataMarker(): Promise<boolean> {
+    return this.store.hasDataMarker();
+  }
+
+  writeDataMarker(): Promise<void> {
+    return this.store.writeDataMarker();
+  }
+}
