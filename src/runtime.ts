@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis';
 import { BackgroundServices } from './background/backgroundServices';
 import type { Config } from './config';
-import { type Database, openDatabase } from './db/client';
+import { type Database, type DatabaseHandle, openDatabase } from './db/client';
 import { Reconciler } from './reconciler/reconciler';
+import { RedisDataWatch } from './reconciler/redisDataWatch';
+import { Reservations } from './reconciler/reservations';
 import type { ReconcileRunner } from './reconciler/runner';
 import { connectWithRetry, createRedisClient } from './redis/connect';
 import { type EmbeddedRedis, startEmbeddedRedis } from './redis/embeddedRedis';
+import type { ReconcileLease } from './redis/reconcileLease';
+import type { EngineTuning } from './redis/redisStore';
 import { ensureScriptsLoaded } from './redis/scripts';
 import type { StockEngine } from './redis/stockEngine';
 import type { StockMaintenance } from './redis/stockMaintenance';
@@ -16,21 +20,34 @@ export interface Runtime {
   redis: Redis;
   engine: StockEngine;
   maintenance: StockMaintenance;
+  lease: ReconcileLease;
+  reservations: Reservations;
   db: Database;
   reconciler: ReconcileRunner;
-  /** Where Redis is, for the start-up message. */
-  redisLocation: string;
+  dataWatch: RedisDataWatch;
+  /** Where Redis and Postgres are, for the start-up message. */
+  location: { redis: string; postgres: string };
   checkReady(): Promise<void>;
   stop(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /**
+   * Run reconciler passes (and the embedded Postgres) on a background thread so they never stall
+   * request handling (`npm start`); without, everything runs in this thread (CLI, tests).
+   */
+  background: boolean;
+  tuning?: Partial<EngineTuning>;
+  /** The embedded Postgres in memory instead of under DATA_DIR (tests). */
+  inMemoryDatabase?: boolean;
+}
+
 /**
  * Connects to Redis (or starts/finds the engine-owned redis-server) and Postgres (or PGlite),
- * applies migrations and loads the Lua scripts. With `background`, reconciler passes and the
- * embedded Postgres run on a background thread so they never stall request handling (`npm start`);
- * without, everything runs here (`npm run reconcile`).
+ * applies migrations and builds the engine's services on them, the same way for the server, the
+ * command line and the tests. The caller decides when to restore what Redis lacks (dataWatch).
  */
-export async function startRuntime(config: Config, options: { background: boolean }): Promise<Runtime> {
+export async function startRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(config.dataDir);
   const redisUrl = config.redisUrl ?? embedded!.url;
   const redis = createRedisClient(redisUrl);
@@ -38,29 +55,27 @@ export async function startRuntime(config: Config, options: { background: boolea
   redis.on('error', () => {});
   const { engine, maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
-    tuning: { recordRetentionSeconds: config.recordRetentionSeconds },
+    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, ...options.tuning },
   });
 
   let background: BackgroundServices | undefined;
+  let database: DatabaseHandle | undefined;
   let db: Database;
   let reconciler: ReconcileRunner;
-  let closeDatabase = async () => {};
   try {
     await connectWithRetry(redis);
     if (options.background) {
       background = await BackgroundServices.start(config, redisUrl);
       reconciler = background;
       if (config.databaseUrl) {
-        const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
-        db = handle.db;
-        closeDatabase = handle.close;
+        database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+        db = database.db;
       } else {
         db = background.embeddedDatabase();
       }
     } else {
-      const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-      db = handle.db;
-      closeDatabase = handle.close;
+      database = await openDatabase({ url: config.databaseUrl, dataDir: options.inMemoryDatabase ? 'memory://' : config.dataDir });
+      db = database.db;
       reconciler = new Reconciler(maintenance, lease, db);
     }
   } catch (error) {
@@ -74,9 +89,15 @@ export async function startRuntime(config: Config, options: { background: boolea
     redis,
     engine,
     maintenance,
+    lease,
+    reservations: new Reservations(engine, db),
     db,
     reconciler,
-    redisLocation: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),
+    dataWatch: new RedisDataWatch(maintenance, db),
+    location: {
+      redis: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),
+      postgres: config.databaseUrl ? 'DATABASE_URL' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${config.dataDir}/pglite`,
+    },
     async checkReady() {
       await engine.redisTimeMs();
       await ensureScriptsLoaded(redis);
@@ -84,7 +105,7 @@ export async function startRuntime(config: Config, options: { background: boolea
     },
     async stop() {
       await background?.close();
-      await closeDatabase();
+      await database?.close();
       await redis.quit().catch(() => redis.disconnect());
       await embedded?.stop();
     },

@@ -11,7 +11,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
   afterAll(() => ctx.close());
 
   it('applies the drizzle migrations on open', async () => {
-    const result = await ctx.database.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
+    const result = await ctx.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
     const names = (Array.isArray(result) ? result : (result as { rows: { table_name: string }[] }).rows).map((row: any) => row.table_name);
     expect(names).toEqual(expect.arrayContaining(['reconcile_runs', 'reservation_items', 'reservations', 'skus', 'stock_movements']));
   });
@@ -19,7 +19,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
   it('PUT /v1/admin/skus writes the SKU to Postgres as well as Redis', async () => {
     const sku = uniqueName('pg-');
     await createSku(ctx, sku, { total: 7, perUserLimit: 2, startsAt: '2020-01-01T00:00:00.000Z', endsAt: null });
-    const [row] = await ctx.database.db.select().from(skus).where(sql`${skus.sku} = ${sku}`);
+    const [row] = await ctx.db.select().from(skus).where(sql`${skus.sku} = ${sku}`);
     expect(row).toMatchObject({ sku, total: 7, available: 7, reserved: 0, sold: 0, perUserLimit: 2, endsAt: null });
     expect(row.startsAt?.toISOString()).toBe('2020-01-01T00:00:00.000Z');
     expect(row.version).toBeGreaterThan(0);
@@ -34,7 +34,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
     const id = created.json().id;
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` })).json().orderId).toBeNull();
     expect((await ctx.reconciler.run('api')).error).toBeUndefined();
-    const [row] = await ctx.database.db.select().from(reservations).where(sql`${reservations.id} = ${id}`);
+    const [row] = await ctx.db.select().from(reservations).where(sql`${reservations.id} = ${id}`);
     expect(row.orderId).toBeNull();
     await ctx.redis.del(ctx.keys.reservation(id));
     const stored = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` });
@@ -43,7 +43,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
 
   it('GET /v1/reservations/:id answers from Postgres once Redis no longer has it', async () => {
     const id = uniqueName('old');
-    await ctx.database.db.insert(reservations).values({
+    await ctx.db.insert(reservations).values({
       id,
       userId: 'u1',
       orderId: 'o1',
@@ -51,7 +51,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
       createdAt: new Date('2024-01-01T00:00:00Z'),
       expiresAt: new Date('2024-01-01T00:15:00Z'),
     });
-    await ctx.database.db.insert(reservationItems).values([
+    await ctx.db.insert(reservationItems).values([
       { reservationId: id, sku: 'b', lineNo: 1, qty: 2, reserved: 1 },
       { reservationId: id, sku: 'a', lineNo: 0, qty: 1, reserved: 1 },
     ]);
@@ -75,7 +75,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
       const answer = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/${action}` });
       expect([answer.statusCode, answer.json().error.code]).toEqual([503, 'UNAVAILABLE']);
     }
-    await ctx.database.db.update(reservations).set({ status: 'EXPIRED' }).where(sql`${reservations.id} = ${id}`);
+    await ctx.db.update(reservations).set({ status: 'EXPIRED' }).where(sql`${reservations.id} = ${id}`);
     const commit = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/commit` });
     expect(commit.json().error.code).toBe('RESERVATION_EXPIRED');
     const release = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/release` });
@@ -85,7 +85,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
   it('lists movements newest first', async () => {
     const sku = uniqueName('mv-');
     const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s));
-    await ctx.database.db.insert(stockMovements).values([
+    await ctx.db.insert(stockMovements).values([
       { eventKey: `${sku}-1`, sku, type: 'SET', qty: 10, actor: 'admin-api', at: at(1) },
       { eventKey: `${sku}-2`, sku, type: 'RESERVE', qty: 2, reservationId: 'r1', at: at(2) },
       { eventKey: `${sku}-3`, sku, type: 'COMMIT', qty: 2, reservationId: 'r1', at: at(3) },

@@ -50,9 +50,9 @@ describe('Postgres down during a pass', () => {
     }
     expect(report?.eventsWritten).toBeGreaterThanOrEqual(4);
     expect(report?.drift).toEqual([]);
-    const movements = await query<{ type: string; n: string }>(ctx.database.db, sql`select type, count(*) as n from stock_movements where sku = ${sku} group by type order by type`);
+    const movements = await query<{ type: string; n: string }>(ctx.db, sql`select type, count(*) as n from stock_movements where sku = ${sku} group by type order by type`);
     expect(movements.map((row) => [row.type, Number(row.n)])).toEqual([['COMMIT', 1], ['EXPIRE', 1], ['RESERVE', 2], ['SET', 1]]);
-    const [row] = await query<{ status: string }>(ctx.database.db, sql`select status from reservations where id = ${sold}`);
+    const [row] = await query<{ status: string }>(ctx.db, sql`select status from reservations where id = ${sold}`);
     expect(row.status).toBe('COMMITTED');
   });
 });

@@ -26,8 +26,8 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect(response.statusCode).toBe(200);
     return response.json();
   };
-  const reservationRow = async (id: string) => (await query<{ status: string; committed_at: unknown; released_at: unknown }>(ctx.database.db, sql`select * from reservations where id = ${id}`))[0];
-  const movementCount = async (sku: string) => Number((await query<{ n: string }>(ctx.database.db, sql`select count(*) as n from stock_movements where sku = ${sku}`))[0].n);
+  const reservationRow = async (id: string) => (await query<{ status: string; committed_at: unknown; released_at: unknown }>(ctx.db, sql`select * from reservations where id = ${id}`))[0];
+  const movementCount = async (sku: string) => Number((await query<{ n: string }>(ctx.db, sql`select count(*) as n from stock_movements where sku = ${sku}`))[0].n);
 
   it('drains every state change into Postgres exactly once', async () => {
     const sku = uniqueName('drain-');
@@ -47,9 +47,9 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect((await reservationRow(committed)).committed_at).not.toBeNull();
     expect((await reservationRow(released)).status).toBe('RELEASED');
     expect((await reservationRow(extended)).status).toBe('PENDING');
-    const items = await query(ctx.database.db, sql`select sku, qty, reserved from reservation_items where reservation_id = ${committed}`);
+    const items = await query(ctx.db, sql`select sku, qty, reserved from reservation_items where reservation_id = ${committed}`);
     expect(items).toEqual([{ sku, qty: 2, reserved: 2 }]);
-    const [row] = await query<{ total: number; available: number; reserved: number; sold: number }>(ctx.database.db, sql`select total, available, reserved, sold from skus where sku = ${sku}`);
+    const [row] = await query<{ total: number; available: number; reserved: number; sold: number }>(ctx.db, sql`select total, available, reserved, sold from skus where sku = ${sku}`);
     expect(row).toEqual(await rawCounters(ctx, sku));
 
     const movements = await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements`, headers: adminHeaders });
@@ -74,7 +74,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     // The crashed consumer read the entries and wrote them, then died before XACK.
     const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
     const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
-    for (const plan of planWrites(entries)) await applyWritePlan(ctx.database.db, plan);
+    for (const plan of planWrites(entries)) await applyWritePlan(ctx.db, plan);
     expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
@@ -137,7 +137,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect((await pass()).drift).toEqual([]);
 
     await ctx.redis.hset(ctx.keys.stock(sku), 'total', 50, 'available', 45);
-    await ctx.database.db.execute(sql`update skus set reserved = 7 where sku = ${sku}`);
+    await ctx.db.execute(sql`update skus set reserved = 7 where sku = ${sku}`);
     const both = await pass(true);
     expect(both.drift).toEqual(
       expect.arrayContaining([
@@ -173,7 +173,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     // its units go back on the shelf and Postgres records it EXPIRED.
     expect((await pass()).expiredReleased).toBeGreaterThanOrEqual(1);
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual({ ...before, available: 7, reserved: 1 });
-    const [expired] = await query<{ status: string }>(ctx.database.db, sql`select r.status from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} and r.user_id = 'other'`);
+    const [expired] = await query<{ status: string }>(ctx.db, sql`select r.status from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} and r.user_id = 'other'`);
     expect(expired.status).toBe('EXPIRED');
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${held}` })).json().status).toBe('PENDING');
     // u1 holds 1 and bought 2 of a limit of 4: one more is allowed, two are not.
@@ -201,7 +201,7 @@ describe('one pass at a time', () => {
   afterAll(() => ctx.close());
 
   it('two reconcilers started at once: one runs, the other is refused with 409', async () => {
-    const other = new Reconciler(ctx.maintenance, ctx.lease, ctx.database.db);
+    const other = new Reconciler(ctx.maintenance, ctx.lease, ctx.db);
     const [api, direct] = await Promise.allSettled([
       ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} }),
       other.run('cli'),
@@ -234,7 +234,7 @@ describe('expiry sweep at scale', () => {
     const live = await ids(2_000, 600);
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
-    const reconciler = new Reconciler(ctx.maintenance, ctx.lease, ctx.database.db);
+    const reconciler = new Reconciler(ctx.maintenance, ctx.lease, ctx.db);
     const [report, commits, releases] = await Promise.all([
       reconciler.run('api'),
       Promise.all(live.slice(0, 1000).map((id) => ctx.engine.commit(id))),
@@ -245,10 +245,10 @@ describe('expiry sweep at scale', () => {
     expect(report.error).toBeUndefined();
     expect(report.expiredReleased).toBe(10_000);
     expect(await rawCounters(ctx, sku)).toEqual({ total: 20_000, available: 19_000, reserved: 0, sold: 1000 });
-    const expireMovements = await query<{ n: string; units: string }>(ctx.database.db, sql`select count(*) as n, sum(qty) as units from stock_movements where sku = ${sku} and type = 'EXPIRE'`);
+    const expireMovements = await query<{ n: string; units: string }>(ctx.db, sql`select count(*) as n, sum(qty) as units from stock_movements where sku = ${sku} and type = 'EXPIRE'`);
     expect(Number(expireMovements[0].n)).toBe(10_000);
     expect(Number(expireMovements[0].units)).toBe(10_000);
-    const statuses = await query<{ status: string; n: string }>(ctx.database.db, sql`select status, count(*) as n from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} group by status order by status`);
+    const statuses = await query<{ status: string; n: string }>(ctx.db, sql`select status, count(*) as n from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} group by status order by status`);
     expect(statuses.map((row) => [row.status, Number(row.n)])).toEqual([['COMMITTED', 1000], ['EXPIRED', 10_000], ['RELEASED', 1000]]);
     expect((await reconciler.run('api')).expiredReleased).toBe(0);
   });

@@ -101,7 +101,7 @@ describe('Redis loses its data under a running engine', () => {
   it('while Postgres is down too, the engine keeps answering 503, then rebuilds once it is back', async () => {
     const sale = await saleInProgress();
     // The test server commits without waiting for its WAL: write it out before the kill.
-    await ctx.database.db.execute(sql`checkpoint`);
+    await ctx.db.execute(sql`checkpoint`);
     postgresServer.kill();
     try {
       await operator.flushall();

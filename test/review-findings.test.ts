@@ -50,8 +50,8 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     return (await ctx.redis.xadd(ctx.keys.outbox(), '*', 'e', JSON.stringify({ events: [reserveEvent, adjust], stock })))!;
   };
   const rowsOfEntry = async (entryId: string, reservationId: string) => ({
-    reservations: await query(ctx.database.db, sql`select id from reservations where id = ${reservationId}`),
-    movements: await query(ctx.database.db, sql`select event_key from stock_movements where event_key like ${`${entryId}:%`}`),
+    reservations: await query(ctx.db, sql`select id from reservations where id = ${reservationId}`),
+    movements: await query(ctx.db, sql`select event_key from stock_movements where event_key like ${`${entryId}:%`}`),
   });
   const newSku = async (prefix: string) => {
     const sku = uniqueName(prefix);
@@ -65,7 +65,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     const id = reservationId();
     const entry = await xaddEntry(sku, id, { total: OUT_OF_RANGE });
 
-    expect(await drainOutbox(ctx.maintenance.outbox, ctx.database.db)).toMatchObject({ deadLettered: 1 });
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 1 });
     expect(await rowsOfEntry(entry, id)).toEqual({ reservations: [], movements: [] });
   });
 
@@ -78,7 +78,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     const lineRefused = reservationId();
     const second = await xaddEntry(sku, lineRefused, { qty: OUT_OF_RANGE });
 
-    expect(await drainOutbox(ctx.maintenance.outbox, ctx.database.db)).toMatchObject({ deadLettered: 2 });
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 2 });
     expect(await rowsOfEntry(first, counterRefused)).toEqual({ reservations: [], movements: [] });
     expect(await rowsOfEntry(second, lineRefused)).toEqual({ reservations: [], movements: [] });
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
@@ -142,7 +142,7 @@ describe('c and d: Postgres answering for reservations Redis no longer has', () 
     await sleepPast(expiresAt);
     await ctx.redis.del(...(await ctx.redis.keys(ctx.keys.everything())));
 
-    await restoreFromPostgres(ctx.maintenance, ctx.database.db);
+    await restoreFromPostgres(ctx.maintenance, ctx.db);
     // Back as held, without its record: its units return with the next sweep, not at restore.
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 2, sold: 0 });
     expect(await ctx.redis.exists(ctx.keys.reservation(id))).toBe(0);
@@ -154,9 +154,9 @@ describe('c and d: Postgres answering for reservations Redis no longer has', () 
     const counters = await rawCounters(ctx, sku);
     expect(counters).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
     expect(conserved(counters)).toBe(true);
-    const [row] = await query<{ status: string }>(ctx.database.db, sql`select status from reservations where id = ${id}`);
+    const [row] = await query<{ status: string }>(ctx.db, sql`select status from reservations where id = ${id}`);
     expect(row.status).toBe('EXPIRED');
-    const expiries = await query<{ qty: number }>(ctx.database.db, sql`select qty from stock_movements where reservation_id = ${id} and type = 'EXPIRE'`);
+    const expiries = await query<{ qty: number }>(ctx.db, sql`select qty from stock_movements where reservation_id = ${id} and type = 'EXPIRE'`);
     expect(expiries).toEqual([{ qty: 2 }]);
   });
 });

@@ -1,9 +1,13 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { bearerAuth } from './auth';
+import type { Config } from '../config';
 import type { AppDeps } from './deps';
 import { installErrorHandling, sendError } from './errorHandler';
+import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
+import metricsPlugin from './plugins/metrics';
 import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
@@ -26,13 +30,20 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
   };
 }
 
-/** Builds the whole HTTP API around the given services; the caller listens (or injects in tests). */
-export async function buildApp(deps: AppDeps, options: FastifyServerOptions = serverOptions(deps.config.logLevel)): Promise<FastifyInstance> {
-  const app = Fastify(options);
+export type AppOptions = EnginePluginOptions & { config: Config };
+
+/**
+ * The whole HTTP API as a plugin: the engine's services (plugins/engine.ts, closed with the app),
+ * its metrics, validation and the one error shape, the OpenAPI document, and the routes. The
+ * entry point (main.ts) or a test creates the server with serverOptions() and registers this.
+ */
+const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   // JSON in and out: other media types are 415, not strings handed to the JSON schemas.
   app.removeContentTypeParser('text/plain');
   installValidation(app);
   installErrorHandling(app);
+  await app.register(enginePlugin, options);
+  await app.register(metricsPlugin);
 
   await app.register(swagger, {
     openapi: {
@@ -48,43 +59,25 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = se
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  watchEngine(app, deps);
+  const { config } = options;
+  const deps: AppDeps = { config, ...app.runtime, metrics: app.metrics };
   // While Redis is rebuilt after losing its data, nothing it answers could be trusted: 503.
   const whileServing = async () => deps.dataWatch.assertServing();
 
   await app.register(operationRoutes, deps);
   await app.register(async (client) => {
-    client.addHook('onRequest', bearerAuth(deps.config.apiToken, { required: false, variable: 'API_TOKEN' }));
+    client.addHook('onRequest', bearerAuth(config.apiToken, { required: false, variable: 'API_TOKEN' }));
     client.addHook('onRequest', whileServing);
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
   });
   await app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(deps.config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
+    admin.addHook('onRequest', bearerAuth(config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
     admin.addHook('onRequest', whileServing);
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
   });
-  return app;
-}
+};
 
-/**
- * The engine's own repairs (reserves undone, Redis rebuilt) reach /metrics and the log; on close, the data watch stops and the
- * engine makes a last attempt to undo reserves answered 503 (what is left expires by itself).
- */
-function watchEngine(app: FastifyInstance, { engine, metrics, dataWatch }: AppDeps): void {
-  dataWatch.log = app.log;
-  engine.observer = {
-    reservesUndone(outcome, reservationIds) {
-      metrics.reservesUndone.inc({ outcome }, reservationIds.length);
-      if (outcome === 'released') app.log.warn({ reservationIds }, `released ${reservationIds.length} holds whose reserve was answered 503`);
-      if (outcome === 'left_to_expire') {
-        app.log.warn({ reservationIds }, `${reservationIds.length} reserves answered 503 could not be undone before stopping; any hold they made expires by itself`);
-      }
-    },
-  };
-  app.addHook('onClose', async () => {
-    dataWatch.stop();
-    await engine.close();
-  });
-}
+// Not encapsulated: the error handler, the 404 handler and the decorations apply to the server.
+export default fp(app, { name: 'flash-sale-app' });

@@ -1,25 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config';
-import { type DatabaseHandle, openDatabase } from '../../src/db/client';
-import { buildApp, serverOptions } from '../../src/http/app';
-import { EngineMetrics } from '../../src/metrics';
-import { Reconciler } from '../../src/reconciler/reconciler';
-import { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
-import { Reservations } from '../../src/reconciler/reservations';
-import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
+import type { Database } from '../../src/db/client';
+import buildApp, { serverOptions } from '../../src/http/app';
+import type { EngineMetrics } from '../../src/metrics';
+import type { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
+import type { ReconcileRunner } from '../../src/reconciler/runner';
 import { encodeHoldMember } from '../../src/redis/holdMember';
 import { RedisKeys } from '../../src/redis/keys';
 import type { ReconcileLease } from '../../src/redis/reconcileLease';
 import type { EngineTuning } from '../../src/redis/redisStore';
 import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
-import { ensureScriptsLoaded } from '../../src/redis/scripts';
 import type { StockEngine } from '../../src/redis/stockEngine';
 import type { StockMaintenance } from '../../src/redis/stockMaintenance';
-import { createStockServices } from '../../src/redis/stockServices';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -34,10 +30,10 @@ export interface TestContext {
   /** The engine's own client (scripts defined); use it to read or tamper with raw keys. */
   redis: Redis;
   keys: RedisKeys;
-  database: DatabaseHandle;
+  db: Database;
   config: Config;
   metrics: EngineMetrics;
-  reconciler: Reconciler;
+  reconciler: ReconcileRunner;
   dataWatch: RedisDataWatch;
   /** Base URL when started with `listen: true`. */
   baseUrl: string;
@@ -87,38 +83,17 @@ export async function createTestContext(
     ADMIN_TOKEN,
     KEY_PREFIX: uniqueName('t'),
     LOG_LEVEL: 'silent',
+    REDIS_URL: options.redisUrl ?? inject('redisUrl'),
     ...(testDb ? { DATABASE_URL: testDb.url } : {}),
     ...options.env,
   });
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: 'memory://' });
-  const redis = createRedisClient(options.redisUrl ?? inject('redisUrl'));
-  redis.on('error', () => {});
-  await connectWithRetry(redis);
-  const keys = new RedisKeys(config.keyPrefix);
-  const { engine, maintenance, lease } = createStockServices(redis, { keyPrefix: config.keyPrefix, tuning: options.tuning });
-  const metrics = new EngineMetrics(async () => []);
-  const reconciler = new Reconciler(maintenance, lease, database.db, metrics);
-  const dataWatch = new RedisDataWatch(maintenance, database.db);
-  await dataWatch.startUp();
-  dataWatch.watch(options.dataWatchIntervalMs);
-  const app = await buildApp(
-    {
-      config,
-      engine,
-      maintenance,
-      reservations: new Reservations(engine, database.db),
-      db: database.db,
-      metrics,
-      reconciler,
-      dataWatch,
-      checkReady: async () => {
-        await engine.redisTimeMs();
-        await ensureScriptsLoaded(redis);
-        await database.db.execute('select 1');
-      },
-    },
-    serverOptions('silent'),
-  );
+  // The app as npm start builds it, with the reconciler in this thread and PGlite in memory.
+  const app = Fastify(serverOptions('silent'));
+  await app.register(buildApp, {
+    config,
+    runtime: { background: false, tuning: options.tuning, inMemoryDatabase: true },
+    dataWatchIntervalMs: options.dataWatchIntervalMs,
+  });
   let baseUrl = '';
   if (options.listen) {
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -127,6 +102,8 @@ export async function createTestContext(
   } else {
     await app.ready();
   }
+  const { engine, maintenance, lease, redis, db, reconciler, dataWatch } = app.runtime;
+  const keys = new RedisKeys(config.keyPrefix);
   return {
     app,
     engine,
@@ -134,18 +111,17 @@ export async function createTestContext(
     lease,
     redis,
     keys,
-    database,
+    db,
     config,
-    metrics,
+    metrics: app.metrics,
     reconciler,
     dataWatch,
     baseUrl,
     async close() {
-      await app.close();
+      // The namespace's keys go first, while the engine's connection is still open.
       const leftovers = await redis.keys(keys.everything()).catch(() => []);
       if (leftovers.length) await redis.del(...leftovers).catch(() => {});
-      redis.disconnect();
-      await database.close().catch(() => {});
+      await app.close();
       await testDb?.drop().catch(() => {});
     },
   };
