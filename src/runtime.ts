@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { BackgroundServices } from './background/backgroundServices';
 import type { Config } from './config';
+import { UnavailableError } from './domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from './db/client';
 import { Reconciler } from './reconciler/reconciler';
 import { RedisDataWatch } from './reconciler/redisDataWatch';
@@ -98,9 +99,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       redis: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),
       postgres: config.databaseUrl ? 'DATABASE_URL' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${config.dataDir}/pglite`,
     },
+    /** Rejects with 503 naming what is not ready (a Postgres failure is mapped by the error handler). */
     async checkReady() {
       await engine.redisTimeMs();
-      await ensureScriptsLoaded(redis);
+      await ensureScriptsLoaded(redis).catch((error) => {
+        throw new UnavailableError('Redis', error);
+      });
       await db.execute('select 1');
     },
     async stop() {

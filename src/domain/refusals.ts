@@ -3,6 +3,7 @@
  * turns a script's reply code into the same ones (src/redis/replyCodes.ts).
  */
 import { DomainError, UnavailableError } from './errors';
+import type { ReconcileReport } from './reconcile';
 import type { FinalStatus } from './reservation';
 
 export const skuNotFound = (sku: string) => new DomainError('SKU_NOT_FOUND', 'No such SKU.', { sku });
@@ -33,6 +34,9 @@ export const reservationFinished = (status: FinalStatus) => FINISHED[status]();
 /** Postgres still holds a reservation as pending whose record Redis no longer keeps: its end is not drained yet. */
 export const outcomeNotYetRecorded = () =>
   new UnavailableError('The outcome of this reservation', undefined, 'it is not yet recorded and nothing was changed. Retry shortly');
+
+/** A reconciler pass asked for through the API stopped early: its report tells how far it got. */
+export const passStoppedEarly = (report: ReconcileReport) => new DomainError('UNAVAILABLE', `The pass stopped early: ${report.error}`, { report });
 
 export const reconcileInProgress = () =>
   new DomainError('RECONCILE_IN_PROGRESS', 'A reconciler pass is already running; try again when it has finished.');

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { listRuns } from '../../db/reconcileRunRepository';
-import { DomainError } from '../../domain/errors';
+import { passStoppedEarly } from '../../domain/refusals';
 import type { AppDeps } from '../deps';
 import { errors, limitQuery, reconcileBody, reconcileReport } from '../schemas';
 
@@ -19,7 +19,7 @@ const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps 
     async (request) => {
       const report = await reconciler.run('api', { repair: request.body?.repair ?? false });
       if (report.error) {
-        throw new DomainError('UNAVAILABLE', `The pass stopped early: ${report.error}`, { report });
+        throw passStoppedEarly(report);
       }
       return report;
     },

@@ -1,18 +1,6 @@
-import { DrizzleQueryError } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { DomainError, UnavailableError } from '../../domain/errors';
 import type { AppDeps } from '../deps';
 import { errors } from '../schemas';
-
-/**
- * Any failed readiness check is 503 UNAVAILABLE naming what is down, never a 500: the engine
- * reports Redis as UNAVAILABLE itself, drizzle wraps Postgres's failures in DrizzleQueryError,
- * and the rest of the check loads the scripts into Redis.
- */
-function notReady(error: unknown): DomainError {
-  if (error instanceof DomainError && error.code === 'UNAVAILABLE') return error;
-  return new UnavailableError(error instanceof DrizzleQueryError ? 'Postgres' : 'Redis', error);
-}
 
 export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, dataWatch }: AppDeps): Promise<void> {
   app.get(
@@ -38,9 +26,7 @@ export default async function operationRoutes(app: FastifyInstance, { metrics, c
     },
     async () => {
       dataWatch.assertServing();
-      await checkReady().catch((error: unknown) => {
-        throw notReady(error);
-      });
+      await checkReady();
       return { status: 'ready' };
     },
   );
