@@ -20,7 +20,7 @@ describe('client routes', () => {
     expect(created.statusCode).toBe(201);
     const reservation = created.json();
     expect(reservation).toMatchObject({ status: 'PENDING', userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 2, reserved: 2, backordered: 0, status: 'RESERVED' }] });
-    expect(reservation.id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(reservation.id).toMatch(/^[A-Za-z0-9_-]{17}$/);
     const read = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${reservation.id}` });
     expect(read.json()).toEqual(reservation);
     const committed = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/commit` });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { DomainError } from '../src/domain/errors';
-import { newReservationId } from '../src/domain/ids';
 import { connectWithRetry, createRedisClient } from '../src/redis/connect';
 import { type StockServices, createStockServices } from '../src/redis/stockServices';
 import { inject } from 'vitest';
@@ -90,7 +89,7 @@ describe('commit, release and the sweep racing on the same hold', () => {
 
     async function round(n: number): Promise<void> {
       const qty = 1 + (n % 3);
-      const out = await ctx.engine.reserve({ id: newReservationId(), userId: `u${n}`, orderId: 'o', lines: [{ sku, qty }], ttlSeconds: 60, allowPartial: false });
+      const out = await ctx.engine.reserve({ userId: `u${n}`, orderId: 'o', lines: [{ sku, qty }], ttlSeconds: 60, allowPartial: false });
       if (out.kind !== 'created') throw new Error('expected a hold');
       const id = out.reservation.id;
       // A third of the holds stay live (commit and release race), a third have expired (all three

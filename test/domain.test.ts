@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { requestFingerprint } from '../src/domain/fingerprint';
-import { newReservationId } from '../src/domain/ids';
+import { homeOfReservationId, newReservationId } from '../src/domain/ids';
 import { DomainError } from '../src/domain/errors';
 import { MAX_QTY, mergeLines, mergeLinesWithinMaxQty, readStatus, toLine } from '../src/domain/reservation';
 
@@ -65,9 +65,12 @@ describe('reservation rules', () => {
     expect(toLine('a', 5, 2)).toEqual({ sku: 'a', qty: 5, reserved: 2, backordered: 3, status: 'BACKORDERED' });
   });
 
-  it('reservation ids are 16 url-safe characters and do not repeat', () => {
-    const ids = new Set(Array.from({ length: 5000 }, () => newReservationId()));
+  it('reservation ids are their home partition, then 16 url-safe random characters, and do not repeat', () => {
+    const ids = new Set(Array.from({ length: 5000 }, (_, n) => newReservationId(n % 64)));
     expect(ids.size).toBe(5000);
-    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    [...ids].forEach((id, n) => {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{17}$/);
+      expect(homeOfReservationId(id)).toBe(n % 64);
+    });
   });
 });

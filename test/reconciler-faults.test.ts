@@ -38,7 +38,7 @@ describe('Postgres down during a pass', () => {
     expect(partial.expiredReleased).toBe(1);
     expect(partial.eventsWritten).toBe(0);
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
-    const [pending] = (await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number];
+    const [pending] = (await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number];
     expect(pending).toBeGreaterThan(0);
 
     postgres.start();

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newReservationId } from '../src/domain/ids';
 import { Reconciler } from '../src/reconciler/reconciler';
 import { applyWritePlan } from '../src/reconciler/applyWritePlan';
 import { parseEntry } from '../src/redis/outboxEntry';
@@ -62,7 +61,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect(second.eventsWritten).toBe(0);
     expect(await movementCount(sku)).toBe(count);
     // Acknowledged entries are trimmed away.
-    expect(await ctx.redis.xlen(ctx.keys.outbox())).toBeLessThanOrEqual(1);
+    expect(await ctx.redis.xlen(ctx.keys.outbox(0))).toBeLessThanOrEqual(1);
   });
 
   it('a drain killed after the Postgres commit but before the acknowledgement is finished once', async () => {
@@ -72,14 +71,14 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     const id = await reserve(sku, 2);
     await post(`/v1/reservations/${id}/commit`);
     // The crashed consumer read the entries and wrote them, then died before XACK.
-    const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(), '>')) as [string, [string, string[]][]][];
+    const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(0), '>')) as [string, [string, string[]][]][];
     const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
     for (const plan of planWrites(entries)) await applyWritePlan(ctx.db, plan);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
     expect(report.eventsWritten).toBe(entries.flatMap((entry) => entry.events).length);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect(await movementCount(sku)).toBe(3);
     expect((await reservationRow(id)).status).toBe('COMMITTED');
     expect(report.drift).toEqual([]);
@@ -90,17 +89,17 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     await createSku(ctx, sku, { total: 5 });
     await pass();
     const poison = JSON.stringify({ events: [{ type: 'ADJUST', at: Date.now(), sku, delta: 1, reason: 'bad\u0000byte', actor: 't' }], stock: {} });
-    const poisonId = await ctx.redis.xadd(ctx.keys.outbox(), '*', 'e', poison);
+    const poisonId = await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', poison);
     const id = await reserve(sku, 1);
 
     const stopped = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
     expect(stopped.statusCode).toBe(503);
     expect(stopped.json().error.details.report.error).toContain('moved to');
     expect((await reservationRow(id)).status).toBe('PENDING');
-    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
+    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(0), '-', '+');
     expect(dead).toHaveLength(1);
     expect(dead[0][1].slice(0, 2)).toEqual(['entry', poisonId]);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect((await pass()).drift).toEqual([]);
   });
 
@@ -167,7 +166,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().error.code).toBe('UNAVAILABLE');
 
     await ctx.dataWatch.check();
-    expect(await ctx.maintenance.hasDataMarker()).toBe(true);
+    expect(await ctx.maintenance.hasDataMarker(0)).toBe(true);
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual(before);
     // The hold that expired while Redis was gone ends like any other: the next pass sweeps it,
     // its units go back on the shelf and Postgres records it EXPIRED.
@@ -227,7 +226,7 @@ describe('expiry sweep at scale', () => {
     const sku = uniqueName('sweep-');
     await ctx.engine.setStock(sku, { total: 20_000, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
     const hold = (ttlSeconds: number, n: number) =>
-      ctx.engine.reserve({ id: newReservationId(), userId: `u${n}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false });
+      ctx.engine.reserve({ userId: `u${n}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false });
     const ids = async (count: number, ttlSeconds: number) =>
       (await Promise.all(Array.from({ length: count }, (_, n) => hold(ttlSeconds, n)))).map((out) => (out.kind === 'created' ? out.reservation.id : ''));
     await ids(10_000, 1);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newReservationId } from '../src/domain/ids';
 import { parseEntry } from '../src/redis/outboxEntry';
 import { type ReservationRecord, decodeReservationRecord, decodeReserveEvent, encodeReservationRecord } from '../src/redis/reservationRecord';
 import type { ReserveCommand } from '../src/redis/stockEngine';
@@ -42,7 +41,7 @@ describe('reserve script, one batch of mixed requests', () => {
     const [a, b] = [uniqueName('sku-'), uniqueName('sku-')];
     for (const sku of [a, b]) await ctx.engine.setStock(sku, { total: 3, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
     const request = (userId: string, lines: ReserveCommand['lines'], key?: string): ReserveCommand => ({
-      id: newReservationId(),
+     
       userId,
       orderId: `o-${userId}`,
       lines,
@@ -70,7 +69,7 @@ describe('reserve script, one batch of mixed requests', () => {
     expect(conserved(await rawCounters(ctx, a)) && conserved(await rawCounters(ctx, b))).toBe(true);
     expect((await readRecord(ctx, created!.id))?.lines).toBe(`${a}|2|2`);
     // The batch's one outbox entry carries the three holds, in request order.
-    const [[entryId, fields]] = (await ctx.redis.xrevrange(ctx.keys.outbox(), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const [[entryId, fields]] = (await ctx.redis.xrevrange(ctx.keys.outbox(0), '+', '-', 'COUNT', 1)) as [string, string[]][];
     const reserves = parseEntry(entryId, fields[1]).events.filter((event) => event.type === 'RESERVE');
     expect(reserves.map((event) => event.type === 'RESERVE' && [event.userId, event.items])).toEqual([
       ['u1', [[a, 2, 2]]],
@@ -82,7 +81,7 @@ describe('reserve script, one batch of mixed requests', () => {
   it('keeps a short pending record within one small allocation (Redis embstr, up to 44 bytes)', async () => {
     const sku = uniqueName('');
     await ctx.engine.setStock(sku, { total: 10, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
-    const out = await ctx.engine.reserve({ id: newReservationId(), userId: 'u1', orderId: 'o1', lines: [{ sku, qty: 1 }], ttlSeconds: 900, allowPartial: false });
+    const out = await ctx.engine.reserve({ userId: 'u1', orderId: 'o1', lines: [{ sku, qty: 1 }], ttlSeconds: 900, allowPartial: false });
     if (out.kind !== 'created') throw new Error('expected a reservation');
     expect(await ctx.redis.object('ENCODING', ctx.keys.reservation(out.reservation.id))).toBe('embstr');
   });

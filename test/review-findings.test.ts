@@ -47,7 +47,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     const reserveEvent = `${reservationId}|P|${now}|60000||u1|o1|${sku}|${qty}|${qty}`;
     const adjust = { type: 'ADJUST', at: now, sku, delta: 1, reason: 'crafted', actor: 'test' };
     const stock = [[sku, total, total - 1, 1, 0, 1_000_000]];
-    return (await ctx.redis.xadd(ctx.keys.outbox(), '*', 'e', JSON.stringify({ events: [reserveEvent, adjust], stock })))!;
+    return (await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', JSON.stringify({ events: [reserveEvent, adjust], stock })))!;
   };
   const rowsOfEntry = async (entryId: string, reservationId: string) => ({
     reservations: await query(ctx.db, sql`select id from reservations where id = ${reservationId}`),
@@ -81,7 +81,7 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 2 });
     expect(await rowsOfEntry(first, counterRefused)).toEqual({ reservations: [], movements: [] });
     expect(await rowsOfEntry(second, lineRefused)).toEqual({ reservations: [], movements: [] });
-    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(), '-', '+');
+    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(0), '-', '+');
     expect(dead.map(([, fields]) => fields[1])).toEqual(expect.arrayContaining([first, second]));
   });
 });

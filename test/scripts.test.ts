@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors';
-import { newReservationId } from '../src/domain/ids';
 import type { ReserveCommand } from '../src/redis/stockEngine';
 import { parseEntry } from '../src/redis/outboxEntry';
 import { type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, uniqueName } from './support/context';
@@ -12,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 function command(lines: ReserveCommand['lines'], extra: Partial<ReserveCommand> = {}): ReserveCommand {
-  return { id: newReservationId(), userId: 'u1', orderId: 'o1', lines, ttlSeconds: 900, allowPartial: false, ...extra };
+  return { userId: 'u1', orderId: 'o1', lines, ttlSeconds: 900, allowPartial: false, ...extra };
 }
 
 async function newSku(total: number, settings: { perUserLimit?: number; startsAt?: string; endsAt?: string } = {}) {
@@ -28,7 +27,7 @@ async function refusalOf(promise: Promise<unknown>): Promise<DomainError> {
 }
 
 async function outboxTypes(): Promise<string[]> {
-  const entries = await ctx.redis.xrange(ctx.keys.outbox(), '-', '+');
+  const entries = await ctx.redis.xrange(ctx.keys.outbox(0), '-', '+');
   return entries.flatMap(([entryId, fields]) => parseEntry(entryId, fields[1]).events.map((event) => event.type));
 }
 
@@ -57,7 +56,7 @@ describe('reserve', () => {
     expect(await ctx.redis.zscore(ctx.keys.expiry(a), `${reservation.id}|3|u1`)).toBe(String(Date.parse(reservation.expiresAt)));
     // Per-user counts are kept only for SKUs with a per-user limit.
     expect(await ctx.redis.exists(ctx.keys.buyers(a))).toBe(0);
-    expect(await ctx.redis.zscore(ctx.keys.sweepDue(), a)).toBe(String(Date.parse(reservation.expiresAt)));
+    expect(await ctx.redis.zscore(ctx.keys.sweepDue(0), a)).toBe(String(Date.parse(reservation.expiresAt)));
     const types = await outboxTypes();
     expect(types.slice(before)).toEqual(['RESERVE']);
   });
@@ -152,7 +151,7 @@ describe('reserves folded into one script call', () => {
   it('decides each request on its own, in order, and writes one outbox entry for the batch', async () => {
     const sku = await newSku(3);
     const idempotency = { keyHash: uniqueName('k'), bodyDigest: 'f' };
-    const entriesBefore = await ctx.redis.xlen(ctx.keys.outbox());
+    const entriesBefore = await ctx.redis.xlen(ctx.keys.outbox(0));
     // Submitted in the same event-loop turn: one call of the reserve script.
     const outcomes = await Promise.allSettled([
       ctx.engine.reserve(command([{ sku, qty: 2 }])),
@@ -169,7 +168,7 @@ describe('reserves folded into one script call', () => {
     expect((outcomes[1] as PromiseRejectedResult).reason.details).toEqual({ items: [{ sku, requested: 2, available: 1 }] });
     expect(await rawCounters(ctx, sku)).toEqual({ total: 3, available: 0, reserved: 3, sold: 0 });
     expect(await ctx.redis.zcard(ctx.keys.expiry(sku))).toBe(2);
-    expect((await ctx.redis.xlen(ctx.keys.outbox())) - entriesBefore).toBe(1);
+    expect((await ctx.redis.xlen(ctx.keys.outbox(0))) - entriesBefore).toBe(1);
   });
 });
 
@@ -234,7 +233,7 @@ describe('commit, release, extend', () => {
     const shorter = await ctx.engine.extend(id, 60);
     expect(Date.parse(shorter!.expiresAt)).toBeLessThan(created + 3_600_000);
     // A shortened hold is filed for the sweep at its new, earlier expiry.
-    expect(Number(await ctx.redis.zscore(ctx.keys.sweepDue(), sku))).toBeLessThanOrEqual(Date.parse(shorter!.expiresAt));
+    expect(Number(await ctx.redis.zscore(ctx.keys.sweepDue(0), sku))).toBeLessThanOrEqual(Date.parse(shorter!.expiresAt));
   });
 
   it('unknown reservations read as null (the HTTP layer then asks Postgres)', async () => {
@@ -291,6 +290,6 @@ describe('sweep_expired', () => {
     expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 8, reserved: 2, sold: 0 });
     await ctx.engine.release(ids[2]);
     expect((await ctx.maintenance.sweepSku(sku, 100)).nextExpiryMs).toBeNull();
-    expect(await ctx.redis.zscore(ctx.keys.sweepDue(), sku)).toBeNull();
+    expect(await ctx.redis.zscore(ctx.keys.sweepDue(0), sku)).toBeNull();
   });
 });

@@ -45,7 +45,7 @@ async function undone(outcome: string): Promise<number> {
 
 /** Reservation ids the outbox recorded a RESERVE for (the reserve script ran). */
 async function reservedIds(): Promise<string[]> {
-  const entries = await ctx.redis.xrange(ctx.keys.outbox(), '-', '+');
+  const entries = await ctx.redis.xrange(ctx.keys.outbox(0), '-', '+');
   return entries.flatMap(([, fields]) => JSON.parse(fields[1]).events.filter((event: unknown) => typeof event === 'string'));
 }
 

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_PREFIX } from '../../src/config';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client';
-import { newReservationId } from '../../src/domain/ids';
 import { drainOutbox } from '../../src/reconciler/outboxDrain';
 import { sweepExpiredHolds } from '../../src/reconciler/expirySweep';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
@@ -18,7 +17,7 @@ async function createHolds(engine: StockEngine, sku: string, count: number, ttlS
   for (let start = 0; start < count; start += concurrency) {
     await Promise.all(
       Array.from({ length: Math.min(concurrency, count - start) }, (_, k) =>
-        engine.reserve({ id: newReservationId(), userId: `u-${start + k}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false }),
+        engine.reserve({ userId: `u-${start + k}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false }),
       ),
     );
   }

@@ -1,4 +1,3 @@
-import { newReservationId } from '../../src/domain/ids';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
 import { createStockServices } from '../../src/redis/stockServices';
 import { DomainError } from '../../src/domain/errors';
@@ -18,7 +17,7 @@ export async function luaBackend(url: string): Promise<ReserveBackend> {
     },
     async reserve(sku, userId, qty) {
       try {
-        await engine.reserve({ id: newReservationId(), userId, orderId: 'o', lines: [{ sku, qty }], ttlSeconds: 900, allowPartial: false });
+        await engine.reserve({ userId, orderId: 'o', lines: [{ sku, qty }], ttlSeconds: 900, allowPartial: false });
         return true;
       } catch (error) {
         if (error instanceof DomainError && error.code === 'INSUFFICIENT_STOCK') return false;

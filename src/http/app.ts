@@ -61,19 +61,15 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
 
   const { config } = options;
   const deps: AppDeps = { config, ...app.runtime, metrics: app.metrics };
-  // While Redis is rebuilt after losing its data, nothing it answers could be trusted: 503.
-  const whileServing = async () => deps.dataWatch.assertServing();
 
   await app.register(operationRoutes, deps);
   await app.register(async (client) => {
     client.addHook('onRequest', bearerAuth(config.apiToken, { required: false, variable: 'API_TOKEN' }));
-    client.addHook('onRequest', whileServing);
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
   });
   await app.register(async (admin) => {
     admin.addHook('onRequest', bearerAuth(config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
-    admin.addHook('onRequest', whileServing);
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
   });

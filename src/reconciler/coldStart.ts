@@ -63,14 +63,16 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
  * Restores the Idempotency-Key bindings Postgres recorded that Redis would still keep, so a retry
  * with the same key replays its reservation instead of holding stock a second time.
  */
-export async function restoreBindings(maintenance: StockMaintenance, db: Database): Promise<number> {
+export async function restoreBindings(maintenance: StockMaintenance, db: Database, partitions: Set<number>): Promise<number> {
   const ttlMs = maintenance.idempotencyTtlMs;
   const now = await maintenance.redisTimeMs();
   let restored = 0;
   let after: BindingRow | null = null;
   for (;;) {
-    const rows = await pageBindings(db, now - ttlMs, after, 1000);
-    if (!rows.length) return restored;
+    const page = await pageBindings(db, now - ttlMs, after, 1000);
+    if (!page.length) return restored;
+    after = page[page.length - 1];
+    const rows = page.filter(({ userId }) => partitions.has(maintenance.partitionOfUser(userId)));
     await maintenance.restoreBindings(
       rows.map(({ userId, keyHash, reservationId, bodyDigest, createdAtMs }) => ({
         userId,
@@ -79,7 +81,6 @@ export async function restoreBindings(maintenance: StockMaintenance, db: Databas
       })),
     );
     restored += rows.length;
-    after = rows[rows.length - 1];
   }
 }
 
@@ -90,16 +91,22 @@ export interface RestoreResult {
 }
 
 /**
- * Cold start: every SKU Postgres knows and Redis lacks is rebuilt before traffic is taken; with
- * `bindings` (Redis lost all its data), the Idempotency-Key bindings too.
+ * Cold start: every SKU Postgres knows and Redis lacks (in `partitions`, or in all) is rebuilt
+ * before traffic is taken; in the partitions of `bindingsOf` (those that lost all their data),
+ * the Idempotency-Key bindings too.
  */
-export async function restoreFromPostgres(maintenance: StockMaintenance, db: Database, options: { bindings?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreFromPostgres(
+  maintenance: StockMaintenance,
+  db: Database,
+  options: { partitions?: Set<number>; bindingsOf?: Set<number> } = {},
+): Promise<RestoreResult> {
   const result = { skus: 0, holds: 0, bindings: 0 };
+  const inScope = (sku: string) => !options.partitions || options.partitions.has(maintenance.partitionOfSku(sku));
   for await (const page of skuPages(maintenance, db, 500)) {
-    const restored = await restoreSkus(maintenance, db, page.filter(({ redis }) => redis === null).map(({ row }) => row));
+    const restored = await restoreSkus(maintenance, db, page.filter(({ row, redis }) => redis === null && inScope(row.sku)).map(({ row }) => row));
     result.skus += restored.skus;
     result.holds += restored.holds;
   }
-  if (options.bindings) result.bindings = await restoreBindings(maintenance, db);
+  if (options.bindingsOf?.size) result.bindings = await restoreBindings(maintenance, db, options.bindingsOf);
   return result;
 }

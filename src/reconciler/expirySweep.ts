@@ -6,8 +6,8 @@ export interface SweepResult {
 }
 
 /**
- * Returns the units of every hold that has expired, across all SKUs. Only SKUs filed in the
- * sweep-due index with an expiry at or before now are visited, so a pass costs in proportion to
+ * Returns the units of every hold that has expired, across all SKUs, partition by partition. Only
+ * SKUs filed in their partition's sweep-due index with an expiry at or before now are visited, so a pass costs in proportion to
  * the expired holds, never to the size of the keyspace.
  */
 export async function sweepExpiredHolds(maintenance: StockMaintenance, options: { skusPerRound?: number; holdsPerCall?: number } = {}): Promise<SweepResult> {
@@ -25,9 +25,12 @@ export async function sweepExpiredHolds(maintenance: StockMaintenance, options: 
     }
   };
 
-  for (;;) {
-    const due = await maintenance.dueSkus(now, skusPerRound);
-    if (!due.length) return total;
-    await Promise.all(due.map(sweepSku));
+  for (const partition of maintenance.partitions) {
+    for (;;) {
+      const due = await maintenance.dueSkus(partition, now, skusPerRound);
+      if (!due.length) break;
+      await Promise.all(due.map(sweepSku));
+    }
   }
+  return total;
 }

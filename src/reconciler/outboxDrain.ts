@@ -7,7 +7,7 @@ import { applyWritePlan } from './applyWritePlan';
 import { planWrites } from './writePlan';
 
 /** Concurrent Postgres transactions per batch (PGlite runs them one after another). */
-const WRITE_PARTITIONS = 2;
+const CONCURRENT_TRANSACTIONS = 2;
 
 export interface DrainResult {
   /** Events written to Postgres (an entry holds the events of one script call). */
@@ -50,55 +50,59 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   const batchSize = options.batchSize ?? 100;
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
-  await outbox.ensureGroup();
-
   const result: DrainResult = { written: 0, deadLettered: 0 };
-  // The partitions are written concurrently, each in its own transaction; the entries are
-  // acknowledged only once all have committed (a retry rewrites what already landed, harmlessly).
-  // A single entry is one transaction: refused as data, nothing of it lands before its dead letter.
+  // The transactions of a batch run concurrently; its entries are acknowledged only once all have
+  // committed (a retry rewrites what already landed, harmlessly). A single entry is one
+  // transaction: refused as data, nothing of it lands before its dead letter.
   const write = (entries: OutboxEntry[]) =>
-    Promise.all(planWrites(entries, entries.length === 1 ? 1 : WRITE_PARTITIONS).map((plan) => applyWritePlan(db, plan)));
-  const acknowledge = async (entries: OutboxEntry[]) => {
-    await outbox.acknowledge(entries.map((entry) => entry.entryId));
-    for (const entry of entries) result.written += entry.events.length;
-    options.onBatch?.(entries);
-  };
-  const apply = async (raw: RawOutboxEntry[]) => {
-    const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json));
-    try {
-      await write(entries);
-      return acknowledge(entries);
-    } catch (error) {
-      if (!isDataError(error)) throw new UnavailableError('Postgres', error);
-    }
-    for (const [n, entry] of entries.entries()) {
+    Promise.all(planWrites(entries, entries.length === 1 ? 1 : CONCURRENT_TRANSACTIONS).map((plan) => applyWritePlan(db, plan)));
+
+  /** One partition's stream, until it is empty or the time budget is spent. */
+  async function drainPartition(partition: number): Promise<void> {
+    await outbox.ensureGroup(partition);
+    const acknowledge = async (entries: OutboxEntry[]) => {
+      await outbox.acknowledge(partition, entries.map((entry) => entry.entryId));
+      for (const entry of entries) result.written += entry.events.length;
+      options.onBatch?.(entries);
+    };
+    const apply = async (raw: RawOutboxEntry[]) => {
+      const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json));
       try {
-        await write([entry]);
-        await acknowledge([entry]);
+        await write(entries);
+        return acknowledge(entries);
       } catch (error) {
         if (!isDataError(error)) throw new UnavailableError('Postgres', error);
-        const reason = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
-        await outbox.deadLetter(raw[n], reason);
-        result.deadLettered += 1;
       }
+      for (const [n, entry] of entries.entries()) {
+        try {
+          await write([entry]);
+          await acknowledge([entry]);
+        } catch (error) {
+          if (!isDataError(error)) throw new UnavailableError('Postgres', error);
+          const reason = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
+          await outbox.deadLetter(partition, raw[n], reason);
+          result.deadLettered += 1;
+        }
+      }
+    };
+
+    // 1. Whatever an earlier pass read but never acknowledged.
+    let cursor = '0-0';
+    do {
+      const claimed = await outbox.claimPending(partition, consumer, cursor, batchSize);
+      if (claimed.entries.length) await apply(claimed.entries);
+      cursor = claimed.next;
+    } while (cursor !== '0-0' && Date.now() < deadline);
+
+    // 2. New entries.
+    while (Date.now() < deadline) {
+      const entries = await outbox.readNew(partition, consumer, batchSize);
+      if (!entries.length) break;
+      await apply(entries);
     }
-  };
-
-  // 1. Whatever an earlier pass read but never acknowledged.
-  let cursor = '0-0';
-  do {
-    const claimed = await outbox.claimPending(consumer, cursor, batchSize);
-    if (claimed.entries.length) await apply(claimed.entries);
-    cursor = claimed.next;
-  } while (cursor !== '0-0' && Date.now() < deadline);
-
-  // 2. New entries.
-  while (Date.now() < deadline) {
-    const entries = await outbox.readNew(consumer, batchSize);
-    if (!entries.length) break;
-    await apply(entries);
+    await outbox.trimAcknowledged(partition);
   }
 
-  await outbox.trimAcknowledged();
+  for (const partition of outbox.partitions) await drainPartition(partition);
   return result;
 }

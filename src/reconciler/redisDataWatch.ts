@@ -10,12 +10,14 @@ export interface WatchLog {
 
 /**
  * Notices, without an operator, that Redis lost its data under a running engine (a restart
- * without persistence, a failover to an empty replica, FLUSHALL): its data marker is gone. The
- * engine then answers 503 (assertServing) while it rebuilds from Postgres what Postgres knows
- * (SKUs, pending holds, per-user counts, Idempotency-Key bindings), and serves again once done.
+ * without persistence, a failover to an empty replica, FLUSHALL): a partition's data marker is
+ * gone. The engine then answers 503 for that partition while it rebuilds from Postgres what
+ * Postgres knows of it (SKUs, pending holds, per-user counts, Idempotency-Key bindings), and
+ * serves it again once done; the other partitions keep serving.
  */
 export class RedisDataWatch {
-  private rebuilding = false;
+  /** Partitions being rebuilt. */
+  private readonly rebuilding = new Set<number>();
   private checking?: Promise<void>;
   private timer?: NodeJS.Timeout;
   /** Where rebuilds are reported (the app's log, once the app is built). */
@@ -27,13 +29,14 @@ export class RedisDataWatch {
   ) {}
 
   /**
-   * At start-up, before traffic: restores what Redis lacks (everything, bindings included, when
-   * its marker is missing; else only the SKUs it lost), then marks Redis as holding the data.
+   * At start-up, before traffic: restores what Redis lacks (in partitions whose marker is missing,
+   * everything, bindings included; elsewhere only the SKUs it lost), then marks every partition
+   * as holding the data.
    */
   async startUp(): Promise<RestoreResult> {
-    const lost = !(await this.maintenance.hasDataMarker());
-    const restored = await restoreFromPostgres(this.maintenance, this.db, { bindings: lost });
-    await this.maintenance.writeDataMarker();
+    const lost = await this.lostPartitions();
+    const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
+    for (const partition of this.maintenance.partitions) await this.maintenance.writeDataMarker(partition);
     return restored;
   }
 
@@ -47,9 +50,16 @@ export class RedisDataWatch {
     this.timer = undefined;
   }
 
-  /** Throws 503 while Redis is being rebuilt: nothing it answers meanwhile could be trusted. */
+  /** Throws 503 while any partition is being rebuilt (readiness): its part of the engine cannot serve. */
   assertServing(): void {
-    if (this.rebuilding) throw new RedisDataLostError();
+    if (this.rebuilding.size) throw new RedisDataLostError();
+  }
+
+  /** Partitions whose data marker is gone. */
+  private async lostPartitions(): Promise<Set<number>> {
+    const { partitions } = this.maintenance;
+    const present = await Promise.all(partitions.map((partition) => this.maintenance.hasDataMarker(partition)));
+    return new Set(partitions.filter((_, n) => !present[n]));
   }
 
   /** One check of the marker, and a rebuild when it is gone (one at a time). */
@@ -59,19 +69,27 @@ export class RedisDataWatch {
   }
 
   private async checkOnce(): Promise<void> {
+    let lost: Set<number>;
     try {
-      if (await this.maintenance.hasDataMarker()) return;
+      lost = await this.lostPartitions();
     } catch {
       return; // Redis unreachable: answered 503 per request; checked again next tick.
     }
-    if (!this.rebuilding) {
-      this.rebuilding = true;
-      this.log.warn('Redis lost its data (its data marker is gone): answering 503 while rebuilding it from Postgres');
+    if (!lost.size) return;
+    const fresh = [...lost].filter((partition) => !this.rebuilding.has(partition));
+    for (const partition of lost) {
+      this.maintenance.markLost(partition);
+      this.rebuilding.add(partition);
+    }
+    if (fresh.length) {
+      this.log.warn(`Redis lost the data of partitions ${fresh.join(', ')} (their data marker is gone): answering 503 for them while rebuilding from Postgres`);
     }
     try {
-      const restored = await restoreFromPostgres(this.maintenance, this.db, { bindings: true });
-      await this.maintenance.writeDataMarker();
-      this.rebuilding = false;
+      const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
+      for (const partition of lost) {
+        await this.maintenance.writeDataMarker(partition);
+        this.rebuilding.delete(partition);
+      }
       this.log.warn(
         `Redis rebuilt from Postgres: ${restored.skus} SKUs, ${restored.holds} pending holds, ${restored.bindings} idempotency keys; serving again`,
       );

@@ -1,7 +1,6 @@
 import type { Database } from '../db/client';
 import { findReservation } from '../db/reservationRepository';
 import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
-import { newReservationId } from '../domain/ids';
 import { outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
 import { type RequestedLine, type Reservation, mergeLinesWithinMaxQty } from '../domain/reservation';
 import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
@@ -39,7 +38,7 @@ export class Reservations {
     const idempotency = idempotencyKey
       ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
       : undefined;
-    const outcome = await this.engine.reserve({ id: newReservationId(), userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
+    const outcome = await this.engine.reserve({ userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
     if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
     return { reservation: await this.read(outcome.reservationId), replayed: true };
   }

@@ -1,48 +1,76 @@
+import { homeOfReservationId } from '../domain/ids';
+import { partitionOf } from './partitions';
+
 /**
  * Every Redis key the engine uses is built here and nowhere else.
  *
- * All keys of one SKU share the hash tag `{sku:<sku>}`, so a script over one SKU's keys stays in
- * one hash slot. (The reserve, commit and release scripts also touch the record, idempotency and
- * outbox keys, in other slots: the engine runs on one Redis, not yet on a Redis Cluster.)
- * Identifiers reaching this module were validated against patterns without braces, so a client
- * can never choose a key's slot or shape.
+ * Every key lives in a partition (partitions.ts): its hash tag `{p<n>}` puts all of one
+ * partition's keys in one hash slot, so a script over them is legal on a Redis Cluster. A SKU's
+ * keys are in the SKU's partition, a reservation's record in its home partition (named by its id),
+ * an Idempotency-Key in its user's. Identifiers reaching this module were validated against
+ * patterns without braces, so a client can never choose a key's slot or shape.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    /** How many partitions the keys are spread over (REDIS_PARTITIONS). */
+    readonly partitions = 1,
+  ) {}
+
+  private tag(partition: number): string {
+    return `${this.prefix}:{p${partition}}`;
+  }
+
+  partitionOfSku(sku: string): number {
+    return partitionOf(sku, this.partitions);
+  }
+
+  partitionOfUser(userId: string): number {
+    return partitionOf(userId, this.partitions);
+  }
+
+  /** The home partition of a reservation: where its record lives. */
+  partitionOfReservation(id: string): number {
+    return homeOfReservationId(id) % this.partitions;
+  }
 
   /** Hash: total, available, reserved, sold, version, perUserLimit, startsAt, endsAt. */
   stock(sku: string): string {
-    return `${this.prefix}:{sku:${sku}}:stock`;
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:stock`;
   }
 
   /** Sorted set of the SKU's pending hold lines, scored by expiry (ms, Redis time). */
   expiry(sku: string): string {
-    return `${this.prefix}:{sku:${sku}}:expiry`;
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:expiry`;
   }
 
   /** Hash userId -> units the user holds or has bought of this SKU (for the per-user limit). */
   buyers(sku: string): string {
-    return `${this.prefix}:{sku:${sku}}:buyers`;
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:buyers`;
   }
 
-  /** The same three keys as templates with `%s` for the SKU, for scripts that find SKUs in a record. */
-  skuKeyTemplates(): { stock: string; expiry: string; buyers: string } {
-    return { stock: this.stock('%s'), expiry: this.expiry('%s'), buyers: this.buyers('%s') };
+  /**
+   * The same three keys of one partition's SKUs as templates with `%s` for the SKU, for scripts
+   * that find SKUs in a record.
+   */
+  skuKeyTemplates(partition: number): { stock: string; expiry: string; buyers: string } {
+    const tag = this.tag(partition);
+    return { stock: `${tag}:sku:%s:stock`, expiry: `${tag}:sku:%s:expiry`, buyers: `${tag}:sku:%s:buyers` };
   }
 
   /** String: the reservation record, with its TTL (format in lua/includes/reservationRecord.lua). */
   reservation(id: string): string {
-    return `${this.prefix}:{res:${id}}`;
+    return `${this.tag(this.partitionOfReservation(id))}:res:${id}`;
   }
 
   /** String "<reservationId>|<fingerprint>"; keyHash is a digest, never the client's raw key. */
   idempotency(userId: string, keyHash: string): string {
-    return `${this.prefix}:{user:${userId}}:idem:${keyHash}`;
+    return `${this.tag(this.partitionOfUser(userId))}:idem:${userId}:${keyHash}`;
   }
 
-  /** Stream of state changes the reconciler drains into Postgres. */
-  outbox(partition = 0): string {
-    return `${this.prefix}:{outbox:${partition}}:events`;
+  /** Stream of one partition's state changes, which the reconciler drains into Postgres. */
+  outbox(partition: number): string {
+    return `${this.tag(partition)}:outbox`;
   }
 
   /** Consumer group through which the reconciler reads the outbox. */
@@ -50,23 +78,28 @@ export class RedisKeys {
     return 'reconciler';
   }
 
-  /** Stream of outbox entries Postgres refused as data (kept for an operator, see the README). */
-  deadLetters(partition = 0): string {
-    return `${this.prefix}:{outbox:${partition}}:dead-letters`;
+  /** Stream of a partition's outbox entries Postgres refused as data (kept for an operator, see the README). */
+  deadLetters(partition: number): string {
+    return `${this.tag(partition)}:dead-letters`;
   }
 
-  /** Sorted set sku -> earliest hold expiry: the SKUs a sweep pass has to visit. */
-  sweepDue(): string {
-    return `${this.prefix}:sweep-due`;
+  /** Sorted set sku -> earliest hold expiry of one partition's SKUs: the SKUs a sweep has to visit. */
+  sweepDue(partition: number): string {
+    return `${this.tag(partition)}:sweep-due`;
   }
 
   /**
-   * String written once Redis holds the engine's data (at start-up, after any rebuild). Redis that
-   * lost its data (restart without persistence, failover to an empty replica, FLUSHALL) lacks it,
-   * which tells "Redis forgot" apart from "never existed".
+   * String written once a partition holds the engine's data (at start-up, after any rebuild).
+   * Redis that lost its data (restart without persistence, failover to an empty replica,
+   * FLUSHALL) lacks it, which tells "Redis forgot" apart from "never existed".
    */
-  dataMarker(): string {
-    return `${this.prefix}:data-marker`;
+  dataMarker(partition: number): string {
+    return `${this.tag(partition)}:data-marker`;
+  }
+
+  /** How many partitions the data in Redis is laid out in: every engine sharing it must agree. */
+  partitionCount(): string {
+    return `${this.prefix}:partition-count`;
   }
 
   /** Lease held by the one reconciler pass running across all instances. */

@@ -1,3 +1,4 @@
+import { allPartitions } from './partitions';
 import type { RedisStore } from './redisStore';
 
 /** One stream entry as read: its id and its JSON (see outboxEntry.ts). */
@@ -14,60 +15,65 @@ function rawEntries(entries: StreamEntries): RawOutboxEntry[] {
 }
 
 /**
- * The outbox stream as the reconciler drains it: through one consumer group, acknowledging only
+ * The outbox, one stream per partition, as the reconciler drains it: through one consumer group, acknowledging only
  * what Postgres committed, trimming only below the oldest entry not yet acknowledged, and moving
  * entries Postgres refuses as data to the dead-letter stream.
  */
 export class Outbox {
   constructor(private readonly store: RedisStore) {}
 
-  /** Where refused entries go (named in reports and the README). */
-  get deadLettersKey(): string {
-    return this.store.keys.deadLetters();
+  /** Where a partition's refused entries go (named in reports and the README). */
+  deadLettersKey(partition: number): string {
+    return this.store.keys.deadLetters(partition);
   }
 
-  async ensureGroup(): Promise<void> {
+  /** Every partition, each with a stream of its own. */
+  get partitions(): number[] {
+    return allPartitions(this.store.keys.partitions);
+  }
+
+  async ensureGroup(partition: number): Promise<void> {
     const { keys } = this.store;
     try {
-      await this.store.call((client) => client.xgroup('CREATE', keys.outbox(), keys.outboxGroup(), '0', 'MKSTREAM'));
+      await this.store.call((client) => client.xgroup('CREATE', keys.outbox(partition), keys.outboxGroup(), '0', 'MKSTREAM'));
     } catch (error) {
       if (!String((error as { cause?: Error }).cause?.message).includes('BUSYGROUP')) throw error;
     }
   }
 
   /** Entries an earlier pass read but never acknowledged, from `cursor` on; `next` is '0-0' at the end. */
-  async claimPending(consumer: string, cursor: string, count: number): Promise<{ next: string; entries: RawOutboxEntry[] }> {
+  async claimPending(partition: number, consumer: string, cursor: string, count: number): Promise<{ next: string; entries: RawOutboxEntry[] }> {
     const { keys } = this.store;
     const [next, entries] = (await this.store.call((client) =>
-      client.xautoclaim(keys.outbox(), keys.outboxGroup(), consumer, 0, cursor, 'COUNT', count),
+      client.xautoclaim(keys.outbox(partition), keys.outboxGroup(), consumer, 0, cursor, 'COUNT', count),
     )) as [string, StreamEntries];
     return { next, entries: rawEntries(entries) };
   }
 
   /** Entries no consumer has read yet. */
-  async readNew(consumer: string, count: number): Promise<RawOutboxEntry[]> {
+  async readNew(partition: number, consumer: string, count: number): Promise<RawOutboxEntry[]> {
     const { keys } = this.store;
     const reply = (await this.store.call((client) =>
-      client.xreadgroup('GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(), '>'),
+      client.xreadgroup('GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(partition), '>'),
     )) as [string, StreamEntries][] | null;
     return reply ? rawEntries(reply[0][1]) : [];
   }
 
-  async acknowledge(entryIds: string[]): Promise<void> {
+  async acknowledge(partition: number, entryIds: string[]): Promise<void> {
     const { keys } = this.store;
-    await this.store.call((client) => client.xack(keys.outbox(), keys.outboxGroup(), ...entryIds));
+    await this.store.call((client) => client.xack(keys.outbox(partition), keys.outboxGroup(), ...entryIds));
   }
 
   /** Moves an entry Postgres refused, with the reason, to the dead-letter stream, and acknowledges it. */
-  async deadLetter(entry: RawOutboxEntry, reason: string): Promise<void> {
-    await this.store.call((client) => client.xadd(this.deadLettersKey, '*', 'entry', entry.entryId, 'e', entry.json, 'error', reason));
-    await this.acknowledge([entry.entryId]);
+  async deadLetter(partition: number, entry: RawOutboxEntry, reason: string): Promise<void> {
+    await this.store.call((client) => client.xadd(this.deadLettersKey(partition), '*', 'entry', entry.entryId, 'e', entry.json, 'error', reason));
+    await this.acknowledge(partition, [entry.entryId]);
   }
 
   /** Drops stream entries older than the oldest one still pending (or all delivered, if none is). */
-  async trimAcknowledged(): Promise<void> {
+  async trimAcknowledged(partition: number): Promise<void> {
     const { keys } = this.store;
-    const stream = keys.outbox();
+    const stream = keys.outbox(partition);
     const [pendingCount, oldestPending] = (await this.store.call((client) => client.xpending(stream, keys.outboxGroup()))) as [number, string | null];
     let keepFrom = pendingCount > 0 ? oldestPending : null;
     if (!keepFrom) {

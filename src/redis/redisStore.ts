@@ -40,6 +40,9 @@ const NEVER_SENT = /Stream isn't writeable/;
  * the reconciler lease (reconcileLease.ts) are built on it; nothing else holds the client.
  */
 export class RedisStore {
+  /** Partitions whose data Redis lost, answered 503 until the data watch rebuilt them. */
+  readonly lostPartitions = new Set<number>();
+
   constructor(
     private readonly client: Redis,
     readonly keys: RedisKeys,
@@ -85,21 +88,28 @@ export class RedisStore {
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
-  /** Whether Redis still holds the engine's data (see RedisKeys.dataMarker). */
-  async hasDataMarker(): Promise<boolean> {
-    return (await this.call((client) => client.exists(this.keys.dataMarker()))) === 1;
+  /** Whether Redis still holds a partition's data (see RedisKeys.dataMarker). */
+  async hasDataMarker(partition: number): Promise<boolean> {
+    return (await this.call((client) => client.exists(this.keys.dataMarker(partition)))) === 1;
   }
 
-  /** Marks Redis as holding the engine's data: at start-up and after a rebuild. */
-  async writeDataMarker(): Promise<void> {
-    await this.call((client) => client.set(this.keys.dataMarker(), new Date().toISOString()));
+  /** Marks a partition as holding the engine's data: at start-up and after a rebuild. */
+  async writeDataMarker(partition: number): Promise<void> {
+    await this.call((client) => client.set(this.keys.dataMarker(partition), new Date().toISOString()));
+  }
+
+  /** 503 while a partition's data is being rebuilt: nothing it answers could be trusted. */
+  assertServing(partition: number): void {
+    if (this.lostPartitions.has(partition)) throw new RedisDataLostError();
   }
 
   /**
-   * Something was not found: fine while Redis holds the engine's data, a 503 when Redis lost it
-   * (the data watch rebuilds it), never a 404 for what Redis merely forgot.
+   * Something of a partition was not found: fine while Redis holds that partition's data, a 503
+   * when Redis lost it (the data watch rebuilds it), never a 404 for what Redis merely forgot.
    */
-  async confirmNotFound(): Promise<void> {
-    if (!(await this.hasDataMarker())) throw new RedisDataLostError();
+  async confirmNotFound(partition: number): Promise<void> {
+    if (await this.hasDataMarker(partition)) return;
+    this.lostPartitions.add(partition);
+    throw new RedisDataLostError();
   }
 }

@@ -2,7 +2,9 @@ import { DomainError } from '../domain/errors';
 import { type RequestedLine, type Reservation, toLine, MAX_LIFETIME_SECONDS } from '../domain/reservation';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { skuNotFound } from '../domain/refusals';
+import { newReservationId } from '../domain/ids';
 import { bindingFingerprint } from './idempotencyBinding';
+import { allPartitions } from './partitions';
 import type { RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { decodeReservationRecord, reservationOf } from './reservationRecord';
@@ -10,7 +12,6 @@ import { Batcher } from './reserveBatcher';
 import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
 
 export interface ReserveCommand {
-  id: string;
   userId: string;
   orderId: string | null;
   lines: RequestedLine[];
@@ -37,6 +38,9 @@ export interface EngineObserver {
 }
 
 type Reply = (string | number)[];
+
+/** A reserve on its way to the script: its id names its home partition, where all its lines are. */
+type QueuedReserve = ReserveCommand & { id: string };
 
 /** Reserve requests folded into one script call at most (bounds one script run's time). */
 const MAX_RESERVE_BATCH = 128;
@@ -74,23 +78,36 @@ class IsoTimeCache {
  * turns replies into domain values or DomainErrors.
  */
 export class StockEngine {
-  private readonly templates: { stock: string; expiry: string; buyers: string };
-  private readonly reserveBatcher = new Batcher<ReserveCommand, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH);
+  /** Per partition: its SKU key templates, and the batcher that folds its reserves into one script call. */
+  private readonly templates: { stock: string; expiry: string; buyers: string }[];
+  private readonly reserveBatchers: Batcher<QueuedReserve, Reply>[];
   private readonly createdAtText = new IsoTimeCache();
   private readonly expiresAtText = new IsoTimeCache();
-  private readonly unconfirmed = new UnconfirmedReserves<ReserveCommand>(
+  private readonly unconfirmed = new UnconfirmedReserves<QueuedReserve>(
     (command) => this.abandon(command),
     (outcome, commands) => this.observer?.reservesUndone(outcome, commands.map((command) => command.id)),
   );
   observer?: EngineObserver;
 
   constructor(private readonly store: RedisStore) {
-    this.templates = store.keys.skuKeyTemplates();
+    const partitions = allPartitions(store.keys.partitions);
+    this.templates = partitions.map((partition) => store.keys.skuKeyTemplates(partition));
+    this.reserveBatchers = partitions.map(() => new Batcher<QueuedReserve, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH));
   }
 
-  /** Holds stock; concurrent calls are folded into one script call (see reserveBatcher.ts). */
-  async reserve(command: ReserveCommand): Promise<ReserveOutcome> {
-    const reply = await this.reserveBatcher.submit(command);
+  /**
+   * Holds stock; concurrent calls of one partition are folded into one script call (see
+   * reserveBatcher.ts). The reservation is homed in the partition of its lines.
+   */
+  async reserve(request: ReserveCommand): Promise<ReserveOutcome> {
+    const { keys } = this.store;
+    const home = keys.partitionOfSku(request.lines[0].sku);
+    if (request.lines.some((line) => keys.partitionOfSku(line.sku) !== home)) {
+      throw new DomainError('VALIDATION_FAILED', 'Lines of SKUs in different Redis partitions cannot be held in one reservation yet.');
+    }
+    this.store.assertServing(home);
+    const command: QueuedReserve = { ...request, id: newReservationId(home) };
+    const reply = await this.reserveBatchers[home].submit(command);
     const code = reply[0] as ReplyCode;
     switch (code) {
       case ReplyCode.Ok:
@@ -109,7 +126,7 @@ export class StockEngine {
       case ReplyCode.Repeated:
         return { kind: 'replayed', reservationId: String(reply[1]) };
       case ReplyCode.SkuNotFound:
-        await this.store.confirmNotFound();
+        await this.store.confirmNotFound(home);
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
       case ReplyCode.SaleNotActive:
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
@@ -132,8 +149,9 @@ export class StockEngine {
    * One call of the reserve script for several requests (KEYS and ARGV as its header states): each
    * distinct SKU's keys are passed once, and the requests name their SKUs by number.
    */
-  private async reserveMany(commands: ReserveCommand[]): Promise<Reply[]> {
+  private async reserveMany(commands: QueuedReserve[]): Promise<Reply[]> {
     const { keys, tuning } = this.store;
+    const partition = keys.partitionOfReservation(commands[0].id);
     const skuNumbers = new Map<string, number>();
     const skuKeys: string[] = [];
     const requestKeys: string[] = [];
@@ -159,18 +177,19 @@ export class StockEngine {
     const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
     // Reserves answered 503 earlier are undone first: nobody may replay them meanwhile.
     if (this.unconfirmed.size) await this.store.call(() => this.unconfirmed.settle());
-    return this.store.runScript<Reply[]>('reserve', [keys.outbox(), keys.sweepDue(), ...skuKeys, ...requestKeys], [...settings, ...skuNumbers.keys(), ...requestArgs], {
+    return this.store.runScript<Reply[]>('reserve', [keys.outbox(partition), keys.sweepDue(partition), ...skuKeys, ...requestKeys], [...settings, ...skuNumbers.keys(), ...requestArgs], {
       consequence: IN_DOUBT.reserve,
       onDoubt: () => this.unconfirmed.add(commands),
     });
   }
 
   /** Undoes one reserve answered 503 (lua/abandon.lua). */
-  private async abandon(command: ReserveCommand): Promise<UndoOutcome> {
+  private async abandon(command: QueuedReserve): Promise<UndoOutcome> {
     const { keys } = this.store;
-    const callKeys = [keys.reservation(command.id), keys.outbox()];
+    const partition = keys.partitionOfReservation(command.id);
+    const callKeys = [keys.reservation(command.id), keys.outbox(partition)];
     if (command.idempotency) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
-    const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.finishArgs()]);
+    const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.finishArgs(partition)]);
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
     return code === ReplyCode.Ok ? 'released' : 'committed';
   }
@@ -182,8 +201,10 @@ export class StockEngine {
 
   /** Returns the reservation, or null when Redis no longer has it (Postgres may). */
   async getReservation(id: string): Promise<Reservation | null> {
+    const partition = this.store.keys.partitionOfReservation(id);
+    this.store.assertServing(partition);
     const reply = await this.store.runScript<Reply>('get_reservation', [this.store.keys.reservation(id)], []);
-    if (reply[0] === ReplyCode.ReservationNotFound) return this.notFound();
+    if (reply[0] === ReplyCode.ReservationNotFound) return this.notFound(partition);
     return reservationOf(id, decodeReservationRecord(String(reply[1])), Number(reply[2]));
   }
 
@@ -205,14 +226,16 @@ export class StockEngine {
 
   async extend(id: string, ttlSeconds: number): Promise<Reservation | null> {
     const { keys } = this.store;
-    const [stock, expiry, buyers, retention] = this.finishArgs();
+    const partition = keys.partitionOfReservation(id);
+    this.store.assertServing(partition);
+    const [stock, expiry, buyers, retention] = this.finishArgs(partition);
     const reply = await this.store.runScript<Reply>(
       'extend',
-      [keys.reservation(id), keys.outbox(), keys.sweepDue()],
+      [keys.reservation(id), keys.outbox(partition), keys.sweepDue(partition)],
       [id, ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000, stock, expiry, buyers, retention],
       { consequence: IN_DOUBT.finish },
     );
-    if (reply[0] === ReplyCode.ReservationNotFound) return this.notFound();
+    if (reply[0] === ReplyCode.ReservationNotFound) return this.notFound(partition);
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode);
     return this.reservationIn(id, reply);
   }
@@ -223,6 +246,8 @@ export class StockEngine {
    * lacks is refused with SKU_NOT_FOUND, to be restored first.
    */
   async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; version: number }> {
+    const partition = this.store.keys.partitionOfSku(sku);
+    this.store.assertServing(partition);
     const reply = await this.store.runScript<Reply>(
       'set_stock',
       this.skuScriptKeys(sku),
@@ -239,7 +264,7 @@ export class StockEngine {
       { consequence: IN_DOUBT.admin },
     );
     if (reply[0] === ReplyCode.SkuNotFound) {
-      await this.store.confirmNotFound();
+      await this.store.confirmNotFound(partition);
       throw skuNotFound(sku);
     }
     if (reply[0] === ReplyCode.TotalBelowCommitted) {
@@ -250,6 +275,8 @@ export class StockEngine {
   }
 
   async adjustStock(sku: string, delta: number, reason: string, actor: string): Promise<SkuView> {
+    const partition = this.store.keys.partitionOfSku(sku);
+    this.store.assertServing(partition);
     const reply = await this.store.runScript<Reply>(
       'adjust_stock',
       this.skuScriptKeys(sku).slice(0, 4),
@@ -262,7 +289,7 @@ export class StockEngine {
     if (reply[0] === ReplyCode.TotalTooLarge) {
       throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });
     }
-    if (reply[0] === ReplyCode.SkuNotFound) await this.store.confirmNotFound();
+    if (reply[0] === ReplyCode.SkuNotFound) await this.store.confirmNotFound(partition);
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku });
     const view = await this.getSku(sku);
     if (!view) throw skuNotFound(sku);
@@ -277,11 +304,13 @@ export class StockEngine {
 
   /** Reads several SKU views in one round trip; null for each SKU that does not exist. */
   async getSkus(skus: readonly string[]): Promise<(SkuView | null)[]> {
+    const { keys } = this.store;
+    for (const sku of skus) this.store.assertServing(keys.partitionOfSku(sku));
     const rows = await this.store.readHashes(
-      skus.map((sku) => this.store.keys.stock(sku)),
+      skus.map((sku) => keys.stock(sku)),
       SKU_FIELDS,
     );
-    if (rows.some((fields) => fields[0] === null)) await this.store.confirmNotFound();
+    for (const [n, fields] of rows.entries()) if (fields[0] === null) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
     const time = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
     return rows.map(([total, available, reserved, sold, perUserLimit, startsAt, endsAt], n) =>
       total === null
@@ -307,26 +336,29 @@ export class StockEngine {
   /** KEYS shared by set_stock, adjust_stock (the first four) and sweep_expired. */
   private skuScriptKeys(sku: string): string[] {
     const { keys } = this.store;
-    return [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(), keys.sweepDue()];
+    const partition = keys.partitionOfSku(sku);
+    return [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition), keys.sweepDue(partition)];
   }
 
   /** ARGV after the id shared by commit, release and abandon: the SKU key templates and the record retention. */
-  private finishArgs(): [string, string, string, number] {
-    const { stock, expiry, buyers } = this.templates;
+  private finishArgs(partition: number): [string, string, string, number] {
+    const { stock, expiry, buyers } = this.templates[partition];
     return [stock, expiry, buyers, this.store.tuning.recordRetentionSeconds * 1000];
   }
 
   private async finish(script: 'commit' | 'release', id: string): Promise<Reply | null> {
     const { keys } = this.store;
-    const reply = await this.store.runScript<Reply>(script, [keys.reservation(id), keys.outbox()], [id, ...this.finishArgs()], {
+    const partition = keys.partitionOfReservation(id);
+    this.store.assertServing(partition);
+    const reply = await this.store.runScript<Reply>(script, [keys.reservation(id), keys.outbox(partition)], [id, ...this.finishArgs(partition)], {
       consequence: IN_DOUBT.finish,
     });
-    return reply[0] === ReplyCode.ReservationNotFound ? this.notFound() : reply;
+    return reply[0] === ReplyCode.ReservationNotFound ? this.notFound(partition) : reply;
   }
 
-  /** Not in Redis: null (Postgres may have it) unless Redis lost its data (503). */
-  private async notFound(): Promise<null> {
-    await this.store.confirmNotFound();
+  /** Not in Redis: null (Postgres may have it) unless Redis lost that partition's data (503). */
+  private async notFound(partition: number): Promise<null> {
+    await this.store.confirmNotFound(partition);
     return null;
   }
 

@@ -1,6 +1,7 @@
 import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
 import { encodeHoldMember } from './holdMember';
+import { allPartitions } from './partitions';
 import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { ReplyCode } from './replyCodes';
@@ -50,17 +51,23 @@ export class StockMaintenance {
   /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */
   async sweepSku(sku: string, limit: number): Promise<{ holds: number; units: number; nextExpiryMs: number | null }> {
     const { keys } = this.store;
+    const partition = keys.partitionOfSku(sku);
     const [holds, units, nextExpiryMs] = await this.store.runScript<number[]>(
       'sweep_expired',
-      [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(), keys.sweepDue()],
+      [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition), keys.sweepDue(partition)],
       [sku, limit],
     );
     return { holds, units, nextExpiryMs: nextExpiryMs < 0 ? null : nextExpiryMs };
   }
 
-  /** SKUs holding at least one hold whose expiry is at or before `beforeMs`, earliest first. */
-  dueSkus(beforeMs: number, limit: number): Promise<string[]> {
-    return this.store.call((client) => client.zrangebyscore(this.store.keys.sweepDue(), '-inf', beforeMs, 'LIMIT', 0, limit));
+  /** Every partition number. */
+  get partitions(): number[] {
+    return allPartitions(this.store.keys.partitions);
+  }
+
+  /** A partition's SKUs holding at least one hold whose expiry is at or before `beforeMs`, earliest first. */
+  dueSkus(partition: number, beforeMs: number, limit: number): Promise<string[]> {
+    return this.store.call((client) => client.zrangebyscore(this.store.keys.sweepDue(partition), '-inf', beforeMs, 'LIMIT', 0, limit));
   }
 
   /** Raw counters and change version of several SKUs in one round trip; null where missing. */
@@ -104,7 +111,7 @@ export class StockMaintenance {
     for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), hold.expiresAtMs);
     for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
     const sku = snapshot.sku;
-    const [restored] = await this.store.runScript<number[]>('restore_sku', [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.sweepDue()], args);
+    const [restored] = await this.store.runScript<number[]>('restore_sku', [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.sweepDue(keys.partitionOfSku(sku))], args);
     return restored === 1;
   }
 
@@ -147,11 +154,31 @@ export class StockMaintenance {
     return this.store.timeMs();
   }
 
-  hasDataMarker(): Promise<boolean> {
-    return this.store.hasDataMarker();
+  hasDataMarker(partition: number): Promise<boolean> {
+    return this.store.hasDataMarker(partition);
   }
 
-  writeDataMarker(): Promise<void> {
-    return this.store.writeDataMarker();
+  /** Marks a partition as holding the engine's data again, and serves it. */
+  async writeDataMarker(partition: number): Promise<void> {
+    await this.store.writeDataMarker(partition);
+    this.store.lostPartitions.delete(partition);
+  }
+
+  /** Stops serving a partition until it is rebuilt (its data marker is gone). */
+  markLost(partition: number): void {
+    this.store.lostPartitions.add(partition);
+  }
+
+  /** The partition of a SKU, of a user, and a reservation's home. */
+  partitionOfSku(sku: string): number {
+    return this.store.keys.partitionOfSku(sku);
+  }
+
+  partitionOfUser(userId: string): number {
+    return this.store.keys.partitionOfUser(userId);
+  }
+
+  partitionOfReservation(id: string): number {
+    return this.store.keys.partitionOfReservation(id);
   }
 }
