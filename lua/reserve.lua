@@ -12,15 +12,16 @@
   then for each distinct SKU of the batch: stock hash, expiry index (zset of hold members), buyers
     hash (userId -> units bought, plus units held while the SKU has a per-user limit)
   then for each request, in order: reservation record (string, see includes/reservationRecord.lua),
-    and only when the request has a fingerprint its idempotency key (string
-    "<reservationId>|<fingerprint>", src/redis/idempotencyBinding.ts)
+    and only when the request's key lives in this partition ("+" before its fingerprint) its
+    idempotency key (string "<reservationId>|<fingerprint>", src/redis/idempotencyBinding.ts)
 
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
   ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of distinct SKUs   ARGV[5]  number of requests
   then the distinct SKUs, in the order of their keys
   then one argument per request, its fields joined by "|" (ids never contain "|"):
     "<reservation id>|<user id>|<order id, empty for none>|<hold ttl ms>|<1 allow partial, 0
-     all-or-nothing>|<fingerprint "<key hash>~<body digest>", empty without idempotency key>|<lines>", lines being
+     all-or-nothing>|<fingerprint "<key hash>~<body digest>", empty without idempotency key, after a
+     "+" when the key is passed here (else the engine claimed it in its user's partition)>|<lines>", lines being
     "<SKU number (1-based, in the list above)>:<qty>" joined by ","
     (one argument instead of seven or more: fewer arguments to encode in Node and unpack here)
 
@@ -187,7 +188,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
   end
   -- The bulk of the outbox: the record's own text, no second encoding (src/redis/reservationRecord.ts).
   -- A bound key travels with it, so Postgres can restore the binding after Redis lost its data.
-  local head = idempotencyKey and (reservationId .. '~' .. fingerprint) or reservationId
+  local head = fingerprint ~= '' and (reservationId .. '~' .. fingerprint) or reservationId
   return reply, head .. '|' .. record
 end
 
@@ -196,7 +197,11 @@ local keyAt = 3 + 3 * skuCount
 for r = 1, requestCount do
   local reservationId, userId, orderId, ttlText, partialFlag, fingerprint, lineArgs =
     string.match(ARGV[5 + skuCount + r], '^([^|]+)|([^|]+)|([^|]*)|(%d+)|([01])|([^|]*)|(.+)$')
-  local idempotencyKey = fingerprint ~= '' and KEYS[keyAt + 1]
+  local idempotencyKey = false
+  if string.sub(fingerprint, 1, 1) == '+' then
+    fingerprint = string.sub(fingerprint, 2)
+    idempotencyKey = KEYS[keyAt + 1]
+  end
   local reply, event = reserveOne(KEYS[keyAt], idempotencyKey, reservationId, userId, orderId, ttlText, partialFlag == '1', fingerprint, lineArgs)
   replies[r] = reply
   events[#events + 1] = event

@@ -49,7 +49,7 @@ async function reconcile(repair: boolean): Promise<ReconcileReport> {
   const config = loadConfig();
   const engine = config.databaseUrl ? null : readEngineInfo(config.dataDir);
   if (engine?.embeddedPostgres) return reconcileThroughEngine(engine.url, repair);
-  const runtime = await startRuntime(config, { background: false });
+  const runtime = await startRuntime(config, { services: 'in-thread' });
   try {
     return await runtime.reconciler.run('cli', { repair });
   } finally {

@@ -1,10 +1,14 @@
+import os from 'node:os';
 import path from 'node:path';
+import { MAX_PARTITIONS } from './domain/ids';
 
 /** Engine settings, read from the environment once and validated; see README "Configuration". */
 export interface Config {
   port: number;
   host: string;
   redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES: some nodes of a Redis Cluster (the client finds the rest); wins over redisUrl. */
+  redisClusterNodes: RedisNode[] | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   adminToken: string | undefined;
@@ -13,7 +17,17 @@ export interface Config {
   reconcileCron: string;
   recordRetentionSeconds: number;
   keyPrefix: string;
+  /** REDIS_PARTITIONS: hash-tagged partitions the keys are spread over (default 1 on one Redis, 16 on a cluster). */
+  redisPartitions: number;
   logLevel: string;
+  /** HTTP worker processes on this machine (WORKERS; `auto`: one per core); 1 runs one process. */
+  workers: number;
+}
+
+/** A Redis server's TCP address. */
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 export class ConfigError extends Error {}
@@ -33,6 +47,20 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** REDIS_CLUSTER_NODES: `host:port,host:port,…` (an IPv6 host in brackets, `[::1]:7000`). */
+function clusterNodes(env: NodeJS.ProcessEnv): RedisNode[] | undefined {
+  const raw = optional(env, 'REDIS_CLUSTER_NODES');
+  if (raw === undefined) return undefined;
+  return raw.split(',').map((entry) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES must be a comma list of host:port (port 1 to 65535), got the entry "${entry}" in "${raw}"`);
+    }
+    return { host: match[1] ?? match[2], port };
+  });
+}
+
 /** Prefix of every Redis key unless KEY_PREFIX says otherwise. */
 export const DEFAULT_KEY_PREFIX = 'fs';
 
@@ -41,15 +69,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX must match ^[A-Za-z0-9_-]{1,32}$, got "${keyPrefix}"`);
   }
-  if (optional(env, 'REDIS_CLUSTER_NODES')) {
-    // A reservation's record, idempotency key and outbox live in other slots than its SKU's keys,
-    // so the scripts would fail with CROSSSLOT on a cluster: refuse rather than fail per request.
-    throw new ConfigError('REDIS_CLUSTER_NODES is not supported yet: point REDIS_URL at a single Redis (with replicas for failover).');
-  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     redisUrl: optional(env, 'REDIS_URL'),
+    redisClusterNodes: clusterNodes(env),
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './.data'),
     adminToken: optional(env, 'ADMIN_TOKEN'),
@@ -58,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileCron: optional(env, 'RECONCILE_CRON') ?? '*/5 * * * * *',
     recordRetentionSeconds: integer(env, 'RECORD_RETENTION_SECONDS', 3600, 60, 30 * 86400),
     keyPrefix,
+    redisPartitions: integer(env, 'REDIS_PARTITIONS', optional(env, 'REDIS_CLUSTER_NODES') ? 16 : 1, 1, MAX_PARTITIONS),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    workers: env.WORKERS === 'auto' ? os.availableParallelism() : integer(env, 'WORKERS', 1, 1, 256),
   };
 }

@@ -1,15 +1,22 @@
+import cluster from 'node:cluster';
 import Fastify from 'fastify';
 import { ConfigError, loadConfig } from './config';
 import { clearEngineInfo, writeEngineInfo } from './engineInfo';
 import app, { serverOptions } from './http/app';
 import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './servers/binaries';
+import { runPrimary } from './workers/primary';
+import { runWorker } from './workers/worker';
 
-/** `npm start`: the API and the reconciler in one process, until SIGTERM or SIGINT. */
+/**
+ * `npm start`: the API and the reconciler in one process, until SIGTERM or SIGINT. With WORKERS > 1,
+ * a primary process and that many HTTP workers sharing the port instead (src/workers/).
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.workers > 1) return cluster.isPrimary ? runPrimary(config) : runWorker(config);
   const server = Fastify(serverOptions(config.logLevel));
-  await server.register(app, { config, runtime: { background: true } });
+  await server.register(app, { config, runtime: { services: 'background-thread' } });
   await server.ready();
   if (!config.adminToken) {
     server.log.warn('ADMIN_TOKEN is not set: /v1/admin/* answers 401. Start with ADMIN_TOKEN=<secret> to enable it.');

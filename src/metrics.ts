@@ -69,6 +69,12 @@ export class EngineMetrics implements ReconcileObserver {
   private readonly stockGauge: Gauge<'sku' | 'state'>;
 
   /**
+   * The text /metrics answers: this registry's. A worker of WORKERS > 1 answers the whole
+   * engine's instead, every worker's and the primary's aggregated (src/workers/worker.ts).
+   */
+  exposition: () => Promise<string> = () => this.registry.metrics();
+
+  /**
    * One reserve answered: `outcome` is 'created', 'partial' or 'replayed' for a 201, else the
    * error code it was refused with.
    */
@@ -95,6 +101,8 @@ export class EngineMetrics implements ReconcileObserver {
       help: 'Units of a SKU by state (available, reserved, sold), read from Redis at scrape time',
       labelNames: ['sku', 'state'] as const,
       registers: [this.registry],
+      // Every worker reads the same Redis: aggregated over workers, one reading stands for all.
+      aggregator: 'first',
       collect: async () => {
         this.stockGauge.reset();
         for (const view of await listSkus().catch(() => [])) {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { BackgroundServices } from './background/backgroundServices';
+import { PrimaryRelay } from './background/primaryRelay';
 import type { Config } from './config';
 import { UnavailableError } from './domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from './db/client';
@@ -7,8 +7,8 @@ import { Reconciler } from './reconciler/reconciler';
 import { RedisDataWatch } from './reconciler/redisDataWatch';
 import { Reservations } from './reconciler/reservations';
 import type { ReconcileRunner } from './reconciler/runner';
-import { connectWithRetry, createRedisClient } from './redis/connect';
-import { type EmbeddedRedis, startEmbeddedRedis } from './redis/embeddedRedis';
+import { type RedisClient, connectWithRetry, createConfiguredClient } from './redis/connect';
+import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from './redis/embeddedRedis';
 import type { ReconcileLease } from './redis/reconcileLease';
 import type { EngineTuning } from './redis/redisStore';
 import { ensureScriptsLoaded } from './redis/scripts';
@@ -18,7 +18,7 @@ import { createStockServices } from './redis/stockServices';
 
 /** The services one engine process (or one CLI command) works with, and how to let them go. */
 export interface Runtime {
-  redis: Redis;
+  redis: RedisClient;
   engine: StockEngine;
   maintenance: StockMaintenance;
   lease: ReconcileLease;
@@ -26,18 +26,29 @@ export interface Runtime {
   db: Database;
   reconciler: ReconcileRunner;
   dataWatch: RedisDataWatch;
+  /** Set in a worker process (WORKERS > 1): its link to the primary, which hosts the shared services. */
+  relay?: PrimaryRelay;
   /** Where Redis and Postgres are, for the start-up message. */
   location: { redis: string; postgres: string };
   checkReady(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/**
+ * Where reconciler passes (and the embedded Postgres) run:
+ * - `in-thread`: in this thread (CLI, tests);
+ * - `background-thread`: on a background thread of this process, so they never stall request
+ *   handling (`npm start` with WORKERS=1);
+ * - `primary-relay`: in the primary process, reached over IPC (a worker of `npm start` with
+ *   WORKERS > 1, src/workers/); the primary also owns the engine-owned redis-server, which this
+ *   process connects to and never starts.
+ */
+export type RuntimeServices = 'in-thread' | 'background-thread' | 'primary-relay';
+
 export interface RuntimeOptions {
-  /**
-   * Run reconciler passes (and the embedded Postgres) on a background thread so they never stall
-   * request handling (`npm start`); without, everything runs in this thread (CLI, tests).
-   */
-  background: boolean;
+  services: RuntimeServices;
+  /** Which worker this process is (1..WORKERS), with `primary-relay`. */
+  worker?: number;
   tuning?: Partial<EngineTuning>;
   /** The embedded Postgres in memory instead of under DATA_DIR (tests). */
   inMemoryDatabase?: boolean;
@@ -49,23 +60,36 @@ export interface RuntimeOptions {
  * command line and the tests. The caller decides when to restore what Redis lacks (dataWatch).
  */
 export async function startRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
-  const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(config.dataDir);
-  const redisUrl = config.redisUrl ?? embedded!.url;
-  const redis = createRedisClient(redisUrl);
+  const relayed = options.services === 'primary-relay';
+  const external = config.redisUrl || config.redisClusterNodes;
+  const embedded: EmbeddedRedis | undefined = external || relayed ? undefined : await startEmbeddedRedis(config.dataDir);
+  const redisUrl = config.redisUrl ?? embedded?.url ?? embeddedRedisPaths(config.dataDir).socketPath;
+  const redis = createConfiguredClient(config, redisUrl);
   // A lost connection is reported per request as 503; the client reconnects on its own.
   redis.on('error', () => {});
   const { engine, maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
+    partitions: config.redisPartitions,
     tuning: { recordRetentionSeconds: config.recordRetentionSeconds, ...options.tuning },
   });
 
   let background: BackgroundServices | undefined;
+  let relay: PrimaryRelay | undefined;
   let database: DatabaseHandle | undefined;
   let db: Database;
   let reconciler: ReconcileRunner;
   try {
     await connectWithRetry(redis);
-    if (options.background) {
+    if (relayed) {
+      relay = new PrimaryRelay(options.worker ?? 1);
+      reconciler = relay;
+      if (config.databaseUrl) {
+        database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+        db = database.db;
+      } else {
+        db = relay.embeddedDatabase();
+      }
+    } else if (options.services === 'background-thread') {
       background = await BackgroundServices.start(config, redisUrl);
       reconciler = background;
       if (config.databaseUrl) {
@@ -81,6 +105,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     }
   } catch (error) {
     redis.disconnect();
+    relay?.close();
     await background?.close();
     await embedded?.stop();
     throw error;
@@ -95,8 +120,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     db,
     reconciler,
     dataWatch: new RedisDataWatch(maintenance, db),
+    relay,
     location: {
-      redis: embedded ? `engine-owned redis-server at ${embedded.socketPath}` : String(redisUrl),
+      redis: config.redisClusterNodes
+        ? `Redis Cluster at ${config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',')}`
+        : config.redisUrl
+          ? String(redisUrl)
+          : `engine-owned redis-server at ${redisUrl}`,
       postgres: config.databaseUrl ? 'DATABASE_URL' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${config.dataDir}/pglite`,
     },
     /** Rejects with 503 naming what is not ready (a Postgres failure is mapped by the error handler). */
@@ -109,6 +139,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     },
     async stop() {
       await background?.close();
+      relay?.close();
       await database?.close();
       await redis.quit().catch(() => redis.disconnect());
       await embedded?.stop();

@@ -30,7 +30,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
-  it('refuses REDIS_CLUSTER_NODES, which the scripts cannot serve yet, instead of failing per request', () => {
-    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' })).toThrow(/REDIS_CLUSTER_NODES is not supported/);
+  it('reads REDIS_CLUSTER_NODES as a list of host:port, next to REDIS_URL (which it wins over)', () => {
+    expect(loadConfig({}).redisClusterNodes).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://x:6379', REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001,[::1]:7002' })).toMatchObject({
+      redisUrl: 'redis://x:6379',
+      redisClusterNodes: [
+        { host: 'redis-a', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+    });
   });
+
+  it.each(['a:7000,b', 'a:7000,,b:7001', 'a:0', 'a:65536', ':7000', 'a b:7000', 'redis://a:7000'])(
+    'refuses REDIS_CLUSTER_NODES=%s naming the bad entry',
+    (value) => {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: value })).toThrow(/REDIS_CLUSTER_NODES .*got the entry "/);
+    },
+  );
 });

@@ -8,6 +8,22 @@ import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit, Request, Response } from './messages';
 
+/**
+ * A drizzle database whose statements are run elsewhere by `query` (the background thread, or the
+ * primary process for a worker); a failure there is a 503 naming Postgres.
+ */
+export function proxyDatabase(query: (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<unknown[]>): Database {
+  return drizzle(
+    async (sql, params, method) => {
+      const rows = await query(sql, params, method === 'all' ? 'all' : 'execute').catch((error: Error) => {
+        throw error instanceof UnavailableError ? error : new UnavailableError('Postgres', error);
+      });
+      return { rows: rows as never[] };
+    },
+    { schema },
+  ) as unknown as Database;
+}
+
 type Pending = { resolve: (response: Response) => void; reject: (error: Error) => void };
 type Body = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 
@@ -74,16 +90,20 @@ export class BackgroundServices implements ReconcileRunner {
     throw new Error(response.error.message);
   }
 
+  /**
+   * One statement on the embedded Postgres in the background thread: its rows (arrays for
+   * `all`, objects for `execute`), as drizzle's pg-proxy expects them. Rejects with Postgres's
+   * message. Also what the primary process runs for its workers (src/workers/primary.ts).
+   */
+  async query(sql: string, params: unknown[], method: 'all' | 'execute'): Promise<unknown[]> {
+    const response = await this.request({ kind: 'query', sql, params, method });
+    if (!response.ok) throw new Error(response.error.message);
+    return response.rows ?? [];
+  }
+
   /** A drizzle database whose statements run on the embedded Postgres in the background thread. */
   embeddedDatabase(): Database {
-    return drizzle(
-      async (sql, params, method) => {
-        const response = await this.request({ kind: 'query', sql, params, method: method === 'all' ? 'all' : 'execute' });
-        if (!response.ok) throw new UnavailableError('Postgres', new Error(response.error.message));
-        return { rows: response.rows as never[] };
-      },
-      { schema },
-    ) as unknown as Database;
+    return proxyDatabase((sql, params, method) => this.query(sql, params, method));
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { Reconciler } from '../reconciler/reconciler';
-import { connectWithRetry, createRedisClient } from '../redis/connect';
+import { connectWithRetry, createConfiguredClient } from '../redis/connect';
 import { createStockServices } from '../redis/stockServices';
 import type { BackgroundInit, Request, Response } from './messages';
 
@@ -30,11 +30,12 @@ async function main(): Promise<void> {
   const { config, redisUrl } = workerData as BackgroundInit;
   const port = parentPort!;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const redis = createRedisClient(redisUrl);
+  const redis = createConfiguredClient(config, redisUrl);
   redis.on('error', () => {});
   await connectWithRetry(redis);
   const { maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
+    partitions: config.redisPartitions,
     tuning: { recordRetentionSeconds: config.recordRetentionSeconds },
   });
   let expiriesDrained = 0;

@@ -10,6 +10,9 @@ export const RESERVATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 /** The 64 url-safe characters, in base64url order: the first one of an id is its home partition. */
 const HOME_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+/** At most this many Redis partitions: an id names its home partition in one character. */
+export const MAX_PARTITIONS = HOME_ALPHABET.length;
+
 /** The home partition an id names (for an id the engine did not make, some partition all the same). */
 export function homeOfReservationId(id: string): number {
   return Math.max(0, HOME_ALPHABET.indexOf(id[0]));

@@ -18,6 +18,9 @@ export const insufficientStock = (details: unknown) => new DomainError('INSUFFIC
 export const idempotencyKeyReused = () =>
   new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body.');
 
+export const idempotencyInFlight = () =>
+  new DomainError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still running; retry it in a moment to learn its outcome.');
+
 export const reservationNotFound = () => new DomainError('RESERVATION_NOT_FOUND', 'No such reservation.');
 
 export const totalBelowCommitted = (details: unknown) => new DomainError('TOTAL_BELOW_COMMITTED', 'total may not fall below reserved + sold.', details);

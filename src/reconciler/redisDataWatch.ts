@@ -34,6 +34,7 @@ export class RedisDataWatch {
    * as holding the data.
    */
   async startUp(): Promise<RestoreResult> {
+    await this.maintenance.adoptPartitionCount();
     const lost = await this.lostPartitions();
     const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
     for (const partition of this.maintenance.partitions) await this.maintenance.writeDataMarker(partition);
@@ -85,6 +86,7 @@ export class RedisDataWatch {
       this.log.warn(`Redis lost the data of partitions ${fresh.join(', ')} (their data marker is gone): answering 503 for them while rebuilding from Postgres`);
     }
     try {
+      await this.maintenance.adoptPartitionCount();
       const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
       for (const partition of lost) {
         await this.maintenance.writeDataMarker(partition);

@@ -29,6 +29,11 @@ export class RedisKeys {
     return partitionOf(userId, this.partitions);
   }
 
+  /** The partition of a key this module built (its hash tag). */
+  partitionOfKey(key: string): number {
+    return Number(/\{p(\d+)\}/.exec(key)?.[1] ?? 0);
+  }
+
   /** The home partition of a reservation: where its record lives. */
   partitionOfReservation(id: string): number {
     return homeOfReservationId(id) % this.partitions;

@@ -6,8 +6,6 @@
  * one partition (REDIS_PARTITIONS). lua/includes/partition.lua computes the same function.
  */
 
-/** At most this many partitions: a reservation id names its home partition in one character. */
-export const MAX_PARTITIONS = 64;
 
 /**
  * The partition of a SKU or a user: a 32-bit multiplicative string hash (h * 33 + byte, kept

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
 import { type ScriptArg, type ScriptName, runScript } from './scripts';
@@ -44,7 +45,7 @@ export class RedisStore {
   readonly lostPartitions = new Set<number>();
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     readonly keys: RedisKeys,
     readonly tuning: EngineTuning,
   ) {}
@@ -54,7 +55,7 @@ export class RedisStore {
   }
 
   /** Runs plain commands on the client; Redis unreachable or refusing becomes 503. */
-  async call<T>(run: (client: Redis) => Promise<T>, doubt?: Doubt): Promise<T> {
+  async call<T>(run: (client: RedisClient) => Promise<T>, doubt?: Doubt): Promise<T> {
     try {
       return await run(this.client);
     } catch (error) {
@@ -70,15 +71,31 @@ export class RedisStore {
     }
   }
 
-  /** HMGET of several hashes in one round trip. */
+  /** HMGET of several hashes: one pipeline per partition (a cluster runs a pipeline in one slot). */
   readHashes(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
+    return this.pipelined(keys, (pipeline, key) => pipeline.hmget(key, ...fields)) as Promise<(string | null)[][]>;
+  }
+
+  /** One command per key, sent as one pipeline per partition; the replies in the order of `keys`. */
+  pipelined(keys: readonly string[], command: (pipeline: ChainableCommander, key: string) => void): Promise<unknown[]> {
     return this.call(async (client) => {
-      const pipeline = client.pipeline();
-      for (const key of keys) pipeline.hmget(key, ...fields);
-      return ((await pipeline.exec()) ?? []).map(([error, value]) => {
-        if (error) throw error;
-        return value as (string | null)[];
+      const byPartition = new Map<number, number[]>();
+      keys.forEach((key, n) => {
+        const partition = this.keys.partitionOfKey(key);
+        byPartition.set(partition, [...(byPartition.get(partition) ?? []), n]);
       });
+      const replies = new Array<unknown>(keys.length);
+      await Promise.all(
+        [...byPartition.values()].map(async (positions) => {
+          const pipeline = client.pipeline();
+          for (const n of positions) command(pipeline, keys[n]);
+          ((await pipeline.exec()) ?? []).forEach(([error, value], k) => {
+            if (error) throw error;
+            replies[positions[k]] = value;
+          });
+        }),
+      );
+      return replies;
     });
   }
 

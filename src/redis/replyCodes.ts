@@ -1,5 +1,6 @@
 import { DomainError } from '../domain/errors';
 import {
+  idempotencyInFlight,
   idempotencyKeyReused,
   insufficientStock,
   purchaseLimitExceeded,
@@ -28,6 +29,7 @@ export enum ReplyCode {
   VersionChanged = -11,
   FactsInconsistent = -12,
   TotalTooLarge = -13,
+  IdempotencyInFlight = -14,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */
@@ -43,6 +45,8 @@ export function refusal(code: ReplyCode, details?: unknown): DomainError {
       return insufficientStock(details);
     case ReplyCode.IdempotencyKeyReused:
       return idempotencyKeyReused();
+    case ReplyCode.IdempotencyInFlight:
+      return idempotencyInFlight();
     case ReplyCode.ReservationNotFound:
       return reservationNotFound();
     case ReplyCode.ReservationExpired:

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './connect';
 import { loadLuaScript } from './luaSource';
 
 /** The scripts in lua/, by file name. */
@@ -17,6 +18,8 @@ export const SCRIPT_NAMES = [
   'restore_sku',
   'release_lease',
   'renew_lease',
+  'idem_claim',
+  'idem_settle',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
@@ -31,12 +34,12 @@ const commandOf = (name: ScriptName) => `fs_${name}`;
  * No key count is fixed here: runScript passes the length of the keys it is given, so no call
  * site repeats a number that the script's header already states.
  */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const name of SCRIPT_NAMES) client.defineCommand(commandOf(name), { lua: scriptSources()[name] });
 }
 
 /** Runs a script defined by defineScripts: KEYS are `keys`, ARGV are `args`. */
-export function runScript(client: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+export function runScript(client: RedisClient, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
   const command = (client as unknown as Record<string, (...parts: ScriptArg[]) => Promise<unknown>>)[commandOf(name)];
   return command.call(client, keys.length, ...keys, ...args);
 }
@@ -49,8 +52,15 @@ export function scriptSources(): Record<ScriptName, string> {
   return sources;
 }
 
-/** Loads into the server's script cache any script it lacks (the cache is empty after a restart). */
-export async function ensureScriptsLoaded(client: Redis): Promise<void> {
+/**
+ * Loads into the server's script cache any script it lacks (the cache is empty after a restart);
+ * on a cluster into every master's.
+ */
+export async function ensureScriptsLoaded(client: RedisClient): Promise<void> {
+  if (client instanceof Cluster) {
+    await Promise.all(client.nodes('master').map((node) => ensureScriptsLoaded(node)));
+    return;
+  }
   const all = Object.values(scriptSources());
   const shas = all.map((source) => createHash('sha1').update(source).digest('hex'));
   const present = (await client.script('EXISTS', ...shas)) as number[];

@@ -5,7 +5,7 @@ import { skuNotFound } from '../domain/refusals';
 import { newReservationId } from '../domain/ids';
 import { bindingFingerprint } from './idempotencyBinding';
 import { allPartitions } from './partitions';
-import type { RedisStore } from './redisStore';
+import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { decodeReservationRecord, reservationOf } from './reservationRecord';
 import { Batcher } from './reserveBatcher';
@@ -39,8 +39,14 @@ export interface EngineObserver {
 
 type Reply = (string | number)[];
 
-/** A reserve on its way to the script: its id names its home partition, where all its lines are. */
-type QueuedReserve = ReserveCommand & { id: string };
+/**
+ * A reserve on its way to the script: its id names its home partition, where all its lines are;
+ * `keyHere` when its Idempotency-Key lives there too (else it was claimed in its user's partition).
+ */
+type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean };
+
+/** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
+const CLAIM_TTL_MS = 30_000;
 
 /** Reserve requests folded into one script call at most (bounds one script run's time). */
 const MAX_RESERVE_BATCH = 128;
@@ -106,7 +112,35 @@ export class StockEngine {
       throw new DomainError('VALIDATION_FAILED', 'Lines of SKUs in different Redis partitions cannot be held in one reservation yet.');
     }
     this.store.assertServing(home);
-    const command: QueuedReserve = { ...request, id: newReservationId(home) };
+    const { idempotency, userId } = request;
+    const keyHere = !idempotency || keys.partitionOfUser(userId) === home;
+    const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere };
+    if (keyHere) return this.reserveIn(command);
+
+    // The key lives in its user's partition: claimed there first, bound once the holds are made.
+    const key = keys.idempotency(userId, idempotency.keyHash);
+    const fingerprint = bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest);
+    this.store.assertServing(keys.partitionOfUser(userId));
+    const [claim, replayOf] = await this.store.runScript<Reply>('idem_claim', [key], [fingerprint, CLAIM_TTL_MS]);
+    if (claim === ReplyCode.Repeated) return { kind: 'replayed', reservationId: String(replayOf) };
+    if (claim !== ReplyCode.Ok) throw refusal(claim as ReplyCode);
+    const settle = (reservationId: string, doubt?: Doubt) =>
+      this.store.runScript('idem_settle', [key], [fingerprint, reservationId, this.store.tuning.idempotencyTtlSeconds * 1000], doubt);
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await this.reserveIn(command);
+    } catch (error) {
+      // A refusal binds nothing; after a 503 the claim runs out by itself (and any hold is undone).
+      if (error instanceof DomainError && error.code !== 'UNAVAILABLE') await settle('');
+      throw error;
+    }
+    await settle(command.id, { consequence: IN_DOUBT.reserve, onDoubt: () => this.unconfirmed.add([command]) });
+    return outcome;
+  }
+
+  /** Holds a reserve in its home partition, folded with that partition's others into one script call. */
+  private async reserveIn(command: QueuedReserve): Promise<ReserveOutcome> {
+    const home = this.store.keys.partitionOfReservation(command.id);
     const reply = await this.reserveBatchers[home].submit(command);
     const code = reply[0] as ReplyCode;
     switch (code) {
@@ -159,7 +193,7 @@ export class StockEngine {
     for (const command of commands) {
       requestKeys.push(keys.reservation(command.id));
       const { idempotency } = command;
-      if (idempotency) requestKeys.push(keys.idempotency(command.userId, idempotency.keyHash));
+      if (idempotency && command.keyHere) requestKeys.push(keys.idempotency(command.userId, idempotency.keyHash));
       let lines = '';
       for (const line of command.lines) {
         let number = skuNumbers.get(line.sku);
@@ -171,7 +205,7 @@ export class StockEngine {
         lines += `${lines ? ',' : ''}${number}:${line.qty}`;
       }
       // One "|"-joined argument per request (see the script's header); ids never contain "|".
-      const fingerprint = idempotency ? bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest) : '';
+      const fingerprint = idempotency ? `${command.keyHere ? '+' : ''}${bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest)}` : '';
       requestArgs.push(`${command.id}|${command.userId}|${command.orderId ?? ''}|${command.ttlSeconds * 1000}|${command.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
     }
     const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
@@ -188,7 +222,7 @@ export class StockEngine {
     const { keys } = this.store;
     const partition = keys.partitionOfReservation(command.id);
     const callKeys = [keys.reservation(command.id), keys.outbox(partition)];
-    if (command.idempotency) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
+    if (command.idempotency && command.keyHere) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
     const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.finishArgs(partition)]);
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
     return code === ReplyCode.Ok ? 'released' : 'committed';

@@ -135,13 +135,11 @@ export class StockMaintenance {
    * expire when it would have.
    */
   async restoreBindings(bindings: { userId: string; binding: IdempotencyBinding; expiresAtMs: number }[]): Promise<void> {
-    if (!bindings.length) return;
-    await this.store.call(async (client) => {
-      const pipeline = client.pipeline();
-      for (const { userId, binding, expiresAtMs } of bindings) {
-        pipeline.set(this.store.keys.idempotency(userId, binding.keyHash), encodeBinding(binding), 'PXAT', expiresAtMs, 'NX');
-      }
-      await pipeline.exec();
+    const { keys } = this.store;
+    const byKey = new Map(bindings.map((item) => [keys.idempotency(item.userId, item.binding.keyHash), item]));
+    await this.store.pipelined([...byKey.keys()], (pipeline, key) => {
+      const { binding, expiresAtMs } = byKey.get(key)!;
+      pipeline.set(key, encodeBinding(binding), 'PXAT', expiresAtMs, 'NX');
     });
   }
 
@@ -156,6 +154,24 @@ export class StockMaintenance {
 
   hasDataMarker(partition: number): Promise<boolean> {
     return this.store.hasDataMarker(partition);
+  }
+
+  /**
+   * Records the partition count in Redis, or checks it against the one recorded: engines laying
+   * out the same data in different partitions would not find each other's keys.
+   */
+  async adoptPartitionCount(): Promise<void> {
+    const { keys } = this.store;
+    const recorded = await this.store.call(async (client) => {
+      await client.set(keys.partitionCount(), keys.partitions, 'NX');
+      return Number(await client.get(keys.partitionCount()));
+    });
+    if (recorded !== keys.partitions) {
+      throw new Error(
+        `Redis holds this engine's data in ${recorded} partitions but REDIS_PARTITIONS is ${keys.partitions}: ` +
+          `start with REDIS_PARTITIONS=${recorded}, or empty Redis and let the engine rebuild it from Postgres in the new layout`,
+      );
+    }
   }
 
   /** Marks a partition as holding the engine's data again, and serves it. */

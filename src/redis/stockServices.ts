@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect';
 import { RedisKeys } from './keys';
 import { ReconcileLease } from './reconcileLease';
 import { DEFAULT_TUNING, type EngineTuning, RedisStore } from './redisStore';
@@ -20,8 +20,8 @@ export interface StockServices {
  * Builds the engine's Redis services on a connected client, the same way for the server, its
  * background thread, the command line, the tests and the bench.
  */
-export function createStockServices(client: Redis, settings: { keyPrefix: string; tuning?: Partial<EngineTuning> }): StockServices {
+export function createStockServices(client: RedisClient, settings: { keyPrefix: string; partitions?: number; tuning?: Partial<EngineTuning> }): StockServices {
   defineScripts(client);
-  const store = new RedisStore(client, new RedisKeys(settings.keyPrefix), { ...DEFAULT_TUNING, ...settings.tuning });
+  const store = new RedisStore(client, new RedisKeys(settings.keyPrefix, settings.partitions), { ...DEFAULT_TUNING, ...settings.tuning });
   return { engine: new StockEngine(store), maintenance: new StockMaintenance(store), lease: new ReconcileLease(store) };
 }

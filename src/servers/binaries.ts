@@ -19,6 +19,14 @@ export function redisServerBinary(): string {
   );
 }
 
+/** The redis-cli that creates clusters: REDIS_CLI_BIN, else the one beside redis-server, else the one on PATH. */
+export function redisCliBinary(): string {
+  const beside = path.join(path.dirname(redisServerBinary()), 'redis-cli');
+  const found = process.env.REDIS_CLI_BIN || (existsSync(beside) ? beside : onPath('redis-cli'));
+  if (found) return found;
+  throw new MissingBinaryError('No redis-cli binary found (it comes with redis-server; Debian/Ubuntu: redis-tools). Set REDIS_CLI_BIN to its path.');
+}
+
 /** Directory holding initdb and pg_ctl: PG_BIN, else the newest /usr/lib/postgresql/N/bin, else PATH. */
 export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import postgres from 'postgres';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connect';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config';
 import type { Database } from '../../src/db/client';
@@ -28,7 +28,7 @@ export interface TestContext {
   maintenance: StockMaintenance;
   lease: ReconcileLease;
   /** The engine's own client (scripts defined); use it to read or tamper with raw keys. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   db: Database;
   config: Config;
@@ -91,7 +91,7 @@ export async function createTestContext(
   const app = Fastify(serverOptions('silent'));
   await app.register(buildApp, {
     config,
-    runtime: { background: false, tuning: options.tuning, inMemoryDatabase: true },
+    runtime: { services: 'in-thread', tuning: options.tuning, inMemoryDatabase: true },
     dataWatchIntervalMs: options.dataWatchIntervalMs,
   });
   let baseUrl = '';
@@ -103,7 +103,7 @@ export async function createTestContext(
     await app.ready();
   }
   const { engine, maintenance, lease, redis, db, reconciler, dataWatch } = app.runtime;
-  const keys = new RedisKeys(config.keyPrefix);
+  const keys = new RedisKeys(config.keyPrefix, config.redisPartitions);
   return {
     app,
     engine,

@@ -2,17 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps';
 import { errors } from '../schemas';
 
-export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, dataWatch }: AppDeps): Promise<void> {
+export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, dataWatch, relay }: AppDeps): Promise<void> {
+  // With WORKERS > 1, which worker process answered (and its pid): a connection stays with one.
+  const health = relay ? { status: 'ok', worker: relay.worker, pid: process.pid } : { status: 'ok' };
   app.get(
     '/health',
     {
       schema: {
-        summary: 'The process runs',
+        summary: 'The process runs (with WORKERS > 1: which worker process answered)',
         tags: ['operations'],
-        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+        response: { 200: { type: 'object', properties: { status: { type: 'string' }, worker: { type: 'integer' }, pid: { type: 'integer' } } } },
       },
     },
-    async () => ({ status: 'ok' }),
+    async () => health,
   );
 
   app.get(
@@ -32,7 +34,7 @@ export default async function operationRoutes(app: FastifyInstance, { metrics, c
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.exposition();
     return reply.type(metrics.registry.contentType).send(text);
   });
 }
