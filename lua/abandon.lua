@@ -5,12 +5,13 @@
   Idempotency-Key binding removed, so a retry with the same key holds anew. A reservation that is
   already committed is left as it is (another engine replayed it to the client, who paid).
 
-  KEYS[1]  reservation record      KEYS[2]  outbox stream
-  KEYS[3]  idempotency key (only when the request carried one)
+  KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
+  KEYS[4]  idempotency key (only when the request carried one and it lives in this partition)
   ARGV[1]  reservation id
   ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
            (each "...%s..." where %s is the SKU)
   ARGV[5]  record retention after the reservation ends (ms)
+  ARGV[6]  partition count          ARGV[7]  this partition (the record's home)
 
   Returns {code}
     0  undone: the reserve had run; its hold is released (now, or earlier: an earlier attempt
@@ -18,9 +19,10 @@
     1  kept: the reservation is committed
    -6  RESERVATION_NOT_FOUND: the reserve never ran
 ]]
-local recordKey, outboxKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3]
+local recordKey, outboxKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[4]
 local reservationId = ARGV[1]
-local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4]}
+local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4], spanning = KEYS[3],
+  partitions = tonumber(ARGV[6]), partition = tonumber(ARGV[7])}
 local retentionMs = tonumber(ARGV[5])
 
 -- @include "nowMs"

@@ -5,11 +5,12 @@
   returned once, and the commit refused. So is one whose holds a sweep already returned (only
   possible if Redis time stepped back): units that went back on sale are never sold.
 
-  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   ARGV[1]  reservation id
   ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
            (each "...%s..." where %s is the SKU)
   ARGV[5]  record retention after the reservation ends (ms)
+  ARGV[6]  partition count          ARGV[7]  this partition (the record's home)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 committed now         1 was already committed (nothing changed)
@@ -18,7 +19,8 @@
 ]]
 local recordKey, outboxKey = KEYS[1], KEYS[2]
 local reservationId = ARGV[1]
-local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4]}
+local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4], spanning = KEYS[3],
+  partitions = tonumber(ARGV[6]), partition = tonumber(ARGV[7])}
 local retentionMs = tonumber(ARGV[5])
 
 -- @include "nowMs"
@@ -42,7 +44,7 @@ end
 local function allHeld()
   for _, line in ipairs(recordLines(r)) do
     local sku, reserved = line[1], line[3]
-    if reserved > 0 and not redis.call('ZSCORE', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u)) then
+    if reserved > 0 and isLocal(sku, templates) and not redis.call('ZSCORE', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u)) then
       return false
     end
   end

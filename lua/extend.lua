@@ -3,10 +3,12 @@
   extend: moves a pending reservation's expiry to now + ttl, never past createdAt + max lifetime.
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  sweep-due index
+  KEYS[4]  spanning index (a spanning reservation's expiry is kept there, not on its holds)
   ARGV[1]  reservation id          ARGV[2]  ttl (ms)
   ARGV[3]  max lifetime from createdAt (ms)
   ARGV[4]  stock key template      ARGV[5]  expiry index template   ARGV[6]  buyers template
   ARGV[7]  record retention after the reservation ends (ms)
+  ARGV[8]  partition count          ARGV[9]  this partition (the record's home)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 extended
@@ -16,7 +18,8 @@
 ]]
 local recordKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3]
 local reservationId, ttlMs, maxLifetimeMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local templates = {stock = ARGV[4], expiry = ARGV[5], buyers = ARGV[6]}
+local templates = {stock = ARGV[4], expiry = ARGV[5], buyers = ARGV[6], spanning = KEYS[4],
+  partitions = tonumber(ARGV[8]), partition = tonumber(ARGV[9])}
 local retentionMs = tonumber(ARGV[7])
 
 -- @include "nowMs"
@@ -39,9 +42,14 @@ if now >= r.e then
   return reservationReply(-7, r)
 end
 local expiresAt = math.min(now + ttlMs, r.c + maxLifetimeMs)
+local spanning = spansPartitions(r, templates)
+if spanning then
+  redis.call('ZADD', templates.spanning, 'XX', expiresAt, reservationId)
+end
 for _, line in ipairs(recordLines(r)) do
   local sku, reserved = line[1], line[3]
-  if reserved > 0 then
+  -- A spanning reservation's holds keep their +inf score: its expiry lives in the spanning index.
+  if reserved > 0 and not spanning then
     redis.call('ZADD', skuKey(templates.expiry, sku), 'XX', expiresAt, holdMember(reservationId, reserved, r.u))
     -- A shorter hold must still be swept on time: keep the SKU's earliest expiry in the index.
     redis.call('ZADD', dueKey, 'LT', expiresAt, sku)

@@ -4,11 +4,12 @@
   A reservation whose expiry has passed (by Redis time) is expired instead (units returned
   once) and reported as such.
 
-  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   ARGV[1]  reservation id
   ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
            (each "...%s..." where %s is the SKU)
   ARGV[5]  record retention after the reservation ends (ms)
+  ARGV[6]  partition count          ARGV[7]  this partition (the record's home)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 released now          1 was already released (nothing changed)
@@ -18,7 +19,8 @@
 ]]
 local recordKey, outboxKey = KEYS[1], KEYS[2]
 local reservationId = ARGV[1]
-local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4]}
+local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4], spanning = KEYS[3],
+  partitions = tonumber(ARGV[6]), partition = tonumber(ARGV[7])}
 local retentionMs = tonumber(ARGV[5])
 
 -- @include "nowMs"

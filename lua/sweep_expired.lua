@@ -8,7 +8,7 @@
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
   ARGV[1]  sku           ARGV[2]  limit (holds per call)
 
-  Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left}
+  Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left to expire}
   (an unknown SKU is dropped from the sweep-due index and answers {0, 0, -1})
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -23,7 +23,8 @@ if redis.call('EXISTS', stockKey) == 0 then
 end
 local holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, nowMs(), limit)
 local next = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
-if #next == 0 then
+-- Holds of spanning reservations never expire here (score +inf): nothing of them is ever due.
+if #next == 0 or next[2] == 'inf' then
   redis.call('ZREM', dueKey, sku)
   return {holds, units, -1}
 end

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { statusCounts } from './support/http';
+import { runScript } from '../src/redis/scripts';
 
 const PARTITIONS = 8;
 let ctx: TestContext;
@@ -113,3 +114,109 @@ describe('REDIS_PARTITIONS=8 on one Redis', () => {
     await expect(createTestContext({ env: { REDIS_PARTITIONS: '4', KEY_PREFIX: ctx.config.keyPrefix } })).rejects.toThrow(/in 8 partitions but REDIS_PARTITIONS is 4/);
   });
 });
+
+describe('a reservation whose lines span partitions', () => {
+  const json = (answer: { json(): any }) => answer.json();
+  const reserveLines = (items: { sku: string; qty: number }[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: { userId: 'span-user', items, ...extra } });
+  async function threeSkus(totals: [number, number, number] = [5, 5, 5]) {
+    const skus = [skuIn(1), skuIn(4), skuIn(6)];
+    for (const [n, sku] of skus.entries()) await createSku(ctx, sku, { total: totals[n] });
+    return skus;
+  }
+  const countersOf = (skus: string[]) => Promise.all(skus.map((sku) => rawCounters(ctx, sku)));
+
+  it('holds, reads, commits and drains every line, in request order', async () => {
+    const [a, b, c] = await threeSkus();
+    const created = await reserveLines([{ sku: b, qty: 2 }, { sku: a, qty: 1 }, { sku: c, qty: 3 }]);
+    expect(created.statusCode).toBe(201);
+    const { id, items } = json(created);
+    expect(items.map((item: { sku: string; reserved: number }) => [item.sku, item.reserved])).toEqual([[b, 2], [a, 1], [c, 3]]);
+    expect(json(await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` })).items).toEqual(items);
+    expect(await countersOf([a, b, c])).toEqual([
+      { total: 5, available: 4, reserved: 1, sold: 0 },
+      { total: 5, available: 3, reserved: 2, sold: 0 },
+      { total: 5, available: 2, reserved: 3, sold: 0 },
+    ]);
+    expect(json(await post(`/v1/reservations/${id}/commit`)).status).toBe('COMMITTED');
+    expect((await countersOf([a, b, c])).map(({ reserved, sold }) => [reserved, sold])).toEqual([[0, 1], [0, 2], [0, 3]]);
+    const report = await ctx.reconciler.run('api');
+    expect(report.drift.filter((item) => [a, b, c].includes(item.sku))).toEqual([]);
+    await ctx.redis.del(ctx.keys.reservation(id));
+    const stored = json(await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` }));
+    expect([stored.status, stored.items.map((item: { sku: string }) => item.sku)]).toEqual(['COMMITTED', [b, a, c]]);
+  });
+
+  it('all or nothing: a short line in any partition holds nothing anywhere; allowPartial holds what it can', async () => {
+    const [a, b, c] = await threeSkus([5, 1, 5]);
+    const refused = await reserveLines([{ sku: a, qty: 1 }, { sku: b, qty: 2 }, { sku: c, qty: 1 }]);
+    expect(json(refused).error).toMatchObject({ code: 'INSUFFICIENT_STOCK', details: { items: [{ sku: b, requested: 2, available: 1 }] } });
+    expect((await countersOf([a, b, c])).map(({ available }) => available)).toEqual([5, 1, 5]);
+
+    const partial = json(await reserveLines([{ sku: a, qty: 1 }, { sku: b, qty: 2 }, { sku: c, qty: 1 }], { allowPartial: true }));
+    expect(partial.items.map((item: { reserved: number; status: string }) => [item.reserved, item.status])).toEqual([
+      [1, 'RESERVED'],
+      [1, 'BACKORDERED'],
+      [1, 'RESERVED'],
+    ]);
+    expect(json(await post(`/v1/reservations/${partial.id}/release`)).status).toBe('RELEASED');
+    expect((await countersOf([a, b, c])).map(({ available, reserved }) => [available, reserved])).toEqual([[5, 0], [1, 0], [5, 0]]);
+  });
+
+  it('expiry is decided at the home: the reconciler returns every partition\'s units once, and Postgres reads EXPIRED', async () => {
+    const [a, b] = await threeSkus();
+    const { id } = json(await reserveLines([{ sku: a, qty: 2 }, { sku: b, qty: 1 }], { ttlSeconds: 1 }));
+    const extended = json(await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/extend`, payload: { ttlSeconds: 2 } }));
+    expect(extended.status).toBe('PENDING');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(json(await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${id}` })).status).toBe('EXPIRED');
+    await ctx.reconciler.run('api');
+    expect((await countersOf([a, b])).map(({ available, reserved }) => [available, reserved])).toEqual([[5, 0], [5, 0]]);
+    await ctx.reconciler.run('api');
+    expect((await countersOf([a, b])).map(({ available, reserved }) => [available, reserved])).toEqual([[5, 0], [5, 0]]);
+    expect(json(await post(`/v1/reservations/${id}/commit`)).error.code).toBe('RESERVATION_EXPIRED');
+  });
+
+  it('one unit among 50 concurrent spanning reserves: exactly one wins, the others hold nothing', async () => {
+    const [scarce, plenty] = await threeSkus([1, 100, 5]);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: `u${n}`, items: [{ sku: plenty, qty: 1 }, { sku: scarce, qty: 1 }] } })),
+    );
+    expect(answers.filter((answer) => answer.statusCode === 201)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.statusCode === 409)).toHaveLength(49);
+    const [scarceCounters, plentyCounters] = await countersOf([scarce, plenty]);
+    expect(scarceCounters).toEqual({ total: 1, available: 0, reserved: 1, sold: 0 });
+    expect(plentyCounters).toEqual({ total: 100, available: 99, reserved: 1, sold: 0 });
+  });
+
+  it('a commit that reached only its home is carried to the other partitions by the reconciler', async () => {
+    const [a, b] = await threeSkus();
+    const { id } = json(await reserveLines([{ sku: a, qty: 1 }, { sku: b, qty: 2 }]));
+    const home = ctx.keys.partitionOfReservation(id);
+    // The engine stops right after the home script: nothing told partition 4 yet.
+    await runScript(ctx.redis, 'commit', [ctx.keys.reservation(id), ctx.keys.outbox(home), ctx.keys.spanning(home)], [id, ...finishArgs(home)]);
+    expect(await rawCounters(ctx, b)).toMatchObject({ reserved: 2, sold: 0 });
+    await ctx.reconciler.run('api');
+    expect(await rawCounters(ctx, b)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
+    expect(await ctx.redis.zscore(ctx.keys.spanning(home), id)).toBeNull();
+  });
+
+  it('a part whose home never came (the reserve died half-way) is let go after its deadline', async () => {
+    const [a, b] = await threeSkus();
+    const created = json(await reserveLines([{ sku: a, qty: 1 }, { sku: b, qty: 2 }]));
+    const home = ctx.keys.partitionOfReservation(created.id);
+    const part = ctx.keys.partitionOfSku(b);
+    // As if the engine died before the home script: the home record is gone, the part's deadline passed.
+    await ctx.redis.del(ctx.keys.reservation(created.id));
+    await ctx.redis.zadd(ctx.keys.spanning(part), 0, created.id);
+    await ctx.redis.zrem(ctx.keys.spanning(home), created.id);
+    await ctx.reconciler.run('api');
+    expect(await rawCounters(ctx, b)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
+  });
+});
+
+/** The ARGV the finishing scripts share, as the engine builds them (RedisStore.finishArgs). */
+function finishArgs(partition: number): (string | number)[] {
+  const { stock, expiry, buyers } = ctx.keys.skuKeyTemplates(partition);
+  return [stock, expiry, buyers, 3600 * 1000, PARTITIONS, partition];
+}

@@ -47,6 +47,7 @@ export class Reconciler implements ReconcileRunner {
     let deadLetterWarning: string | undefined;
     try {
       report.expiredReleased = (await sweepExpiredHolds(this.maintenance)).holds;
+      await this.maintenance.settleSpanning();
       const drained = await drainOutbox(this.maintenance.outbox, this.db, {
         timeBudgetMs: DRAIN_BUDGET_MS,
         onBatch: (entries) => {

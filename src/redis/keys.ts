@@ -73,6 +73,20 @@ export class RedisKeys {
     return `${this.tag(this.partitionOfUser(userId))}:idem:${userId}:${keyHash}`;
   }
 
+  /** String: a spanning reservation's record in another partition than its home (its lines there). */
+  reservationPart(id: string, partition: number): string {
+    return `${this.tag(partition)}:res:${id}`;
+  }
+
+  /**
+   * Sorted set reservation id -> when its spanning work is next due in this partition: at the
+   * home, the reservation's expiry (0 once it ended, until every part ended too); elsewhere, the
+   * deadline by which the home must exist.
+   */
+  spanning(partition: number): string {
+    return `${this.tag(partition)}:spanning`;
+  }
+
   /** Stream of one partition's state changes, which the reconciler drains into Postgres. */
   outbox(partition: number): string {
     return `${this.tag(partition)}:outbox`;

@@ -99,6 +99,15 @@ export class RedisStore {
     });
   }
 
+  /**
+   * ARGV shared by the scripts that end reservations (commit, release, extend, abandon,
+   * finish_part): one partition's SKU key templates, the record retention, where they run.
+   */
+  finishArgs(partition: number): (string | number)[] {
+    const { stock, expiry, buyers } = this.keys.skuKeyTemplates(partition);
+    return [stock, expiry, buyers, this.tuning.recordRetentionSeconds * 1000, this.keys.partitions, partition];
+  }
+
   /** Redis server time in ms: the clock that decides expiry. */
   async timeMs(): Promise<number> {
     const [seconds, micros] = await this.call((client) => client.time());

@@ -20,6 +20,8 @@ export const SCRIPT_NAMES = [
   'renew_lease',
   'idem_claim',
   'idem_settle',
+  'reserve_span',
+  'finish_part',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

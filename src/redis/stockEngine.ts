@@ -9,6 +9,7 @@ import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { decodeReservationRecord, reservationOf } from './reservationRecord';
 import { Batcher } from './reserveBatcher';
+import { SpanningReservations } from './spanning';
 import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
 
 export interface ReserveCommand {
@@ -43,7 +44,7 @@ type Reply = (string | number)[];
  * A reserve on its way to the script: its id names its home partition, where all its lines are;
  * `keyHere` when its Idempotency-Key lives there too (else it was claimed in its user's partition).
  */
-type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean };
+type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean; spans: boolean };
 
 /** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
 const CLAIM_TTL_MS = 30_000;
@@ -84,8 +85,7 @@ class IsoTimeCache {
  * turns replies into domain values or DomainErrors.
  */
 export class StockEngine {
-  /** Per partition: its SKU key templates, and the batcher that folds its reserves into one script call. */
-  private readonly templates: { stock: string; expiry: string; buyers: string }[];
+  /** Per partition, the batcher that folds its reserves into one script call. */
   private readonly reserveBatchers: Batcher<QueuedReserve, Reply>[];
   private readonly createdAtText = new IsoTimeCache();
   private readonly expiresAtText = new IsoTimeCache();
@@ -94,11 +94,11 @@ export class StockEngine {
     (outcome, commands) => this.observer?.reservesUndone(outcome, commands.map((command) => command.id)),
   );
   observer?: EngineObserver;
+  private readonly spanning: SpanningReservations;
 
   constructor(private readonly store: RedisStore) {
-    const partitions = allPartitions(store.keys.partitions);
-    this.templates = partitions.map((partition) => store.keys.skuKeyTemplates(partition));
-    this.reserveBatchers = partitions.map(() => new Batcher<QueuedReserve, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH));
+    this.spanning = new SpanningReservations(store);
+    this.reserveBatchers = allPartitions(store.keys.partitions).map(() => new Batcher<QueuedReserve, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH));
   }
 
   /**
@@ -108,16 +108,15 @@ export class StockEngine {
   async reserve(request: ReserveCommand): Promise<ReserveOutcome> {
     const { keys } = this.store;
     const home = keys.partitionOfSku(request.lines[0].sku);
-    if (request.lines.some((line) => keys.partitionOfSku(line.sku) !== home)) {
-      throw new DomainError('VALIDATION_FAILED', 'Lines of SKUs in different Redis partitions cannot be held in one reservation yet.');
-    }
+    const spans = this.spanning.partsOf(request.lines, home).length > 0;
     this.store.assertServing(home);
     const { idempotency, userId } = request;
-    const keyHere = !idempotency || keys.partitionOfUser(userId) === home;
-    const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere };
-    if (keyHere) return this.reserveIn(command);
+    const keyHere = !spans && (!idempotency || keys.partitionOfUser(userId) === home);
+    const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere, spans };
+    if (!idempotency || keyHere) return this.reserveIn(command);
 
-    // The key lives in its user's partition: claimed there first, bound once the holds are made.
+    // The key lives in its user's partition (or the holds in several): claimed there first, bound
+    // once the holds are made.
     const key = keys.idempotency(userId, idempotency.keyHash);
     const fingerprint = bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest);
     this.store.assertServing(keys.partitionOfUser(userId));
@@ -138,10 +137,13 @@ export class StockEngine {
     return outcome;
   }
 
-  /** Holds a reserve in its home partition, folded with that partition's others into one script call. */
+  /**
+   * Holds a reserve: in its home partition, folded with that partition's others into one script
+   * call; or, when its lines span partitions, partition by partition (spanning.ts).
+   */
   private async reserveIn(command: QueuedReserve): Promise<ReserveOutcome> {
     const home = this.store.keys.partitionOfReservation(command.id);
-    const reply = await this.reserveBatchers[home].submit(command);
+    const reply = command.spans ? await this.reserveSpanning(command) : await this.reserveBatchers[home].submit(command);
     const code = reply[0] as ReplyCode;
     switch (code) {
       case ReplyCode.Ok:
@@ -217,13 +219,28 @@ export class StockEngine {
     });
   }
 
-  /** Undoes one reserve answered 503 (lua/abandon.lua). */
+  private async reserveSpanning(command: QueuedReserve): Promise<Reply> {
+    const { idempotency } = command;
+    const fingerprint = idempotency ? bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest) : '';
+    try {
+      return await this.spanning.reserve({ ...command, fingerprint });
+    } catch (error) {
+      // A piece may have run without its answer: undone once Redis answers, like any reserve.
+      if (error instanceof DomainError && error.code === 'UNAVAILABLE') this.unconfirmed.add([command]);
+      throw error;
+    }
+  }
+
+  /** Undoes one reserve answered 503 (lua/abandon.lua, and each other partition of a spanning one). */
   private async abandon(command: QueuedReserve): Promise<UndoOutcome> {
     const { keys } = this.store;
     const partition = keys.partitionOfReservation(command.id);
-    const callKeys = [keys.reservation(command.id), keys.outbox(partition)];
+    const callKeys = [keys.reservation(command.id), keys.outbox(partition), keys.spanning(partition)];
     if (command.idempotency && command.keyHere) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
-    const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.finishArgs(partition)]);
+    const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.store.finishArgs(partition)]);
+    if (command.spans && code !== ReplyCode.Repeated) {
+      await this.spanning.finishParts(command.id, 'RELEASED', this.spanning.partsOf(command.lines, partition), partition);
+    }
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
     return code === ReplyCode.Ok ? 'released' : 'committed';
   }
@@ -247,7 +264,7 @@ export class StockEngine {
     const reply = await this.finish('commit', id);
     if (reply === null) return null;
     if (reply[0] !== ReplyCode.Ok && reply[0] !== ReplyCode.Repeated) throw refusal(reply[0] as ReplyCode);
-    return { reservation: this.reservationIn(id, reply), changed: reply[0] === ReplyCode.Ok };
+    return { reservation: await this.reservationIn(id, reply), changed: reply[0] === ReplyCode.Ok };
   }
 
   /** Releases; a repeat, or a reservation that had expired, answers with its status. */
@@ -255,23 +272,23 @@ export class StockEngine {
     const reply = await this.finish('release', id);
     if (reply === null) return null;
     if (reply[0] === ReplyCode.ReservationCommitted) throw refusal(ReplyCode.ReservationCommitted);
-    return { reservation: this.reservationIn(id, reply), changed: reply[0] === ReplyCode.Ok };
+    return { reservation: await this.reservationIn(id, reply), changed: reply[0] === ReplyCode.Ok };
   }
 
   async extend(id: string, ttlSeconds: number): Promise<Reservation | null> {
     const { keys } = this.store;
     const partition = keys.partitionOfReservation(id);
     this.store.assertServing(partition);
-    const [stock, expiry, buyers, retention] = this.finishArgs(partition);
     const reply = await this.store.runScript<Reply>(
       'extend',
-      [keys.reservation(id), keys.outbox(partition), keys.sweepDue(partition)],
-      [id, ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000, stock, expiry, buyers, retention],
+      [keys.reservation(id), keys.outbox(partition), keys.sweepDue(partition), keys.spanning(partition)],
+      [id, ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000, ...this.store.finishArgs(partition)],
       { consequence: IN_DOUBT.finish },
     );
     if (reply[0] === ReplyCode.ReservationNotFound) return this.notFound(partition);
+    const reservation = await this.reservationIn(id, reply);
     if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode);
-    return this.reservationIn(id, reply);
+    return reservation;
   }
 
   /**
@@ -374,17 +391,11 @@ export class StockEngine {
     return [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition), keys.sweepDue(partition)];
   }
 
-  /** ARGV after the id shared by commit, release and abandon: the SKU key templates and the record retention. */
-  private finishArgs(partition: number): [string, string, string, number] {
-    const { stock, expiry, buyers } = this.templates[partition];
-    return [stock, expiry, buyers, this.store.tuning.recordRetentionSeconds * 1000];
-  }
-
   private async finish(script: 'commit' | 'release', id: string): Promise<Reply | null> {
     const { keys } = this.store;
     const partition = keys.partitionOfReservation(id);
     this.store.assertServing(partition);
-    const reply = await this.store.runScript<Reply>(script, [keys.reservation(id), keys.outbox(partition)], [id, ...this.finishArgs(partition)], {
+    const reply = await this.store.runScript<Reply>(script, [keys.reservation(id), keys.outbox(partition), keys.spanning(partition)], [id, ...this.store.finishArgs(partition)], {
       consequence: IN_DOUBT.finish,
     });
     return reply[0] === ReplyCode.ReservationNotFound ? this.notFound(partition) : reply;
@@ -396,9 +407,14 @@ export class StockEngine {
     return null;
   }
 
-  /** The reservation a script answered with as it now stands ({code, record text}). */
-  private reservationIn(id: string, reply: Reply): Reservation {
+  /**
+   * The reservation a script answered with as it now stands ({code, record text}); an end it
+   * reached is carried to the other partitions of a spanning reservation first.
+   */
+  private async reservationIn(id: string, reply: Reply): Promise<Reservation> {
+    const record = decodeReservationRecord(String(reply[1]));
+    await this.spanning.afterHome(id, record);
     // Status as stored: the script itself decided expiry by Redis time.
-    return reservationOf(id, decodeReservationRecord(String(reply[1])), 0);
+    return reservationOf(id, record, 0);
   }
 }

@@ -4,6 +4,7 @@ import { encodeHoldMember } from './holdMember';
 import { allPartitions } from './partitions';
 import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
+import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
 import { encodeReservationRecord } from './reservationRecord';
 
@@ -43,9 +44,19 @@ export interface ReservationRestore {
  */
 export class StockMaintenance {
   readonly outbox: Outbox;
+  private readonly spanning: SpanningReservations;
 
   constructor(private readonly store: RedisStore) {
     this.outbox = new Outbox(store);
+    this.spanning = new SpanningReservations(store);
+  }
+
+  /**
+   * Ends spanning reservations whose expiry passed, and finishes in every partition what a crash
+   * left half-done (see spanning.ts). Returns how many entries were settled.
+   */
+  settleSpanning(): Promise<number> {
+    return this.spanning.settleDue();
   }
 
   /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */

@@ -1,0 +1,30 @@
+-- @include "reservationRecord"
+
+-- The partition of a SKU or a user: the same function as src/redis/partitions.ts (h * 33 + byte,
+-- kept below 2^32, so doubles compute it exactly), modulo the partition count.
+local function partitionOf(text, count)
+  if count == 1 then
+    return 0
+  end
+  local hash = 5381
+  for i = 1, #text do
+    hash = (hash * 33 + string.byte(text, i)) % 4294967296
+  end
+  return hash % count
+end
+
+-- Whether a SKU's keys are in this script's partition (`where` = {partition, partitions}).
+local function isLocal(sku, where)
+  return where.partitions == 1 or partitionOf(sku, where.partitions) == where.partition
+end
+
+-- Whether a reservation has lines in other partitions than its home: a spanning reservation, whose
+-- holds never expire on their own (their score is +inf) and whose end is applied to every part.
+local function spansPartitions(r, where)
+  for _, line in ipairs(recordLines(r)) do
+    if not isLocal(line[1], where) then
+      return true
+    end
+  end
+  return false
+end

@@ -1,0 +1,114 @@
+#!lua
+--[[
+  reserve_span: holds one partition's lines of a reservation whose lines span several partitions
+  (the engine calls it once per partition, the home last). Decided like reserve.lua's requests,
+  but its holds score +inf in the expiry indexes: a spanning reservation ends as a whole, decided
+  at its home record and applied to every partition (finish_part.lua), never by a partition's
+  sweep. The spanning index says when each is next due: at the home, the reservation's expiry; in
+  another partition, a deadline by which the home must exist (else the reserve died half-way and
+  the reconciler lets these holds go).
+
+  KEYS[1]  outbox stream   KEYS[2]  spanning index   KEYS[3]  this partition's record of it
+  then for each local line: stock hash, expiry index, buyers hash
+  ARGV[1]  record retention after the hold ends (ms)    ARGV[2]  lazy sweep limit per SKU
+  ARGV[3]  'home' or 'part'    ARGV[4]  reservation id    ARGV[5]  user id    ARGV[6]  order id ('' none)
+  ARGV[7]  hold ttl (ms)       ARGV[8]  1 allow partial, 0 all-or-nothing
+  ARGV[9]  request fingerprint for the RESERVE event ('' none; home only)
+  ARGV[10] part: ms from now by which the home must exist
+  ARGV[11] home: the record's lines in request order, joined by ",": "#<n>" for local line n,
+           "<sku>|<qty>|<reserved>" for a line held in another partition
+  then for each local line: sku, qty
+
+  Returns
+    {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (possibly 0 units of a line)
+    {-1, n} SKU_NOT_FOUND   {-2, n} SALE_NOT_ACTIVE   {-3, n, heldOrBought, limit} PURCHASE_LIMIT_EXCEEDED
+    {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short)
+]]
+local outboxKey, spanningKey, recordKey = KEYS[1], KEYS[2], KEYS[3]
+local retentionMs, sweepLimit, role = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local reservationId, userId, orderId, ttlMs = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local allowPartial, fingerprint, partDeadlineMs, layout = ARGV[8] == '1', ARGV[9], tonumber(ARGV[10]), ARGV[11]
+local lineCount = (#KEYS - 3) / 3
+
+-- @include "nowMs"
+-- @include "sweepExpired"
+-- @include "holdMember"
+-- @include "addBuyerUnits"
+-- @include "stockSnapshot"
+-- @include "appendEntry"
+-- @include "reservationRecord"
+
+local now = nowMs()
+local lines = {}
+for n = 1, lineCount do
+  local stockKey, expiryKey, buyersKey = KEYS[3 * n + 1], KEYS[3 * n + 2], KEYS[3 * n + 3]
+  local sku, qty = ARGV[10 + 2 * n], tonumber(ARGV[11 + 2 * n])
+  if redis.call('EXISTS', stockKey) == 0 then
+    return {-1, n}
+  end
+  sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
+  local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt')
+  local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
+  if (startsAt and now < startsAt) or (endsAt and now >= endsAt) then
+    return {-2, n}
+  end
+  local limit = tonumber(v[2])
+  if limit then
+    local already = tonumber(redis.call('HGET', buyersKey, userId) or '0')
+    if already + qty > limit then
+      return {-3, n, already, limit}
+    end
+  end
+  lines[n] = {sku = sku, qty = qty, available = tonumber(v[1]), stockKey = stockKey, expiryKey = expiryKey, buyersKey = buyersKey,
+    limited = limit ~= nil}
+end
+
+local shortfall = false
+for _, line in ipairs(lines) do
+  line.reserved = math.min(line.qty, math.max(line.available, 0))
+  shortfall = shortfall or line.reserved < line.qty
+end
+if shortfall and not allowPartial then
+  local refusal = {-4}
+  for n, line in ipairs(lines) do
+    refusal[n + 1] = line.available
+  end
+  return refusal
+end
+
+local expiresAt = now + ttlMs
+local reply, stock, localTexts = {0, now, expiresAt}, {}, {}
+for n, line in ipairs(lines) do
+  if line.reserved > 0 then
+    redis.call('HINCRBY', line.stockKey, 'available', -line.reserved)
+    redis.call('HINCRBY', line.stockKey, 'reserved', line.reserved)
+    redis.call('HINCRBY', line.stockKey, 'version', 1)
+    redis.call('ZADD', line.expiryKey, '+inf', holdMember(reservationId, line.reserved, userId))
+    if line.limited then
+      addBuyerUnits(line.buyersKey, userId, line.reserved)
+    end
+  end
+  stock[#stock + 1] = stockSnapshot(line.stockKey, line.sku)
+  reply[3 + n] = line.reserved
+  localTexts[n] = line.sku .. '|' .. line.qty .. '|' .. line.reserved
+end
+
+local keepMs = string.format('%d', ttlMs + retentionMs)
+if role == 'part' then
+  writeReservationText(recordKey, 'P', string.format('%d', now), string.format('%d', ttlMs), '', userId, orderId,
+    table.concat(localTexts, ','), keepMs)
+  redis.call('ZADD', spanningKey, now + partDeadlineMs, reservationId)
+  -- The home's RESERVE event carries every line; here only the counters move.
+  appendEntry(outboxKey, {}, stock)
+  return reply
+end
+
+local recordLinesText = string.gsub(layout, '#(%d+)', function(n)
+  return localTexts[tonumber(n)]
+end)
+local record = writeReservationText(recordKey, 'P', string.format('%d', now), string.format('%d', ttlMs), '', userId, orderId,
+  recordLinesText, keepMs)
+redis.call('ZADD', spanningKey, expiresAt, reservationId)
+local head = fingerprint ~= '' and (reservationId .. '~' .. fingerprint) or reservationId
+appendEntry(outboxKey, {head .. '|' .. record}, stock)
+return reply
