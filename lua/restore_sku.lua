@@ -8,7 +8,7 @@
   ARGV[1]  sku           ARGV[2]  total           ARGV[3]  sold
   ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
   ARGV[7]  version (Postgres's)       ARGV[8] number of holds H
-  ARGV[9 ..]        H pairs: hold member "<id>|<units>|<userId>", expiresAt ms
+  ARGV[9 ..]        H pairs: hold member "<id>|<units>|<userId>", expiresAt ms ("+inf" for a spanning reservation's)
   ARGV[9 + 2H ..]   pairs: userId, units bought (plus held, when the SKU has a per-user limit)
 
   Returns {1, reserved} restored, {0} Redis already had the SKU
@@ -30,7 +30,8 @@ for n = 0, holdCount - 1 do
   local _, units = parseHoldMember(member)
   reserved = reserved + units
   redis.call('ZADD', expiryKey, expiresAt, member)
-  if not earliest or expiresAt < earliest then
+  -- A spanning reservation's holds (+inf) are never due here: only their home ends them.
+  if expiresAt < math.huge and (not earliest or expiresAt < earliest) then
     earliest = expiresAt
   end
 end

@@ -220,3 +220,23 @@ function finishArgs(partition: number): (string | number)[] {
   const { stock, expiry, buyers } = ctx.keys.skuKeyTemplates(partition);
   return [stock, expiry, buyers, 3600 * 1000, PARTITIONS, partition];
 }
+
+describe('a spanning reservation after Redis lost its data', () => {
+  it('comes back whole from Postgres: commit ends it in every partition', async () => {
+    const skus = [skuIn(2), skuIn(7)];
+    for (const sku of skus) await createSku(ctx, sku, { total: 6 });
+    const created = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'cold', items: skus.map((sku) => ({ sku, qty: 2 })) } });
+    const { id } = created.json();
+    await ctx.reconciler.run('api');
+    for (const partition of [2, 7]) {
+      const partitionKeys = await ctx.redis.keys(`${ctx.keys.prefix}:{p${partition}}:*`);
+      await ctx.redis.del(...partitionKeys);
+    }
+    await ctx.dataWatch.check();
+    expect(await ctx.maintenance.hasDataMarker(2)).toBe(true);
+    for (const sku of skus) expect(await rawCounters(ctx, sku)).toEqual({ total: 6, available: 4, reserved: 2, sold: 0 });
+    expect((await post(`/v1/reservations/${id}/commit`)).json().status).toBe('COMMITTED');
+    for (const sku of skus) expect(await rawCounters(ctx, sku)).toEqual({ total: 6, available: 4, reserved: 0, sold: 2 });
+    expect((await ctx.reconciler.run('api')).drift.filter((item) => skus.includes(item.sku))).toEqual([]);
+  });
+});

@@ -9,7 +9,9 @@ import { skuPages } from './skuPages';
  * holds still pending (their reservation records, expiry index entries and per-user counts).
  * Holds that expired while Redis was gone are restored too, without their records: the next
  * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
- * other. SKUs Redis still has are left untouched. Returns how many SKUs and holds were restored.
+ * other. A reservation spanning partitions comes back whole (its home record, its parts, its
+ * spanning entries; holds that only its home ends), so the reconciler ends it as one. SKUs Redis
+ * still has are left untouched. Returns how many SKUs and holds were restored.
  */
 export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
@@ -19,17 +21,23 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
 
   const byReservation = new Map<string, typeof pending>();
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
+  const spanning = new Set<string>();
   for (const [id, lines] of byReservation) {
     const [first] = lines;
-    if (first.expiresAt.getTime() <= now) continue;
-    await maintenance.restoreReservation({
+    const home = maintenance.partitionOfReservation(id);
+    const spans = lines.some((line) => maintenance.partitionOfSku(line.sku) !== home);
+    if (spans) spanning.add(id);
+    if (!spans && first.expiresAt.getTime() <= now) continue;
+    const reservation = {
       id,
       userId: first.userId,
       orderId: first.orderId,
       createdAtMs: first.createdAt.getTime(),
       expiresAtMs: first.expiresAt.getTime(),
       lines: lines.map((line) => ({ sku: line.sku, qty: line.qty, reserved: line.reserved })),
-    });
+    };
+    await maintenance.restoreReservation(reservation);
+    if (spans) await maintenance.restoreSpanningParts(reservation);
   }
 
   let restored = 0;
@@ -48,7 +56,13 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       startsAtMs: row.startsAt?.getTime() ?? null,
       endsAtMs: row.endsAt?.getTime() ?? null,
       version: row.version,
-      holds: lines.map((line) => ({ reservationId: line.reservationId, userId: line.userId, units: line.reserved, expiresAtMs: line.expiresAt.getTime() })),
+      // A spanning reservation's holds end only through its home (score +inf, see spanning.ts).
+      holds: lines.map((line) => ({
+        reservationId: line.reservationId,
+        userId: line.userId,
+        units: line.reserved,
+        expiresAtMs: spanning.has(line.reservationId) ? Infinity : line.expiresAt.getTime(),
+      })),
       buyerUnits: [...buyers],
     });
     if (done) {

@@ -119,7 +119,7 @@ export class StockMaintenance {
       snapshot.version,
       snapshot.holds.length,
     ];
-    for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), hold.expiresAtMs);
+    for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), Number.isFinite(hold.expiresAtMs) ? hold.expiresAtMs : '+inf');
     for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
     const sku = snapshot.sku;
     const [restored] = await this.store.runScript<number[]>('restore_sku', [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.sweepDue(keys.partitionOfSku(sku))], args);
@@ -128,17 +128,34 @@ export class StockMaintenance {
 
   /** Cold start: recreates a pending reservation record Redis lost (left as is if present). */
   async restoreReservation(record: ReservationRestore): Promise<void> {
-    const raw = encodeReservationRecord({
-      status: 'PENDING',
-      createdAtMs: record.createdAtMs,
-      expiresAtMs: record.expiresAtMs,
-      finishedAt: '',
-      userId: record.userId,
-      orderId: record.orderId,
-      lines: record.lines.map((line) => [line.sku, line.qty, line.reserved]),
-    });
+    const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: record.lines.map((line) => [line.sku, line.qty, line.reserved]) });
     const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
     await this.store.call((client) => client.set(this.store.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
+  }
+
+  /**
+   * Cold start of a reservation spanning partitions: its records in the other partitions and the
+   * spanning entries that let the reconciler end it as one (left as they are where present).
+   */
+  async restoreSpanningParts(record: ReservationRestore): Promise<void> {
+    const { keys } = this.store;
+    const home = keys.partitionOfReservation(record.id);
+    const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
+    const byPartition = new Map<number, ReservationRestore['lines']>();
+    for (const line of record.lines) {
+      const partition = keys.partitionOfSku(line.sku);
+      if (partition !== home) byPartition.set(partition, [...(byPartition.get(partition) ?? []), line]);
+    }
+    await this.store.call((client) => client.zadd(keys.spanning(home), 'NX', record.expiresAtMs, record.id));
+    for (const [partition, lines] of byPartition) {
+      const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: lines.map((line) => [line.sku, line.qty, line.reserved]) });
+      await this.store.call((client) => client.set(keys.reservationPart(record.id, partition), raw, 'PXAT', expireAt, 'NX'));
+      await this.store.call((client) => client.zadd(keys.spanning(partition), 'NX', record.expiresAtMs + 1000, record.id));
+    }
+  }
+
+  private pendingRecord(record: ReservationRestore) {
+    return { status: 'PENDING' as const, createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs, finishedAt: '', userId: record.userId, orderId: record.orderId };
   }
 
   /**
