@@ -37,6 +37,7 @@ export class SpanningReservations {
 
   /** The partitions other than its home that a reservation's lines are in. */
   partsOf(lines: readonly { sku: string }[], home: number): number[] {
+    if (this.store.keys.partitions === 1) return [];
     const parts = new Set(lines.map((line) => this.store.keys.partitionOfSku(line.sku)));
     parts.delete(home);
     return [...parts];
