@@ -1,205 +1,207 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { expectErrorShape } from './support/http';
 
-let ctx: TestContext;
-let sku: string;
-beforeAll(async () => {
-  ctx = await createTestContext();
-  sku = uniqueName('tv-');
-  await createSku(ctx, sku, { total: 10, perUserLimit: 5 });
-});
-afterAll(() => ctx.close());
+describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
+  let ctx: TestContext;
+  let sku: string;
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis });
+    sku = uniqueName('tv-');
+    await createSku(ctx, sku, { total: 10, perUserLimit: 5 });
+  });
+  afterAll(() => ctx.close());
 
-const json = { 'content-type': 'application/json' };
-const reserveBody = (extra: object = {}) => ({ userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 1 }], ...extra });
+  const json = { 'content-type': 'application/json' };
+  const reserveBody = (extra: object = {}) => ({ userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 1 }], ...extra });
 
-describe('client routes', () => {
-  it('reserve, read, commit, read again: the walk-through of the README', async () => {
-    const created = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku, qty: 1 }, { sku, qty: 1 }] }) });
-    expect(created.statusCode).toBe(201);
-    const reservation = created.json();
-    expect(reservation).toMatchObject({ status: 'PENDING', userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 2, reserved: 2, backordered: 0, status: 'RESERVED' }] });
-    expect(reservation.id).toMatch(/^[A-Za-z0-9_-]{17}$/);
-    const read = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${reservation.id}` });
-    expect(read.json()).toEqual(reservation);
-    const committed = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/commit` });
-    expect(committed.statusCode).toBe(200);
-    expect(committed.json().status).toBe('COMMITTED');
-    const again = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/commit`, headers: json, payload: {} });
-    expect(again.statusCode).toBe(200);
-    const released = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/release` });
-    expectErrorShape(released, 409, 'RESERVATION_COMMITTED');
-    const view = await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` });
-    expect(view.json()).toEqual({ sku, total: 10, available: 8, reserved: 0, sold: 2, perUserLimit: 5, startsAt: null, endsAt: null });
+  describe('client routes', () => {
+    it('reserve, read, commit, read again: the walk-through of the README', async () => {
+      const created = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku, qty: 1 }, { sku, qty: 1 }] }) });
+      expect(created.statusCode).toBe(201);
+      const reservation = created.json();
+      expect(reservation).toMatchObject({ status: 'PENDING', userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 2, reserved: 2, backordered: 0, status: 'RESERVED' }] });
+      expect(reservation.id).toMatch(/^[A-Za-z0-9_-]{17}$/);
+      const read = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${reservation.id}` });
+      expect(read.json()).toEqual(reservation);
+      const committed = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/commit` });
+      expect(committed.statusCode).toBe(200);
+      expect(committed.json().status).toBe('COMMITTED');
+      const again = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/commit`, headers: json, payload: {} });
+      expect(again.statusCode).toBe(200);
+      const released = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${reservation.id}/release` });
+      expectErrorShape(released, 409, 'RESERVATION_COMMITTED');
+      const view = await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` });
+      expect(view.json()).toEqual({ sku, total: 10, available: 8, reserved: 0, sold: 2, perUserLimit: 5, startsAt: null, endsAt: null });
+    });
+
+    it('extend answers the new expiry; release returns the units', async () => {
+      const { id } = (await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ ttlSeconds: 30 }) })).json();
+      const extended = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/extend`, payload: { ttlSeconds: 300 } });
+      expect(extended.statusCode).toBe(200);
+      expect(Date.parse(extended.json().expiresAt) - Date.now()).toBeGreaterThan(250_000);
+      const released = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/release` });
+      expect(released.json().status).toBe('RELEASED');
+      const extendReleased = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/extend`, payload: { ttlSeconds: 300 } });
+      expectErrorShape(extendReleased, 409, 'RESERVATION_RELEASED');
+    });
+
+    it('idempotency over HTTP: replay header, and 422 for the same key with another body', async () => {
+      const headers = { 'idempotency-key': `key-${uniqueName('')}` };
+      const first = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody() });
+      const replay = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody() });
+      expect(replay.statusCode).toBe(201);
+      expect(replay.headers['idempotency-replayed']).toBe('true');
+      expect(replay.json()).toEqual(first.json());
+      const other = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody({ orderId: 'o-10' }) });
+      expectErrorShape(other, 422, 'IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('availability holds nothing and reads unknown SKUs as 0', async () => {
+      const before = await rawCounters(ctx, sku);
+      const response = await ctx.app.inject({ method: 'POST', url: '/v1/availability', payload: { items: [{ sku, qty: 1 }, { sku: 'no-such-sku', qty: 2 }] } });
+      expect(response.json()).toEqual({ ok: false, items: [{ sku, qty: 1, available: before.available, ok: true }, { sku: 'no-such-sku', qty: 2, available: 0, ok: false }] });
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+    });
+
+    it('unknown SKU and unknown reservation are 404 in the error shape', async () => {
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/skus/nope' }), 404, 'SKU_NOT_FOUND');
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/reservations/nope' }), 404, 'RESERVATION_NOT_FOUND');
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations/nope/commit' }), 404, 'RESERVATION_NOT_FOUND');
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku: 'nope', qty: 1 }] }) }), 404, 'SKU_NOT_FOUND');
+    });
   });
 
-  it('extend answers the new expiry; release returns the units', async () => {
-    const { id } = (await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ ttlSeconds: 30 }) })).json();
-    const extended = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/extend`, payload: { ttlSeconds: 300 } });
-    expect(extended.statusCode).toBe(200);
-    expect(Date.parse(extended.json().expiresAt) - Date.now()).toBeGreaterThan(250_000);
-    const released = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/release` });
-    expect(released.json().status).toBe('RELEASED');
-    const extendReleased = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/extend`, payload: { ttlSeconds: 300 } });
-    expectErrorShape(extendReleased, 409, 'RESERVATION_RELEASED');
+  describe('bad input: 4xx in the one error shape, and no counter moves', () => {
+    const longId = 'x'.repeat(129);
+    const cases: [string, object, Record<string, string>?][] = [
+      ['braces in a SKU', { userId: 'u', orderId: 'o', items: [{ sku: '{tv}', qty: 1 }] }],
+      ['a SKU of 65 characters', { userId: 'u', orderId: 'o', items: [{ sku: 's'.repeat(65), qty: 1 }] }],
+      ['a space in userId', { userId: 'u 1', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
+      ['a userId of 129 characters', { userId: longId, orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
+      ['braces in orderId', { userId: 'u', orderId: 'o{1}', items: [{ sku: 'x', qty: 1 }] }],
+      ['qty 0', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 0 }] }],
+      ['qty 10001', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 10001 }] }],
+      ['qty 1.5', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1.5 }] }],
+      ['qty as a string', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: '1' }] }],
+      ['no items', { userId: 'u', orderId: 'o', items: [] }],
+      ['51 lines', { userId: 'u', orderId: 'o', items: Array.from({ length: 51 }, (_, n) => ({ sku: `s${n}`, qty: 1 })) }],
+      ['an unknown field', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], coupon: 'FREE' }],
+      ['an unknown field in a line', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1, price: 3 }] }],
+      ['ttlSeconds 0', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], ttlSeconds: 0 }],
+      ['ttlSeconds 3601', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], ttlSeconds: 3601 }],
+      ['allowPartial as a string', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], allowPartial: 'yes' }],
+      ['a missing userId', { orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
+      ['an empty Idempotency-Key', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }, { 'idempotency-key': '' }],
+      ['a 256-character Idempotency-Key', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }, { 'idempotency-key': 'k'.repeat(256) }],
+    ];
+
+    it.each(cases)('reserve with %s is 400 VALIDATION_FAILED', async (_name, body, headers) => {
+      const payload = JSON.parse(JSON.stringify(body).replaceAll('"x"', JSON.stringify(sku)));
+      const before = await rawCounters(ctx, sku);
+      const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload, headers });
+      expectErrorShape(response, 400, 'VALIDATION_FAILED');
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+    });
+
+    it('merged lines over 10000 units are refused', async () => {
+      const before = await rawCounters(ctx, sku);
+      const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku, qty: 6000 }, { sku, qty: 5000 }] }) });
+      expectErrorShape(response, 400, 'VALIDATION_FAILED');
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+    });
+
+    it('malformed JSON, a wrong content type and a body over the limit are refused in the error shape', async () => {
+      const before = await rawCounters(ctx, sku);
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: json, payload: '{"userId":' }), 400, 'INVALID_JSON');
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: { 'content-type': 'text/plain' }, payload: 'hi' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      const huge = JSON.stringify(reserveBody({ orderId: 'o'.repeat(70_000) }));
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: json, payload: huge }), 413, 'PAYLOAD_TOO_LARGE');
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+    });
+
+    it('bad path parameters and query strings are 400; unknown routes 404', async () => {
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/skus/%7Bx%7D' }), 400, 'VALIDATION_FAILED');
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${'r'.repeat(65)}` }), 400, 'VALIDATION_FAILED');
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements?limit=0`, headers: adminHeaders }), 400, 'VALIDATION_FAILED');
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/nothing-here' }), 404, 'NOT_FOUND');
+      expectErrorShape(await ctx.app.inject({ method: 'POST', url: `/v1/reservations/abc/extend`, payload: { ttlSeconds: 10, extra: 1 } }), 400, 'VALIDATION_FAILED');
+    });
+
+    it('admin input: bad totals, windows, deltas and reasons are 400 and change nothing', async () => {
+      const before = await rawCounters(ctx, sku);
+      const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: body });
+      const adjust = (body: object) => ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${sku}/adjust`, headers: adminHeaders, payload: body });
+      for (const body of [{ total: -1 }, { total: 1.5 }, {}, { total: 5, color: 'red' }, { total: 5, startsAt: 'tomorrow' }, { total: 5, startsAt: '2030-01-02T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' }, { total: 5, perUserLimit: 0 }]) {
+        expectErrorShape(await put(body), 400, 'VALIDATION_FAILED');
+      }
+      for (const body of [{ delta: 0, reason: 'x' }, { delta: 1 }, { delta: 1, reason: '' }, { delta: 1, reason: 'r'.repeat(501) }, { delta: '1', reason: 'x' }, { delta: 1, reason: 'nul\u0000byte' }]) {
+        expectErrorShape(await adjust(body), 400, 'VALIDATION_FAILED');
+      }
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+    });
   });
 
-  it('idempotency over HTTP: replay header, and 422 for the same key with another body', async () => {
-    const headers = { 'idempotency-key': `key-${uniqueName('')}` };
-    const first = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody() });
-    const replay = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody() });
-    expect(replay.statusCode).toBe(201);
-    expect(replay.headers['idempotency-replayed']).toBe('true');
-    expect(replay.json()).toEqual(first.json());
-    const other = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: reserveBody({ orderId: 'o-10' }) });
-    expectErrorShape(other, 422, 'IDEMPOTENCY_KEY_REUSED');
+  describe('admin routes', () => {
+    it('need the bearer token', async () => {
+      const url = `/v1/admin/skus/${sku}`;
+      expectErrorShape(await ctx.app.inject({ method: 'PUT', url, payload: { total: 1 } }), 401, 'UNAUTHORIZED');
+      expectErrorShape(await ctx.app.inject({ method: 'PUT', url, payload: { total: 1 }, headers: { authorization: 'Bearer wrong' } }), 401, 'UNAUTHORIZED');
+    });
+
+    it('PUT creates (201) then updates (200); TOTAL_BELOW_COMMITTED guards sold units; adjust moves total', async () => {
+      const name = uniqueName('admin-');
+      const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${name}`, headers: adminHeaders, payload: body });
+      expect((await put({ total: 3 })).statusCode).toBe(201);
+      const window = { total: 4, perUserLimit: 1, startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z' };
+      const updated = await put(window);
+      expect(updated.statusCode).toBe(200);
+      expect(updated.json()).toEqual({ sku: name, available: 4, reserved: 0, sold: 0, ...window });
+      await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'a', orderId: 'b', items: [{ sku: name, qty: 1 }] } });
+      expectErrorShape(await put({ total: 0 }), 409, 'TOTAL_BELOW_COMMITTED');
+      const adjusted = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${name}/adjust`, headers: adminHeaders, payload: { delta: -3, reason: 'damaged in warehouse' } });
+      expect(adjusted.json()).toMatchObject({ total: 1, available: 0, reserved: 1 });
+      const tooMuch = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${name}/adjust`, headers: adminHeaders, payload: { delta: -1, reason: 'lost' } });
+      expectErrorShape(tooMuch, 409, 'INSUFFICIENT_STOCK');
+    });
   });
 
-  it('availability holds nothing and reads unknown SKUs as 0', async () => {
-    const before = await rawCounters(ctx, sku);
-    const response = await ctx.app.inject({ method: 'POST', url: '/v1/availability', payload: { items: [{ sku, qty: 1 }, { sku: 'no-such-sku', qty: 2 }] } });
-    expect(response.json()).toEqual({ ok: false, items: [{ sku, qty: 1, available: before.available, ok: true }, { sku: 'no-such-sku', qty: 2, available: 0, ok: false }] });
-    expect(await rawCounters(ctx, sku)).toEqual(before);
+  describe('client token', () => {
+    it('when API_TOKEN is set, client routes demand it', async () => {
+      const guarded = await createTestContext({ redis, env: { API_TOKEN: 'client-secret' } });
+      try {
+        expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/v1/skus/x' }), 401, 'UNAUTHORIZED');
+        const ok = await guarded.app.inject({ method: 'GET', url: '/v1/skus/x', headers: { authorization: 'Bearer client-secret' } });
+        expectErrorShape(ok, 404, 'SKU_NOT_FOUND');
+        expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      } finally {
+        await guarded.close();
+      }
+    });
   });
 
-  it('unknown SKU and unknown reservation are 404 in the error shape', async () => {
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/skus/nope' }), 404, 'SKU_NOT_FOUND');
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/reservations/nope' }), 404, 'RESERVATION_NOT_FOUND');
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations/nope/commit' }), 404, 'RESERVATION_NOT_FOUND');
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku: 'nope', qty: 1 }] }) }), 404, 'SKU_NOT_FOUND');
-  });
-});
+  describe('operations', () => {
+    it('health, readiness, metrics', async () => {
+      expect((await ctx.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+      expect((await ctx.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      const metrics = await ctx.app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.headers['content-type']).toContain('text/plain');
+      for (const series of ['flashsale_reservations_total{outcome="created"}', 'flashsale_reserve_duration_seconds_bucket', 'flashsale_reservation_finishes_total{type="commit"}', 'flashsale_reconcile_runs_total', 'flashsale_drift_fields']) {
+        expect(metrics.body).toContain(series);
+      }
+      // The walk-through committed once and repeated the commit: counted once.
+      expect(metrics.body).toContain('flashsale_reservation_finishes_total{type="commit"} 1\n');
+    });
 
-describe('bad input: 4xx in the one error shape, and no counter moves', () => {
-  const longId = 'x'.repeat(129);
-  const cases: [string, object, Record<string, string>?][] = [
-    ['braces in a SKU', { userId: 'u', orderId: 'o', items: [{ sku: '{tv}', qty: 1 }] }],
-    ['a SKU of 65 characters', { userId: 'u', orderId: 'o', items: [{ sku: 's'.repeat(65), qty: 1 }] }],
-    ['a space in userId', { userId: 'u 1', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
-    ['a userId of 129 characters', { userId: longId, orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
-    ['braces in orderId', { userId: 'u', orderId: 'o{1}', items: [{ sku: 'x', qty: 1 }] }],
-    ['qty 0', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 0 }] }],
-    ['qty 10001', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 10001 }] }],
-    ['qty 1.5', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1.5 }] }],
-    ['qty as a string', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: '1' }] }],
-    ['no items', { userId: 'u', orderId: 'o', items: [] }],
-    ['51 lines', { userId: 'u', orderId: 'o', items: Array.from({ length: 51 }, (_, n) => ({ sku: `s${n}`, qty: 1 })) }],
-    ['an unknown field', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], coupon: 'FREE' }],
-    ['an unknown field in a line', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1, price: 3 }] }],
-    ['ttlSeconds 0', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], ttlSeconds: 0 }],
-    ['ttlSeconds 3601', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], ttlSeconds: 3601 }],
-    ['allowPartial as a string', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }], allowPartial: 'yes' }],
-    ['a missing userId', { orderId: 'o', items: [{ sku: 'x', qty: 1 }] }],
-    ['an empty Idempotency-Key', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }, { 'idempotency-key': '' }],
-    ['a 256-character Idempotency-Key', { userId: 'u', orderId: 'o', items: [{ sku: 'x', qty: 1 }] }, { 'idempotency-key': 'k'.repeat(256) }],
-  ];
-
-  it.each(cases)('reserve with %s is 400 VALIDATION_FAILED', async (_name, body, headers) => {
-    const payload = JSON.parse(JSON.stringify(body).replaceAll('"x"', JSON.stringify(sku)));
-    const before = await rawCounters(ctx, sku);
-    const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload, headers });
-    expectErrorShape(response, 400, 'VALIDATION_FAILED');
-    expect(await rawCounters(ctx, sku)).toEqual(before);
-  });
-
-  it('merged lines over 10000 units are refused', async () => {
-    const before = await rawCounters(ctx, sku);
-    const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: reserveBody({ items: [{ sku, qty: 6000 }, { sku, qty: 5000 }] }) });
-    expectErrorShape(response, 400, 'VALIDATION_FAILED');
-    expect(await rawCounters(ctx, sku)).toEqual(before);
-  });
-
-  it('malformed JSON, a wrong content type and a body over the limit are refused in the error shape', async () => {
-    const before = await rawCounters(ctx, sku);
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: json, payload: '{"userId":' }), 400, 'INVALID_JSON');
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: { 'content-type': 'text/plain' }, payload: 'hi' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    const huge = JSON.stringify(reserveBody({ orderId: 'o'.repeat(70_000) }));
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: json, payload: huge }), 413, 'PAYLOAD_TOO_LARGE');
-    expect(await rawCounters(ctx, sku)).toEqual(before);
-  });
-
-  it('bad path parameters and query strings are 400; unknown routes 404', async () => {
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/skus/%7Bx%7D' }), 400, 'VALIDATION_FAILED');
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${'r'.repeat(65)}` }), 400, 'VALIDATION_FAILED');
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements?limit=0`, headers: adminHeaders }), 400, 'VALIDATION_FAILED');
-    expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/nothing-here' }), 404, 'NOT_FOUND');
-    expectErrorShape(await ctx.app.inject({ method: 'POST', url: `/v1/reservations/abc/extend`, payload: { ttlSeconds: 10, extra: 1 } }), 400, 'VALIDATION_FAILED');
-  });
-
-  it('admin input: bad totals, windows, deltas and reasons are 400 and change nothing', async () => {
-    const before = await rawCounters(ctx, sku);
-    const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: body });
-    const adjust = (body: object) => ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${sku}/adjust`, headers: adminHeaders, payload: body });
-    for (const body of [{ total: -1 }, { total: 1.5 }, {}, { total: 5, color: 'red' }, { total: 5, startsAt: 'tomorrow' }, { total: 5, startsAt: '2030-01-02T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' }, { total: 5, perUserLimit: 0 }]) {
-      expectErrorShape(await put(body), 400, 'VALIDATION_FAILED');
-    }
-    for (const body of [{ delta: 0, reason: 'x' }, { delta: 1 }, { delta: 1, reason: '' }, { delta: 1, reason: 'r'.repeat(501) }, { delta: '1', reason: 'x' }, { delta: 1, reason: 'nul\u0000byte' }]) {
-      expectErrorShape(await adjust(body), 400, 'VALIDATION_FAILED');
-    }
-    expect(await rawCounters(ctx, sku)).toEqual(before);
-  });
-});
-
-describe('admin routes', () => {
-  it('need the bearer token', async () => {
-    const url = `/v1/admin/skus/${sku}`;
-    expectErrorShape(await ctx.app.inject({ method: 'PUT', url, payload: { total: 1 } }), 401, 'UNAUTHORIZED');
-    expectErrorShape(await ctx.app.inject({ method: 'PUT', url, payload: { total: 1 }, headers: { authorization: 'Bearer wrong' } }), 401, 'UNAUTHORIZED');
-  });
-
-  it('PUT creates (201) then updates (200); TOTAL_BELOW_COMMITTED guards sold units; adjust moves total', async () => {
-    const name = uniqueName('admin-');
-    const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${name}`, headers: adminHeaders, payload: body });
-    expect((await put({ total: 3 })).statusCode).toBe(201);
-    const window = { total: 4, perUserLimit: 1, startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z' };
-    const updated = await put(window);
-    expect(updated.statusCode).toBe(200);
-    expect(updated.json()).toEqual({ sku: name, available: 4, reserved: 0, sold: 0, ...window });
-    await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'a', orderId: 'b', items: [{ sku: name, qty: 1 }] } });
-    expectErrorShape(await put({ total: 0 }), 409, 'TOTAL_BELOW_COMMITTED');
-    const adjusted = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${name}/adjust`, headers: adminHeaders, payload: { delta: -3, reason: 'damaged in warehouse' } });
-    expect(adjusted.json()).toMatchObject({ total: 1, available: 0, reserved: 1 });
-    const tooMuch = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${name}/adjust`, headers: adminHeaders, payload: { delta: -1, reason: 'lost' } });
-    expectErrorShape(tooMuch, 409, 'INSUFFICIENT_STOCK');
-  });
-});
-
-describe('client token', () => {
-  it('when API_TOKEN is set, client routes demand it', async () => {
-    const guarded = await createTestContext({ env: { API_TOKEN: 'client-secret' } });
-    try {
-      expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/v1/skus/x' }), 401, 'UNAUTHORIZED');
-      const ok = await guarded.app.inject({ method: 'GET', url: '/v1/skus/x', headers: { authorization: 'Bearer client-secret' } });
-      expectErrorShape(ok, 404, 'SKU_NOT_FOUND');
-      expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
-    } finally {
-      await guarded.close();
-    }
-  });
-});
-
-describe('operations', () => {
-  it('health, readiness, metrics', async () => {
-    expect((await ctx.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
-    expect((await ctx.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
-    const metrics = await ctx.app.inject({ method: 'GET', url: '/metrics' });
-    expect(metrics.headers['content-type']).toContain('text/plain');
-    for (const series of ['flashsale_reservations_total{outcome="created"}', 'flashsale_reserve_duration_seconds_bucket', 'flashsale_reservation_finishes_total{type="commit"}', 'flashsale_reconcile_runs_total', 'flashsale_drift_fields']) {
-      expect(metrics.body).toContain(series);
-    }
-    // The walk-through committed once and repeated the commit: counted once.
-    expect(metrics.body).toContain('flashsale_reservation_finishes_total{type="commit"} 1\n');
-  });
-
-  it('serves the OpenAPI document generated from the route schemas, and the docs page', async () => {
-    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(doc.openapi).toMatch(/^3\./);
-    const reserve = doc.paths['/v1/reservations'].post;
-    expect(reserve.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
-    expect(Object.keys(reserve.responses)).toEqual(expect.arrayContaining(['201', '409', '422', '503']));
-    expect(doc.paths['/v1/admin/skus/{sku}'].put).toBeDefined();
-    const page = await ctx.app.inject({ method: 'GET', url: '/docs' });
-    expect([200, 302]).toContain(page.statusCode);
+    it('serves the OpenAPI document generated from the route schemas, and the docs page', async () => {
+      const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(doc.openapi).toMatch(/^3\./);
+      const reserve = doc.paths['/v1/reservations'].post;
+      expect(reserve.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+      expect(Object.keys(reserve.responses)).toEqual(expect.arrayContaining(['201', '409', '422', '503']));
+      expect(doc.paths['/v1/admin/skus/{sku}'].put).toBeDefined();
+      const page = await ctx.app.inject({ method: 'GET', url: '/docs' });
+      expect([200, 302]).toContain(page.statusCode);
+    });
   });
 });

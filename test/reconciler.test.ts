@@ -4,13 +4,21 @@ import { Reconciler } from '../src/reconciler/reconciler';
 import { applyWritePlan } from '../src/reconciler/applyWritePlan';
 import { parseEntry } from '../src/redis/outboxEntry';
 import { planWrites } from '../src/reconciler/writePlan';
-import { type DatabaseTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { allPartitions } from '../src/redis/partitions';
+import { type DatabaseTarget, REDIS_TARGETS, type RedisTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from './support/context';
 import { queryRows as query } from '../src/db/client';
 
-describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (target) => {
+// Both databases on one Redis; the Redis Cluster with Postgres only (the database side does not depend on the Redis).
+const TARGETS: [DatabaseTarget, RedisTarget][] = [
+  ['postgres', 'single'],
+  ['pglite', 'single'],
+  ['postgres', 'cluster'],
+];
+
+describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext({ database: target });
+    ctx = await createTestContext({ database: target, redis });
   });
   afterAll(() => ctx.close());
 
@@ -61,7 +69,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     expect(second.eventsWritten).toBe(0);
     expect(await movementCount(sku)).toBe(count);
     // Acknowledged entries are trimmed away.
-    expect(await ctx.redis.xlen(ctx.keys.outbox(0))).toBeLessThanOrEqual(1);
+    expect(await ctx.redis.xlen(ctx.keys.outbox(ctx.keys.partitionOfSku(sku)))).toBeLessThanOrEqual(1);
   });
 
   it('a drain killed after the Postgres commit but before the acknowledgement is finished once', async () => {
@@ -71,14 +79,15 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     const id = await reserve(sku, 2);
     await post(`/v1/reservations/${id}/commit`);
     // The crashed consumer read the entries and wrote them, then died before XACK.
-    const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', ctx.keys.outbox(0), '>')) as [string, [string, string[]][]][];
+    const outbox = ctx.keys.outbox(ctx.keys.partitionOfSku(sku));
+    const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', outbox, '>')) as [string, [string, string[]][]][];
     const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
     for (const plan of planWrites(entries)) await applyWritePlan(ctx.db, plan);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
+    expect(((await ctx.redis.xpending(outbox, ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
     expect(report.eventsWritten).toBe(entries.flatMap((entry) => entry.events).length);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(outbox, ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect(await movementCount(sku)).toBe(3);
     expect((await reservationRow(id)).status).toBe('COMMITTED');
     expect(report.drift).toEqual([]);
@@ -89,17 +98,18 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     await createSku(ctx, sku, { total: 5 });
     await pass();
     const poison = JSON.stringify({ events: [{ type: 'ADJUST', at: Date.now(), sku, delta: 1, reason: 'bad\u0000byte', actor: 't' }], stock: {} });
-    const poisonId = await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', poison);
+    const partition = ctx.keys.partitionOfSku(sku);
+    const poisonId = await ctx.redis.xadd(ctx.keys.outbox(partition), '*', 'e', poison);
     const id = await reserve(sku, 1);
 
     const stopped = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
     expect(stopped.statusCode).toBe(503);
     expect(stopped.json().error.details.report.error).toContain('moved to');
     expect((await reservationRow(id)).status).toBe('PENDING');
-    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(0), '-', '+');
+    const dead = await ctx.redis.xrange(ctx.keys.deadLetters(partition), '-', '+');
     expect(dead).toHaveLength(1);
     expect(dead[0][1].slice(0, 2)).toEqual(['entry', poisonId]);
-    expect(((await ctx.redis.xpending(ctx.keys.outbox(0), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
+    expect(((await ctx.redis.xpending(ctx.keys.outbox(partition), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect((await pass()).drift).toEqual([]);
   });
 
@@ -160,13 +170,12 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
     const before = (await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json();
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
-    const everything = await ctx.redis.keys(ctx.keys.everything());
-    await ctx.redis.del(...everything);
+    await deleteMatching(ctx.redis, ctx.keys.everything());
     // Redis forgot the SKU: 503 until the engine rebuilt it, never a 404.
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().error.code).toBe('UNAVAILABLE');
 
     await ctx.dataWatch.check();
-    expect(await ctx.maintenance.hasDataMarker(0)).toBe(true);
+    for (const partition of allPartitions(ctx.keys.partitions)) expect(await ctx.maintenance.hasDataMarker(partition)).toBe(true);
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual(before);
     // The hold that expired while Redis was gone ends like any other: the next pass sweeps it,
     // its units go back on the shelf and Postgres records it EXPIRED.
@@ -192,10 +201,10 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('reconciler on %s', (targe
   });
 });
 
-describe('one pass at a time', () => {
+describe.each(REDIS_TARGETS)('one pass at a time, on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createTestContext({ redis });
   });
   afterAll(() => ctx.close());
 
@@ -215,10 +224,10 @@ describe('one pass at a time', () => {
   });
 });
 
-describe('expiry sweep at scale', () => {
+describe.each(REDIS_TARGETS)('expiry sweep at scale, on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createTestContext({ redis });
   });
   afterAll(() => ctx.close());
 

@@ -3,140 +3,158 @@
  * engine notices by itself, answers 503 meanwhile, and rebuilds from Postgres what Postgres knows
  * (SKUs, pending holds, per-user counts, idempotency keys) before it serves again. A SKU is never
  * created anew over what Redis forgot, so no total counts twice.
+ *
+ * On one Redis of this file's own (FLUSHALL, kill -9) and on the shared Redis Cluster, where the
+ * engine's namespace is deleted on every master instead (its servers are shared with other files).
  */
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from './support/context';
 import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from './support/servers';
 
-let server: TestRedis;
-let postgresServer: TestPostgres;
-let ctx: TestContext;
-let operator: Redis;
+describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
+  let server: TestRedis;
+  let postgresServer: TestPostgres;
+  let ctx: TestContext;
+  let operator: Redis;
 
-beforeAll(async () => {
-  [server, postgresServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
-  ctx = await createTestContext({ redisUrl: server.url, postgresUrl: postgresServer.url, dataWatchIntervalMs: 200 });
-  operator = new Redis(server.url);
-});
-afterAll(async () => {
-  await ctx.close();
-  operator.disconnect();
-  await Promise.all([server.stop(), postgresServer.stop()]);
-});
-
-const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
-  ctx.app.inject({ method, url, payload: payload as never, headers });
-const reserve = (sku: string, userId: string, qty: number, key?: string) =>
-  inject('POST', '/v1/reservations', { userId, items: [{ sku, qty }] }, key ? { 'idempotency-key': key } : {});
-const pass = (repair = false) => ctx.reconciler.run('api', { repair });
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-const serving = (sku: string) => until(async () => (await inject('GET', `/v1/skus/${sku}`)).statusCode === 200);
-
-/** A SKU with a sale in progress, drained to Postgres: u1 bought 1 and holds 2 (under a key), u2 holds 1. */
-async function saleInProgress() {
-  const sku = uniqueName('lost-');
-  const key = uniqueName('checkout attempt ');
-  await createSku(ctx, sku, { total: 10, perUserLimit: 3 });
-  const bought = (await reserve(sku, 'u1', 1)).json().id;
-  expect((await inject('POST', `/v1/reservations/${bought}/commit`)).statusCode).toBe(200);
-  const keyed = (await reserve(sku, 'u1', 2, key)).json().id;
-  const other = (await reserve(sku, 'u2', 1)).json().id;
-  expect((await pass()).error).toBeUndefined();
-  const view = (await inject('GET', `/v1/skus/${sku}`)).json();
-  expect(view).toMatchObject({ total: 10, available: 6, reserved: 3, sold: 1 });
-  return { sku, key, keyed, other, view };
-}
-
-/** Everything Postgres knew is back, and the engine acts on it as before. */
-async function expectRebuilt(sale: Awaited<ReturnType<typeof saleInProgress>>) {
-  const { sku, key, keyed, other, view } = sale;
-  expect((await inject('GET', `/v1/skus/${sku}`)).json()).toEqual(view);
-  // The same key replays the same reservation: nothing is held twice.
-  const retry = await reserve(sku, 'u1', 2, key);
-  expect(retry.statusCode).toBe(201);
-  expect(retry.headers['idempotency-replayed']).toBe('true');
-  expect(retry.json().id).toBe(keyed);
-  expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 6, reserved: 3, sold: 1 });
-  // u1 holds 2 and bought 1 of a limit of 3.
-  expect((await reserve(sku, 'u1', 1)).json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
-  expect((await inject('POST', `/v1/reservations/${keyed}/commit`)).json().status).toBe('COMMITTED');
-  expect((await inject('POST', `/v1/reservations/${other}/release`)).json().status).toBe('RELEASED');
-  expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 7, reserved: 0, sold: 3 });
-  expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
-}
-
-describe('Redis loses its data under a running engine', () => {
-  it('FLUSHALL: 503 (never 404) until the engine rebuilt it from Postgres by itself', async () => {
-    const sale = await saleInProgress();
-    await operator.flushall();
-    // Whatever comes first, the watch or a request, nothing Redis forgot reads as unknown.
-    const meanwhile = await Promise.all([
-      inject('GET', `/v1/skus/${sale.sku}`),
-      reserve(sale.sku, 'u3', 1),
-      inject('POST', `/v1/reservations/${sale.keyed}/commit`),
-      inject('PUT', `/v1/admin/skus/${sale.sku}`, { total: 10, perUserLimit: 3 }, adminHeaders),
-    ]);
-    for (const answer of meanwhile) expect([answer.statusCode, answer.json().error?.code]).toEqual([503, 'UNAVAILABLE']);
-    await serving(sale.sku);
-    await expectRebuilt(sale);
-  });
-
-  it('a restart without persistence (kill -9): the same, once Redis is back', async () => {
-    const sale = await saleInProgress();
-    await server.kill();
-    await server.start();
-    await until(async () => (await inject('GET', `/v1/skus/${sale.sku}`)).statusCode !== 503, 20_000);
-    await expectRebuilt(sale);
-  });
-
-  it('while Postgres is down too, the engine keeps answering 503, then rebuilds once it is back', async () => {
-    const sale = await saleInProgress();
-    // The test server commits without waiting for its WAL: write it out before the kill.
-    await ctx.db.execute(sql`checkpoint`);
-    postgresServer.kill();
-    try {
-      await operator.flushall();
-      for (let n = 0; n < 5; n++) {
-        const answer = await inject('GET', `/v1/skus/${sale.sku}`);
-        expect(answer.statusCode).toBe(503);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-      const ready = await inject('GET', '/ready');
-      expect(ready.statusCode).toBe(503);
-    } finally {
-      postgresServer.start();
+  beforeAll(async () => {
+    if (redis === 'cluster') {
+      ctx = await createTestContext({ redis, dataWatchIntervalMs: 200 });
+      return;
     }
-    await serving(sale.sku);
-    await expectRebuilt(sale);
+    [server, postgresServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
+    ctx = await createTestContext({ redisUrl: server.url, postgresUrl: postgresServer.url, dataWatchIntervalMs: 200 });
+    operator = new Redis(server.url);
   });
-});
+  afterAll(async () => {
+    await ctx?.close();
+    operator?.disconnect();
+    await Promise.all([server?.stop(), postgresServer?.stop()]);
+  });
 
-describe('a SKU Redis forgot is never created anew', () => {
-  it('PUT on a SKU Redis lost alone restores it from Postgres first: the total never counts twice', async () => {
-    const sku = uniqueName('forgot-');
-    await createSku(ctx, sku, { total: 10 });
-    const held = (await reserve(sku, 'u1', 2)).json().id;
-    await pass();
-    await ctx.redis.del(ctx.keys.stock(sku), ctx.keys.expiry(sku), ctx.keys.buyers(sku));
+  /** Redis forgets all the engine's data: FLUSHALL of the file's own server; on the shared cluster, the namespace on every master. */
+  const forgetEverything = async () => {
+    if (redis === 'single') await operator.flushall();
+    else await deleteMatching(ctx.redis, ctx.keys.everything());
+  };
 
-    const put = await inject('PUT', `/v1/admin/skus/${sku}`, { total: 12 }, adminHeaders);
-    expect(put.statusCode).toBe(200);
-    expect(put.json()).toMatchObject({ total: 12, available: 10, reserved: 2, sold: 0 });
-    expect((await inject('POST', `/v1/reservations/${held}/commit`)).json().status).toBe('COMMITTED');
-    // A repair judges total by the SET/ADJUST movements: 10, then +2, never 10 + 12.
-    const report = await pass(true);
-    expect(report.drift.filter((item) => item.sku === sku)).toEqual([]);
-    const counters = await rawCounters(ctx, sku);
-    expect(counters).toEqual({ total: 12, available: 10, reserved: 0, sold: 2 });
-    expect(conserved(counters)).toBe(true);
+  const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    ctx.app.inject({ method, url, payload: payload as never, headers });
+  const reserve = (sku: string, userId: string, qty: number, key?: string) =>
+    inject('POST', '/v1/reservations', { userId, items: [{ sku, qty }] }, key ? { 'idempotency-key': key } : {});
+  const pass = (repair = false) => ctx.reconciler.run('api', { repair });
+
+  async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error('condition not reached in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const serving = (sku: string) => until(async () => (await inject('GET', `/v1/skus/${sku}`)).statusCode === 200);
+
+  /** A SKU with a sale in progress, drained to Postgres: u1 bought 1 and holds 2 (under a key), u2 holds 1. */
+  async function saleInProgress() {
+    const sku = uniqueName('lost-');
+    const key = uniqueName('checkout attempt ');
+    await createSku(ctx, sku, { total: 10, perUserLimit: 3 });
+    const bought = (await reserve(sku, 'u1', 1)).json().id;
+    expect((await inject('POST', `/v1/reservations/${bought}/commit`)).statusCode).toBe(200);
+    const keyed = (await reserve(sku, 'u1', 2, key)).json().id;
+    const other = (await reserve(sku, 'u2', 1)).json().id;
+    expect((await pass()).error).toBeUndefined();
+    const view = (await inject('GET', `/v1/skus/${sku}`)).json();
+    expect(view).toMatchObject({ total: 10, available: 6, reserved: 3, sold: 1 });
+    return { sku, key, keyed, other, view };
+  }
+
+  /** Everything Postgres knew is back, and the engine acts on it as before. */
+  async function expectRebuilt(sale: Awaited<ReturnType<typeof saleInProgress>>) {
+    const { sku, key, keyed, other, view } = sale;
+    expect((await inject('GET', `/v1/skus/${sku}`)).json()).toEqual(view);
+    // The same key replays the same reservation: nothing is held twice.
+    const retry = await reserve(sku, 'u1', 2, key);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers['idempotency-replayed']).toBe('true');
+    expect(retry.json().id).toBe(keyed);
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 6, reserved: 3, sold: 1 });
+    // u1 holds 2 and bought 1 of a limit of 3.
+    expect((await reserve(sku, 'u1', 1)).json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    expect((await inject('POST', `/v1/reservations/${keyed}/commit`)).json().status).toBe('COMMITTED');
+    expect((await inject('POST', `/v1/reservations/${other}/release`)).json().status).toBe('RELEASED');
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 10, available: 7, reserved: 0, sold: 3 });
+    expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
+  }
+
+  describe('Redis loses its data under a running engine', () => {
+    it(`${redis === 'single' ? 'FLUSHALL' : 'every key deleted on every master'}: 503 (never 404) until the engine rebuilt it from Postgres by itself`, async () => {
+      const sale = await saleInProgress();
+      await forgetEverything();
+      // Whatever comes first, the watch or a request, nothing Redis forgot reads as unknown.
+      const meanwhile = await Promise.all([
+        inject('GET', `/v1/skus/${sale.sku}`),
+        reserve(sale.sku, 'u3', 1),
+        inject('POST', `/v1/reservations/${sale.keyed}/commit`),
+        inject('PUT', `/v1/admin/skus/${sale.sku}`, { total: 10, perUserLimit: 3 }, adminHeaders),
+      ]);
+      for (const answer of meanwhile) expect([answer.statusCode, answer.json().error?.code]).toEqual([503, 'UNAVAILABLE']);
+      await serving(sale.sku);
+      await expectRebuilt(sale);
+    });
+
+    // These two kill a server: this file's own, never the shared cluster.
+    if (redis === 'single') {
+      it('a restart without persistence (kill -9): the same, once Redis is back', async () => {
+        const sale = await saleInProgress();
+        await server.kill();
+        await server.start();
+        await until(async () => (await inject('GET', `/v1/skus/${sale.sku}`)).statusCode !== 503, 20_000);
+        await expectRebuilt(sale);
+      });
+
+      it('while Postgres is down too, the engine keeps answering 503, then rebuilds once it is back', async () => {
+        const sale = await saleInProgress();
+        // The test server commits without waiting for its WAL: write it out before the kill.
+        await ctx.db.execute(sql`checkpoint`);
+        postgresServer.kill();
+        try {
+          await operator.flushall();
+          for (let n = 0; n < 5; n++) {
+            const answer = await inject('GET', `/v1/skus/${sale.sku}`);
+            expect(answer.statusCode).toBe(503);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+          const ready = await inject('GET', '/ready');
+          expect(ready.statusCode).toBe(503);
+        } finally {
+          postgresServer.start();
+        }
+        await serving(sale.sku);
+        await expectRebuilt(sale);
+      });
+    }
+  });
+
+  describe('a SKU Redis forgot is never created anew', () => {
+    it('PUT on a SKU Redis lost alone restores it from Postgres first: the total never counts twice', async () => {
+      const sku = uniqueName('forgot-');
+      await createSku(ctx, sku, { total: 10 });
+      const held = (await reserve(sku, 'u1', 2)).json().id;
+      await pass();
+      await ctx.redis.del(ctx.keys.stock(sku), ctx.keys.expiry(sku), ctx.keys.buyers(sku));
+
+      const put = await inject('PUT', `/v1/admin/skus/${sku}`, { total: 12 }, adminHeaders);
+      expect(put.statusCode).toBe(200);
+      expect(put.json()).toMatchObject({ total: 12, available: 10, reserved: 2, sold: 0 });
+      expect((await inject('POST', `/v1/reservations/${held}/commit`)).json().status).toBe('COMMITTED');
+      // A repair judges total by the SET/ADJUST movements: 10, then +2, never 10 + 12.
+      const report = await pass(true);
+      expect(report.drift.filter((item) => item.sku === sku)).toEqual([]);
+      const counters = await rawCounters(ctx, sku);
+      expect(counters).toEqual({ total: 12, available: 10, reserved: 0, sold: 2 });
+      expect(conserved(counters)).toBe(true);
+    });
   });
 });

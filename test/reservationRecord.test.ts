@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntry } from '../src/redis/outboxEntry';
 import { type ReservationRecord, decodeReservationRecord, decodeReserveEvent, encodeReservationRecord } from '../src/redis/reservationRecord';
 import type { ReserveCommand } from '../src/redis/stockEngine';
-import { type TestContext, conserved, createTestContext, rawCounters, readRecord, uniqueName } from './support/context';
+import { REDIS_TARGETS, type TestContext, conserved, createTestContext, rawCounters, readRecord, skuIn, uniqueName, userIn } from './support/context';
 
 const pending: ReservationRecord = {
   status: 'PENDING',
@@ -30,15 +30,20 @@ describe('reservation record text', () => {
   });
 });
 
-describe('reserve script, one batch of mixed requests', () => {
+describe.each(REDIS_TARGETS)('reserve script, one batch of mixed requests, on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createTestContext({ redis });
   });
   afterAll(() => ctx.close());
 
   it('decides interleaved SKUs and idempotency keys in order, as if each request ran alone', async () => {
-    const [a, b] = [uniqueName('sku-'), uniqueName('sku-')];
+    // One partition for the SKUs (a reservation over several cannot be held yet) and the keyed users
+    // (a key in another partition is claimed before the batch, partitions.test.ts): one script call.
+    const a = uniqueName('sku-');
+    const partition = ctx.keys.partitionOfSku(a);
+    const b = skuIn(ctx, partition);
+    const [u1, u3, u4] = [userIn(ctx, partition, 'u1-'), userIn(ctx, partition, 'u3-'), userIn(ctx, partition, 'u4-')];
     for (const sku of [a, b]) await ctx.engine.setStock(sku, { total: 3, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
     const request = (userId: string, lines: ReserveCommand['lines'], key?: string): ReserveCommand => ({
      
@@ -51,11 +56,11 @@ describe('reserve script, one batch of mixed requests', () => {
     });
     // Started in one turn, so the engine folds them into one script call.
     const outcomes = await Promise.allSettled([
-      ctx.engine.reserve(request('u1', [{ sku: a, qty: 2 }], 'k1')),
+      ctx.engine.reserve(request(u1, [{ sku: a, qty: 2 }], 'k1')),
       ctx.engine.reserve(request('u2', [{ sku: b, qty: 1 }, { sku: a, qty: 1 }])),
-      ctx.engine.reserve(request('u3', [{ sku: a, qty: 1 }], 'k3')),
-      ctx.engine.reserve(request('u4', [{ sku: b, qty: 2 }], 'k4')),
-      ctx.engine.reserve(request('u1', [{ sku: a, qty: 2 }], 'k1')),
+      ctx.engine.reserve(request(u3, [{ sku: a, qty: 1 }], 'k3')),
+      ctx.engine.reserve(request(u4, [{ sku: b, qty: 2 }], 'k4')),
+      ctx.engine.reserve(request(u1, [{ sku: a, qty: 2 }], 'k1')),
     ]);
     const [first, second, third, fourth, replay] = outcomes;
     expect(first.status === 'fulfilled' && first.value.kind).toBe('created');
@@ -69,12 +74,12 @@ describe('reserve script, one batch of mixed requests', () => {
     expect(conserved(await rawCounters(ctx, a)) && conserved(await rawCounters(ctx, b))).toBe(true);
     expect((await readRecord(ctx, created!.id))?.lines).toBe(`${a}|2|2`);
     // The batch's one outbox entry carries the three holds, in request order.
-    const [[entryId, fields]] = (await ctx.redis.xrevrange(ctx.keys.outbox(0), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const [[entryId, fields]] = (await ctx.redis.xrevrange(ctx.keys.outbox(partition), '+', '-', 'COUNT', 1)) as [string, string[]][];
     const reserves = parseEntry(entryId, fields[1]).events.filter((event) => event.type === 'RESERVE');
     expect(reserves.map((event) => event.type === 'RESERVE' && [event.userId, event.items])).toEqual([
-      ['u1', [[a, 2, 2]]],
+      [u1, [[a, 2, 2]]],
       ['u2', [[b, 1, 1], [a, 1, 1]]],
-      ['u4', [[b, 2, 2]]],
+      [u4, [[b, 2, 2]]],
     ]);
   });
 

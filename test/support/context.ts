@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Cluster } from 'ioredis';
 import postgres from 'postgres';
 import type { RedisClient } from '../../src/redis/connect';
 import { inject } from 'vitest';
@@ -22,12 +23,20 @@ export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export type DatabaseTarget = 'postgres' | 'pglite';
 
+/** Which Redis an engine runs on: the shared single redis-server, or the shared 3-master Redis Cluster. */
+export type RedisTarget = 'single' | 'cluster';
+/** Both, for `describe.each`: the stock tests run on each. */
+export const REDIS_TARGETS: RedisTarget[] = ['single', 'cluster'];
+
 export interface TestContext {
   app: FastifyInstance;
   engine: StockEngine;
   maintenance: StockMaintenance;
   lease: ReconcileLease;
-  /** The engine's own client (scripts defined); use it to read or tamper with raw keys. */
+  /**
+   * The engine's own client (scripts defined); use it to read or tamper with raw keys. A Cluster
+   * client with `redis: 'cluster'`: the keys of one command, MULTI or script must share a partition.
+   */
   redis: RedisClient;
   keys: RedisKeys;
   db: Database;
@@ -42,6 +51,24 @@ export interface TestContext {
 
 export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+/** A fresh name (`prefix` then random hex) whose partition, as `of` computes it, is `partition`. */
+export function nameIn(partition: number, prefix: string, of: (name: string) => number): string {
+  for (;;) {
+    const name = uniqueName(prefix);
+    if (of(name) === partition) return name;
+  }
+}
+
+/** A fresh SKU name in `partition` of the context's layout (always partition 0 on one partition). */
+export function skuIn(ctx: TestContext, partition: number, prefix = 'sku-'): string {
+  return nameIn(partition, prefix, (sku) => ctx.keys.partitionOfSku(sku));
+}
+
+/** A fresh user id in `partition` of the context's layout. */
+export function userIn(ctx: TestContext, partition: number, prefix = 'user-'): string {
+  return nameIn(partition, prefix, (userId) => ctx.keys.partitionOfUser(userId));
 }
 
 /** A fresh Postgres database on the shared test server (or the one given), dropped again by the returned function. */
@@ -67,6 +94,11 @@ export async function createTestDatabase(adminUrl = inject('postgresUrl')): Prom
 export async function createTestContext(
   options: {
     database?: DatabaseTarget;
+    /**
+     * 'single' (default): REDIS_URL, the shared redis-server (or `redisUrl`); 'cluster':
+     * REDIS_CLUSTER_NODES, the shared Redis Cluster (16 partitions unless `env` says otherwise).
+     */
+    redis?: RedisTarget;
     redisUrl?: string;
     /** Admin URL of a Postgres server of the test's own (default: the shared one). */
     postgresUrl?: string;
@@ -83,7 +115,9 @@ export async function createTestContext(
     ADMIN_TOKEN,
     KEY_PREFIX: uniqueName('t'),
     LOG_LEVEL: 'silent',
-    REDIS_URL: options.redisUrl ?? inject('redisUrl'),
+    ...(options.redis === 'cluster'
+      ? { REDIS_CLUSTER_NODES: inject('redisClusterNodes') }
+      : { REDIS_URL: options.redisUrl ?? inject('redisUrl') }),
     ...(testDb ? { DATABASE_URL: testDb.url } : {}),
     ...options.env,
   });
@@ -119,12 +153,59 @@ export async function createTestContext(
     baseUrl,
     async close() {
       // The namespace's keys go first, while the engine's connection is still open.
-      const leftovers = await redis.keys(keys.everything()).catch(() => []);
-      if (leftovers.length) await redis.del(...leftovers).catch(() => {});
+      await deleteMatching(redis, keys.everything()).catch(() => {});
       await app.close();
       await testDb?.drop().catch(() => {});
     },
   };
+}
+
+/** The nodes that hold keys: every master of a Cluster, or the one server. */
+function keyHolders(redis: RedisClient) {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
+/** Keys matching `pattern` on one server, by SCAN. */
+async function scanNode(node: ReturnType<typeof keyHolders>[number], pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
+/**
+ * Every key matching `pattern`. On a Cluster KEYS and SCAN answer for the one node they reach,
+ * so every master is scanned.
+ */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  return (await Promise.all(keyHolders(redis).map((node) => scanNode(node, pattern)))).flat();
+}
+
+/**
+ * Deletes every key matching `pattern` (a namespace, a partition) and returns how many there were.
+ * On one Redis in one DEL; on a Cluster each master deletes its own keys, one DEL each (a DEL over
+ * keys of several slots is refused with CROSSSLOT), in one pipeline per master. Test namespaces
+ * share the same `{p<n>}` slots there, so a slot is never flushed whole.
+ */
+export async function deleteMatching(redis: RedisClient, pattern: string): Promise<number> {
+  const counts = await Promise.all(
+    keyHolders(redis).map(async (node) => {
+      // Data markers last: a partition whose marker is gone is rebuilt by the engine, and must by then hold nothing else.
+      const found = (await scanNode(node, pattern)).sort((a, b) => Number(a.endsWith(':data-marker')) - Number(b.endsWith(':data-marker')));
+      if (!found.length) return 0;
+      if (!(redis instanceof Cluster)) return node.del(...found);
+      const pipeline = node.pipeline();
+      for (const key of found) pipeline.del(key);
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [error] of replies) if (error) throw error;
+      return found.length;
+    }),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 /** Creates a SKU through the admin API and returns its view. */
