@@ -19,6 +19,21 @@ export class ReconcileLease {
     private readonly ttlMs = 60_000,
   ) {}
 
+  /**
+   * Lets go of the lease; when Redis cannot answer (its shard failing over mid-pass), tries again
+   * every second until it can, so the next pass need not wait out the lease's time to live.
+   */
+  private async releaseSoon(key: string, token: string): Promise<void> {
+    const release = () => this.store.runScript('release_lease', [key], [token]).then(() => true, () => false);
+    if (await release()) return;
+    const deadline = Date.now() + this.ttlMs;
+    const retry = setInterval(() => {
+      void release().then((done) => {
+        if (done || Date.now() > deadline) clearInterval(retry);
+      });
+    }, 1000).unref();
+  }
+
   /** Takes the lease; null when another holder has it. */
   async acquire(): Promise<HeldLease | null> {
     const key = this.store.keys.reconcileLease();
@@ -38,7 +53,7 @@ export class ReconcileLease {
       },
       release: async () => {
         clearInterval(renewal);
-        await this.store.runScript('release_lease', [key], [token]).catch(() => {});
+        await this.releaseSoon(key, token);
       },
     };
   }

@@ -89,15 +89,23 @@ export class StockEngine {
   private readonly reserveBatchers: Batcher<QueuedReserve, Reply>[];
   private readonly createdAtText = new IsoTimeCache();
   private readonly expiresAtText = new IsoTimeCache();
-  private readonly unconfirmed = new UnconfirmedReserves<QueuedReserve>(
-    (command) => this.abandon(command),
-    (outcome, commands) => this.observer?.reservesUndone(outcome, commands.map((command) => command.id)),
-  );
+  /**
+   * Per home partition, the reserves answered 503 that may have run: a partition's are undone
+   * before its next reserve, so a shard that is down holds back its own partitions only.
+   */
+  private readonly unconfirmed: UnconfirmedReserves<QueuedReserve>[];
   observer?: EngineObserver;
   private readonly spanning: SpanningReservations;
 
   constructor(private readonly store: RedisStore) {
     this.spanning = new SpanningReservations(store);
+    this.unconfirmed = allPartitions(store.keys.partitions).map(
+      () =>
+        new UnconfirmedReserves<QueuedReserve>(
+          (command) => this.abandon(command),
+          (outcome, commands) => this.observer?.reservesUndone(outcome, commands.map((command) => command.id)),
+        ),
+    );
     this.reserveBatchers = allPartitions(store.keys.partitions).map(() => new Batcher<QueuedReserve, Reply>((commands) => this.reserveMany(commands), MAX_RESERVE_BATCH));
   }
 
@@ -133,7 +141,7 @@ export class StockEngine {
       if (error instanceof DomainError && error.code !== 'UNAVAILABLE') await settle('');
       throw error;
     }
-    await settle(command.id, { consequence: IN_DOUBT.reserve, onDoubt: () => this.unconfirmed.add([command]) });
+    await settle(command.id, { consequence: IN_DOUBT.reserve, onDoubt: () => this.unconfirmedOf(command).add([command]) });
     return outcome;
   }
 
@@ -212,10 +220,11 @@ export class StockEngine {
     }
     const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, commands.length];
     // Reserves answered 503 earlier are undone first: nobody may replay them meanwhile.
-    if (this.unconfirmed.size) await this.store.call(() => this.unconfirmed.settle());
+    const unconfirmed = this.unconfirmed[partition];
+    if (unconfirmed.size) await this.store.call(() => unconfirmed.settle());
     return this.store.runScript<Reply[]>('reserve', [keys.outbox(partition), keys.sweepDue(partition), ...skuKeys, ...requestKeys], [...settings, ...skuNumbers.keys(), ...requestArgs], {
       consequence: IN_DOUBT.reserve,
-      onDoubt: () => this.unconfirmed.add(commands),
+      onDoubt: () => unconfirmed.add(commands),
     });
   }
 
@@ -226,7 +235,7 @@ export class StockEngine {
       return await this.spanning.reserve({ ...command, fingerprint });
     } catch (error) {
       // A piece may have run without its answer: undone once Redis answers, like any reserve.
-      if (error instanceof DomainError && error.code === 'UNAVAILABLE') this.unconfirmed.add([command]);
+      if (error instanceof DomainError && error.code === 'UNAVAILABLE') this.unconfirmedOf(command).add([command]);
       throw error;
     }
   }
@@ -247,7 +256,12 @@ export class StockEngine {
 
   /** Stops retrying the undo of reserves answered 503; returns how many are left to expire. */
   async close(): Promise<number> {
-    return this.unconfirmed.close();
+    const left = await Promise.all(this.unconfirmed.map((unconfirmed) => unconfirmed.close()));
+    return left.reduce((sum, count) => sum + count, 0);
+  }
+
+  private unconfirmedOf(command: QueuedReserve): UnconfirmedReserves<QueuedReserve> {
+    return this.unconfirmed[this.store.keys.partitionOfReservation(command.id)];
   }
 
   /** Returns the reservation, or null when Redis no longer has it (Postgres may). */
