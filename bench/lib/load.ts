@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
+import { type CpuReading, CpuWatch, combineReadings, describeReading } from './cpu';
 
 export interface LoadResult {
   label: string;
@@ -12,13 +13,19 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** CPU time per request of each process of the run (when the run was given a CpuWatch). */
+  cpu?: CpuReading;
 }
 
-export type LoadOptions = autocannon.Options & { label: string; progress?: (line: string) => void };
+export type LoadOptions = autocannon.Options & { label: string; progress?: (line: string) => void; cpu?: CpuWatch };
 
-/** Runs autocannon and reduces its result to what the report shows; prints progress every 2 s. */
+/**
+ * Runs autocannon and reduces its result to what the report shows; prints progress every 2 s.
+ * With `cpu`, reads the CPU time of those processes just before and just after the run.
+ */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { label, progress, ...cannon } = options;
+  const { label, progress, cpu, ...cannon } = options;
+  const cpuBefore = cpu?.snapshot();
   const started = Date.now();
   let sent = 0;
   // Without a callback autocannon returns an emitter that is also a promise of the result.
@@ -26,11 +33,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   instance.on('response', () => (sent += 1));
   const ticker = setInterval(() => progress?.(`    ${label}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${sent.toLocaleString('en')} responses`), 2000);
   const result = await instance;
+  const cpuAfter = cpu?.snapshot();
   clearInterval(ticker);
   const statusCounts: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCounts[code] = (stats as { count: number }).count;
   const seconds = (Date.now() - started) / 1000;
   const requests = Object.values(statusCounts).reduce((a, b) => a + b, 0);
+  const reading = cpu && cpuBefore && cpuAfter ? CpuWatch.reading(cpuBefore, cpuAfter, requests, seconds) : undefined;
+  if (reading) progress?.(`    ${label}: ${describeReading(reading)}`);
   return {
     label,
     connections: cannon.connections ?? 10,
@@ -42,6 +52,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    ...(reading && { cpu: reading }),
   };
 }
 
@@ -73,6 +84,7 @@ export function combineLoads(label: string, loads: LoadResult[]): LoadResult {
     non2xx: sum((load) => load.non2xx),
     errors: sum((load) => load.errors),
     timeouts: sum((load) => load.timeouts),
+    ...(loads.every((load) => load.cpu) && { cpu: combineReadings(loads.map((load) => load.cpu!)) }),
   };
 }
 

@@ -4,17 +4,24 @@ import path from 'node:path';
 import { freePort } from '../../src/servers/freePort';
 import { httpAnswers } from '../../src/servers/readiness';
 import { startServerProcess } from '../../src/servers/serverProcess';
+import { CpuWatch } from './cpu';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
 export interface Server {
   url: string;
+  pid: number;
+  /**
+   * The processes whose CPU time a run against this server reads: the load generator (this
+   * process), the server and every process below it (workers, an engine-owned redis-server).
+   */
+  cpu: CpuWatch;
   stop(): Promise<void>;
 }
 
 /** Starts a TypeScript entry point of this repository as its own process and waits until `readyPath` answers. */
-async function startNode(entry: string, env: Record<string, string>, readyPath: string, cleanup: () => void = () => {}): Promise<Server> {
+async function startNode(entry: string, env: Record<string, string>, readyPath: string, name: string, cleanup: () => void = () => {}): Promise<Server> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = await startServerProcess({
@@ -29,6 +36,8 @@ async function startNode(entry: string, env: Record<string, string>, readyPath: 
   });
   return {
     url,
+    pid: server.pid,
+    cpu: new CpuWatch([{ kind: 'self' }, { kind: 'tree', pid: server.pid, stage: 'engine', name }]),
     async stop() {
       await server.stop({ graceMs: 15_000 });
       cleanup();
@@ -36,22 +45,26 @@ async function startNode(entry: string, env: Record<string, string>, readyPath: 
   };
 }
 
-/** A freshly started engine on embedded services (its own redis-server and PGlite), as `npm start` runs it. */
+/**
+ * A freshly started engine on embedded services (its own redis-server and PGlite), as `npm start`
+ * runs it. Its DATA_DIR is a new temporary directory, deleted on stop, unless `env` names one (the
+ * caller's to delete: an engine restarted on the same data).
+ */
 export async function startEngine(env: Record<string, string> = {}): Promise<Server> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-bench-'));
-  return startNode('src/main.ts', { DATA_DIR: dataDir, ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', ...env }, '/ready', () =>
-    rmSync(dataDir, { recursive: true, force: true }),
-  );
+  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'fs-bench-'));
+  return startNode('src/main.ts', { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', ...env, DATA_DIR: dataDir }, '/ready', 'engine', () => {
+    if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+  });
 }
 
 /** The `ceiling` server: same Fastify settings, no work. */
 export function startCeiling(): Promise<Server> {
-  return startNode('bench/ceilingServer.ts', {}, '/health');
+  return startNode('bench/ceilingServer.ts', {}, '/health', 'ceiling server');
 }
 
 /** The strategy shoot-out server with one backend. */
 export function startStrategyServer(env: Record<string, string>): Promise<Server> {
-  return startNode('bench/strategies/server.ts', env, '/check');
+  return startNode('bench/strategies/server.ts', env, '/check', `${env.STRATEGY ?? 'strategy'} server`);
 }
 
 /** Admin call against a bench engine. */

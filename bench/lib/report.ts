@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { type CpuReading, STAGES, shortName } from './cpu';
 import type { LoadResult } from './load';
-import type { ScenarioResult } from './types';
+import type { ReportTable, ScenarioResult } from './types';
 
 export interface BenchReport {
   startedAt: string;
@@ -28,6 +29,23 @@ export function markdown(report: BenchReport): string {
       lines.push(`| ${scenario.name} | ${load.label} | ${load.connections} | ${number(load.rps)} | ${load.latency.p50} | ${load.latency.p90} | ${load.latency.p99} | ${number(load.non2xx)} | ${number(load.errors)} |`);
     }
   }
+  const readings = report.scenarios.flatMap((scenario) => [
+    ...scenario.loads.flatMap((load) => (load.cpu ? [{ scenario: scenario.name, label: load.label, reading: load.cpu }] : [])),
+    ...(scenario.cpu ?? []).map(({ label, reading }) => ({ scenario: scenario.name, label, reading })),
+  ]);
+  if (readings.length) {
+    lines.push(
+      '',
+      'CPU time (user + system, from the operating system) per request, µs, by stage; a stage of several processes lists each. `cores` is CPU time over wall time, every process summed: near the machine\'s core count, the run was bound by CPU.',
+      '',
+      `| scenario | run | per | ${STAGES.join(' | ')} | total | cores |`,
+      `|---|---|---|${STAGES.map(() => '---:').join('|')}|---:|---:|`,
+    );
+    for (const { scenario, label, reading } of readings) {
+      lines.push(`| ${scenario} | ${label} | ${reading.per} | ${STAGES.map((stage) => stageCell(reading, stage)).join(' | ')} | ${reading.totalUs.toFixed(1)} | ${cores(reading).toFixed(2)} |`);
+    }
+  }
+  for (const scenario of report.scenarios) for (const table of scenario.tables ?? []) lines.push('', ...tableLines(table));
   lines.push('', '| scenario | figure | value |', '|---|---|---:|');
   for (const scenario of report.scenarios) {
     for (const [name, value] of Object.entries(scenario.figures)) lines.push(`| ${scenario.name} | ${name} | ${typeof value === 'number' ? number(value) : value} |`);
@@ -37,6 +55,29 @@ export function markdown(report: BenchReport): string {
     for (const c of scenario.checks) lines.push(`| ${scenario.name} | ${c.name} | ${c.ok ? 'pass' : '**FAIL**'} | ${c.detail.replaceAll('|', '/')} |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `44.0 (primary 0.4 · worker 1 21.9 · worker 2 21.7)`, or `–` for a stage the run did not have. */
+export function stageCell(reading: CpuReading, stage: (typeof STAGES)[number]): string {
+  const total = reading.stages[stage];
+  if (total === undefined) return '–';
+  const members = reading.processes.filter((p) => p.stage === stage);
+  return members.length > 1 ? `${total.toFixed(1)} (${members.map((p) => `${shortName(p.name, stage)} ${p.us.toFixed(1)}`).join(' · ')})` : total.toFixed(1);
+}
+
+/** Cores kept busy by every process of the run together. */
+export const cores = (reading: CpuReading) => reading.processes.reduce((sum, p) => sum + p.cores, 0);
+
+export function tableLines(table: ReportTable): string[] {
+  const align = table.header.map((_, n) => (table.numeric?.includes(n) ? '---:' : '---'));
+  return [
+    `**${table.title}**`,
+    '',
+    `| ${table.header.join(' | ')} |`,
+    `|${align.join('|')}|`,
+    ...table.rows.map((row) => `| ${row.map((cell) => cell.replaceAll('|', '/')).join(' | ')} |`),
+    ...(table.notes?.length ? ['', ...table.notes] : []),
+  ];
 }
 
 const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -1,3 +1,4 @@
+import type { CpuReading } from './cpu';
 import type { LoadResult } from './load';
 
 export interface Check {
@@ -13,6 +14,21 @@ export interface ScenarioResult {
   /** Other figures (rates, ratios, bytes), by name. */
   figures: Record<string, number | string>;
   checks: Check[];
+  /** CPU readings of work that is not an HTTP load (a drain: µs per event); those of loads are on the loads. */
+  cpu?: { label: string; reading: CpuReading }[];
+  /** Tables of the scenario's own, printed after the others (the scale model). */
+  tables?: ReportTable[];
+  /** Machine-readable inputs and outputs behind those tables, kept in the JSON only. */
+  data?: Record<string, unknown>;
+}
+
+export interface ReportTable {
+  title: string;
+  header: string[];
+  /** Columns right-aligned (numbers); by index. */
+  numeric?: number[];
+  rows: string[][];
+  notes?: string[];
 }
 
 export interface ScenarioContext {

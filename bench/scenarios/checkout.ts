@@ -30,6 +30,7 @@ export const checkout: Scenario = {
         connections: CONNECTIONS,
         duration: seconds,
         progress: context.progress,
+        cpu: server.cpu,
         initialContext: {},
         requests: [
           {

@@ -20,6 +20,7 @@ export const flashSale: Scenario = {
         connections: 1000,
         amount: attempts,
         progress: context.progress,
+        cpu: server.cpu,
         requests: [
           {
             method: 'POST',

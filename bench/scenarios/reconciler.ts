@@ -8,6 +8,7 @@ import type { StockEngine } from '../../src/redis/stockEngine';
 import { createStockServices } from '../../src/redis/stockServices';
 import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
 import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
+import { type CpuReading, type CpuTarget, CpuWatch, describeReading, postgresTarget, redisPid } from '../lib/cpu';
 import { type Check, type Scenario, check } from '../lib/types';
 
 /** Creates `count` one-unit holds of one SKU, 500 calls in flight at a time; returns the seconds it took. */
@@ -43,7 +44,9 @@ export const reconcilerRates: Scenario = {
     let creationSeconds = 1;
     const checks: Check[] = [];
     const databases: DatabaseHandle[] = [];
+    const cpu: { label: string; reading: CpuReading }[] = [];
     try {
+      const stores: CpuTarget[] = [{ kind: 'process', pid: await redisPid(redis), stage: 'redis', name: 'redis' }, await postgresTarget(postgresServer.url)];
       for (const target of ['postgres', 'pglite'] as const) {
         const database = await openDatabase({ url: target === 'postgres' ? postgresServer.url : undefined, dataDir: 'memory://' });
         databases.push(database);
@@ -51,9 +54,15 @@ export const reconcilerRates: Scenario = {
         await engine.setStock('drain', { total: 10_000_000, perUserLimit: null, startsAt: null, endsAt: null }, 'bench');
         context.progress(`    drain into ${target}: creating ${holds.toLocaleString('en')} holds`);
         creationSeconds = await createHolds(engine, 'drain', holds, 900);
+        // The drain runs in this process (and PGlite with it): its CPU is the drain's.
+        const watch = new CpuWatch([{ kind: 'self', stage: 'engine', name: target === 'pglite' ? 'drain and PGlite (the bench process)' : 'drain (the bench process)' }, ...(target === 'pglite' ? stores.slice(0, 1) : stores)]);
+        const cpuBefore = watch.snapshot();
         const started = performance.now();
         const { written } = await drainOutbox(maintenance.outbox, database.db, { timeBudgetMs: 600_000 });
         const seconds = (performance.now() - started) / 1000;
+        const reading = CpuWatch.reading(cpuBefore, watch.snapshot(), written, seconds, 'event');
+        cpu.push({ label: `drain into ${target}`, reading });
+        context.progress(`    drain into ${target}: ${describeReading(reading)}`);
         figures[`drain ${target} events/s`] = Math.round(written / seconds);
         checks.push(check(`drain into ${target}: every event written once`, written === holds + 1, `${written} events for ${holds} holds + 1 SET`));
         context.progress(`    drain into ${target}: ${(figures[`drain ${target} events/s`] as number).toLocaleString('en')} events/s`);
@@ -92,9 +101,12 @@ export const reconcilerRates: Scenario = {
       context.progress(`    sweep: creating ${holds.toLocaleString('en')} holds that expire in ${ttlSeconds} s`);
       await createHolds(sweepEngine, 'sweep', holds, ttlSeconds);
       await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 + 200));
+      const sweepWatch = new CpuWatch([{ kind: 'self', stage: 'engine', name: 'sweep (the bench process)' }, stores[0]]);
+      const sweepBefore = sweepWatch.snapshot();
       const started = performance.now();
       const swept = await sweepExpiredHolds(sweeper);
       figures[`sweep ${holds} expired holds, ms`] = Math.round(performance.now() - started);
+      cpu.push({ label: 'sweep of expired holds', reading: CpuWatch.reading(sweepBefore, sweepWatch.snapshot(), swept.units, (performance.now() - started) / 1000, 'hold') });
       const counters = (await sweeper.readCounters(['sweep']))[0]!;
       checks.push(check('sweep returned every expired unit once', swept.units === holds && counters.reserved === 0 && counters.available === 10_000_000, `${swept.units} units returned by the pass; reserved now ${counters.reserved}`));
     } finally {
@@ -102,6 +114,6 @@ export const reconcilerRates: Scenario = {
       for (const database of databases) await database.close();
       await Promise.all([redisServer.stop(), postgresServer.stop()]);
     }
-    return { name: 'reconciler', description: this.description, loads: [], figures, checks };
+    return { name: 'reconciler', description: this.description, loads: [], figures, checks, cpu };
   },
 };

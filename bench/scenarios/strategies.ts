@@ -1,5 +1,7 @@
 import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
 import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
+import { Redis } from 'ioredis';
+import { postgresTarget, redisPid } from '../lib/cpu';
 import { startStrategyServer } from '../lib/processes';
 import { type LoadResult, runLoad } from '../lib/load';
 import { type Check, type Scenario, check } from '../lib/types';
@@ -24,6 +26,9 @@ export const strategies: Scenario = {
     try {
       const failed = started.find((result) => result.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
+      // Both stores are read in every run: a backend that does not use one shows it idle.
+      const client = new Redis(redis.url);
+      const stores = [{ kind: 'process' as const, pid: await redisPid(client).finally(() => client.disconnect()), stage: 'redis' as const, name: 'redis' }, await postgresTarget(postgres.url)];
       for (const [index, strategy] of STRATEGIES.entries()) {
         const server = servers[index];
         // --quick measures the hot SKU only, to stay within a minute.
@@ -45,7 +50,7 @@ export const strategies: Scenario = {
             ],
           };
           await runLoad({ ...options, label: `${strategy} ${shape} warm-up`, duration: warmup });
-          const load = await runLoad({ ...options, label: `${strategy} ${shape}`, duration: seconds, progress: context.progress });
+          const load = await runLoad({ ...options, label: `${strategy} ${shape}`, duration: seconds, progress: context.progress, cpu: server.cpu.with(...stores) });
           loads.push(load);
           const tally = await (await fetch(`${server.url}/check`)).json();
           figures[`${strategy} ${shape} rps`] = load.rps;

@@ -3,14 +3,14 @@ import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, type ScenarioContext, type ScenarioResult, check } from '../lib/types';
 import { CONNECTIONS, JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 
-/** The reserve request at 100 connections against `server` for `seconds`. */
-function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void) {
-  return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress });
+/** The reserve request at 100 connections against `server` for `seconds`; a measured run (`measured`) reads the CPU time of every process. */
+function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void, measured = true) {
+  return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress, cpu: measured ? server.cpu : undefined });
 }
 
 async function measureReserve(server: Server, label: string, context: ScenarioContext) {
   const { seconds, warmup } = durations(context.quick);
-  await reserveLoad(server, `${label} warm-up`, warmup);
+  await reserveLoad(server, `${label} warm-up`, warmup, undefined, false);
   return reserveLoad(server, label, seconds, context.progress);
 }
 
@@ -72,7 +72,7 @@ function singleRun(context: ScenarioContext, label: string, env: Record<string, 
 function alternatingRuns(context: ScenarioContext, ceilingServer: Server, label: string, env: Record<string, string>): Promise<EngineRun> {
   return withHotEngine(env, async (engine) => {
     const { warmup } = durations(false);
-    for (const server of [ceilingServer, engine]) await reserveLoad(server, 'warm-up', warmup);
+    for (const server of [ceilingServer, engine]) await reserveLoad(server, 'warm-up', warmup, undefined, false);
     const ceilingLoads: LoadResult[] = [];
     const engineLoads: LoadResult[] = [];
     const ratios: number[] = [];
