@@ -19,9 +19,8 @@
 ]]
 local recordKey, outboxKey = KEYS[1], KEYS[2]
 local reservationId = ARGV[1]
-local templates = {stock = ARGV[2], expiry = ARGV[3], buyers = ARGV[4], spanning = KEYS[3],
-  partitions = tonumber(ARGV[6]), partition = tonumber(ARGV[7])}
-local retentionMs = tonumber(ARGV[5])
+-- @include "finishTemplates"
+local templates, retentionMs = finishTemplates(2, KEYS[3])
 
 -- @include "nowMs"
 -- @include "reservationRecord"

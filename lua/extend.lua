@@ -18,9 +18,8 @@
 ]]
 local recordKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3]
 local reservationId, ttlMs, maxLifetimeMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local templates = {stock = ARGV[4], expiry = ARGV[5], buyers = ARGV[6], spanning = KEYS[4],
-  partitions = tonumber(ARGV[8]), partition = tonumber(ARGV[9])}
-local retentionMs = tonumber(ARGV[7])
+-- @include "finishTemplates"
+local templates, retentionMs = finishTemplates(4, KEYS[4])
 
 -- @include "nowMs"
 -- @include "reservationRecord"

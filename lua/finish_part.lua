@@ -15,8 +15,8 @@
 ]]
 local recordKey, outboxKey, spanningKey = KEYS[1], KEYS[2], KEYS[3]
 local reservationId, outcome = ARGV[1], ARGV[2]
-local templates = {stock = ARGV[3], expiry = ARGV[4], buyers = ARGV[5], partitions = tonumber(ARGV[7]), partition = tonumber(ARGV[8])}
-local retentionMs = tonumber(ARGV[6])
+-- @include "finishTemplates"
+local templates, retentionMs = finishTemplates(3, nil)
 
 -- @include "nowMs"
 -- @include "reservationRecord"

@@ -80,23 +80,17 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   let reconciler: ReconcileRunner;
   try {
     await connectWithRetry(redis);
-    if (relayed) {
-      relay = new PrimaryRelay(options.worker ?? 1);
-      reconciler = relay;
+    if (relayed) relay = new PrimaryRelay(options.worker ?? 1);
+    else if (options.services === 'background-thread') background = await BackgroundServices.start(config, redisUrl);
+    // Passes, and the embedded Postgres, live elsewhere: in the background thread or the primary.
+    const remote = relay ?? background;
+    if (remote) {
+      reconciler = remote;
       if (config.databaseUrl) {
         database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
         db = database.db;
       } else {
-        db = relay.embeddedDatabase();
-      }
-    } else if (options.services === 'background-thread') {
-      background = await BackgroundServices.start(config, redisUrl);
-      reconciler = background;
-      if (config.databaseUrl) {
-        database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrate: false });
-        db = database.db;
-      } else {
-        db = background.embeddedDatabase();
+        db = remote.embeddedDatabase();
       }
     } else {
       database = await openDatabase({ url: config.databaseUrl, dataDir: options.inMemoryDatabase ? 'memory://' : config.dataDir });
