@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { embeddedRedisPaths } from '../src/redis/embeddedRedis';
 import { redisAnswers } from '../src/servers/readiness';
@@ -304,6 +304,39 @@ describe('WORKERS=2 with DATABASE_URL: every worker connects to Postgres itself'
       expect(runs.map((run: { id: string }) => run.id)).toContain(pass.body.id);
       const movements = (await call(engine, second.agent, 'GET', '/v1/admin/skus/tv-55/movements', undefined, ADMIN)).body.items;
       expect(movements.map((m: { type: string }) => m.type)).toEqual(['RESERVE', 'SET']);
+      first.agent.destroy();
+      second.agent.destroy();
+      engine.child.kill('SIGTERM');
+      expect(await engine.exited).toBe(0);
+    } finally {
+      if (engine.child.exitCode === null) engine.child.kill('SIGKILL');
+      await database.drop();
+    }
+  });
+});
+
+describe('WORKERS=2 on the Redis Cluster of the test setup, with a spanning reservation', () => {
+  it('holds through one worker and commits through the other, and gives one unit to exactly one of 200 shoppers', async () => {
+    const database = await createTestDatabase();
+    const prefix = `w${process.pid}${Date.now() % 100000}`;
+    const engine = await startEngine({ REDIS_CLUSTER_NODES: inject('redisClusterNodes'), KEY_PREFIX: prefix, DATABASE_URL: database.url, RECONCILE_CRON: '0 0 1 1 *' });
+    try {
+      expect(engine.output()).toContain('Redis Cluster at');
+      const [first, second] = await oneConnectionPerWorker(engine);
+      // Two SKUs in different partitions of the 16 (6 and 3): one reservation spans them.
+      const [a, b] = ['tv-55', 'soundbar'];
+      for (const sku of [a, b]) expect((await call(engine, first.agent, 'PUT', `/v1/admin/skus/${sku}`, { total: 3 }, ADMIN)).status).toBe(201);
+      const hold = await call(engine, first.agent, 'POST', '/v1/reservations', { userId: 'u', items: [{ sku: a, qty: 1 }, { sku: b, qty: 2 }] });
+      expect(hold.status).toBe(201);
+      expect((await call(engine, second.agent, 'POST', `/v1/reservations/${hold.body.id}/commit`)).body.status).toBe('COMMITTED');
+      expect((await call(engine, second.agent, 'GET', `/v1/skus/${b}`)).body).toMatchObject({ available: 1, reserved: 0, sold: 2 });
+
+      expect((await call(engine, false, 'PUT', '/v1/admin/skus/last-one', { total: 1 }, ADMIN)).status).toBe(201);
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => call(engine, false, 'POST', '/v1/reservations', { userId: `shopper-${i}`, items: [{ sku: 'last-one', qty: 1 }] })),
+      );
+      expect(answers.filter((answer) => answer.status === 201)).toHaveLength(1);
+      expect(answers.filter((answer) => answer.status === 409)).toHaveLength(199);
       first.agent.destroy();
       second.agent.destroy();
       engine.child.kill('SIGTERM');
