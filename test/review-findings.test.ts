@@ -35,7 +35,6 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
   });
   afterAll(() => ctx.close());
 
-  /** 'a' (97) puts a reservation's rows in write partition 1, away from SET/ADJUST and counters (partition 0). */
   const reservationId = () => uniqueName('a');
 
   /**
@@ -69,10 +68,22 @@ describe('a. an outbox entry refused as data is dead-lettered whole, never half 
     expect(await rowsOfEntry(entry, id)).toEqual({ reservations: [], movements: [] });
   });
 
+  it('an entry refused as data in a batch with good ones: nothing of it lands, the good ones land whole', async () => {
+    const good = reservationId();
+    const goodEntry = await xaddEntry(await newSku('dl3-'), good, {});
+    // Another SKU: in one batch the newest counters of a SKU win, so the refused ones must be its own.
+    const refused = reservationId();
+    const refusedEntry = await xaddEntry(await newSku('dl3-'), refused, { total: OUT_OF_RANGE });
+
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 1 });
+    expect(await rowsOfEntry(refusedEntry, refused)).toEqual({ reservations: [], movements: [] });
+    const landed = await rowsOfEntry(goodEntry, good);
+    expect([landed.reservations.length, landed.movements.length]).toEqual([1, 2]);
+  });
+
   it('entries retried one by one after their batch was refused: each lands whole or not at all', async () => {
     const sku = await newSku('dl2-');
-    // Refused in different partitions, so the batch commits nothing and only the retries could
-    // half apply them: the first's counters are refused, the second's reservation line.
+    // Refused for different rows: the first's counters, the second's reservation line.
     const counterRefused = reservationId();
     const first = await xaddEntry(sku, counterRefused, { total: OUT_OF_RANGE });
     const lineRefused = reservationId();

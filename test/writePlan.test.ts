@@ -15,7 +15,7 @@ describe('planWrites', () => {
   ];
 
   it('plans reservations, items, terminal states and movements keyed by stream entry and line', () => {
-    const [plan] = planWrites(batch);
+    const plan = planWrites(batch);
     expect(plan.reservations).toEqual([{ id: 'r1', user_id: 'u', order_id: 'o', created_at: 2000, expires_at: 902000 }]);
     expect(plan.items.map((i) => [i.sku, i.line_no, i.qty, i.reserved])).toEqual([['a', 0, 3, 3], ['b', 1, 1, 0]]);
     expect(plan.finishes).toEqual([
@@ -31,25 +31,12 @@ describe('planWrites', () => {
   });
 
   it('keeps only the newest counter snapshot of each SKU, whatever the order', () => {
-    expect(planWrites(batch)[0].snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
-    expect(planWrites([...batch].reverse())[0].snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
-  });
-
-  it('split into partitions, keeps everything of one reservation together and loses no row', () => {
-    const plans = planWrites(batch, 2);
-    const [whole] = planWrites(batch);
-    for (const rows of ['reservations', 'items', 'finishes', 'movements'] as const) {
-      expect(plans.flatMap((plan) => plan[rows] as unknown[]).length).toBe((whole[rows] as unknown[]).length);
-    }
-    const home = plans.findIndex((plan) => plan.reservations.some((r) => r.id === 'r1'));
-    expect(plans[home].finishes.map((f) => f.id)).toContain('r1');
-    expect(plans[home].items.every((i) => i.reservation_id === 'r1')).toBe(true);
-    expect(plans[0].snapshots).toEqual(whole.snapshots);
-    expect(plans[1].snapshots).toEqual([]);
+    expect(planWrites(batch).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
+    expect(planWrites([...batch].reverse()).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
   });
 
   it('keeps only the last extension of a reservation within a batch', () => {
-    const [plan] = planWrites([
+    const plan = planWrites([
       entry('5-0', [{ type: 'EXTEND', at: 5000, id: 'r3', expiresAt: 300_000 }], {}),
       entry('6-0', [{ type: 'EXTEND', at: 6000, id: 'r3', expiresAt: 200_000 }], {}),
     ]);

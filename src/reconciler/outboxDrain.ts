@@ -6,9 +6,6 @@ import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
 import { applyWritePlan } from './applyWritePlan';
 import { planWrites } from './writePlan';
 
-/** Concurrent Postgres transactions per batch (PGlite runs them one after another). */
-const CONCURRENT_TRANSACTIONS = 2;
-
 export interface DrainResult {
   /** Events written to Postgres (an entry holds the events of one script call). */
   written: number;
@@ -51,11 +48,9 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
   const result: DrainResult = { written: 0, deadLettered: 0 };
-  // The transactions of a batch run concurrently; its entries are acknowledged only once all have
-  // committed (a retry rewrites what already landed, harmlessly). A single entry is one
-  // transaction: refused as data, nothing of it lands before its dead letter.
-  const write = (entries: OutboxEntry[]) =>
-    Promise.all(planWrites(entries, entries.length === 1 ? 1 : CONCURRENT_TRANSACTIONS).map((plan) => applyWritePlan(db, plan)));
+  // A batch is one transaction, acknowledged once it committed: refused as data, nothing of it
+  // lands, and its entries are retried one by one, each again one transaction.
+  const write = (entries: OutboxEntry[]) => applyWritePlan(db, planWrites(entries));
 
   /** One partition's stream, until it is empty or the time budget is spent. */
   async function drainPartition(partition: number): Promise<void> {

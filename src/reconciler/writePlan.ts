@@ -26,26 +26,20 @@ const emptyPlan = (): WritePlan => ({ reservations: [], bindings: [], unbinds: [
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
  * changes nothing: reservations and items by id, movements by stream entry, event and line, SKU
  * counters by their Redis version (an older snapshot never overwrites a newer one).
- *
- * With `partitions` > 1 the rows are split so the plans can be written concurrently: everything
- * about one reservation lands in the same plan (chosen by its id), in stream order; SKU settings,
- * counters and SET/ADJUST movements land in the first.
  */
-export function planWrites(entries: readonly OutboxEntry[], partitions = 1): WritePlan[] {
-  const plans = Array.from({ length: partitions }, emptyPlan);
-  const forReservation = (id: string) => plans[id.charCodeAt(0) % partitions];
+export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
+  const plan = emptyPlan();
   const latest = new Map<string, WritePlan['snapshots'][number]>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
   const extensions = new Map<string, number>();
 
-  const movement = (plan: WritePlan, eventKey: string, sku: string, type: string, qty: number, at: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
+  const movement = (eventKey: string, sku: string, type: string, qty: number, at: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
     plan.movements.push({ event_key: eventKey, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
 
   const planEvent = (event: OutboxEvent, eventKey: string, stock: StockSnapshot[]) => {
     const at = event.at;
     switch (event.type) {
       case 'RESERVE': {
-        const plan = forReservation(event.id);
         plan.reservations.push({ id: event.id, user_id: event.userId, order_id: event.orderId, created_at: event.createdAt, expires_at: event.expiresAt });
         if (event.binding) {
           const { keyHash, bodyDigest } = event.binding;
@@ -53,7 +47,7 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
         }
         event.items.forEach(([sku, qty, reserved], n) => {
           plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
-          if (reserved > 0) movement(plan, `${eventKey}:${n}`, sku, 'RESERVE', reserved, at, { actor: event.userId, reservationId: event.id });
+          if (reserved > 0) movement(`${eventKey}:${n}`, sku, 'RESERVE', reserved, at, { actor: event.userId, reservationId: event.id });
         });
         break;
       }
@@ -62,12 +56,12 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
       case 'EXPIRE': {
         const ids = new Set(event.lines.map(([id]) => id));
         if (event.id) ids.add(event.id);
-        for (const id of ids) forReservation(id).finishes.push({ id, status: FINISHED[event.type], at });
-        event.lines.forEach(([id, sku, units], n) => movement(forReservation(id), `${eventKey}:${n}`, sku, event.type, units, at, { reservationId: id }));
+        for (const id of ids) plan.finishes.push({ id, status: FINISHED[event.type], at });
+        event.lines.forEach(([id, sku, units], n) => movement(`${eventKey}:${n}`, sku, event.type, units, at, { reservationId: id }));
         break;
       }
       case 'UNBIND':
-        forReservation(event.id).unbinds.push(event.id);
+        plan.unbinds.push(event.id);
         break;
       case 'EXTEND':
         // The last extension of a reservation in the batch is the one that counts.
@@ -76,11 +70,11 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
       case 'SET': {
         const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
         settings.set(event.sku, { sku: event.sku, per_user_limit: event.perUserLimit ?? null, starts_at: event.startsAt ?? null, ends_at: event.endsAt ?? null, total, available, reserved, sold, version });
-        movement(plans[0], `${eventKey}:0`, event.sku, 'SET', event.delta, at, { reason: `total set to ${total}`, actor: event.actor });
+        movement(`${eventKey}:0`, event.sku, 'SET', event.delta, at, { reason: `total set to ${total}`, actor: event.actor });
         break;
       }
       case 'ADJUST':
-        movement(plans[0], `${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor });
+        movement(`${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor });
         break;
     }
   };
@@ -92,8 +86,8 @@ export function planWrites(entries: readonly OutboxEntry[], partitions = 1): Wri
       if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
     }
   }
-  for (const [id, expiresAt] of extensions) forReservation(id).extensions.push({ id, expires_at: expiresAt });
-  plans[0].skuSettings = [...settings.values()];
-  plans[0].snapshots = [...latest.values()];
-  return plans;
+  for (const [id, expiresAt] of extensions) plan.extensions.push({ id, expires_at: expiresAt });
+  plan.skuSettings = [...settings.values()];
+  plan.snapshots = [...latest.values()];
+  return plan;
 }
