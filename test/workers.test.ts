@@ -116,6 +116,26 @@ const alive = (pid: number) => {
   }
 };
 
+/** 200 shoppers at once for the one unit of 'last-one', each on a connection of its own. */
+function lastUnitRush(engine: Engine): Promise<Answer[]> {
+  return Promise.all(
+    Array.from({ length: 200 }, (_, i) => call(engine, false, 'POST', '/v1/reservations', { userId: `shopper-${i}`, items: [{ sku: 'last-one', qty: 1 }] })),
+  );
+}
+
+/** Closes the given connections, then SIGTERM: the engine must exit 0. */
+async function stopCleanly(engine: Engine, ...agents: http.Agent[]): Promise<void> {
+  for (const agent of agents) agent.destroy();
+  engine.child.kill('SIGTERM');
+  expect(await engine.exited).toBe(0);
+}
+
+/** Whatever happened, no engine is left running and the test's database is dropped. */
+async function killAndDrop(engine: Engine, database: { drop(): Promise<void> }): Promise<void> {
+  if (engine.child.exitCode === null) engine.child.kill('SIGKILL');
+  await database.drop();
+}
+
 describe('WORKERS setting', () => {
   it('takes a count or auto (one per core), 1 by default', () => {
     expect(loadConfig({}).workers).toBe(1);
@@ -165,9 +185,7 @@ describe('WORKERS=2 on a throwaway Redis (REDIS_URL) and the embedded PGlite', (
 
   it('gives the last unit to exactly one of 200 concurrent shoppers spread over both workers', async () => {
     expect((await call(engine, false, 'PUT', '/v1/admin/skus/last-one', { total: 1 }, ADMIN)).status).toBe(201);
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => call(engine, false, 'POST', '/v1/reservations', { userId: `shopper-${i}`, items: [{ sku: 'last-one', qty: 1 }] })),
-    );
+    const answers = await lastUnitRush(engine);
     const statuses = answers.map((answer) => answer.status);
     expect(statuses.filter((status) => status === 201)).toHaveLength(1);
     expect(statuses.filter((status) => status === 409)).toHaveLength(199);
@@ -304,13 +322,9 @@ describe('WORKERS=2 with DATABASE_URL: every worker connects to Postgres itself'
       expect(runs.map((run: { id: string }) => run.id)).toContain(pass.body.id);
       const movements = (await call(engine, second.agent, 'GET', '/v1/admin/skus/tv-55/movements', undefined, ADMIN)).body.items;
       expect(movements.map((m: { type: string }) => m.type)).toEqual(['RESERVE', 'SET']);
-      first.agent.destroy();
-      second.agent.destroy();
-      engine.child.kill('SIGTERM');
-      expect(await engine.exited).toBe(0);
+      await stopCleanly(engine, first.agent, second.agent);
     } finally {
-      if (engine.child.exitCode === null) engine.child.kill('SIGKILL');
-      await database.drop();
+      await killAndDrop(engine, database);
     }
   });
 });
@@ -332,18 +346,12 @@ describe('WORKERS=2 on the Redis Cluster of the test setup, with a spanning rese
       expect((await call(engine, second.agent, 'GET', `/v1/skus/${b}`)).body).toMatchObject({ available: 1, reserved: 0, sold: 2 });
 
       expect((await call(engine, false, 'PUT', '/v1/admin/skus/last-one', { total: 1 }, ADMIN)).status).toBe(201);
-      const answers = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => call(engine, false, 'POST', '/v1/reservations', { userId: `shopper-${i}`, items: [{ sku: 'last-one', qty: 1 }] })),
-      );
+      const answers = await lastUnitRush(engine);
       expect(answers.filter((answer) => answer.status === 201)).toHaveLength(1);
       expect(answers.filter((answer) => answer.status === 409)).toHaveLength(199);
-      first.agent.destroy();
-      second.agent.destroy();
-      engine.child.kill('SIGTERM');
-      expect(await engine.exited).toBe(0);
+      await stopCleanly(engine, first.agent, second.agent);
     } finally {
-      if (engine.child.exitCode === null) engine.child.kill('SIGKILL');
-      await database.drop();
+      await killAndDrop(engine, database);
     }
   });
 });
