@@ -5,8 +5,9 @@
  * that lost its data is rebuilt while the others keep serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, skuIn as skuInOf, userIn as userInOf } from './support/context';
+import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName, skuIn as skuInOf, userIn as userInOf } from './support/context';
 import { statusCounts } from './support/http';
+import { sql } from 'drizzle-orm';
 import { runScript } from '../src/redis/scripts';
 
 const PARTITIONS = 8;
@@ -102,6 +103,49 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       }
       expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${lost}` })).json()).toEqual(before);
       expect((await post(`/v1/reservations/${held}/commit`)).json().status).toBe('COMMITTED');
+    });
+
+    it('entries of two partitions that share a stream id both reach Postgres, movements included', async () => {
+      const [a, b] = [skuIn(1), skuIn(2)];
+      for (const sku of [a, b]) await createSku(ctx, sku, { total: 5 });
+      await ctx.reconciler.run('api');
+      // Each partition's stream numbers its own entries: two written in one millisecond share an id.
+      const entryId = `${Date.now() + 1_000_000_000}-0`;
+      const ids = [uniqueName('Bx'), uniqueName('Cx')];
+      for (const [n, sku] of [a, b].entries()) {
+        const event = `${ids[n]}|P|${Date.now()}|60000||u|o|${sku}|1|1`;
+        await ctx.redis.xadd(ctx.keys.outbox(ctx.keys.partitionOfSku(sku)), entryId, 'e', JSON.stringify({ events: [event], stock: [] }));
+      }
+      await ctx.reconciler.run('api');
+      const movements = await ctx.db.execute(sql`select reservation_id from stock_movements where type = 'RESERVE' and reservation_id in (${ids[0]}, ${ids[1]})`);
+      const rows = (Array.isArray(movements) ? movements : (movements as unknown as { rows: unknown[] }).rows) as { reservation_id: string }[];
+      expect(rows.map((row) => row.reservation_id).sort()).toEqual([...ids].sort());
+    });
+
+    it('an engine that found a partition lost serves it again once another engine rebuilt it', async () => {
+      const other = await createTestContext({
+        redis,
+        env: { REDIS_PARTITIONS: String(PARTITIONS), KEY_PREFIX: ctx.config.keyPrefix, DATABASE_URL: ctx.config.databaseUrl! },
+        dataWatchIntervalMs: 3_600_000,
+      });
+      try {
+        const sku = skuIn(5);
+        await createSku(ctx, sku, { total: 3 });
+        await ctx.reconciler.run('api');
+        await deleteMatching(ctx.redis, `${ctx.keys.prefix}:{p5}:*`);
+        // The other engine meets the loss first and stops serving partition 5...
+        expect((await other.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).statusCode).toBe(503);
+        // ...this one rebuilds it...
+        await ctx.dataWatch.check();
+        expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).statusCode).toBe(200);
+        // ...and the other, at its next check, sees the marker back and serves it too.
+        await other.dataWatch.check();
+        expect((await other.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).statusCode).toBe(200);
+        expect((await other.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      } finally {
+        other.dataWatch.stop();
+        await other.app.close();
+      }
     });
 
     it('an engine laid out in another partition count refuses to start on the same data', async () => {

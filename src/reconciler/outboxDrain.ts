@@ -61,7 +61,7 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
       options.onBatch?.(entries);
     };
     const apply = async (raw: RawOutboxEntry[]) => {
-      const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json));
+      const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json, partition));
       try {
         await write(entries);
         return acknowledge(entries);

@@ -51,9 +51,9 @@ export class RedisDataWatch {
     this.timer = undefined;
   }
 
-  /** Throws 503 while any partition is being rebuilt (readiness): its part of the engine cannot serve. */
+  /** Throws 503 while any partition waits for its rebuild (readiness): its part of the engine cannot serve. */
   assertServing(): void {
-    if (this.rebuilding.size) throw new RedisDataLostError();
+    if (this.rebuilding.size || this.maintenance.markedLost().length) throw new RedisDataLostError();
   }
 
   /** Partitions whose data marker is gone. */
@@ -75,6 +75,10 @@ export class RedisDataWatch {
       lost = await this.lostPartitions();
     } catch {
       return; // Redis unreachable: answered 503 per request; checked again next tick.
+    }
+    // A partition a request found lost, whose marker is back: another engine rebuilt it.
+    for (const partition of this.maintenance.markedLost()) {
+      if (!lost.has(partition) && !this.rebuilding.has(partition)) this.maintenance.markServing(partition);
     }
     if (!lost.size) return;
     const fresh = [...lost].filter((partition) => !this.rebuilding.has(partition));

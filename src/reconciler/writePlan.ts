@@ -79,8 +79,8 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
     }
   };
 
-  for (const { entryId, events, stock } of entries) {
-    events.forEach((event, e) => planEvent(event, `${entryId}:${e}`, stock));
+  for (const { eventKeyPrefix, events, stock } of entries) {
+    events.forEach((event, e) => planEvent(event, `${eventKeyPrefix}:${e}`, stock));
     for (const [sku, total, available, reserved, sold, version] of stock) {
       const known = latest.get(sku);
       if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });

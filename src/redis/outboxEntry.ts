@@ -70,6 +70,11 @@ export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | 
 /** One stream entry: its id (for acknowledgement and idempotency), its events, and counters after them. */
 export interface OutboxEntry {
   entryId: string;
+  /**
+   * The entry's id across every partition's stream: ids are unique within one stream only, and
+   * two partitions write "<ms>-0" in the same millisecond. Partition 0 keeps the bare id.
+   */
+  eventKeyPrefix: string;
   events: OutboxEvent[];
   stock: StockSnapshot[];
 }
@@ -89,7 +94,7 @@ function parseEvent(raw: Record<string, unknown> | string): OutboxEvent {
   return raw as unknown as OutboxEvent;
 }
 
-export function parseEntry(entryId: string, json: string): OutboxEntry {
+export function parseEntry(entryId: string, json: string, partition = 0): OutboxEntry {
   const raw = JSON.parse(json);
-  return { entryId, events: list<Record<string, unknown> | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
+  return { entryId, eventKeyPrefix: partition ? `p${partition}/${entryId}` : entryId, events: list<Record<string, unknown> | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
 }

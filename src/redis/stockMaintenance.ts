@@ -213,6 +213,16 @@ export class StockMaintenance {
     this.store.lostPartitions.add(partition);
   }
 
+  /** Serves a partition again: its data marker is back (this engine or another rebuilt it). */
+  markServing(partition: number): void {
+    this.store.lostPartitions.delete(partition);
+  }
+
+  /** Partitions this engine answers 503 for, waiting for their rebuild. */
+  markedLost(): number[] {
+    return [...this.store.lostPartitions];
+  }
+
   /** The partition of a SKU, of a user, and a reservation's home. */
   partitionOfSku(sku: string): number {
     return this.store.keys.partitionOfSku(sku);
