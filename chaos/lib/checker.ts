@@ -1,0 +1,275 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies and rows are read field by field */
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
+import { RedisKeys } from '../../src/redis/keys';
+import type { Fault } from './faults';
+import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
+import type { World } from './world';
+
+export const INVARIANTS = [
+  'engines ready after faults stop',
+  'conservation',
+  'sold = acknowledged + effective ambiguous commits',
+  'no acknowledged hold lost before expiry',
+  'one terminal state per reservation',
+  'one reservation per idempotency key',
+  'per-user limit',
+  'acknowledged commit in Postgres exactly once',
+  'Postgres and Redis agree',
+] as const;
+export type Invariant = (typeof INVARIANTS)[number];
+
+export interface Violation {
+  invariant: Invariant;
+  detail: string;
+  resId?: string;
+  sku?: string;
+  at?: number;
+}
+
+export interface CheckResult {
+  violations: Violation[];
+  /** Acknowledged effects Redis lost with its data before they reached Postgres (FLUSHALL, a promoted replica). */
+  lostByDesign: Violation[];
+  settle: string[];
+}
+
+const MARGIN_MS = 300;
+const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
+
+/** Waits for both engines to be ready, every hold to expire, and the reconciler to have drained everything. */
+async function settle(world: World, history: History, log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
+  const notes: string[] = [];
+  // A pass killed with its engine keeps the reconcile lease until its TTL (60 s) runs out.
+  const deadline = Date.now() + 120_000;
+  const notReady: string[] = [];
+  for (const engine of world.engines) {
+    let ready = await call(engine, 'GET', '/ready');
+    while (Date.now() < deadline - 60_000 && ready.status !== 200) {
+      await sleep(250);
+      ready = await call(engine, 'GET', '/ready');
+    }
+    if (ready.status !== 200) notReady.push(`engine ${engine.name} /ready still ${ready.status} ${JSON.stringify(ready.body).slice(0, 300)} 60 s after the faults stopped`);
+  }
+  // /ready may say 200 while routes still answer 503: every engine must serve a SKU read again.
+  for (const engine of world.engines) {
+    const since = Date.now();
+    let read = await call(engine, 'GET', `/v1/skus/${SKUS[0]}`);
+    while (Date.now() - since < 30_000 && read.status !== 200) {
+      await sleep(250);
+      read = await call(engine, 'GET', `/v1/skus/${SKUS[0]}`);
+    }
+    if (read.status !== 200) notReady.push(`engine ${engine.name} still answers GET /v1/skus/${SKUS[0]} with ${read.status} ${JSON.stringify(read.body).slice(0, 200)} after 30 s more of waiting`);
+  }
+  notReady.forEach(log);
+  const lastExpiry = Math.max(0, ...[...history.reservations.values()].map((r) => r.expiresAt));
+  if (lastExpiry > Date.now()) await sleep(Math.min(lastExpiry - Date.now() + 1500, 30_000));
+  let lastDrift: any[] = [];
+  let quiet = 0;
+  const settleStart = Date.now();
+  let refused = 0;
+  for (let pass = 0; pass < 400 && Date.now() < deadline && quiet < 2; pass++) {
+    const answer = await call(world.engines[pass % 2], 'POST', '/v1/admin/reconcile', { repair: false }, adminHeaders, 30_000);
+    if (answer.status === 409) {
+      refused++;
+      await sleep(500);
+      continue;
+    }
+    log(`settle pass ${pass}: ${answer.status} ${JSON.stringify(answer.status === 200 ? { eventsWritten: answer.body.eventsWritten, expiredReleased: answer.body.expiredReleased, drift: answer.body.drift?.length, error: answer.body.error } : answer.body).slice(0, 300)}`);
+    if (answer.status !== 200) {
+      await sleep(500);
+      continue;
+    }
+    lastDrift = answer.body.drift ?? [];
+    quiet = answer.body.eventsWritten === 0 && answer.body.expiredReleased === 0 && !answer.body.error ? quiet + 1 : 0;
+    await sleep(300);
+  }
+  notes.push(
+    `${quiet >= 2 ? 'reconciler caught up (two quiet passes)' : 'reconciler did NOT reach two quiet passes'} after ${((Date.now() - settleStart) / 1000).toFixed(1)} s, ${refused} passes refused RECONCILE_IN_PROGRESS meanwhile`,
+  );
+  log(notes[notes.length - 1]);
+  return { notes, lastDrift, notReady };
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return results;
+}
+
+export async function check(world: World, history: History, faults: Fault[], log: (line: string) => void = () => {}): Promise<CheckResult> {
+  const violations: Violation[] = [];
+  const lostByDesign: Violation[] = [];
+  const { notes, lastDrift, notReady } = await settle(world, history, log);
+  for (const detail of notReady) violations.push({ invariant: 'engines ready after faults stop', detail, at: Date.now() });
+
+  const sql = postgres(world.postgres.url, { max: 4, onnotice: () => {} });
+  try {
+    const runs = (await sql`select started_at, finished_at, error from reconcile_runs`).map((row: any) => ({
+      startedAt: new Date(row.started_at).getTime(),
+      finishedAt: row.finished_at ? new Date(row.finished_at).getTime() : Infinity,
+      ok: !row.error,
+    }));
+    const losses = faults.filter((fault) => fault.dataLoss);
+    /** Whether Redis lost its data after `ackedAt` and before `seenAt`, with no complete pass between the ack and the loss to drain it. */
+    const byDesign = (ackedAt: number, seenAt: number) =>
+      losses.some(
+        // The engine notices a loss within about a second: writes acknowledged until then count as exposed too.
+        (loss) => loss.t1 + 1500 > ackedAt && loss.t0 < seenAt && !runs.some((run) => run.ok && run.startedAt > ackedAt && run.finishedAt < loss.t0),
+      );
+    const flag = (violation: Violation, ackedAt?: number) => {
+      if (ackedAt !== undefined && byDesign(ackedAt, violation.at ?? Date.now())) lostByDesign.push(violation);
+      else violations.push(violation);
+    };
+
+    // Final state of every reservation a client was told about.
+    const reservations = [...history.reservations.values()];
+    const finals = new Map<string, { status: number; body: any }>();
+    await mapLimited(reservations, 8, async (r) => {
+      let answer = await call(world.engines[0], 'GET', `/v1/reservations/${r.id}`);
+      for (let i = 0; i < 5 && (answer.status === 0 || answer.status >= 500); i++) {
+        await sleep(300);
+        answer = await call(world.engines[i % 2], 'GET', `/v1/reservations/${r.id}`);
+      }
+      finals.set(r.id, answer);
+    });
+    const finalStatus = (r: Reservation) => (finals.get(r.id)?.status === 200 ? finals.get(r.id)!.body.status : `HTTP ${finals.get(r.id)?.status}`);
+
+    // Answers per reservation, in answer order.
+    const opsOf = new Map<string, Op[]>();
+    for (const op of history.ops) if (op.resId) (opsOf.get(op.resId) ?? opsOf.set(op.resId, []).get(op.resId)!).push(op);
+
+    const committedUnits = new Map<string, number>(SKUS.map((sku) => [sku, 0]));
+    const perUser = new Map<string, number>();
+    for (const r of reservations) {
+      const status = finalStatus(r);
+      const ops = (opsOf.get(r.id) ?? []).sort((a, b) => a.t1 - b.t1);
+      if (status === 'COMMITTED') {
+        for (const [sku, units] of r.units) {
+          committedUnits.set(sku, (committedUnits.get(sku) ?? 0) + units);
+          perUser.set(`${sku}|${r.userId}`, (perUser.get(`${sku}|${r.userId}`) ?? 0) + units);
+        }
+        if (!r.commitTried) violations.push({ invariant: 'sold = acknowledged + effective ambiguous commits', detail: `${r.id} is COMMITTED but no client ever asked to commit it`, resId: r.id });
+      }
+      if (r.commitAckedAt !== undefined && status !== 'COMMITTED')
+        flag({ invariant: 'sold = acknowledged + effective ambiguous commits', detail: `${r.id}: commit acknowledged at ${iso(r.commitAckedAt)}, now ${status}`, resId: r.id, at: Date.now() }, r.commitAckedAt);
+      // Terminal states seen in answers, and final.
+      const seen = new Set<string>();
+      for (const op of ops) {
+        const s = op.answer?.status;
+        if (op.answer?.id === r.id && TERMINAL.includes(s)) seen.add(s);
+        if (op.code === 'RESERVATION_COMMITTED') seen.add('COMMITTED');
+        if (op.code === 'RESERVATION_RELEASED') seen.add('RELEASED');
+        if (op.code === 'RESERVATION_EXPIRED') seen.add('EXPIRED');
+        // A hold answered as gone before its expiry.
+        const deadline = deadlineFor(r, ops, op);
+        const early = deadline !== undefined && op.t1 < deadline - MARGIN_MS && op.t0 > r.ackedAt - 1;
+        const gone = op.status === 404 || op.code === 'RESERVATION_EXPIRED' || s === 'EXPIRED' || ((op.code === 'RESERVATION_RELEASED' || s === 'RELEASED') && !r.releaseTried);
+        if (early && gone && !r.commitAckedAt)
+          flag({ invariant: 'no acknowledged hold lost before expiry', detail: `${r.id} expires ${iso(r.expiresAt)} but #${op.seq} ${op.kind} answered at ${iso(op.t1)}: ${op.status} ${op.code ?? s ?? ''}`, resId: r.id, at: op.t1 }, r.ackedAt);
+      }
+      if (TERMINAL.includes(status)) seen.add(status);
+      if (seen.size > 1) flag({ invariant: 'one terminal state per reservation', detail: `${r.id} answered ${[...seen].join(' and ')} (final ${status})`, resId: r.id, at: Date.now() }, r.commitAckedAt ?? r.ackedAt);
+    }
+
+    for (const [key, idem] of history.idemKeys) {
+      if (idem.ids.size > 1) violations.push({ invariant: 'one reservation per idempotency key', detail: `key "${key}" of ${idem.userId} produced ${[...idem.ids].join(', ')}`, resId: [...idem.ids][0] });
+    }
+    for (const [pair, units] of perUser) {
+      const [sku, user] = pair.split('|');
+      const limit = LIMITS[sku];
+      if (limit !== null && units > limit) violations.push({ invariant: 'per-user limit', detail: `${user} bought ${units} of ${sku}, limit ${limit}`, sku });
+    }
+
+    // Conservation in every SKU view an answer carried.
+    for (const op of history.ops) {
+      const v = op.answer;
+      if (v?.sku && typeof v.total === 'number' && (v.available + v.reserved + v.sold !== v.total || v.available < 0 || v.reserved < 0 || v.sold < 0))
+        violations.push({ invariant: 'conservation', detail: `#${op.seq} ${op.kind} answered ${JSON.stringify(v)}`, sku: v.sku, at: op.t1 });
+    }
+
+    // Final SKU views, raw Redis counters, Postgres rows.
+    const keys = new RedisKeys('fs', world.partitions);
+    const redis = world.redisClient();
+    const pgSkus = new Map((await sql`select sku, total, available, reserved, sold from skus`).map((row: any) => [row.sku, row]));
+    for (const sku of SKUS) {
+      const view = (await call(world.engines[0], 'GET', `/v1/skus/${sku}`)).body;
+      const raw = await redis.hgetall(keys.stock(sku)).catch(() => ({}) as Record<string, string>);
+      const row: any = pgSkus.get(sku);
+      for (const [where, c] of [['API', view], ['Redis', raw], ['Postgres', row]] as const) {
+        const n = (field: string) => Number((c as any)?.[field]);
+        if (!c || !(n('available') + n('reserved') + n('sold') === n('total')) || n('available') < 0 || n('reserved') < 0 || n('sold') < 0)
+          violations.push({ invariant: 'conservation', detail: `${sku} in ${where}: ${JSON.stringify(c)}`, sku });
+      }
+      const sold = Number(view?.sold);
+      if (sold !== committedUnits.get(sku)) {
+        const loss = sold < committedUnits.get(sku)! ? ' (fewer than committed)' : ' (more than committed: oversold)';
+        const violation: Violation = { invariant: 'sold = acknowledged + effective ambiguous commits', detail: `${sku}: sold ${sold}, reservations read COMMITTED hold ${committedUnits.get(sku)}${loss}`, sku };
+        if (sold < committedUnits.get(sku)! && losses.length) lostByDesign.push(violation);
+        else violations.push(violation);
+      }
+      for (const field of ['total', 'available', 'reserved', 'sold']) {
+        if (Number(view?.[field]) !== Number(raw[field]) || Number(view?.[field]) !== Number(row?.[field]))
+          violations.push({ invariant: 'Postgres and Redis agree', detail: `${sku}.${field}: API ${view?.[field]}, Redis ${raw[field]}, Postgres ${row?.[field]}`, sku });
+      }
+      if (view?.reserved !== 0) violations.push({ invariant: 'no acknowledged hold lost before expiry', detail: `${sku}: ${view?.reserved} units still reserved after every hold expired and the reconciler caught up (leak)`, sku });
+    }
+    for (const drift of lastDrift) violations.push({ invariant: 'Postgres and Redis agree', detail: `final pass drift ${JSON.stringify(drift)}`, sku: drift.sku });
+
+    // Every committed reservation in Postgres exactly once.
+    const pgStatus = new Map((await sql`select id, status from reservations`).map((row: any) => [row.id, row.status]));
+    const commitMoves = new Map<string, number>();
+    for (const row of await sql`select reservation_id, sku, sum(qty)::int as qty from stock_movements where type = 'COMMIT' group by reservation_id, sku`)
+      commitMoves.set(`${row.reservation_id}|${row.sku}`, Math.abs(row.qty));
+    for (const r of reservations) {
+      const committed = finalStatus(r) === 'COMMITTED';
+      if (!committed && r.commitAckedAt === undefined) continue;
+      if (committed && pgStatus.get(r.id) !== 'COMMITTED')
+        violations.push({ invariant: 'acknowledged commit in Postgres exactly once', detail: `${r.id} COMMITTED in Redis, Postgres says ${pgStatus.get(r.id) ?? 'nothing'}`, resId: r.id });
+      if (!committed) continue;
+      for (const [sku, units] of r.units) {
+        const moved = commitMoves.get(`${r.id}|${sku}`) ?? 0;
+        if (units > 0 && moved !== units) violations.push({ invariant: 'acknowledged commit in Postgres exactly once', detail: `${r.id}: ${units} units of ${sku} committed, COMMIT movements say ${moved}`, resId: r.id, sku });
+      }
+    }
+    return { violations, lostByDesign, settle: notes };
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/**
+ * The expiry in force when `op` ran: the one of the last reserve or extend acknowledged before it
+ * was sent, or the shortest of an extend racing it (an extend sets now + ttl, which may shorten
+ * the hold). Undefined when an extend with an unknown outcome may have applied.
+ */
+function deadlineFor(r: Reservation, ops: Op[], op: Op): number | undefined {
+  let deadline = r.createdAt;
+  let inForceAt = -Infinity;
+  for (const other of ops) {
+    const expiry = other.answer?.expiresAt ? Date.parse(other.answer.expiresAt) : undefined;
+    const setsExpiry = other.kind.startsWith('reserve') || other.kind === 'extend';
+    if (!setsExpiry || other === op) continue;
+    if (other.t1 <= op.t0 && other.status >= 200 && other.status < 300 && expiry !== undefined && other.t1 >= inForceAt) {
+      deadline = expiry;
+      inForceAt = other.t1;
+    }
+  }
+  if (inForceAt === -Infinity) return undefined;
+  for (const other of ops) {
+    if (other.kind !== 'extend' || other === op || other.t0 >= op.t1 || other.t1 < inForceAt) continue;
+    if (other.status !== 200 && other.code === undefined) return undefined;
+    if (other.t1 > op.t0 && other.status === 200) deadline = Math.min(deadline, Date.parse(other.answer.expiresAt));
+  }
+  return deadline;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString().slice(11, 23);

@@ -1,0 +1,265 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies are read field by field */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Random } from './random';
+import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
+
+export const SKUS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+/** Per-user limits of the SKUs that have one (fixed for the campaign: admin PUTs keep them). */
+export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c3: null, c4: 6, c5: null };
+export const INITIAL_TOTAL = 40;
+export const USERS = Array.from({ length: 40 }, (_, i) => `u${i}`);
+
+/** One request a client sent and the answer it got (status 0: no answer, the connection failed or timed out). */
+export interface Op {
+  seq: number;
+  client: number;
+  kind: string;
+  engine: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  idemKey?: string;
+  t0: number;
+  t1: number;
+  status: number;
+  code?: string;
+  message?: string;
+  /** The reservation it concerns (known before, or learned from the answer). */
+  resId?: string;
+  /** The answer's body, kept for reservations and SKU views only. */
+  answer?: any;
+}
+
+/** What the clients learned of one reservation from answers. */
+export interface Reservation {
+  id: string;
+  userId: string;
+  /** Units held per SKU, from the 201. */
+  units: Map<string, number>;
+  createdAt: number;
+  /** Latest expiresAt an answer acknowledged (ms). */
+  expiresAt: number;
+  /** Time of the first answer that acknowledged it (201). */
+  ackedAt: number;
+  commitAckedAt?: number;
+  releaseAckedAt?: number;
+  commitTried: boolean;
+  releaseTried: boolean;
+}
+
+export interface IdemKey {
+  key: string;
+  userId: string;
+  body: unknown;
+  /** Ids of every 201 this key produced. */
+  ids: Set<string>;
+}
+
+export class History {
+  ops: Op[] = [];
+  reservations = new Map<string, Reservation>();
+  idemKeys = new Map<string, IdemKey>();
+  private seq = 0;
+  nextSeq() {
+    return ++this.seq;
+  }
+}
+
+export interface Answer {
+  status: number;
+  body: any;
+}
+
+export async function call(engine: Engine, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 8000): Promise<Answer> {
+  try {
+    const response = await fetch(`${engine.url}${path}`, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    let parsed: any = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, body: parsed };
+  } catch {
+    return { status: 0, body: null };
+  }
+}
+
+export const adminHeaders = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
+
+/** Many concurrent clients spreading a mixed workload over the engines, recording everything in `history`. */
+export class Workload {
+  private turn = 0;
+
+  constructor(
+    private readonly engines: Engine[],
+    readonly history: History,
+    private readonly random: Random,
+  ) {}
+
+  /** Sends one request and records it. */
+  async send(client: number, kind: string, method: string, path: string, body?: unknown, options: { idemKey?: string; admin?: boolean; resId?: string; engine?: Engine } = {}): Promise<Op> {
+    const engine = options.engine ?? this.engines[this.turn++ % this.engines.length];
+    const headers: Record<string, string> = { ...(options.admin ? adminHeaders : {}), ...(options.idemKey ? { 'idempotency-key': options.idemKey } : {}) };
+    const t0 = Date.now();
+    const answer = await call(engine, method, path, body, headers);
+    const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId };
+    if (answer.status >= 400) {
+      op.code = answer.body?.error?.code;
+      op.message = String(answer.body?.error?.message ?? '').slice(0, 160);
+    }
+    if (answer.status >= 200 && answer.status < 300 && answer.body && typeof answer.body === 'object') {
+      if (answer.body.id && answer.body.status) op.resId = answer.body.id;
+      if (answer.body.id || answer.body.sku) op.answer = answer.body;
+    }
+    this.history.ops.push(op);
+    return op;
+  }
+
+  /** Learns from a reservation in an answer. */
+  private learn(op: Op) {
+    const body = op.answer;
+    if (!body?.id || !body.status) return;
+    let reservation = this.history.reservations.get(body.id);
+    if (!reservation) {
+      const units = new Map<string, number>();
+      for (const item of body.items ?? []) units.set(item.sku, (units.get(item.sku) ?? 0) + (item.reserved ?? 0));
+      reservation = {
+        id: body.id,
+        userId: body.userId,
+        units,
+        createdAt: Date.parse(body.createdAt),
+        expiresAt: Date.parse(body.expiresAt),
+        ackedAt: op.t1,
+        commitTried: false,
+        releaseTried: false,
+      };
+      this.history.reservations.set(body.id, reservation);
+    }
+    // The latest expiry any answer named (an extend may shorten a hold: settling waits for the latest).
+    if (op.kind === 'extend' && op.status === 200) reservation.expiresAt = Math.max(reservation.expiresAt, Date.parse(body.expiresAt));
+    if (op.kind.startsWith('commit') && body.status === 'COMMITTED') reservation.commitAckedAt ??= op.t1;
+    if (op.kind === 'release' && body.status === 'RELEASED') reservation.releaseAckedAt ??= op.t1;
+  }
+
+  private reserveBody(random: Random) {
+    const lines = random.int(1, random.chance(0.7) ? 1 : 3);
+    const skus = new Set<string>();
+    while (skus.size < lines) skus.add(random.pick(SKUS));
+    return {
+      userId: random.pick(USERS),
+      ...(random.chance(0.5) ? { orderId: `o-${random.id(6)}` } : {}),
+      items: [...skus].map((sku) => ({ sku, qty: random.int(1, 3) })),
+      ttlSeconds: random.int(1, 4),
+      allowPartial: random.chance(0.3),
+    };
+  }
+
+  /** A reservation to act on: mostly recent ones, some old (expired, finished). */
+  private someReservation(random: Random): Reservation | undefined {
+    const ids = [...this.history.reservations.keys()];
+    if (!ids.length) return undefined;
+    const recent = random.chance(0.85);
+    const index = recent ? ids.length - 1 - random.int(0, Math.min(20, ids.length - 1)) : random.int(0, ids.length - 1);
+    return this.history.reservations.get(ids[index]);
+  }
+
+  private async step(client: number, random: Random) {
+    const kind = random.weighted({ reserve: 30, reserveIdem: 14, retry: 6, commit: 18, release: 7, extend: 6, get: 6, view: 5, set: 2, adjust: 3, reconcile: 2 });
+    switch (kind) {
+      case 'reserve':
+      case 'reserveIdem': {
+        const body = this.reserveBody(random);
+        const idemKey = kind === 'reserveIdem' ? `k ${random.id(10)}` : undefined;
+        if (idemKey) this.history.idemKeys.set(idemKey, { key: idemKey, userId: body.userId, body, ids: new Set() });
+        const op = await this.send(client, kind === 'reserve' ? 'reserve' : 'reserve-idem', 'POST', '/v1/reservations', body, { idemKey });
+        this.afterReserve(op);
+        return;
+      }
+      case 'retry': {
+        const keys = [...this.history.idemKeys.values()];
+        if (!keys.length) return;
+        const idem = keys[keys.length - 1 - random.int(0, Math.min(10, keys.length - 1))];
+        const op = await this.send(client, 'reserve-retry', 'POST', '/v1/reservations', idem.body, { idemKey: idem.key });
+        this.afterReserve(op);
+        return;
+      }
+      case 'commit':
+      case 'release':
+      case 'extend':
+      case 'get': {
+        const reservation = this.someReservation(random);
+        if (!reservation) return;
+        const id = reservation.id;
+        if (kind === 'commit') reservation.commitTried = true;
+        if (kind === 'release') reservation.releaseTried = true;
+        const op =
+          kind === 'get'
+            ? await this.send(client, 'get', 'GET', `/v1/reservations/${id}`, undefined, { resId: id })
+            : kind === 'extend'
+              ? await this.send(client, 'extend', 'POST', `/v1/reservations/${id}/extend`, { ttlSeconds: random.int(1, 4) }, { resId: id })
+              : await this.send(client, reservation.commitAckedAt && kind === 'commit' ? 'commit-repeat' : kind, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+        this.learn(op);
+        // An answer that leaves the outcome open is retried, as the API says to.
+        if ((op.status === 0 || op.status === 503) && (kind === 'commit' || kind === 'release')) {
+          await sleep(random.int(50, 400));
+          const retry = await this.send(client, `${kind}-retry`, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+          this.learn(retry);
+        }
+        return;
+      }
+      case 'view':
+        await this.send(client, 'sku-view', 'GET', `/v1/skus/${random.pick(SKUS)}`);
+        return;
+      case 'set': {
+        const sku = random.pick(SKUS);
+        // Totals only grow by PUT (a lower one may be refused, which is fine too).
+        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { total: INITIAL_TOTAL + random.int(-10, 20), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        return;
+      }
+      case 'adjust':
+        await this.send(client, 'admin-adjust', 'POST', `/v1/admin/skus/${random.pick(SKUS)}/adjust`, { delta: random.chance(0.5) ? random.int(1, 5) : -random.int(1, 5), reason: 'chaos' }, { admin: true });
+        return;
+      case 'reconcile': {
+        const repair = random.chance(0.4);
+        await this.send(client, repair ? 'reconcile-repair' : 'reconcile', 'POST', '/v1/admin/reconcile', { repair }, { admin: true });
+        return;
+      }
+    }
+  }
+
+  private afterReserve(op: Op) {
+    if (op.status === 201) this.learn(op);
+    if (op.status === 201 && op.idemKey) this.history.idemKeys.get(op.idemKey)?.ids.add(op.answer.id);
+  }
+
+  /** Creates the SKUs (retrying until each is acknowledged). */
+  async setUp() {
+    for (const sku of SKUS) {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const op = await this.send(-1, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { total: INITIAL_TOTAL, perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        if (op.status === 200 || op.status === 201) break;
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Runs `clients` concurrent clients until `until` (ms epoch), each bounded in count too. */
+  async run(clients: number, until: number, maxOpsPerClient = 20_000) {
+    await Promise.all(
+      Array.from({ length: clients }, async (_, client) => {
+        const random = this.random.fork();
+        for (let i = 0; i < maxOpsPerClient && Date.now() < until; i++) {
+          await this.step(client, random);
+          await sleep(random.int(0, 25));
+        }
+      }),
+    );
+  }
+}

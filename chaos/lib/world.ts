@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import pg from 'postgres';
+import { freePort } from '../../src/servers/freePort';
+import { httpAnswers } from '../../src/servers/readiness';
+import { type ServerProcess, startServerProcess } from '../../src/servers/serverProcess';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/servers/throwawayPostgres';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../src/servers/throwawayRedis';
+import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../src/servers/throwawayRedisCluster';
+
+export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** One engine process (`node --import tsx src/main.ts`, WORKERS=1) on a fixed port, killable and restartable. */
+export interface Engine {
+  name: string;
+  url: string;
+  port: number;
+  running(): boolean;
+  /** kill -9, waits for the exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port; resolves once /health answers. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startEngine(name: string, env: Record<string, string>): Promise<Engine> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `fs-chaos-${name}-`));
+  let server: ServerProcess | undefined;
+  const start = async () => {
+    server = await startServerProcess({
+      name: `engine ${name} on ${url}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', 'src/main.ts'],
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', WORKERS: '1', GRPC_PORT: 'off', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
+      ready: () => httpAnswers(`${url}/health`),
+      startTimeoutMs: 60_000,
+      pollMs: 100,
+    });
+  };
+  await start();
+  return {
+    name,
+    url,
+    port,
+    running: () => server !== undefined,
+    async kill() {
+      const dying = server;
+      server = undefined;
+      await dying?.stop({ signal: 'SIGKILL' });
+    },
+    async start() {
+      if (!server) await start();
+    },
+    async stop() {
+      const dying = server;
+      server = undefined;
+      await dying?.stop({ signal: 'SIGTERM', graceMs: 5000 });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface World {
+  cluster: boolean;
+  postgres: ThrowawayPostgres;
+  /** One Redis (AOF always), unless `cluster`. */
+  redis?: ThrowawayRedis;
+  /** A 3-master cluster with one replica each (AOF always), when `cluster`. */
+  redisCluster?: ThrowawayRedisCluster;
+  engines: Engine[];
+  /** A client of our own on the engines' Redis (raw counters, faults). */
+  redisClient(): Redis | Cluster;
+  partitions: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the servers and two engine processes sharing them. */
+export async function startWorld(options: { cluster: boolean; log?: (line: string) => void }): Promise<World> {
+  const log = options.log ?? (() => {});
+  const postgres = await startThrowawayPostgres();
+  // The throwaway server runs with synchronous_commit=off: a crash (our kill) would lose transactions
+  // it acknowledged, which no engine can survive. Sessions of this database commit durably again
+  // (fsync=off only risks an operating-system crash, which the campaign never injects).
+  const admin = pg(postgres.url, { max: 1, onnotice: () => {} });
+  await admin`alter database postgres set synchronous_commit = on`;
+  await admin.end();
+  log(`postgres on port ${postgres.port} (synchronous_commit on)`);
+  let redis: ThrowawayRedis | undefined;
+  let redisCluster: ThrowawayRedisCluster | undefined;
+  const engines: Engine[] = [];
+  try {
+    if (options.cluster) {
+      redisCluster = await startThrowawayRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true });
+      log(`redis cluster: masters ${redisCluster.masters.join(',')}, replicas ${redisCluster.replicas.map((r) => r.port).join(',')}`);
+    } else {
+      redis = await startThrowawayRedis({ appendonly: true });
+      log(`redis on port ${redis.port} (AOF always)`);
+    }
+    const env: Record<string, string> = {
+      DATABASE_URL: postgres.url,
+      RECONCILE_CRON: '*/1 * * * * *',
+      RESERVATION_TTL_SECONDS: '5',
+      ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.nodesList, REDIS_URL: '' } : { REDIS_URL: redis!.url }),
+    };
+    // One after the other: the first applies the migrations.
+    for (const name of ['A', 'B']) {
+      engines.push(await startEngine(name, env));
+      log(`engine ${name} on ${engines[engines.length - 1].url}`);
+    }
+  } catch (error) {
+    await Promise.allSettled([...engines.map((e) => e.stop()), redis?.stop(), redisCluster?.stop(), postgres.stop()]);
+    throw error;
+  }
+  let client: Redis | Cluster | undefined;
+  return {
+    cluster: options.cluster,
+    postgres,
+    redis,
+    redisCluster,
+    engines,
+    partitions: options.cluster ? 16 : 1,
+    redisClient() {
+      if (!client) {
+        client = redisCluster
+          ? new Cluster(redisCluster.nodes, { clusterRetryStrategy: (times) => Math.min(100 * times, 1000), redisOptions: { commandTimeout: 3000 } })
+          : new Redis(redis!.url, { commandTimeout: 3000, retryStrategy: (times) => Math.min(100 * times, 1000) });
+        client.on('error', () => {});
+      }
+      return client;
+    },
+    async stop() {
+      client?.disconnect();
+      await Promise.allSettled(engines.map((engine) => engine.stop()));
+      await Promise.allSettled([redis?.stop(), redisCluster?.stop(), postgres.stop()]);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * `npm run chaos -- [--seed N] [--minutes M] [--cluster]`: starts two engine processes on
+ * throwaway servers, drives a mixed workload from many clients while injecting faults chosen by
+ * the seed, then checks the invariants over the history and the final state. Exit 1 on a violation.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { check } from './lib/checker';
+import { FaultInjector } from './lib/faults';
+import { Random } from './lib/random';
+import { report } from './lib/report';
+import { History, Workload } from './lib/workload';
+import { startWorld } from './lib/world';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    minutes: { type: 'string', default: '1' },
+    cluster: { type: 'boolean', default: false },
+    clients: { type: 'string', default: '12' },
+  },
+});
+const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
+const minutes = Number(values.minutes);
+const clients = Number(values.clients);
+if (!Number.isInteger(seed) || !(minutes > 0 && minutes <= 60) || !(clients >= 1 && clients <= 200)) {
+  console.error('usage: npm run chaos -- [--seed N] [--minutes M (0 < M <= 60)] [--cluster] [--clients C]');
+  process.exit(2);
+}
+const started = Date.now();
+const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}`);
+log(`seed ${seed}`);
+
+const random = new Random(seed);
+const world = await startWorld({ cluster: values.cluster, log });
+let exitCode = 1;
+try {
+  const history = new History();
+  const workload = new Workload(world.engines, history, random.fork());
+  const injector = new FaultInjector(world, random.fork(), log);
+  await workload.setUp();
+  const until = Date.now() + minutes * 60_000;
+  log(`workload and faults for ${minutes} min`);
+  await Promise.all([workload.run(clients, until), injector.run(until)]);
+  await injector.heal();
+  log(`${history.ops.length} requests; checking`);
+  const result = await check(world, history, injector.faults, log);
+  console.log(report(seed, minutes, values.cluster, history, injector.faults, result));
+  exitCode = result.violations.length ? 1 : 0;
+  const dump = path.join(os.tmpdir(), `chaos-seed-${seed}.json`);
+  writeFileSync(dump, JSON.stringify({ seed, minutes, cluster: values.cluster, faults: injector.faults, violations: result.violations, ops: history.ops }));
+  log(`history written to ${dump}`);
+} catch (error) {
+  console.error(`chaos campaign failed to run (seed ${seed}):`, error);
+} finally {
+  await world.stop();
+}
+process.exit(exitCode);
