@@ -79,9 +79,10 @@ describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
     const id = await reserve(sku, 2);
     await post(`/v1/reservations/${id}/commit`);
     // The crashed consumer read the entries and wrote them, then died before XACK.
-    const outbox = ctx.keys.outbox(ctx.keys.partitionOfSku(sku));
+    const partition = ctx.keys.partitionOfSku(sku);
+    const outbox = ctx.keys.outbox(partition);
     const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', outbox, '>')) as [string, [string, string[]][]][];
-    const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1]));
+    const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1], partition));
     await applyWritePlan(ctx.db, planWrites(entries));
     expect(((await ctx.redis.xpending(outbox, ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
