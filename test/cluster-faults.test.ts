@@ -1,3 +1,4 @@
+import { askNode } from '../src/servers/askNode';
 /**
  * Faults of a Redis Cluster under traffic, against real servers:
  * 1. a master killed with kill -9 in the middle of a storm of reserves and commits (3 masters,
@@ -13,7 +14,6 @@
  *    commits through the other, and one unit among 200 shoppers split over both has one winner.
  */
 import { sql } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryRows } from '../src/db/client';
 import { type TestContext, conserved, createSku, createTestContext, createTestDatabase, rawCounters, readRecord, skuIn, uniqueName } from './support/context';
@@ -21,17 +21,6 @@ import { type TestRedisCluster, startTestRedisCluster } from './support/servers'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One command to one node, bypassing the cluster client. */
-async function askNode(port: number, ...args: (string | number)[]): Promise<unknown> {
-  const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 5000 });
-  node.on('error', () => {});
-  try {
-    await node.connect();
-    return await node.call(String(args[0]), ...args.slice(1));
-  } finally {
-    node.disconnect();
-  }
-}
 
 /** One answer of the engine, when it was asked and answered. */
 interface Answer {
@@ -93,10 +82,10 @@ describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each
     const replica = cluster.replicas.find((node) => node.masterPort === victim)!.port;
     const partitions = Array.from({ length: ctx.config.redisPartitions }, (_, partition) => partition);
     const slotOf = new Map<number, number>();
-    for (const partition of partitions) slotOf.set(partition, Number(await askNode(cluster.masters[1], 'CLUSTER', 'KEYSLOT', ctx.keys.dataMarker(partition))));
+    for (const partition of partitions) slotOf.set(partition, Number(await askNode(cluster.masters[1], ['CLUSTER', 'KEYSLOT', ctx.keys.dataMarker(partition)], 5000)));
     const masterOfPartition = new Map<number, number>();
     for (const partition of partitions) masterOfPartition.set(partition, await cluster.masterOf(slotOf.get(partition)!));
-    const leaseMaster = await cluster.masterOf(Number(await askNode(cluster.masters[1], 'CLUSTER', 'KEYSLOT', ctx.keys.reconcileLease())));
+    const leaseMaster = await cluster.masterOf(Number(await askNode(cluster.masters[1], ['CLUSTER', 'KEYSLOT', ctx.keys.reconcileLease()], 5000)));
     const affected = partitions.filter((partition) => masterOfPartition.get(partition) === victim);
     const live = partitions.filter((partition) => masterOfPartition.get(partition) !== victim);
     expect(affected.length).toBeGreaterThan(0);
@@ -181,7 +170,7 @@ describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each
       // The replica's own ROLE says when: `stillReplicaAt` is the last moment it surely was a replica.
       while (Date.now() < HARD_STOP && promotedAt === Number.POSITIVE_INFINITY) {
         const asked = Date.now();
-        const role = ((await askNode(replica, 'ROLE').catch(() => ['?'])) as string[])[0];
+        const role = ((await askNode(replica, ['ROLE'], 5000).catch(() => ['?'])) as string[])[0];
         if (role === 'master') promotedAt = Date.now();
         else {
           if (role === 'slave') stillReplicaAt = asked;
@@ -229,7 +218,7 @@ describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each
     await cluster.start(victim);
     let rejoinedAsReplica = false;
     while (!rejoinedAsReplica && Date.now() - restartAt < 15_000) {
-      rejoinedAsReplica = ((await askNode(victim, 'ROLE').catch(() => ['?'])) as string[])[0] === 'slave';
+      rejoinedAsReplica = ((await askNode(victim, ['ROLE'], 5000).catch(() => ['?'])) as string[])[0] === 'slave';
       if (!rejoinedAsReplica) await sleep(100);
     }
     const ourSkus = new Set(skus.map((entry) => entry.sku));
@@ -350,11 +339,11 @@ describe('a hot SKU\'s slot migrated to another master under traffic (3 masters,
     const TOTAL = 100_000;
     const sku = uniqueName('hot-');
     await createSku(ctx, sku, { total: TOTAL });
-    const slot = Number(await askNode(cluster.masters[0], 'CLUSTER', 'KEYSLOT', ctx.keys.stock(sku)));
+    const slot = Number(await askNode(cluster.masters[0], ['CLUSTER', 'KEYSLOT', ctx.keys.stock(sku)], 5000));
     const source = await cluster.masterOf(slot);
     const target = cluster.masters.find((port) => port !== source)!;
     const others = cluster.masters.filter((port) => port !== source && port !== target);
-    const [sourceId, targetId] = [String(await askNode(source, 'CLUSTER', 'MYID')), String(await askNode(target, 'CLUSTER', 'MYID'))];
+    const [sourceId, targetId] = [String(await askNode(source, ['CLUSTER', 'MYID'], 5000)), String(await askNode(target, ['CLUSTER', 'MYID'], 5000))];
 
     const answers: Answer[] = [];
     const bodiesOf500: unknown[] = [];
@@ -378,18 +367,18 @@ describe('a hot SKU\'s slot migrated to another master under traffic (3 masters,
     const migrate = async () => {
       await sleep(700);
       migrationStarted = Date.now();
-      await askNode(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
-      await askNode(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+      await askNode(target, ['CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId], 5000);
+      await askNode(source, ['CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId], 5000);
       // Keys go over in small batches with pauses, so reserves meet the slot half-moved.
       for (; batches < 500; batches++) {
-        const keys = (await askNode(source, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+        const keys = (await askNode(source, ['CLUSTER', 'GETKEYSINSLOT', slot, 100], 5000)) as string[];
         if (!keys.length) break;
-        await askNode(source, 'MIGRATE', '127.0.0.1', target, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
+        await askNode(source, ['MIGRATE', '127.0.0.1', target, '', 0, 5000, 'REPLACE', 'KEYS', ...keys], 5000);
         keysMoved += keys.length;
         await sleep(10);
       }
       // The target first, so the slot is never without an owner that accepts it.
-      for (const port of [target, source, ...others]) await askNode(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+      for (const port of [target, source, ...others]) await askNode(port, ['CLUSTER', 'SETSLOT', slot, 'NODE', targetId], 5000);
       migrationEnded = Date.now();
       await sleep(700);
       stop = true;
@@ -409,7 +398,7 @@ describe('a hot SKU\'s slot migrated to another master under traffic (3 masters,
 
     const during = answers.filter((answer) => answer.start >= migrationStarted && answer.end <= migrationEnded + 100);
     const statusCount = (list: { status: number }[]) => list.reduce<Record<number, number>>((counts, answer) => ((counts[answer.status] = (counts[answer.status] ?? 0) + 1), counts), {});
-    const [sourceKeys, targetKeys] = [Number(await askNode(source, 'CLUSTER', 'COUNTKEYSINSLOT', slot)), Number(await askNode(target, 'CLUSTER', 'COUNTKEYSINSLOT', slot))];
+    const [sourceKeys, targetKeys] = [Number(await askNode(source, ['CLUSTER', 'COUNTKEYSINSLOT', slot], 5000)), Number(await askNode(target, ['CLUSTER', 'COUNTKEYSINSLOT', slot], 5000))];
     console.log(
       `[slot migration] slot ${slot} moved ${source} -> ${target}: ${keysMoved} keys in ${batches} batches over ${migrationEnded - migrationStarted} ms; ` +
         `${answers.length} reserves ${JSON.stringify(statusCount(answers))}, during the move ${JSON.stringify(statusCount(during))}; ` +
@@ -430,7 +419,7 @@ describe('a hot SKU\'s slot migrated to another master under traffic (3 masters,
     // The new master holds the SKU now: a commit and a read work there too.
     const held = after.find((result) => result.status === 201)!.body.id as string;
     expect((await timedInject(ctx, 'POST', `/v1/reservations/${held}/commit`)).body.status).toBe('COMMITTED');
-    expect(await askNode(target, 'HGET', ctx.keys.stock(sku), 'sold')).toBe('1');
+    expect(await askNode(target, ['HGET', ctx.keys.stock(sku), 'sold'], 5000)).toBe('1');
     expect((await timedInject(ctx, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ total: TOTAL, reserved: created - 1, sold: 1 });
   });
 });

@@ -1,5 +1,6 @@
+import { askNode } from '../src/servers/askNode';
 import { randomBytes } from 'node:crypto';
-import { type Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { CLIENT_OPTIONS, connectWithRetry, createRedisCluster } from '../src/redis/connect';
@@ -13,17 +14,6 @@ async function clientFor(nodesList: string): Promise<Cluster> {
   return client;
 }
 
-/** One command to one node, bypassing the cluster client. */
-async function askNode(port: number, ...args: (string | number)[]): Promise<unknown> {
-  const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
-  node.on('error', () => {});
-  try {
-    await node.connect();
-    return await node.call(String(args[0]), ...args.slice(1));
-  } finally {
-    node.disconnect();
-  }
-}
 
 /** How a call ended and how long it took. */
 async function timed<T>(call: Promise<T>): Promise<{ ok: boolean; value?: T; error?: string; ms: number }> {
@@ -112,10 +102,10 @@ describe('a dead master (3 masters, no replicas)', () => {
     const slot = await slotOf(client, a);
     await client.set(a, 'A');
     await client.set(b, 'B');
-    const [sourceId, targetId] = [String(await askNode(source, 'CLUSTER', 'MYID')), String(await askNode(target, 'CLUSTER', 'MYID'))];
-    await askNode(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
-    await askNode(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
-    await askNode(source, 'MIGRATE', '127.0.0.1', target, '', 0, 5000, 'KEYS', a);
+    const [sourceId, targetId] = [String(await askNode(source, ['CLUSTER', 'MYID'])), String(await askNode(target, ['CLUSTER', 'MYID']))];
+    await askNode(target, ['CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId]);
+    await askNode(source, ['CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId]);
+    await askNode(source, ['MIGRATE', '127.0.0.1', target, '', 0, 5000, 'KEYS', a]);
 
     // `a` is on the target, `b` still on the source: the source answers ASK for `a`.
     expect(await client.get(a)).toBe('A');
@@ -125,14 +115,14 @@ describe('a dead master (3 masters, no replicas)', () => {
     const script = timed(client.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, a, b)).finally(() => (settled = true));
     await sleep(150);
     expect(settled).toBe(false);
-    await askNode(source, 'MIGRATE', '127.0.0.1', target, '', 0, 5000, 'KEYS', b);
-    for (const port of [target, source, third]) await askNode(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+    await askNode(source, ['MIGRATE', '127.0.0.1', target, '', 0, 5000, 'KEYS', b]);
+    for (const port of [target, source, third]) await askNode(port, ['CLUSTER', 'SETSLOT', slot, 'NODE', targetId]);
     expect(await script).toMatchObject({ ok: true, value: ['A', 'B'] });
 
     // The slot has moved for good: the source answers MOVED, which the client follows.
     expect(await cluster.masterOf(slot)).toBe(target);
     expect(await client.set(a, 'after the move')).toBe('OK');
-    expect(await askNode(target, 'GET', a)).toBe('after the move');
+    expect(await askNode(target, ['GET', a])).toBe('after the move');
   });
 
   /** A tag whose slot the victim serves and one it does not. */
@@ -185,7 +175,7 @@ describe('a dead master (3 masters, no replicas)', () => {
       await sleep(250);
     }
     console.log(`calls for the dead master's slots failed within ${slowest} ms with: ${[...seen].join(' | ')}`);
-    const info = String(await askNode(cluster.masters[1], 'CLUSTER', 'INFO'));
+    const info = String(await askNode(cluster.masters[1], ['CLUSTER', 'INFO']));
     expect(info).toMatch(/cluster_state:ok/);
   });
 });
@@ -211,14 +201,14 @@ describe('a master killed with a replica (3 masters, 1 replica each)', () => {
     const slot = await slotOf(client, key);
     await client.set(key, 'kept');
     // Replication is asynchronous: wait until the replica has the write before the kill.
-    expect(await askNode(victim, 'WAIT', 1, 2000)).toBe(1);
+    expect(await askNode(victim, ['WAIT', 1, 2000])).toBe(1);
 
     await cluster.kill(victim);
     const killedAt = Date.now();
     let promotedAfter = -1;
     while (Date.now() - killedAt < 15_000) {
       const newMaster = await cluster.masterOf(slot).catch(() => undefined);
-      const role = String(await askNode(replica, 'INFO', 'replication'));
+      const role = String(await askNode(replica, ['INFO', 'replication']));
       if (newMaster === replica && /^role:master/m.test(role)) {
         promotedAfter = Date.now() - killedAt;
         break;
@@ -226,7 +216,7 @@ describe('a master killed with a replica (3 masters, 1 replica each)', () => {
       await sleep(100);
     }
     expect(promotedAfter).toBeGreaterThanOrEqual(0);
-    const nodesView = String(await askNode(cluster.masters[1], 'CLUSTER', 'NODES'));
+    const nodesView = String(await askNode(cluster.masters[1], ['CLUSTER', 'NODES']));
     expect(nodesView).toMatch(new RegExp(`127\\.0\\.0\\.1:${victim}@\\d+ master,fail `));
 
     // The client learns the new master from the next MOVED; no call may hang meanwhile.

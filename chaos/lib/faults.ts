@@ -1,5 +1,5 @@
+import { askNode } from '../../src/servers/askNode';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { Random } from './random';
 import { adminHeaders, call } from './workload';
 import type { World } from './world';
@@ -15,16 +15,6 @@ export interface Fault {
   error?: string;
 }
 
-async function ask(port: number, ...args: (string | number)[]): Promise<unknown> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(String(args[0]), ...args.slice(1));
-  } finally {
-    client.disconnect();
-  }
-}
 
 export type FaultKind = 'engine-kill' | 'reconciler-killed-mid-pass' | 'redis-pause' | 'postgres-kill' | 'redis-kill' | 'reconcile-race' | 'redis-flush' | 'failover';
 
@@ -43,7 +33,7 @@ export class FaultInjector {
     const replicas: number[] = [];
     for (const { port } of this.world.redisCluster!.nodes) {
       try {
-        const role = ((await ask(port, 'ROLE')) as [string])[0];
+        const role = ((await askNode(port, ['ROLE'], 2000)) as [string])[0];
         (role === 'master' ? masters : replicas).push(port);
       } catch {
         // down
@@ -86,7 +76,7 @@ export class FaultInjector {
         case 'redis-pause': {
           const port = random.pick(await this.masterPorts());
           const ms = random.int(300, 2000);
-          await ask(port, 'CLIENT', 'PAUSE', ms, 'ALL');
+          await askNode(port, ['CLIENT', 'PAUSE', ms, 'ALL'], 2000);
           await sleep(ms);
           fault.detail = `CLIENT PAUSE ${ms} ms ALL on ${port}`;
           break;
@@ -127,7 +117,7 @@ export class FaultInjector {
         }
         case 'redis-flush': {
           const ports = await this.masterPorts();
-          for (const port of ports) await ask(port, 'FLUSHALL');
+          for (const port of ports) await askNode(port, ['FLUSHALL'], 2000);
           fault.dataLoss = true;
           fault.detail = `FLUSHALL on ${ports.join(',')}`;
           break;
@@ -177,6 +167,6 @@ export class FaultInjector {
     } catch {
       // already running
     }
-    if (this.world.redis && !(await ask(this.world.redis.port, 'PING').catch(() => false))) await this.world.redis.start();
+    if (this.world.redis && !(await askNode(this.world.redis.port, ['PING'], 2000).catch(() => false))) await this.world.redis.start();
   }
 }

@@ -1,10 +1,10 @@
+import { askNode } from './askNode';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { redisCliBinary, redisServerBinary } from './binaries';
 import { freePort } from './freePort';
 import { redisAnswers } from './readiness';
@@ -50,17 +50,6 @@ export interface ThrowawayRedisClusterOptions {
   startTimeoutMs?: number;
 }
 
-/** One command to one node, on a connection of its own that gives up fast. */
-async function ask(port: number, ...args: (string | number)[]): Promise<unknown> {
-  const client = new Redis({ host: HOST, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(String(args[0]), ...args.slice(1));
-  } finally {
-    client.disconnect();
-  }
-}
 
 /** Polls `probe` every 100 ms until it returns something other than undefined, or throws after `deadline`. */
 async function until<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -143,7 +132,7 @@ export async function startThrowawayRedisCluster(options: ThrowawayRedisClusterO
   const start = async (port: number) => {
     await launch(port);
     await until(`node ${port} rejoining`, Date.now() + 15_000, async () =>
-      infoField(String(await ask(port, 'CLUSTER', 'INFO')), 'cluster_state') === 'ok' ? true : undefined,
+      infoField(String(await askNode(port, ['CLUSTER', 'INFO'])), 'cluster_state') === 'ok' ? true : undefined,
     );
   };
   const kill = async (port: number, signal: NodeJS.Signals = 'SIGKILL') => {
@@ -169,15 +158,15 @@ export async function startThrowawayRedisCluster(options: ThrowawayRedisClusterO
     await Promise.all(
       ports.map((port) =>
         until(`node ${port} agreeing on the cluster`, deadline, async () => {
-          const info = String(await ask(port, 'CLUSTER', 'INFO'));
+          const info = String(await askNode(port, ['CLUSTER', 'INFO']));
           const agreed =
             infoField(info, 'cluster_state') === 'ok' &&
             infoField(info, 'cluster_slots_ok') === String(SLOTS) &&
             infoField(info, 'cluster_known_nodes') === String(total);
           // Replica roles travel by gossip: until this node has heard of all, it lists them as masters.
-          const replicasSeen = parseNodes(String(await ask(port, 'CLUSTER', 'NODES'))).filter((node) => node.replica).length;
+          const replicasSeen = parseNodes(String(await askNode(port, ['CLUSTER', 'NODES']))).filter((node) => node.replica).length;
           if (!agreed || replicasSeen !== total - masterCount) return undefined;
-          const replication = String(await ask(port, 'INFO', 'replication'));
+          const replication = String(await askNode(port, ['INFO', 'replication']));
           return infoField(replication, 'role') === 'master' || infoField(replication, 'master_link_status') === 'up' ? true : undefined;
         }),
       ),
@@ -187,7 +176,7 @@ export async function startThrowawayRedisCluster(options: ThrowawayRedisClusterO
     throw error;
   }
 
-  const topology = parseNodes(String(await ask(ports[0], 'CLUSTER', 'NODES')));
+  const topology = parseNodes(String(await askNode(ports[0], ['CLUSTER', 'NODES'])));
   const portOf = new Map(topology.map((node) => [node.id, node.port]));
   const masters = topology
     .filter((node) => !node.replica)
@@ -216,7 +205,7 @@ export async function startThrowawayRedisCluster(options: ThrowawayRedisClusterO
       let lastError: unknown = new Error('no node is running');
       for (const port of running()) {
         try {
-          const ranges = (await ask(port, 'CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+          const ranges = (await askNode(port, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
           const range = ranges.find(([from, to]) => from <= slot && slot <= to);
           if (range) return Number(range[2][1]);
           lastError = new Error(`node ${port} knows no master for slot ${slot}`);
@@ -227,9 +216,9 @@ export async function startThrowawayRedisCluster(options: ThrowawayRedisClusterO
       throw lastError;
     },
     async failover(replicaPort, mode) {
-      await ask(replicaPort, 'CLUSTER', 'FAILOVER', ...(mode ? [mode] : []));
+      await askNode(replicaPort, ['CLUSTER', 'FAILOVER', ...(mode ? [mode] : [])]);
       await until(`failover to ${replicaPort}`, Date.now() + 15_000, async () =>
-        ((await ask(replicaPort, 'ROLE')) as [string])[0] === 'master' ? true : undefined,
+        ((await askNode(replicaPort, ['ROLE'])) as [string])[0] === 'master' ? true : undefined,
       );
     },
     stop,
