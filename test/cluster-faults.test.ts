@@ -222,7 +222,7 @@ describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each
       if (!rejoinedAsReplica) await sleep(100);
     }
     const ourSkus = new Set(skus.map((entry) => entry.sku));
-    // A pass that held the reconciler lease when its master died leaves the lease (60 s TTL) on the
+    // A pass that held the reconciler lease when its master died leaves the lease (15 s TTL) on the
     // promoted replica: passes are refused meanwhile. Wait 5 s for it, then clear it by hand as an
     // operator would (no pass is running: the storm's loop has ended), and report it.
     let leaseRefusals = 0;

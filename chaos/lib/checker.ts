@@ -40,7 +40,7 @@ const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
 /** Waits for both engines to be ready, every hold to expire, and the reconciler to have drained everything. */
 async function settle(world: World, history: History, log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
   const notes: string[] = [];
-  // A pass killed with its engine keeps the reconcile lease until its TTL (60 s) runs out.
+  // A pass killed with its engine keeps the reconcile lease until its TTL (15 s) runs out.
   const deadline = Date.now() + 120_000;
   const notReady: string[] = [];
   for (const engine of world.engines) {
@@ -177,7 +177,10 @@ export async function check(world: World, history: History, faults: Fault[], log
           flag({ invariant: 'no acknowledged hold lost before expiry', detail: `${r.id} expires ${iso(r.expiresAt)} but #${op.seq} ${op.kind} answered at ${iso(op.t1)}: ${op.status} ${op.code ?? s ?? ''}`, resId: r.id, at: op.t1 }, r.ackedAt);
       }
       if (TERMINAL.includes(status)) seen.add(status);
-      if (seen.size > 1) flag({ invariant: 'one terminal state per reservation', detail: `${r.id} answered ${[...seen].join(' and ')} (final ${status})`, resId: r.id, at: Date.now() }, r.commitAckedAt ?? r.ackedAt);
+      // The terminal state acknowledged first is the one a loss of Redis data may have undone.
+      const firstEndAcked = Math.min(r.commitAckedAt ?? Infinity, r.releaseAckedAt ?? Infinity);
+      if (seen.size > 1)
+        flag({ invariant: 'one terminal state per reservation', detail: `${r.id} answered ${[...seen].join(' and ')} (final ${status})`, resId: r.id, at: Date.now() }, Number.isFinite(firstEndAcked) ? firstEndAcked : r.ackedAt);
     }
 
     for (const [key, idem] of history.idemKeys) {
@@ -188,6 +191,7 @@ export async function check(world: World, history: History, faults: Fault[], log
       const limit = LIMITS[sku];
       if (limit !== null && units > limit) violations.push({ invariant: 'per-user limit', detail: `${user} bought ${units} of ${sku}, limit ${limit}`, sku });
     }
+    for (const violation of limitOverruns(reservations, opsOf, finalStatus, byDesign)) violations.push(violation);
 
     // Conservation in every SKU view an answer carried.
     for (const op of history.ops) {
@@ -244,6 +248,69 @@ export async function check(world: World, history: History, faults: Fault[], log
   } finally {
     await sql.end({ timeout: 2 });
   }
+}
+
+/**
+ * Per-user limits at each instant: when a new hold was acknowledged, the units the same user held
+ * or had bought of that SKU in reservations that surely held them throughout that request (acknowledged
+ * before it was sent, and neither released, nor possibly expired, nor possibly lost with Redis's
+ * data before it was answered), plus the new hold, may not exceed the limit.
+ */
+function limitOverruns(
+  reservations: Reservation[],
+  opsOf: Map<string, Op[]>,
+  finalStatus: (r: Reservation) => string,
+  lostByDesign: (ackedAt: number, seenAt: number) => boolean,
+): Violation[] {
+  const found: Violation[] = [];
+  const earliestEnd = new Map<string, number>();
+  for (const r of reservations) {
+    if (finalStatus(r) === 'COMMITTED') {
+      earliestEnd.set(r.id, Infinity);
+      continue;
+    }
+    let end = r.expiresAt;
+    for (const op of opsOf.get(r.id) ?? []) {
+      if (op.kind.startsWith('release')) end = Math.min(end, op.t0);
+      if (op.kind === 'extend') {
+        // An extend sets now + ttl; one with an unknown outcome may have run any time after it was sent.
+        const ttlMs = Number((op.body as any)?.ttlSeconds) * 1000;
+        end = Math.min(end, op.status === 200 ? Date.parse(op.answer.expiresAt) : op.t0 + ttlMs);
+      }
+      if (op.answer?.expiresAt && op.status === 201) end = Math.min(end, Date.parse(op.answer.expiresAt));
+    }
+    earliestEnd.set(r.id, end);
+  }
+  for (const [sku, limit] of Object.entries(LIMITS)) {
+    if (limit === null) continue;
+    const byUser = new Map<string, Reservation[]>();
+    for (const r of reservations) if ((r.units.get(sku) ?? 0) > 0) (byUser.get(r.userId) ?? byUser.set(r.userId, []).get(r.userId)!).push(r);
+    for (const [user, held] of byUser) {
+      for (const fresh of held) {
+        // Learned from a replay of an idempotency key after it had ended: not held then.
+        const acknowledging = (opsOf.get(fresh.id) ?? []).find((op) => op.t1 === fresh.ackedAt && op.status === 201);
+        if (acknowledging?.answer?.status !== 'PENDING') continue;
+        const alongside = held.filter(
+          (r) =>
+            r !== fresh &&
+            r.ackedAt <= fresh.sentAt &&
+            earliestEnd.get(r.id)! > fresh.ackedAt + MARGIN_MS &&
+            // A commit that survived kept its units counted; a pending hold may have gone with the data.
+            (finalStatus(r) === 'COMMITTED' || !lostByDesign(r.ackedAt, fresh.ackedAt)),
+        );
+        const units = fresh.units.get(sku)! + alongside.reduce((sum, r) => sum + r.units.get(sku)!, 0);
+        if (units <= limit) continue;
+        found.push({
+          invariant: 'per-user limit',
+          detail: `${user} held or had bought ${units} of ${sku} (limit ${limit}) when ${fresh.id} was acknowledged at ${iso(fresh.ackedAt)}, beside ${alongside.map((r) => r.id).join(', ')}`,
+          resId: fresh.id,
+          sku,
+          at: fresh.ackedAt,
+        });
+      }
+    }
+  }
+  return found;
 }
 
 /**

@@ -1,8 +1,12 @@
-import { askNode } from '../../src/servers/askNode';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { askNode } from '../../src/servers/askNode';
 import type { Random } from './random';
 import { adminHeaders, call } from './workload';
-import type { World } from './world';
+import { ROOT, type World } from './world';
 
 /** One injected fault: what, when (ms epoch), and whether Redis may have lost acknowledged data by it. */
 export interface Fault {
@@ -16,7 +20,34 @@ export interface Fault {
 }
 
 
-export type FaultKind = 'engine-kill' | 'reconciler-killed-mid-pass' | 'redis-pause' | 'postgres-kill' | 'redis-kill' | 'reconcile-race' | 'redis-flush' | 'failover';
+export type FaultKind =
+  | 'engine-kill'
+  | 'reconciler-killed-mid-pass'
+  | 'cli-reconciler-kill'
+  | 'redis-pause'
+  | 'postgres-kill'
+  | 'redis-kill'
+  | 'reconcile-race'
+  | 'redis-flush'
+  | 'failover'
+  | 'forced-failover'
+  | 'replica-kill';
+
+/** Starts `npm run reconcile` (from source) against the campaign's servers and kill -9s it after `afterMs`; resolves with how it ended. */
+async function killCliPassAfter(env: Record<string, string>, repair: boolean, afterMs: number): Promise<string> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-chaos-cli-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', ...(repair ? ['--repair'] : [])], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exited ${code} first`)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+  const ending = await exited;
+  clearTimeout(timer);
+  rmSync(dataDir, { recursive: true, force: true });
+  return ending;
+}
 
 export class FaultInjector {
   faults: Fault[] = [];
@@ -28,18 +59,20 @@ export class FaultInjector {
   ) {}
 
   /** Ports of the cluster nodes that are masters now (roles change with failovers). */
-  private async roles(): Promise<{ masters: number[]; replicas: number[] }> {
+  private async roles(): Promise<{ masters: number[]; replicas: number[]; masterOf: Map<number, number> }> {
     const masters: number[] = [];
     const replicas: number[] = [];
+    const masterOf = new Map<number, number>();
     for (const { port } of this.world.redisCluster!.nodes) {
       try {
-        const role = ((await askNode(port, ['ROLE'], 2000)) as [string])[0];
-        (role === 'master' ? masters : replicas).push(port);
+        const role = (await askNode(port, ['ROLE'], 2000)) as [string, string, number];
+        (role[0] === 'master' ? masters : replicas).push(port);
+        if (role[0] === 'slave') masterOf.set(port, Number(role[2]));
       } catch {
         // down
       }
     }
-    return { masters, replicas };
+    return { masters, replicas, masterOf };
   }
 
   private async masterPorts(): Promise<number[]> {
@@ -71,6 +104,14 @@ export class FaultInjector {
           await sleep(random.int(100, 800));
           await engine.start();
           fault.detail = `engine ${engine.name} kill -9 ${afterMs} ms into a reconcile pass`;
+          break;
+        }
+        case 'cli-reconciler-kill': {
+          // tsx and the connections take about a second before the pass starts: kill before, during or after it.
+          const afterMs = random.int(600, 2500);
+          const repair = random.chance(0.5);
+          const ending = await killCliPassAfter(this.world.engineEnv, repair, afterMs);
+          fault.detail = `npm run reconcile${repair ? ' -- --repair' : ''} kill -9 after ${afterMs} ms (${ending})`;
           break;
         }
         case 'redis-pause': {
@@ -130,6 +171,28 @@ export class FaultInjector {
           fault.detail = `CLUSTER FAILOVER on replica ${port}`;
           break;
         }
+        case 'forced-failover': {
+          // The master dies and an operator promotes its replica at once, before the node timeout would.
+          const { replicas, masterOf } = await this.roles();
+          const replica = random.pick(replicas);
+          const master = masterOf.get(replica)!;
+          await this.world.redisCluster!.kill(master);
+          fault.dataLoss = true;
+          await this.world.redisCluster!.failover(replica, 'FORCE');
+          await sleep(random.int(100, 1000));
+          await this.world.redisCluster!.start(master);
+          fault.detail = `master ${master} kill -9, CLUSTER FAILOVER FORCE on its replica ${replica}, old master back as a replica`;
+          break;
+        }
+        case 'replica-kill': {
+          const port = random.pick((await this.roles()).replicas);
+          const downMs = random.int(200, 2000);
+          await this.world.redisCluster!.kill(port);
+          await sleep(downMs);
+          await this.world.redisCluster!.start(port);
+          fault.detail = `replica ${port} kill -9, down ${downMs} ms`;
+          break;
+        }
       }
     } catch (error) {
       fault.error = String(error).slice(0, 200);
@@ -145,12 +208,15 @@ export class FaultInjector {
     const weights: Record<FaultKind, number> = {
       'engine-kill': 3,
       'reconciler-killed-mid-pass': 2,
+      'cli-reconciler-kill': 1,
       'redis-pause': 3,
       'postgres-kill': 2,
       'redis-kill': 3,
       'reconcile-race': 2,
       'redis-flush': 1,
       failover: this.world.cluster ? 2 : 0,
+      'forced-failover': this.world.cluster ? 1 : 0,
+      'replica-kill': this.world.cluster ? 1 : 0,
     };
     for (let i = 0; i < maxFaults; i++) {
       await sleep(this.random.int(1000, 3000));
@@ -167,6 +233,10 @@ export class FaultInjector {
     } catch {
       // already running
     }
-    if (this.world.redis && !(await askNode(this.world.redis.port, ['PING'], 2000).catch(() => false))) await this.world.redis.start();
+    const down = async (port: number) => !(await askNode(port, ['PING'], 2000).catch(() => false));
+    if (this.world.redis && (await down(this.world.redis.port))) await this.world.redis.start();
+    for (const { port } of this.world.redisCluster?.nodes ?? []) {
+      if (await down(port)) await this.world.redisCluster!.start(port).catch((e) => this.log(`heal: ${e}`));
+    }
   }
 }

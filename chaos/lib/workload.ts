@@ -39,8 +39,9 @@ export interface Reservation {
   createdAt: number;
   /** Latest expiresAt an answer acknowledged (ms). */
   expiresAt: number;
-  /** Time of the first answer that acknowledged it (201). */
+  /** Time of the first answer that acknowledged it (201), and when that request was sent. */
   ackedAt: number;
+  sentAt: number;
   commitAckedAt?: number;
   releaseAckedAt?: number;
   commitTried: boolean;
@@ -137,6 +138,7 @@ export class Workload {
         createdAt: Date.parse(body.createdAt),
         expiresAt: Date.parse(body.expiresAt),
         ackedAt: op.t1,
+        sentAt: op.t0,
         commitTried: false,
         releaseTried: false,
       };

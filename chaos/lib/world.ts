@@ -11,7 +11,7 @@ import { startThrowawayRedis, type ThrowawayRedis } from '../../src/servers/thro
 import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../src/servers/throwawayRedisCluster';
 
 export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
 /** One engine process (`node --import tsx src/main.ts`, WORKERS=1) on a fixed port, killable and restartable. */
 export interface Engine {
@@ -74,6 +74,8 @@ export interface World {
   /** A 3-master cluster with one replica each (AOF always), when `cluster`. */
   redisCluster?: ThrowawayRedisCluster;
   engines: Engine[];
+  /** The environment the engines run with (the servers they share): a CLI pass gets it too. */
+  engineEnv: Record<string, string>;
   /** A client of our own on the engines' Redis (raw counters, faults). */
   redisClient(): Redis | Cluster;
   partitions: number;
@@ -94,6 +96,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
   let redis: ThrowawayRedis | undefined;
   let redisCluster: ThrowawayRedisCluster | undefined;
   const engines: Engine[] = [];
+  let env: Record<string, string> = {};
   try {
     if (options.cluster) {
       redisCluster = await startThrowawayRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true });
@@ -102,7 +105,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
       redis = await startThrowawayRedis({ appendonly: true });
       log(`redis on port ${redis.port} (AOF always)`);
     }
-    const env: Record<string, string> = {
+    env = {
       DATABASE_URL: postgres.url,
       RECONCILE_CRON: '*/1 * * * * *',
       RESERVATION_TTL_SECONDS: '5',
@@ -124,6 +127,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
     redis,
     redisCluster,
     engines,
+    engineEnv: { ...env, ADMIN_TOKEN: CHAOS_ADMIN_TOKEN },
     partitions: options.cluster ? 16 : 1,
     redisClient() {
       if (!client) {

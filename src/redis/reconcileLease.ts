@@ -16,7 +16,7 @@ export interface HeldLease {
 export class ReconcileLease {
   constructor(
     private readonly store: RedisStore,
-    private readonly ttlMs = 60_000,
+    private readonly ttlMs = 15_000,
   ) {}
 
   /**
