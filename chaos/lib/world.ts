@@ -96,7 +96,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
   let redis: ThrowawayRedis | undefined;
   let redisCluster: ThrowawayRedisCluster | undefined;
   const engines: Engine[] = [];
-  let env: Record<string, string> = {};
+  let env: Record<string, string> | undefined;
   try {
     if (options.cluster) {
       redisCluster = await startThrowawayRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true });
@@ -127,7 +127,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
     redis,
     redisCluster,
     engines,
-    engineEnv: { ...env, ADMIN_TOKEN: CHAOS_ADMIN_TOKEN },
+    engineEnv: { ...env!, ADMIN_TOKEN: CHAOS_ADMIN_TOKEN },
     partitions: options.cluster ? 16 : 1,
     redisClient() {
       if (!client) {
