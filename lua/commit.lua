@@ -39,11 +39,10 @@ end
 if r.s == 'E' then
   return reservationReply(-7, r)
 end
--- Whether every held line still has its expiry-index member (nothing returned it yet).
+-- Whether every hold still has its expiry-index member (nothing returned it yet).
 local function allHeld()
-  for _, line in ipairs(recordLines(r)) do
-    local sku, reserved = line[1], line[3]
-    if reserved > 0 and isLocal(sku, templates) and not redis.call('ZSCORE', skuKey(templates.expiry, sku), holdMember(reservationId, reserved, r.u)) then
+  for _, hold in ipairs(localHolds(r, templates)) do
+    if not redis.call('ZSCORE', skuKey(templates.expiry, hold[1]), holdMember(reservationId, hold[3], r.u)) then
       return false
     end
   end

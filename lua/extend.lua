@@ -45,13 +45,12 @@ local spanning = spansPartitions(r, templates)
 if spanning then
   redis.call('ZADD', templates.spanning, 'XX', expiresAt, reservationId)
 end
-for _, line in ipairs(recordLines(r)) do
-  local sku, reserved = line[1], line[3]
-  -- A spanning reservation's holds keep their +inf score: its expiry lives in the spanning index.
-  if reserved > 0 and not spanning then
-    redis.call('ZADD', skuKey(templates.expiry, sku), 'XX', expiresAt, holdMember(reservationId, reserved, r.u))
+-- A spanning reservation's holds keep their +inf score: its expiry lives in the spanning index.
+if not spanning then
+  for _, hold in ipairs(localHolds(r, templates)) do
+    redis.call('ZADD', skuKey(templates.expiry, hold[1]), 'XX', expiresAt, holdMember(reservationId, hold[3], r.u))
     -- A shorter hold must still be swept on time: keep the SKU's earliest expiry in the index.
-    redis.call('ZADD', dueKey, 'LT', expiresAt, sku)
+    redis.call('ZADD', dueKey, 'LT', expiresAt, hold[1])
   end
 end
 r.e = expiresAt

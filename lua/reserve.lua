@@ -22,17 +22,20 @@
     "<reservation id>|<user id>|<order id, empty for none>|<hold ttl ms>|<1 allow partial, 0
      all-or-nothing>|<fingerprint "<key hash>~<body digest>", empty without idempotency key, after a
      "+" when the key is passed here (else the engine claimed it in its user's partition)>|<lines>", lines being
-    "<SKU number (1-based, in the list above)>:<qty>" joined by ","
+    "<SKU number (1-based, in the list above)>:<qty>", plus "@<location>" when the line names one,
+    joined by "," (a SKU may have two lines: one naming a location, one not)
     (one argument instead of seven or more: fewer arguments to encode in Node and unpack here)
 
   Returns one reply per request, in order:
-    {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held
+    {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (a units text, includes/holdUnits.lua,
+                                               where the SKU has locations)
     {1, reservationId}                         idempotent replay of an earlier reservation
     {-1, n}                                    SKU_NOT_FOUND (line n)
     {-2, n}                                    SALE_NOT_ACTIVE (line n)
     {-3, n, heldOrBought, limit}               PURCHASE_LIMIT_EXCEEDED (line n)
     {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK
     {-5}                                       IDEMPOTENCY_KEY_REUSED
+    {-15, n}                                   LOCATION_NOT_FOUND (line n names a location the SKU takes no holds in)
 ]]
 local outboxKey, dueKey = KEYS[1], KEYS[2]
 local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -44,6 +47,7 @@ local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 -- @include "stockSnapshot"
 -- @include "appendEntry"
 -- @include "reservationRecord"
+-- @include "takeUnits"
 
 local now = nowMs()
 local nowText = string.format('%d', now)
@@ -75,10 +79,15 @@ local function skuState(n)
   state = {exists = redis.call('EXISTS', stockKey) == 1}
   if state.exists then
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
-    local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt')
+    local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
     state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
     state.limit, state.startsAt, state.endsAt = tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
     -- Held units are counted per user only under a limit (see includes/addBuyerUnits.lua).
+    state.stockKey = stockKey
+    if v[7] then
+      readActiveLocations(state, v[7])
+      state.heldByLocation = {list = {}, index = {}}
+    end
   end
   state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey
   state.buyers, state.buyersChanged, state.holds, state.changed = {}, {}, {}, false
@@ -109,10 +118,11 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     end
   end
 
-  -- Parallel arrays (state, qty, reserved per line): this runs once per request on the hot path.
-  local states, qtys, qtyTexts, held = {}, {}, {}, {}
+  -- Parallel arrays (state, qty, location, units taken and where, per line): this runs once per
+  -- request on the hot path.
+  local states, qtys, qtyTexts, locations, held, taken = {}, {}, {}, {}, {}, {}
   local lineCount = 0
-  for skuNumber, qtyText in string.gmatch(lineArgs, '(%d+):(%d+)') do
+  for skuNumber, qtyText, location in string.gmatch(lineArgs, '(%d+):(%d+)@?([^,]*)') do
     lineCount = lineCount + 1
     local n = lineCount
     local state = skuState(tonumber(skuNumber))
@@ -124,29 +134,44 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     end
     qtyTexts[n] = qtyText
     states[n], qtys[n] = state, tonumber(qtyText)
+    if location ~= '' then
+      locations[n] = location
+    end
   end
 
+  -- A limit counts every line of its SKU in the request.
+  local requested = {}
   for n = 1, lineCount do
-    local limit = states[n].limit
-    if limit then
-      local already = buyerUnits(states[n], userId)
-      if already + qtys[n] > limit then
-        return {-3, n, already, limit}
+    local state = states[n]
+    if state.limit then
+      local already = buyerUnits(state, userId)
+      requested[state] = (requested[state] or 0) + qtys[n]
+      if already + requested[state] > state.limit then
+        return {-3, n, already, state.limit}
       end
     end
   end
 
   local shortfall, anyHeld = false, false
   for n = 1, lineCount do
-    local reserved = math.min(qtys[n], math.max(states[n].available, 0))
-    held[n] = reserved
-    shortfall = shortfall or reserved < qtys[n]
-    anyHeld = anyHeld or reserved > 0
+    local units, allocations = takeUnits(states[n], qtys[n], locations[n])
+    if not units then
+      for m = n - 1, 1, -1 do
+        untakeUnits(states[m], held[m], taken[m])
+      end
+      return {-15, n}
+    end
+    held[n], taken[n] = units, allocations
+    shortfall = shortfall or units < qtys[n]
+    anyHeld = anyHeld or units > 0
   end
   if (shortfall and not allowPartial) or not anyHeld then
+    for n = lineCount, 1, -1 do
+      untakeUnits(states[n], held[n], taken[n])
+    end
     local refusal = {-4}
     for n = 1, lineCount do
-      refusal[n + 1] = states[n].available
+      refusal[n + 1] = availableFor(states[n], locations[n])
     end
     return refusal
   end
@@ -155,30 +180,43 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
   local expiresAt = ttl.expiresAt
   local reply = {0, now, expiresAt}
   local lineTexts = {}
+  -- One hold member per SKU of the request: the SKUs in line order, and their lines' units texts.
+  local holdSkus, holdParts = {}, {}
   for n = 1, lineCount do
-    local state, reserved = states[n], held[n]
+    local state, reserved, allocations = states[n], held[n], taken[n]
     -- Usually all of the line was held: its text is already at hand.
-    local reservedText = reserved == qtys[n] and qtyTexts[n] or tostring(reserved)
+    local reservedText = allocations and holdUnitsText(reserved, allocations) or (reserved == qtys[n] and qtyTexts[n] or tostring(reserved))
     if reserved > 0 then
-      state.available = state.available - reserved
       state.reserved = state.reserved + reserved
       if state.limit then
         state.buyers[userId] = buyerUnits(state, userId) + reserved
         state.buyersChanged[userId] = true
       end
-      local holds = state.holds
-      holds[#holds + 1] = ttl.expiresAtText
-      holds[#holds + 1] = holdMember(reservationId, reservedText, userId)
-      if not state.earliest or expiresAt < state.earliest then
-        state.earliest = expiresAt
+      if allocations then
+        addAllocations(state.heldByLocation, allocations)
+      end
+      local parts = holdParts[state]
+      if parts then
+        parts[#parts + 1] = reservedText
+      else
+        holdParts[state] = {reservedText}
+        holdSkus[#holdSkus + 1] = state
       end
       if not state.changed then
         state.changed = true
         touched[#touched + 1] = state
       end
     end
-    reply[3 + n] = reserved
+    reply[3 + n] = allocations and reservedText or reserved
     lineTexts[n] = state.sku .. '|' .. qtyTexts[n] .. '|' .. reservedText
+  end
+  for _, state in ipairs(holdSkus) do
+    local holds = state.holds
+    holds[#holds + 1] = ttl.expiresAtText
+    holds[#holds + 1] = holdMember(reservationId, combineHoldUnits(holdParts[state]), userId)
+    if not state.earliest or expiresAt < state.earliest then
+      state.earliest = expiresAt
+    end
   end
 
   -- A hold's lifetime is its ttl, so the record takes the ttl's own text.
@@ -213,6 +251,9 @@ if #events > 0 then
   for _, state in ipairs(touched) do
     state.version = state.version + 1
     redis.call('HSET', state.stockKey, 'available', state.available, 'reserved', state.reserved, 'version', state.version)
+    if state.heldByLocation then
+      writeTakenUnits(state.stockKey, state.heldByLocation)
+    end
     redis.call('ZADD', state.expiryKey, unpack(state.holds))
     -- LT keeps the SKU's earliest expiry (and adds the SKU when it is not indexed yet).
     redis.call('ZADD', dueKey, 'LT', state.earliest, state.sku)

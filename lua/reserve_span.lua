@@ -17,12 +17,14 @@
   ARGV[10] part: ms from now by which the home must exist
   ARGV[11] home: the record's lines in request order, joined by ",": "#<n>" for local line n,
            "<sku>|<qty>|<reserved>" for a line held in another partition
-  then for each local line: sku, qty
+  then for each local line: sku, and its qty, plus "@<location>" when the line names one
 
   Returns
-    {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (possibly 0 units of a line)
+    {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (possibly 0 units of a line;
+        a units text, includes/holdUnits.lua, where the SKU has locations)
     {-1, n} SKU_NOT_FOUND   {-2, n} SALE_NOT_ACTIVE   {-3, n, heldOrBought, limit} PURCHASE_LIMIT_EXCEEDED
     {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short)
+    {-15, n} LOCATION_NOT_FOUND
 ]]
 local outboxKey, spanningKey, recordKey = KEYS[1], KEYS[2], KEYS[3]
 local retentionMs, sweepLimit, role = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -37,60 +39,99 @@ local lineCount = (#KEYS - 3) / 3
 -- @include "stockSnapshot"
 -- @include "appendEntry"
 -- @include "reservationRecord"
+-- @include "takeUnits"
 
 local now = nowMs()
-local lines = {}
+-- One state per SKU: two lines of a SKU (one naming a location) take from the same counters.
+local states, lines = {}, {}
 for n = 1, lineCount do
-  local stockKey, expiryKey, buyersKey = KEYS[3 * n + 1], KEYS[3 * n + 2], KEYS[3 * n + 3]
-  local sku, qty = ARGV[10 + 2 * n], tonumber(ARGV[11 + 2 * n])
-  if redis.call('EXISTS', stockKey) == 0 then
-    return {-1, n}
+  local sku, qty, location = ARGV[10 + 2 * n], string.match(ARGV[11 + 2 * n], '^(%d+)@?(.*)$')
+  local state = states[sku]
+  if not state then
+    local stockKey, expiryKey, buyersKey = KEYS[3 * n + 1], KEYS[3 * n + 2], KEYS[3 * n + 3]
+    if redis.call('EXISTS', stockKey) == 0 then
+      return {-1, n}
+    end
+    sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
+    local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
+    local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
+    if (startsAt and now < startsAt) or (endsAt and now >= endsAt) then
+      return {-2, n}
+    end
+    state = {sku = sku, available = tonumber(v[1]), limit = tonumber(v[2]), stockKey = stockKey, expiryKey = expiryKey,
+      buyersKey = buyersKey, requested = 0, held = 0, parts = {}}
+    readActiveLocations(state, v[5])
+    if state.locations then
+      state.heldByLocation = {list = {}, index = {}}
+    end
+    states[sku] = state
   end
-  sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
-  local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt')
-  local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
-  if (startsAt and now < startsAt) or (endsAt and now >= endsAt) then
-    return {-2, n}
-  end
-  local limit = tonumber(v[2])
-  if limit then
-    local already = tonumber(redis.call('HGET', buyersKey, userId) or '0')
-    if already + qty > limit then
-      return {-3, n, already, limit}
+  state.requested = state.requested + tonumber(qty)
+  if state.limit then
+    local already = tonumber(redis.call('HGET', state.buyersKey, userId) or '0')
+    if already + state.requested > state.limit then
+      return {-3, n, already, state.limit}
     end
   end
-  lines[n] = {sku = sku, qty = qty, available = tonumber(v[1]), stockKey = stockKey, expiryKey = expiryKey, buyersKey = buyersKey,
-    limited = limit ~= nil}
+  lines[n] = {state = state, qty = tonumber(qty), location = location ~= '' and location or nil}
 end
 
 local shortfall = false
-for _, line in ipairs(lines) do
-  line.reserved = math.min(line.qty, math.max(line.available, 0))
-  shortfall = shortfall or line.reserved < line.qty
+for n, line in ipairs(lines) do
+  local units, allocations = takeUnits(line.state, line.qty, line.location)
+  if not units then
+    return {-15, n}
+  end
+  line.reserved, line.allocations = units, allocations
+  shortfall = shortfall or units < line.qty
 end
 if shortfall and not allowPartial then
+  -- Nothing was written yet: put the units back only to report what each line could see.
+  for n = #lines, 1, -1 do
+    untakeUnits(lines[n].state, lines[n].reserved, lines[n].allocations)
+  end
   local refusal = {-4}
   for n, line in ipairs(lines) do
-    refusal[n + 1] = line.available
+    refusal[n + 1] = availableFor(line.state, line.location)
   end
   return refusal
 end
 
 local expiresAt = now + ttlMs
-local reply, stock, localTexts = {0, now, expiresAt}, {}, {}
+local reply, stock, localTexts, held = {0, now, expiresAt}, {}, {}, {}
 for n, line in ipairs(lines) do
+  local state = line.state
+  local text = holdUnitsText(line.reserved, line.allocations)
   if line.reserved > 0 then
-    redis.call('HINCRBY', line.stockKey, 'available', -line.reserved)
-    redis.call('HINCRBY', line.stockKey, 'reserved', line.reserved)
-    redis.call('HINCRBY', line.stockKey, 'version', 1)
-    redis.call('ZADD', line.expiryKey, '+inf', holdMember(reservationId, line.reserved, userId))
-    if line.limited then
-      addBuyerUnits(line.buyersKey, userId, line.reserved)
+    state.held = state.held + line.reserved
+    state.parts[#state.parts + 1] = text
+    if line.allocations then
+      addAllocations(state.heldByLocation, line.allocations)
+    end
+    if #state.parts == 1 then
+      held[#held + 1] = state
     end
   end
-  stock[#stock + 1] = stockSnapshot(line.stockKey, line.sku)
-  reply[3 + n] = line.reserved
-  localTexts[n] = line.sku .. '|' .. line.qty .. '|' .. line.reserved
+  reply[3 + n] = line.allocations and text or line.reserved
+  localTexts[n] = state.sku .. '|' .. line.qty .. '|' .. text
+end
+for _, state in ipairs(held) do
+  redis.call('HINCRBY', state.stockKey, 'available', -state.held)
+  redis.call('HINCRBY', state.stockKey, 'reserved', state.held)
+  redis.call('HINCRBY', state.stockKey, 'version', 1)
+  if state.heldByLocation then
+    writeTakenUnits(state.stockKey, state.heldByLocation)
+  end
+  redis.call('ZADD', state.expiryKey, '+inf', holdMember(reservationId, combineHoldUnits(state.parts), userId))
+  if state.limit then
+    addBuyerUnits(state.buyersKey, userId, state.held)
+  end
+end
+for _, line in ipairs(lines) do
+  if not line.state.snapshotTaken then
+    line.state.snapshotTaken = true
+    stock[#stock + 1] = stockSnapshot(line.state.stockKey, line.state.sku)
+  end
 end
 
 local keepMs = string.format('%d', ttlMs + retentionMs)

@@ -12,6 +12,7 @@ const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {
   PURCHASE_LIMIT_EXCEEDED: 'limit_exceeded',
   SALE_NOT_ACTIVE: 'sale_not_active',
   SKU_NOT_FOUND: 'sku_not_found',
+  LOCATION_NOT_FOUND: 'sku_not_found',
   IDEMPOTENCY_KEY_REUSED: 'idempotency_conflict',
   VALIDATION_FAILED: 'invalid',
   INVALID_JSON: 'invalid',

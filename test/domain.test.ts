@@ -61,8 +61,16 @@ describe('reservation rules', () => {
   });
 
   it('a short line is BACKORDERED with the difference', () => {
-    expect(toLine('a', 5, 5)).toEqual({ sku: 'a', qty: 5, reserved: 5, backordered: 0, status: 'RESERVED' });
-    expect(toLine('a', 5, 2)).toEqual({ sku: 'a', qty: 5, reserved: 2, backordered: 3, status: 'BACKORDERED' });
+    expect(toLine('a', 5, 5, null)).toEqual({ sku: 'a', qty: 5, reserved: 5, backordered: 0, status: 'RESERVED', allocations: [{ location: 'default', reserved: 5 }] });
+    expect(toLine('a', 5, 2, [{ location: 'berlin', reserved: 1 }, { location: 'paris', reserved: 1 }])).toEqual({
+      sku: 'a',
+      qty: 5,
+      reserved: 2,
+      backordered: 3,
+      status: 'BACKORDERED',
+      allocations: [{ location: 'berlin', reserved: 1 }, { location: 'paris', reserved: 1 }],
+    });
+    expect(toLine('a', 5, 0, null).allocations).toEqual([]);
   });
 
   it('reservation ids are their home partition, then 16 url-safe random characters, and do not repeat', () => {

@@ -11,7 +11,7 @@ const pending: ReservationRecord = {
   finishedAt: '',
   userId: 'u-1',
   orderId: 'o-1',
-  lines: [['tv-55', 2, 2], ['hdmi', 3, 1]],
+  lines: [['tv-55', 2, 2, null], ['hdmi', 3, 1, null]],
 };
 
 describe('reservation record text', () => {
@@ -19,6 +19,13 @@ describe('reservation record text', () => {
     const text = encodeReservationRecord(pending);
     expect(text).toBe('P|1790000000000|900000||u-1|o-1|tv-55|2|2,hdmi|3|1');
     expect(decodeReservationRecord(text)).toEqual(pending);
+  });
+
+  it('keeps where the units of a line are held when its SKU has locations', () => {
+    const located: ReservationRecord = { ...pending, lines: [['tv-55', 3, 3, [{ location: 'berlin', reserved: 1 }, { location: 'paris', reserved: 2 }]], ['hdmi', 3, 0, null]] };
+    const text = encodeReservationRecord(located);
+    expect(text).toBe('P|1790000000000|900000||u-1|o-1|tv-55|3|3@berlin=1;paris=2,hdmi|3|0');
+    expect(decodeReservationRecord(text)).toEqual(located);
   });
 
   it('refuses a status letter it does not know', () => {
@@ -77,9 +84,9 @@ describe.each(REDIS_TARGETS)('reserve script, one batch of mixed requests, on %s
     const [[entryId, fields]] = (await ctx.redis.xrevrange(ctx.keys.outbox(partition), '+', '-', 'COUNT', 1)) as [string, string[]][];
     const reserves = parseEntry(entryId, fields[1]).events.filter((event) => event.type === 'RESERVE');
     expect(reserves.map((event) => event.type === 'RESERVE' && [event.userId, event.items])).toEqual([
-      [u1, [[a, 2, 2]]],
-      ['u2', [[b, 1, 1], [a, 1, 1]]],
-      [u4, [[b, 2, 2]]],
+      [u1, [[a, 2, 2, null]]],
+      ['u2', [[b, 1, 1, null], [a, 1, 1, null]]],
+      [u4, [[b, 2, 2, null]]],
     ]);
   });
 

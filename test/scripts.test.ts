@@ -80,7 +80,7 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       const b = await newSku(1, { partition: ctx.keys.partitionOfSku(a) }); // one partition: see the first test
       const out = await ctx.engine.reserve(command([{ sku: a, qty: 2 }, { sku: b, qty: 3 }], { allowPartial: true }));
       if (out.kind !== 'created') throw new Error('expected a reservation');
-      expect(out.reservation.items[1]).toEqual({ sku: b, qty: 3, reserved: 1, backordered: 2, status: 'BACKORDERED' });
+      expect(out.reservation.items[1]).toEqual({ sku: b, qty: 3, reserved: 1, backordered: 2, status: 'BACKORDERED', allocations: [{ location: 'default', reserved: 1 }] });
       const none = await refusalOf(ctx.engine.reserve(command([{ sku: b, qty: 1 }], { allowPartial: true })));
       expect(none.code).toBe('INSUFFICIENT_STOCK');
     });

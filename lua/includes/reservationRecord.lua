@@ -2,7 +2,7 @@
 --   "<status>|<createdAt ms>|<lifetime ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
 -- status P pending, C committed, R released, E expired; lifetime is expiresAt - createdAt (short,
 -- so a typical record fits Redis's 44-byte embedded strings); lines "sku|qty|reserved" joined by
--- ",". userId and orderId never contain "|" (validated), and lines come last. Scripts answer
+-- ",", reserved being a units text (includes/holdUnits.lua: a number unless the SKU has locations). userId and orderId never contain "|" (validated), and lines come last. Scripts answer
 -- with the record's own text, and RESERVE outbox events carry it: src/redis/reservationRecord.ts
 -- is the one TypeScript reader of it.
 local function loadReservation(recordKey)
@@ -35,11 +35,11 @@ local function reservationReply(code, r)
   return {code, r.raw}
 end
 
--- Iterates the lines of a record: sku, requested qty, reserved units.
+-- Iterates the lines of a record: sku, requested qty, reserved units, their units text.
 local function recordLines(r)
   local lines = {}
-  for sku, qty, reserved in string.gmatch(r.i, '([^|,]+)|(%d+)|(%d+)') do
-    lines[#lines + 1] = {sku, tonumber(qty), tonumber(reserved)}
+  for sku, qty, reserved in string.gmatch(r.i, '([^|,]+)|(%d+)|([^|,]+)') do
+    lines[#lines + 1] = {sku, tonumber(qty), tonumber(string.match(reserved, '^%d+')), reserved}
   end
   return lines
 end

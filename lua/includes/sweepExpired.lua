@@ -2,9 +2,10 @@
 -- @include "addBuyerUnits"
 -- @include "stockSnapshot"
 -- @include "appendEntry"
+-- @include "locations"
 
--- Returns to the shelf the units of at most `limit` holds of one SKU whose expiry is at or before
--- `now`. Removing a member from the expiry index is what returns its units, so every hold is
+-- Returns to the shelf (to the locations they were taken from) the units of at most `limit` holds
+-- of one SKU whose expiry is at or before `now`. Removing a member from the expiry index is what returns its units, so every hold is
 -- returned exactly once whoever sweeps it (lazy sweep, reconciler, commit or release).
 -- Returns the number of holds released and the units they returned.
 local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, limit)
@@ -15,11 +16,19 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
   local units = 0
   local lines = {}
   local perBuyer = {}
+  local located = redis.call('HEXISTS', stockKey, 'locations') == 1
+  local perLocation = {list = {}, index = {}}
   for i, member in ipairs(members) do
-    local reservationId, held, userId = parseHoldMember(member)
+    local reservationId, held, userId, allocations = parseHoldMember(member)
     units = units + held
     perBuyer[userId] = (perBuyer[userId] or 0) + held
-    lines[i] = {reservationId, sku, held}
+    allocations = allocationsOf(held, allocations, located)
+    if allocations then
+      addAllocations(perLocation, allocations)
+      lines[i] = {reservationId, sku, holdUnitsText(held, allocations)}
+    else
+      lines[i] = {reservationId, sku, held}
+    end
   end
   for start = 1, #members, 1000 do
     redis.call('ZREM', expiryKey, unpack(members, start, math.min(start + 999, #members)))
@@ -29,8 +38,7 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
       addBuyerUnits(buyersKey, userId, -held)
     end
   end
-  redis.call('HINCRBY', stockKey, 'available', units)
-  redis.call('HINCRBY', stockKey, 'reserved', -units)
+  moveUnits(stockKey, units, located and perLocation.list or nil, 'reserved', 'available')
   redis.call('HINCRBY', stockKey, 'version', 1)
   appendEntry(outboxKey, {{type = 'EXPIRE', at = now, lines = lines}}, {stockSnapshot(stockKey, sku)})
   return #members, units

@@ -15,7 +15,7 @@ export interface ReserveIntent {
  */
 export function requestFingerprint(intent: ReserveIntent): string {
   const lines = intent.lines
-    .map((line) => `${line.sku}*${line.qty}`)
+    .map((line) => `${line.sku}${line.location === undefined ? "" : `@${line.location}`}*${line.qty}`)
     .sort()
     .join(',');
   const canonical = [intent.userId, intent.orderId ?? '', lines, intent.ttlSeconds, intent.allowPartial ? 1 : 0].join('\n');

@@ -8,6 +8,9 @@ import type { FinalStatus } from './reservation';
 
 export const skuNotFound = (sku: string) => new DomainError('SKU_NOT_FOUND', 'No such SKU.', { sku });
 
+export const locationNotFound = (sku: string, location: string) =>
+  new DomainError('LOCATION_NOT_FOUND', 'This SKU takes no holds in that location.', { sku, location });
+
 export const saleNotActive = (details: unknown) => new DomainError('SALE_NOT_ACTIVE', 'The sale of this SKU is not open now.', details);
 
 export const purchaseLimitExceeded = (details: unknown) =>

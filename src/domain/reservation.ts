@@ -8,9 +8,20 @@ export type FinalStatus = Exclude<ReservationStatus, 'PENDING'>;
 export const LINE_STATUSES = ['RESERVED', 'BACKORDERED'] as const;
 export type LineStatus = (typeof LINE_STATUSES)[number];
 
+/** A SKU created with a plain total keeps its units in this one location. */
+export const DEFAULT_LOCATION = 'default';
+
 export interface RequestedLine {
   sku: string;
   qty: number;
+  /** Take the units from this location only; without one the engine chooses (see takeUnits.lua). */
+  location?: string;
+}
+
+/** Units of a line held in one location. */
+export interface Allocation {
+  location: string;
+  reserved: number;
 }
 
 export interface ReservationLine {
@@ -19,6 +30,8 @@ export interface ReservationLine {
   reserved: number;
   backordered: number;
   status: LineStatus;
+  /** Where the reserved units are held. */
+  allocations: Allocation[];
 }
 
 export interface Reservation {
@@ -38,13 +51,20 @@ export const MAX_LINES = 50;
 export const MAX_LIFETIME_SECONDS = 3600;
 
 /**
- * Lines naming the same SKU become one line with the quantities summed, in order of first
- * appearance. A merged quantity may exceed MAX_QTY: requests go through mergeLinesWithinMaxQty.
+ * Lines naming the same SKU and the same location (or none) become one line with the quantities
+ * summed, in order of first appearance. A merged quantity may exceed MAX_QTY: requests go through
+ * mergeLinesWithinMaxQty.
  */
 export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
-  const merged = new Map<string, number>();
-  for (const line of lines) merged.set(line.sku, (merged.get(line.sku) ?? 0) + line.qty);
-  return Array.from(merged, ([sku, qty]) => ({ sku, qty }));
+  const merged = new Map<string, RequestedLine>();
+  for (const line of lines) {
+    // "|" appears in neither a SKU nor a location (validated).
+    const key = line.location === undefined ? line.sku : `${line.sku}|${line.location}`;
+    const seen = merged.get(key);
+    if (seen) seen.qty += line.qty;
+    else merged.set(key, { ...line });
+  }
+  return [...merged.values()];
 }
 
 /**
@@ -61,9 +81,17 @@ export function mergeLinesWithinMaxQty(lines: RequestedLine[]): RequestedLine[] 
   return merged;
 }
 
-export function toLine(sku: string, qty: number, reserved: number): ReservationLine {
+/** A line as answered; `allocations` null: held on a SKU without locations, so in its one, "default". */
+export function toLine(sku: string, qty: number, reserved: number, allocations: Allocation[] | null): ReservationLine {
   const backordered = qty - reserved;
-  return { sku, qty, reserved, backordered, status: backordered > 0 ? 'BACKORDERED' : 'RESERVED' };
+  return {
+    sku,
+    qty,
+    reserved,
+    backordered,
+    status: backordered > 0 ? 'BACKORDERED' : 'RESERVED',
+    allocations: allocations ?? (reserved > 0 ? [{ location: DEFAULT_LOCATION, reserved }] : []),
+  };
 }
 
 /** Status as a reader sees it: a pending reservation past its expiry reads EXPIRED. */

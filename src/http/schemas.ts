@@ -70,13 +70,23 @@ export const reservationView = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['sku', 'qty', 'reserved', 'backordered', 'status'],
+        required: ['sku', 'qty', 'reserved', 'backordered', 'status', 'allocations'],
         properties: {
           sku: { type: 'string' },
           qty: { type: 'integer' },
           reserved: { type: 'integer' },
           backordered: { type: 'integer' },
           status: { type: 'string', enum: LINE_STATUSES },
+          allocations: {
+            type: 'array',
+            description: 'Where the reserved units are held: a SKU created with a plain total holds them in "default"',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['location', 'reserved'],
+              properties: { location: { type: 'string' }, reserved: { type: 'integer' } },
+            },
+          },
         },
       },
     },

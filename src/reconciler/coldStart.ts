@@ -34,7 +34,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       orderId: first.orderId,
       createdAtMs: first.createdAt.getTime(),
       expiresAtMs: first.expiresAt.getTime(),
-      lines: lines.map((line) => ({ sku: line.sku, qty: line.qty, reserved: line.reserved })),
+      lines: lines.map((line) => ({ sku: line.sku, qty: line.qty, reserved: line.reserved, allocations: null })),
     };
     await maintenance.restoreReservation(reservation);
     if (spans) await maintenance.restoreSpanningParts(reservation);

@@ -1,5 +1,6 @@
 import type { SkuSettingsRow, SkuSnapshotRow } from '../db/skuRepository';
 import type { OutboxEntry, OutboxEvent, StockSnapshot } from '../redis/outboxEntry';
+import { decodeHoldUnits } from '../redis/holdUnits';
 
 /**
  * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
@@ -57,7 +58,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         const ids = new Set(event.lines.map(([id]) => id));
         if (event.id) ids.add(event.id);
         for (const id of ids) plan.finishes.push({ id, status: FINISHED[event.type], at });
-        event.lines.forEach(([id, sku, units], n) => movement(`${eventKey}:${n}`, sku, event.type, units, at, { reservationId: id }));
+        event.lines.forEach(([id, sku, units], n) => movement(`${eventKey}:${n}`, sku, event.type, decodeHoldUnits(units).units, at, { reservationId: id }));
         break;
       }
       case 'UNBIND':

@@ -4,12 +4,12 @@
  * cjson writes an empty array as `{}`, hence `list()`.
  */
 import type { IdempotencyBinding } from './idempotencyBinding';
-import { decodeReserveEvent } from './reservationRecord';
+import { type ReservationRecord, decodeReserveEvent } from './reservationRecord';
 
 /** [sku, total, available, reserved, sold, version] after the change. */
 export type StockSnapshot = [string, number, number, number, number, number];
-/** [reservationId, sku, units]. */
-export type HoldLine = [string, string, number];
+/** [reservationId, sku, units]: units a number, or a units text where the SKU has locations (holdUnits.ts). */
+export type HoldLine = [string, string, number | string];
 
 interface Base {
   at: number;
@@ -22,8 +22,8 @@ export interface ReserveEvent extends Base {
   orderId: string | null;
   createdAt: number;
   expiresAt: number;
-  /** [sku, qty, reserved] in request order. */
-  items: [string, number, number][];
+  /** [sku, qty, reserved, allocations] in request order (reservationRecord.ts). */
+  items: ReservationRecord['lines'];
   /** The Idempotency-Key the request bound to this reservation, if any. */
   binding?: IdempotencyBinding;
 }

@@ -3,6 +3,7 @@ import {
   idempotencyInFlight,
   idempotencyKeyReused,
   insufficientStock,
+  locationNotFound,
   purchaseLimitExceeded,
   reservationFinished,
   reservationNotFound,
@@ -30,6 +31,7 @@ export enum ReplyCode {
   FactsInconsistent = -12,
   TotalTooLarge = -13,
   IdempotencyInFlight = -14,
+  LocationNotFound = -15,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */
@@ -37,6 +39,10 @@ export function refusal(code: ReplyCode, details?: unknown): DomainError {
   switch (code) {
     case ReplyCode.SkuNotFound:
       return skuNotFound((details as { sku: string }).sku);
+    case ReplyCode.LocationNotFound: {
+      const { sku, location } = details as { sku: string; location: string };
+      return locationNotFound(sku, location);
+    }
     case ReplyCode.SaleNotActive:
       return saleNotActive(details);
     case ReplyCode.PurchaseLimitExceeded:

@@ -1,12 +1,14 @@
 /**
  * The reservation record's text, as lua/includes/reservationRecord.lua writes it:
  *   "<status>|<createdAt ms>|<lifetime ms>|<finishedAt ms or empty>|<userId>|<orderId>|<lines>"
- * lifetime = expiresAt - createdAt; lines "sku|qty|reserved" joined by ","; an empty orderId is
+ * lifetime = expiresAt - createdAt; lines "sku|qty|reserved" joined by ",", reserved being a units
+ * text (holdUnits.ts: where the units are held when the SKU has locations); an empty orderId is
  * none. RESERVE outbox events carry "<head>|<record>", the head being the reservation id, plus its
  * Idempotency-Key binding when it has one (idempotencyBinding.ts). Read here for the reconciler
  * and cold start; only the scripts change records on a live engine.
  */
-import { type Reservation, type ReservationStatus, readStatus, toLine } from '../domain/reservation';
+import { type Allocation, type Reservation, type ReservationStatus, readStatus, toLine } from '../domain/reservation';
+import { decodeHoldUnits, encodeHoldUnits } from './holdUnits';
 import { type IdempotencyBinding, decodeEventHead } from './idempotencyBinding';
 
 /** The one letter each status takes in a record. */
@@ -21,11 +23,11 @@ export interface ReservationRecord {
   finishedAt: string;
   userId: string;
   orderId: string | null;
-  lines: [sku: string, qty: number, reserved: number][];
+  lines: [sku: string, qty: number, reserved: number, allocations: Allocation[] | null][];
 }
 
 export function encodeReservationRecord(record: ReservationRecord): string {
-  const lines = record.lines.map(([sku, qty, reserved]) => `${sku}|${qty}|${reserved}`).join(',');
+  const lines = record.lines.map(([sku, qty, units, allocations]) => `${sku}|${qty}|${encodeHoldUnits({ units, allocations })}`).join(',');
   const lifetime = record.expiresAtMs - record.createdAtMs;
   return [LETTER_OF_STATUS[record.status], record.createdAtMs, lifetime, record.finishedAt, record.userId, record.orderId ?? '', lines].join('|');
 }
@@ -37,9 +39,10 @@ export function decodeReservationRecord(text: string): ReservationRecord {
   const lines = rest
     .join('|')
     .split(',')
-    .map((line): [string, number, number] => {
+    .map((line): ReservationRecord['lines'][number] => {
       const [sku, qty, reserved] = line.split('|');
-      return [sku, Number(qty), Number(reserved)];
+      const { units, allocations } = decodeHoldUnits(reserved);
+      return [sku, Number(qty), units, allocations];
     });
   const createdAtMs = Number(createdAt);
   return { status, createdAtMs, expiresAtMs: createdAtMs + Number(lifetime), finishedAt, userId, orderId: orderId || null, lines };
@@ -52,7 +55,7 @@ export function reservationOf(id: string, record: ReservationRecord, nowMs: numb
     status: readStatus(record.status, record.expiresAtMs, nowMs),
     userId: record.userId,
     orderId: record.orderId,
-    items: record.lines.map(([sku, qty, reserved]) => toLine(sku, qty, reserved)),
+    items: record.lines.map(([sku, qty, reserved, allocations]) => toLine(sku, qty, reserved, allocations)),
     createdAt: new Date(record.createdAtMs).toISOString(),
     expiresAt: new Date(record.expiresAtMs).toISOString(),
   };

@@ -1,4 +1,5 @@
 import type { FinalStatus, RequestedLine } from '../domain/reservation';
+import { decodeHoldUnits } from './holdUnits';
 import type { RedisStore } from './redisStore';
 import { ReplyCode } from './replyCodes';
 import { type ReservationRecord, decodeReservationRecord } from './reservationRecord';
@@ -50,7 +51,8 @@ export class SpanningReservations {
   async reserve(request: SpanningReserve): Promise<Reply> {
     const { keys } = this.store;
     const home = keys.partitionOfReservation(request.id);
-    const reserved: number[] = request.lines.map(() => 0);
+    // Per line, its units text (holdUnits.ts) as the piece holding it answered.
+    const reserved: (number | string)[] = request.lines.map(() => 0);
     const held: number[] = [];
     const undo = () => this.finishParts(request.id, 'RELEASED', held, home);
     for (const partition of this.partsOf(request.lines, home)) {
@@ -71,7 +73,7 @@ export class SpanningReservations {
       return homeReply.refusal;
     }
     homeReply.reservedByLine.forEach((units, n) => (reserved[n] = units));
-    if (reserved.every((units) => units === 0)) {
+    if (reserved.every((units) => decodeHoldUnits(units).units === 0)) {
       // allowPartial, and not one unit anywhere: refused like any other reserve.
       await this.store.runScript('release', [keys.reservation(request.id), keys.outbox(home), keys.spanning(home)], [request.id, ...this.store.finishArgs(home)]);
       await undo();
@@ -169,12 +171,12 @@ export class SpanningReservations {
         role === 'home' ? request.fingerprint : '',
         PART_DEADLINE_MS,
         layout,
-        ...local.flatMap(({ line }) => [line.sku, line.qty]),
+        ...local.flatMap(({ line }) => [line.sku, line.location === undefined ? line.qty : `${line.qty}@${line.location}`]),
       ],
     );
     const code = reply[0] as number;
-    const reservedByLine = new Map<number, number>();
-    if (code === ReplyCode.Ok) local.forEach(({ n }, k) => reservedByLine.set(n, reply[3 + k] as number));
+    const reservedByLine = new Map<number, number | string>();
+    if (code === ReplyCode.Ok) local.forEach(({ n }, k) => reservedByLine.set(n, reply[3 + k] as number | string));
     return {
       code,
       createdAtMs: reply[1] as number,
@@ -194,7 +196,8 @@ export class SpanningReservations {
       requestLineOf.forEach((n, k) => (available[n] = reply[1 + k] as number));
       return [code, ...available];
     }
-    if (code === ReplyCode.SkuNotFound || code === ReplyCode.SaleNotActive || code === ReplyCode.PurchaseLimitExceeded) {
+    const lineRefusals: number[] = [ReplyCode.SkuNotFound, ReplyCode.SaleNotActive, ReplyCode.PurchaseLimitExceeded, ReplyCode.LocationNotFound];
+    if (lineRefusals.includes(code)) {
       return [code, requestLineOf[(reply[1] as number) - 1] + 1, ...reply.slice(2)];
     }
     return reply;

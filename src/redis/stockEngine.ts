@@ -3,6 +3,7 @@ import { type RequestedLine, type Reservation, toLine, MAX_LIFETIME_SECONDS } fr
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { skuNotFound } from '../domain/refusals';
 import { newReservationId } from '../domain/ids';
+import { decodeHoldUnits } from './holdUnits';
 import { bindingFingerprint } from './idempotencyBinding';
 import { allPartitions } from './partitions';
 import type { Doubt, RedisStore } from './redisStore';
@@ -162,7 +163,10 @@ export class StockEngine {
             status: 'PENDING',
             userId: command.userId,
             orderId: command.orderId,
-            items: command.lines.map((line, n) => toLine(line.sku, line.qty, reply[3 + n] as number)),
+            items: command.lines.map((line, n) => {
+              const { units, allocations } = decodeHoldUnits(reply[3 + n] as number | string);
+              return toLine(line.sku, line.qty, units, allocations);
+            }),
             createdAt: this.createdAtText.of(reply[1] as number),
             expiresAt: this.expiresAtText.of(reply[2] as number),
           },
@@ -174,6 +178,8 @@ export class StockEngine {
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
       case ReplyCode.SaleNotActive:
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
+      case ReplyCode.LocationNotFound:
+        throw refusal(code, command.lines[(reply[1] as number) - 1]);
       case ReplyCode.PurchaseLimitExceeded: {
         const line = command.lines[(reply[1] as number) - 1];
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
@@ -181,7 +187,7 @@ export class StockEngine {
       case ReplyCode.InsufficientStock:
         throw refusal(code, {
           items: command.lines
-            .map((line, n) => ({ sku: line.sku, requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))
+            .map((line, n) => ({ sku: line.sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))
             .filter((line) => line.available < line.requested),
         });
       default:
@@ -212,7 +218,7 @@ export class StockEngine {
           skuNumbers.set(line.sku, number);
           skuKeys.push(keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku));
         }
-        lines += `${lines ? ',' : ''}${number}:${line.qty}`;
+        lines += `${lines ? ',' : ''}${number}:${line.qty}${line.location === undefined ? '' : `@${line.location}`}`;
       }
       // One "|"-joined argument per request (see the script's header); ids never contain "|".
       const fingerprint = idempotency ? `${command.keyHere ? '+' : ''}${bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest)}` : '';

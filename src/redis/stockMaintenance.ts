@@ -1,3 +1,4 @@
+import type { Allocation } from '../domain/reservation';
 import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
 import { encodeHoldMember } from './holdMember';
@@ -6,7 +7,7 @@ import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
-import { encodeReservationRecord } from './reservationRecord';
+import { type ReservationRecord, encodeReservationRecord } from './reservationRecord';
 
 export interface StockCounters {
   total: number;
@@ -29,13 +30,15 @@ export interface SkuRestore {
   buyerUnits: [string, number][];
 }
 
+const recordLine = (line: ReservationRestore['lines'][number]): ReservationRecord['lines'][number] => [line.sku, line.qty, line.reserved, line.allocations];
+
 export interface ReservationRestore {
   id: string;
   userId: string;
   orderId: string | null;
   createdAtMs: number;
   expiresAtMs: number;
-  lines: { sku: string; qty: number; reserved: number }[];
+  lines: { sku: string; qty: number; reserved: number; allocations: Allocation[] | null }[];
 }
 
 /**
@@ -128,7 +131,7 @@ export class StockMaintenance {
 
   /** Cold start: recreates a pending reservation record Redis lost (left as is if present). */
   async restoreReservation(record: ReservationRestore): Promise<void> {
-    const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: record.lines.map((line) => [line.sku, line.qty, line.reserved]) });
+    const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: record.lines.map(recordLine) });
     const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
     await this.store.call((client) => client.set(this.store.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
   }
@@ -148,7 +151,7 @@ export class StockMaintenance {
     }
     await this.store.call((client) => client.zadd(keys.spanning(home), 'NX', record.expiresAtMs, record.id));
     for (const [partition, lines] of byPartition) {
-      const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: lines.map((line) => [line.sku, line.qty, line.reserved]) });
+      const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: lines.map(recordLine) });
       await this.store.call((client) => client.set(keys.reservationPart(record.id, partition), raw, 'PXAT', expireAt, 'NX'));
       await this.store.call((client) => client.zadd(keys.spanning(partition), 'NX', record.expiresAtMs + 1000, record.id));
     }

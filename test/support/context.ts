@@ -228,8 +228,9 @@ export async function rawCounters(ctx: TestContext, sku: string) {
 export async function readRecord(ctx: TestContext, id: string) {
   const raw = await ctx.redis.get(ctx.keys.reservation(id));
   if (raw === null) return null;
-  const { status, createdAtMs, expiresAtMs, finishedAt, userId, orderId, lines } = decodeReservationRecord(raw);
-  return { status, createdAt: createdAtMs, expiresAt: expiresAtMs, finishedAt, userId, orderId, lines: lines.map((line) => line.join('|')).join(',') };
+  const { status, createdAtMs, expiresAtMs, finishedAt, userId, orderId } = decodeReservationRecord(raw);
+  // The lines as the record's text holds them (its last field).
+  return { status, createdAt: createdAtMs, expiresAt: expiresAtMs, finishedAt, userId, orderId, lines: raw.split('|').slice(6).join('|') };
 }
 
 /** Tampering: moves a pending reservation's expiry in its record and in its SKU's expiry index. */
