@@ -140,11 +140,12 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
   end
 
   -- A limit counts every line of its SKU in the request.
-  local requested = {}
+  local requested
   for n = 1, lineCount do
     local state = states[n]
     if state.limit then
       local already = buyerUnits(state, userId)
+      requested = requested or {}
       requested[state] = (requested[state] or 0) + qtys[n]
       if already + requested[state] > state.limit then
         return {-3, n, already, state.limit}
