@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,4 +91,25 @@ describe('npm run reconcile', () => {
     expect(repaired.stdout).toContain('repaired: yes');
     expect(await rawCounters(ctx, sku)).toEqual({ total: 4, available: 4, reserved: 0, sold: 0 });
   });
+
+  it('a pass killed -9 while it holds the lease holds up the next one for at most 15 s', async () => {
+    const env = { ...process.env, REDIS_URL: inject('redisUrl'), DATABASE_URL: ctx.config.databaseUrl!, KEY_PREFIX: ctx.config.keyPrefix };
+    // Killed as soon as it took the lease, before it could let go of it (tried again should the
+    // pass have finished between two looks).
+    let leftMs = -2;
+    for (let attempt = 0; attempt < 3 && leftMs < 0; attempt++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile'], { env, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && child.exitCode === null && !(await ctx.redis.exists(ctx.keys.reconcileLease()))) await sleep(2);
+      child.kill('SIGKILL');
+      await exited;
+      leftMs = await ctx.redis.pttl(ctx.keys.reconcileLease());
+    }
+    expect(leftMs).toBeGreaterThan(0);
+    expect(leftMs).toBeLessThanOrEqual(15_000);
+    await expect(ctx.reconciler.run('api', { repair: false })).rejects.toMatchObject({ code: 'RECONCILE_IN_PROGRESS' });
+    await sleep(leftMs + 50);
+    await expect(ctx.reconciler.run('api', { repair: false })).resolves.toMatchObject({ trigger: 'api' });
+  }, 80_000);
 });
