@@ -4,6 +4,7 @@
  * the HTTP limit of this machine that the engine is measured against.
  */
 import Fastify from 'fastify';
+import { toLine } from '../src/domain/reservation';
 import { serverOptions } from '../src/http/app';
 import { reserveBody, reservationView } from '../src/http/schemas';
 
@@ -12,7 +13,7 @@ const reservation = {
   status: 'PENDING',
   userId: 'u-1',
   orderId: 'o-1',
-  items: [{ sku: 'hot', qty: 1, reserved: 1, backordered: 0, status: 'RESERVED' }],
+  items: [toLine('hot', 1, 1, null)],
   createdAt: '2026-01-01T00:00:00.000Z',
   expiresAt: '2026-01-01T00:15:00.000Z',
 };

@@ -27,6 +27,9 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
     forceCloseConnections: 'idle',
     // The router refuses a bad %-escape or an over-long path parameter before any error handler.
     frameworkErrors: sendError,
+    // The engine plugin starts Redis and PGlite and may rebuild Redis from Postgres before it
+    // serves: on a loaded machine or a large catalogue that takes longer than Fastify's 10 s.
+    pluginTimeout: 120_000,
   };
 }
 
