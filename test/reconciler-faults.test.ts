@@ -65,10 +65,11 @@ describe('npm run reconcile', () => {
   });
   afterAll(() => ctx.close());
 
+  /** The CLI pointed at this test's Redis, Postgres and key prefix. */
+  const cliEnv = () => ({ ...process.env, REDIS_URL: inject('redisUrl'), DATABASE_URL: ctx.config.databaseUrl!, KEY_PREFIX: ctx.config.keyPrefix });
   const cli = async (...args: string[]) => {
-    const env = { ...process.env, REDIS_URL: inject('redisUrl'), DATABASE_URL: ctx.config.databaseUrl!, KEY_PREFIX: ctx.config.keyPrefix };
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', ...args], { env });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', ...args], { env: cliEnv() });
       return { code: 0, stdout };
     } catch (error) {
       const failure = error as { code: number; stdout: string };
@@ -93,7 +94,7 @@ describe('npm run reconcile', () => {
   });
 
   it('a pass killed -9 while it holds the lease holds up the next one for at most 15 s', async () => {
-    const env = { ...process.env, REDIS_URL: inject('redisUrl'), DATABASE_URL: ctx.config.databaseUrl!, KEY_PREFIX: ctx.config.keyPrefix };
+    const env = cliEnv();
     // Killed as soon as it took the lease, before it could let go of it (tried again should the
     // pass have finished between two looks).
     let leftMs = -2;
