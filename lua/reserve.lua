@@ -86,7 +86,7 @@ local function skuState(n)
     state.stockKey = stockKey
     if v[7] then
       readActiveLocations(state, v[7])
-      state.heldByLocation = {list = {}, index = {}}
+      state.heldByLocation = newAllocationSum()
     end
   end
   state.sku, state.stockKey, state.expiryKey, state.buyersKey = sku, stockKey, expiryKey, buyersKey

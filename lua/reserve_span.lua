@@ -62,7 +62,7 @@ for n = 1, lineCount do
       buyersKey = buyersKey, requested = 0, held = 0, parts = {}}
     readActiveLocations(state, v[5])
     if state.locations then
-      state.heldByLocation = {list = {}, index = {}}
+      state.heldByLocation = newAllocationSum()
     end
     states[sku] = state
   end

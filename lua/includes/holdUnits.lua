@@ -26,6 +26,11 @@ local function parseHoldUnits(text)
   return tonumber(units), allocations
 end
 
+-- An empty tally of units per location: {location, n} entries in first-seen order, and an index.
+local function newAllocationSum()
+  return {list = {}, index = {}}
+end
+
 -- Adds allocations into `sum` ({location, n} list, first-seen order, plus `index` location -> entry).
 local function addAllocations(sum, allocations)
   for _, allocation in ipairs(allocations) do
@@ -46,7 +51,7 @@ local function combineHoldUnits(parts)
   if #parts == 1 then
     return parts[1]
   end
-  local units, sum, located = 0, {list = {}, index = {}}, false
+  local units, sum, located = 0, newAllocationSum(), false
   for _, text in ipairs(parts) do
     local n, allocations = parseHoldUnits(text)
     units = units + n

@@ -17,7 +17,7 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
   local lines = {}
   local perBuyer = {}
   local located = redis.call('HEXISTS', stockKey, 'locations') == 1
-  local perLocation = {list = {}, index = {}}
+  local perLocation = newAllocationSum()
   for i, member in ipairs(members) do
     local reservationId, held, userId, allocations = parseHoldMember(member)
     units = units + held
