@@ -147,7 +147,7 @@ export class Workload {
     // The latest expiry any answer named (an extend may shorten a hold: settling waits for the latest).
     if (op.kind === 'extend' && op.status === 200) reservation.expiresAt = Math.max(reservation.expiresAt, Date.parse(body.expiresAt));
     if (op.kind.startsWith('commit') && body.status === 'COMMITTED') reservation.commitAckedAt ??= op.t1;
-    if (op.kind === 'release' && body.status === 'RELEASED') reservation.releaseAckedAt ??= op.t1;
+    if (op.kind.startsWith('release') && body.status === 'RELEASED') reservation.releaseAckedAt ??= op.t1;
   }
 
   private reserveBody(random: Random) {
