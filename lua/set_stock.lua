@@ -6,7 +6,9 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash (held units added from
            the expiry index when a per-user limit is set, taken out when it is removed)
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
-  ARGV[1]  sku           ARGV[2]  total
+  ARGV[1]  sku           ARGV[2]  total, or locations in priority order "<location>=<total>,..."
+           (includes/locationLevels.lua); a plain total on a SKU with locations makes "default"
+           its one active location
   ARGV[3]  per-user limit ('' for none)
   ARGV[4]  startsAt ms ('' for none)   ARGV[5] endsAt ms ('' for none)
   ARGV[6]  actor         ARGV[7]  lazy sweep limit
@@ -14,12 +16,15 @@
            be restored from Postgres rather than created anew)
 
   Returns
-    {0 updated | 1 created, total, available, reserved, sold, version}
+    {0 updated | 1 created, total, available, reserved, sold, version[, location counters]}
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
-    {-10, reserved, sold}   TOTAL_BELOW_COMMITTED
+    {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
+
+  A location left out of the list keeps its held and sold units and takes no new holds (retired,
+  its total shrunk to them); one with nothing held or sold is dropped.
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local sku, total, perUserLimit, startsAt, endsAt = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 
 -- @include "nowMs"
@@ -28,6 +33,45 @@ local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 -- @include "appendEntry"
 -- @include "holdMember"
 -- @include "addBuyerUnits"
+-- @include "locationLevels"
+
+-- The located SKU's new levels: the listed locations active in their order, the others retired
+-- (or dropped when nothing is held or sold there). `before`: location -> {total, reserved, sold}.
+-- Returns levels, reserved per location, dropped locations, and the change of total per location.
+local function planLevels(wanted, before, previous)
+  local levels, held, dropped, listed = {active = {}, retired = {}}, {}, {}, {}
+  for _, want in ipairs(wanted) do
+    local was = before[want[1]] or {0, 0, 0}
+    levels.active[#levels.active + 1] = {want[1], want[2], was[3]}
+    held[want[1]], listed[want[1]] = was[2], true
+  end
+  for _, location in ipairs(previous) do
+    local was = before[location]
+    if not listed[location] then
+      if was[2] + was[3] > 0 then
+        levels.retired[#levels.retired + 1] = {location, was[2] + was[3], was[3]}
+        held[location] = was[2]
+      else
+        dropped[#dropped + 1] = location
+      end
+    end
+  end
+  local deltas = {}
+  for _, list in ipairs({levels.active, levels.retired}) do
+    for _, level in ipairs(list) do
+      local delta = level[2] - (before[level[1]] or {0})[1]
+      if delta ~= 0 then
+        deltas[#deltas + 1] = {level[1], delta}
+      end
+    end
+  end
+  for _, location in ipairs(dropped) do
+    if before[location][1] ~= 0 then
+      deltas[#deltas + 1] = {location, -before[location][1]}
+    end
+  end
+  return levels, held, dropped, deltas
+end
 
 local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
@@ -40,13 +84,46 @@ if not created then
   while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit) > 0 do end
   previousTotal = tonumber(redis.call('HGET', stockKey, 'total'))
 end
-local counts = redis.call('HMGET', stockKey, 'reserved', 'sold')
+local counts = redis.call('HMGET', stockKey, 'reserved', 'sold', 'locations')
 local reserved, sold = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
-if total < reserved + sold then
+local located = parseLocations(counts[3])
+local wanted = string.find(totalArg, '=') and parseLevelList(totalArg) or nil
+local total = tonumber(totalArg)
+if total and total < reserved + sold then
   return {-10, reserved, sold}
 end
-redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold,
-  'reserved', reserved, 'sold', sold)
+local locationDeltas = nil
+if wanted or located then
+  -- Per location {total, reserved, sold} as they stand; a SKU without locations holds all in "default".
+  local before, previous = {}, {}
+  if located then
+    for _, row in ipairs(locationCounters(stockKey, located)) do
+      before[row[1]] = {row[2], row[4], row[5]}
+      previous[#previous + 1] = row[1]
+    end
+  elseif not created then
+    before[DEFAULT_LOCATION] = {previousTotal, reserved, sold}
+    previous[1] = DEFAULT_LOCATION
+  end
+  if not wanted then
+    local elsewhere = 0
+    for location, was in pairs(before) do
+      if location ~= DEFAULT_LOCATION then
+        elsewhere = elsewhere + was[2] + was[3]
+      end
+    end
+    wanted = {{DEFAULT_LOCATION, total - elsewhere}}
+  end
+  local levels, held, dropped, deltas = planLevels(wanted, before, previous)
+  local location, locationReserved, locationSold = writeLevels(stockKey, levels, held, dropped)
+  if location then
+    return {-10, locationReserved, locationSold, location}
+  end
+  locationDeltas = deltas
+else
+  redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold,
+    'reserved', reserved, 'sold', sold)
+end
 redis.call('HINCRBY', stockKey, 'version', 1)
 -- Held units count toward the buyers hash only while the SKU has a limit (see addBuyerUnits):
 -- setting a limit adds what each shopper holds now, removing it takes that out again.
@@ -71,10 +148,11 @@ for field, value in pairs(window) do
   end
 end
 local snapshot = stockSnapshot(stockKey, sku)
-appendEntry(outboxKey, {{type = 'SET', at = now, sku = sku, delta = total - previousTotal, actor = actor,
-  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt)}}, {snapshot})
+appendEntry(outboxKey, {{type = 'SET', at = now, sku = sku, delta = snapshot[2] - previousTotal, actor = actor,
+  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt),
+  locations = locationDeltas}}, {snapshot})
 local code = 0
 if created then
   code = 1
 end
-return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6]}
+return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6], snapshot[7]}

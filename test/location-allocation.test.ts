@@ -1,7 +1,7 @@
 /**
- * Where the reserve scripts take a line's units on a SKU with locations, and how every way a hold
- * ends puts them back where they were taken. The locations are written into the stock hash by hand
- * in the layout lua/includes/locations.lua states, as the admin route will write them.
+ * Stock locations: setting and adjusting them, where the reserve scripts take a line's units, and
+ * how every way a hold ends puts them back where they were taken. Counters are read straight from
+ * the stock hash in the layout lua/includes/locations.lua states.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors';
@@ -17,21 +17,25 @@ describe.each(REDIS_TARGETS)('locations of a SKU on %s Redis', (redis) => {
   });
   afterAll(() => ctx.close());
 
+  const settings = (totals: Record<string, number>) => ({
+    total: 0,
+    locations: Object.entries(totals).map(([location, total]) => ({ location, total })),
+    perUserLimit: null,
+    startsAt: null,
+    endsAt: null,
+  });
+
   /** A SKU whose units sit in the given locations (priority order). */
-  async function locatedSku(totals: Record<string, number>): Promise<string> {
-    const sku = skuIn(ctx, 0);
-    const sum = Object.values(totals).reduce((a, b) => a + b, 0);
-    await ctx.engine.setStock(sku, { total: sum, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
-    const fields: Record<string, string | number> = { locations: Object.keys(totals).join(',') };
-    for (const [location, total] of Object.entries(totals)) Object.assign(fields, { [`${location}|total`]: total, [`${location}|available`]: total, [`${location}|reserved`]: 0, [`${location}|sold`]: 0 });
-    await ctx.redis.hset(ctx.keys.stock(sku), fields);
+  async function locatedSku(totals: Record<string, number>, sku = skuIn(ctx, 0)): Promise<string> {
+    await ctx.engine.setStock(sku, settings(totals), 'test');
     return sku;
   }
 
+  /** Every location's counters, active and retired, as the stock hash holds them. */
   async function perLocation(sku: string): Promise<Record<string, Record<(typeof COUNTERS)[number], number>>> {
     const hash = await ctx.redis.hgetall(ctx.keys.stock(sku));
     const result: Record<string, Record<(typeof COUNTERS)[number], number>> = {};
-    for (const location of hash.locations.split(',')) {
+    for (const location of hash.locations.split(/[,/]/).filter(Boolean)) {
       result[location] = Object.fromEntries(COUNTERS.map((counter) => [counter, Number(hash[`${location}|${counter}`])])) as Record<(typeof COUNTERS)[number], number>;
     }
     return result;
@@ -53,6 +57,15 @@ describe.each(REDIS_TARGETS)('locations of a SKU on %s Redis', (redis) => {
 
   function reserve(lines: ReserveCommand['lines'], extra: Partial<ReserveCommand> = {}) {
     return ctx.engine.reserve({ userId: 'u1', orderId: null, lines, ttlSeconds: 900, allowPartial: false, ...extra });
+  }
+
+  async function refusalOf(promise: Promise<unknown>): Promise<DomainError> {
+    return promise.then(
+      () => {
+        throw new Error('expected a refusal');
+      },
+      (error: DomainError) => error,
+    );
   }
 
   async function created(promise: ReturnType<typeof reserve>) {
@@ -118,6 +131,67 @@ describe.each(REDIS_TARGETS)('locations of a SKU on %s Redis', (redis) => {
     for (const line of held) for (const { location, reserved } of line.allocations) byLocation.set(location, (byLocation.get(location) ?? 0) + reserved);
     expect(Object.fromEntries(byLocation)).toEqual({ berlin: 1, paris: 2, rome: 2 });
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect((outcome.reason as DomainError).code).toBe('INSUFFICIENT_STOCK');
+    await expectConserved(sku);
+  });
+
+  it('PUT with locations: the view lists them, a location left out keeps what it holds and takes no new holds', async () => {
+    const sku = await locatedSku({ berlin: 2, paris: 3 });
+    const held = await created(reserve([{ sku, qty: 2, location: 'berlin' }]));
+    const { view } = await ctx.engine.setStock(sku, settings({ paris: 5, rome: 4 }), 'test');
+    expect(view).toMatchObject({ total: 11, available: 9, reserved: 2, sold: 0 });
+    expect(view.locations).toEqual([
+      { location: 'paris', active: true, total: 5, available: 5, reserved: 0, sold: 0 },
+      { location: 'rome', active: true, total: 4, available: 4, reserved: 0, sold: 0 },
+      { location: 'berlin', active: false, total: 2, available: 0, reserved: 2, sold: 0 },
+    ]);
+    expect((await ctx.engine.getSku(sku))?.locations).toEqual(view.locations);
+    expect((await refusalOf(reserve([{ sku, qty: 1, location: 'berlin' }]))).code).toBe('LOCATION_NOT_FOUND');
+    await ctx.engine.commit(held.id);
+    expect((await perLocation(sku)).berlin).toEqual({ total: 2, available: 0, reserved: 0, sold: 2 });
+    // Listed again, it takes holds again with what it had.
+    const again = await ctx.engine.setStock(sku, settings({ berlin: 3, paris: 5 }), 'test');
+    expect(again.view.locations.map(({ location, active }) => [location, active])).toEqual([['berlin', true], ['paris', true]]);
+    expect((await perLocation(sku)).berlin).toEqual({ total: 3, available: 1, reserved: 0, sold: 2 });
+    expect(await perLocation(sku)).not.toHaveProperty('rome');
+    await expectConserved(sku);
+  });
+
+  it('a location total below what it holds and sold is refused, naming the location; nothing changes', async () => {
+    const sku = await locatedSku({ berlin: 2, paris: 3 });
+    await created(reserve([{ sku, qty: 2, location: 'paris' }]));
+    const before = await ctx.redis.hgetall(ctx.keys.stock(sku));
+    const refused = await refusalOf(ctx.engine.setStock(sku, settings({ berlin: 9, paris: 1 }), 'test'));
+    expect(refused.code).toBe('TOTAL_BELOW_COMMITTED');
+    expect(refused.details).toEqual({ location: 'paris', requestedTotal: 1, reserved: 2, sold: 0 });
+    expect(await ctx.redis.hgetall(ctx.keys.stock(sku))).toEqual(before);
+  });
+
+  it('a SKU with a plain total moves into locations with its holds, and a plain total makes "default" its one location', async () => {
+    const sku = skuIn(ctx, 0);
+    await ctx.engine.setStock(sku, { total: 5, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
+    const before = await created(reserve([{ sku, qty: 2 }]));
+    expect(before.items[0].allocations).toEqual([{ location: 'default', reserved: 2 }]);
+    await locatedSku({ berlin: 4 }, sku);
+    expect(await perLocation(sku)).toEqual({ berlin: { total: 4, available: 4, reserved: 0, sold: 0 }, default: { total: 2, available: 0, reserved: 2, sold: 0 } });
+    await ctx.engine.commit(before.id);
+    expect((await perLocation(sku)).default).toEqual({ total: 2, available: 0, reserved: 0, sold: 2 });
+    const { view } = await ctx.engine.setStock(sku, { total: 10, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
+    expect(view).toMatchObject({ total: 10, available: 8, reserved: 0, sold: 2 });
+    expect(view.locations).toEqual([{ location: 'default', active: true, total: 10, available: 8, reserved: 0, sold: 2 }]);
+    await expectConserved(sku);
+  });
+
+  it('adjust acts on the named location, on the only one without a name, and refuses an unknown or missing one', async () => {
+    const sku = await locatedSku({ berlin: 2, paris: 3 });
+    const view = await ctx.engine.adjustStock(sku, 4, 'restock', 'test', 'paris');
+    expect(view.locations.find((level) => level.location === 'paris')).toMatchObject({ total: 7, available: 7 });
+    expect(view.total).toBe(9);
+    expect((await refusalOf(ctx.engine.adjustStock(sku, 1, 'restock', 'test'))).code).toBe('VALIDATION_FAILED');
+    expect((await refusalOf(ctx.engine.adjustStock(sku, 1, 'restock', 'test', 'madrid'))).code).toBe('LOCATION_NOT_FOUND');
+    const short = await refusalOf(ctx.engine.adjustStock(sku, -3, 'damaged', 'test', 'berlin'));
+    expect(short.code).toBe('INSUFFICIENT_STOCK');
+    await ctx.engine.setStock(sku, settings({ paris: 7 }), 'test');
+    expect((await ctx.engine.adjustStock(sku, -1, 'damaged', 'test')).locations).toEqual([{ location: 'paris', active: true, total: 6, available: 6, reserved: 0, sold: 0 }]);
     await expectConserved(sku);
   });
 });

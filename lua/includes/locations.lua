@@ -57,14 +57,15 @@ local function moveUnits(stockKey, units, allocations, from, to)
   end
 end
 
--- Counters of every location of a located SKU: {{location, total, available, reserved, sold}, ...}.
+-- Counters of every location of a located SKU, active ones first:
+-- {{location, total, available, reserved, sold, 1 active | 0 retired}, ...}.
 local function locationCounters(stockKey, locations)
   local rows = {}
-  for _, list in ipairs({locations.active, locations.retired}) do
+  for kind, list in ipairs({locations.active, locations.retired}) do
     for _, location in ipairs(list) do
       local v = redis.call('HMGET', stockKey, locationField(location, 'total'), locationField(location, 'available'),
         locationField(location, 'reserved'), locationField(location, 'sold'))
-      rows[#rows + 1] = {location, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])}
+      rows[#rows + 1] = {location, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), 2 - kind}
     end
   end
   return rows

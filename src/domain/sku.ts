@@ -1,6 +1,21 @@
 import { DomainError } from './errors';
 
-/** The SKU view every route answers with: available + reserved + sold == total. */
+/** The counters of one location of a SKU: available + reserved + sold == total. */
+export interface LocationLevel {
+  location: string;
+  /** False for a location left out of the last PUT: it keeps what is held and sold there, takes no new holds. */
+  active: boolean;
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+/**
+ * The SKU view every route answers with: available + reserved + sold == total, the sums of its
+ * locations' counters (a SKU created with a plain total has one, "default"). Active locations come
+ * first, in priority order, then those left out of the last PUT that still hold or sold units.
+ */
 export interface SkuView {
   sku: string;
   total: number;
@@ -10,10 +25,20 @@ export interface SkuView {
   perUserLimit: number | null;
   startsAt: string | null;
   endsAt: string | null;
+  locations: LocationLevel[];
+}
+
+/** A location's total as a PUT sets it. */
+export interface LocationTotal {
+  location: string;
+  total: number;
 }
 
 export interface SkuSettings {
+  /** The sum of `locations` when they are given. */
   total: number;
+  /** Null: a plain total, kept in the one location "default". */
+  locations?: LocationTotal[] | null;
   perUserLimit: number | null;
   startsAt: string | null;
   endsAt: string | null;
@@ -21,14 +46,41 @@ export interface SkuSettings {
 
 export const SKU_PATTERN = '^[A-Za-z0-9._:-]{1,64}$';
 export const PARTY_ID_PATTERN = '^[A-Za-z0-9._:@-]{1,128}$';
+/** A location's name: like a SKU's, so it never holds the separators of the Redis texts ("|", ",", "=", "@", ";", "/"). */
+export const LOCATION_PATTERN = '^[A-Za-z0-9._:-]{1,64}$';
 export const MAX_TOTAL = 1_000_000_000;
+export const MAX_LOCATIONS = 50;
+
+const invalid = (message: string, details: unknown) => new DomainError('VALIDATION_FAILED', message, details);
 
 /** A PUT body's settings, checked and in canonical form (times as UTC ISO text). */
-export function normalizeSkuSettings(input: { total: number; perUserLimit?: number | null; startsAt?: string | null; endsAt?: string | null }): SkuSettings {
+export function normalizeSkuSettings(input: {
+  total?: number;
+  locations?: LocationTotal[];
+  perUserLimit?: number | null;
+  startsAt?: string | null;
+  endsAt?: string | null;
+}): SkuSettings {
   const startsAt = input.startsAt ? new Date(input.startsAt).toISOString() : null;
   const endsAt = input.endsAt ? new Date(input.endsAt).toISOString() : null;
   if (startsAt && endsAt && endsAt <= startsAt) {
-    throw new DomainError('VALIDATION_FAILED', 'endsAt must be later than startsAt.', { startsAt: input.startsAt, endsAt: input.endsAt });
+    throw invalid('endsAt must be later than startsAt.', { startsAt: input.startsAt, endsAt: input.endsAt });
   }
-  return { total: input.total, perUserLimit: input.perUserLimit ?? null, startsAt, endsAt };
+  const settings = { perUserLimit: input.perUserLimit ?? null, startsAt, endsAt };
+  if ((input.total === undefined) === (input.locations === undefined)) {
+    throw invalid('Give either total or locations, not both.', { total: input.total, locations: input.locations });
+  }
+  if (!input.locations) return { ...settings, total: input.total!, locations: null };
+  const locations = input.locations.map(({ location, total }) => ({ location, total }));
+  const names = new Set(locations.map(({ location }) => location));
+  if (names.size !== locations.length) throw invalid('Each location may be listed once.', { locations });
+  const total = locations.reduce((sum, { total }) => sum + total, 0);
+  if (total > MAX_TOTAL) throw invalid(`The locations' totals may add up to at most ${MAX_TOTAL}.`, { total });
+  return { ...settings, total, locations };
+}
+
+/** Units a line could hold now: in the location it names (0 when that location takes no holds), else in every active one. */
+export function availableFor(view: SkuView | null, location?: string): number {
+  const levels = (view?.locations ?? []).filter((level) => level.active && (location === undefined || level.location === location));
+  return levels.reduce((sum, level) => sum + Math.max(0, level.available), 0);
 }

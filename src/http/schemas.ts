@@ -5,7 +5,7 @@
 import { MOVEMENT_TYPES } from '../domain/movements';
 import { COUNTER_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
-import { MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
+import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
@@ -18,6 +18,7 @@ const windowTime = {
 } as const;
 
 export const skuId = { type: 'string', pattern: SKU_PATTERN, description: 'SKU identifier' } as const;
+export const locationId = { type: 'string', pattern: LOCATION_PATTERN, description: 'Stock location (warehouse) identifier' } as const;
 export const partyId = { type: 'string', pattern: PARTY_ID_PATTERN } as const;
 export const quantity = { type: 'integer', minimum: 1, maximum: MAX_QTY } as const;
 
@@ -40,19 +41,34 @@ export const errorResponse = {
   },
 } as const;
 
+const counters = {
+  total: { type: 'integer' },
+  available: { type: 'integer' },
+  reserved: { type: 'integer' },
+  sold: { type: 'integer' },
+} as const;
+
 export const skuView = {
   type: 'object',
   additionalProperties: false,
-  required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt'],
+  required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt', 'locations'],
   properties: {
     sku: { type: 'string' },
-    total: { type: 'integer' },
-    available: { type: 'integer' },
-    reserved: { type: 'integer' },
-    sold: { type: 'integer' },
+    ...counters,
     perUserLimit: { type: ['integer', 'null'] },
     startsAt: nullableIsoTime,
     endsAt: nullableIsoTime,
+    locations: {
+      type: 'array',
+      description:
+        'Where the units are, active locations first in priority order; the SKU\'s counters are their sums. A SKU created with a plain total has one, "default". An inactive location was left out of the last PUT: it keeps what is held and sold there and takes no new holds.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['location', 'active', 'total', 'available', 'reserved', 'sold'],
+        properties: { location: { type: 'string' }, active: { type: 'boolean' }, ...counters },
+      },
+    },
   },
 } as const;
 
@@ -103,7 +119,11 @@ export const lineItems = {
     type: 'object',
     additionalProperties: false,
     required: ['sku', 'qty'],
-    properties: { sku: skuId, qty: quantity },
+    properties: {
+      sku: skuId,
+      qty: quantity,
+      location: { ...locationId, description: 'Only this location; without one the first location holding the whole line, else spread in priority order' },
+    },
   },
 } as const;
 
@@ -180,6 +200,7 @@ export const availabilityResponse = {
         required: ['sku', 'qty', 'available', 'ok'],
         properties: {
           sku: { type: 'string' },
+          location: { type: 'string', description: 'Present when the line named one' },
           qty: { type: 'integer' },
           available: { type: 'integer' },
           ok: { type: 'boolean' },
@@ -189,12 +210,26 @@ export const availabilityResponse = {
   },
 } as const;
 
+const stockTotal = { type: 'integer', minimum: 0, maximum: MAX_TOTAL } as const;
+
 export const putSkuBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['total'],
+  description: 'Either total (one location, "default") or locations',
   properties: {
-    total: { type: 'integer', minimum: 0, maximum: MAX_TOTAL },
+    total: stockTotal,
+    locations: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_LOCATIONS,
+      description: 'In priority order; a location left out keeps its held and sold units and takes no new holds',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['location', 'total'],
+        properties: { location: locationId, total: stockTotal },
+      },
+    },
     perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL, default: null },
     startsAt: windowTime,
     endsAt: windowTime,
@@ -207,6 +242,7 @@ export const adjustBody = {
   required: ['delta', 'reason'],
   properties: {
     delta: { type: 'integer', minimum: -MAX_TOTAL, maximum: MAX_TOTAL, not: { const: 0 } },
+    location: { ...locationId, description: 'The active location to adjust; required when the SKU has several' },
     // Control characters (NUL above all) cannot be stored as Postgres text.
     reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]+$' },
   },

@@ -4,10 +4,11 @@
  * cjson writes an empty array as `{}`, hence `list()`.
  */
 import type { IdempotencyBinding } from './idempotencyBinding';
+import type { LocationCounterRow } from './stockHash';
 import { type ReservationRecord, decodeReserveEvent } from './reservationRecord';
 
-/** [sku, total, available, reserved, sold, version] after the change. */
-export type StockSnapshot = [string, number, number, number, number, number];
+/** [sku, total, available, reserved, sold, version] after the change, and each location's counters on a SKU with locations. */
+export type StockSnapshot = [string, number, number, number, number, number, LocationCounterRow[]?];
 /** [reservationId, sku, units]: units a number, or a units text where the SKU has locations (holdUnits.ts). */
 export type HoldLine = [string, string, number | string];
 
@@ -55,6 +56,8 @@ export interface SetEvent extends Base {
   perUserLimit?: number;
   startsAt?: number;
   endsAt?: number;
+  /** On a SKU with locations: [location, change of its total] for each location whose total changed. */
+  locations?: [string, number][];
 }
 
 export interface AdjustEvent extends Base {
@@ -63,6 +66,8 @@ export interface AdjustEvent extends Base {
   delta: number;
   reason: string;
   actor: string;
+  /** The location adjusted, on a SKU with locations. */
+  location?: string;
 }
 
 export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | UnbindEvent;
@@ -91,6 +96,7 @@ function parseEvent(raw: Record<string, unknown> | string): OutboxEvent {
     return { type: 'RESERVE', at: createdAtMs, id, userId, orderId, createdAt: createdAtMs, expiresAt: expiresAtMs, items: lines, binding };
   }
   if ('lines' in raw) raw.lines = list(raw.lines);
+  if ('locations' in raw) raw.locations = list(raw.locations);
   return raw as unknown as OutboxEvent;
 }
 

@@ -76,6 +76,11 @@ export class RedisStore {
     return this.pipelined(keys, (pipeline, key) => pipeline.hmget(key, ...fields)) as Promise<(string | null)[][]>;
   }
 
+  /** Every field of several hashes in one round trip per partition; {} where a hash is missing. */
+  readWholeHashes(keys: readonly string[]): Promise<Record<string, string>[]> {
+    return this.pipelined(keys, (pipeline, key) => pipeline.hgetall(key)) as Promise<Record<string, string>[]>;
+  }
+
   /** One command per key, sent as one pipeline per partition; the replies in the order of `keys`. */
   pipelined(keys: readonly string[], command: (pipeline: ChainableCommander, key: string) => void): Promise<unknown[]> {
     return this.call(async (client) => {

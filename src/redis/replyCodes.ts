@@ -32,6 +32,7 @@ export enum ReplyCode {
   TotalTooLarge = -13,
   IdempotencyInFlight = -14,
   LocationNotFound = -15,
+  LocationRequired = -16,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */

@@ -12,6 +12,7 @@ import { decodeReservationRecord, reservationOf } from './reservationRecord';
 import { Batcher } from './reserveBatcher';
 import { SpanningReservations } from './spanning';
 import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
+import { type LocationCounterRow, defaultLevel, levelsOfRows, skuViewOf } from './stockHash';
 
 export interface ReserveCommand {
   userId: string;
@@ -60,7 +61,6 @@ const IN_DOUBT = {
   admin: 'the change may or may not have been applied: read the SKU before retrying',
 } as const;
 
-const SKU_FIELDS = ['total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt'] as const;
 
 /**
  * ISO text of a Redis time, keeping the last one: the reserves of one batch share their creation
@@ -324,7 +324,7 @@ export class StockEngine {
       this.skuScriptKeys(sku),
       [
         sku,
-        settings.total,
+        settings.locations ? settings.locations.map(({ location, total }) => `${location}=${total}`).join(',') : settings.total,
         settings.perUserLimit ?? '',
         settings.startsAt === null ? '' : Date.parse(settings.startsAt),
         settings.endsAt === null ? '' : Date.parse(settings.endsAt),
@@ -339,29 +339,38 @@ export class StockEngine {
       throw skuNotFound(sku);
     }
     if (reply[0] === ReplyCode.TotalBelowCommitted) {
-      throw refusal(ReplyCode.TotalBelowCommitted, { requestedTotal: settings.total, reserved: reply[1], sold: reply[2] });
+      const [, reserved, sold, location] = reply;
+      const requestedTotal = location === undefined ? settings.total : settings.locations?.find((level) => level.location === location)?.total;
+      throw refusal(ReplyCode.TotalBelowCommitted, { ...(location === undefined ? {} : { location }), requestedTotal, reserved, sold });
     }
-    const [code, total, available, reserved, sold, version] = reply as number[];
-    return { created: code === 1, view: { ...settings, sku, total, available, reserved, sold }, version };
+    const [code, total, available, reserved, sold, version, rows] = reply as [number, number, number, number, number, number, LocationCounterRow[]?];
+    const { perUserLimit, startsAt, endsAt } = settings;
+    const counters = { total, available, reserved, sold };
+    const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations }, version };
   }
 
-  async adjustStock(sku: string, delta: number, reason: string, actor: string): Promise<SkuView> {
+  /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */
+  async adjustStock(sku: string, delta: number, reason: string, actor: string, location?: string): Promise<SkuView> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
     const reply = await this.store.runScript<Reply>(
       'adjust_stock',
       this.skuScriptKeys(sku).slice(0, 4),
-      [sku, delta, reason, actor, this.store.tuning.lazySweepLimit, MAX_TOTAL],
+      [sku, delta, reason, actor, this.store.tuning.lazySweepLimit, MAX_TOTAL, location ?? ''],
       { consequence: IN_DOUBT.admin },
     );
     if (reply[0] === ReplyCode.InsufficientStock) {
-      throw refusal(ReplyCode.InsufficientStock, { sku, delta, available: reply[1] });
+      throw refusal(ReplyCode.InsufficientStock, { sku, ...(location === undefined ? {} : { location }), delta, available: reply[1] });
+    }
+    if (reply[0] === ReplyCode.LocationRequired) {
+      throw new DomainError('VALIDATION_FAILED', 'This SKU has several locations: name the one to adjust.', { sku, locations: String(reply[1]).split(',') });
     }
     if (reply[0] === ReplyCode.TotalTooLarge) {
       throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });
     }
     if (reply[0] === ReplyCode.SkuNotFound) await this.store.confirmNotFound(partition);
-    if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku });
+    if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku, location });
     const view = await this.getSku(sku);
     if (!view) throw skuNotFound(sku);
     return view;
@@ -377,26 +386,10 @@ export class StockEngine {
   async getSkus(skus: readonly string[]): Promise<(SkuView | null)[]> {
     const { keys } = this.store;
     for (const sku of skus) this.store.assertServing(keys.partitionOfSku(sku));
-    const rows = await this.store.readHashes(
-      skus.map((sku) => keys.stock(sku)),
-      SKU_FIELDS,
-    );
-    for (const [n, fields] of rows.entries()) if (fields[0] === null) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
-    const time = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-    return rows.map(([total, available, reserved, sold, perUserLimit, startsAt, endsAt], n) =>
-      total === null
-        ? null
-        : {
-            sku: skus[n],
-            total: Number(total),
-            available: Number(available),
-            reserved: Number(reserved),
-            sold: Number(sold),
-            perUserLimit: perUserLimit === null ? null : Number(perUserLimit),
-            startsAt: time(startsAt),
-            endsAt: time(endsAt),
-          },
-    );
+    const hashes = await this.store.readWholeHashes(skus.map((sku) => keys.stock(sku)));
+    const views = hashes.map((hash, n) => skuViewOf(skus[n], hash));
+    for (const [n, view] of views.entries()) if (!view) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
+    return views;
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

@@ -13,7 +13,7 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
     '/v1/admin/skus/:sku',
     {
       schema: {
-        summary: 'Create (201) or update (200) a SKU; available becomes total - reserved - sold',
+        summary: 'Create (201) or update (200) a SKU with a total or with locations in priority order; available becomes total - reserved - sold',
         tags: ['admin'],
         security: [{ bearer: [] }],
         params: skuParams,
@@ -45,8 +45,8 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
       },
     },
     async (request) => {
-      const { delta, reason } = request.body;
-      return engine.adjustStock(request.params.sku, delta, reason, ADMIN_ACTOR);
+      const { delta, reason, location } = request.body;
+      return engine.adjustStock(request.params.sku, delta, reason, ADMIN_ACTOR, location);
     },
   );
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { skuNotFound } from '../../domain/refusals';
 import { mergeLinesWithinMaxQty } from '../../domain/reservation';
+import { availableFor } from '../../domain/sku';
 import type { AppDeps } from '../deps';
 import { availabilityBody, availabilityResponse, errors, skuParams, skuView } from '../schemas';
 
@@ -26,7 +27,7 @@ const skuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async 
     '/v1/availability',
     {
       schema: {
-        summary: 'Could these lines be held now? Lines of one SKU are merged; holds nothing; unknown SKUs read available 0',
+        summary: 'Could these lines be held now? Lines of one SKU and location are merged; holds nothing; unknown SKUs read available 0',
         tags: ['skus'],
         body: availabilityBody,
         response: { 200: availabilityResponse, ...errors(400, 401, 503) },
@@ -36,8 +37,8 @@ const skuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async 
       const items = mergeLinesWithinMaxQty(request.body.items);
       const views = await engine.getSkus(items.map((item) => item.sku));
       const answers = items.map((item, n) => {
-        const available = Math.max(0, views[n]?.available ?? 0);
-        return { sku: item.sku, qty: item.qty, available, ok: available >= item.qty };
+        const available = availableFor(views[n], item.location);
+        return { ...item, available, ok: available >= item.qty };
       });
       return { ok: answers.every((answer) => answer.ok), items: answers };
     },
