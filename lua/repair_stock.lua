@@ -7,17 +7,20 @@
 
   KEYS[1]  stock hash     KEYS[2]  expiry index
   ARGV[1]  version the reconciler read   ARGV[2]  total (fact)   ARGV[3]  sold (fact)
+  ARGV[4]  on a SKU with locations, the levels text of the facts (includes/locationLevels.lua:
+           total and sold per location); '' without
 
   Returns
     {0, total, available, reserved, sold, version}   repaired
     {-11}                                            SKU changed meanwhile; try again next pass
     {-1}                                             SKU_NOT_FOUND
-    {-12, total, reserved, sold}                     facts do not add up (reserved + sold > total)
+    {-12, total, reserved, sold[, location]}         facts do not add up (reserved + sold > total, in that location)
 ]]
 local stockKey, expiryKey = KEYS[1], KEYS[2]
-local expectedVersion, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local expectedVersion, total, sold, levelsText = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 
 -- @include "heldUnits"
+-- @include "locationLevels"
 
 local version = redis.call('HGET', stockKey, 'version')
 if not version then
@@ -30,6 +33,15 @@ local reserved = heldUnits(expiryKey)
 if reserved + sold > total then
   return {-12, total, reserved, sold}
 end
+if levelsText ~= '' then
+  local held = heldByLocation(redis.call('ZRANGE', expiryKey, 0, -1), true)
+  local location, locationReserved, locationSold = writeLevels(stockKey, parseLevels(levelsText), held, {}, true)
+  if location then
+    return {-12, total, locationReserved, locationSold, location}
+  end
+else
+  redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
+end
 local nextVersion = redis.call('HINCRBY', stockKey, 'version', 1)
-redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
-return {0, total, total - reserved - sold, reserved, sold, nextVersion}
+local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold')
+return {0, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), nextVersion}

@@ -7,17 +7,21 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash   KEYS[4]  sweep-due index
   ARGV[1]  sku           ARGV[2]  total           ARGV[3]  sold
   ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
-  ARGV[7]  version (Postgres's)       ARGV[8] number of holds H
-  ARGV[9 ..]        H pairs: hold member "<id>|<units>|<userId>", expiresAt ms ("+inf" for a spanning reservation's)
-  ARGV[9 + 2H ..]   pairs: userId, units bought (plus held, when the SKU has a per-user limit)
+  ARGV[7]  version (Postgres's)
+  ARGV[8]  locations: levels text (includes/locationLevels.lua: total and sold per location), ''
+           for a SKU without locations
+  ARGV[9]  number of holds H
+  ARGV[10 ..]        H pairs: hold member "<id>|<units text>|<userId>", expiresAt ms ("+inf" for a spanning reservation's)
+  ARGV[10 + 2H ..]   pairs: userId, units bought (plus held, when the SKU has a per-user limit)
 
   Returns {1, reserved} restored, {0} Redis already had the SKU
 ]]
 local stockKey, expiryKey, buyersKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local sku, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local holdCount = tonumber(ARGV[8])
+local levelsText, holdCount = ARGV[8], tonumber(ARGV[9])
 
 -- @include "holdMember"
+-- @include "locationLevels"
 
 if redis.call('EXISTS', stockKey) == 1 then
   return {0}
@@ -25,8 +29,10 @@ end
 redis.call('DEL', expiryKey, buyersKey)
 local reserved = 0
 local earliest = nil
+local members = {}
 for n = 0, holdCount - 1 do
-  local member, expiresAt = ARGV[9 + 2 * n], tonumber(ARGV[10 + 2 * n])
+  local member, expiresAt = ARGV[10 + 2 * n], tonumber(ARGV[11 + 2 * n])
+  members[#members + 1] = member
   local _, units = parseHoldMember(member)
   reserved = reserved + units
   redis.call('ZADD', expiryKey, expiresAt, member)
@@ -35,11 +41,16 @@ for n = 0, holdCount - 1 do
     earliest = expiresAt
   end
 end
-for n = 9 + 2 * holdCount, #ARGV, 2 do
+for n = 10 + 2 * holdCount, #ARGV, 2 do
   redis.call('HSET', buyersKey, ARGV[n], ARGV[n + 1])
 end
-redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved,
-  'sold', sold, 'version', ARGV[7])
+if levelsText == '' then
+  redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
+else
+  -- What Postgres recorded is restored as it is, even where it does not add up: the drift check reports it.
+  writeLevels(stockKey, parseLevels(levelsText), heldByLocation(members, true), {}, false)
+end
+redis.call('HSET', stockKey, 'version', ARGV[7])
 local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6]}
 for field, value in pairs(settings) do
   if value ~= '' then

@@ -115,7 +115,7 @@ if wanted or located then
     wanted = {{DEFAULT_LOCATION, total - elsewhere}}
   end
   local levels, held, dropped, deltas = planLevels(wanted, before, previous)
-  local location, locationReserved, locationSold = writeLevels(stockKey, levels, held, dropped)
+  local location, locationReserved, locationSold = writeLevels(stockKey, levels, held, dropped, true)
   if location then
     return {-10, locationReserved, locationSold, location}
   end

@@ -181,7 +181,8 @@ describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
     // The hold that expired while Redis was gone ends like any other: the next pass sweeps it,
     // its units go back on the shelf and Postgres records it EXPIRED.
     expect((await pass()).expiredReleased).toBeGreaterThanOrEqual(1);
-    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual({ ...before, available: 7, reserved: 1 });
+    const after = { available: 7, reserved: 1 };
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toEqual({ ...before, ...after, locations: [{ ...before.locations[0], ...after }] });
     const [expired] = await query<{ status: string }>(ctx.db, sql`select r.status from reservations r join reservation_items i on i.reservation_id = r.id where i.sku = ${sku} and r.user_id = 'other'`);
     expect(expired.status).toBe('EXPIRED');
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${held}` })).json().status).toBe('PENDING');

@@ -33,13 +33,13 @@ local function heldByLocation(members, located)
 end
 
 -- Writes every location's four counters, the SKU's sums and the locations list; drops the fields
--- of `dropped` locations. `held` gives reserved per location. Returns nil, or the first location
--- whose total is below its reserved + sold (then nothing is written) with those two numbers.
-local function writeLevels(stockKey, levels, held, dropped)
+-- of `dropped` locations. `held` gives reserved per location. Returns nil, or (when `check`) the
+-- first location whose total is below its reserved + sold, with those two; then nothing is written.
+local function writeLevels(stockKey, levels, held, dropped, check)
   for _, list in ipairs({levels.active, levels.retired}) do
     for _, level in ipairs(list) do
       local reserved = held[level[1]] or 0
-      if level[2] < reserved + level[3] then
+      if check and level[2] < reserved + level[3] then
         return level[1], reserved, level[3]
       end
     end

@@ -38,12 +38,14 @@ local function formatLocations(active, retired)
   return text
 end
 
--- The allocations of held units: a hold made before its SKU had locations sits in "default".
+-- The allocations of held units as the SKU stands: none on a SKU without locations (whatever a
+-- restored or older hold says, its units are the SKU's own); "default" for a hold made before
+-- its SKU had locations.
 local function allocationsOf(units, allocations, located)
-  if allocations or not located then
-    return allocations
+  if not located then
+    return nil
   end
-  return {{DEFAULT_LOCATION, units}}
+  return allocations or {{DEFAULT_LOCATION, units}}
 end
 
 -- Moves `units` of one SKU from counter `from` to counter `to` ('available', 'reserved' or

@@ -1,9 +1,10 @@
 import { and, asc, gt, lt, sql } from 'drizzle-orm';
 import { type Database, queryRows } from './client';
 import { idempotencyKeys } from './schema';
+import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
 
-/** What Postgres's own records say of a SKU: the facts drift is judged against. */
-export interface SkuFacts {
+/** What Postgres's own records say of a SKU, or of one of its locations: the facts drift is judged against. */
+export interface LevelFacts {
   /** Sum of every SET and ADJUST movement. */
   total: number;
   /** Units of committed reservations. */
@@ -12,25 +13,43 @@ export interface SkuFacts {
   reserved: number;
 }
 
+export interface SkuFacts extends LevelFacts {
+  /** The same per location ("default" for movements and holds of a SKU without locations). */
+  locations: Map<string, LevelFacts>;
+}
+
 /** Facts of the given SKUs; a SKU without any record reads all zeros. */
 export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<string, SkuFacts>> {
-  const facts = new Map<string, SkuFacts>(skus.map((sku) => [sku, { total: 0, sold: 0, reserved: 0 }]));
+  const facts = new Map<string, SkuFacts>(skus.map((sku) => [sku, { total: 0, sold: 0, reserved: 0, locations: new Map() }]));
   if (!skus.length) return facts;
   const list = sql`${JSON.stringify(skus)}::jsonb`;
-  const totals = await queryRows<{ sku: string; total: string }>(db, sql`
-    select sku, coalesce(sum(qty), 0)::bigint as total from stock_movements
+  const totals = await queryRows<{ sku: string; location: string; total: string }>(db, sql`
+    select sku, location, coalesce(sum(qty), 0)::bigint as total from stock_movements
     where type in ('SET', 'ADJUST') and sku in (select jsonb_array_elements_text(${list}))
-    group by sku`);
-  const held = await queryRows<{ sku: string; status: string; units: string }>(db, sql`
-    select i.sku, r.status, coalesce(sum(i.reserved), 0)::bigint as units
+    group by sku, location`);
+  // A line's units are held where its allocations say; a line without them, in "default".
+  const held = await queryRows<{ sku: string; location: string; status: string; units: string }>(db, sql`
+    select i.sku, coalesce(a.value->>'location', ${DEFAULT_LOCATION}) as location, r.status,
+      coalesce(sum(coalesce((a.value->>'reserved')::int, i.reserved)), 0)::bigint as units
     from reservation_items i join reservations r on r.id = i.reservation_id
+      left join lateral jsonb_array_elements(i.allocations) a on true
     where r.status in ('PENDING', 'COMMITTED') and i.sku in (select jsonb_array_elements_text(${list}))
-    group by i.sku, r.status`);
-  for (const row of totals) facts.get(row.sku)!.total = Number(row.total);
+    group by 1, 2, 3`);
+  const at = (sku: string, location: string) => {
+    const entry = facts.get(sku)!;
+    const level = entry.locations.get(location) ?? entry.locations.set(location, { total: 0, sold: 0, reserved: 0 }).get(location)!;
+    return { entry, level };
+  };
+  for (const row of totals) {
+    const { entry, level } = at(row.sku, row.location);
+    level.total = Number(row.total);
+    entry.total += level.total;
+  }
   for (const row of held) {
-    const entry = facts.get(row.sku)!;
-    if (row.status === 'COMMITTED') entry.sold = Number(row.units);
-    else entry.reserved = Number(row.units);
+    const { entry, level } = at(row.sku, row.location);
+    const field = row.status === 'COMMITTED' ? 'sold' : 'reserved';
+    level[field] = Number(row.units);
+    entry[field] += level[field];
   }
   return facts;
 }
@@ -45,13 +64,15 @@ export interface PendingHoldRow {
   lineNo: number;
   qty: number;
   reserved: number;
+  /** Null on a SKU without locations. */
+  allocations: Allocation[] | null;
 }
 
 /** Lines of reservations Postgres still has as pending (expired or not), for the given SKUs. */
 export async function loadPendingHolds(db: Database, skus: string[]): Promise<PendingHoldRow[]> {
   if (!skus.length) return [];
   const rows = await queryRows<Record<string, unknown>>(db, sql`
-    select r.id, r.user_id, r.order_id, r.created_at, r.expires_at, i.sku, i.line_no, i.qty, i.reserved
+    select r.id, r.user_id, r.order_id, r.created_at, r.expires_at, i.sku, i.line_no, i.qty, i.reserved, i.allocations
     from reservations r join reservation_items i on i.reservation_id = r.id
     where r.status = 'PENDING'
       and r.id in (select reservation_id from reservation_items
@@ -67,6 +88,7 @@ export async function loadPendingHolds(db: Database, skus: string[]): Promise<Pe
     lineNo: Number(row.line_no),
     qty: Number(row.qty),
     reserved: Number(row.reserved),
+    allocations: (row.allocations as Allocation[] | null) ?? null,
   }));
 }
 

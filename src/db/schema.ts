@@ -22,6 +22,30 @@ export const skus = pgTable('skus', {
   updatedAt: time('updated_at').notNull().default(sql`now()`),
 });
 
+/**
+ * One row per SKU and location: its counters as last drained from Redis (a SKU created with a
+ * plain total has one, "default"). The SKU row's counters are their sums.
+ */
+export const stockLevels = pgTable(
+  'stock_levels',
+  {
+    sku: text('sku').notNull(),
+    location: text('location').notNull(),
+    /** Order of the location among the SKU's: active ones first, in priority order. */
+    position: integer('position').notNull(),
+    /** False: left out of the last PUT; keeps what is held and sold there, takes no new holds. */
+    active: boolean('active').notNull(),
+    total: integer('total').notNull(),
+    available: integer('available').notNull(),
+    reserved: integer('reserved').notNull(),
+    sold: integer('sold').notNull(),
+    /** The SKU's Redis change counter when this row was written; older snapshots never win. */
+    version: bigint('version', { mode: 'number' }).notNull().default(0),
+    updatedAt: time('updated_at').notNull().default(sql`now()`),
+  },
+  (table) => [primaryKey({ columns: [table.sku, table.location] })],
+);
+
 export const reservations = pgTable(
   'reservations',
   {
@@ -50,8 +74,11 @@ export const reservationItems = pgTable(
     lineNo: integer('line_no').notNull(),
     qty: integer('qty').notNull(),
     reserved: integer('reserved').notNull(),
+    /** Where the reserved units are held, [{ location, reserved }]; null on a SKU without locations ("default"). */
+    allocations: jsonb('allocations').$type<{ location: string; reserved: number }[]>(),
   },
-  (table) => [primaryKey({ columns: [table.reservationId, table.sku] }), index('reservation_items_sku_idx').on(table.sku)],
+  // Two lines may name one SKU in two locations: a line is known by its position.
+  (table) => [primaryKey({ columns: [table.reservationId, table.lineNo] }), index('reservation_items_sku_idx').on(table.sku)],
 );
 
 /**
@@ -82,6 +109,8 @@ export const stockMovements = pgTable(
     /** Outbox entry id, event and line: writing the same event twice inserts nothing the second time. */
     eventKey: text('event_key').primaryKey(),
     sku: text('sku').notNull(),
+    /** The location whose units moved ("default" on a SKU without locations). */
+    location: text('location').notNull().default('default'),
     type: text('type', { enum: MOVEMENT_TYPES }).notNull(),
     qty: integer('qty').notNull(),
     reason: text('reason'),

@@ -1,9 +1,9 @@
 import { asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
-import type { SkuView } from '../domain/sku';
+import type { LocationLevel, SkuView } from '../domain/sku';
 import type { Database } from './client';
-import { skus, stockMovements } from './schema';
+import { skus, stockLevels, stockMovements } from './schema';
 
-/** The one writer of the `skus` table: the admin API's upsert, the drain's snapshots, the drift repair. */
+/** The one writer of the `skus` and `stock_levels` tables: the admin API's upsert, the drain's snapshots, the drift repair. */
 
 export type SkuRow = typeof skus.$inferSelect;
 
@@ -18,12 +18,68 @@ export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | un
   return row;
 }
 
-/** Overwrites a SKU row's counters with what Redis holds at `version`. */
-export async function writeSkuCounters(db: Database, sku: string, counters: { total: number; available: number; reserved: number; sold: number; version: number }): Promise<void> {
-  await db
-    .update(skus)
-    .set({ ...counters, updatedAt: sql`now()` })
-    .where(sql`${skus.sku} = ${sku}`);
+/** Overwrites a SKU row's counters, and its locations', with what Redis holds at `version`. */
+export async function writeSkuCounters(
+  db: Database,
+  sku: string,
+  counters: { total: number; available: number; reserved: number; sold: number; version: number; locations: LocationLevel[] },
+): Promise<void> {
+  const { locations, ...sums } = counters;
+  await db.transaction(async (tx) => {
+    await tx
+      .update(skus)
+      .set({ ...sums, updatedAt: sql`now()` })
+      .where(sql`${skus.sku} = ${sku}`);
+    await replaceStockLevels(tx, levelRows(sku, locations, counters.version), { force: true });
+  });
+}
+
+/** A SKU's locations as `stock_levels` rows at `version`. */
+export function levelRows(sku: string, locations: readonly LocationLevel[], version: number): StockLevelRow[] {
+  return locations.map((level, position) => ({ sku, ...level, position, version }));
+}
+
+/** One SKU's locations of that row's table: its counters at `version`, in `position` order. */
+export interface StockLevelRow extends LocationLevel {
+  sku: string;
+  position: number;
+  version: number;
+}
+
+/**
+ * Writes each SKU's locations as they stood at their version: every listed location, and the
+ * SKU's other rows (a location dropped since) deleted. A SKU whose rows are newer is left alone,
+ * unless `force` (a repair writing what Redis holds now).
+ */
+export async function replaceStockLevels(tx: Executor, rows: StockLevelRow[], { force = false } = {}): Promise<void> {
+  if (!rows.length) return;
+  const newer = force ? sql`true` : sql`stock_levels.version < excluded.version`;
+  await tx.execute(sql`
+    insert into stock_levels (sku, location, position, active, total, available, reserved, sold, version)
+    select sku, location, position, active, total, available, reserved, sold, version
+    from json_to_recordset(${jsonRows(rows)}) as x(sku text, location text, position int, active boolean, total int, available int,
+      reserved int, sold int, version bigint)
+    on conflict (sku, location) do update set position = excluded.position, active = excluded.active, total = excluded.total,
+      available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, version = excluded.version, updated_at = now()
+    where ${newer}`);
+  const listed = rows.map(({ sku, location, version }) => ({ sku, location, version }));
+  await tx.execute(sql`
+    delete from stock_levels s using (select distinct sku, version from json_to_recordset(${jsonRows(listed)}) as x(sku text, location text, version bigint)) v
+    where s.sku = v.sku and s.version <= v.version
+      and (s.sku, s.location) not in (select sku, location from json_to_recordset(${jsonRows(listed)}) as y(sku text, location text, version bigint))`);
+}
+
+/** Each SKU's locations, in position order. */
+export async function loadStockLevels(db: Database, skuNames: readonly string[]): Promise<Map<string, LocationLevel[]>> {
+  const levels = new Map<string, LocationLevel[]>(skuNames.map((sku) => [sku, []]));
+  if (!skuNames.length) return levels;
+  const rows = await db
+    .select()
+    .from(stockLevels)
+    .where(sql`${stockLevels.sku} in (select jsonb_array_elements_text(${JSON.stringify(skuNames)}::jsonb))`)
+    .orderBy(asc(stockLevels.sku), asc(stockLevels.position));
+  for (const { sku, location, active, total, available, reserved, sold } of rows) levels.get(sku)!.push({ location, active, total, available, reserved, sold });
+  return levels;
 }
 
 /**
@@ -42,10 +98,13 @@ export async function upsertSku(db: Database, view: SkuView, version: number): P
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
     version,
   };
-  await db
-    .insert(skus)
-    .values(row)
-    .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(skus)
+      .values(row)
+      .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
+    await replaceStockLevels(tx, levelRows(view.sku, view.locations, version));
+  });
 }
 
 export async function listMovements(db: Database, sku: string, limit: number) {

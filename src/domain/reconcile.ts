@@ -10,6 +10,8 @@ export type CounterField = (typeof COUNTER_FIELDS)[number];
 /** One counter on which Redis, Postgres's row and the facts do not all agree. */
 export interface DriftItem {
   sku: string;
+  /** Set when the counter is one location's, on a SKU with locations. */
+  location?: string;
   field: CounterField;
   /** Redis's counter; null when Redis has no such SKU. */
   redis: number | null;

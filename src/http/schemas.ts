@@ -309,6 +309,7 @@ export const reconcileReport = {
         required: ['sku', 'field', 'redis', 'postgres'],
         properties: {
           sku: { type: 'string' },
+          location: { type: 'string', description: "Set when the counter is one location's, on a SKU with locations" },
           field: { type: 'string', enum: COUNTER_FIELDS },
           redis: { type: ['integer', 'null'] },
           postgres: { type: 'integer' },

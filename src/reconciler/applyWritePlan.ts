@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { applySkuSettings, applySkuSnapshots } from '../db/skuRepository';
+import { applySkuSettings, applySkuSnapshots, replaceStockLevels } from '../db/skuRepository';
 import type { WritePlan } from './writePlan';
 
 /**
@@ -34,9 +34,9 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     }
     if (plan.items.length) {
       await tx.execute(sql`
-        insert into reservation_items (reservation_id, sku, line_no, qty, reserved)
-        select reservation_id, sku, line_no, qty, reserved
-        from json_to_recordset(${rows(plan.items)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int)
+        insert into reservation_items (reservation_id, sku, line_no, qty, reserved, allocations)
+        select reservation_id, sku, line_no, qty, reserved, allocations
+        from json_to_recordset(${rows(plan.items)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int, allocations jsonb)
         on conflict do nothing`);
     }
     if (plan.extensions.length) {
@@ -59,12 +59,13 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     }
     if (plan.movements.length) {
       await tx.execute(sql`
-        insert into stock_movements (event_key, sku, type, qty, reason, actor, reservation_id, at)
-        select event_key, sku, type, qty, reason, actor, reservation_id, ${ms(sql`at`)}
-        from json_to_recordset(${rows(plan.movements)}) as x(event_key text, sku text, type text, qty int, reason text,
+        insert into stock_movements (event_key, sku, location, type, qty, reason, actor, reservation_id, at)
+        select event_key, sku, location, type, qty, reason, actor, reservation_id, ${ms(sql`at`)}
+        from json_to_recordset(${rows(plan.movements)}) as x(event_key text, sku text, location text, type text, qty int, reason text,
           actor text, reservation_id text, at bigint)
         on conflict (event_key) do nothing`);
     }
     if (plan.snapshots.length) await applySkuSnapshots(tx, plan.snapshots);
+    await replaceStockLevels(tx, plan.levels);
   });
 }

@@ -1,6 +1,10 @@
 import type { Database } from '../db/client';
-import { type BindingRow, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
-import type { SkuRow } from '../db/skuRepository';
+import { type BindingRow, type SkuFacts, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
+import { type SkuRow, loadStockLevels } from '../db/skuRepository';
+import { DEFAULT_LOCATION } from '../domain/reservation';
+import type { LocationLevel } from '../domain/sku';
+import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
+import type { LocationTotals } from '../redis/stockHash';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { skuPages } from './skuPages';
 
@@ -17,7 +21,12 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
   const now = await maintenance.redisTimeMs();
-  const [facts, pending, committed] = await Promise.all([loadSkuFacts(db, names), loadPendingHolds(db, names), loadCommittedBuyers(db, names)]);
+  const [facts, pending, committed, levels] = await Promise.all([
+    loadSkuFacts(db, names),
+    loadPendingHolds(db, names),
+    loadCommittedBuyers(db, names),
+    loadStockLevels(db, names),
+  ]);
 
   const byReservation = new Map<string, typeof pending>();
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
@@ -34,7 +43,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       orderId: first.orderId,
       createdAtMs: first.createdAt.getTime(),
       expiresAtMs: first.expiresAt.getTime(),
-      lines: lines.map((line) => ({ sku: line.sku, qty: line.qty, reserved: line.reserved, allocations: null })),
+      lines: lines.map(({ sku, qty, reserved, allocations }) => ({ sku, qty, reserved, allocations })),
     };
     await maintenance.restoreReservation(reservation);
     if (spans) await maintenance.restoreSpanningParts(reservation);
@@ -48,20 +57,25 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     const buyers = new Map<string, number>();
     if (row.perUserLimit !== null) for (const line of lines) buyers.set(line.userId, (buyers.get(line.userId) ?? 0) + line.reserved);
     for (const [sku, userId, units] of committed) if (sku === row.sku) buyers.set(userId, (buyers.get(userId) ?? 0) + units);
+    // One hold member per reservation, however many of its lines hold the SKU (in several locations).
+    const byHolder = new Map<string, typeof lines>();
+    for (const line of lines) byHolder.set(line.reservationId, [...(byHolder.get(line.reservationId) ?? []), line]);
+    const fact = facts.get(row.sku);
     const done = await maintenance.restoreSku({
       sku: row.sku,
       total: row.total,
-      sold: facts.get(row.sku)?.sold ?? row.sold,
+      sold: fact?.sold ?? row.sold,
+      levels: restoredLevels(levels.get(row.sku) ?? [], fact),
       perUserLimit: row.perUserLimit,
       startsAtMs: row.startsAt?.getTime() ?? null,
       endsAtMs: row.endsAt?.getTime() ?? null,
       version: row.version,
       // A spanning reservation's holds end only through its home (score +inf, see spanning.ts).
-      holds: lines.map((line) => ({
-        reservationId: line.reservationId,
-        userId: line.userId,
-        units: line.reserved,
-        expiresAtMs: spanning.has(line.reservationId) ? Infinity : line.expiresAt.getTime(),
+      holds: [...byHolder].map(([reservationId, [first, ...more]]) => ({
+        reservationId,
+        userId: first.userId,
+        units: encodeHoldUnits(combineHoldUnits([first, ...more].map(({ reserved, allocations }) => ({ units: reserved, allocations })))),
+        expiresAtMs: spanning.has(reservationId) ? Infinity : first.expiresAt.getTime(),
       })),
       buyerUnits: [...buyers],
     });
@@ -71,6 +85,15 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     }
   }
   return { skus: restored, holds };
+}
+
+/**
+ * A SKU's locations as Postgres last drained them, with sold units from the facts; null for a
+ * SKU without locations (one "default" row), restored with its plain counters.
+ */
+function restoredLevels(levels: readonly LocationLevel[], facts: SkuFacts | undefined): LocationTotals[] | null {
+  if (!levels.length || (levels.length === 1 && levels[0].location === DEFAULT_LOCATION)) return null;
+  return levels.map(({ location, active, total, sold }) => ({ location, active, total, sold: facts?.locations.get(location)?.sold ?? sold }));
 }
 
 /**

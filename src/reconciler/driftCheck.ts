@@ -1,8 +1,10 @@
 import type { Database } from '../db/client';
-import { COUNTER_FIELDS, type DriftItem } from '../domain/reconcile';
-import { loadSkuFacts } from '../db/factsRepository';
-import { type SkuRow, writeSkuCounters } from '../db/skuRepository';
+import { COUNTER_FIELDS, type CounterField, type DriftItem } from '../domain/reconcile';
+import { type LevelFacts, type SkuFacts, loadSkuFacts } from '../db/factsRepository';
+import { type SkuRow, loadStockLevels, writeSkuCounters } from '../db/skuRepository';
+import type { LocationLevel } from '../domain/sku';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
+import type { LocationTotals } from '../redis/stockHash';
 import { restoreSkus } from './coldStart';
 import { skuPages } from './skuPages';
 
@@ -14,28 +16,51 @@ export interface DriftResult {
   notRepaired: string[];
 }
 
-function conserved(c: StockCounters): boolean {
+type Counters = Record<CounterField, number>;
+
+function conserved(c: Counters): boolean {
   return c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
 }
 
-function sameCounters(c: StockCounters, row: SkuRow): boolean {
-  return COUNTER_FIELDS.every((field) => c[field] === row[field]);
+const sameCounters = (a: Counters, b: Counters) => COUNTER_FIELDS.every((field) => a[field] === b[field]);
+
+/** The counters the facts call for: available is what is left. */
+const expectedOf = (fact: LevelFacts): Counters => ({ ...fact, available: fact.total - fact.reserved - fact.sold });
+
+/** Whether Redis's locations, each conserved, match Postgres's stock_levels rows one for one. */
+function sameLocations(redis: readonly LocationLevel[], postgres: readonly LocationLevel[]): boolean {
+  return (
+    redis.length === postgres.length &&
+    redis.every((level, n) => level.location === postgres[n].location && level.active === postgres[n].active && sameCounters(level, postgres[n]) && conserved(level))
+  );
+}
+
+/** Every location of the SKU in Redis or in the facts: Redis's order and state first, locations only the facts know as retired. */
+function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
+  const known = new Set(redis.locations.map((level) => level.location));
+  const zero = { total: 0, sold: 0, reserved: 0 };
+  return [
+    ...redis.locations.map(({ location, active }) => ({ location, active, ...(fact.locations.get(location) ?? zero) })),
+    ...[...fact.locations].filter(([location]) => !known.has(location)).map(([location, level]) => ({ location, active: false, ...level })),
+  ].map(({ location, active, total, sold }) => ({ location, active, total, sold }));
 }
 
 /**
- * Compares every SKU's Redis counters with Postgres. A SKU is compared only once Postgres has
- * drained all of its changes (equal versions); a SKU whose counters differ, or whose Redis
- * counters do not add up, is judged against the facts in Postgres. With `repair`, the wrong side
- * is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its own expiry
- * index), Postgres's row from Redis once Redis is right; a SKU Redis lost is restored.
+ * Compares every SKU's Redis counters with Postgres, and on a SKU with locations each location's.
+ * A SKU is compared only once Postgres has drained all of its changes (equal versions); a SKU whose
+ * counters differ, or do not add up, is judged against the facts in Postgres. With `repair`, the
+ * wrong side is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its
+ * own expiry index), Postgres's rows from Redis once Redis is right; a SKU Redis lost is restored.
  */
 export async function checkDrift(maintenance: StockMaintenance, db: Database, options: { repair: boolean }): Promise<DriftResult> {
   const result: DriftResult = { drift: [], busy: [], notRepaired: [] };
   for await (const page of skuPages(maintenance, db, 1000)) {
+    const levels = await loadStockLevels(db, page.filter(({ redis }) => redis?.located).map(({ row }) => row.sku));
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
       if (redis && redis.version > row.version) result.busy.push(row.sku);
       else if (!redis || !sameCounters(redis, row) || !conserved(redis)) suspects.push({ row, redis });
+      else if (redis.located && !sameLocations(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
     }
     if (!suspects.length) continue;
 
@@ -43,11 +68,27 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     const missing: SkuRow[] = [];
     for (const { row, redis } of suspects) {
       const fact = facts.get(row.sku)!;
-      const expected = { total: fact.total, sold: fact.sold, reserved: fact.reserved, available: fact.total - fact.reserved - fact.sold };
+      const expected = expectedOf(fact);
       for (const field of COUNTER_FIELDS) {
         const redisValue = redis ? redis[field] : null;
         if (redisValue !== row[field] || redisValue !== expected[field]) {
           result.drift.push({ sku: row.sku, field, redis: redisValue, postgres: row[field], expected: expected[field] });
+        }
+      }
+      let locationsRight = true;
+      if (redis?.located) {
+        const postgres = new Map((levels.get(row.sku) ?? []).map((level) => [level.location, level]));
+        for (const level of factLevels(redis, fact)) {
+          const inRedis = redis.locations.find((l) => l.location === level.location);
+          const want = expectedOf(fact.locations.get(level.location) ?? { total: 0, sold: 0, reserved: 0 });
+          for (const field of COUNTER_FIELDS) {
+            const redisValue = inRedis ? inRedis[field] : null;
+            const postgresValue = postgres.get(level.location)?.[field] ?? 0;
+            if (redisValue !== want[field]) locationsRight = false;
+            if (redisValue !== postgresValue || redisValue !== want[field]) {
+              result.drift.push({ sku: row.sku, location: level.location, field, redis: redisValue, postgres: postgresValue, expected: want[field] });
+            }
+          }
         }
       }
       if (!options.repair) continue;
@@ -55,12 +96,12 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
         missing.push(row);
         continue;
       }
-      const redisRight = redis.total === expected.total && redis.sold === expected.sold && conserved(redis);
+      const redisRight = redis.total === expected.total && redis.sold === expected.sold && conserved(redis) && locationsRight;
       if (redisRight) {
         await writeSkuCounters(db, row.sku, redis);
         continue;
       }
-      const repaired = await maintenance.repairStock(row.sku, redis.version, fact.total, fact.sold);
+      const repaired = await maintenance.repairStock(row.sku, redis.version, { total: fact.total, sold: fact.sold, levels: redis.located ? factLevels(redis, fact) : null });
       if (repaired === 'changed' || repaired === 'inconsistent') result.notRepaired.push(row.sku);
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }

@@ -1,6 +1,8 @@
-import type { SkuSettingsRow, SkuSnapshotRow } from '../db/skuRepository';
+import type { SkuSettingsRow, SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
+import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { OutboxEntry, OutboxEvent, StockSnapshot } from '../redis/outboxEntry';
-import { decodeHoldUnits } from '../redis/holdUnits';
+import { type HoldUnits, decodeHoldUnits } from '../redis/holdUnits';
+import { defaultLevel, levelsOfRows } from '../redis/stockHash';
 
 /**
  * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
@@ -11,31 +13,50 @@ export interface WritePlan {
   bindings: { user_id: string; key_hash: string; reservation_id: string; fingerprint: string; created_at: number }[];
   /** Reservations whose binding was undone (a reserve answered 503). */
   unbinds: string[];
-  items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number }[];
+  items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number; allocations: HoldUnits['allocations'] }[];
   finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: number }[];
   extensions: { id: string; expires_at: number }[];
-  movements: { event_key: string; sku: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: number }[];
+  movements: { event_key: string; sku: string; location: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: number }[];
   skuSettings: SkuSettingsRow[];
   snapshots: SkuSnapshotRow[];
+  /** Every location of each SKU in `snapshots`, at the same version. */
+  levels: StockLevelRow[];
 }
 
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
 
-const emptyPlan = (): WritePlan => ({ reservations: [], bindings: [], unbinds: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [] });
+const emptyPlan = (): WritePlan => ({ reservations: [], bindings: [], unbinds: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [], levels: [] });
 
 /**
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
- * changes nothing: reservations and items by id, movements by stream entry, event and line, SKU
- * counters by their Redis version (an older snapshot never overwrites a newer one).
+ * changes nothing: reservations and items by id, movements by stream entry, event, line and (on a
+ * SKU with locations) location, SKU counters by their Redis version (an older snapshot never
+ * overwrites a newer one).
  */
 export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   const plan = emptyPlan();
-  const latest = new Map<string, WritePlan['snapshots'][number]>();
+  const latest = new Map<string, StockSnapshot>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
   const extensions = new Map<string, number>();
 
-  const movement = (eventKey: string, sku: string, type: string, qty: number, at: number, extra: { reason?: string; actor?: string; reservationId?: string }) =>
-    plan.movements.push({ event_key: eventKey, sku, type, qty, reason: extra.reason ?? null, actor: extra.actor ?? null, reservation_id: extra.reservationId ?? null, at });
+  type Extra = { reason?: string; actor?: string; reservationId?: string; location?: string };
+  const movement = (eventKey: string, sku: string, type: string, qty: number, at: number, extra: Extra) =>
+    plan.movements.push({
+      event_key: eventKey,
+      sku,
+      location: extra.location ?? DEFAULT_LOCATION,
+      type,
+      qty,
+      reason: extra.reason ?? null,
+      actor: extra.actor ?? null,
+      reservation_id: extra.reservationId ?? null,
+      at,
+    });
+  /** Held units move per location; a SKU without locations keeps the movement key it always had. */
+  const holdMovements = (eventKey: string, sku: string, type: string, { units, allocations }: HoldUnits, at: number, extra: Extra) => {
+    if (!allocations) movement(eventKey, sku, type, units, at, extra);
+    else for (const { location, reserved } of allocations) movement(`${eventKey}@${location}`, sku, type, reserved, at, { ...extra, location });
+  };
 
   const planEvent = (event: OutboxEvent, eventKey: string, stock: StockSnapshot[]) => {
     const at = event.at;
@@ -46,9 +67,9 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
           const { keyHash, bodyDigest } = event.binding;
           plan.bindings.push({ user_id: event.userId, key_hash: keyHash, reservation_id: event.id, fingerprint: bodyDigest, created_at: event.createdAt });
         }
-        event.items.forEach(([sku, qty, reserved], n) => {
-          plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved });
-          if (reserved > 0) movement(`${eventKey}:${n}`, sku, 'RESERVE', reserved, at, { actor: event.userId, reservationId: event.id });
+        event.items.forEach(([sku, qty, reserved, allocations], n) => {
+          plan.items.push({ reservation_id: event.id, sku, line_no: n, qty, reserved, allocations });
+          if (reserved > 0) holdMovements(`${eventKey}:${n}`, sku, 'RESERVE', { units: reserved, allocations }, at, { actor: event.userId, reservationId: event.id });
         });
         break;
       }
@@ -58,7 +79,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         const ids = new Set(event.lines.map(([id]) => id));
         if (event.id) ids.add(event.id);
         for (const id of ids) plan.finishes.push({ id, status: FINISHED[event.type], at });
-        event.lines.forEach(([id, sku, units], n) => movement(`${eventKey}:${n}`, sku, event.type, decodeHoldUnits(units).units, at, { reservationId: id }));
+        event.lines.forEach(([id, sku, units], n) => holdMovements(`${eventKey}:${n}`, sku, event.type, decodeHoldUnits(units), at, { reservationId: id }));
         break;
       }
       case 'UNBIND':
@@ -71,24 +92,30 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
       case 'SET': {
         const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
         settings.set(event.sku, { sku: event.sku, per_user_limit: event.perUserLimit ?? null, starts_at: event.startsAt ?? null, ends_at: event.endsAt ?? null, total, available, reserved, sold, version });
-        movement(`${eventKey}:0`, event.sku, 'SET', event.delta, at, { reason: `total set to ${total}`, actor: event.actor });
+        const extra = { reason: `total set to ${total}`, actor: event.actor };
+        if (!event.locations) movement(`${eventKey}:0`, event.sku, 'SET', event.delta, at, extra);
+        else for (const [location, delta] of event.locations) movement(`${eventKey}:0@${location}`, event.sku, 'SET', delta, at, { ...extra, location });
         break;
       }
       case 'ADJUST':
-        movement(`${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor });
+        movement(`${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor, location: event.location });
         break;
     }
   };
 
   for (const { eventKeyPrefix, events, stock } of entries) {
     events.forEach((event, e) => planEvent(event, `${eventKeyPrefix}:${e}`, stock));
-    for (const [sku, total, available, reserved, sold, version] of stock) {
-      const known = latest.get(sku);
-      if (!known || known.version < version) latest.set(sku, { sku, total, available, reserved, sold, version });
+    for (const snapshot of stock) {
+      const known = latest.get(snapshot[0]);
+      if (!known || known[5] < snapshot[5]) latest.set(snapshot[0], snapshot);
     }
+  }
+  for (const [sku, total, available, reserved, sold, version, rows] of latest.values()) {
+    plan.snapshots.push({ sku, total, available, reserved, sold, version });
+    const levels = rows ? levelsOfRows(rows) : [defaultLevel({ total, available, reserved, sold })];
+    levels.forEach((level, position) => plan.levels.push({ sku, ...level, position, version }));
   }
   for (const [id, expiresAt] of extensions) plan.extensions.push({ id, expires_at: expiresAt });
   plan.skuSettings = [...settings.values()];
-  plan.snapshots = [...latest.values()];
   return plan;
 }

@@ -1,11 +1,11 @@
 /**
  * A hold line's member in its SKU's expiry index, as lua/includes/holdMember.lua writes it:
- *   "<reservationId>|<units>|<userId>"
+ *   "<reservationId>|<units text>|<userId>" (units text: holdUnits.ts)
  * It carries what the sweep needs to return the units, so a sweep never reads the record.
  */
 export interface HoldMember {
   reservationId: string;
-  units: number;
+  units: number | string;
   userId: string;
 }
 

@@ -30,3 +30,19 @@ export function encodeHoldUnits({ units, allocations }: HoldUnits): string {
   if (!allocations || units === 0) return String(units);
   return `${units}@${allocations.map(({ location, reserved }) => `${location}=${reserved}`).join(';')}`;
 }
+
+/**
+ * One SKU's units over several lines of a reservation, as its one hold member carries them: the
+ * allocations summed per location in first-seen order. Mirrors combineHoldUnits in
+ * lua/includes/holdUnits.lua (lines of one SKU are all held with allocations or all without; a
+ * line holding nothing has none).
+ */
+export function combineHoldUnits(parts: readonly HoldUnits[]): HoldUnits {
+  const units = parts.reduce((sum, part) => sum + part.units, 0);
+  if (parts.every((part) => !part.allocations)) return { units, allocations: null };
+  const sums = new Map<string, number>();
+  for (const { allocations } of parts) {
+    for (const { location, reserved } of allocations ?? []) sums.set(location, (sums.get(location) ?? 0) + reserved);
+  }
+  return { units, allocations: [...sums].map(([location, reserved]) => ({ location, reserved })) };
+}

@@ -69,7 +69,7 @@ export function skuViewOf(sku: string, hash: Record<string, string>): SkuView | 
 }
 
 /** A location's total and sold units, as restore and repair write them (reserved comes from the holds). */
-export interface LevelFacts {
+export interface LocationTotals {
   location: string;
   active: boolean;
   total: number;
@@ -77,7 +77,7 @@ export interface LevelFacts {
 }
 
 /** The levels text: "<location>=<total>:<sold>,..." for active locations, then "/" and the retired ones. */
-export function encodeLevels(levels: readonly LevelFacts[]): string {
+export function encodeLevels(levels: readonly LocationTotals[]): string {
   const list = (active: boolean) =>
     levels
       .filter((level) => level.active === active)

@@ -1,4 +1,6 @@
 import type { Allocation } from '../domain/reservation';
+import type { LocationLevel } from '../domain/sku';
+import { type LocationTotals, encodeLevels, skuViewOf } from './stockHash';
 import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
 import { encodeHoldMember } from './holdMember';
@@ -15,6 +17,10 @@ export interface StockCounters {
   reserved: number;
   sold: number;
   version: number;
+  /** Every location's counters ("default" alone on a SKU without locations). */
+  locations: LocationLevel[];
+  /** Whether the SKU was given locations (its counters then live per location too). */
+  located: boolean;
 }
 
 export interface SkuRestore {
@@ -25,7 +31,10 @@ export interface SkuRestore {
   startsAtMs: number | null;
   endsAtMs: number | null;
   version: number;
-  holds: { reservationId: string; userId: string; units: number; expiresAtMs: number }[];
+  /** Total and sold per location, on a SKU with locations; null without. */
+  levels: LocationTotals[] | null;
+  /** One per reservation holding the SKU; units as a units text (holdUnits.ts). */
+  holds: { reservationId: string; userId: string; units: string; expiresAtMs: number }[];
   /** userId -> units held or bought of this SKU. */
   buyerUnits: [string, number][];
 }
@@ -86,27 +95,32 @@ export class StockMaintenance {
 
   /** Raw counters and change version of several SKUs in one round trip; null where missing. */
   async readCounters(skus: readonly string[]): Promise<(StockCounters | null)[]> {
-    const rows = await this.store.readHashes(
-      skus.map((sku) => this.store.keys.stock(sku)),
-      ['total', 'available', 'reserved', 'sold', 'version'],
-    );
-    return rows.map(([total, available, reserved, sold, version]) =>
-      total === null ? null : { total: Number(total), available: Number(available), reserved: Number(reserved), sold: Number(sold), version: Number(version ?? 0) },
-    );
+    const hashes = await this.store.readWholeHashes(skus.map((sku) => this.store.keys.stock(sku)));
+    return hashes.map((hash, n) => {
+      const view = skuViewOf(skus[n], hash);
+      if (!view) return null;
+      const { total, available, reserved, sold, locations } = view;
+      return { total, available, reserved, sold, version: Number(hash.version ?? 0), locations, located: hash.locations !== undefined };
+    });
   }
 
   /**
    * Rebuilds a SKU's Redis counters from the facts (total and sold from Postgres, reserved from the
    * expiry index), unless the SKU changed since `expectedVersion` was read.
    */
-  async repairStock(sku: string, expectedVersion: number, total: number, sold: number): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
+  async repairStock(
+    sku: string,
+    expectedVersion: number,
+    facts: { total: number; sold: number; levels: LocationTotals[] | null },
+  ): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
     const { keys } = this.store;
-    const reply = await this.store.runScript<number[]>('repair_stock', [keys.stock(sku), keys.expiry(sku)], [expectedVersion, total, sold]);
+    const levels = facts.levels ? encodeLevels(facts.levels) : '';
+    const reply = await this.store.runScript<number[]>('repair_stock', [keys.stock(sku), keys.expiry(sku)], [expectedVersion, facts.total, facts.sold, levels]);
     if (reply[0] === ReplyCode.VersionChanged) return 'changed';
     if (reply[0] === ReplyCode.FactsInconsistent) return 'inconsistent';
     if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
-    const [, repairedTotal, available, reserved, repairedSold, version] = reply;
-    return { total: repairedTotal, available, reserved, sold: repairedSold, version };
+    const [counters] = await this.readCounters([sku]);
+    return counters ?? 'missing';
   }
 
   /** Cold start: recreates a SKU Redis lost; false when Redis still had it (left untouched). */
@@ -120,6 +134,7 @@ export class StockMaintenance {
       snapshot.startsAtMs ?? '',
       snapshot.endsAtMs ?? '',
       snapshot.version,
+      snapshot.levels ? encodeLevels(snapshot.levels) : '',
       snapshot.holds.length,
     ];
     for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), Number.isFinite(hold.expiresAtMs) ? hold.expiresAtMs : '+inf');
