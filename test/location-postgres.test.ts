@@ -1,0 +1,178 @@
+/**
+ * Stock locations in the system of record: stock_levels, movements per location, allocations of
+ * reservation lines; drift found and repaired per location; a rebuild of a Redis that lost its
+ * data restores every location; migration 0002 upgrades a database that predates locations.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS_DIR, queryRows as query } from '../src/db/client';
+import { type DatabaseTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, skuIn } from './support/context';
+
+const LOCATIONS = [
+  { location: 'berlin', total: 2 },
+  { location: 'paris', total: 3 },
+  { location: 'rome', total: 5 },
+];
+
+describe.each<DatabaseTarget>(['postgres', 'pglite'])('stock locations in the system of record on %s', (target) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ database: target });
+  });
+  afterAll(() => ctx.close());
+
+  const post = (url: string, payload?: object) => ctx.app.inject({ method: 'POST', url, payload: payload ?? {}, headers: adminHeaders });
+  const view = async (sku: string) => (await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json();
+  const reserve = async (sku: string, qty: number, location?: string) => {
+    const answer = await post('/v1/reservations', { userId: 'u1', items: [{ sku, qty, ...(location ? { location } : {}) }] });
+    expect(answer.statusCode, answer.body).toBe(201);
+    return answer.json();
+  };
+  const pass = async (repair = false) => {
+    const report = await ctx.reconciler.run('api', { repair });
+    expect(report.error).toBeUndefined();
+    return report;
+  };
+  const levelsInPostgres = (sku: string) =>
+    query<{ location: string; active: boolean; total: number; available: number; reserved: number; sold: number }>(
+      ctx.db,
+      sql`select location, active, total, available, reserved, sold from stock_levels where sku = ${sku} order by position`,
+    );
+
+  it('PUT, reserve, commit: stock_levels follows every location, movements and lines say where units moved', async () => {
+    const sku = skuIn(ctx, 0, 'loc-');
+    await createSku(ctx, sku, { locations: LOCATIONS });
+    // No one location holds 6: the line spreads in priority order.
+    const spread = await reserve(sku, 6);
+    expect(spread.items[0].allocations).toEqual([
+      { location: 'berlin', reserved: 2 },
+      { location: 'paris', reserved: 3 },
+      { location: 'rome', reserved: 1 },
+    ]);
+    await post(`/v1/reservations/${spread.id}/commit`);
+    await reserve(sku, 1, 'rome');
+    await pass();
+
+    const levels = (await view(sku)).locations.map(({ location, active, total, available, reserved, sold }: any) => ({ location, active, total, available, reserved, sold }));
+    expect(await levelsInPostgres(sku)).toEqual(levels);
+    const moved = await query<{ location: string; type: string; qty: number }>(
+      ctx.db,
+      sql`select location, type, sum(qty)::int as qty from stock_movements where sku = ${sku} group by location, type order by location, type`,
+    );
+    expect(moved).toEqual([
+      { location: 'berlin', type: 'COMMIT', qty: 2 },
+      { location: 'berlin', type: 'RESERVE', qty: 2 },
+      { location: 'berlin', type: 'SET', qty: 2 },
+      { location: 'paris', type: 'COMMIT', qty: 3 },
+      { location: 'paris', type: 'RESERVE', qty: 3 },
+      { location: 'paris', type: 'SET', qty: 3 },
+      { location: 'rome', type: 'COMMIT', qty: 1 },
+      { location: 'rome', type: 'RESERVE', qty: 2 },
+      { location: 'rome', type: 'SET', qty: 5 },
+    ]);
+    const [line] = await query<{ allocations: unknown }>(ctx.db, sql`select allocations from reservation_items where reservation_id = ${spread.id}`);
+    expect(line.allocations).toEqual(spread.items[0].allocations);
+    // Retiring a location and adjusting another reach Postgres too.
+    await createSku(ctx, sku, { locations: [{ location: 'rome', total: 5 }, { location: 'paris', total: 4 }] });
+    expect((await post(`/v1/admin/skus/${sku}/adjust`, { delta: 2, reason: 'restock', location: 'paris' })).statusCode).toBe(200);
+    await pass();
+    expect((await levelsInPostgres(sku)).map(({ location, active, total }) => [location, active, total])).toEqual([
+      ['rome', true, 5],
+      ['paris', true, 6],
+      ['berlin', false, 2],
+    ]);
+    expect((await pass()).drift).toEqual([]);
+  });
+
+  it('drift in one location is reported with its location and repaired from the facts', async () => {
+    const sku = skuIn(ctx, 0, 'loc-');
+    await createSku(ctx, sku, { locations: LOCATIONS });
+    const held = await reserve(sku, 2, 'paris');
+    await pass();
+    // Lose a location's held units from its counters, keeping the SKU's sums: only the location is wrong.
+    await ctx.redis.hset(ctx.keys.stock(sku), 'paris|available', 3, 'paris|reserved', 0, 'berlin|available', 0, 'berlin|reserved', 2);
+    const found = await pass();
+    expect(found.drift).toEqual(
+      expect.arrayContaining([
+        { sku, location: 'paris', field: 'reserved', redis: 0, postgres: 2, expected: 2 },
+        { sku, location: 'berlin', field: 'reserved', redis: 2, postgres: 0, expected: 0 },
+      ]),
+    );
+    expect(found.drift.every((item) => item.location !== undefined)).toBe(true);
+    const repaired = await pass(true);
+    expect(repaired.repaired).toBe(true);
+    expect((await view(sku)).locations.find((level: any) => level.location === 'paris')).toMatchObject({ available: 1, reserved: 2 });
+    expect((await pass()).drift).toEqual([]);
+    // The hold still ends where it was taken.
+    await post(`/v1/reservations/${held.id}/release`);
+    expect((await view(sku)).locations.map((level: any) => level.available)).toEqual([2, 3, 5]);
+  });
+
+  it('a Redis that lost its data comes back with every location, its holds ending where they were taken', async () => {
+    const sku = skuIn(ctx, 0, 'loc-');
+    await createSku(ctx, sku, { locations: LOCATIONS, perUserLimit: 20 });
+    const bought = await reserve(sku, 3, 'rome');
+    await post(`/v1/reservations/${bought.id}/commit`);
+    // Two lines of one SKU in two locations: one hold of the SKU, restored as one.
+    const twoLines = await post('/v1/reservations', { userId: 'u2', items: [{ sku, qty: 2, location: 'paris' }, { sku, qty: 1, location: 'berlin' }] });
+    expect(twoLines.statusCode).toBe(201);
+    await pass();
+    const before = await view(sku);
+
+    await deleteMatching(ctx.redis, ctx.keys.everything());
+    await ctx.dataWatch.check();
+    expect(await view(sku)).toEqual(before);
+    await post(`/v1/reservations/${twoLines.json().id}/release`);
+    expect((await view(sku)).locations.map((level: any) => [level.location, level.available, level.reserved, level.sold])).toEqual([
+      ['berlin', 2, 0, 0],
+      ['paris', 3, 0, 0],
+      ['rome', 2, 0, 3],
+    ]);
+    await pass();
+    expect((await pass()).drift).toEqual([]);
+  });
+});
+
+describe('migration 0002 upgrades a database made before stock locations', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('SKUs become one "default" location; movements and lines read "default"; a line is known by its position', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { drizzle } = await import('drizzle-orm/pglite');
+    const { migrate } = await import('drizzle-orm/pglite/migrator');
+    // The migrations as they stood before 0002.
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    const journalPath = path.join(dir, 'meta', '_journal.json');
+    const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
+    const upTo = journal.entries.findIndex((entry: { tag: string }) => entry.tag.startsWith('0002'));
+    expect(upTo).toBeGreaterThan(0);
+    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }));
+
+    const client = await PGlite.create('memory://');
+    const db = drizzle(client);
+    try {
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into skus (sku, total, available, reserved, sold, version) values ('tv', 10, 6, 1, 3, 7)`);
+      await db.execute(sql`insert into stock_movements (event_key, sku, type, qty, at) values ('1-0:0', 'tv', 'SET', 10, now())`);
+      await db.execute(sql`insert into reservations (id, user_id, status, created_at, expires_at) values ('r1', 'u1', 'PENDING', now(), now())`);
+      await db.execute(sql`insert into reservation_items (reservation_id, sku, line_no, qty, reserved) values ('r1', 'tv', 0, 1, 1)`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+      const levels = (await db.execute(sql`select location, position, active, total, available, reserved, sold, version from stock_levels where sku = 'tv'`)).rows;
+      expect(levels).toEqual([{ location: 'default', position: 0, active: true, total: 10, available: 6, reserved: 1, sold: 3, version: 7 }]);
+      expect((await db.execute(sql`select location from stock_movements`)).rows).toEqual([{ location: 'default' }]);
+      expect((await db.execute(sql`select allocations from reservation_items`)).rows).toEqual([{ allocations: null }]);
+      await db.execute(sql`insert into reservation_items (reservation_id, sku, line_no, qty, reserved) values ('r1', 'tv', 1, 2, 2)`);
+      expect((await db.execute(sql`select count(*)::int as n from reservation_items where reservation_id = 'r1'`)).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await client.close();
+    }
+  });
+});
