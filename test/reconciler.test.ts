@@ -5,7 +5,22 @@ import { applyWritePlan } from '../src/reconciler/applyWritePlan';
 import { parseEntry } from '../src/redis/outboxEntry';
 import { planWrites } from '../src/reconciler/writePlan';
 import { allPartitions } from '../src/redis/partitions';
-import { type DatabaseTarget, REDIS_TARGETS, type RedisTarget, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from './support/context';
+import {
+  type DatabaseTarget,
+  REDIS_TARGETS,
+  type RedisTarget,
+  STOCK_LAYOUTS,
+  type TestContext,
+  adminHeaders,
+  conserved,
+  createSku,
+  createTestContext,
+  deleteMatching,
+  expectConservedEverywhere,
+  rawCounters,
+  stockBody,
+  uniqueName,
+} from './support/context';
 import { queryRows as query } from '../src/db/client';
 
 // Both databases on one Redis; the Redis Cluster with Postgres only (the database side does not depend on the Redis).
@@ -233,9 +248,9 @@ describe.each(REDIS_TARGETS)('expiry sweep at scale, on %s Redis', (redis) => {
   });
   afterAll(() => ctx.close());
 
-  it('10k expired holds each return their units once, while commits and releases race the sweep', async () => {
+  it.each(STOCK_LAYOUTS)('10k expired holds each return their units once, while commits and releases race the sweep (stock in %s)', async (layout) => {
     const sku = uniqueName('sweep-');
-    await ctx.engine.setStock(sku, { total: 20_000, perUserLimit: null, startsAt: null, endsAt: null }, 'test');
+    await createSku(ctx, sku, stockBody(layout, 20_000));
     const hold = (ttlSeconds: number, n: number) =>
       ctx.engine.reserve({ userId: `u${n}`, orderId: 'o', lines: [{ sku, qty: 1 }], ttlSeconds, allowPartial: false });
     const ids = async (count: number, ttlSeconds: number) =>
@@ -254,7 +269,7 @@ describe.each(REDIS_TARGETS)('expiry sweep at scale, on %s Redis', (redis) => {
     expect(releases.every((r) => r?.reservation.status === 'RELEASED')).toBe(true);
     expect(report.error).toBeUndefined();
     expect(report.expiredReleased).toBe(10_000);
-    expect(await rawCounters(ctx, sku)).toEqual({ total: 20_000, available: 19_000, reserved: 0, sold: 1000 });
+    expect(await expectConservedEverywhere(ctx, sku)).toEqual({ total: 20_000, available: 19_000, reserved: 0, sold: 1000 });
     const expireMovements = await query<{ n: string; units: string }>(ctx.db, sql`select count(*) as n, sum(qty) as units from stock_movements where sku = ${sku} and type = 'EXPIRE'`);
     expect(Number(expireMovements[0].n)).toBe(10_000);
     expect(Number(expireMovements[0].units)).toBe(10_000);

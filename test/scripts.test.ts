@@ -211,7 +211,7 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     it('past its expiry (tampered record) commit is refused, release answers EXPIRED, units return once', async () => {
       const sku = await newSku(5);
       const id = await held(sku, 2);
-      await moveExpiry(ctx, id, sku, 2, 1);
+      await moveExpiry(ctx, id, sku, 1);
       expect((await refusalOf(ctx.engine.commit(id))).code).toBe('RESERVATION_EXPIRED');
       expect((await ctx.engine.release(id))?.reservation.status).toBe('EXPIRED');
       expect((await refusalOf(ctx.engine.extend(id, 60))).code).toBe('RESERVATION_EXPIRED');

@@ -11,6 +11,8 @@ import type { EngineMetrics } from '../../src/metrics';
 import type { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
 import type { ReconcileRunner } from '../../src/reconciler/runner';
 import { encodeHoldMember } from '../../src/redis/holdMember';
+import { combineHoldUnits, encodeHoldUnits } from '../../src/redis/holdUnits';
+import { skuViewOf } from '../../src/redis/stockHash';
 import { RedisKeys } from '../../src/redis/keys';
 import type { ReconcileLease } from '../../src/redis/reconcileLease';
 import type { EngineTuning } from '../../src/redis/redisStore';
@@ -233,14 +235,53 @@ export async function readRecord(ctx: TestContext, id: string) {
   return { status, createdAt: createdAtMs, expiresAt: expiresAtMs, finishedAt, userId, orderId, lines: raw.split('|').slice(6).join('|') };
 }
 
-/** Tampering: moves a pending reservation's expiry in its record and in its SKU's expiry index. */
-export async function moveExpiry(ctx: TestContext, id: string, sku: string, units: number, expiresAt: number): Promise<void> {
+/** The expiry-index member of a pending reservation's hold of one SKU, as its record says it. */
+export async function holdMemberOf(ctx: TestContext, id: string, sku: string): Promise<string> {
   const record = decodeReservationRecord((await ctx.redis.get(ctx.keys.reservation(id)))!);
+  const lines = record.lines.filter(([lineSku]) => lineSku === sku).map(([, , units, allocations]) => ({ units, allocations }));
+  return encodeHoldMember({ reservationId: id, units: encodeHoldUnits(combineHoldUnits(lines)), userId: record.userId });
+}
+
+/** Tampering: moves a pending reservation's expiry in its record and in its SKU's expiry index. */
+export async function moveExpiry(ctx: TestContext, id: string, sku: string, expiresAt: number): Promise<void> {
+  const record = decodeReservationRecord((await ctx.redis.get(ctx.keys.reservation(id)))!);
+  const member = await holdMemberOf(ctx, id, sku);
   await ctx.redis
     .multi()
     .set(ctx.keys.reservation(id), encodeReservationRecord({ ...record, expiresAtMs: expiresAt }), 'KEEPTTL')
-    .zadd(ctx.keys.expiry(sku), expiresAt, encodeHoldMember({ reservationId: id, units, userId: record.userId }))
+    .zadd(ctx.keys.expiry(sku), expiresAt, member)
     .exec();
+}
+
+/** How a test SKU keeps its stock: in one location (a plain total), or spread over three. */
+export type StockLayout = 'one location' | 'three locations';
+export const STOCK_LAYOUTS: StockLayout[] = ['one location', 'three locations'];
+
+/** A PUT body holding `total` units in `layout`: three locations split it as evenly as they can, the first taking the rest. */
+export function stockBody(layout: StockLayout, total: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  if (layout === 'one location') return { total, ...extra };
+  const share = Math.floor(total / 3);
+  const totals = [total - 2 * share, share, share];
+  return { locations: ['north', 'centre', 'south'].map((location, n) => ({ location, total: totals[n] })), ...extra };
+}
+
+/**
+ * Invariant 1 of DESIGN.md in every location of a SKU and for the SKU: each conserved, none
+ * negative, and the SKU's counters the sums of its locations'. Returns the SKU's counters.
+ */
+export async function expectConservedEverywhere(ctx: TestContext, sku: string) {
+  const view = skuViewOf(sku, await ctx.redis.hgetall(ctx.keys.stock(sku)))!;
+  const sums = { total: 0, available: 0, reserved: 0, sold: 0 };
+  for (const level of view.locations) {
+    if (!conserved(level)) throw new Error(`location ${level.location} of ${sku} is not conserved: ${JSON.stringify(level)}`);
+    for (const field of Object.keys(sums) as (keyof typeof sums)[]) sums[field] += level[field];
+  }
+  const { total, available, reserved, sold } = view;
+  const counters = { total, available, reserved, sold };
+  if (!conserved(counters) || JSON.stringify(counters) !== JSON.stringify(sums)) {
+    throw new Error(`${sku}: counters ${JSON.stringify(counters)}, sums of its locations ${JSON.stringify(sums)}`);
+  }
+  return counters;
 }
 
 /** Invariant 1 of DESIGN.md: available + reserved + sold == total, nothing negative. */
