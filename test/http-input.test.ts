@@ -113,3 +113,56 @@ describe('URLs the router or the query coercion used to let through', () => {
     }
   });
 });
+
+describe('stock locations: bad input is 400 VALIDATION_FAILED and changes nothing', () => {
+  const put = (target: string, body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${target}`, headers: adminHeaders, payload: body });
+  const adjust = (target: string, body: object) => ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${target}/adjust`, headers: adminHeaders, payload: body });
+  const many = Array.from({ length: 51 }, (_, n) => ({ location: `w${n}`, total: 1 }));
+
+  it.each([
+    ['both total and locations', { total: 5, locations: [{ location: 'a', total: 5 }] }],
+    ['neither total nor locations', { perUserLimit: 2 }],
+    ['no location at all', { locations: [] }],
+    ['51 locations', { locations: many }],
+    ['a location listed twice', { locations: [{ location: 'a', total: 1 }, { location: 'a', total: 2 }] }],
+    ['a location with a comma', { locations: [{ location: 'a,b', total: 1 }] }],
+    ['a location with a "|"', { locations: [{ location: 'a|total', total: 1 }] }],
+    ['a negative location total', { locations: [{ location: 'a', total: -1 }] }],
+    ['locations adding up to more than 1e9', { locations: [{ location: 'a', total: 600_000_000 }, { location: 'b', total: 600_000_000 }] }],
+  ])('PUT with %s', async (_name, body) => {
+    const before = await ctx.redis.hgetall(ctx.keys.stock(sku));
+    expectErrorShape(await put(sku, body), 400, 'VALIDATION_FAILED');
+    expect(await ctx.redis.hgetall(ctx.keys.stock(sku))).toEqual(before);
+  });
+
+  it('adjust without a location on a SKU with several names them; with a location it has not is 404', async () => {
+    const located = uniqueName('wh-');
+    await createSku(ctx, located, { locations: [{ location: 'a', total: 1 }, { location: 'b', total: 1 }] });
+    const missing = await adjust(located, { delta: 1, reason: 'restock' });
+    expectErrorShape(missing, 400, 'VALIDATION_FAILED');
+    expect(missing.json().error.details).toEqual({ sku: located, locations: ['a', 'b'] });
+    expectErrorShape(await adjust(located, { delta: 1, reason: 'restock', location: 'c' }), 404, 'LOCATION_NOT_FOUND');
+    expectErrorShape(await adjust(sku, { delta: 1, reason: 'restock', location: 'a' }), 404, 'LOCATION_NOT_FOUND');
+    expect((await adjust(sku, { delta: 1, reason: 'restock', location: 'default' })).statusCode).toBe(200);
+  });
+
+  it('a reserve line naming a location with a bad character is 400; availability answers per named location', async () => {
+    const reserve = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', items: [{ sku, qty: 1, location: 'a=1' }] } });
+    expectErrorShape(reserve, 400, 'VALIDATION_FAILED');
+    const located = uniqueName('wh-');
+    await createSku(ctx, located, { locations: [{ location: 'a', total: 1 }, { location: 'b', total: 4 }] });
+    const answer = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/availability',
+      payload: { items: [{ sku: located, qty: 2, location: 'a' }, { sku: located, qty: 5 }, { sku: located, qty: 1, location: 'z' }] },
+    });
+    expect(answer.json()).toEqual({
+      ok: false,
+      items: [
+        { sku: located, qty: 2, location: 'a', available: 1, ok: false },
+        { sku: located, qty: 5, available: 5, ok: true },
+        { sku: located, qty: 1, location: 'z', available: 0, ok: false },
+      ],
+    });
+  });
+});
