@@ -75,6 +75,15 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('stock locations in the sy
     ]);
     const [line] = await query<{ allocations: unknown }>(ctx.db, sql`select allocations from reservation_items where reservation_id = ${spread.id}`);
     expect(line.allocations).toEqual(spread.items[0].allocations);
+    // Answered from Postgres once Redis no longer keeps the record: the same allocations.
+    await ctx.redis.del(ctx.keys.reservation(spread.id));
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${spread.id}` })).json().items[0].allocations).toEqual(spread.items[0].allocations);
+    const audit = (await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements`, headers: adminHeaders })).json().items;
+    expect(audit.filter((m: { type: string }) => m.type === 'COMMIT').map((m: { location: string; qty: number }) => [m.location, m.qty]).sort()).toEqual([
+      ['berlin', 2],
+      ['paris', 3],
+      ['rome', 1],
+    ]);
     // Retiring a location and adjusting another reach Postgres too.
     await createSku(ctx, sku, { locations: [{ location: 'rome', total: 5 }, { location: 'paris', total: 4 }] });
     expect((await post(`/v1/admin/skus/${sku}/adjust`, { delta: 2, reason: 'restock', location: 'paris' })).statusCode).toBe(200);

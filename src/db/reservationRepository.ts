@@ -17,7 +17,7 @@ export async function findReservation(db: Database, id: string, nowMs?: number):
     status: nowMs === undefined ? row.status : readStatus(row.status, row.expiresAt.getTime(), nowMs),
     userId: row.userId,
     orderId: row.orderId,
-    items: items.map((item) => toLine(item.sku, item.qty, item.reserved, null)),
+    items: items.map((item) => toLine(item.sku, item.qty, item.reserved, item.allocations ?? null)),
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
   };

@@ -265,9 +265,10 @@ export const movementsResponse = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['at', 'type', 'qty', 'reason', 'actor', 'reservationId'],
+        required: ['at', 'location', 'type', 'qty', 'reason', 'actor', 'reservationId'],
         properties: {
           at: isoTime,
+          location: { type: 'string', description: 'Where the units moved ("default" on a SKU without locations)' },
           type: { type: 'string', enum: MOVEMENT_TYPES },
           qty: { type: 'integer' },
           reason: { type: ['string', 'null'] },

@@ -67,6 +67,7 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
       return {
         items: rows.map((row) => ({
           at: row.at.toISOString(),
+          location: row.location,
           type: row.type,
           qty: row.qty,
           reason: row.reason,
