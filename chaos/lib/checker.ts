@@ -193,10 +193,12 @@ export async function check(world: World, history: History, faults: Fault[], log
     }
     for (const violation of limitOverruns(reservations, opsOf, finalStatus, byDesign)) violations.push(violation);
 
-    // Conservation in every SKU view an answer carried.
+    // Conservation in every SKU view an answer carried: for the SKU, in each location, and the SKU's counters their sums.
+    const conserved = (c: any) => c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
+    const sumsMatch = (v: any) => ['total', 'available', 'reserved', 'sold'].every((field) => v.locations.reduce((sum: number, l: any) => sum + l[field], 0) === v[field]);
     for (const op of history.ops) {
       const v = op.answer;
-      if (v?.sku && typeof v.total === 'number' && (v.available + v.reserved + v.sold !== v.total || v.available < 0 || v.reserved < 0 || v.sold < 0))
+      if (v?.sku && typeof v.total === 'number' && !(conserved(v) && (v.locations ?? []).every(conserved) && (!v.locations || sumsMatch(v))))
         violations.push({ invariant: 'conservation', detail: `#${op.seq} ${op.kind} answered ${JSON.stringify(v)}`, sku: v.sku, at: op.t1 });
     }
 
@@ -204,6 +206,7 @@ export async function check(world: World, history: History, faults: Fault[], log
     const keys = new RedisKeys('fs', world.partitions);
     const redis = world.redisClient();
     const pgSkus = new Map((await sql`select sku, total, available, reserved, sold from skus`).map((row: any) => [row.sku, row]));
+    const pgLevels = new Map((await sql`select sku, location, total, available, reserved, sold from stock_levels`).map((row: any) => [`${row.sku}@${row.location}`, row]));
     for (const sku of SKUS) {
       const view = (await call(world.engines[0], 'GET', `/v1/skus/${sku}`)).body;
       const raw = await redis.hgetall(keys.stock(sku)).catch(() => ({}) as Record<string, string>);
@@ -223,6 +226,14 @@ export async function check(world: World, history: History, faults: Fault[], log
       for (const field of ['total', 'available', 'reserved', 'sold']) {
         if (Number(view?.[field]) !== Number(raw[field]) || Number(view?.[field]) !== Number(row?.[field]))
           violations.push({ invariant: 'Postgres and Redis agree', detail: `${sku}.${field}: API ${view?.[field]}, Redis ${raw[field]}, Postgres ${row?.[field]}`, sku });
+      }
+      // Per location: conserved, and Postgres's stock_levels row agreeing with the engine.
+      for (const level of view?.locations ?? []) {
+        const where = `${sku}@${level.location}`;
+        if (!conserved(level)) violations.push({ invariant: 'conservation', detail: `${where} in API: ${JSON.stringify(level)}`, sku });
+        const row: any = pgLevels.get(where);
+        for (const field of ['total', 'available', 'reserved', 'sold'])
+          if (Number(level[field]) !== Number(row?.[field])) violations.push({ invariant: 'Postgres and Redis agree', detail: `${where}.${field}: API ${level[field]}, Postgres ${row?.[field]}`, sku });
       }
       if (view?.reserved !== 0) violations.push({ invariant: 'no acknowledged hold lost before expiry', detail: `${sku}: ${view?.reserved} units still reserved after every hold expired and the reconciler caught up (leak)`, sku });
     }

@@ -7,6 +7,16 @@ export const SKUS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 /** Per-user limits of the SKUs that have one (fixed for the campaign: admin PUTs keep them). */
 export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c3: null, c4: 6, c5: null };
 export const INITIAL_TOTAL = 40;
+/** SKUs whose stock sits in several locations (priority order); the others keep theirs in "default". */
+export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'south'] };
+
+/** The PUT body's stock for `total` units: split over the SKU's locations (the first takes the rest), or a plain total. */
+function stockOf(sku: string, total: number) {
+  const locations = LOCATIONS[sku];
+  if (!locations) return { total };
+  const share = Math.floor(total / locations.length);
+  return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })) };
+}
 export const USERS = Array.from({ length: 40 }, (_, i) => `u${i}`);
 
 /** One request a client sent and the answer it got (status 0: no answer, the connection failed or timed out). */
@@ -157,7 +167,8 @@ export class Workload {
     return {
       userId: random.pick(USERS),
       ...(random.chance(0.5) ? { orderId: `o-${random.id(6)}` } : {}),
-      items: [...skus].map((sku) => ({ sku, qty: random.int(1, 3) })),
+      // On a SKU with locations, some lines name one.
+      items: [...skus].map((sku) => ({ sku, qty: random.int(1, 3), ...(LOCATIONS[sku] && random.chance(0.3) ? { location: random.pick(LOCATIONS[sku]) } : {}) })),
       ttlSeconds: random.int(1, 4),
       allowPartial: random.chance(0.3),
     };
@@ -222,12 +233,15 @@ export class Workload {
       case 'set': {
         const sku = random.pick(SKUS);
         // Totals only grow by PUT (a lower one may be refused, which is fine too).
-        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { total: INITIAL_TOTAL + random.int(-10, 20), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { ...stockOf(sku, INITIAL_TOTAL + random.int(-10, 20)), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
         return;
       }
-      case 'adjust':
-        await this.send(client, 'admin-adjust', 'POST', `/v1/admin/skus/${random.pick(SKUS)}/adjust`, { delta: random.chance(0.5) ? random.int(1, 5) : -random.int(1, 5), reason: 'chaos' }, { admin: true });
+      case 'adjust': {
+        const sku = random.pick(SKUS);
+        const location = LOCATIONS[sku] ? { location: random.pick(LOCATIONS[sku]) } : {};
+        await this.send(client, 'admin-adjust', 'POST', `/v1/admin/skus/${sku}/adjust`, { delta: random.chance(0.5) ? random.int(1, 5) : -random.int(1, 5), reason: 'chaos', ...location }, { admin: true });
         return;
+      }
       case 'reconcile': {
         const repair = random.chance(0.4);
         await this.send(client, repair ? 'reconcile-repair' : 'reconcile', 'POST', '/v1/admin/reconcile', { repair }, { admin: true });
@@ -245,7 +259,7 @@ export class Workload {
   async setUp() {
     for (const sku of SKUS) {
       for (let attempt = 0; attempt < 20; attempt++) {
-        const op = await this.send(-1, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { total: INITIAL_TOTAL, perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        const op = await this.send(-1, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { ...stockOf(sku, INITIAL_TOTAL), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
         if (op.status === 200 || op.status === 201) break;
         await sleep(250);
       }
