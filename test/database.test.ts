@@ -92,8 +92,8 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
     ]);
     const response = await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements?limit=2`, headers: adminHeaders });
     expect(response.json().items).toEqual([
-      { at: at(3).toISOString(), type: 'COMMIT', qty: 2, reason: null, actor: null, reservationId: 'r1' },
-      { at: at(2).toISOString(), type: 'RESERVE', qty: 2, reason: null, actor: null, reservationId: 'r1' },
+      { at: at(3).toISOString(), location: 'default', type: 'COMMIT', qty: 2, reason: null, actor: null, reservationId: 'r1' },
+      { at: at(2).toISOString(), location: 'default', type: 'RESERVE', qty: 2, reason: null, actor: null, reservationId: 'r1' },
     ]);
   });
 });

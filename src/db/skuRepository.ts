@@ -25,13 +25,11 @@ export async function writeSkuCounters(
   counters: { total: number; available: number; reserved: number; sold: number; version: number; locations: LocationLevel[] },
 ): Promise<void> {
   const { locations, ...sums } = counters;
-  await db.transaction(async (tx) => {
-    await tx
-      .update(skus)
-      .set({ ...sums, updatedAt: sql`now()` })
-      .where(sql`${skus.sku} = ${sku}`);
-    await replaceStockLevels(tx, levelRows(sku, locations, counters.version), { force: true });
-  });
+  await db
+    .update(skus)
+    .set({ ...sums, updatedAt: sql`now()` })
+    .where(sql`${skus.sku} = ${sku}`);
+  await replaceStockLevels(db, levelRows(sku, locations, counters.version), { force: true });
 }
 
 /** A SKU's locations as `stock_levels` rows at `version`. */
@@ -98,13 +96,13 @@ export async function upsertSku(db: Database, view: SkuView, version: number): P
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
     version,
   };
-  await db.transaction(async (tx) => {
-    await tx
-      .insert(skus)
-      .values(row)
-      .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
-    await replaceStockLevels(tx, levelRows(view.sku, view.locations, version));
-  });
+  // Two statements, each kept by the version from overwriting newer rows: no transaction needed,
+  // which the workers' proxy driver does not offer.
+  await db
+    .insert(skus)
+    .values(row)
+    .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
+  await replaceStockLevels(db, levelRows(view.sku, view.locations, version));
 }
 
 export async function listMovements(db: Database, sku: string, limit: number) {
