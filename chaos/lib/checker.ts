@@ -184,7 +184,13 @@ export async function check(world: World, history: History, faults: Fault[], log
     }
 
     for (const [key, idem] of history.idemKeys) {
-      if (idem.ids.size > 1) violations.push({ invariant: 'one reservation per idempotency key', detail: `key "${key}" of ${idem.userId} produced ${[...idem.ids].join(', ')}`, resId: [...idem.ids][0] });
+      if (idem.ids.size < 2) continue;
+      // A binding lost with Redis's data before a pass drained it lets a retry hold anew: judged from the first reservation's acknowledgement.
+      const ids = [...idem.ids];
+      const firstAcked = Math.min(...ids.map((id) => history.reservations.get(id)?.ackedAt ?? Infinity));
+      const violation: Violation = { invariant: 'one reservation per idempotency key', detail: `key "${key}" of ${idem.userId} produced ${ids.join(', ')}`, resId: ids[0], at: Date.now() };
+      if (Number.isFinite(firstAcked)) flag(violation, firstAcked);
+      else violations.push(violation);
     }
     for (const [pair, units] of perUser) {
       const [sku, user] = pair.split('|');
