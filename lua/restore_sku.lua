@@ -44,11 +44,20 @@ end
 for n = 10 + 2 * holdCount, #ARGV, 2 do
   redis.call('HSET', buyersKey, ARGV[n], ARGV[n + 1])
 end
+-- A total read from a row the drain had not brought up to date may lie below the units sold and
+-- held that Postgres recorded. Those units existed when they were taken (Redis never lets sold
+-- exceed total): the total is raised to them, never restored oversold.
 if levelsText == '' then
+  total = math.max(total, reserved + sold)
   redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
 else
-  -- What Postgres recorded is restored as it is, even where it does not add up: the drift check reports it.
-  writeLevels(stockKey, parseLevels(levelsText), heldByLocation(members, true), {}, false)
+  local levels, held = parseLevels(levelsText), heldByLocation(members, true)
+  for _, list in ipairs({levels.active, levels.retired}) do
+    for _, level in ipairs(list) do
+      level[2] = math.max(level[2], (held[level[1]] or 0) + level[3])
+    end
+  end
+  writeLevels(stockKey, levels, held, {}, false)
 end
 redis.call('HSET', stockKey, 'version', ARGV[7])
 local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6]}
