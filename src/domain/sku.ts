@@ -50,6 +50,8 @@ export const PARTY_ID_PATTERN = '^[A-Za-z0-9._:@-]{1,128}$';
 export const LOCATION_PATTERN = '^[A-Za-z0-9._:-]{1,64}$';
 export const MAX_TOTAL = 1_000_000_000;
 export const MAX_LOCATIONS = 50;
+/** SKUs one live-event stream may watch. */
+export const MAX_WATCHED_SKUS = 100;
 
 const invalid = (message: string, details: unknown) => new DomainError('VALIDATION_FAILED', message, details);
 
@@ -83,4 +85,14 @@ export function normalizeSkuSettings(input: {
 export function availableFor(view: SkuView | null, location?: string): number {
   const levels = (view?.locations ?? []).filter((level) => level.active && (location === undefined || level.location === location));
   return levels.reduce((sum, level) => sum + Math.max(0, level.available), 0);
+}
+
+/** The SKUs a comma-separated list names, each once, in order: 1..MAX_WATCHED_SKUS valid identifiers. */
+export function parseSkuList(text: string): string[] {
+  const skus = [...new Set(text.split(',').map((sku) => sku.trim()))];
+  const pattern = new RegExp(SKU_PATTERN);
+  const bad = skus.find((sku) => !pattern.test(sku));
+  if (bad !== undefined) throw invalid(`"${bad}" is not a SKU identifier (${SKU_PATTERN}).`, { sku: bad });
+  if (skus.length > MAX_WATCHED_SKUS) throw invalid(`At most ${MAX_WATCHED_SKUS} SKUs per stream.`, { count: skus.length });
+  return skus;
 }

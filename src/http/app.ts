@@ -11,6 +11,7 @@ import metricsPlugin from './plugins/metrics';
 import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
+import eventRoutes from './routes/events';
 import operationRoutes from './routes/operations';
 import reservationRoutes from './routes/reservations';
 import skuRoutes from './routes/skus';
@@ -70,6 +71,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
     client.addHook('onRequest', bearerAuth(config.apiToken, { required: false, variable: 'API_TOKEN' }));
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
+    await client.register(eventRoutes, deps);
   });
   await app.register(async (admin) => {
     admin.addHook('onRequest', bearerAuth(config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));

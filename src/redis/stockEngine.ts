@@ -384,12 +384,20 @@ export class StockEngine {
 
   /** Reads several SKU views in one round trip; null for each SKU that does not exist. */
   async getSkus(skus: readonly string[]): Promise<(SkuView | null)[]> {
+    return (await this.getSkuStates(skus)).map((state) => state?.view ?? null);
+  }
+
+  /** SKU views with the change counter they stand at (live events order changes by it); null where missing. */
+  async getSkuStates(skus: readonly string[]): Promise<({ view: SkuView; version: number } | null)[]> {
     const { keys } = this.store;
     for (const sku of skus) this.store.assertServing(keys.partitionOfSku(sku));
     const hashes = await this.store.readWholeHashes(skus.map((sku) => keys.stock(sku)));
-    const views = hashes.map((hash, n) => skuViewOf(skus[n], hash));
-    for (const [n, view] of views.entries()) if (!view) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
-    return views;
+    const states = hashes.map((hash, n) => {
+      const view = skuViewOf(skus[n], hash);
+      return view && { view, version: Number(hash.version ?? 0) };
+    });
+    for (const [n, state] of states.entries()) if (!state) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
+    return states;
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

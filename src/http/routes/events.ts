@@ -1,0 +1,73 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { DomainError } from '../../domain/errors';
+import { MAX_WATCHED_SKUS, parseSkuList } from '../../domain/sku';
+import { StockEvents } from '../../events/stockEvents';
+import { StockFeed } from '../../events/stockFeed';
+import type { AppDeps } from '../deps';
+import { EVENT_STREAM_HEADERS, PING_TEXT, eventText } from '../eventStream';
+import { errors } from '../schemas';
+
+const PING_INTERVAL_MS = 15_000;
+/**
+ * Bytes a stream may have waiting for a client that does not read: past this, the stream is
+ * closed (the client reconnects and starts from current views), so a slow reader never grows
+ * the engine's memory.
+ */
+const MAX_UNSENT_BYTES = 256 * 1024;
+
+const eventsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['skus'],
+  properties: { skus: { type: 'string', minLength: 1, description: `Comma-separated SKUs, at most ${MAX_WATCHED_SKUS}` } },
+} as const;
+
+const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, maintenance }) => {
+  const events = new StockEvents(new StockFeed(maintenance.outbox), (skus) => engine.getSkuStates(skus));
+  const open = new Set<ServerResponse>();
+  // Streams never end by themselves: shutdown ends them so the server can close.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+    events.close();
+  });
+
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        summary: `Server-Sent Events: each SKU's view now, then after every change (at most 10 per second per SKU), "sold_out" / "back_in_stock" when that happens, a ping every 15 s`,
+        tags: ['skus'],
+        querystring: eventsQuery,
+        response: { 200: { description: 'text/event-stream: events "stock", "sold_out", "back_in_stock", data the SKU view', type: 'string' }, ...errors(400, 401, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const skus = parseSkuList(request.query.skus);
+      // Set once the stream is open: events come from timers, never before that.
+      const stream: { res?: ServerResponse } = {};
+      const write = (text: string) => {
+        const { res } = stream;
+        if (!res || res.destroyed) return;
+        res.write(text);
+        if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
+      };
+      const watch = await events.watch(skus, ({ name, view }) => write(eventText(name, view)));
+      if ('missing' in watch) throw new DomainError('SKU_NOT_FOUND', 'No such SKU.', { skus: watch.missing });
+
+      reply.hijack();
+      const res = (stream.res = reply.raw);
+      res.writeHead(200, EVENT_STREAM_HEADERS);
+      open.add(res);
+      const ping = setInterval(() => write(PING_TEXT), PING_INTERVAL_MS);
+      res.on('close', () => {
+        clearInterval(ping);
+        watch.stop();
+        open.delete(res);
+      });
+      for (const view of watch.views) write(eventText('stock', view));
+    },
+  );
+};
+
+export default eventRoutes;
