@@ -1,3 +1,4 @@
+import { isConserved } from '../../src/domain/sku';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,7 +151,7 @@ async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, sh
   const held = load.statusCounts['201'] ?? 0;
   const moved = before.reduce((sum, view, k) => sum + view.available - after[k].available, 0);
   const reservedMoved = before.reduce((sum, view, k) => sum + after[k].reserved - view.reserved, 0);
-  const conserved = after.every((view) => view.available >= 0 && view.available + view.reserved + view.sold === view.total);
+  const conserved = after.every(isConserved);
   checks.push(
     check(`${label}: every reserve held a unit`, load.non2xx === 0 && load.errors === 0, `${load.non2xx} non-2xx, ${load.errors} errors`),
     // Reserves in flight when the load stopped hold their unit without their answer being counted:

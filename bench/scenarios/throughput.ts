@@ -1,3 +1,4 @@
+import { type StockCounts, isConserved } from '../../src/domain/sku';
 import { type Server, admin, startCeiling, startEngine } from '../lib/processes';
 import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, type ScenarioContext, type ScenarioResult, check } from '../lib/types';
@@ -42,11 +43,8 @@ interface EngineRun {
   /** Full runs only: the ceiling rounds run alongside, and each round's engine / ceiling ratio. */
   ceilingLoad?: LoadResult;
   ratios?: number[];
-  view: Counters & { locations: (Counters & { location: string })[] };
+  view: StockCounts & { locations: (StockCounts & { location: string })[] };
 }
-
-type Counters = { total: number; available: number; reserved: number; sold: number };
-const conserved = (c: Counters) => c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
 
 /** The hot SKU's stock: in one location, or a third in each of three (a line of 1 then comes from the first, the common case). */
 const ONE_LOCATION = { total: 999_999_999 };
@@ -133,7 +131,7 @@ export const hotSku: Scenario = {
         check(`${load.label}: every reserve held a unit`, load.non2xx === 0 && load.errors === 0, `${load.non2xx} non-2xx, ${load.errors} errors`),
         check(
           `${load.label}: counters conserved and match the answers`,
-          conserved(view) && view.locations.every(conserved) && view.reserved + view.sold >= held,
+          isConserved(view) && view.locations.every(isConserved) && view.reserved + view.sold >= held,
           `available ${view.available} + reserved ${view.reserved} + sold ${view.sold} = total ${view.total}; ${held} holds answered; ` +
             view.locations.map((l) => `${l.location} ${l.available}+${l.reserved}+${l.sold}=${l.total}`).join(', '),
         ),

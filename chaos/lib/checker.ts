@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies and rows are read field by field */
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
+import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
 import type { Fault } from './faults';
 import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
@@ -200,11 +201,10 @@ export async function check(world: World, history: History, faults: Fault[], log
     for (const violation of limitOverruns(reservations, opsOf, finalStatus, byDesign)) violations.push(violation);
 
     // Conservation in every SKU view an answer carried: for the SKU, in each location, and the SKU's counters their sums.
-    const conserved = (c: any) => c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
     const sumsMatch = (v: any) => ['total', 'available', 'reserved', 'sold'].every((field) => v.locations.reduce((sum: number, l: any) => sum + l[field], 0) === v[field]);
     for (const op of history.ops) {
       const v = op.answer;
-      if (v?.sku && typeof v.total === 'number' && !(conserved(v) && (v.locations ?? []).every(conserved) && (!v.locations || sumsMatch(v))))
+      if (v?.sku && typeof v.total === 'number' && !(isConserved(v) && (v.locations ?? []).every(isConserved) && (!v.locations || sumsMatch(v))))
         violations.push({ invariant: 'conservation', detail: `#${op.seq} ${op.kind} answered ${JSON.stringify(v)}`, sku: v.sku, at: op.t1 });
     }
 
@@ -236,7 +236,7 @@ export async function check(world: World, history: History, faults: Fault[], log
       // Per location: conserved, and Postgres's stock_levels row agreeing with the engine.
       for (const level of view?.locations ?? []) {
         const where = `${sku}@${level.location}`;
-        if (!conserved(level)) violations.push({ invariant: 'conservation', detail: `${where} in API: ${JSON.stringify(level)}`, sku });
+        if (!isConserved(level)) violations.push({ invariant: 'conservation', detail: `${where} in API: ${JSON.stringify(level)}`, sku });
         const row: any = pgLevels.get(where);
         for (const field of ['total', 'available', 'reserved', 'sold'])
           if (Number(level[field]) !== Number(row?.[field])) violations.push({ invariant: 'Postgres and Redis agree', detail: `${where}.${field}: API ${level[field]}, Postgres ${row?.[field]}`, sku });

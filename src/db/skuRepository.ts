@@ -24,10 +24,10 @@ export async function writeSkuCounters(
   sku: string,
   counters: { total: number; available: number; reserved: number; sold: number; version: number; locations: LocationLevel[] },
 ): Promise<void> {
-  const { locations, ...sums } = counters;
+  const { total, available, reserved, sold, version, locations } = counters;
   await db
     .update(skus)
-    .set({ ...sums, updatedAt: sql`now()` })
+    .set({ total, available, reserved, sold, version, updatedAt: sql`now()` })
     .where(sql`${skus.sku} = ${sku}`);
   await replaceStockLevels(db, levelRows(sku, locations, counters.version), { force: true });
 }

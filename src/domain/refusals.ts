@@ -8,6 +8,13 @@ import type { FinalStatus } from './reservation';
 
 export const skuNotFound = (sku: string) => new DomainError('SKU_NOT_FOUND', 'No such SKU.', { sku });
 
+/** Several SKUs named at once (a live-event stream), some unknown. */
+export const skusNotFound = (skus: string[]) => new DomainError('SKU_NOT_FOUND', skus.length === 1 ? 'No such SKU.' : 'No such SKUs.', { skus });
+
+/** An adjust of a SKU with several active locations must name one (400: a missing field). */
+export const locationRequired = (sku: string, locations: string[]) =>
+  new DomainError('VALIDATION_FAILED', 'This SKU has several locations: name the one to adjust.', { sku, locations });
+
 export const locationNotFound = (sku: string, location: string) =>
   new DomainError('LOCATION_NOT_FOUND', 'This SKU takes no holds in that location.', { sku, location });
 

@@ -1,5 +1,13 @@
 import { DomainError } from './errors';
 
+/** A SKU's or a location's four counters. */
+export type StockCounts = { total: number; available: number; reserved: number; sold: number };
+
+/** Invariant 1 of DESIGN.md: available + reserved + sold == total, none negative. */
+export function isConserved({ total, available, reserved, sold }: StockCounts): boolean {
+  return available + reserved + sold === total && available >= 0 && reserved >= 0 && sold >= 0;
+}
+
 /** The counters of one location of a SKU: available + reserved + sold == total. */
 export interface LocationLevel {
   location: string;

@@ -2,7 +2,7 @@ import type { Database } from '../db/client';
 import { COUNTER_FIELDS, type CounterField, type DriftItem } from '../domain/reconcile';
 import { type LevelFacts, type SkuFacts, loadSkuFacts } from '../db/factsRepository';
 import { type SkuRow, loadStockLevels, writeSkuCounters } from '../db/skuRepository';
-import type { LocationLevel } from '../domain/sku';
+import { type LocationLevel, isConserved } from '../domain/sku';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
 import type { LocationTotals } from '../redis/stockHash';
 import { restoreSkus } from './coldStart';
@@ -18,10 +18,6 @@ export interface DriftResult {
 
 type Counters = Record<CounterField, number>;
 
-function conserved(c: Counters): boolean {
-  return c.available + c.reserved + c.sold === c.total && c.available >= 0 && c.reserved >= 0 && c.sold >= 0;
-}
-
 const sameCounters = (a: Counters, b: Counters) => COUNTER_FIELDS.every((field) => a[field] === b[field]);
 
 /** The counters the facts call for: available is what is left. */
@@ -31,18 +27,18 @@ const expectedOf = (fact: LevelFacts): Counters => ({ ...fact, available: fact.t
 function sameLocations(redis: readonly LocationLevel[], postgres: readonly LocationLevel[]): boolean {
   return (
     redis.length === postgres.length &&
-    redis.every((level, n) => level.location === postgres[n].location && level.active === postgres[n].active && sameCounters(level, postgres[n]) && conserved(level))
+    redis.every((level, n) => level.location === postgres[n].location && level.active === postgres[n].active && sameCounters(level, postgres[n]) && isConserved(level))
   );
 }
 
 /** Every location of the SKU in Redis or in the facts: Redis's order and state first, locations only the facts know as retired. */
 function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
   const known = new Set(redis.locations.map((level) => level.location));
-  const zero = { total: 0, sold: 0, reserved: 0 };
+  const level = (location: string, active: boolean) => ({ location, active, total: fact.locations.get(location)?.total ?? 0, sold: fact.locations.get(location)?.sold ?? 0 });
   return [
-    ...redis.locations.map(({ location, active }) => ({ location, active, ...(fact.locations.get(location) ?? zero) })),
-    ...[...fact.locations].filter(([location]) => !known.has(location)).map(([location, level]) => ({ location, active: false, ...level })),
-  ].map(({ location, active, total, sold }) => ({ location, active, total, sold }));
+    ...redis.locations.map(({ location, active }) => level(location, active)),
+    ...[...fact.locations.keys()].filter((location) => !known.has(location)).map((location) => level(location, false)),
+  ];
 }
 
 /**
@@ -59,7 +55,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
       if (redis && redis.version > row.version) result.busy.push(row.sku);
-      else if (!redis || !sameCounters(redis, row) || !conserved(redis)) suspects.push({ row, redis });
+      else if (!redis || !sameCounters(redis, row) || !isConserved(redis)) suspects.push({ row, redis });
       else if (redis.located && !sameLocations(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
     }
     if (!suspects.length) continue;
@@ -96,7 +92,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
         missing.push(row);
         continue;
       }
-      const redisRight = redis.total === expected.total && redis.sold === expected.sold && conserved(redis) && locationsRight;
+      const redisRight = redis.total === expected.total && redis.sold === expected.sold && isConserved(redis) && locationsRight;
       if (redisRight) {
         await writeSkuCounters(db, row.sku, redis);
         continue;

@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/errors';
 import { type RequestedLine, type Reservation, toLine, MAX_LIFETIME_SECONDS } from '../domain/reservation';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
-import { skuNotFound } from '../domain/refusals';
+import { locationRequired, skuNotFound } from '../domain/refusals';
 import { newReservationId } from '../domain/ids';
 import { decodeHoldUnits } from './holdUnits';
 import { bindingFingerprint } from './idempotencyBinding';
@@ -364,7 +364,7 @@ export class StockEngine {
       throw refusal(ReplyCode.InsufficientStock, { sku, ...(location === undefined ? {} : { location }), delta, available: reply[1] });
     }
     if (reply[0] === ReplyCode.LocationRequired) {
-      throw new DomainError('VALIDATION_FAILED', 'This SKU has several locations: name the one to adjust.', { sku, locations: String(reply[1]).split(',') });
+      throw locationRequired(sku, String(reply[1]).split(','));
     }
     if (reply[0] === ReplyCode.TotalTooLarge) {
       throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });

@@ -13,6 +13,7 @@ import type { ReconcileRunner } from '../../src/reconciler/runner';
 import { encodeHoldMember } from '../../src/redis/holdMember';
 import { combineHoldUnits, encodeHoldUnits } from '../../src/redis/holdUnits';
 import { skuViewOf } from '../../src/redis/stockHash';
+import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
 import type { ReconcileLease } from '../../src/redis/reconcileLease';
 import type { EngineTuning } from '../../src/redis/redisStore';
@@ -284,8 +285,5 @@ export async function expectConservedEverywhere(ctx: TestContext, sku: string) {
   return counters;
 }
 
-/** Invariant 1 of DESIGN.md: available + reserved + sold == total, nothing negative. */
-export function conserved(counters: { total: number; available: number; reserved: number; sold: number }): boolean {
-  const { total, available, reserved, sold } = counters;
-  return available + reserved + sold === total && available >= 0 && reserved >= 0 && sold >= 0;
-}
+/** Invariant 1 of DESIGN.md (src/domain/sku.ts), under the name the tests use. */
+export const conserved = isConserved;

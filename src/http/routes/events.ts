@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
-import { DomainError } from '../../domain/errors';
+import { skusNotFound } from '../../domain/refusals';
 import { MAX_WATCHED_SKUS, parseSkuList } from '../../domain/sku';
 import { StockEvents } from '../../events/stockEvents';
 import { StockFeed } from '../../events/stockFeed';
@@ -53,7 +53,7 @@ const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = asyn
         if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
       };
       const watch = await events.watch(skus, ({ name, view }) => write(eventText(name, view)));
-      if ('missing' in watch) throw new DomainError('SKU_NOT_FOUND', 'No such SKU.', { skus: watch.missing });
+      if ('missing' in watch) throw skusNotFound(watch.missing);
 
       reply.hijack();
       const res = (stream.res = reply.raw);
