@@ -57,6 +57,8 @@ describe('npm start on embedded defaults', () => {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`engine did not start: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // The start-up line is logged right after the server starts listening: /health may answer first.
+    while (!output.includes(`listening on http://127.0.0.1:${port}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(output).toContain(`listening on http://127.0.0.1:${port}`);
     const put = await fetch(`${base}/v1/admin/skus/tv-55`, {
       method: 'PUT',
