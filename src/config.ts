@@ -22,6 +22,8 @@ export interface Config {
   logLevel: string;
   /** HTTP worker processes on this machine (WORKERS; `auto`: one per core); 1 runs one process. */
   workers: number;
+  /** How deliveries of webhook events are sent and retried (see src/webhooks/dispatcher.ts). */
+  webhooks: { timeoutMs: number; retryBaseMs: number; retryForMs: number };
 }
 
 /** A Redis server's TCP address. */
@@ -85,5 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPartitions: integer(env, 'REDIS_PARTITIONS', optional(env, 'REDIS_CLUSTER_NODES') ? 16 : 1, 1, MAX_PARTITIONS),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     workers: env.WORKERS === 'auto' ? os.availableParallelism() : integer(env, 'WORKERS', 1, 1, 256),
+    webhooks: {
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 3_600_000),
+      retryForMs: integer(env, 'WEBHOOK_RETRY_FOR_SECONDS', 86_400, 1, 7 * 86_400) * 1000,
+    },
   };
 }

@@ -1,16 +1,15 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { embeddedRedisPaths } from '../src/redis/embeddedRedis';
 import { redisAnswers } from '../src/servers/readiness';
 import { createTestDatabase } from './support/context';
-import { freePort, startTestRedis, type TestRedis } from './support/servers';
+import { ENGINE_ADMIN, type EngineProcess, removeEngineDirs, startEngine } from './support/engineProcess';
+import { startTestRedis, type TestRedis } from './support/servers';
 
 /**
  * WORKERS=2: `npm start` as a primary and two HTTP workers sharing one port, run as real processes
@@ -18,43 +17,9 @@ import { freePort, startTestRedis, type TestRedis } from './support/servers';
  * temporary DATA_DIR, with a throwaway Redis of src/servers or the engine-owned redis-server.
  */
 
-const ADMIN = { authorization: 'Bearer secret' };
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-interface Engine {
-  base: string;
-  port: number;
-  dataDir: string;
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-async function startEngine(env: Record<string, string>): Promise<Engine> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-workers-'));
-  dirs.push(dataDir);
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', WORKERS: '2', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const engine = { base: `http://127.0.0.1:${port}`, port, dataDir, child, output: () => output, exited };
-  // The primary logs its start-up line once every worker listens.
-  const deadline = Date.now() + 40_000;
-  while (!output.includes('flash-sale engine listening')) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`engine did not start: ${output}`);
-    }
-    await sleep(100);
-  }
-  return engine;
-}
+const ADMIN = ENGINE_ADMIN;
+type Engine = EngineProcess;
+afterAll(removeEngineDirs);
 
 interface Answer {
   status: number;

@@ -1,7 +1,8 @@
 /**
- * The engine's background thread: it runs reconciler passes and, when Postgres is the embedded
- * PGlite, hosts the database itself and answers the main thread's queries. Both are CPU work
- * (PGlite is WebAssembly running on the calling thread) that must never stall the HTTP event loop.
+ * The engine's background thread: it runs reconciler passes, sends webhook deliveries and, when
+ * Postgres is the embedded PGlite, hosts the database itself and answers the main thread's
+ * queries. Passes and PGlite are CPU work (PGlite is WebAssembly running on the calling thread)
+ * that must never stall the HTTP event loop.
  */
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -10,6 +11,7 @@ import { DomainError } from '../domain/errors';
 import { Reconciler } from '../reconciler/reconciler';
 import { connectWithRetry, createConfiguredClient } from '../redis/connect';
 import { createStockServices } from '../redis/stockServices';
+import { WebhookDispatcher } from '../webhooks/dispatcher';
 import type { BackgroundInit, Request, Response } from './messages';
 
 /**
@@ -40,10 +42,13 @@ async function main(): Promise<void> {
   });
   let expiriesDrained = 0;
   const reconciler = new Reconciler(maintenance, lease, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
+  // Webhook deliveries go out from here too: off the HTTP event loop, at the thread's low priority.
+  const webhooks = new WebhookDispatcher(database.db, config.webhooks).start();
   const pglite = database.kind === 'pglite' ? (database.client as { query: (sql: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }> }) : null;
 
   port.on('message', async (request: Request | 'close') => {
     if (request === 'close') {
+      await webhooks.stop();
       redis.disconnect();
       await database.close();
       port.postMessage('closed');

@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { MOVEMENT_TYPES } from '../domain/movements';
 import { RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { RESERVATION_STATUSES } from '../domain/reservation';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES } from '../domain/webhooks';
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -136,3 +137,88 @@ export const reconcileRuns = pgTable(
   },
   (table) => [index('reconcile_runs_started_idx').on(table.startedAt)],
 );
+
+/** Where webhooks go. The secret signs every delivery; the API never returns it. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  events: text('events', { enum: WEBHOOK_EVENT_TYPES }).array().notNull(),
+  secret: text('secret').notNull(),
+  createdAt: time('created_at').notNull().default(sql`now()`),
+  updatedAt: time('updated_at').notNull().default(sql`now()`),
+});
+
+/**
+ * What happened, as the drain recorded it in the same transaction as the fact itself, so an event
+ * exists exactly when its fact does. The id derives from the fact: recording it twice adds nothing.
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    /** Recording order: deliveries of one subject go out in this order. */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
+    type: text('type', { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+    /** The reservation id or SKU the event is about. */
+    subject: text('subject').notNull(),
+    createdAt: time('created_at').notNull(),
+    data: jsonb('data').notNull(),
+  },
+  (table) => [index('webhook_events_created_idx').on(table.createdAt)],
+);
+
+/** One event to one endpoint: its state and when it is tried next. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    /** The event's seq and subject, copied so the next due delivery is found from one index. */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    subject: text('subject').notNull(),
+    state: text('state', { enum: DELIVERY_STATES }).notNull().default('PENDING'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: time('next_attempt_at').notNull(),
+    /** Set while a dispatcher is sending it; a dispatcher that died leaves it to expire. */
+    leaseUntil: time('lease_until'),
+    deliveredAt: time('delivered_at'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.endpointId, table.eventId] }),
+    index('webhook_deliveries_due_idx').on(table.state, table.nextAttemptAt),
+    index('webhook_deliveries_order_idx').on(table.endpointId, table.subject, table.seq),
+  ],
+);
+
+/** Every attempt of a delivery, for operators: when, how long, and what came back. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    endpointId: text('endpoint_id').notNull(),
+    eventId: text('event_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    at: time('at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    /** The receiver's HTTP status; null when none came back (refused, timed out). */
+    statusCode: integer('status_code'),
+    error: text('error'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.endpointId, table.eventId, table.attempt] }),
+    foreignKey({ columns: [table.endpointId, table.eventId], foreignColumns: [webhookDeliveries.endpointId, webhookDeliveries.eventId] }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * Each SKU's counters as the last stock event recorded them, so the next snapshot knows whether
+ * the SKU just sold out or came back (kept while any endpoint listens to stock events).
+ */
+export const webhookStockState = pgTable('webhook_stock_state', {
+  sku: text('sku').primaryKey(),
+  available: integer('available').notNull(),
+  version: bigint('version', { mode: 'number' }).notNull(),
+});

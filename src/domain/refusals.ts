@@ -31,6 +31,14 @@ export const idempotencyKeyReused = () =>
 export const idempotencyInFlight = () =>
   new DomainError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still running; retry it in a moment to learn its outcome.');
 
+export const webhookNotFound = (id: string) => new DomainError('WEBHOOK_NOT_FOUND', 'No such webhook endpoint.', { id });
+
+/** A new endpoint needs a secret; a replaced one keeps its own when none is given. */
+export const webhookSecretRequired = () =>
+  new DomainError('VALIDATION_FAILED', 'secret is required when creating a webhook endpoint (it signs every delivery).');
+
+export const webhookUrlInvalid = (reason: string) => new DomainError('VALIDATION_FAILED', `url is not usable: ${reason}.`);
+
 export const reservationNotFound = () => new DomainError('RESERVATION_NOT_FOUND', 'No such reservation.');
 
 export const totalBelowCommitted = (details: unknown) => new DomainError('TOTAL_BELOW_COMMITTED', 'total may not fall below reserved + sold.', details);

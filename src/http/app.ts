@@ -11,6 +11,7 @@ import metricsPlugin from './plugins/metrics';
 import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
+import adminWebhookRoutes from './routes/adminWebhooks';
 import eventRoutes from './routes/events';
 import operationRoutes from './routes/operations';
 import reservationRoutes from './routes/reservations';
@@ -77,6 +78,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
     admin.addHook('onRequest', bearerAuth(config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
+    await admin.register(adminWebhookRoutes, deps);
   });
 };
 

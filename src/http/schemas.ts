@@ -7,6 +7,7 @@ import { COUNTER_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
 import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
+import { DELIVERY_STATES, MAX_SECRET_LENGTH, MAX_URL_LENGTH, MIN_SECRET_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -248,6 +249,15 @@ export const adjustBody = {
   },
 } as const;
 
+/** A list answer: `{ items: [...] }`. */
+export const itemsOf = <const T extends object>(item: T) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', items: item } },
+  }) as const;
+
 export const limitQuery = (max: number, fallback: number) =>
   ({
     type: 'object',
@@ -255,30 +265,20 @@ export const limitQuery = (max: number, fallback: number) =>
     properties: { limit: { type: 'integer', minimum: 1, maximum: max, default: fallback } },
   }) as const;
 
-export const movementsResponse = {
+export const movementsResponse = itemsOf({
   type: 'object',
   additionalProperties: false,
-  required: ['items'],
+  required: ['at', 'location', 'type', 'qty', 'reason', 'actor', 'reservationId'],
   properties: {
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['at', 'location', 'type', 'qty', 'reason', 'actor', 'reservationId'],
-        properties: {
-          at: isoTime,
-          location: { type: 'string', description: 'Where the units moved ("default" on a SKU without locations)' },
-          type: { type: 'string', enum: MOVEMENT_TYPES },
-          qty: { type: 'integer' },
-          reason: { type: ['string', 'null'] },
-          actor: { type: ['string', 'null'] },
-          reservationId: { type: ['string', 'null'] },
-        },
-      },
-    },
+    at: isoTime,
+    location: { type: 'string', description: 'Where the units moved ("default" on a SKU without locations)' },
+    type: { type: 'string', enum: MOVEMENT_TYPES },
+    qty: { type: 'integer' },
+    reason: { type: ['string', 'null'] },
+    actor: { type: ['string', 'null'] },
+    reservationId: { type: ['string', 'null'] },
   },
-} as const;
+});
 
 /** Error responses a route may give, for the OpenAPI document. */
 export function errors(...statuses: number[]) {
@@ -322,3 +322,71 @@ export const reconcileReport = {
     error: { type: 'string' },
   },
 } as const;
+
+export const webhookParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: WEBHOOK_ID_PATTERN, description: 'Endpoint identifier, chosen by the caller' } },
+} as const;
+
+export const putWebhookBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'events'],
+  properties: {
+    url: { type: 'string', maxLength: MAX_URL_LENGTH, pattern: '^https?://', description: 'Where each event is POSTed (http or https)' },
+    events: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: WEBHOOK_EVENT_TYPES } },
+    secret: {
+      type: 'string',
+      minLength: MIN_SECRET_LENGTH,
+      maxLength: MAX_SECRET_LENGTH,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'Signs every delivery (Flashsale-Signature). Required to create; left out, a replaced endpoint keeps its own. Never returned',
+    },
+  },
+} as const;
+
+export const webhookEndpointView = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'events', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    events: { type: 'array', items: { type: 'string', enum: WEBHOOK_EVENT_TYPES } },
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  },
+} as const;
+
+export const webhookList = itemsOf(webhookEndpointView);
+
+export const deliveriesResponse = itemsOf({
+  type: 'object',
+  additionalProperties: false,
+  required: ['eventId', 'type', 'eventCreatedAt', 'state', 'attempts', 'nextAttemptAt', 'deliveredAt'],
+  properties: {
+    eventId: { type: 'string' },
+    type: { type: 'string', enum: WEBHOOK_EVENT_TYPES },
+    eventCreatedAt: isoTime,
+    state: { type: 'string', enum: DELIVERY_STATES, description: 'PENDING: to be retried; DELIVERED: a 2xx came back; FAILED: given up after the retry window' },
+    attempts: {
+      type: 'array',
+      description: 'Every attempt, oldest first',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['attempt', 'at', 'durationMs', 'statusCode', 'error'],
+        properties: {
+          attempt: { type: 'integer' },
+          at: isoTime,
+          durationMs: { type: 'integer' },
+          statusCode: { type: ['integer', 'null'], description: "The receiver's HTTP status; null when none came back" },
+          error: { type: ['string', 'null'] },
+        },
+      },
+    },
+    nextAttemptAt: nullableIsoTime,
+    deliveredAt: nullableIsoTime,
+  },
+});

@@ -1,6 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import { type Database, queryRows } from '../db/client';
 import { applySkuSettings, applySkuSnapshots, replaceStockLevels } from '../db/skuRepository';
+import type { FinalStatus } from '../domain/reservation';
+import { type RecordedFacts, recordWebhookEvents } from '../webhooks/recordEvents';
 import type { WritePlan } from './writePlan';
 
 /**
@@ -10,16 +12,23 @@ import type { WritePlan } from './writePlan';
 const rows = (value: unknown[]) => sql`${JSON.stringify(value)}::json`;
 const ms = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
 
-/** Writes a planned batch in one transaction; every statement is idempotent. */
+/**
+ * Writes a planned batch in one transaction; every statement is idempotent. The webhook events of
+ * what the batch changed are recorded in the same transaction (src/webhooks/recordEvents.ts).
+ */
 export async function applyWritePlan(db: Database, plan: WritePlan): Promise<void> {
   await db.transaction(async (tx) => {
+    const facts: RecordedFacts = { created: [], finished: [], snapshots: plan.snapshots, levels: plan.levels };
+    const run = <T>(statement: SQL) => queryRows<T>(tx as unknown as Database, statement);
     if (plan.skuSettings.length) await applySkuSettings(tx, plan.skuSettings);
     if (plan.reservations.length) {
-      await tx.execute(sql`
+      const inserted = await run<{ id: string }>(sql`
         insert into reservations (id, user_id, order_id, status, created_at, expires_at)
         select id, user_id, order_id, 'PENDING', ${ms(sql`created_at`)}, ${ms(sql`expires_at`)}
         from json_to_recordset(${rows(plan.reservations)}) as x(id text, user_id text, order_id text, created_at bigint, expires_at bigint)
-        on conflict (id) do nothing`);
+        on conflict (id) do nothing
+        returning id`);
+      facts.created = inserted.map((row) => row.id);
     }
     if (plan.bindings.length) {
       await tx.execute(sql`
@@ -47,7 +56,7 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     }
     if (plan.finishes.length) {
       // Only a pending reservation moves; the first terminal state recorded is the one that stays.
-      await tx.execute(sql`
+      const moved = await run<{ id: string; status: FinalStatus; at_ms: number }>(sql`
         update reservations r set status = x.status,
           committed_at = case when x.status = 'COMMITTED' then x.at else r.committed_at end,
           released_at = case when x.status <> 'COMMITTED' then x.at else r.released_at end,
@@ -55,7 +64,9 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
         from (select distinct on (id) id, status, ${ms(sql`at`)} as at
               from json_to_recordset(${rows(plan.finishes)}) as f(id text, status text, at bigint)
               order by id, f.at) as x
-        where r.id = x.id and r.status = 'PENDING'`);
+        where r.id = x.id and r.status = 'PENDING'
+        returning r.id, r.status, (extract(epoch from x.at) * 1000)::float8 as at_ms`);
+      facts.finished = moved.map(({ id, status, at_ms }) => ({ id, status, atMs: Number(at_ms) }));
     }
     if (plan.movements.length) {
       await tx.execute(sql`
@@ -67,5 +78,6 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
     }
     if (plan.snapshots.length) await applySkuSnapshots(tx, plan.snapshots);
     await replaceStockLevels(tx, plan.levels);
+    await recordWebhookEvents(tx, facts);
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { listRuns } from '../../db/reconcileRunRepository';
 import { passStoppedEarly } from '../../domain/refusals';
 import type { AppDeps } from '../deps';
-import { errors, limitQuery, reconcileBody, reconcileReport } from '../schemas';
+import { errors, itemsOf, limitQuery, reconcileBody, reconcileReport } from '../schemas';
 
 const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reconciler, db }) => {
   app.post(
@@ -33,7 +33,7 @@ const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps 
         tags: ['admin'],
         security: [{ bearer: [] }],
         querystring: limitQuery(500, 20),
-        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: reconcileReport } } }, ...errors(400, 401, 503) },
+        response: { 200: itemsOf(reconcileReport), ...errors(400, 401, 503) },
       },
     },
     async (request) => ({ items: await listRuns(db, request.query.limit) }),

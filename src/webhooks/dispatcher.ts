@@ -1,0 +1,141 @@
+import type { Database } from '../db/client';
+import { type AttemptOutcome, type ClaimedDelivery, claimDueDeliveries, recordAttempt, releaseClaims } from '../db/webhookRepository';
+import { SIGNATURE_HEADER, retryDelayMs } from '../domain/webhooks';
+import { signatureHeader } from './signature';
+
+export interface DispatcherOptions {
+  /** Longest wait for a receiver's answer; a hanging receiver fails the attempt then. */
+  timeoutMs: number;
+  /** Wait before the first retry; doubled per failure (see retryDelayMs). */
+  retryBaseMs: number;
+  /** How long after an event was recorded it is still retried; then its delivery is FAILED. */
+  retryForMs: number;
+  /** How often due deliveries are looked for. */
+  pollMs?: number;
+  /** Deliveries taken per look. */
+  batchSize?: number;
+  /** Told when a delivery is given up (never the secret or the URL, which may carry a token). */
+  onGiveUp?: (delivery: { endpointId: string; eventId: string; attempts: number }) => void;
+}
+
+/** What a stopped dispatcher's in-flight attempt fails with: given back untried, not recorded. */
+class Stopping extends Error {}
+
+/**
+ * Sends recorded webhook events: takes due deliveries from Postgres (leased, so several engine
+ * processes share the work and a crashed one's deliveries come back), POSTs each signed to its
+ * endpoint, and records the attempt and what follows: delivered on a 2xx, else retried with
+ * backoff until its window closes. Each endpoint is sent to on its own strand: a receiver that
+ * hangs holds up only itself, and an endpoint's deliveries go out in recording order.
+ */
+export class WebhookDispatcher {
+  /** Endpoints with a strand running: left out of the next look until it ends. */
+  private readonly strands = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private looking?: Promise<void>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): this {
+    const loop = () => {
+      this.looking = this.lookForDue()
+        .catch(() => {
+          // Postgres unreachable: the deliveries wait there; the next look tries again.
+        })
+        .finally(() => {
+          if (!this.stopping.signal.aborted) this.timer = setTimeout(loop, this.options.pollMs ?? 1000);
+        });
+    };
+    loop();
+    return this;
+  }
+
+  /** Stops looking, abandons attempts in flight (their leases given back) and waits for the strands to end. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    clearTimeout(this.timer);
+    await this.looking;
+    await Promise.all(this.strands.values());
+  }
+
+  private async lookForDue(): Promise<void> {
+    const due = await claimDueDeliveries(this.db, {
+      limit: this.options.batchSize ?? 50,
+      leaseMs: this.options.timeoutMs + 30_000,
+      busy: [...this.strands.keys()],
+    });
+    const byEndpoint = new Map<string, ClaimedDelivery[]>();
+    for (const delivery of due) byEndpoint.set(delivery.endpointId, [...(byEndpoint.get(delivery.endpointId) ?? []), delivery]);
+    for (const [endpointId, deliveries] of byEndpoint) {
+      const strand = this.sendInOrder(deliveries)
+        .catch(() => {
+          // Postgres failed while recording: the leases lapse and the deliveries are sent again.
+        })
+        .finally(() => this.strands.delete(endpointId));
+      this.strands.set(endpointId, strand);
+    }
+  }
+
+  /** One endpoint's deliveries in order; after a failure the rest go back, to keep the order behind it. */
+  private async sendInOrder(deliveries: ClaimedDelivery[]): Promise<void> {
+    for (const [n, delivery] of deliveries.entries()) {
+      let outcome: AttemptOutcome;
+      try {
+        outcome = await this.attempt(delivery);
+      } catch (error) {
+        if (error instanceof Stopping) return releaseClaims(this.db, deliveries.slice(n));
+        throw error;
+      }
+      await recordAttempt(this.db, delivery, outcome);
+      if (outcome.state === 'FAILED') this.options.onGiveUp?.({ endpointId: delivery.endpointId, eventId: delivery.eventId, attempts: delivery.attempts + 1 });
+      if (outcome.state !== 'DELIVERED') return releaseClaims(this.db, deliveries.slice(n + 1));
+    }
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
+    const { eventId, type, eventCreatedAtMs, data } = delivery;
+    const body = JSON.stringify({ id: eventId, type, createdAt: new Date(eventCreatedAtMs).toISOString(), data });
+    const at = new Date();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'flashsale-webhooks/1',
+          [SIGNATURE_HEADER]: signatureHeader(delivery.secret, body, Math.floor(at.getTime() / 1000)),
+        },
+        body,
+        // A redirect is an answer, not a 2xx: it is never followed with the signed body.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]),
+      });
+      statusCode = response.status;
+      // The receiver's body is not used: let it go without reading it.
+      await response.body?.cancel().catch(() => {});
+      if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
+    } catch (cause) {
+      if (this.stopping.signal.aborted) throw new Stopping();
+      error = describeFailure(cause, this.options.timeoutMs);
+    }
+    const finished = Date.now();
+    const durationMs = finished - at.getTime();
+    if (!error) return { at, durationMs, statusCode, error, state: 'DELIVERED' };
+    const retryAt = finished + retryDelayMs(delivery.attempts + 1, this.options.retryBaseMs, Math.random());
+    if (retryAt - eventCreatedAtMs > this.options.retryForMs) return { at, durationMs, statusCode, error, state: 'FAILED' };
+    return { at, durationMs, statusCode, error, state: 'PENDING', nextAttemptAt: new Date(retryAt) };
+  }
+}
+
+/** Why no answer came back, in a line for the deliveries listing. */
+function describeFailure(cause: unknown, timeoutMs: number): string {
+  const error = cause as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  const inner = error.cause;
+  return inner?.code ? `${inner.code}: ${inner.message ?? ''}`.trim() : (inner?.message ?? error.message ?? String(cause));
+}
