@@ -5,7 +5,7 @@ import { type Scenario, type ScenarioContext, type ScenarioResult, check } from 
 import { CONNECTIONS, JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 
 /** The reserve request at 100 connections against `server` for `seconds`; a measured run (`measured`) reads the CPU time of every process. */
-function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void, measured = true) {
+export function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void, measured = true) {
   return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress, cpu: measured ? server.cpu : undefined });
 }
 
@@ -51,7 +51,7 @@ const ONE_LOCATION = { total: 999_999_999 };
 const THREE_LOCATIONS = { locations: ['north', 'centre', 'south'].map((location) => ({ location, total: 333_333_333 })) };
 
 /** A fresh engine with the hot SKU on sale (`stock`: its PUT body); `env` may pause the reconciler. */
-async function withHotEngine<T>(env: Record<string, string>, use: (engine: Server) => Promise<T>, stock: object = ONE_LOCATION): Promise<T> {
+export async function withHotEngine<T>(env: Record<string, string>, use: (engine: Server) => Promise<T>, stock: object = ONE_LOCATION): Promise<T> {
   const engine = await startEngine(env);
   try {
     await admin(engine, 'PUT', '/v1/admin/skus/hot', stock);
@@ -61,7 +61,7 @@ async function withHotEngine<T>(env: Record<string, string>, use: (engine: Serve
   }
 }
 
-const hotView = async (engine: Server) => (await fetch(`${engine.url}/v1/skus/hot`)).json();
+export const hotView = async (engine: Server) => (await fetch(`${engine.url}/v1/skus/hot`)).json();
 
 /** --quick: one run against the engine, read against the ceiling scenario's figure. */
 function singleRun(context: ScenarioContext, label: string, env: Record<string, string>, stock?: object): Promise<EngineRun> {

@@ -1,5 +1,4 @@
 import { type SkuView, availableFor } from '../domain/sku';
-import type { StockChange, StockFeed } from './stockFeed';
 
 /** `stock` for any change; `sold_out` and `back_in_stock` when a SKU's available units reach 0 or leave it. */
 export type StockEventName = 'stock' | 'sold_out' | 'back_in_stock';
@@ -16,6 +15,8 @@ interface Watched {
   listeners: Set<StockListener>;
   view: SkuView;
   version: number;
+  /** Which read the view came from: a read issued earlier never replaces it. */
+  readNumber: number;
   /** Units on sale when the last event went out: a change to or from 0 names the next event. */
   sentAvailable: number;
   sentAt: number;
@@ -23,19 +24,32 @@ interface Watched {
   timer?: NodeJS.Timeout;
 }
 
+/** How live events read Redis: a SKU's change counter alone, and whole SKUs with theirs. */
+export interface StockReader {
+  readVersions(skus: readonly string[]): Promise<(number | null)[]>;
+  readStates(skus: readonly string[]): Promise<({ view: SkuView; version: number } | null)[]>;
+}
+
 /**
  * Live stock events for the SKUs streams watch: each watcher gets every change of its SKUs, at
- * most one event per SKU per `minIntervalMs` (10 per second by default), the latest view winning;
- * one feed of changes serves every watcher of this process.
+ * most one event per SKU per `minIntervalMs` (10 per second by default), the latest view winning.
+ *
+ * Changes are found by asking Redis, every `pollMs` while anyone watches, for the change counter
+ * of each watched SKU (one field each), then reading whole only the SKUs whose counter moved. So
+ * the cost grows with the SKUs watched in this process, never with the rate of reserves, and
+ * every process sees every change made through any process, on one Redis or a cluster. A counter
+ * that moves back (a rebuild after Redis lost its data) is a change too.
  */
 export class StockEvents {
   private readonly watched = new Map<string, Watched>();
-  private stopFeed: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  /** Numbers the reads in the order they were sent; on one connection per shard Redis answers them in that order. */
+  private reads = 0;
 
   constructor(
-    private readonly feed: StockFeed,
-    private readonly readStates: (skus: readonly string[]) => Promise<({ view: SkuView; version: number } | null)[]>,
-    private readonly minIntervalMs = 100,
+    private readonly reader: StockReader,
+    private readonly options: { minIntervalMs?: number; pollMs?: number } = {},
   ) {}
 
   /**
@@ -43,30 +57,25 @@ export class StockEvents {
    * current views, then calls `listener` with each later event; `stop` ends the watch.
    */
   async watch(skus: readonly string[], listener: StockListener): Promise<{ views: SkuView[]; stop: () => void } | { missing: string[] }> {
-    // Listening before reading: a change made meanwhile arrives after, and is dropped if the read already shows it.
-    this.stopFeed ??= this.feed.listen((changes) => this.apply(changes));
-    const states = await this.readStates(skus).catch((error) => {
-      this.stopIfIdle();
-      throw error;
-    });
+    const readNumber = ++this.reads;
+    const states = await this.reader.readStates(skus);
     const missing = skus.filter((_, n) => !states[n]);
-    if (missing.length) {
-      this.stopIfIdle();
-      return { missing };
-    }
+    if (missing.length) return { missing };
     const views: SkuView[] = [];
     states.forEach((state, n) => {
       const { view, version } = state!;
       let watched = this.watched.get(skus[n]);
       if (!watched) {
-        watched = { listeners: new Set(), view, version, sentAvailable: availableFor(view), sentAt: 0 };
+        watched = { listeners: new Set(), view, version, readNumber, sentAvailable: availableFor(view), sentAt: 0 };
         this.watched.set(skus[n], watched);
-      } else if (version > watched.version) {
-        Object.assign(watched, { view, version });
+      } else {
+        // Its other watchers get this change as an event; the new one has it as its first view.
+        this.update(watched, state!, readNumber);
       }
       watched.listeners.add(listener);
       views.push(watched.view);
     });
+    this.timer ??= setInterval(() => void this.poll(), this.options.pollMs ?? 100);
     return { views, stop: () => this.unwatch(skus, listener) };
   }
 
@@ -74,8 +83,7 @@ export class StockEvents {
   close(): void {
     for (const watched of this.watched.values()) clearTimeout(watched.timer);
     this.watched.clear();
-    this.stopFeed?.();
-    this.stopFeed = undefined;
+    this.stopIfIdle();
   }
 
   private unwatch(skus: readonly string[], listener: StockListener): void {
@@ -93,20 +101,39 @@ export class StockEvents {
 
   private stopIfIdle(): void {
     if (this.watched.size) return;
-    this.stopFeed?.();
-    this.stopFeed = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
-  private apply(changes: StockChange[]): void {
-    for (const change of changes) {
-      const watched = this.watched.get(change.sku);
-      if (!watched || change.version <= watched.version) continue;
-      watched.version = change.version;
-      watched.view = { ...watched.view, ...change.settings, ...change.counters, locations: change.locations };
-      const wait = watched.sentAt + this.minIntervalMs - Date.now();
-      if (wait <= 0) this.send(watched);
-      else watched.timer ??= setTimeout(() => this.send(watched), wait);
+  /** One look for changes; a look Redis cannot answer is simply made again at the next tick. */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const skus = [...this.watched.keys()];
+      const versions = await this.reader.readVersions(skus);
+      const moved = skus.filter((sku, n) => versions[n] !== null && versions[n] !== this.watched.get(sku)?.version);
+      if (!moved.length) return;
+      const readNumber = ++this.reads;
+      const states = await this.reader.readStates(moved);
+      states.forEach((state, n) => {
+        const watched = this.watched.get(moved[n]);
+        if (state && watched) this.update(watched, state, readNumber);
+      });
+    } catch {
+      // Redis unreachable or being rebuilt: the next tick asks again.
+    } finally {
+      this.polling = false;
     }
+  }
+
+  /** A view read as `readNumber`: taken when newer than the one held and different, then sent (or held back). */
+  private update(watched: Watched, { view, version }: { view: SkuView; version: number }, readNumber: number): void {
+    if (readNumber <= watched.readNumber || version === watched.version) return;
+    Object.assign(watched, { view, version, readNumber });
+    const wait = watched.sentAt + (this.options.minIntervalMs ?? 100) - Date.now();
+    if (wait <= 0) this.send(watched);
+    else watched.timer ??= setTimeout(() => this.send(watched), wait);
   }
 
   private send(watched: Watched): void {

@@ -17,8 +17,7 @@ function rawEntries(entries: StreamEntries): RawOutboxEntry[] {
 /**
  * The outbox, one stream per partition, as the reconciler drains it: through one consumer group, acknowledging only
  * what Postgres committed, trimming only below the oldest entry not yet acknowledged, and moving
- * entries Postgres refuses as data to the dead-letter stream. Live events read it too, outside the
- * group (`tail`), so reading it for them changes nothing for the drain.
+ * entries Postgres refuses as data to the dead-letter stream.
  */
 export class Outbox {
   constructor(private readonly store: RedisStore) {}
@@ -58,29 +57,6 @@ export class Outbox {
       client.xreadgroup('GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(partition), '>'),
     )) as [string, StreamEntries][] | null;
     return reply ? rawEntries(reply[0][1]) : [];
-  }
-
-  /**
-   * Every partition's entries after the id given for it (null: from the newest entry on, reading
-   * none), at most `count` each, in one round trip per shard. Answers each partition's entries and
-   * the id to read after next time.
-   */
-  async tail(after: readonly (string | null)[], count: number): Promise<{ next: string; entries: RawOutboxEntry[] }[]> {
-    const { keys } = this.store;
-    const streams = this.partitions.map((partition) => keys.outbox(partition));
-    const replies = await this.store.pipelined(streams, (pipeline, key) => {
-      const id = after[streams.indexOf(key)];
-      if (id === null) pipeline.xrevrange(key, '+', '-', 'COUNT', 1);
-      else pipeline.xread('COUNT', count, 'STREAMS', key, id);
-    });
-    return replies.map((reply, n) => {
-      if (after[n] === null) {
-        const [newest] = (reply as StreamEntries | null) ?? [];
-        return { next: newest ? newest[0] : '0-0', entries: [] };
-      }
-      const entries = reply ? rawEntries((reply as [string, StreamEntries][])[0][1]) : [];
-      return { next: entries.length ? entries[entries.length - 1].entryId : after[n]!, entries };
-    });
   }
 
   async acknowledge(partition: number, entryIds: string[]): Promise<void> {

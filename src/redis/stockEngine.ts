@@ -400,6 +400,17 @@ export class StockEngine {
     return states;
   }
 
+  /**
+   * Each SKU's change counter, one field read per SKU (null where the SKU is missing): the cheap
+   * question live events ask ten times a second before reading a changed SKU whole.
+   */
+  async getSkuVersions(skus: readonly string[]): Promise<(number | null)[]> {
+    const { keys } = this.store;
+    for (const sku of skus) this.store.assertServing(keys.partitionOfSku(sku));
+    const replies = await this.store.pipelined(skus.map((sku) => keys.stock(sku)), (pipeline, key) => pipeline.hget(key, 'version'));
+    return replies.map((reply) => (reply === null ? null : Number(reply)));
+  }
+
   /** Redis server time in ms: the clock that decides expiry. */
   redisTimeMs(): Promise<number> {
     return this.store.timeMs();

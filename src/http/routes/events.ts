@@ -2,8 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { skusNotFound } from '../../domain/refusals';
 import { MAX_WATCHED_SKUS, parseSkuList } from '../../domain/sku';
-import { StockEvents } from '../../events/stockEvents';
-import { StockFeed } from '../../events/stockFeed';
+import { type StockEvent, StockEvents } from '../../events/stockEvents';
 import type { AppDeps } from '../deps';
 import { EVENT_STREAM_HEADERS, PING_TEXT, eventText } from '../eventStream';
 import { errors } from '../schemas';
@@ -23,9 +22,16 @@ const eventsQuery = {
   properties: { skus: { type: 'string', minLength: 1, description: `Comma-separated SKUs, at most ${MAX_WATCHED_SKUS}` } },
 } as const;
 
-const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, maintenance }) => {
-  const events = new StockEvents(new StockFeed(maintenance.outbox), (skus) => engine.getSkuStates(skus));
+const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine }) => {
+  const events = new StockEvents({ readVersions: (skus) => engine.getSkuVersions(skus), readStates: (skus) => engine.getSkuStates(skus) });
   const open = new Set<ServerResponse>();
+  // Every stream watching a SKU is handed the same event: its text is made once, not once per stream.
+  const texts = new WeakMap<StockEvent, string>();
+  const textOf = (event: StockEvent) => {
+    let text = texts.get(event);
+    if (text === undefined) texts.set(event, (text = eventText(event.name, event.view)));
+    return text;
+  };
   // Streams never end by themselves: shutdown ends them so the server can close.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
@@ -52,7 +58,7 @@ const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = asyn
         res.write(text);
         if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
       };
-      const watch = await events.watch(skus, ({ name, view }) => write(eventText(name, view)));
+      const watch = await events.watch(skus, (event) => write(textOf(event)));
       if ('missing' in watch) throw skusNotFound(watch.missing);
 
       reply.hijack();
