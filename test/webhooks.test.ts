@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { pruneEvents } from '../src/db/webhookRepository';
 import { WEBHOOK_EVENT_TYPES, retryDelayMs } from '../src/domain/webhooks';
 import { WebhookDispatcher } from '../src/webhooks/dispatcher';
 import { verifySignature } from '../src/webhooks/signature';
@@ -196,6 +197,28 @@ describe('webhook retries', () => {
     await expect.poll(async () => (await deliveries(ctx, 'stuck')).flatMap((d: { attempts: unknown[] }) => d.attempts), { timeout: 8000 }).toEqual([
       expect.objectContaining({ attempt: 1, statusCode: null, error: 'no answer within 4000 ms' }),
     ]);
+  });
+
+  it('old events are pruned once none of their deliveries is pending', async () => {
+    const ctx = await setUp();
+    const ok = await receiver();
+    const down = await receiver(() => 503);
+    await putEndpoint(ctx, 'ok', { url: ok.url, events: ['reservation.created'], secret: SECRET });
+    await putEndpoint(ctx, 'down', { url: down.url, events: ['reservation.created'], secret: SECRET });
+    const sku = uniqueName('sku-');
+    await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: { total: 5 } });
+    await reserve(ctx, sku);
+    await drain(ctx);
+    await ok.waitFor((got) => got.length === 1);
+    await down.waitFor((got) => got.length >= 1);
+    const later = new Date(Date.now() + 60_000);
+    // Still being retried to one endpoint: kept.
+    expect(await pruneEvents(ctx.db, later)).toBe(0);
+    expect(await deliveries(ctx, 'ok')).toHaveLength(1);
+    await ctx.app.inject({ method: 'DELETE', url: '/v1/admin/webhooks/down', headers: adminHeaders });
+    expect(await pruneEvents(ctx.db, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await pruneEvents(ctx.db, later)).toBe(1);
+    expect(await deliveries(ctx, 'ok')).toEqual([]);
   });
 
   it('the retry delay doubles per failure, is jittered, and is capped at an hour', () => {

@@ -218,6 +218,22 @@ export async function recordAttempt(db: Database, delivery: ClaimedDelivery, out
     .where(key);
 }
 
+/**
+ * Deletes events recorded before `before` whose deliveries are all finished (delivered or given
+ * up), with those deliveries and their attempts; answers how many events went.
+ */
+export async function pruneEvents(db: Database, before: Date): Promise<number> {
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`
+    delete from webhook_events e
+    where e.created_at < ${before.toISOString()}::timestamptz
+      and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.state = 'PENDING')
+    returning e.id`,
+  );
+  return rows.length;
+}
+
 /** Gives a lease back untried (a dispatcher stopping, or an earlier delivery of the subject failed). */
 export async function releaseClaims(db: Database, deliveries: ClaimedDelivery[]): Promise<void> {
   for (const delivery of deliveries) {

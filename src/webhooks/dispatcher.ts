@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { type AttemptOutcome, type ClaimedDelivery, claimDueDeliveries, recordAttempt, releaseClaims } from '../db/webhookRepository';
+import { type AttemptOutcome, type ClaimedDelivery, claimDueDeliveries, pruneEvents, recordAttempt, releaseClaims } from '../db/webhookRepository';
 import { SIGNATURE_HEADER, retryDelayMs } from '../domain/webhooks';
 import { signatureHeader } from './signature';
 
@@ -18,6 +18,10 @@ export interface DispatcherOptions {
   onGiveUp?: (delivery: { endpointId: string; eventId: string; attempts: number }) => void;
 }
 
+/** Finished deliveries stay listed this long past their retry window, then go with their event. */
+const KEPT_AFTER_RETRIES_MS = 7 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
 /** What a stopped dispatcher's in-flight attempt fails with: given back untried, not recorded. */
 class Stopping extends Error {}
 
@@ -34,6 +38,7 @@ export class WebhookDispatcher {
   private readonly stopping = new AbortController();
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
+  private prunedAt = 0;
 
   constructor(
     private readonly db: Database,
@@ -63,6 +68,10 @@ export class WebhookDispatcher {
   }
 
   private async lookForDue(): Promise<void> {
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await pruneEvents(this.db, new Date(Date.now() - this.options.retryForMs - KEPT_AFTER_RETRIES_MS));
+    }
     const due = await claimDueDeliveries(this.db, {
       limit: this.options.batchSize ?? 50,
       leaseMs: this.options.timeoutMs + 30_000,
