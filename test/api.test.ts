@@ -206,3 +206,36 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     });
   });
 });
+
+describe('the SKU list (admin)', () => {
+  it('pages every SKU in name order with its live view, and filters by a part of the name', async () => {
+    const ctx = await createTestContext();
+    try {
+      const prefix = uniqueName('list-');
+      const names = ['c', 'a', 'e', 'b', 'd'].map((letter) => `${prefix}-${letter}`);
+      for (const name of names) await createSku(ctx, name, { total: 3 });
+      await createSku(ctx, uniqueName('other-'), { total: 1 });
+      await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u-1', items: [{ sku: `${prefix}-b`, qty: 2 }] } });
+      const list = (query: string) => ctx.app.inject({ method: 'GET', url: `/v1/admin/skus?${query}`, headers: adminHeaders });
+
+      const pages: string[][] = [];
+      let after = '';
+      for (;;) {
+        const page = (await list(`q=${prefix.toUpperCase()}&limit=2${after ? `&after=${after}` : ''}`)).json();
+        pages.push(page.items.map((view: { sku: string }) => view.sku));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(pages).toEqual([[`${prefix}-a`, `${prefix}-b`], [`${prefix}-c`, `${prefix}-d`], [`${prefix}-e`]]);
+      const all = (await list('limit=500')).json();
+      expect(all.items).toHaveLength(6);
+      expect(all.next).toBeNull();
+      expect(all.items.find((view: { sku: string }) => view.sku === `${prefix}-b`)).toMatchObject({ total: 3, available: 1, reserved: 2, sold: 0 });
+      expect((await list('q=%25')).statusCode).toBe(400);
+      expect((await list('limit=0')).statusCode).toBe(400);
+      expectErrorShape(await ctx.app.inject({ method: 'GET', url: '/v1/admin/skus' }), 401, 'UNAUTHORIZED');
+    } finally {
+      await ctx.close();
+    }
+  });
+});

@@ -125,6 +125,11 @@ describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(partition), '-', '+');
     expect(dead).toHaveLength(1);
     expect(dead[0][1].slice(0, 2)).toEqual(['entry', poisonId]);
+    // Operators (and the dashboard) read them through the API.
+    const listed = await ctx.app.inject({ method: 'GET', url: '/v1/admin/dead-letters', headers: adminHeaders });
+    expect(listed.json().items).toEqual([
+      { partition, id: dead[0][0], at: new Date(Number(dead[0][0].split('-')[0])).toISOString(), entryId: poisonId, error: expect.stringMatching(/./), entry: poison },
+    ]);
     expect(((await ctx.redis.xpending(ctx.keys.outbox(partition), ctx.keys.outboxGroup())) as [number])[0]).toBe(0);
     expect((await pass()).drift).toEqual([]);
   });

@@ -114,6 +114,21 @@ export async function listMovements(db: Database, sku: string, limit: number) {
     .limit(limit);
 }
 
+/**
+ * A page of the SKU names Postgres knows, in name order after `after`, those containing
+ * `contains` (case-insensitive) when given.
+ */
+export async function pageSkuNames(db: Database, options: { after: string; limit: number; contains?: string }): Promise<string[]> {
+  const pattern = options.contains === undefined ? undefined : `%${options.contains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db
+    .select({ sku: skus.sku })
+    .from(skus)
+    .where(pattern === undefined ? gt(skus.sku, options.after) : sql`${skus.sku} > ${options.after} and ${skus.sku} ilike ${pattern}`)
+    .orderBy(asc(skus.sku))
+    .limit(options.limit);
+  return rows.map((row) => row.sku);
+}
+
 /** SKU names Postgres knows, in name order. */
 export async function listSkuNames(db: Database, limit: number): Promise<string[]> {
   const rows = await db.select({ sku: skus.sku }).from(skus).orderBy(skus.sku).limit(limit);

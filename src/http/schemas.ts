@@ -258,6 +258,40 @@ export const itemsOf = <const T extends object>(item: T) =>
     properties: { items: { type: 'array', items: item } },
   }) as const;
 
+export const skuListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { ...skuId, description: 'Start after this SKU name (the `next` of the previous page)' },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    q: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$', description: 'Only SKUs whose name contains this (case-insensitive)' },
+  },
+} as const;
+
+export const skuList = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items', 'next'],
+  properties: {
+    items: { type: 'array', items: skuView },
+    next: { type: ['string', 'null'], description: 'Pass as `after` for the next page; null on the last' },
+  },
+} as const;
+
+export const deadLetterList = itemsOf({
+  type: 'object',
+  additionalProperties: false,
+  required: ['partition', 'id', 'at', 'entryId', 'error', 'entry'],
+  properties: {
+    partition: { type: 'integer' },
+    id: { type: 'string', description: 'Id in the dead-letter stream' },
+    at: { ...isoTime, description: 'When the entry was moved there' },
+    entryId: { type: 'string', description: 'Id the entry had in the outbox' },
+    error: { type: 'string', description: 'What Postgres answered' },
+    entry: { type: 'string', description: 'The entry as the script wrote it (JSON text)' },
+  },
+});
+
 export const limitQuery = (max: number, fallback: number) =>
   ({
     type: 'object',

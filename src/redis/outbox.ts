@@ -9,9 +9,23 @@ export interface RawOutboxEntry {
 
 type StreamEntries = [id: string, fields: string[] | null][];
 
+/** An outbox entry Postgres refused as data, as it waits in a dead-letter stream for an operator. */
+export interface DeadLetter {
+  partition: number;
+  /** Its id in the dead-letter stream (the time it was moved there, in ms, before the dash). */
+  id: string;
+  /** Its id in the outbox stream, and its JSON as the script wrote it. */
+  entryId: string;
+  json: string;
+  error: string;
+}
+
+/** The value of `name` in a stream entry's flat field list. */
+const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1];
+
 function rawEntries(entries: StreamEntries): RawOutboxEntry[] {
   // XAUTOCLAIM answers a deleted entry as null: nothing to drain there.
-  return entries.filter(([, fields]) => fields !== null).map(([entryId, fields]) => ({ entryId, json: fields![fields!.indexOf('e') + 1] }));
+  return entries.filter(([, fields]) => fields !== null).map(([entryId, fields]) => ({ entryId, json: field(fields!, 'e') }));
 }
 
 /**
@@ -25,6 +39,17 @@ export class Outbox {
   /** Where a partition's refused entries go (named in reports and the README). */
   deadLettersKey(partition: number): string {
     return this.store.keys.deadLetters(partition);
+  }
+
+  /** The newest `limit` dead letters over every partition, newest first. */
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    const streams = this.partitions.map((partition) => this.deadLettersKey(partition));
+    const replies = (await this.store.pipelined(streams, (pipeline, key) => pipeline.xrevrange(key, '+', '-', 'COUNT', limit))) as StreamEntries[];
+    const letters = replies.flatMap((entries, n) =>
+      entries.map(([id, fields]) => ({ partition: this.partitions[n], id, entryId: field(fields!, 'entry'), json: field(fields!, 'e'), error: field(fields!, 'error') })),
+    );
+    const time = (id: string) => Number(id.split('-')[0]);
+    return letters.sort((a, b) => time(b.id) - time(a.id)).slice(0, limit);
   }
 
   /** Every partition, each with a stream of its own. */

@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { listRuns } from '../../db/reconcileRunRepository';
 import { passStoppedEarly } from '../../domain/refusals';
 import type { AppDeps } from '../deps';
-import { errors, itemsOf, limitQuery, reconcileBody, reconcileReport } from '../schemas';
+import { deadLetterList, errors, itemsOf, limitQuery, reconcileBody, reconcileReport } from '../schemas';
 
-const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reconciler, db }) => {
+const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reconciler, db, maintenance }) => {
   app.post(
     '/v1/admin/reconcile',
     {
@@ -37,6 +37,25 @@ const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps 
       },
     },
     async (request) => ({ items: await listRuns(db, request.query.limit) }),
+  );
+
+  app.get(
+    '/v1/admin/dead-letters',
+    {
+      schema: {
+        summary: 'Outbox entries Postgres refused as data, newest first, over every partition (see README, "Dead letters")',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        querystring: limitQuery(500, 50),
+        response: { 200: deadLetterList, ...errors(400, 401, 503) },
+      },
+    },
+    async (request) => {
+      const letters = await maintenance.outbox.deadLetters(request.query.limit);
+      return {
+        items: letters.map(({ partition, id, entryId, json, error }) => ({ partition, id, at: new Date(Number(id.split('-')[0])).toISOString(), entryId, error, entry: json })),
+      };
+    },
   );
 };
 

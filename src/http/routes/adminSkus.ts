@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { normalizeSkuSettings } from '../../domain/sku';
-import { listMovements } from '../../db/skuRepository';
+import { listMovements, pageSkuNames } from '../../db/skuRepository';
 import { putSku } from '../../reconciler/putSku';
 import type { AppDeps } from '../deps';
-import { adjustBody, errors, limitQuery, movementsResponse, putSkuBody, skuParams, skuView } from '../schemas';
+import { adjustBody, errors, limitQuery, movementsResponse, putSkuBody, skuList, skuListQuery, skuParams, skuView } from '../schemas';
 
 const ADMIN_ACTOR = 'admin-api';
 
@@ -29,6 +29,27 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
         request.log.warn({ err: postgresDeferred, sku }, 'SKU saved in Redis; Postgres write deferred to the reconciler');
       }
       return reply.code(created ? 201 : 200).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/admin/skus',
+    {
+      schema: {
+        summary: 'Every SKU, a page at a time in name order, with its live view; `q` keeps those whose name contains it',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        querystring: skuListQuery,
+        response: { 200: skuList, ...errors(400, 401, 503) },
+      },
+    },
+    async (request) => {
+      const { after, limit, q } = request.query;
+      // One more than asked tells whether another page follows.
+      const names = await pageSkuNames(db, { after: after ?? '', limit: limit + 1, contains: q });
+      const page = names.slice(0, limit);
+      const views = await engine.getSkus(page);
+      return { items: views.filter((view) => view !== null), next: names.length > limit ? page[page.length - 1] : null };
     },
   );
 
