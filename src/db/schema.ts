@@ -119,7 +119,8 @@ export const stockMovements = pgTable(
     reservationId: text('reservation_id'),
     at: time('at').notNull(),
   },
-  (table) => [index('stock_movements_sku_at_idx').on(table.sku, table.at)],
+  // By reservation: the rebuild looks for committed lines without their COMMIT movement.
+  (table) => [index('stock_movements_sku_at_idx').on(table.sku, table.at), index('stock_movements_reservation_idx').on(table.reservationId)],
 );
 
 export const reconcileRuns = pgTable(

@@ -1,6 +1,7 @@
 import { asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { LocationLevel, SkuView } from '../domain/sku';
-import type { Database } from './client';
+import { type Database, queryRows } from './client';
+import { DEFAULT_LOCATION } from '../domain/reservation';
 import { skus, stockLevels, stockMovements } from './schema';
 
 /** The one writer of the `skus` and `stock_levels` tables: the admin API's upsert, the drain's snapshots, the drift repair. */
@@ -103,6 +104,40 @@ export async function upsertSku(db: Database, view: SkuView, version: number): P
     .values(row)
     .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
   await replaceStockLevels(db, levelRows(view.sku, view.locations, version));
+}
+
+/** The reason an implied COMMIT movement carries (see recordImpliedCommitMovements). */
+export const IMPLIED_COMMIT_REASON = 'recorded from the committed reservation: its COMMIT event was lost with Redis data';
+
+/**
+ * Writes the COMMIT movement of every committed line of these SKUs that has none. A commit of a
+ * reservation spanning partitions writes one outbox entry per partition; when Redis loses its
+ * data between the drain of one and of another, Postgres holds the reservation COMMITTED (its
+ * units count as sold) without the other line's movement. The rebuild fills the audit trail from
+ * the committed lines, one movement per location, keyed so that writing it twice adds nothing.
+ * Answers how many it wrote.
+ */
+export async function recordImpliedCommitMovements(db: Database, skuNames: readonly string[]): Promise<number> {
+  if (!skuNames.length) return 0;
+  const rows = await queryRows<{ event_key: string }>(
+    db,
+    sql`
+    insert into stock_movements (event_key, sku, location, type, qty, reason, actor, reservation_id, at)
+    select 'implied:' || r.id || ':' || i.line_no || '@' || l.location, i.sku, l.location, 'COMMIT', l.units, ${IMPLIED_COMMIT_REASON},
+      null, r.id, coalesce(r.committed_at, r.updated_at)
+    from reservations r join reservation_items i on i.reservation_id = r.id
+      cross join lateral (
+        select coalesce(a.value->>'location', ${DEFAULT_LOCATION}) as location, coalesce((a.value->>'reserved')::int, i.reserved) as units
+        from (select null) one left join lateral jsonb_array_elements(i.allocations) a on true) l
+    where r.status = 'COMMITTED' and i.reserved > 0 and l.units > 0
+      and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skuNames)}::jsonb))
+      and not exists (
+        select 1 from stock_movements m
+        where m.reservation_id = r.id and m.sku = i.sku and m.location = l.location and m.type = 'COMMIT')
+    on conflict (event_key) do nothing
+    returning event_key`,
+  );
+  return rows.length;
 }
 
 export async function listMovements(db: Database, sku: string, limit: number) {

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client';
 import { type BindingRow, type SkuFacts, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
-import { type SkuRow, loadStockLevels } from '../db/skuRepository';
+import { type SkuRow, loadStockLevels, recordImpliedCommitMovements } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { LocationLevel } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
@@ -20,6 +20,7 @@ import { skuPages } from './skuPages';
 export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
+  await recordImpliedCommitMovements(db, names);
   const now = await maintenance.redisTimeMs();
   const [facts, pending, committed, levels] = await Promise.all([
     loadSkuFacts(db, names),
