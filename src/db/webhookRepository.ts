@@ -234,12 +234,12 @@ export async function pruneEvents(db: Database, before: Date): Promise<number> {
   return rows.length;
 }
 
-/** Gives a lease back untried (a dispatcher stopping, or an earlier delivery of the subject failed). */
+/** Gives leases back untried (a dispatcher stopping, or an earlier delivery of the subject failed), in one statement. */
 export async function releaseClaims(db: Database, deliveries: ClaimedDelivery[]): Promise<void> {
-  for (const delivery of deliveries) {
-    await db
-      .update(webhookDeliveries)
-      .set({ leaseUntil: null })
-      .where(and(eq(webhookDeliveries.endpointId, delivery.endpointId), eq(webhookDeliveries.eventId, delivery.eventId)));
-  }
+  if (!deliveries.length) return;
+  const keys = deliveries.map(({ endpointId, eventId }) => ({ endpoint_id: endpointId, event_id: eventId }));
+  await db.execute(sql`
+    update webhook_deliveries d set lease_until = null
+    from json_to_recordset(${JSON.stringify(keys)}::json) as x(endpoint_id text, event_id text)
+    where d.endpoint_id = x.endpoint_id and d.event_id = x.event_id`);
 }

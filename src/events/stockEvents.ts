@@ -20,7 +20,7 @@ interface Watched {
   /** Units on sale when the last event went out: a change to or from 0 names the next event. */
   sentAvailable: number;
   sentAt: number;
-  /** A newer view than the last sent, held back until MIN_INTERVAL_MS has passed. */
+  /** A newer view than the last sent, held back until the minimum interval has passed. */
   timer?: NodeJS.Timeout;
 }
 
