@@ -10,6 +10,7 @@
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restoreFromPostgres } from '../src/reconciler/coldStart';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from './support/context';
 import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from './support/servers';
 
@@ -133,6 +134,33 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
         }
         await serving(sale.sku);
         await expectRebuilt(sale);
+      });
+
+      it('an engine whose rebuild failed serves again once another engine rebuilt the data', async () => {
+        const sale = await saleInProgress();
+        await ctx.db.execute(sql`checkpoint`);
+        // This engine's checks are driven by hand, so another engine can rebuild between two of them.
+        ctx.dataWatch.stop();
+        try {
+          postgresServer.kill();
+          try {
+            await operator.flushall();
+            await ctx.dataWatch.check();
+            expect((await inject('GET', `/v1/skus/${sale.sku}`)).statusCode).toBe(503);
+          } finally {
+            postgresServer.start();
+          }
+          // What another engine's watch does: rebuild from Postgres, then write the data marker.
+          const all = new Set(ctx.maintenance.partitions);
+          await restoreFromPostgres(ctx.maintenance, ctx.db, { partitions: all, bindingsOf: all });
+          for (const partition of all) await ctx.maintenance.writeDataMarker(partition);
+          await ctx.dataWatch.check();
+          expect((await inject('GET', `/v1/skus/${sale.sku}`)).statusCode).toBe(200);
+          expect((await inject('GET', '/ready')).statusCode).toBe(200);
+          await expectRebuilt(sale);
+        } finally {
+          ctx.dataWatch.watch(200);
+        }
       });
     }
   });

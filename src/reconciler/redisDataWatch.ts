@@ -100,6 +100,9 @@ export class RedisDataWatch {
         `Redis rebuilt from Postgres: ${restored.skus} SKUs, ${restored.holds} pending holds, ${restored.bindings} idempotency keys; serving again`,
       );
     } catch (error) {
+      // Still marked lost (503), but no longer rebuilding: the next check rebuilds again, or, when
+      // another engine has rebuilt the data meanwhile (its marker is back), serves again.
+      for (const partition of lost) this.rebuilding.delete(partition);
       this.log.error(`rebuilding Redis from Postgres failed, retrying: ${(error as Error).message}`);
     }
   }
