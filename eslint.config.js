@@ -5,7 +5,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'dist.*/', 'bench/results/', 'node_modules/', 'test-results/', '.data/'] },
+  // src/grpc/generated/: written by `npm run grpc:generate` (proto-loader-gen-types), never by hand.
+  { ignores: ['dist/', 'dist.*/', 'bench/results/', 'node_modules/', 'test-results/', '.data/', 'src/grpc/generated/'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },

@@ -2,9 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ErrorCode } from './domain/errors';
 import type { SkuView } from './domain/sku';
 import type { ReconcileReport, ReconcileTrigger } from './domain/reconcile';
+import type { ReserveAnswer } from './reconciler/reservations';
 import type { ReconcileObserver } from './reconciler/runner';
 
 export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'invalid' | 'unavailable' | 'error';
+
+/** The label of a reserve that held (or replayed) a reservation. */
+export function reserveOutcome({ reservation, replayed }: ReserveAnswer): ReserveOutcomeLabel {
+  return replayed ? 'replayed' : reservation.items.some((item) => item.backordered > 0) ? 'partial' : 'created';
+}
 
 /** The label of a refused reserve, by its error code (anything else is 'error'). */
 const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {

@@ -105,6 +105,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     throw error;
   }
 
+  const dataWatch = new RedisDataWatch(maintenance, db);
   return {
     redis,
     engine,
@@ -113,7 +114,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     reservations: new Reservations(engine, db),
     db,
     reconciler,
-    dataWatch: new RedisDataWatch(maintenance, db),
+    dataWatch,
     relay,
     location: {
       redis: config.redisClusterNodes
@@ -123,8 +124,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
           : `engine-owned redis-server at ${redisUrl}`,
       postgres: config.databaseUrl ? 'DATABASE_URL' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${config.dataDir}/pglite`,
     },
-    /** Rejects with 503 naming what is not ready (a Postgres failure is mapped by the error handler). */
+    /**
+     * Rejects with 503 naming what is not ready (a Postgres failure is mapped by the error
+     * handler): GET /ready and the gRPC health service answer from it.
+     */
     async checkReady() {
+      dataWatch.assertServing();
       await engine.redisTimeMs();
       await ensureScriptsLoaded(redis).catch((error) => {
         throw new UnavailableError('Redis', error);

@@ -41,6 +41,9 @@ export class DomainError extends Error {
   }
 }
 
+/** What an unexpected failure answers (500), its cause kept for the log. */
+export const INTERNAL_ERROR_MESSAGE = 'Internal error; nothing is known to have changed.';
+
 /** What a client may conclude from a 503: by default that nothing changed. */
 export const NOTHING_CHANGED = 'nothing was held or changed. Retry shortly';
 

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config';
 import { DomainError } from '../domain/errors';
 
 function sameSecret(given: string, expected: string): boolean {
@@ -8,20 +9,44 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/**
- * An onRequest hook demanding `Authorization: Bearer <token>`. With no token configured it refuses
- * every request when `required` (admin routes) and lets every request through otherwise.
- */
-export function bearerAuth(token: string | undefined, options: { required: boolean; variable: string }) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (token === undefined) {
-      if (!options.required) return;
-      throw new DomainError('UNAUTHORIZED', `These routes are disabled until ${options.variable} is set.`);
-    }
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (given === undefined || !sameSecret(given, token)) {
-      throw new DomainError('UNAUTHORIZED', 'Missing or wrong bearer token.');
-    }
+/** The settings of one kind of token: admin calls require one; client calls are open without one. */
+export interface TokenRule {
+  token: string | undefined;
+  required: boolean;
+  /** The environment variable that sets it, named in the refusal. */
+  variable: string;
+  /** Another token that opens the same calls (the admin token opens the client routes). */
+  alsoAccepted?: string;
+}
+
+/** Who may call what, the same over HTTP and gRPC. */
+export function tokenRules(config: Pick<Config, 'apiToken' | 'adminToken'>): { client: TokenRule; admin: TokenRule } {
+  return {
+    // The admin token opens the client routes too: the dashboard follows /v1/events with it.
+    client: { token: config.apiToken, required: false, variable: 'API_TOKEN', alsoAccepted: config.adminToken },
+    admin: { token: config.adminToken, required: true, variable: 'ADMIN_TOKEN' },
   };
+}
+
+/**
+ * Demands `Bearer <token>` in an authorization header (HTTP) or metadata entry (gRPC). With no
+ * token configured it refuses every caller when `required` (admin) and lets every caller through
+ * otherwise.
+ */
+export function checkBearer(authorization: string | undefined, { token, required, variable, alsoAccepted }: TokenRule): void {
+  if (token === undefined) {
+    if (!required) return;
+    throw new DomainError('UNAUTHORIZED', `These routes are disabled until ${variable} is set.`);
+  }
+  const given = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+  const accepted = alsoAccepted === undefined ? [token] : [token, alsoAccepted];
+  if (given === undefined || !accepted.some((secret) => sameSecret(given, secret))) {
+    throw new DomainError('UNAUTHORIZED', 'Missing or wrong bearer token.');
+  }
+}
+
+/** An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer). */
+export function bearerAuth(token: string | undefined, options: Omit<TokenRule, 'token'>) {
+  const rule = { token, ...options };
+  return async (request: FastifyRequest): Promise<void> => checkBearer(request.headers.authorization, rule);
 }

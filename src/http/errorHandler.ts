@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DrizzleQueryError } from 'drizzle-orm';
-import { DomainError, type ErrorCode, ERROR_STATUS, UnavailableError } from '../domain/errors';
+import { failingClosed } from '../db/queryFailure';
+import { DomainError, type ErrorCode, ERROR_STATUS, INTERNAL_ERROR_MESSAGE } from '../domain/errors';
+import { validationFailed } from './validation';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -34,20 +35,14 @@ const answer = (code: ErrorCode, message: string, details?: unknown, status: num
 
 /** What any error thrown while serving a request means for the client. */
 function answerFor(error: FastifyError, request: FastifyRequest): Answer {
-  // Postgres refused or could not be reached (drizzle wraps every query's failure): fail closed.
-  const failure = error instanceof DrizzleQueryError ? new UnavailableError('Postgres', error) : error;
+  const failure = failingClosed(error);
   if (failure instanceof DomainError) {
     if (failure.status >= 500) request.log.warn({ err: failure.cause ?? failure }, failure.message);
     return answer(failure.code, failure.message, failure.details);
   }
   if (error.validation) {
-    const details = error.validation.map((issue) => ({
-      in: error.validationContext,
-      path: issue.instancePath || undefined,
-      message: issue.message,
-      params: issue.params,
-    }));
-    return answer('VALIDATION_FAILED', `Invalid request ${error.validationContext}: ${error.message}`, details);
+    const refusal = validationFailed(error.validationContext, error.validation, error.message);
+    return answer(refusal.code, refusal.message, refusal.details);
   }
   const frameworkCode = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (frameworkCode) return answer(frameworkCode, error.message);
@@ -58,7 +53,7 @@ function answerFor(error: FastifyError, request: FastifyRequest): Answer {
     return answer('VALIDATION_FAILED', error.message, undefined, error.statusCode);
   }
   request.log.error({ err: error }, 'unhandled error');
-  return answer('INTERNAL', 'Internal error; nothing is known to have changed.');
+  return answer('INTERNAL', INTERNAL_ERROR_MESSAGE);
 }
 
 /**

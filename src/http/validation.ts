@@ -1,6 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../domain/errors';
 
 /** RFC 3339 as ajv-formats checks it: real calendar days, a zone required. */
 const isRfc3339DateTime = (addFormats.get('date-time') as { validate: (text: string) => boolean }).validate;
@@ -58,12 +59,33 @@ function refusingInfinity(validate: ValidateFunction) {
   return validateFinite;
 }
 
+/** Checks a value against a schema; on false, `errors` says why. */
+export interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/** Compiles a JSON schema into a validator, the way one part of a request is checked. */
+export type SchemaCompiler = (schema: object) => Validator;
+
 /**
  * Bodies are validated strictly (a quantity sent as "1" is refused); path and query parts are text
- * by nature, so there numbers are coerced from strings.
+ * by nature, so there numbers are coerced from strings. The HTTP routes and the gRPC calls
+ * (src/grpc/) check their input with these, against the same schemas.
  */
-export function installValidation(app: FastifyInstance): void {
+export function createSchemaCompilers(): { body: SchemaCompiler; part: SchemaCompiler } {
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : refusingInfinity(coercing.compile(schema))));
+  return { body: (schema) => strict.compile(schema), part: (schema) => refusingInfinity(coercing.compile(schema)) };
+}
+
+export function installValidation(app: FastifyInstance): void {
+  const compile = createSchemaCompilers();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? compile.body(schema) : compile.part(schema)));
+}
+
+/** The 400 of input that failed its schema: `context` names the part (body, params, headers…). */
+export function validationFailed(context: string | undefined, issues: ErrorObject[] | Omit<ErrorObject, 'schemaPath'>[], message: string): DomainError {
+  const details = issues.map((issue) => ({ in: context, path: issue.instancePath || undefined, message: issue.message, params: issue.params }));
+  return new DomainError('VALIDATION_FAILED', `Invalid request ${context}: ${message}`, details);
 }

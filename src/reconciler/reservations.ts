@@ -15,6 +15,18 @@ export interface ReserveRequest {
   idempotencyKey?: string;
 }
 
+/**
+ * The reserve request a validated body (the reserveBody schema, HTTP or gRPC) and its idempotency
+ * key make, with the defaults applied: they are part of what a key is bound to.
+ */
+export function reserveRequest(
+  body: { userId: string; orderId?: string; items: RequestedLine[]; ttlSeconds?: number; allowPartial?: boolean },
+  idempotencyKey: string | undefined,
+  defaultTtlSeconds: number,
+): ReserveRequest {
+  return { ...body, ttlSeconds: body.ttlSeconds ?? defaultTtlSeconds, allowPartial: body.allowPartial ?? false, idempotencyKey };
+}
+
 export interface ReserveAnswer {
   reservation: Reservation;
   /** The Idempotency-Key had already produced this reservation. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps';
 import { errors } from '../schemas';
 
-export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, dataWatch, relay }: AppDeps): Promise<void> {
+export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, relay }: AppDeps): Promise<void> {
   // With WORKERS > 1, which worker process answered (and its pid): a connection stays with one.
   const health = relay ? { status: 'ok', worker: relay.worker, pid: process.pid } : { status: 'ok' };
   app.get(
@@ -27,7 +27,6 @@ export default async function operationRoutes(app: FastifyInstance, { metrics, c
       },
     },
     async () => {
-      dataWatch.assertServing();
       await checkReady();
       return { status: 'ready' };
     },

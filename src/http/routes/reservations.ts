@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { reserveOutcome } from '../../metrics';
+import { reserveRequest } from '../../reconciler/reservations';
 import type { AppDeps } from '../deps';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
 
@@ -17,14 +19,9 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
       onResponse: async (request, reply) => metrics.reserveAnswered(reply.statusCode, reply.outcome, reply.elapsedTime),
     },
     async (request, reply) => {
-      const { body } = request;
-      const { reservation, replayed } = await reservations.reserve({
-        ...body,
-        ttlSeconds: body.ttlSeconds ?? config.reservationTtlSeconds,
-        allowPartial: body.allowPartial ?? false,
-        idempotencyKey: request.headers['idempotency-key'],
-      });
-      reply.outcome = replayed ? 'replayed' : reservation.items.some((item) => item.backordered > 0) ? 'partial' : 'created';
+      const answer = await reservations.reserve(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds));
+      const { reservation, replayed } = answer;
+      reply.outcome = reserveOutcome(answer);
       if (replayed) reply.header('idempotency-replayed', 'true');
       return reply.code(201).send(reservation);
     },

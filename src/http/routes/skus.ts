@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { checkAvailability } from '../../domain/availability';
 import { skuNotFound } from '../../domain/refusals';
-import { mergeLinesWithinMaxQty } from '../../domain/reservation';
-import { availableFor } from '../../domain/sku';
 import type { AppDeps } from '../deps';
 import { availabilityBody, availabilityResponse, errors, skuParams, skuView } from '../schemas';
 
@@ -33,15 +32,7 @@ const skuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async 
         response: { 200: availabilityResponse, ...errors(400, 401, 503) },
       },
     },
-    async (request) => {
-      const items = mergeLinesWithinMaxQty(request.body.items);
-      const views = await engine.getSkus(items.map((item) => item.sku));
-      const answers = items.map((item, n) => {
-        const available = availableFor(views[n], item.location);
-        return { ...item, available, ok: available >= item.qty };
-      });
-      return { ok: answers.every((answer) => answer.ok), items: answers };
-    },
+    async (request) => checkAvailability(request.body.items, (skus) => engine.getSkus(skus)),
   );
 };
 
