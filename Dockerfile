@@ -9,7 +9,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies, the compiled engine and what it reads at run time from
-# the package root (lua/ scripts, drizzle/ migrations), started with plain node.
+# the package root (lua/ scripts, drizzle/ migrations, proto/ of the gRPC interface), started with plain node.
 FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY lua ./lua
 COPY drizzle ./drizzle
+COPY proto ./proto
 # `npm run reconcile` (the operator's CLI) runs this check first; with no src/ here it only checks dist/.
 COPY scripts/ensure-build.mjs ./scripts/
 COPY --from=build /app/dist ./dist
@@ -24,5 +25,5 @@ COPY --from=build /app/dist ./dist
 # and /app itself is root's.
 RUN mkdir .data && chown node:node .data
 USER node
-EXPOSE 3000
+EXPOSE 3000 50051
 CMD ["node", "dist/main.js"]

@@ -6,6 +6,8 @@ import { MAX_PARTITIONS } from './domain/ids';
 export interface Config {
   port: number;
   host: string;
+  /** GRPC_PORT: the gRPC interface's port on `host` (0: any free one); undefined: `off`, no gRPC server. */
+  grpcPort: number | undefined;
   redisUrl: string | undefined;
   /** REDIS_CLUSTER_NODES: some nodes of a Redis Cluster (the client finds the rest); wins over redisUrl. */
   redisClusterNodes: RedisNode[] | undefined;
@@ -49,6 +51,16 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** GRPC_PORT: 50051 unless set; `off` serves no gRPC. */
+function grpcPort(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.GRPC_PORT === 'off') return undefined;
+  try {
+    return integer(env, 'GRPC_PORT', 50051, 0, 65535);
+  } catch {
+    throw new ConfigError(`GRPC_PORT must be "off" or an integer from 0 to 65535, got "${env.GRPC_PORT}"`);
+  }
+}
+
 /** REDIS_CLUSTER_NODES: `host:port,host:port,…` (an IPv6 host in brackets, `[::1]:7000`). */
 function clusterNodes(env: NodeJS.ProcessEnv): RedisNode[] | undefined {
   const raw = optional(env, 'REDIS_CLUSTER_NODES');
@@ -74,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '127.0.0.1',
+    grpcPort: grpcPort(env),
     redisUrl: optional(env, 'REDIS_URL'),
     redisClusterNodes: clusterNodes(env),
     databaseUrl: optional(env, 'DATABASE_URL'),

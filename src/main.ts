@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import Fastify from 'fastify';
 import { ConfigError, loadConfig } from './config';
 import { clearEngineInfo, writeEngineInfo } from './engineInfo';
+import grpc from './grpc/plugin';
 import app, { serverOptions } from './http/app';
 import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './servers/binaries';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   if (config.workers > 1) return cluster.isPrimary ? runPrimary(config) : runWorker(config);
   const server = Fastify(serverOptions(config.logLevel));
   await server.register(app, { config, runtime: { services: 'background-thread' } });
+  await server.register(grpc, { config });
   await server.ready();
   if (!config.adminToken) {
     server.log.warn('ADMIN_TOKEN is not set: /v1/admin/* answers 401. Start with ADMIN_TOKEN=<secret> to enable it.');

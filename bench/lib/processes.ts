@@ -52,7 +52,8 @@ async function startNode(entry: string, env: Record<string, string>, readyPath: 
  */
 export async function startEngine(env: Record<string, string> = {}): Promise<Server> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'fs-bench-'));
-  return startNode('src/main.ts', { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', ...env, DATA_DIR: dataDir }, '/ready', 'engine', () => {
+  // No gRPC unless a scenario asks for it (GRPC_PORT): engines of one scenario may run side by side.
+  return startNode('src/main.ts', { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', GRPC_PORT: 'off', ...env, DATA_DIR: dataDir }, '/ready', 'engine', () => {
     if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
   });
 }

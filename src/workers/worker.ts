@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import type { PrimaryMessage, WorkerMessage } from '../background/messages';
 import type { Config } from '../config';
+import grpc from '../grpc/plugin';
 import app, { serverOptions } from '../http/app';
 import { processLogOptions } from './log';
 
@@ -40,6 +41,7 @@ export async function runWorker(config: Config): Promise<void> {
   }
 
   await server.register(app, { config, runtime: { services: 'primary-relay', worker } });
+  await server.register(grpc, { config });
   await server.ready();
   const relay = server.runtime.relay!;
   const metrics = server.metrics;

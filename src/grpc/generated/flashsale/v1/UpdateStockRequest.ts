@@ -1,0 +1,69 @@
+// Original file: proto/flashsale/v1/inventory.proto
+
+import type { LocationTotal as _flashsale_v1_LocationTotal, LocationTotal__Output as _flashsale_v1_LocationTotal__Output } from '../../flashsale/v1/LocationTotal';
+
+/**
+ * The request of UpdateStock: either total or locations.
+ */
+export interface UpdateStockRequest {
+  /**
+   * The SKU.
+   */
+  'sku'?: (string);
+  /**
+   * All units, kept in the one location "default".
+   */
+  'total'?: (number);
+  /**
+   * 1..50 locations in priority order; one left out keeps its held and sold units and takes no
+   * new holds.
+   */
+  'locations'?: (_flashsale_v1_LocationTotal)[];
+  /**
+   * Units a user may hold plus have bought; unset: no limit.
+   */
+  'perUserLimit'?: (number);
+  /**
+   * Start of the sale window (RFC 3339 with a zone); unset: open since ever.
+   */
+  'startsAt'?: (string);
+  /**
+   * End of the sale window, exclusive (RFC 3339 with a zone); unset: open for ever.
+   */
+  'endsAt'?: (string);
+  '_total'?: "total";
+  '_perUserLimit'?: "perUserLimit";
+  '_startsAt'?: "startsAt";
+  '_endsAt'?: "endsAt";
+}
+
+/**
+ * The request of UpdateStock: either total or locations.
+ */
+export interface UpdateStockRequest__Output {
+  /**
+   * The SKU.
+   */
+  'sku'?: (string);
+  /**
+   * All units, kept in the one location "default".
+   */
+  'total'?: (number);
+  /**
+   * 1..50 locations in priority order; one left out keeps its held and sold units and takes no
+   * new holds.
+   */
+  'locations': (_flashsale_v1_LocationTotal__Output)[];
+  /**
+   * Units a user may hold plus have bought; unset: no limit.
+   */
+  'perUserLimit'?: (number);
+  /**
+   * Start of the sale window (RFC 3339 with a zone); unset: open since ever.
+   */
+  'startsAt'?: (string);
+  /**
+   * End of the sale window, exclusive (RFC 3339 with a zone); unset: open for ever.
+   */
+  'endsAt'?: (string);
+}

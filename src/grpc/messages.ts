@@ -1,0 +1,13 @@
+import type { Reservation } from '../domain/reservation';
+import type { SkuView } from '../domain/sku';
+import type { Reservation as ReservationMessage } from './generated/flashsale/v1/Reservation';
+import type { StockView } from './generated/flashsale/v1/StockView';
+
+/** The engine's answers as messages: the same fields, with an unset field for JSON's null. */
+export function reservationMessage(reservation: Reservation): ReservationMessage {
+  return { ...reservation, orderId: reservation.orderId ?? undefined };
+}
+
+export function stockMessage(view: SkuView): StockView {
+  return { ...view, perUserLimit: view.perUserLimit ?? undefined, startsAt: view.startsAt ?? undefined, endsAt: view.endsAt ?? undefined };
+}
