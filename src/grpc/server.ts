@@ -1,5 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { FastifyBaseLogger } from 'fastify';
 import { type InventoryDeps, inventoryHandlers } from './inventoryService';
 import { loadInventoryProto } from './protoFiles';
@@ -33,7 +35,8 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: { host: str
   server.addService(proto.flashsale.v1.Inventory.service, inventoryHandlers(deps, options.log));
   const health = new ReadinessHealth(deps.checkReady);
   health.service.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  // Reflection describes the health service too, so `grpcurl list` shows every service served.
+  new ReflectionService({ ...definition, ...loadSync(healthProtoPath) }).addToServer(server);
 
   await health.start();
   const port = await new Promise<number>((resolve, reject) =>
