@@ -9,7 +9,8 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies, the compiled engine and what it reads at run time from
-# the package root (lua/ scripts, drizzle/ migrations, proto/ of the gRPC interface), started with plain node.
+# the package root (lua/ scripts, drizzle/ migrations, proto/ of the gRPC interface, dashboard/
+# page), started with plain node.
 FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -18,6 +19,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY lua ./lua
 COPY drizzle ./drizzle
 COPY proto ./proto
+COPY dashboard ./dashboard
 # `npm run reconcile` (the operator's CLI) runs this check first; with no src/ here it only checks dist/.
 COPY scripts/ensure-build.mjs ./scripts/
 COPY --from=build /app/dist ./dist

@@ -10,6 +10,8 @@ export default defineConfig(
   eslint.configs.recommended,
   tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
+  // The dashboard's modules run in the browser as they are (no build step).
+  { files: ['dashboard/**'], languageOptions: { globals: globals.browser } },
   {
     files: ['test/**', 'bench/**'],
     // Answers' JSON bodies are typed `any` on purpose: assertions read them field by field.

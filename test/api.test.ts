@@ -175,6 +175,9 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
         const ok = await guarded.app.inject({ method: 'GET', url: '/v1/skus/x', headers: { authorization: 'Bearer client-secret' } });
         expectErrorShape(ok, 404, 'SKU_NOT_FOUND');
         expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+        // The admin token opens them too (the dashboard follows /v1/events with it); another does not.
+        expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/v1/skus/x', headers: adminHeaders }), 404, 'SKU_NOT_FOUND');
+        expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/v1/skus/x', headers: { authorization: 'Bearer guess' } }), 401, 'UNAUTHORIZED');
       } finally {
         await guarded.close();
       }
@@ -192,6 +195,20 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       }
       // The walk-through committed once and repeated the commit: counted once.
       expect(metrics.body).toContain('flashsale_reservation_finishes_total{type="commit"} 1\n');
+    });
+
+    it('serves the dashboard page and its files, with a policy that keeps it to this engine', async () => {
+      const page = await ctx.app.inject({ method: 'GET', url: '/dashboard' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(page.body).toContain('<script type="module" src="/dashboard/main.js">');
+      const script = await ctx.app.inject({ method: 'GET', url: '/dashboard/main.js' });
+      expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      // Only the folder's own files: no path from the URL reaches the disk.
+      for (const url of ['/dashboard/nope.js', '/dashboard/..%2Fpackage.json', '/dashboard/../package.json']) {
+        expect((await ctx.app.inject({ method: 'GET', url })).statusCode).toBe(404);
+      }
     });
 
     it('serves the OpenAPI document generated from the route schemas, and the docs page', async () => {

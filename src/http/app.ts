@@ -2,7 +2,7 @@ import { LogController, type FastifyPluginAsync, type FastifyServerOptions } fro
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { bearerAuth } from './auth';
+import { bearerAuth, tokenRules } from './auth';
 import type { Config } from '../config';
 import type { AppDeps } from './deps';
 import { installErrorHandling, sendError } from './errorHandler';
@@ -12,6 +12,7 @@ import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
 import adminWebhookRoutes from './routes/adminWebhooks';
+import dashboardRoutes from './routes/dashboard';
 import eventRoutes from './routes/events';
 import operationRoutes from './routes/operations';
 import reservationRoutes from './routes/reservations';
@@ -66,16 +67,18 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
 
   const { config } = options;
   const deps: AppDeps = { config, ...app.runtime, metrics: app.metrics };
+  const rules = tokenRules(config);
 
   await app.register(operationRoutes, deps);
+  await app.register(dashboardRoutes);
   await app.register(async (client) => {
-    client.addHook('onRequest', bearerAuth(config.apiToken, { required: false, variable: 'API_TOKEN' }));
+    client.addHook('onRequest', bearerAuth(rules.client));
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
     await client.register(eventRoutes, deps);
   });
   await app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(config.adminToken, { required: true, variable: 'ADMIN_TOKEN' }));
+    admin.addHook('onRequest', bearerAuth(rules.admin));
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
     await admin.register(adminWebhookRoutes, deps);

@@ -46,7 +46,6 @@ export function checkBearer(authorization: string | undefined, { token, required
 }
 
 /** An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer). */
-export function bearerAuth(token: string | undefined, options: Omit<TokenRule, 'token'>) {
-  const rule = { token, ...options };
+export function bearerAuth(rule: TokenRule) {
   return async (request: FastifyRequest): Promise<void> => checkBearer(request.headers.authorization, rule);
 }

@@ -36,7 +36,8 @@ export async function startEngine(env: Record<string, string>, dataDir?: string)
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-engine-'));
     dirs.push(dataDir);
   }
-  const port = await freePort();
+  // A restart keeps its port (env.PORT), so clients of the first process reach the second.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

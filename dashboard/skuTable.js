@@ -1,0 +1,166 @@
+// The SKU table: one page of /v1/admin/skus at a time (search and paging keep a large catalogue
+// light), its counters kept live from /v1/events. Views arriving in a burst are drawn once per
+// animation frame, so a flash sale's event rate never queues up work in the page.
+import { callJson } from './engineApi.js';
+import { followSkus } from './eventStream.js';
+
+const PAGE_SIZE = 25;
+const COUNTERS = ['available', 'reserved', 'sold', 'total'];
+
+export class SkuTable {
+  constructor({ body, message, search, query, previous, next, pageLabel, onError }) {
+    Object.assign(this, { body, message, previous, next, pageLabel, onError });
+    this.cursors = [null]; // the `after` of each page seen, to go back
+    this.rows = new Map(); // sku -> { row, cells, locations: Map(location -> cells) }
+    this.pending = new Map();
+    this.stream = null;
+    let debounce;
+    search.addEventListener('submit', (event) => event.preventDefault());
+    query.addEventListener('input', () => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => this.search(query.value.trim()), 250);
+    });
+    previous.addEventListener('click', () => this.turn(-1));
+    next.addEventListener('click', () => this.turn(+1));
+    this.query = '';
+  }
+
+  search(query) {
+    this.query = query;
+    this.cursors = [null];
+    return this.load();
+  }
+
+  turn(direction) {
+    if (direction > 0 && this.nextCursor) this.cursors.push(this.nextCursor);
+    if (direction < 0 && this.cursors.length > 1) this.cursors.pop();
+    return this.load();
+  }
+
+  /** (Re)loads the current page and follows its SKUs. */
+  async load() {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (this.query) params.set('q', this.query);
+    const after = this.cursors.at(-1);
+    if (after) params.set('after', after);
+    let page;
+    try {
+      page = await callJson(`/v1/admin/skus?${params}`);
+    } catch (error) {
+      this.onError(error, this.message);
+      return;
+    }
+    this.nextCursor = page.next;
+    this.render(page.items);
+    const first = (this.cursors.length - 1) * PAGE_SIZE;
+    this.pageLabel.textContent = page.items.length ? `SKUs ${first + 1}–${first + page.items.length}` : '';
+    this.previous.disabled = this.cursors.length === 1;
+    this.next.disabled = !page.next;
+    this.message.textContent = page.items.length ? '' : this.query ? `No SKU name contains “${this.query}”.` : 'No SKUs yet: create one with PUT /v1/admin/skus/:sku.';
+    this.follow(page.items.map((view) => view.sku));
+  }
+
+  follow(skus) {
+    this.stream?.stop();
+    this.stream = skus.length ? followSkus(skus, { onView: (view) => this.update(view), onTrouble: () => {} }) : null;
+  }
+
+  stop() {
+    this.stream?.stop();
+    this.stream = null;
+  }
+
+  update(view) {
+    this.pending.set(view.sku, view);
+    if (this.pending.size === 1) requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    for (const view of this.pending.values()) this.draw(view);
+    this.pending.clear();
+  }
+
+  render(views) {
+    this.rows.clear();
+    this.pending.clear();
+    const rows = [];
+    for (const view of views) {
+      const entry = { row: tableRow('sku'), cells: null, locations: new Map() };
+      const name = document.createElement('th');
+      name.scope = 'row';
+      const label = document.createElement('span');
+      label.textContent = view.sku;
+      entry.badge = document.createElement('span');
+      entry.badge.className = 'badge';
+      name.append(label, ' ', entry.badge);
+      entry.cells = counterCells(entry.row, name);
+      rows.push(entry.row);
+      if (view.locations.length > 1) {
+        for (const location of view.locations) {
+          const row = tableRow('location');
+          const place = document.createElement('th');
+          place.scope = 'row';
+          place.textContent = `${location.location}${location.active ? '' : ' (retired)'}`;
+          entry.locations.set(location.location, counterCells(row, place));
+          rows.push(row);
+        }
+      }
+      this.rows.set(view.sku, entry);
+      this.draw(view);
+    }
+    this.body.replaceChildren(...rows);
+  }
+
+  draw(view) {
+    const entry = this.rows.get(view.sku);
+    if (!entry) return;
+    fill(entry.cells, view);
+    const soldOut = view.total > 0 && view.available === 0;
+    entry.badge.textContent = soldOut ? 'Sold out' : '';
+    entry.row.classList.toggle('sold-out', soldOut);
+    for (const location of view.locations) {
+      const cells = entry.locations.get(location.location);
+      if (cells) fill(cells, location);
+    }
+  }
+}
+
+function tableRow(className) {
+  const row = document.createElement('tr');
+  row.className = className;
+  return row;
+}
+
+/** Appends the name cell, one cell per counter and the share bar; returns what draw() updates. */
+function counterCells(row, nameCell) {
+  const cells = {};
+  row.append(nameCell);
+  for (const counter of COUNTERS) {
+    const cell = document.createElement('td');
+    cell.className = 'num';
+    row.append(cell);
+    cells[counter] = cell;
+  }
+  const share = document.createElement('td');
+  share.className = 'share';
+  const bar = document.createElement('div');
+  bar.className = 'bar';
+  bar.setAttribute('aria-hidden', 'true');
+  cells.segments = ['available', 'reserved', 'sold'].map((counter) => {
+    const segment = document.createElement('span');
+    segment.className = counter;
+    bar.append(segment);
+    return segment;
+  });
+  share.append(bar);
+  row.append(share);
+  return cells;
+}
+
+function fill(cells, counters) {
+  for (const counter of COUNTERS) cells[counter].textContent = counters[counter].toLocaleString('en');
+  const total = counters.total || 1;
+  ['available', 'reserved', 'sold'].forEach((counter, i) => {
+    cells.segments[i].style.width = `${(counters[counter] / total) * 100}%`;
+  });
+}
