@@ -10,6 +10,7 @@ import { type BenchReport, markdown, writeReport } from './lib/report';
 import type { Scenario, ScenarioResult } from './lib/types';
 import { checkout } from './scenarios/checkout';
 import { flashSale } from './scenarios/flashSale';
+import { grpcHotSku } from './scenarios/grpcHotSku';
 import { liveEvents } from './scenarios/liveEvents';
 import { reconcilerRates } from './scenarios/reconciler';
 import { scale } from './scenarios/scale';
@@ -17,7 +18,7 @@ import { CONNECTIONS, durations } from './scenarios/settings';
 import { strategies } from './scenarios/strategies';
 import { ceiling, hotSku } from './scenarios/throughput';
 
-const SCENARIOS: Scenario[] = [ceiling, hotSku, liveEvents, flashSale, checkout, strategies, reconcilerRates, scale];
+const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, checkout, strategies, reconcilerRates, scale];
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
