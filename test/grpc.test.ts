@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
 import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from '../src/grpc/errorDetails';
 import { type InventoryCallError, createInventoryClient } from '../src/grpc/client';
 import { INVENTORY_SERVICE } from '../src/grpc/protoFiles';
@@ -345,6 +346,15 @@ describe('npm start with WORKERS=2', () => {
     }
     engine.child.kill('SIGTERM');
     expect(await engine.exited).toBe(0);
+  });
+});
+
+describe('GRPC_PORT', () => {
+  it('is 50051 unless set; off serves no gRPC; 0 takes a free port; anything else refuses to start', () => {
+    expect(loadConfig({}).grpcPort).toBe(50051);
+    expect(loadConfig({ GRPC_PORT: 'off' }).grpcPort).toBeUndefined();
+    expect(loadConfig({ GRPC_PORT: '0' }).grpcPort).toBe(0);
+    for (const bad of ['no', '65536', '-1', '1.5']) expect(() => loadConfig({ GRPC_PORT: bad })).toThrow(ConfigError);
   });
 });
 
