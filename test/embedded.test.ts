@@ -6,6 +6,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedRedisPaths, startEmbeddedRedis } from '../src/redis/embeddedRedis';
+import { ENGINE_ADMIN, removeEngineDirs, startEngine } from './support/engineProcess';
+import { call } from './support/http';
 import { freePort } from './support/servers';
 
 const dirs: string[] = [];
@@ -14,7 +16,10 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  removeEngineDirs();
+});
 
 describe('engine-owned redis-server', () => {
   it('starts with AOF and fsync always under DATA_DIR, is found again, and stops', async () => {
@@ -40,6 +45,26 @@ describe('engine-owned redis-server', () => {
 });
 
 describe('npm start on embedded defaults', () => {
+  it('after a kill -9, the next start takes over the redis-server left running and stops it on SIGTERM', async () => {
+    const first = await startEngine({});
+    const { pidFile, socketPath } = embeddedRedisPaths(first.dataDir);
+    const serverPid = Number(readFileSync(pidFile, 'utf8'));
+    const isRunning = () => existsSync(`/proc/${serverPid}`) && !readFileSync(`/proc/${serverPid}/stat`, 'utf8').includes(') Z ');
+    expect((await call(first.base, 'PUT', '/v1/admin/skus/kept', { total: 3 }, ENGINE_ADMIN)).status).toBe(201);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Nothing stops it then: its data stays safe on disk and in memory.
+    expect(isRunning()).toBe(true);
+
+    const second = await startEngine({ PORT: String(first.port) }, first.dataDir);
+    expect((await call(second.base, 'GET', '/v1/skus/kept')).body).toMatchObject({ total: 3, available: 3 });
+    expect(Number(readFileSync(pidFile, 'utf8'))).toBe(serverPid);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(isRunning()).toBe(false);
+    expect(existsSync(socketPath)).toBe(false);
+  });
+
   it('serves, then on SIGTERM finishes, stops its redis-server and exits 0', async () => {
     const dataDir = tempDir();
     const port = await freePort();

@@ -19,16 +19,57 @@ export interface EmbeddedRedis {
 
 export function embeddedRedisPaths(dataDir: string) {
   const dir = path.join(dataDir, 'redis');
-  return { dir, socketPath: path.join(dir, 'redis.sock'), pidFile: path.join(dir, 'redis.pid') };
+  // ownerFile: the pid of the process that started the server (an engine or the CLI), which stops it.
+  return { dir, socketPath: path.join(dir, 'redis.sock'), pidFile: path.join(dir, 'redis.pid'), ownerFile: path.join(dir, 'owner.pid') };
+}
+
+function readPid(file: string): number | undefined {
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN;
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Stops a server this process did not start (no child handle): SIGTERM, then SIGKILL after 10 s. */
+async function stopByPid(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Finds the engine-owned server of this DATA_DIR if one runs, or starts one. */
 export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis> {
-  const { dir, socketPath, pidFile } = embeddedRedisPaths(dataDir);
+  const { dir, socketPath, pidFile, ownerFile } = embeddedRedisPaths(dataDir);
   // ioredis takes a bare socket path as its URL.
   const url = socketPath;
   const answers = () => redisAnswers({ path: socketPath });
+  const forget = (pid: string) => {
+    if (existsSync(pidFile) && readFileSync(pidFile, 'utf8') === pid) rmSync(pidFile, { force: true });
+    rmSync(ownerFile, { force: true });
+  };
   if (existsSync(socketPath) && (await answers())) {
+    const serverPid = readPid(pidFile);
+    const ownerPid = readPid(ownerFile);
+    // Its owner was killed without stopping it (kill -9): this process takes it over and stops it
+    // when it stops, rather than leave it running with nobody to stop it.
+    if (serverPid !== undefined && ownerPid !== undefined && !isAlive(ownerPid) && isAlive(serverPid)) {
+      writeFileSync(ownerFile, String(process.pid));
+      const stop = async () => {
+        await stopByPid(serverPid);
+        forget(String(serverPid));
+      };
+      return { url, socketPath, owned: true, stop };
+    }
     return { url, socketPath, owned: false, stop: async () => {} };
   }
   mkdirSync(dir, { recursive: true });
@@ -51,13 +92,14 @@ export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis
   });
   const pid = String(server.pid);
   writeFileSync(pidFile, pid);
+  writeFileSync(ownerFile, String(process.pid));
   return {
     url,
     socketPath,
     owned: true,
     async stop() {
       await server.stop();
-      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8') === pid) rmSync(pidFile, { force: true });
+      forget(pid);
     },
   };
 }

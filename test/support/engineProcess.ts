@@ -1,9 +1,10 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { embeddedRedisPaths } from '../../src/redis/embeddedRedis';
 import { freePort } from './servers';
 
 /** `npm start` as a real process (node --import tsx src/main.ts), in a temporary DATA_DIR. */
@@ -18,9 +19,19 @@ export interface EngineProcess {
 
 const dirs: string[] = [];
 
-/** Removes the DATA_DIRs of every engine started (call in afterAll). */
+/** Removes the DATA_DIRs of every engine started (call in afterAll), and any redis-server an engine killed by a test left running there. */
 export function removeEngineDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) {
+    const pidFile = embeddedRedisPaths(dir).pidFile;
+    if (existsSync(pidFile)) {
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The admin token every engine process is started with. */
