@@ -15,6 +15,12 @@ export interface Config {
   dataDir: string;
   adminToken: string | undefined;
   apiToken: string | undefined;
+  /** METRICS_TOKEN: bearer token for /metrics; unset, /metrics is open. */
+  metricsToken: string | undefined;
+  /** METRICS_PER_SKU (default on): the per-SKU gauges; `off` for large catalogues. */
+  metricsPerSku: boolean;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may name loopback, private and other non-public hosts. */
+  webhookAllowPrivate: boolean;
   reservationTtlSeconds: number;
   reconcileCron: string;
   recordRetentionSeconds: number;
@@ -49,6 +55,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** A switch: on/true/yes/1 or off/false/no/0 (any case); unset or empty, `fallback`. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(on|true|yes|1)$/i.test(raw)) return true;
+  if (/^(off|false|no|0)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`);
 }
 
 /** GRPC_PORT: 50051 unless set; `off` serves no gRPC. */
@@ -93,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './.data'),
     adminToken: optional(env, 'ADMIN_TOKEN'),
     apiToken: optional(env, 'API_TOKEN'),
+    metricsToken: optional(env, 'METRICS_TOKEN'),
+    metricsPerSku: onOff(env, 'METRICS_PER_SKU', true),
+    webhookAllowPrivate: onOff(env, 'WEBHOOK_ALLOW_PRIVATE', false),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 1, 3600),
     reconcileCron: optional(env, 'RECONCILE_CRON') ?? '*/5 * * * * *',
     recordRetentionSeconds: integer(env, 'RECORD_RETENTION_SECONDS', 3600, 60, 30 * 86400),

@@ -1,3 +1,4 @@
+import { redactCredentials } from './logOptions';
 import { BackgroundServices } from './background/backgroundServices';
 import { PrimaryRelay } from './background/primaryRelay';
 import type { Config } from './config';
@@ -120,7 +121,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       redis: config.redisClusterNodes
         ? `Redis Cluster at ${config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',')}`
         : config.redisUrl
-          ? String(redisUrl)
+          ? redactCredentials(String(redisUrl))
           : `engine-owned redis-server at ${redisUrl}`,
       postgres: config.databaseUrl ? 'DATABASE_URL' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${config.dataDir}/pglite`,
     },

@@ -197,6 +197,27 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect(metrics.body).toContain('flashsale_reservation_finishes_total{type="commit"} 1\n');
     });
 
+    it('METRICS_TOKEN guards /metrics (the admin token opens it too); METRICS_PER_SKU=off drops the per-SKU gauges', async () => {
+      const sku = uniqueName('m-');
+      await createSku(ctx, sku, { total: 4 });
+      expect((await ctx.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(`flashsale_sku_units{sku="${sku}",state="available"} 4`);
+      const guarded = await createTestContext({ redis, env: { METRICS_TOKEN: 'scrape-secret', METRICS_PER_SKU: 'off' } });
+      try {
+        await createSku(guarded, sku, { total: 4 });
+        expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/metrics' }), 401, 'UNAUTHORIZED');
+        expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer guess' } }), 401, 'UNAUTHORIZED');
+        for (const authorization of ['Bearer scrape-secret', adminHeaders.authorization]) {
+          const scrape = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization } });
+          expect(scrape.statusCode).toBe(200);
+          expect(scrape.body).toContain('flashsale_reservations_total');
+          expect(scrape.body).not.toContain('flashsale_sku_units{');
+        }
+        expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      } finally {
+        await guarded.close();
+      }
+    });
+
     it('serves the dashboard page and its files, with a policy that keeps it to this engine', async () => {
       const page = await ctx.app.inject({ method: 'GET', url: '/dashboard' });
       expect(page.statusCode).toBe(200);

@@ -2,10 +2,12 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedRedisPaths, startEmbeddedRedis } from '../src/redis/embeddedRedis';
+import { processStartTime, stopProcess } from '../src/servers/processIdentity';
 import { ENGINE_ADMIN, removeEngineDirs, startEngine } from './support/engineProcess';
 import { call } from './support/http';
 import { freePort } from './support/servers';
@@ -63,6 +65,35 @@ describe('npm start on embedded defaults', () => {
     expect(await second.exited).toBe(0);
     expect(isRunning()).toBe(false);
     expect(existsSync(socketPath)).toBe(false);
+  });
+
+  it('a taken-over redis-server that died meanwhile: SIGTERM still exits 0, and no pid is signalled', async () => {
+    const first = await startEngine({ WORKERS: '1' });
+    const { pidFile } = embeddedRedisPaths(first.dataDir);
+    const serverPid = Number(readFileSync(pidFile, 'utf8'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startEngine({ WORKERS: '1', PORT: String(first.port) }, first.dataDir);
+    process.kill(serverPid, 'SIGKILL');
+    while (existsSync(`/proc/${serverPid}`) && !readFileSync(`/proc/${serverPid}/stat`, 'utf8').includes(') Z ')) await sleep(20);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).not.toMatch(/ESRCH|uncaught/i);
+  });
+
+  it('stopping a process by pid leaves alone a process that has since got that pid', async () => {
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const pid = stranger.pid!;
+    const exited = new Promise((resolve) => stranger.once('exit', resolve));
+    const startTime = processStartTime(pid)!;
+    expect(startTime).toBeDefined();
+    // Another start time: the process the pid once named is gone, and this one is a stranger.
+    await stopProcess(pid, `${startTime}1`, 100);
+    expect(stranger.exitCode).toBeNull();
+    expect(stranger.signalCode).toBeNull();
+    await stopProcess(pid, startTime, 100);
+    await exited;
+    expect(stranger.signalCode).toBe('SIGTERM');
   });
 
   it('serves, then on SIGTERM finishes, stops its redis-server and exits 0', async () => {

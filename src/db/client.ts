@@ -25,7 +25,7 @@ export interface DatabaseHandle {
  */
 export async function openDatabase(options: { url?: string; dataDir: string; migrate?: boolean }): Promise<DatabaseHandle> {
   const handle = options.url ? await openPostgres(options.url) : await openPglite(options.dataDir);
-  if (options.migrate ?? true) await migrateDatabase(handle);
+  if (options.migrate ?? true) await migrateDatabase(handle, options.url);
   return handle;
 }
 
@@ -50,10 +50,27 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   return { db, kind: 'pglite', client, close: () => client.close() };
 }
 
-async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
-  if (handle.kind === 'postgres') {
+/**
+ * Engines rolled out together all start on the same (maybe empty) database, and drizzle's migrator
+ * is not safe to run twice at once (both would CREATE the same tables). So on a Postgres server
+ * the migrations run on a connection of their own that holds a session-level advisory lock
+ * throughout: the others wait, then find every migration applied. PGlite has one process only.
+ */
+export const MIGRATION_LOCK_KEY = 0x666c6173; // "flas"
+
+async function migrateDatabase(handle: DatabaseHandle, url: string | undefined): Promise<void> {
+  if (url) {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-    await migrate(handle.db as never, { migrationsFolder: MIGRATIONS_DIR });
+    const single = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      await single`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      await migrate(drizzle(single), { migrationsFolder: MIGRATIONS_DIR });
+      await single`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    } finally {
+      await single.end({ timeout: 5 });
+    }
   } else {
     const { migrate } = await import('drizzle-orm/pglite/migrator');
     await migrate(handle.db as never, { migrationsFolder: MIGRATIONS_DIR });

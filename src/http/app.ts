@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { bearerAuth, tokenRules } from './auth';
 import type { Config } from '../config';
+import { engineLogOptions } from '../logOptions';
 import type { AppDeps } from './deps';
 import { installErrorHandling, sendError } from './errorHandler';
 import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
@@ -22,7 +23,7 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function serverOptions(logLevel: string): FastifyServerOptions {
   return {
-    logger: logLevel === 'silent' ? false : { level: logLevel },
+    logger: logLevel === 'silent' ? false : engineLogOptions(logLevel),
     // Request lines are not logged at the default level: the reserve path stays free of I/O.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -49,7 +50,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   installValidation(app);
   installErrorHandling(app);
   await app.register(enginePlugin, options);
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { perSku: options.config.metricsPerSku });
 
   await app.register(swagger, {
     openapi: {

@@ -20,8 +20,10 @@ export interface TokenRule {
 }
 
 /** Who may call what, the same over HTTP and gRPC. */
-export function tokenRules(config: Pick<Config, 'apiToken' | 'adminToken'>): { client: TokenRule; admin: TokenRule } {
+export function tokenRules(config: Pick<Config, 'apiToken' | 'adminToken' | 'metricsToken'>): { client: TokenRule; admin: TokenRule; metrics: TokenRule } {
   return {
+    // Prometheus scrapes with its own token; the dashboard reads /metrics with the admin token.
+    metrics: { token: config.metricsToken, required: false, variable: 'METRICS_TOKEN', alsoAccepted: config.adminToken },
     // The admin token opens the client routes too: the dashboard follows /v1/events with it.
     client: { token: config.apiToken, required: false, variable: 'API_TOKEN', alsoAccepted: config.adminToken },
     admin: { token: config.adminToken, required: true, variable: 'ADMIN_TOKEN' },

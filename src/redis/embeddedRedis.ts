@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { redisServerBinary } from '../servers/binaries';
 import { redisAnswers } from '../servers/readiness';
+import { processStartTime, stopProcess } from '../servers/processIdentity';
 import { startServerProcess } from '../servers/serverProcess';
 
 /**
@@ -37,16 +38,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Stops a server this process did not start (no child handle): SIGTERM, then SIGKILL after 10 s. */
-async function stopByPid(pid: number): Promise<void> {
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 10_000;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Finds the engine-owned server of this DATA_DIR if one runs, or starts one. */
 export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis> {
   const { dir, socketPath, pidFile, ownerFile } = embeddedRedisPaths(dataDir);
@@ -62,10 +53,11 @@ export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis
     const ownerPid = readPid(ownerFile);
     // Its owner was killed without stopping it (kill -9): this process takes it over and stops it
     // when it stops, rather than leave it running with nobody to stop it.
-    if (serverPid !== undefined && ownerPid !== undefined && !isAlive(ownerPid) && isAlive(serverPid)) {
+    const serverStart = serverPid === undefined ? undefined : processStartTime(serverPid);
+    if (serverStart !== undefined && ownerPid !== undefined && !isAlive(ownerPid)) {
       writeFileSync(ownerFile, String(process.pid));
       const stop = async () => {
-        await stopByPid(serverPid);
+        await stopProcess(serverPid!, serverStart);
         forget(String(serverPid));
       };
       return { url, socketPath, owned: true, stop };

@@ -16,10 +16,12 @@ const METRICS_SKU_LIMIT = 1000;
  * The Prometheus series of the API, and the engine's own reports (reconciler passes, reserves
  * undone, Redis rebuilt) routed to /metrics and the log.
  */
-export default fp(
-  async (app) => {
+export default fp<{ perSku: boolean }>(
+  async (app, { perSku }) => {
     const { engine, db, reconciler, dataWatch } = app.runtime;
     const metrics = new EngineMetrics(async () => {
+      // METRICS_PER_SKU=off: a large catalogue's scrape reads no SKU at all.
+      if (!perSku) return [];
       const views = await engine.getSkus(await listSkuNames(db, METRICS_SKU_LIMIT));
       return views.filter((view): view is SkuView => view !== null);
     });

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps';
+import { bearerAuth, tokenRules } from '../auth';
 import { errors } from '../schemas';
 
-export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, relay }: AppDeps): Promise<void> {
+export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, relay, config }: AppDeps): Promise<void> {
   // With WORKERS > 1, which worker process answered (and its pid): a connection stays with one.
   const health = relay ? { status: 'ok', worker: relay.worker, pid: process.pid } : { status: 'ok' };
   app.get(
@@ -32,8 +33,15 @@ export default async function operationRoutes(app: FastifyInstance, { metrics, c
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
-    const text = await metrics.exposition();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: { summary: 'Prometheus metrics (METRICS_TOKEN, or the admin token, when METRICS_TOKEN is set)', tags: ['operations'], security: [{ bearer: [] }] },
+      onRequest: bearerAuth(tokenRules(config).metrics),
+    },
+    async (_request, reply) => {
+      const text = await metrics.exposition();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
 }
