@@ -2,8 +2,9 @@
 --[[
   abandon: undoes a reserve that the engine answered 503 because its reply did not come in time.
   If the reserve did run, its hold is released (or expired, past its expiry) and its
-  Idempotency-Key binding removed, so a retry with the same key holds anew. A reservation that is
-  already committed is left as it is (another engine replayed it to the client, who paid).
+  Idempotency-Key binding removed, so a retry with the same key holds anew. A reservation that a
+  retry was already answered with (its binding marked replayed, by any engine process) or that is
+  committed is kept: a client was told of it (invariant 7).
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   KEYS[4]  idempotency key (only when the request carried one and it lives in this partition)
@@ -17,6 +18,7 @@
     0  undone: the reserve had run; its hold is released (now, or earlier: an earlier attempt
        whose reply was lost, or its expiry) and its binding removed
     1  kept: the reservation is committed
+    2  kept: a retry with its Idempotency-Key was answered with it
    -6  RESERVATION_NOT_FOUND: the reserve never ran
 ]]
 local recordKey, outboxKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[4]
@@ -28,6 +30,7 @@ local templates, retentionMs = finishTemplates(2, KEYS[3])
 -- @include "reservationRecord"
 -- @include "finishReservation"
 -- @include "appendEntry"
+-- @include "idempotencyBinding"
 
 local r = loadReservation(recordKey)
 if not r then
@@ -36,15 +39,17 @@ end
 if r.s == 'C' then
   return {1}
 end
+local bound = idempotencyKey and redis.call('GET', idempotencyKey)
+local owner, _, replayed = parseBinding(bound)
+if owner == reservationId and replayed then
+  return {2}
+end
 local now = nowMs()
 if r.s == 'P' then
   finishReservation(recordKey, outboxKey, reservationId, r, now >= r.e and 'E' or 'R', now, templates, retentionMs)
 end
-if idempotencyKey then
-  local bound = redis.call('GET', idempotencyKey)
-  if bound and string.sub(bound, 1, #reservationId + 1) == reservationId .. '|' then
-    redis.call('DEL', idempotencyKey)
-    appendEntry(outboxKey, {{type = 'UNBIND', at = now, id = reservationId}}, {})
-  end
+if owner == reservationId then
+  redis.call('DEL', idempotencyKey)
+  appendEntry(outboxKey, {{type = 'UNBIND', at = now, id = reservationId}}, {})
 end
 return {0}

@@ -5,17 +5,17 @@
   body is touched.
 
   KEYS[1]  idempotency key
-  ARGV[1]  fingerprint     ARGV[2]  reservation id ('' when the request held nothing)
-  ARGV[3]  binding ttl (ms)
+  ARGV[1]  fingerprint     ARGV[2]  reservation id (the one named by the claim)
+  ARGV[3]  binding ttl (ms)          ARGV[4]  1 to bind, 0 when the request held nothing
 
   Returns {1} settled, {0} the claim was no longer there (it expired): nothing changed
 ]]
-local key, fingerprint, reservationId, ttlMs = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local key, fingerprint, reservationId, ttlMs, bind = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-if redis.call('GET', key) ~= '!|' .. fingerprint then
+if redis.call('GET', key) ~= '!' .. reservationId .. '|' .. fingerprint then
   return {0}
 end
-if reservationId == '' then
+if bind == '0' then
   redis.call('DEL', key)
 else
   redis.call('SET', key, reservationId .. '|' .. fingerprint, 'PX', ttlMs)

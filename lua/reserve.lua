@@ -13,7 +13,7 @@
     hash (userId -> units bought, plus units held while the SKU has a per-user limit)
   then for each request, in order: reservation record (string, see includes/reservationRecord.lua),
     and only when the request's key lives in this partition ("+" before its fingerprint) its
-    idempotency key (string "<reservationId>|<fingerprint>", src/redis/idempotencyBinding.ts)
+    idempotency key (includes/idempotencyBinding.lua; a replay marks it as answered)
 
   ARGV[1]  idempotency key ttl (ms)   ARGV[2]  record retention after the hold ends (ms)
   ARGV[3]  lazy sweep limit per SKU   ARGV[4]  number of distinct SKUs   ARGV[5]  number of requests
@@ -42,6 +42,7 @@ local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), to
 local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 -- @include "nowMs"
+-- @include "idempotencyBinding"
 -- @include "sweepExpired"
 -- @include "holdMember"
 -- @include "stockSnapshot"
@@ -110,10 +111,11 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
   if idempotencyKey then
     local bound = redis.call('GET', idempotencyKey)
     if bound then
-      local boundId, boundFingerprint = string.match(bound, '^([^|]+)|(.*)$')
+      local boundId, boundFingerprint = parseBinding(bound)
       if boundFingerprint ~= fingerprint then
         return {-5}
       end
+      markReplayed(idempotencyKey, bound)
       return {1, boundId}
     end
   end

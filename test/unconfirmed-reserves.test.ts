@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, skuIn, uniqueName, userIn } from './support/context';
 import { type TestRedis, startTestRedis } from './support/servers';
 import { createStockServices } from '../src/redis/stockServices';
 
@@ -127,6 +127,49 @@ describe('a reserve answered 503 leaves nothing held', () => {
     } finally {
       if (!closed) await own.app.close();
       await own.close();
+    }
+  });
+});
+
+describe('a retry after a 503 is served as soon as Redis answers', () => {
+  it('REDIS_PARTITIONS=4, key in another partition than the SKU: the retry on another engine holds within a second of the pause, once', async () => {
+    const first = await createTestContext({ redisUrl: server.url, env: { REDIS_PARTITIONS: '4' } });
+    const second = await createTestContext({ redisUrl: server.url, env: { REDIS_PARTITIONS: '4', KEY_PREFIX: first.config.keyPrefix } });
+    try {
+      const sku = skuIn(first, 1);
+      const userId = userIn(first, 2);
+      await createSku(first, sku, { total: 5 });
+      const body = { userId, items: [{ sku, qty: 1 }] };
+      const headers = { 'idempotency-key': 'pay-once' };
+      await operator.client('PAUSE', 2300, 'ALL');
+      const pausedAt = Date.now();
+      const answer = await first.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: body });
+      expect(answer.statusCode).toBe(503);
+      while (Date.now() < pausedAt + 2300) await new Promise((resolve) => setTimeout(resolve, 20));
+      const answered = Date.now();
+      const statuses: number[] = [];
+      let held: { statusCode: number; json(): any } | undefined;
+      while (!held && Date.now() < answered + 5000) {
+        const retry = await second.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: body });
+        statuses.push(retry.statusCode);
+        if (retry.statusCode === 201) held = retry;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // Before: 409 IDEMPOTENCY_IN_FLIGHT for the claim's 30 s.
+      expect(held, `statuses: ${statuses.join(',')}`).toBeDefined();
+      expect(Date.now() - answered).toBeLessThan(1500);
+      expect(new Set(statuses)).toEqual(new Set(statuses.filter((status) => status === 201 || status === 409)));
+      // The late hold of the first attempt is undone; the retry's is the only one, and it commits.
+      await until(async () => (await rawCounters(first, sku)).reserved === 1);
+      const commit = await second.app.inject({ method: 'POST', url: `/v1/reservations/${held!.json().id}/commit` });
+      expect(commit.json().status).toBe('COMMITTED');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await rawCounters(first, sku)).toEqual({ total: 5, available: 4, reserved: 0, sold: 1 });
+      const replay = await first.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: body });
+      expect(replay.json()).toMatchObject({ id: held!.json().id, status: 'COMMITTED' });
+    } finally {
+      await second.app.close();
+      await first.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { embeddedRedisPaths } from '../src/redis/embeddedRedis';
@@ -166,6 +167,40 @@ describe('WORKERS=2 on a throwaway Redis (REDIS_URL) and the embedded PGlite', (
       expect(body).toContain('flashsale_reservations_total{outcome="insufficient_stock"} 199');
       expect(body).toContain('flashsale_sku_units{sku="last-one",state="reserved"} 1');
       agent.destroy();
+    }
+  });
+
+  it('a hold answered 503 by one worker and replayed by the other to a retry is never undone by the first (invariant 7)', async () => {
+    const [first, second] = await oneConnectionPerWorker(engine);
+    expect((await call(engine, first.agent, 'PUT', '/v1/admin/skus/paid-once', { total: 3 }, ADMIN)).status).toBe(201);
+    const operator = new Redis(redis.url);
+    const body = { userId: 'u-paid', items: [{ sku: 'paid-once', qty: 1 }] };
+    const headers = { 'idempotency-key': 'checkout-1' };
+    try {
+      await operator.client('PAUSE', 2300, 'ALL');
+      const pausedAt = Date.now();
+      expect((await call(engine, first.agent, 'POST', '/v1/reservations', body, headers)).status).toBe(503);
+      // The first worker is held still, so the retry surely comes before its undo of the late hold.
+      process.kill(first.pid, 'SIGSTOP');
+      try {
+        await sleep(Math.max(0, pausedAt + 2400 - Date.now()));
+        const retry = await call(engine, second.agent, 'POST', '/v1/reservations', body, headers);
+        expect(retry.status).toBe(201);
+        expect(retry.body.status).toBe('PENDING');
+        process.kill(first.pid, 'SIGCONT');
+        // Its undo runs within a second of Redis answering: it must keep what the retry was told.
+        await sleep(1500);
+        const commit = await call(engine, second.agent, 'POST', `/v1/reservations/${retry.body.id}/commit`);
+        expect(commit).toMatchObject({ status: 200, body: { status: 'COMMITTED' } });
+        expect((await call(engine, first.agent, 'GET', '/v1/skus/paid-once')).body).toMatchObject({ available: 2, reserved: 0, sold: 1 });
+        expect((await call(engine, first.agent, 'GET', '/metrics')).body).toContain('flashsale_reserves_undone_total{outcome="replayed"} 1');
+      } finally {
+        process.kill(first.pid, 'SIGCONT');
+      }
+    } finally {
+      operator.disconnect();
+      first.agent.destroy();
+      second.agent.destroy();
     }
   });
 

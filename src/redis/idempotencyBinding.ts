@@ -1,6 +1,8 @@
 /**
  * An Idempotency-Key binding, as the reserve script stores it under the key's Redis key:
  *   "<reservationId>|<fingerprint>"   with   fingerprint = "<key hash>~<body digest>"
+ * (its Lua twin, lua/includes/idempotencyBinding.lua, also reads the claim "!<reservationId>|…"
+ * and the mark "…|R" of a binding a retry was answered with; a restored binding carries neither).
  * The fingerprint carries the key's digest too, so the RESERVE outbox event of a bound request
  * ("<reservationId>~<fingerprint>|<record>", see reservationRecord.ts) holds all Postgres needs to
  * restore the binding. Digests are base64url: they never contain "~" or "|".

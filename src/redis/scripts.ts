@@ -20,6 +20,7 @@ export const SCRIPT_NAMES = [
   'renew_lease',
   'idem_claim',
   'idem_settle',
+  'idem_revoke',
   'reserve_span',
   'finish_part',
 ] as const;

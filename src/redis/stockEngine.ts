@@ -51,6 +51,9 @@ type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean; spans: boo
 /** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
 const CLAIM_TTL_MS = 30_000;
 
+/** lua/abandon.lua's reply for a reservation a retry was answered with. */
+const ABANDON_KEPT_REPLAYED = 2;
+
 /** Reserve requests folded into one script call at most (bounds one script run's time). */
 const MAX_RESERVE_BATCH = 128;
 
@@ -129,20 +132,24 @@ export class StockEngine {
     const key = keys.idempotency(userId, idempotency.keyHash);
     const fingerprint = bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest);
     this.store.assertServing(keys.partitionOfUser(userId));
-    const [claim, replayOf] = await this.store.runScript<Reply>('idem_claim', [key], [fingerprint, CLAIM_TTL_MS]);
+    // Whatever happens to the claim from here on, a 503 lets go of it once Redis answers (and
+    // undoes any hold made), unless a retry was answered with the reservation meanwhile.
+    const undoOnDoubt: Doubt = { consequence: IN_DOUBT.reserve, onDoubt: () => this.unconfirmedOf(command).add([command]) };
+    const [claim, replayOf] = await this.store.runScript<Reply>('idem_claim', [key], [fingerprint, CLAIM_TTL_MS, command.id], undoOnDoubt);
     if (claim === ReplyCode.Repeated) return { kind: 'replayed', reservationId: String(replayOf) };
     if (claim !== ReplyCode.Ok) throw refusal(claim as ReplyCode);
-    const settle = (reservationId: string, doubt?: Doubt) =>
-      this.store.runScript('idem_settle', [key], [fingerprint, reservationId, this.store.tuning.idempotencyTtlSeconds * 1000], doubt);
+    const settle = (bind: boolean, doubt?: Doubt) =>
+      this.store.runScript('idem_settle', [key], [fingerprint, command.id, this.store.tuning.idempotencyTtlSeconds * 1000, bind ? 1 : 0], doubt);
     let outcome: ReserveOutcome;
     try {
       outcome = await this.reserveIn(command);
     } catch (error) {
-      // A refusal binds nothing; after a 503 the claim runs out by itself (and any hold is undone).
-      if (error instanceof DomainError && error.code !== 'UNAVAILABLE') await settle('');
+      // A refusal binds nothing.
+      if (!(error instanceof DomainError && error.code === 'UNAVAILABLE')) await settle(false);
+      else this.unconfirmedOf(command).add([command]);
       throw error;
     }
-    await settle(command.id, { consequence: IN_DOUBT.reserve, onDoubt: () => this.unconfirmedOf(command).add([command]) });
+    await settle(true, undoOnDoubt);
     return outcome;
   }
 
@@ -246,10 +253,20 @@ export class StockEngine {
     }
   }
 
-  /** Undoes one reserve answered 503 (lua/abandon.lua, and each other partition of a spanning one). */
+  /**
+   * Undoes one reserve answered 503 (lua/abandon.lua, and each other partition of a spanning one).
+   * A key claimed in its user's partition is let go first (lua/idem_revoke.lua), unless a retry
+   * was answered with the reservation: then a client knows it, and it is kept.
+   */
   private async abandon(command: QueuedReserve): Promise<UndoOutcome> {
     const { keys } = this.store;
     const partition = keys.partitionOfReservation(command.id);
+    const { idempotency } = command;
+    if (idempotency && !command.keyHere) {
+      const key = keys.idempotency(command.userId, idempotency.keyHash);
+      const [kept] = await this.store.runScript<number[]>('idem_revoke', [key], [bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest), command.id]);
+      if (kept === 1) return 'replayed';
+    }
     const callKeys = [keys.reservation(command.id), keys.outbox(partition), keys.spanning(partition)];
     if (command.idempotency && command.keyHere) callKeys.push(keys.idempotency(command.userId, command.idempotency.keyHash));
     const [code] = await this.store.runScript<number[]>('abandon', callKeys, [command.id, ...this.store.finishArgs(partition)]);
@@ -257,7 +274,7 @@ export class StockEngine {
       await this.spanning.finishParts(command.id, 'RELEASED', this.spanning.partsOf(command.lines, partition), partition);
     }
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
-    return code === ReplyCode.Ok ? 'released' : 'committed';
+    return code === ReplyCode.Ok ? 'released' : code === ABANDON_KEPT_REPLAYED ? 'replayed' : 'committed';
   }
 
   /** Stops retrying the undo of reserves answered 503; returns how many are left to expire. */

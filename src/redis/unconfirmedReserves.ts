@@ -13,6 +13,8 @@ export type UndoOutcome =
   | 'not_applied'
   /** Kept: it was committed (another engine replayed it to the client, who paid). */
   | 'committed'
+  /** Kept: a retry with its Idempotency-Key was answered with it, by this or another process. */
+  | 'replayed'
   /** The engine stopped before Redis answered: the hold, if any, expires by itself. */
   | 'left_to_expire';
 
@@ -24,7 +26,7 @@ export class UnconfirmedReserves<Command extends { id: string }> {
   constructor(
     private readonly undo: (command: Command) => Promise<UndoOutcome>,
     private readonly report: (outcome: UndoOutcome, commands: Command[]) => void,
-    private readonly retryMs = 1000,
+    private readonly retryMs = 250,
   ) {}
 
   get size(): number {
