@@ -73,6 +73,16 @@ export class EngineMetrics implements ReconcileObserver {
     registers: [this.registry],
   });
 
+  /**
+   * The open /v1/events streams of this process and the SKUs they watch (each polled ten times a
+   * second), read at scrape time; the events route sets it.
+   */
+  eventStreamCounts: () => { streams: number; watchedSkus: number } = () => ({ streams: 0, watchedSkus: 0 });
+
+  readonly eventStreams = this.eventStreamGauge('flashsale_event_streams', 'Open GET /v1/events streams', 'streams');
+
+  readonly eventWatchedSkus = this.eventStreamGauge('flashsale_event_watched_skus', 'SKUs the open event streams watch, each polled in Redis ten times a second', 'watchedSkus');
+
   private readonly stockGauge: Gauge<'sku' | 'state'>;
 
   /**
@@ -99,6 +109,18 @@ export class EngineMetrics implements ReconcileObserver {
     this.reconcileRuns.inc({ trigger: report.trigger, result: report.error ? 'failed' : 'ok' });
     if (!report.error) this.driftFields.set(report.drift.length);
     this.finishes.inc({ type: 'expire' }, expiriesDrained);
+  }
+
+  private eventStreamGauge(name: string, help: string, count: 'streams' | 'watchedSkus'): Gauge {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      // Each worker holds streams of its own: the engine's are the sum.
+      aggregator: 'sum',
+      collect: () => gauge.set(this.eventStreamCounts()[count]),
+    });
+    return gauge;
   }
 
   constructor(listSkus: () => Promise<SkuView[]>) {

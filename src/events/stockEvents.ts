@@ -44,6 +44,8 @@ export class StockEvents {
   private readonly watched = new Map<string, Watched>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** Set by close(): a watch whose first read ends after it registers nothing. */
+  private closed = false;
   /** Numbers the reads in the order they were sent; on one connection per shard Redis answers them in that order. */
   private reads = 0;
 
@@ -54,11 +56,20 @@ export class StockEvents {
 
   /**
    * Watches `skus` (all known: unknown ones answer null and nothing is watched). Answers their
-   * current views, then calls `listener` with each later event; `stop` ends the watch.
+   * current views, then calls `listener` with each later event; `stop` ends the watch. Answers
+   * `abandoned`, watching nothing, when `signal` was aborted (the client left) or close() was
+   * called while the views were read: nobody would ever stop that watch.
    */
-  async watch(skus: readonly string[], listener: StockListener): Promise<{ views: SkuView[]; stop: () => void } | { missing: string[] }> {
+  async watch(
+    skus: readonly string[],
+    listener: StockListener,
+    signal?: AbortSignal,
+  ): Promise<{ views: SkuView[]; stop: () => void } | { missing: string[] } | { abandoned: true }> {
+    const abandoned = () => signal?.aborted || this.closed;
+    if (abandoned()) return { abandoned: true };
     const readNumber = ++this.reads;
     const states = await this.reader.readStates(skus);
+    if (abandoned()) return { abandoned: true };
     const missing = skus.filter((_, n) => !states[n]);
     if (missing.length) return { missing };
     const views: SkuView[] = [];
@@ -79,8 +90,14 @@ export class StockEvents {
     return { views, stop: () => this.unwatch(skus, listener) };
   }
 
+  /** The SKUs watched: each is polled every `pollMs`. */
+  get watchedSkus(): number {
+    return this.watched.size;
+  }
+
   /** Ends every watch (shutdown). */
   close(): void {
+    this.closed = true;
     for (const watched of this.watched.values()) clearTimeout(watched.timer);
     this.watched.clear();
     this.stopIfIdle();

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { DomainError } from '../../domain/errors';
 import { skusNotFound } from '../../domain/refusals';
 import { MAX_WATCHED_SKUS, parseSkuList } from '../../domain/sku';
 import { type StockEvent, StockEvents } from '../../events/stockEvents';
@@ -22,9 +23,10 @@ const eventsQuery = {
   properties: { skus: { type: 'string', minLength: 1, description: `Comma-separated SKUs, at most ${MAX_WATCHED_SKUS}` } },
 } as const;
 
-const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine }) => {
+const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, metrics }) => {
   const events = new StockEvents({ readVersions: (skus) => engine.getSkuVersions(skus), readStates: (skus) => engine.getSkuStates(skus) });
   const open = new Set<ServerResponse>();
+  metrics.eventStreamCounts = () => ({ streams: open.size, watchedSkus: events.watchedSkus });
   // Every stream watching a SKU is handed the same event: its text is made once, not once per stream.
   const texts = new WeakMap<StockEvent, string>();
   const textOf = (event: StockEvent) => {
@@ -50,27 +52,47 @@ const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = asyn
     },
     async (request, reply) => {
       const skus = parseSkuList(request.query.skus);
-      // Set once the stream is open: events come from timers, never before that.
-      const stream: { res?: ServerResponse } = {};
+      const res = reply.raw;
+      // Listened for before anything is awaited (and checked, for a client gone even earlier): a
+      // client that leaves while its first views are read must leave no watcher behind.
+      const left = new AbortController();
+      res.once('close', () => left.abort());
+      if (res.destroyed || request.raw.socket.destroyed) left.abort();
+      // Events come from timers, never before the stream is open.
+      let streaming = false;
       const write = (text: string) => {
-        const { res } = stream;
-        if (!res || res.destroyed) return;
+        if (!streaming || res.destroyed || res.writableEnded) return;
         res.write(text);
         if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
       };
-      const watch = await events.watch(skus, (event) => write(textOf(event)));
+      const watch = await events.watch(skus, (event) => write(textOf(event)), left.signal);
+      if ('abandoned' in watch) {
+        if (!left.signal.aborted) {
+          // The engine is stopping: the connection goes too, or it would hold the stop up.
+          reply.header('connection', 'close');
+          throw new DomainError('UNAVAILABLE', 'The engine is stopping; reconnect shortly.');
+        }
+        // The client is gone: there is nobody to answer.
+        reply.hijack();
+        res.destroy();
+        return;
+      }
       if ('missing' in watch) throw skusNotFound(watch.missing);
 
       reply.hijack();
-      const res = (stream.res = reply.raw);
       res.writeHead(200, EVENT_STREAM_HEADERS);
+      streaming = true;
       open.add(res);
       const ping = setInterval(() => write(PING_TEXT), PING_INTERVAL_MS);
-      res.on('close', () => {
+      const end = () => {
         clearInterval(ping);
         watch.stop();
         open.delete(res);
-      });
+      };
+      if (left.signal.aborted) end();
+      else left.signal.addEventListener('abort', end, { once: true });
+      // A write that fails ends the stream the way a client leaving does.
+      res.on('error', () => res.destroy());
       for (const view of watch.views) write(eventText('stock', view));
     },
   );
