@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
 import { queryRows as query } from '../src/db/client';
-import { type TestPostgres, startTestPostgres } from './support/servers';
+import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from './support/servers';
+import { scheduleReconciler } from '../src/reconciler/schedule';
+import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
 
@@ -55,6 +57,55 @@ describe('Postgres down during a pass', () => {
     expect(movements.map((row) => [row.type, Number(row.n)])).toEqual([['COMMIT', 1], ['EXPIRE', 1], ['RESERVE', 2], ['SET', 1]]);
     const [row] = await query<{ status: string }>(ctx.db, sql`select status from reservations where id = ${sold}`);
     expect(row.status).toBe('COMMITTED');
+  });
+});
+
+describe('Redis paused: passes resume within about a second of Redis answering', () => {
+  let server: TestRedis;
+  let ctx: TestContext;
+  beforeAll(async () => {
+    server = await startTestRedis();
+    ctx = await createTestContext({ redisUrl: server.url });
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await server.stop();
+  });
+
+  it('RECONCILE_CRON every 2 s, CLIENT PAUSE 3500 WRITE: an API pass runs within 1.5 s after the pause, and so does the cron', async () => {
+    const sku = uniqueName('stall-');
+    await createSku(ctx, sku, { total: 3 });
+    const schedule = scheduleReconciler(ctx.reconciler, '*/2 * * * * *', ctx.app.log);
+    const operator = new Redis(server.url);
+    try {
+      // Both ticks inside the pause try to take the lease; their SETs run once it ends.
+      await operator.client('PAUSE', 3500, 'WRITE');
+      const resumesAt = Date.now() + 3500;
+      const reserve = ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u', items: [{ sku, qty: 1 }] } });
+      expect((await reserve).statusCode).toBe(503);
+      await sleep(resumesAt - Date.now());
+      const held = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u2', items: [{ sku, qty: 1 }] } });
+      expect(held.statusCode).toBe(201);
+      const committed = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${held.json().id}/commit` });
+      expect(committed.json().status).toBe('COMMITTED');
+      const pass = await ctx.app.inject({ method: 'POST', url: '/v1/admin/reconcile', headers: adminHeaders, payload: {} });
+      expect(pass.statusCode).toBe(200);
+      expect(Date.now() - resumesAt).toBeLessThan(1500);
+      // The acknowledged commit is in Postgres, and cron passes are stored again.
+      const [row] = await query<{ status: string }>(ctx.db, sql`select status from reservations where id = ${held.json().id}`);
+      expect(row?.status).toBe('COMMITTED');
+      const sinceResume = new Date(resumesAt).toISOString();
+      let cronRuns = 0;
+      for (let attempt = 0; attempt < 40 && cronRuns === 0; attempt++) {
+        await sleep(100);
+        const runs = (await ctx.app.inject({ method: 'GET', url: '/v1/admin/reconcile/runs?limit=50', headers: adminHeaders })).json().items;
+        cronRuns = runs.filter((run: { trigger: string; startedAt: string; error?: string }) => run.trigger === 'cron' && run.startedAt > sinceResume && !run.error).length;
+      }
+      expect(cronRuns).toBeGreaterThan(0);
+    } finally {
+      await schedule.stop();
+      operator.disconnect();
+    }
   });
 });
 

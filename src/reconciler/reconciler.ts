@@ -12,6 +12,11 @@ import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from './runner';
 
 const DRAIN_BUDGET_MS = 30_000;
+/**
+ * How long a pass asked for through the API or the command line waits for a pass running
+ * elsewhere before answering RECONCILE_IN_PROGRESS (a cron tick does not wait: the next one comes).
+ */
+const ON_DEMAND_LEASE_WAIT_MS = 5_000;
 
 /**
  * One reconciler pass: (1) return the units of every expired hold, (2) drain the outbox into
@@ -27,7 +32,7 @@ export class Reconciler implements ReconcileRunner {
   ) {}
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
-    const lease = await this.lease.acquire();
+    const lease = await this.lease.acquire(trigger === 'cron' ? 0 : ON_DEMAND_LEASE_WAIT_MS);
     if (!lease) {
       this.observer?.refused(trigger);
       throw reconcileInProgress();

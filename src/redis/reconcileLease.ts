@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisStore } from './redisStore';
 
+/** How often a lease that could not be let go (Redis not answering) is tried again. */
+const RELEASE_RETRY_MS = 250;
+/** How often a pass that waits for the lease looks again. */
+const ACQUIRE_POLL_MS = 50;
+
 /** A held lease: renewed in the background until released; `lost` tells if another holder took it meanwhile. */
 export interface HeldLease {
   readonly lost: boolean;
@@ -20,8 +25,9 @@ export class ReconcileLease {
   ) {}
 
   /**
-   * Lets go of the lease; when Redis cannot answer (its shard failing over mid-pass), tries again
-   * every second until it can, so the next pass need not wait out the lease's time to live.
+   * Lets go of the lease; when Redis cannot answer (paused, or its shard failing over mid-pass),
+   * tries again every quarter second until it can, so the next pass starts within moments of Redis
+   * answering instead of waiting out the lease's time to live.
    */
   private async releaseSoon(key: string, token: string): Promise<void> {
     const release = () => this.store.runScript('release_lease', [key], [token]).then(() => true, () => false);
@@ -31,15 +37,32 @@ export class ReconcileLease {
       void release().then((done) => {
         if (done || Date.now() > deadline) clearInterval(retry);
       });
-    }, 1000).unref();
+    }, RELEASE_RETRY_MS).unref();
   }
 
-  /** Takes the lease; null when another holder has it. */
-  async acquire(): Promise<HeldLease | null> {
+  /**
+   * Takes the lease; null when another holder has it for `waitMs` (default: do not wait). Passes
+   * are short, so a pass asked for by an operator waits a moment rather than lose every race with
+   * the cron passes of many engines.
+   */
+  async acquire(waitMs = 0): Promise<HeldLease | null> {
     const key = this.store.keys.reconcileLease();
     const token = randomUUID();
-    const taken = await this.store.call((client) => client.set(key, token, 'PX', this.ttlMs, 'NX'));
-    if (taken !== 'OK') return null;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      let taken: string | null;
+      try {
+        taken = await this.store.call((client) => client.set(key, token, 'PX', this.ttlMs, 'NX'));
+      } catch (error) {
+        // The SET may still run once Redis answers (a paused Redis): it would hold the lease for a
+        // pass nobody runs, for its whole time to live. Let go of it as soon as Redis answers.
+        void this.releaseSoon(key, token);
+        throw error;
+      }
+      if (taken === 'OK') break;
+      if (Date.now() >= deadline) return null;
+      await new Promise((resolve) => setTimeout(resolve, ACQUIRE_POLL_MS));
+    }
     let lost = false;
     const renewal = setInterval(() => {
       this.store.runScript<number>('renew_lease', [key], [token, this.ttlMs]).then(
