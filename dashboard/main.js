@@ -107,8 +107,11 @@ function startCharts() {
 connection.start();
 startCharts();
 reloadAll();
-// The runs and dead letters have no stream: they are read again every few seconds.
+// The runs and dead letters have no stream, and the SKU stream follows only the SKUs shown: they
+// are read again every few seconds, so a new run, or a new SKU matching the search, shows up.
 setInterval(() => {
-  if (adminToken.get() && adminToken.get() !== refusedToken && !connection.downSince) reconcile.refresh();
+  if (!adminToken.get() || adminToken.get() === refusedToken || connection.downSince) return;
+  reconcile.refresh();
+  skus.refresh();
 }, LISTS_EVERY_MS);
 if (!adminToken.get()) tokenDialog.ask();

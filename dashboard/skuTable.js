@@ -1,6 +1,8 @@
 // The SKU table: one page of /v1/admin/skus at a time (search and paging keep a large catalogue
-// light), its counters kept live from /v1/events. Views arriving in a burst are drawn once per
-// animation frame, so a flash sale's event rate never queues up work in the page.
+// light), its counters kept live from /v1/events. The page is read again every few seconds
+// (refresh), so SKUs created since show up; the stream follows whichever SKUs are shown. Views
+// arriving in a burst are drawn once per animation frame, so a flash sale's event rate never
+// queues up work in the page.
 import { callJson } from './engineApi.js';
 import { followSkus } from './eventStream.js';
 
@@ -14,6 +16,9 @@ export class SkuTable {
     this.rows = new Map(); // sku -> { row, cells, locations: Map(location -> cells) }
     this.pending = new Map();
     this.stream = null;
+    this.followed = null; // the SKUs the stream follows, joined
+    this.layout = null; // the SKUs and locations the rows show, as text
+    this.reads = 0;
     let debounce;
     search.addEventListener('submit', (event) => event.preventDefault());
     query.addEventListener('input', () => {
@@ -37,21 +42,33 @@ export class SkuTable {
     return this.load();
   }
 
+  /** Reads the shown page again: SKUs created or deleted since it was read come and go. */
+  refresh() {
+    return this.load();
+  }
+
   /** (Re)loads the current page and follows its SKUs. */
   async load() {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (this.query) params.set('q', this.query);
     const after = this.cursors.at(-1);
     if (after) params.set('after', after);
+    // Only the latest read is shown: a refresh answered after a newer search must not undo it.
+    const read = ++this.reads;
     let page;
     try {
       page = await callJson(`/v1/admin/skus?${params}`);
     } catch (error) {
-      this.onError(error, this.message);
+      if (read === this.reads) this.onError(error, this.message);
       return;
     }
+    if (read !== this.reads) return;
     this.nextCursor = page.next;
-    this.render(page.items);
+    // Rows are rebuilt only when what they show changed: the stream keeps their counters newer
+    // than any page read.
+    const layout = JSON.stringify(page.items.map((view) => [view.sku, view.locations.map((level) => [level.location, level.active])]));
+    if (layout !== this.layout) this.render(page.items);
+    this.layout = layout;
     const first = (this.cursors.length - 1) * PAGE_SIZE;
     this.pageLabel.textContent = page.items.length ? `SKUs ${first + 1}–${first + page.items.length}` : '';
     this.previous.disabled = this.cursors.length === 1;
@@ -61,13 +78,18 @@ export class SkuTable {
   }
 
   follow(skus) {
-    this.stream?.stop();
+    // A refresh that finds the same SKUs keeps the stream: reconnecting would only resend views.
+    const followed = skus.join(',');
+    if (followed === this.followed) return;
+    this.stop();
+    this.followed = followed;
     this.stream = skus.length ? followSkus(skus, { onView: (view) => this.update(view), onTrouble: () => {} }) : null;
   }
 
   stop() {
     this.stream?.stop();
     this.stream = null;
+    this.followed = null;
   }
 
   update(view) {

@@ -232,6 +232,32 @@ describe('ops dashboard in a real browser', () => {
     await screenshot(page, '05-search-and-load');
   });
 
+  it('shows a SKU created after the search was typed, without a reload, and follows it live', async () => {
+    await page.getByLabel('Find SKUs whose name contains').fill('fresh-');
+    await expect.poll(() => page.locator('#sku-message').textContent()).toBe('No SKU name contains “fresh-”.');
+    expect(await page.locator('tr.sku').count()).toBe(0);
+
+    expect((await admin('PUT', '/v1/admin/skus/stale-lamp', { total: 7 })).status).toBe(201);
+    expect((await admin('PUT', '/v1/admin/skus/fresh-lamp', { total: 7 })).status).toBe(201);
+    // The page is read again every 5 s: the new SKU shows within one read, the one not matching never.
+    await expect.poll(() => page.locator('tr.sku th span:first-child').allTextContents(), { timeout: 8_000 }).toEqual(['fresh-lamp']);
+    expect(await page.locator('#sku-message').textContent()).toBe('');
+    expect(await shownCounters(skuRow(page, 'fresh-lamp'))).toEqual({ available: 7, reserved: 0, sold: 0, total: 7 });
+
+    // The stream now follows the new row, and the reads that find the same page keep it open.
+    const streamsOpened: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/events')) streamsOpened.push(request.url());
+    });
+    expect((await reserve('lamp-buyer', 'fresh-lamp', 2)).status).toBe(201);
+    expect(await msUntilShown(page, 'fresh-lamp', 1, '2', 2_000)).toBeLessThan(2_000);
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    expect(streamsOpened).toEqual([]);
+    expect(await shownCounters(skuRow(page, 'fresh-lamp'))).toEqual({ available: 5, reserved: 2, sold: 0, total: 7 });
+    expect(pageErrors).toEqual([]);
+    await screenshot(page, '05b-new-sku-in-search');
+  });
+
   it('fits a phone screen: nothing wider than the screen but the tables, which scroll', async () => {
     const phone = await openDashboard({ width: 390, height: 844 });
     await enterToken(phone, TOKEN);
