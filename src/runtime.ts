@@ -1,4 +1,5 @@
 import { redactCredentials } from './logOptions';
+import { OutageLog } from './outageLog';
 import { BackgroundServices } from './background/backgroundServices';
 import { PrimaryRelay } from './background/primaryRelay';
 import type { Config } from './config';
@@ -31,6 +32,8 @@ export interface Runtime {
   relay?: PrimaryRelay;
   /** Where Redis and Postgres are, for the start-up message. */
   location: { redis: string; postgres: string };
+  /** Requests answered 503 while Redis or Postgres does not answer, as the log tells them. */
+  outages: OutageLog;
   checkReady(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -107,7 +110,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   }
 
   const dataWatch = new RedisDataWatch(maintenance, db);
-  return {
+  const runtime: Runtime = {
     redis,
     engine,
     maintenance,
@@ -137,7 +140,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       });
       await db.execute('select 1');
     },
+    outages: new OutageLog(() => runtime.checkReady()),
     async stop() {
+      runtime.outages.close();
       await background?.close();
       relay?.close();
       await database?.close();
@@ -145,4 +150,5 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await embedded?.stop();
     },
   };
+  return runtime;
 }

@@ -87,3 +87,41 @@ describe('no secret reaches a log line', () => {
     }
   });
 });
+
+describe('a Redis outage in the log', () => {
+  it('40 clients through a 4.5 s outage: a start line, at most one summary a second, an end line, no stacks', async () => {
+    const redis = await startTestRedis();
+    const engine = await startEngine({ REDIS_URL: redis.url, WORKERS: '1' });
+    try {
+      expect((await call(engine.base, 'PUT', '/v1/admin/skus/o', { total: 1000 }, ENGINE_ADMIN)).status).toBe(201);
+      const before = engine.output().length;
+      let running = true;
+      const statuses: number[] = [];
+      const client = async () => {
+        while (running) {
+          const answer = await call(engine.base, 'POST', '/v1/reservations', { userId: 'u', items: [{ sku: 'o', qty: 1 }] }).catch(() => ({ status: 0 }));
+          statuses.push(answer.status);
+        }
+      };
+      const clients = Array.from({ length: 40 }, client);
+      await redis.kill();
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      await redis.start();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      running = false;
+      await Promise.all(clients);
+      expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(40);
+      const lines = engine.output().slice(before).split('\n').filter(Boolean);
+      const messages = lines.map((line) => (line.startsWith('{') ? JSON.parse(line).msg : line));
+      expect(messages.filter((message) => message.startsWith('outage:'))).toHaveLength(1);
+      expect(messages.filter((message) => message.startsWith('outage over after'))).toHaveLength(1);
+      expect(messages.filter((message) => message.startsWith('outage for')).length).toBeLessThanOrEqual(8);
+      expect(lines.length).toBeLessThan(20);
+      expect(engine.output().slice(before)).not.toMatch(/\n\s+at /);
+      expect(engine.output().slice(before)).not.toContain('"stack"');
+    } finally {
+      engine.child.kill('SIGKILL');
+      await redis.stop();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import { apiErrorFor, serviceError } from './serviceError';
 const ADMIN_ACTOR = 'admin-grpc';
 
 /** What the calls need: the engine's services, as the HTTP routes get them. */
-export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reservations' | 'metrics'>;
+export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reservations' | 'metrics' | 'outages'>;
 
 /**
  * The Inventory service: each call checks its token, turns its request into the HTTP route's
@@ -38,7 +38,7 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
         .then(() => run(call))
         .then(
           (response) => callback(null, response),
-          (error) => callback(serviceError(error, log)),
+          (error) => callback(serviceError(error, log, deps.outages)),
         );
     };
   }

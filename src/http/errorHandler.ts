@@ -37,7 +37,8 @@ const answer = (code: ErrorCode, message: string, details?: unknown, status: num
 function answerFor(error: FastifyError, request: FastifyRequest): Answer {
   const failure = failingClosed(error);
   if (failure instanceof DomainError) {
-    if (failure.status >= 500) request.log.warn({ err: failure.cause ?? failure }, failure.message);
+    if (failure.code === 'UNAVAILABLE') request.server.runtime?.outages.failed(failure);
+    else if (failure.status >= 500) request.log.warn({ err: failure.cause ?? failure }, failure.message);
     return answer(failure.code, failure.message, failure.details);
   }
   if (error.validation) {

@@ -31,7 +31,9 @@ export function scheduleReconciler(reconciler: ReconcileRunner, expression: stri
         if (report.error) log.warn({ report }, 'reconciler pass stopped early');
         else if (report.drift.length) log.warn({ drift: report.drift }, 'reconciler found drift; run with repair to fix it');
       } catch (error) {
-        if (!(error instanceof DomainError && error.code === 'RECONCILE_IN_PROGRESS')) log.error({ err: error }, 'reconciler pass failed');
+        if (!(error instanceof DomainError)) log.error({ err: error }, 'reconciler pass failed');
+        // An outage is told by one line per tick, not a stack: the request log sums it up.
+        else if (error.code !== 'RECONCILE_IN_PROGRESS') log.warn(`reconciler pass failed: ${error.message}`);
       }
     },
     { name: 'reconciler', noOverlap: true },

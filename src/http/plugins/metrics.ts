@@ -27,6 +27,7 @@ export default fp<{ perSku: boolean }>(
     });
     reconciler.observer = metrics;
     dataWatch.log = app.log;
+    app.runtime.outages.log = app.log;
     engine.observer = {
       reservesUndone(outcome, reservationIds) {
         metrics.reservesUndone.inc({ outcome }, reservationIds.length);
