@@ -11,11 +11,12 @@ import { type Received, startReceiver, type WebhookReceiver } from './support/we
 
 /**
  * Webhooks end to end: endpoints registered through the admin API, events recorded by the drain
- * on a real Postgres (and PGlite), delivered by the dispatcher to receivers on loopback.
+ * on a real Postgres (and PGlite), delivered by the dispatcher to receivers on loopback, which
+ * WEBHOOK_ALLOW_PRIVATE lets through (test/webhook-addresses.test.ts checks the refusals).
  */
 
 const SECRET = 'whsec-test-0123456789abcdef';
-const fastRetries = { timeoutMs: 2000, retryBaseMs: 100, retryForMs: 60_000, pollMs: 50 };
+const fastRetries = { timeoutMs: 2000, retryBaseMs: 100, retryForMs: 60_000, pollMs: 50, allowPrivate: true };
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -24,7 +25,7 @@ afterEach(async () => {
 afterAll(removeEngineDirs);
 
 async function setUp(database: DatabaseTarget = 'postgres', dispatcher: Partial<typeof fastRetries> = {}) {
-  const ctx = await createTestContext({ database });
+  const ctx = await createTestContext({ database, env: { WEBHOOK_ALLOW_PRIVATE: 'on' } });
   closers.push(() => ctx.close());
   const webhooks = new WebhookDispatcher(ctx.db, { ...fastRetries, ...dispatcher }).start();
   closers.push(() => webhooks.stop());
@@ -238,6 +239,7 @@ describe('webhook retries', () => {
       REDIS_URL: inject('redisUrl'),
       KEY_PREFIX: uniqueName('t'),
       WORKERS: '1',
+      WEBHOOK_ALLOW_PRIVATE: 'on',
       RECONCILE_CRON: '* * * * * *',
       WEBHOOK_RETRY_BASE_MS: '4000',
       // A retry the killed engine had already claimed comes back when its lease (timeout + 30 s) lapses.

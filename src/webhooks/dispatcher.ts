@@ -1,6 +1,9 @@
 import type { Database } from '../db/client';
 import { type AttemptOutcome, type ClaimedDelivery, claimDueDeliveries, pruneEvents, recordAttempt, releaseClaims } from '../db/webhookRepository';
 import { SIGNATURE_HEADER, retryDelayMs } from '../domain/webhooks';
+import { publicAddressesOf } from './destination';
+import { failureClass } from './failureClass';
+import { post } from './post';
 import { signatureHeader } from './signature';
 
 export interface DispatcherOptions {
@@ -10,6 +13,11 @@ export interface DispatcherOptions {
   retryBaseMs: number;
   /** How long after an event was recorded it is still retried; then its delivery is FAILED. */
   retryForMs: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE: send to any address. Otherwise (the default) each attempt checks again
+   * that its host is public, as registration did, and connects only to the addresses it checked.
+   */
+  allowPrivate?: boolean;
   /** How often due deliveries are looked for. */
   pollMs?: number;
   /** Deliveries taken per look. */
@@ -111,26 +119,27 @@ export class WebhookDispatcher {
     const at = new Date();
     let statusCode: number | null = null;
     let error: string | null = null;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.stopping.signal]);
     try {
-      const response = await fetch(delivery.url, {
-        method: 'POST',
+      const url = new URL(delivery.url);
+      // DNS may answer otherwise than at registration: checked again, and the request pinned to what was checked.
+      const addresses = this.options.allowPrivate ? undefined : await publicAddressesOf(url, signal);
+      statusCode = await post(url, {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'flashsale-webhooks/1',
           [SIGNATURE_HEADER]: signatureHeader(delivery.secret, body, Math.floor(at.getTime() / 1000)),
         },
         body,
-        // A redirect is an answer, not a 2xx: it is never followed with the signed body.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]),
+        signal,
+        addresses,
       });
-      statusCode = response.status;
-      // The receiver's body is not used: let it go without reading it.
-      await response.body?.cancel().catch(() => {});
+      // A redirect is an answer, not a 2xx: it is never followed with the signed body.
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (cause) {
       if (this.stopping.signal.aborted) throw new Stopping();
-      error = describeFailure(cause, this.options.timeoutMs);
+      error = timeout.aborted ? `no answer within ${this.options.timeoutMs} ms` : failureClass(cause);
     }
     const finished = Date.now();
     const durationMs = finished - at.getTime();
@@ -139,12 +148,4 @@ export class WebhookDispatcher {
     if (retryAt - eventCreatedAtMs > this.options.retryForMs) return { at, durationMs, statusCode, error, state: 'FAILED' };
     return { at, durationMs, statusCode, error, state: 'PENDING', nextAttemptAt: new Date(retryAt) };
   }
-}
-
-/** Why no answer came back, in a line for the deliveries listing. */
-function describeFailure(cause: unknown, timeoutMs: number): string {
-  const error = cause as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const inner = error.cause;
-  return inner?.code ? `${inner.code}: ${inner.message ?? ''}`.trim() : (inner?.message ?? error.message ?? String(cause));
 }

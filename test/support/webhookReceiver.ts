@@ -14,6 +14,8 @@ export type Answer = number | 'hang';
 export interface WebhookReceiver {
   url: string;
   received: Received[];
+  /** Connections opened to it, whether or not a request followed. */
+  connections(): number;
   /** Waits until `done(received)` holds, or fails after `timeoutMs` saying what arrived. */
   waitFor(done: (received: Received[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -33,11 +35,14 @@ export async function startReceiver(answer: (received: Received, earlier: Receiv
       if (status !== 'hang') response.writeHead(status).end();
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     received,
+    connections: () => connections,
     async waitFor(done, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!done(received)) {
