@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   let expiriesDrained = 0;
   const reconciler = new Reconciler(maintenance, lease, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
   // Webhook deliveries go out from here too: off the HTTP event loop, at the thread's low priority.
-  const webhooks = new WebhookDispatcher(database.db, config.webhooks).start();
+  const webhooks = new WebhookDispatcher(database.db, { ...config.webhooks, allowPrivate: config.webhookAllowPrivate }).start();
   const pglite = database.kind === 'pglite' ? (database.client as { query: (sql: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }> }) : null;
 
   port.on('message', async (request: Request | 'close') => {

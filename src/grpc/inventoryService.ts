@@ -60,13 +60,16 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
       return { stock: stockMessage(view) };
     }),
 
-    ReserveStock: unary('client', async ({ request, metadata }) => {
+    ReserveStock: unary('client', async (call) => {
+      const { request, metadata } = call;
       // Counted with the HTTP reserves, by outcome and time, refusals included.
       const started = performance.now();
       try {
         const { body, idempotencyKey } = checkedInput.reserve(request, metadata);
         const answer = await reservations.reserve(reserveRequest(body, idempotencyKey, config.reservationTtlSeconds));
         metrics.reserveAnswered(200, reserveOutcome(answer), performance.now() - started);
+        // Its deadline passed or it cancelled: nobody will receive this reservation (undone as after a 503).
+        if (call.cancelled) answer.unanswered?.();
         return { reservation: reservationMessage(answer.reservation), replayed: answer.replayed };
       } catch (error) {
         const failure = apiErrorFor(error);

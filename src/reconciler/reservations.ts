@@ -31,6 +31,8 @@ export interface ReserveAnswer {
   reservation: Reservation;
   /** The Idempotency-Key had already produced this reservation. */
   replayed: boolean;
+  /** For a reservation made by this call: the client never received the answer, undo it (stockEngine.ts). */
+  unanswered?: () => void;
 }
 
 /**
@@ -51,7 +53,7 @@ export class Reservations {
       ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
       : undefined;
     const outcome = await this.engine.reserve({ userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
-    if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
+    if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false, unanswered: outcome.unanswered };
     return { reservation: await this.read(outcome.reservationId), replayed: true };
   }
 

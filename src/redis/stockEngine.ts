@@ -25,7 +25,15 @@ export interface ReserveCommand {
 }
 
 export type ReserveOutcome =
-  | { kind: 'created'; reservation: Reservation }
+  | {
+      kind: 'created';
+      reservation: Reservation;
+      /**
+       * The client never received the answer (it disconnected, its deadline passed): the hold is
+       * undone like a reserve answered 503, unless a retry with its key was answered with it.
+       */
+      unanswered(): void;
+    }
   | { kind: 'replayed'; reservationId: string };
 
 /** A commit or release: the reservation as it now stands, and whether this call changed it. */
@@ -177,6 +185,7 @@ export class StockEngine {
             createdAt: this.createdAtText.of(reply[1] as number),
             expiresAt: this.expiresAtText.of(reply[2] as number),
           },
+          unanswered: () => this.unconfirmedOf(command).add([command]),
         };
       case ReplyCode.Repeated:
         return { kind: 'replayed', reservationId: String(reply[1]) };
