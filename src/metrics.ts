@@ -48,7 +48,7 @@ export class EngineMetrics implements ReconcileObserver {
 
   readonly reservesUndone = new Counter({
     name: 'flashsale_reserves_undone_total',
-    help: 'Reserves answered 503 whose script may have run, by what became of them: released, not_applied, committed (kept), left_to_expire (the engine stopped first)',
+    help: 'Reserves answered 503 whose script may have run, by what became of them: released, not_applied, committed or replayed (kept: a client was told of it), left_to_expire (the engine stopped first)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
