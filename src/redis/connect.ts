@@ -30,9 +30,11 @@ export const CLIENT_OPTIONS: RedisOptions = {
  * The same intent on a Redis Cluster. A command is re-sent only where Redis said it did not run it:
  * - MOVED and ASK (a slot moved or is migrating) are followed at once (retryDelayOnMoved 0), at
  *   most `maxRedirections` hops;
- * - CLUSTERDOWN and TRYAGAIN (no master for the slot; a multi-key call over keys half migrated)
- *   are retried every 100 / 50 ms within the same 16 hops: at most 1.5 s, below the command
- *   timeout, then the call fails like a dead single Redis (503);
+ * - CLUSTERDOWN and TRYAGAIN (no master for the slot; a multi-key call over keys half migrated,
+ *   as during every `redis-cli --cluster reshard` of a partition's slot) are retried every 100 /
+ *   50 ms within the same hops, as many as the command timeout allows (64 hops would take longer):
+ *   a slot migration of up to about 2 s is ridden out, then the call fails like a dead single Redis
+ *   (503). With 16 hops a migration longer than 0.8 s was an outage of its partition;
  * - a dropped connection is never retried (retryDelayOnFailover 0, which ioredis also applies to
  *   calls in flight: a script that may have run must not run twice). A lost node is not
  *   reconnected by itself (clusterNodeRetryStrategy null): the next call for its slots goes to
@@ -55,7 +57,7 @@ export const CLUSTER_OPTIONS: ClusterOptions = {
   enableOfflineQueue: false,
   enableAutoPipelining: false,
   lazyConnect: true,
-  maxRedirections: 16,
+  maxRedirections: 64,
   retryDelayOnMoved: 0,
   retryDelayOnClusterDown: 100,
   retryDelayOnTryAgain: 50,
