@@ -17,6 +17,9 @@ export const GRPC_STATUS_OF_ERROR: Record<ErrorCode, status> = {
   WEBHOOK_NOT_FOUND: status.NOT_FOUND,
   // A request over a size limit, as gRPC itself answers a message over its limit.
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  // Only Node's HTTP parser raises these two: headers too large, or too slow to arrive.
+  HEADERS_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  REQUEST_TIMEOUT: status.DEADLINE_EXCEEDED,
   // The state of the stock or the sale refuses it; retrying the same call will not help by itself.
   INSUFFICIENT_STOCK: status.FAILED_PRECONDITION,
   SALE_NOT_ACTIVE: status.FAILED_PRECONDITION,

@@ -6,7 +6,7 @@ import { bearerAuth, tokenRules } from './auth';
 import type { Config } from '../config';
 import { engineLogOptions } from '../logOptions';
 import type { AppDeps } from './deps';
-import { installErrorHandling, sendError } from './errorHandler';
+import { answerClientError, installErrorHandling, sendError } from './errorHandler';
 import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
 import metricsPlugin from './plugins/metrics';
 import { installValidation } from './validation';
@@ -31,6 +31,8 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
     forceCloseConnections: 'idle',
     // The router refuses a bad %-escape or an over-long path parameter before any error handler.
     frameworkErrors: sendError,
+    // Node's parser refuses some requests before any of the above: a malformed request line, headers too large.
+    clientErrorHandler: answerClientError,
     // The engine plugin starts Redis and PGlite and may rebuild Redis from Postgres before it
     // serves: on a loaded machine or a large catalogue that takes longer than Fastify's 10 s.
     pluginTimeout: 120_000,

@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors';
 
 /** RFC 3339 as ajv-formats checks it: real calendar days, a zone required. */
@@ -79,9 +79,37 @@ export function createSchemaCompilers(): { body: SchemaCompiler; part: SchemaCom
   return { body: (schema) => strict.compile(schema), part: (schema) => refusingInfinity(coercing.compile(schema)) };
 }
 
+const PROTO_KEY = '__proto__';
+
+function hasProtoKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.hasOwn(value, PROTO_KEY) || Object.values(value).some(hasProtoKey);
+}
+
+/**
+ * The JSON body parser. A field named "__proto__" is refused by name: it is JSON, but copied by
+ * assignment it would replace an object's prototype.
+ */
+export function parseJsonBody(_request: FastifyRequest, text: string, done: (error: Error | null, body?: unknown) => void): void {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    // A SyntaxError: answered 400 INVALID_JSON with what JSON.parse says.
+    return done(error as SyntaxError);
+  }
+  // Only a text spelling it, or escaping characters (which could spell it), is searched.
+  if ((text.includes(PROTO_KEY) || text.includes('\\u')) && hasProtoKey(body)) {
+    return done(new DomainError('VALIDATION_FAILED', `A field may not be named "${PROTO_KEY}": it could replace an object's prototype.`));
+  }
+  done(null, body);
+}
+
 export function installValidation(app: FastifyInstance): void {
   const compile = createSchemaCompilers();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? compile.body(schema) : compile.part(schema)));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 }
 
 /** The 400 of input that failed its schema: `context` names the part (body, params, headers…). */
