@@ -1,6 +1,6 @@
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, createTestContext } from './support/context';
+import { ADMIN_TOKEN, type TestContext, createTestContext } from './support/context';
 import { expectErrorShape } from './support/http';
 
 /** Errors the HTTP layer raises before or around the routes, over a real socket where a client would see them. */
@@ -159,5 +159,15 @@ describe('a body over the 64 KiB limit', () => {
     } finally {
       connection.close();
     }
+  });
+});
+
+describe('a SKU named "." or "..", which only a raw client can address', () => {
+  it.each(['.', '..', '%2e', '%2E%2E'])('PUT /v1/admin/skus/%s is 400 VALIDATION_FAILED', async (name) => {
+    const body = '{"total":1}';
+    const answer = await rawAnswer(
+      `PUT /v1/admin/skus/${name} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    expectErrorShape(answer, 400, 'VALIDATION_FAILED');
   });
 });

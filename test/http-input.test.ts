@@ -166,3 +166,89 @@ describe('stock locations: bad input is 400 VALIDATION_FAILED and changes nothin
     });
   });
 });
+
+describe('an optional field sent as null means the same as leaving it out', () => {
+  it('reserve: orderId, allowPartial, ttlSeconds and a line location sent as null hold as without them', async () => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      payload: { userId: 'u-null', orderId: null, items: [{ sku, qty: 1, location: null }], ttlSeconds: null, allowPartial: null },
+    });
+    expect(response.statusCode).toBe(201);
+    const reservation = response.json();
+    expect(reservation).toMatchObject({ orderId: null, items: [{ sku, qty: 1, reserved: 1, status: 'RESERVED' }] });
+    expect(Date.parse(reservation.expiresAt) - Date.parse(reservation.createdAt)).toBe(ctx.config.reservationTtlSeconds * 1000);
+  });
+
+  it('a reservation sent back as it reads ("orderId": null) replays under its Idempotency-Key', async () => {
+    const headers = { 'idempotency-key': uniqueName('null-') };
+    const first = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: { userId: 'u-null', items: [{ sku, qty: 1 }] } });
+    const again = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: { userId: 'u-null', orderId: null, items: [{ sku, qty: 1 }] } });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotency-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+  });
+
+  it('adjust with location null; a required field sent as null is still refused', async () => {
+    const adjusted = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${otherSku}/adjust`, headers: adminHeaders, payload: { delta: 1, reason: 'restock', location: null } });
+    expect(adjusted.statusCode).toBe(200);
+    expectErrorShape(await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: null, items: [{ sku, qty: 1 }] } }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('commit and release take an empty body, as JSON or without a content type', () => {
+  it.each(['commit', 'release'])('%s', async (action) => {
+    const { id } = (await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u-empty', items: [{ sku, qty: 1 }] } })).json();
+    const answer = await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/${action}`, headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json().status).toBe(action === 'commit' ? 'COMMITTED' : 'RELEASED');
+  });
+
+  it('a route whose body is required refuses an empty one as missing', async () => {
+    const answer = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: { 'content-type': 'application/json' }, payload: '' });
+    expectErrorShape(answer, 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('marks the bodies of commit and release optional, and lists 413 and 415 on every route that takes a body', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.paths['/v1/reservations/{id}/commit'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/v1/reservations/{id}/release'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/v1/reservations'].post.requestBody.required).toBe(true);
+    const withBodies = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.entries(operations as Record<string, { requestBody?: unknown; responses: object }>)
+        .filter(([, operation]) => operation.requestBody)
+        .map(([method, operation]) => ({ route: `${method} ${path}`, statuses: Object.keys(operation.responses) })),
+    );
+    expect(withBodies.length).toBeGreaterThan(5);
+    for (const { route, statuses } of withBodies) expect({ route, statuses }).toEqual({ route, statuses: expect.arrayContaining(['413', '415']) });
+  });
+});
+
+describe('a SKU or location named "." or ".." is refused: no browser or fetch could address it', () => {
+  it.each(['.', '..'])('%s', async (name) => {
+    const reserve = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u', items: [{ sku: name, qty: 1 }] } });
+    expectErrorShape(reserve, 400, 'VALIDATION_FAILED');
+    const availability = await ctx.app.inject({ method: 'POST', url: '/v1/availability', payload: { items: [{ sku, qty: 1, location: name }] } });
+    expectErrorShape(availability, 400, 'VALIDATION_FAILED');
+    const put = await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${uniqueName('dots-')}`, headers: adminHeaders, payload: { locations: [{ location: name, total: 1 }] } });
+    expectErrorShape(put, 400, 'VALIDATION_FAILED');
+    expectErrorShape(await ctx.app.inject({ method: 'GET', url: `/v1/events?skus=${name}` }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('names with dots and more are still fine', async () => {
+    const name = `.${uniqueName('')}.`;
+    expect((await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${name}`, headers: adminHeaders, payload: { locations: [{ location: '...', total: 1 }] } })).statusCode).toBe(201);
+  });
+});
+
+describe('an adjust refused for want of available units', () => {
+  it('says so in words fitting an adjust, not a reserve', async () => {
+    const answer = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${otherSku}/adjust`, headers: adminHeaders, payload: { delta: -1_000, reason: 'recount' } });
+    expectErrorShape(answer, 409, 'INSUFFICIENT_STOCK');
+    expect(answer.json().error.message).not.toContain('held');
+    expect(answer.json().error.message).toContain('available');
+    expect(answer.json().error.details).toMatchObject({ sku: otherSku, delta: -1_000 });
+  });
+});

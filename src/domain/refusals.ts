@@ -25,6 +25,10 @@ export const purchaseLimitExceeded = (details: unknown) =>
 
 export const insufficientStock = (details: unknown) => new DomainError('INSUFFICIENT_STOCK', 'Not enough stock; nothing was held.', details);
 
+/** An adjust may take away only available units: held and sold ones stay. */
+export const adjustBeyondAvailable = (details: unknown) =>
+  new DomainError('INSUFFICIENT_STOCK', 'Fewer units are available than this would remove; nothing was changed.', details);
+
 export const idempotencyKeyReused = () =>
   new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body.');
 

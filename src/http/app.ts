@@ -9,6 +9,7 @@ import type { AppDeps } from './deps';
 import { answerClientError, installErrorHandling, sendError } from './errorHandler';
 import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
 import metricsPlugin from './plugins/metrics';
+import { documentBodyRefusals, markOptionalBodies } from './schemas';
 import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
@@ -51,6 +52,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   app.removeContentTypeParser('text/plain');
   installValidation(app);
   installErrorHandling(app);
+  app.addHook('onRoute', documentBodyRefusals);
   await app.register(enginePlugin, options);
   await app.register(metricsPlugin, { perSku: options.config.metricsPerSku });
 
@@ -59,11 +61,13 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
       openapi: '3.0.3',
       info: {
         title: 'Flash-sale reservation engine',
-        description: 'Hold stock for shoppers during a sale, commit holds once paid, release them otherwise.',
+        description:
+          'Hold stock for shoppers during a sale, commit holds once paid, release them otherwise. An optional field sent as null means the same as leaving it out.',
         version: '0.1.0',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    transformObject: (document) => ('openapiObject' in document ? markOptionalBodies(document.openapiObject) : document.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

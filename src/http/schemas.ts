@@ -319,6 +319,31 @@ export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((status) => [status, errorResponse]));
 }
 
+/**
+ * An onRoute hook: a route that takes a body may also be answered by the framework's own refusals,
+ * 413 (over the body limit) and 415 (not JSON), and its OpenAPI entry lists them too.
+ */
+export function documentBodyRefusals(route: { schema?: { body?: unknown; response?: unknown } }): void {
+  const { schema } = route;
+  if (schema?.body && schema.response) schema.response = { ...(schema.response as object), ...errors(413, 415) };
+}
+
+type DocumentedBody = { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> };
+
+/**
+ * A `transformObject` of @fastify/swagger, which marks every request body required: a body whose
+ * schema takes null (commit, release, a reconciler pass) may be left out, and the document says so.
+ */
+export function markOptionalBodies<Document extends { paths?: object }>(document: Document): Document {
+  for (const operations of Object.values(document.paths ?? {}) as Record<string, { requestBody?: DocumentedBody }>[]) {
+    for (const { requestBody } of Object.values(operations)) {
+      const media = Object.values(requestBody?.content ?? {});
+      if (requestBody && media.length && media.every(({ schema }) => schema?.nullable)) requestBody.required = false;
+    }
+  }
+  return document;
+}
+
 export const reconcileBody = {
   type: ['object', 'null'],
   additionalProperties: false,

@@ -59,6 +59,36 @@ function refusingInfinity(validate: ValidateFunction) {
   return validateFinite;
 }
 
+/** The part of a JSON schema that tells which fields are optional and which take null. */
+interface FieldSchema {
+  type?: string | readonly string[];
+  required?: readonly string[];
+  properties?: Record<string, FieldSchema>;
+  items?: FieldSchema;
+}
+
+const takesNull = (schema: FieldSchema) => schema.type === 'null' || (Array.isArray(schema.type) && schema.type.includes('null'));
+
+/**
+ * API.md: an optional field sent as null means the same as leaving it out (answers show
+ * `"orderId": null`, so requests may send it back). Such fields are removed before the schema is
+ * checked, so defaults apply; a field whose schema takes null keeps it (PUT's perUserLimit).
+ */
+function dropNullOptionals(schema: FieldSchema, data: unknown): void {
+  if (Array.isArray(data)) {
+    if (schema.items) for (const item of data) dropNullOptionals(schema.items, item);
+    return;
+  }
+  if (typeof data !== 'object' || data === null || !schema.properties) return;
+  const record = data as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    const field = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
+    if (!field) continue;
+    if (value === null && !schema.required?.includes(key) && !takesNull(field)) delete record[key];
+    else dropNullOptionals(field, value);
+  }
+}
+
 /** Checks a value against a schema; on false, `errors` says why. */
 export interface Validator {
   (data: unknown): boolean;
@@ -76,7 +106,18 @@ export type SchemaCompiler = (schema: object) => Validator;
 export function createSchemaCompilers(): { body: SchemaCompiler; part: SchemaCompiler } {
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
-  return { body: (schema) => strict.compile(schema), part: (schema) => refusingInfinity(coercing.compile(schema)) };
+  return { body: (schema) => withoutNullOptionals(schema, strict.compile(schema)), part: (schema) => refusingInfinity(coercing.compile(schema)) };
+}
+
+function withoutNullOptionals(schema: FieldSchema, validate: ValidateFunction): Validator {
+  const validateBody = (data: unknown): boolean => {
+    dropNullOptionals(schema, data);
+    const valid = validate(data);
+    validateBody.errors = validate.errors;
+    return valid;
+  };
+  validateBody.errors = null as ErrorObject[] | null | undefined;
+  return validateBody;
 }
 
 const PROTO_KEY = '__proto__';
@@ -87,10 +128,12 @@ function hasProtoKey(value: unknown): boolean {
 }
 
 /**
- * The JSON body parser. A field named "__proto__" is refused by name: it is JSON, but copied by
- * assignment it would replace an object's prototype.
+ * The JSON body parser. An empty body is no body: routes whose body is optional (commit, release)
+ * take it, the others refuse it as missing. A field named "__proto__" is refused by name: it is
+ * JSON, but copied by assignment it would replace an object's prototype.
  */
 export function parseJsonBody(_request: FastifyRequest, text: string, done: (error: Error | null, body?: unknown) => void): void {
+  if (text === '') return done(null, undefined);
   let body: unknown;
   try {
     body = JSON.parse(text);

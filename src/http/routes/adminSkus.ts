@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { DomainError } from '../../domain/errors';
+import { adjustBeyondAvailable } from '../../domain/refusals';
 import { normalizeSkuSettings } from '../../domain/sku';
 import { listMovements, pageSkuNames } from '../../db/skuRepository';
 import { putSku } from '../../reconciler/putSku';
@@ -67,7 +69,10 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
     },
     async (request) => {
       const { delta, reason, location } = request.body;
-      return engine.adjustStock(request.params.sku, delta, reason, ADMIN_ACTOR, location);
+      return engine.adjustStock(request.params.sku, delta, reason, ADMIN_ACTOR, location).catch((error: unknown) => {
+        // The engine words a shortage as a reserve's ("nothing was held").
+        throw error instanceof DomainError && error.code === 'INSUFFICIENT_STOCK' ? adjustBeyondAvailable(error.details) : error;
+      });
     },
   );
 
