@@ -14,7 +14,6 @@ const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as con
 /** An input time: the `date-time` format of validation.ts (isStorableDateTime) checks it. */
 const windowTime = {
   ...nullableIsoTime,
-  default: null,
   description: 'RFC 3339 with a zone (T between date and time, at most 9 fraction digits, no leap second), from 1970-01-01 to 9999-12-31 UTC',
 } as const;
 
@@ -213,28 +212,44 @@ export const availabilityResponse = {
 
 const stockTotal = { type: 'integer', minimum: 0, maximum: MAX_TOTAL } as const;
 
+/** A SKU's settings as PUT and PATCH name them; PUT adds its defaults. */
+const skuSettingFields = {
+  total: stockTotal,
+  locations: {
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_LOCATIONS,
+    description: 'In priority order; a location left out keeps its held and sold units and takes no new holds',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['location', 'total'],
+      properties: { location: locationId, total: stockTotal },
+    },
+  },
+  perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL },
+  startsAt: windowTime,
+  endsAt: windowTime,
+} as const;
+
 export const putSkuBody = {
   type: 'object',
   additionalProperties: false,
-  description: 'Either total (one location, "default") or locations',
+  description: 'Either total (one location, "default") or locations. Replaces the settings: a field left out returns to its default (null)',
   properties: {
-    total: stockTotal,
-    locations: {
-      type: 'array',
-      minItems: 1,
-      maxItems: MAX_LOCATIONS,
-      description: 'In priority order; a location left out keeps its held and sold units and takes no new holds',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['location', 'total'],
-        properties: { location: locationId, total: stockTotal },
-      },
-    },
-    perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL, default: null },
-    startsAt: windowTime,
-    endsAt: windowTime,
+    ...skuSettingFields,
+    perUserLimit: { ...skuSettingFields.perUserLimit, default: null },
+    startsAt: { ...windowTime, default: null },
+    endsAt: { ...windowTime, default: null },
   },
+} as const;
+
+export const patchSkuBody = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'JSON merge patch of the settings: a field named changes, the others keep their values; null resets perUserLimit, startsAt or endsAt. total or locations replaces the stock (total only on a SKU without named locations)',
+  properties: skuSettingFields,
 } as const;
 
 export const adjustBody = {
