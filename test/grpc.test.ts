@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type Socket, connect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -9,7 +10,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from '../src/grpc/errorDetails';
-import { type InventoryCallError, createInventoryClient } from '../src/grpc/client';
+import { InventoryCallError, createInventoryClient } from '../src/grpc/client';
 import { INVENTORY_SERVICE } from '../src/grpc/protoFiles';
 import { type GrpcServer, startGrpcServer } from '../src/grpc/server';
 import { ADMIN_TOKEN, REDIS_TARGETS, type TestContext, createTestContext, rawCounters, uniqueName } from './support/context';
@@ -75,6 +76,54 @@ function reflectedServices(address: string): Promise<string[]> {
     stream.on('error', reject);
     stream.write({ list_services: '' });
   });
+}
+
+/**
+ * A TCP proxy to `address` that adds the header `name: value` to every request's headers. Neither
+ * grpc-js nor Node's HTTP/2 client sends a second `authorization` value, as other clients may.
+ */
+async function headerAddingProxy(address: string, name: string, value: string): Promise<{ address: string; close(): void }> {
+  const [host, port] = address.split(':');
+  // HPACK "literal header field without indexing, new name" (RFC 7541 6.2.2), without Huffman coding.
+  const field = Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const PREFACE_BYTES = 24;
+  const sockets: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), host);
+    sockets.push(client, upstream);
+    for (const socket of [client, upstream]) socket.on('error', () => client.destroy()).on('close', () => upstream.destroy());
+    upstream.pipe(client);
+    let pending = Buffer.alloc(0);
+    let prefaceLeft = PREFACE_BYTES;
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      const preface = pending.subarray(0, prefaceLeft);
+      upstream.write(preface);
+      prefaceLeft -= preface.length;
+      pending = pending.subarray(preface.length);
+      // Frames: 3 bytes length, type, flags, 4 bytes stream id, then the payload.
+      while (prefaceLeft === 0 && pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        const length = pending.readUIntBE(0, 3);
+        let frame = pending.subarray(0, 9 + length);
+        pending = pending.subarray(9 + length);
+        const [type, flags] = [frame[3], frame[4]];
+        // A HEADERS frame (1) holding the whole header block (END_HEADERS, 4), not padded (8): the field goes at its end.
+        if (type === 1 && flags & 4 && !(flags & 8)) {
+          frame = Buffer.concat([frame, field]);
+          frame.writeUIntBE(length + field.length, 0, 3);
+        }
+        upstream.write(frame);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
@@ -217,6 +266,39 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
 
     it('an idempotency key over 255 characters is refused as the header would be', async () => {
       await expectRefused(client.reserveStock(reserveRequest(), { idempotencyKey: 'k'.repeat(256) }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+    });
+
+    it('an idempotency-key sent twice is refused and holds nothing; one key holding ", " is one key', async () => {
+      const metadata = new grpc.Metadata();
+      metadata.add('idempotency-key', `k1-${uniqueName('')}`);
+      metadata.add('idempotency-key', `k2-${uniqueName('')}`);
+      const reserveWith = (sent: grpc.Metadata) =>
+        new Promise((resolve, reject) =>
+          client.raw.ReserveStock(reserveRequest(), sent, (error, answer) => (error ? reject(new InventoryCallError(error)) : resolve(answer))),
+        );
+      const before = await rawCounters(ctx, sku);
+      const refused = await expectRefused(reserveWith(metadata), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+      expect(refused.details).toEqual({ in: 'metadata', key: 'idempotency-key', count: 2 });
+      expect(await rawCounters(ctx, sku)).toEqual(before);
+      const idempotencyKey = `cart 17, try ${uniqueName('')}`;
+      const first = await client.reserveStock(reserveRequest(), { idempotencyKey });
+      expect(await client.reserveStock(reserveRequest(), { idempotencyKey })).toEqual({ ...first, replayed: true });
+    });
+
+    it('authorization sent twice is refused, whichever value comes first', async () => {
+      const before = await rawCounters(ctx, sku);
+      for (const second of ['Bearer wrong', `Bearer ${ADMIN_TOKEN}`]) {
+        const proxy = await headerAddingProxy(engine.address, 'authorization', second);
+        const twice = createInventoryClient(proxy.address, { adminToken: ADMIN_TOKEN, apiToken: 'any' });
+        try {
+          await expectRefused(twice.updateStock({ sku, total: 1000 }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+          await expectRefused(twice.getStock({ sku }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+        } finally {
+          twice.close();
+          proxy.close();
+        }
+      }
+      expect(await rawCounters(ctx, sku)).toEqual(before);
     });
 
     it('the message and details are those HTTP answers for the same input', async () => {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Metadata, ServerUnaryCall, handleUnaryCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall, handleUnaryCall } from '@grpc/grpc-js';
 import type { FastifyBaseLogger } from 'fastify';
 import { checkAvailability } from '../domain/availability';
 import { skuNotFound } from '../domain/refusals';
@@ -11,7 +11,7 @@ import { putSku } from '../reconciler/putSku';
 import { reserveRequest } from '../reconciler/reservations';
 import type { InventoryHandlers } from './generated/flashsale/v1/Inventory';
 import { reservationMessage, stockMessage } from './messages';
-import { checkedInput } from './requestInput';
+import { checkedInput, singleMetadataValue } from './requestInput';
 import { apiErrorFor, serviceError } from './serviceError';
 
 /** Who the stock movements of an UpdateStock name. */
@@ -28,13 +28,12 @@ export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 
 export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): InventoryHandlers {
   const { config, engine, reservations, metrics } = deps;
   const rules = tokenRules(config);
-  const authorization = (metadata: Metadata) => metadata.get('authorization').map(String)[0];
 
   /** A unary call whose answer is `run`'s, after the caller's token was checked against `rule`. */
   function unary<Request, Response>(rule: 'client' | 'admin', run: (call: ServerUnaryCall<Request, Response>) => Promise<Response>): handleUnaryCall<Request, Response> {
     return (call, callback) => {
       Promise.resolve()
-        .then(() => checkBearer(authorization(call.metadata), rules[rule]))
+        .then(() => checkBearer(singleMetadataValue(call.metadata, 'authorization'), rules[rule]))
         .then(() => run(call))
         .then(
           (response) => callback(null, response),

@@ -1,5 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { FromSchema } from 'json-schema-to-ts';
+import { DomainError } from '../domain/errors';
 import { availabilityBody, extendBody, idempotencyHeaders, putSkuBody, reservationParams, reserveBody, skuParams } from '../http/schemas';
 import { type Validator, createSchemaCompilers, validationFailed } from '../http/validation';
 import type { BulkCheckStockRequest__Output } from './generated/flashsale/v1/BulkCheckStockRequest';
@@ -8,6 +9,7 @@ import type { ExtendReservationRequest__Output } from './generated/flashsale/v1/
 import type { ReserveStockRequest__Output } from './generated/flashsale/v1/ReserveStockRequest';
 import type { StockLine__Output } from './generated/flashsale/v1/StockLine';
 import type { UpdateStockRequest__Output } from './generated/flashsale/v1/UpdateStockRequest';
+import type { SINGLE_VALUE_METADATA } from './repeatedMetadata';
 
 /**
  * A gRPC request, turned into the JSON the matching HTTP route takes and checked against that
@@ -40,17 +42,18 @@ const checkIdempotencyHeaders = checker<FromSchema<typeof idempotencyHeaders>>(i
 
 const line = ({ sku, qty, location }: StockLine__Output) => ({ sku, qty, location });
 
-/** One metadata entry as an HTTP header reads: repeated values joined by ", ". */
-function metadataText(metadata: Metadata, key: string): string | undefined {
+/** The one value of a metadata key (undefined when absent); sent more than once, 400 (see repeatedMetadata.ts). */
+export function singleMetadataValue(metadata: Metadata, key: (typeof SINGLE_VALUE_METADATA)[number]): string | undefined {
   const values = metadata.get(key).map(String);
-  return values.length ? values.join(', ') : undefined;
+  if (values.length > 1) throw new DomainError('VALIDATION_FAILED', `Metadata "${key}" was sent ${values.length} times; send it once.`, { in: 'metadata', key, count: values.length });
+  return values[0];
 }
 
 export const checkedInput = {
   reserve(request: ReserveStockRequest__Output, metadata: Metadata) {
     const { userId, orderId, items, ttlSeconds, allowPartial } = request;
     const body = checkReserveBody({ userId, orderId, items: items.map(line), ttlSeconds, allowPartial });
-    const headers = checkIdempotencyHeaders({ 'idempotency-key': metadataText(metadata, 'idempotency-key') });
+    const headers = checkIdempotencyHeaders({ 'idempotency-key': singleMetadataValue(metadata, 'idempotency-key') });
     return { body, idempotencyKey: headers['idempotency-key'] };
   },
 

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type InventoryDeps, inventoryHandlers } from './inventoryService';
 import { loadInventoryProto } from './protoFiles';
 import { ReadinessHealth } from './readinessHealth';
+import { keepRepeatedMetadata } from './repeatedMetadata';
 
 /** How long in-flight calls may take to finish when stopping, before they are cut. */
 const STOP_GRACE_MS = 10_000;
@@ -45,6 +46,7 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: { host: str
     health.stop();
     throw new Error(`gRPC cannot listen on ${address(options.host, options.port)} (GRPC_PORT): ${(error as Error).message}`);
   });
+  keepRepeatedMetadata(server);
 
   return {
     port,
