@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--seed N] [--minutes M] [--cluster]`: starts two engine processes on
+ * `npm run chaos -- [--seed N] [--minutes M] [--cluster] [--workers W] [--partitions P]`: starts two engine processes (each with W workers, over P partitions) at once on
  * throwaway servers, drives a mixed workload from many clients while injecting faults chosen by
  * the seed, then checks the invariants over the history and the final state. Exit 1 on a violation.
  */
@@ -20,13 +20,18 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     cluster: { type: 'boolean', default: false },
     clients: { type: 'string', default: '12' },
+    workers: { type: 'string', default: '1' },
+    partitions: { type: 'string' },
   },
 });
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const minutes = Number(values.minutes);
 const clients = Number(values.clients);
-if (!Number.isInteger(seed) || !(minutes > 0 && minutes <= 60) || !(clients >= 1 && clients <= 200)) {
-  console.error('usage: npm run chaos -- [--seed N] [--minutes M (0 < M <= 60)] [--cluster] [--clients C]');
+const workers = Number(values.workers);
+const partitions = values.partitions === undefined ? undefined : Number(values.partitions);
+const validPartitions = partitions === undefined || (Number.isInteger(partitions) && partitions >= 1 && partitions <= 64);
+if (!Number.isInteger(seed) || !(minutes > 0 && minutes <= 60) || !(clients >= 1 && clients <= 200) || !(workers >= 1 && workers <= 4) || !validPartitions) {
+  console.error('usage: npm run chaos -- [--seed N] [--minutes M (0 < M <= 60)] [--cluster] [--clients C] [--workers W (1..4)] [--partitions P (1..64)]');
   process.exit(2);
 }
 const started = Date.now();
@@ -34,7 +39,7 @@ const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).
 log(`seed ${seed}`);
 
 const random = new Random(seed);
-const world = await startWorld({ cluster: values.cluster, log });
+const world = await startWorld({ cluster: values.cluster, workers, partitions, log });
 let exitCode = 1;
 try {
   const history = new History();

@@ -13,7 +13,7 @@ import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../sr
 export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
-/** One engine process (`node --import tsx src/main.ts`, WORKERS=1) on a fixed port, killable and restartable. */
+/** One engine process (`node --import tsx src/main.ts`, WORKERS as the world says) on a fixed port, killable and restartable. */
 export interface Engine {
   name: string;
   url: string;
@@ -37,7 +37,7 @@ async function startEngine(name: string, env: Record<string, string>): Promise<E
       command: process.execPath,
       args: ['--import', 'tsx', 'src/main.ts'],
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', WORKERS: '1', GRPC_PORT: 'off', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
+      env: { ...process.env, LOG_LEVEL: 'warn', GRPC_PORT: 'off', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
       ready: () => httpAnswers(`${url}/health`),
       startTimeoutMs: 60_000,
       pollMs: 100,
@@ -82,9 +82,20 @@ export interface World {
   stop(): Promise<void>;
 }
 
-/** Starts the servers and two engine processes sharing them. */
-export async function startWorld(options: { cluster: boolean; log?: (line: string) => void }): Promise<World> {
+/** How the engines of a campaign are set up: the configurations a user can choose. */
+export interface WorldOptions {
+  cluster: boolean;
+  /** WORKERS of each engine (default 1). */
+  workers?: number;
+  /** REDIS_PARTITIONS (default: 1 on one Redis, 16 on the cluster). */
+  partitions?: number;
+  log?: (line: string) => void;
+}
+
+/** Starts the servers and two engine processes sharing them, both at once on the empty database. */
+export async function startWorld(options: WorldOptions): Promise<World> {
   const log = options.log ?? (() => {});
+  const partitions = options.partitions ?? (options.cluster ? 16 : 1);
   const postgres = await startThrowawayPostgres();
   // The throwaway server runs with synchronous_commit=off: a crash (our kill) would lose transactions
   // it acknowledged, which no engine can survive. Sessions of this database commit durably again
@@ -109,13 +120,16 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
       DATABASE_URL: postgres.url,
       RECONCILE_CRON: '*/1 * * * * *',
       RESERVATION_TTL_SECONDS: '5',
+      WORKERS: String(options.workers ?? 1),
+      REDIS_PARTITIONS: String(partitions),
       ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.nodesList, REDIS_URL: '' } : { REDIS_URL: redis!.url }),
     };
-    // One after the other: the first applies the migrations.
-    for (const name of ['A', 'B']) {
-      engines.push(await startEngine(name, env));
-      log(`engine ${name} on ${engines[engines.length - 1].url}`);
-    }
+    // At the same instant, as a deployment rolls out replicas: their migrations must not collide.
+    const started = await Promise.allSettled(['A', 'B'].map((name) => startEngine(name, env!)));
+    for (const result of started) if (result.status === 'fulfilled') engines.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    for (const engine of engines) log(`engine ${engine.name} on ${engine.url} (WORKERS=${env.WORKERS}, REDIS_PARTITIONS=${partitions})`);
   } catch (error) {
     await Promise.allSettled([...engines.map((e) => e.stop()), redis?.stop(), redisCluster?.stop(), postgres.stop()]);
     throw error;
@@ -128,7 +142,7 @@ export async function startWorld(options: { cluster: boolean; log?: (line: strin
     redisCluster,
     engines,
     engineEnv: { ...env!, ADMIN_TOKEN: CHAOS_ADMIN_TOKEN },
-    partitions: options.cluster ? 16 : 1,
+    partitions,
     redisClient() {
       if (!client) {
         client = redisCluster
