@@ -1,19 +1,8 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
-import type { FastifyRequest } from 'fastify';
 import { reserveOutcome } from '../../metrics';
 import { reserveRequest } from '../../reconciler/reservations';
 import type { AppDeps } from '../deps';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
-
-/**
- * A client that went away before its 201 was written never learns its reservation: the hold is
- * undone like a reserve answered 503, rather than keep units for nobody until it expires. Only a
- * connection already closed when the answer is ready counts: one that closes while the answer is
- * being written may have received it, and an answer given is never undone.
- */
-function undoIfUnanswered(request: FastifyRequest, undo: () => void): void {
-  if (request.raw.socket?.destroyed) undo();
-}
 
 const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reservations, config, metrics }) => {
   app.post(
@@ -34,7 +23,6 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
       const { reservation, replayed } = answer;
       reply.outcome = reserveOutcome(answer);
       if (replayed) reply.header('idempotency-replayed', 'true');
-      if (answer.unanswered) undoIfUnanswered(request, answer.unanswered);
       return reply.code(201).send(reservation);
     },
   );
