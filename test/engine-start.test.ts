@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client';
@@ -17,7 +18,6 @@ describe('engines started together on an empty Postgres', () => {
       const [first] = handles;
       const applied = await first.db.execute('select count(*)::int as n from drizzle.__drizzle_migrations');
       const rows = Array.isArray(applied) ? applied : (applied as { rows: unknown[] }).rows;
-      const { readdirSync } = await import('node:fs');
       const migrations = readdirSync('drizzle').filter((name) => name.endsWith('.sql')).length;
       expect(rows).toEqual([{ n: migrations }]);
       await Promise.all(handles.map((handle) => handle.close()));

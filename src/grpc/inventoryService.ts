@@ -65,10 +65,9 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
       const started = performance.now();
       try {
         const { body, idempotencyKey } = checkedInput.reserve(request, metadata);
-        const answer = await reservations.reserve(reserveRequest(body, idempotencyKey, config.reservationTtlSeconds));
+        // Its deadline passed or it cancelled: nobody will receive the reservation (undone as after a 503).
+        const answer = await reservations.reserve(reserveRequest(body, idempotencyKey, config.reservationTtlSeconds), () => call.cancelled);
         metrics.reserveAnswered(200, reserveOutcome(answer), performance.now() - started);
-        // Its deadline passed or it cancelled: nobody will receive this reservation (undone as after a 503).
-        if (call.cancelled) answer.unanswered?.();
         return { reservation: reservationMessage(answer.reservation), replayed: answer.replayed };
       } catch (error) {
         const failure = apiErrorFor(error);

@@ -31,8 +31,6 @@ export interface ReserveAnswer {
   reservation: Reservation;
   /** The Idempotency-Key had already produced this reservation. */
   replayed: boolean;
-  /** For a reservation made by this call: the client never received the answer, undo it (stockEngine.ts). */
-  unanswered?: () => void;
 }
 
 /**
@@ -45,15 +43,16 @@ export class Reservations {
     private readonly db: Database,
   ) {}
 
-  async reserve(request: ReserveRequest): Promise<ReserveAnswer> {
+  /** `abandoned`: whether the caller has gone by the time the hold is made (StockEngine.reserve). */
+  async reserve(request: ReserveRequest, abandoned?: () => boolean): Promise<ReserveAnswer> {
     const { userId, ttlSeconds, allowPartial, idempotencyKey } = request;
     const lines = mergeLinesWithinMaxQty(request.items);
     const orderId = request.orderId ?? null;
     const idempotency = idempotencyKey
       ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
       : undefined;
-    const outcome = await this.engine.reserve({ userId, orderId, lines, ttlSeconds, allowPartial, idempotency });
-    if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false, unanswered: outcome.unanswered };
+    const outcome = await this.engine.reserve({ userId, orderId, lines, ttlSeconds, allowPartial, idempotency }, abandoned);
+    if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
     return { reservation: await this.read(outcome.reservationId), replayed: true };
   }
 

@@ -25,15 +25,7 @@ export interface ReserveCommand {
 }
 
 export type ReserveOutcome =
-  | {
-      kind: 'created';
-      reservation: Reservation;
-      /**
-       * The client never received the answer (it disconnected, its deadline passed): the hold is
-       * undone like a reserve answered 503, unless a retry with its key was answered with it.
-       */
-      unanswered(): void;
-    }
+  | { kind: 'created'; reservation: Reservation }
   | { kind: 'replayed'; reservationId: string };
 
 /** A commit or release: the reservation as it now stands, and whether this call changed it. */
@@ -123,9 +115,12 @@ export class StockEngine {
 
   /**
    * Holds stock; concurrent calls of one partition are folded into one script call (see
-   * reserveBatcher.ts). The reservation is homed in the partition of its lines.
+   * reserveBatcher.ts). The reservation is homed in the partition of its lines. `abandoned`, when
+   * given, is asked once the hold is made: a caller gone by then (a gRPC deadline passed) never
+   * learns the reservation, so it is undone like a reserve answered 503, unless a retry with its
+   * key was answered with it.
    */
-  async reserve(request: ReserveCommand): Promise<ReserveOutcome> {
+  async reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     const { keys } = this.store;
     const home = keys.partitionOfSku(request.lines[0].sku);
     const spans = this.spanning.partsOf(request.lines, home).length > 0;
@@ -133,10 +128,18 @@ export class StockEngine {
     const { idempotency, userId } = request;
     const keyHere = !spans && (!idempotency || keys.partitionOfUser(userId) === home);
     const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere, spans };
-    if (!idempotency || keyHere) return this.reserveIn(command);
+    const outcome = !idempotency || keyHere ? await this.reserveIn(command) : await this.reserveClaimed(command, idempotency);
+    if (outcome.kind === 'created' && abandoned?.()) this.unconfirmedOf(command).add([command]);
+    return outcome;
+  }
 
-    // The key lives in its user's partition (or the holds in several): claimed there first, bound
-    // once the holds are made.
+  /**
+   * A keyed reserve whose key lives in its user's partition (or whose holds span several): the
+   * key is claimed there first, and bound once the holds are made.
+   */
+  private async reserveClaimed(command: QueuedReserve, idempotency: NonNullable<ReserveCommand['idempotency']>): Promise<ReserveOutcome> {
+    const { keys } = this.store;
+    const { userId } = command;
     const key = keys.idempotency(userId, idempotency.keyHash);
     const fingerprint = bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest);
     this.store.assertServing(keys.partitionOfUser(userId));
@@ -185,7 +188,6 @@ export class StockEngine {
             createdAt: this.createdAtText.of(reply[1] as number),
             expiresAt: this.expiresAtText.of(reply[2] as number),
           },
-          unanswered: () => this.unconfirmedOf(command).add([command]),
         };
       case ReplyCode.Repeated:
         return { kind: 'replayed', reservationId: String(reply[1]) };
