@@ -171,11 +171,11 @@ export async function check(world: World, history: History, faults: Fault[], log
         if (op.code === 'RESERVATION_RELEASED') seen.add('RELEASED');
         if (op.code === 'RESERVATION_EXPIRED') seen.add('EXPIRED');
         // A hold answered as gone before its expiry.
-        const deadline = deadlineFor(r, ops, op);
-        const early = deadline !== undefined && op.t1 < deadline - MARGIN_MS && op.t0 > r.ackedAt - 1;
+        const inForce = deadlineFor(r, ops, op);
+        const early = inForce !== undefined && op.t1 < inForce.deadline - MARGIN_MS && op.t0 > r.ackedAt - 1;
         const gone = op.status === 404 || op.code === 'RESERVATION_EXPIRED' || s === 'EXPIRED' || ((op.code === 'RESERVATION_RELEASED' || s === 'RELEASED') && !r.releaseTried);
         if (early && gone && !r.commitAckedAt)
-          flag({ invariant: 'no acknowledged hold lost before expiry', detail: `${r.id} expires ${iso(r.expiresAt)} but #${op.seq} ${op.kind} answered at ${iso(op.t1)}: ${op.status} ${op.code ?? s ?? ''}`, resId: r.id, at: op.t1 }, r.ackedAt);
+          flag({ invariant: 'no acknowledged hold lost before expiry', detail: `${r.id} expires ${iso(r.expiresAt)} but #${op.seq} ${op.kind} answered at ${iso(op.t1)}: ${op.status} ${op.code ?? s ?? ''}`, resId: r.id, at: op.t1 }, Math.max(r.ackedAt, inForce!.setAt));
       }
       if (TERMINAL.includes(status)) seen.add(status);
       // The terminal state acknowledged first is the one a loss of Redis data may have undone.
@@ -335,7 +335,13 @@ function limitOverruns(
  * was sent, or the shortest of an extend racing it (an extend sets now + ttl, which may shorten
  * the hold). Undefined when an extend with an unknown outcome may have applied.
  */
-function deadlineFor(r: Reservation, ops: Op[], op: Op): number | undefined {
+/**
+ * The expiry in force when `op` was sent (the latest acknowledged reserve or extend before it, or
+ * an earlier one an extend in flight may have shortened it to), and when the answer that set it
+ * was acknowledged: a loss of Redis data undoes an extend by its own acknowledgement, not by the
+ * reserve's.
+ */
+function deadlineFor(r: Reservation, ops: Op[], op: Op): { deadline: number; setAt: number } | undefined {
   let deadline = r.createdAt;
   let inForceAt = -Infinity;
   for (const other of ops) {
@@ -353,7 +359,7 @@ function deadlineFor(r: Reservation, ops: Op[], op: Op): number | undefined {
     if (other.status !== 200 && other.code === undefined) return undefined;
     if (other.t1 > op.t0 && other.status === 200) deadline = Math.min(deadline, Date.parse(other.answer.expiresAt));
   }
-  return deadline;
+  return { deadline, setAt: inForceAt };
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString().slice(11, 23);
