@@ -97,6 +97,51 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('stock locations in the sy
     expect((await pass()).drift).toEqual([]);
   });
 
+  it('a retired location: units its holds return leave its total (an ADJUST movement), it leaves once empty, and available is what can be held', async () => {
+    const sku = skuIn(ctx, 0, 'retire-');
+    await createSku(ctx, sku, { locations: [{ location: 'a', total: 5 }, { location: 'b', total: 5 }] });
+    const released = await reserve(sku, 2, 'a');
+    const sold = await reserve(sku, 1, 'a');
+    const expiring = (await post('/v1/reservations', { userId: 'u2', items: [{ sku, qty: 1, location: 'a' }], ttlSeconds: 1 })).json();
+    expect(expiring.status).toBe('PENDING');
+    await createSku(ctx, sku, { locations: [{ location: 'b', total: 5 }] });
+    expect((await view(sku)).locations.find((level: any) => level.location === 'a')).toMatchObject({ active: false, total: 4, available: 0, reserved: 4, sold: 0 });
+
+    await post(`/v1/reservations/${sold.id}/commit`);
+    await post(`/v1/reservations/${released.id}/release`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await pass();
+    expect((await view(sku)).locations).toEqual([
+      { location: 'b', active: true, total: 5, available: 5, reserved: 0, sold: 0 },
+      { location: 'a', active: false, total: 1, available: 0, reserved: 0, sold: 1 },
+    ]);
+    expect(await view(sku)).toMatchObject({ total: 6, available: 5, reserved: 0, sold: 1 });
+    // Before: available read 8 while a reserve could hold 5.
+    const availability = (await post('/v1/availability', { items: [{ sku, qty: 6 }] })).json();
+    expect(availability.items[0]).toMatchObject({ available: 5, ok: false });
+    expect((await post('/v1/reservations', { userId: 'u3', items: [{ sku, qty: 6 }] })).json().error.details.items[0]).toMatchObject({ available: 5 });
+    const movements = (await ctx.app.inject({ method: 'GET', url: `/v1/admin/skus/${sku}/movements?limit=50`, headers: adminHeaders })).json().items;
+    const writeOffs = movements.filter((m: any) => m.type === 'ADJUST');
+    expect(writeOffs.map((m: any) => [m.location, m.qty, m.actor]).sort()).toEqual([['a', -1, 'engine'], ['a', -2, 'engine']]);
+    expect(writeOffs[0].reason).toContain('retired location');
+    expect((await pass()).drift).toEqual([]);
+    expect(await levelsInPostgres(sku)).toEqual([
+      { location: 'b', active: true, total: 5, available: 5, reserved: 0, sold: 0 },
+      { location: 'a', active: false, total: 1, available: 0, reserved: 0, sold: 1 },
+    ]);
+
+    // A retired location with nothing held or sold leaves the SKU, in Redis and in Postgres.
+    const other = skuIn(ctx, 0, 'retire-');
+    await createSku(ctx, other, { locations: [{ location: 'a', total: 3 }, { location: 'b', total: 3 }] });
+    const hold = await reserve(other, 1, 'a');
+    await createSku(ctx, other, { locations: [{ location: 'b', total: 3 }] });
+    await post(`/v1/reservations/${hold.id}/release`);
+    expect((await view(other)).locations.map((level: any) => level.location)).toEqual(['b']);
+    expect(await view(other)).toMatchObject({ total: 3, available: 3, reserved: 0, sold: 0 });
+    expect((await pass()).drift).toEqual([]);
+    expect((await levelsInPostgres(other)).map((level) => level.location)).toEqual(['b']);
+  });
+
   it('drift in one location is reported with its location and repaired from the facts', async () => {
     const sku = skuIn(ctx, 0, 'loc-');
     await createSku(ctx, sku, { locations: LOCATIONS });

@@ -45,6 +45,8 @@ end
 local function finishReservation(recordKey, outboxKey, reservationId, r, outcome, now, templates, retentionMs)
   local lines = {}
   local stock = {}
+  local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
+  local events = {{type = types[outcome], at = now, id = reservationId, lines = lines}}
   for _, hold in ipairs(localHolds(r, templates)) do
     local sku, reserved, text = hold[1], hold[2], hold[3]
     local stockKey = skuKey(templates.stock, sku)
@@ -60,7 +62,7 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
           addBuyerUnits(skuKey(templates.buyers, sku), r.u, reserved)
         end
       else
-        moveUnits(stockKey, reserved, allocations, 'reserved', 'available')
+        returnHeldUnits(stockKey, sku, reserved, allocations, events, now)
         if limited then
           addBuyerUnits(skuKey(templates.buyers, sku), r.u, -reserved)
         end
@@ -77,8 +79,7 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
   r.s = outcome
   r.f = string.format('%d', finishedAt)
   saveReservation(recordKey, r, retentionMs)
-  local types = {C = 'COMMIT', R = 'RELEASE', E = 'EXPIRE'}
-  appendEntry(outboxKey, {{type = types[outcome], at = now, id = reservationId, lines = lines}}, stock)
+  appendEntry(outboxKey, events, stock)
   -- A spanning reservation's end is due at once in its other partitions (the engine applies it
   -- there, or the reconciler does after a crash).
   if templates.spanning and spansPartitions(r, templates) then

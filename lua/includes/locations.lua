@@ -72,3 +72,59 @@ local function locationCounters(stockKey, locations)
   end
   return rows
 end
+
+-- Why a retired location's total shrinks: what its ended holds returned can never be held again.
+local RETIRED_RETURN_REASON = 'units returned to a retired location leave its total'
+
+-- Returns the held units of an ended hold to the shelf, per location where they were taken
+-- (allocations: nil on a SKU without locations). A retired location takes no holds, so what comes
+-- back to it could never be held again: those units leave its total and the SKU's instead, each
+-- with an ADJUST event appended to `events` (the audit trail, and Postgres's totals), so
+-- `available` always equals what a reserve can hold. A retired location left with nothing held or
+-- sold leaves the SKU.
+local function returnHeldUnits(stockKey, sku, units, allocations, events, now)
+  local located = allocations and parseLocations(redis.call('HGET', stockKey, 'locations'))
+  if not located or #located.retired == 0 then
+    moveUnits(stockKey, units, allocations, 'reserved', 'available')
+    return
+  end
+  local retired = {}
+  for _, location in ipairs(located.retired) do
+    retired[location] = true
+  end
+  local kept, writtenOff = {}, 0
+  for _, allocation in ipairs(allocations) do
+    local location, held = allocation[1], allocation[2]
+    if retired[location] then
+      redis.call('HINCRBY', stockKey, locationField(location, 'reserved'), -held)
+      redis.call('HINCRBY', stockKey, locationField(location, 'total'), -held)
+      writtenOff = writtenOff + held
+      events[#events + 1] = {type = 'ADJUST', at = now, sku = sku, delta = -held, reason = RETIRED_RETURN_REASON,
+        actor = 'engine', location = location}
+    else
+      kept[#kept + 1] = allocation
+    end
+  end
+  if writtenOff == 0 then
+    moveUnits(stockKey, units, kept, 'reserved', 'available')
+    return
+  end
+  -- (Never HINCRBY by -0: Redis refuses "-0" as an integer, and a script stopped half-way keeps what it wrote.)
+  if units > writtenOff then
+    moveUnits(stockKey, units - writtenOff, kept, 'reserved', 'available')
+  end
+  redis.call('HINCRBY', stockKey, 'reserved', -writtenOff)
+  redis.call('HINCRBY', stockKey, 'total', -writtenOff)
+  local stillRetired = {}
+  for _, location in ipairs(located.retired) do
+    local left = redis.call('HMGET', stockKey, locationField(location, 'reserved'), locationField(location, 'sold'))
+    if tonumber(left[1]) + tonumber(left[2]) > 0 then
+      stillRetired[#stillRetired + 1] = location
+    else
+      for _, counter in ipairs(LOCATION_COUNTERS) do
+        redis.call('HDEL', stockKey, locationField(location, counter))
+      end
+    end
+  end
+  redis.call('HSET', stockKey, 'locations', formatLocations(located.active, stillRetired))
+end

@@ -38,8 +38,9 @@ local function sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now,
       addBuyerUnits(buyersKey, userId, -held)
     end
   end
-  moveUnits(stockKey, units, located and perLocation.list or nil, 'reserved', 'available')
+  local events = {{type = 'EXPIRE', at = now, lines = lines}}
+  returnHeldUnits(stockKey, sku, units, located and perLocation.list or nil, events, now)
   redis.call('HINCRBY', stockKey, 'version', 1)
-  appendEntry(outboxKey, {{type = 'EXPIRE', at = now, lines = lines}}, {stockSnapshot(stockKey, sku)})
+  appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
   return #members, units
 end

@@ -61,7 +61,7 @@ export const skuView = {
     locations: {
       type: 'array',
       description:
-        'Where the units are, active locations first in priority order; the SKU\'s counters are their sums. A SKU created with a plain total has one, "default". An inactive location was left out of the last PUT: it keeps what is held and sold there and takes no new holds.',
+        'Where the units are, active locations first in priority order; the SKU\'s counters are their sums. A SKU created with a plain total has one, "default". An inactive location was left out of the last PUT: it keeps what is held and sold there and takes no new holds; units its holds give back leave its total (available is always what a reserve can hold), and it leaves the list once nothing is held or sold there.',
       items: {
         type: 'object',
         additionalProperties: false,
@@ -219,7 +219,7 @@ const skuSettingFields = {
     type: 'array',
     minItems: 1,
     maxItems: MAX_LOCATIONS,
-    description: 'In priority order; a location left out keeps its held and sold units and takes no new holds',
+    description: 'In priority order; a location left out keeps its held and sold units and takes no new holds, and what its holds give back leaves its total',
     items: {
       type: 'object',
       additionalProperties: false,
