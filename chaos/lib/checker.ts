@@ -17,6 +17,7 @@ export const INVARIANTS = [
   'per-user limit',
   'acknowledged commit in Postgres exactly once',
   'Postgres and Redis agree',
+  'available is what a reserve can hold',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -237,6 +238,9 @@ export async function check(world: World, history: History, faults: Fault[], log
       for (const level of view?.locations ?? []) {
         const where = `${sku}@${level.location}`;
         if (!isConserved(level)) violations.push({ invariant: 'conservation', detail: `${where} in API: ${JSON.stringify(level)}`, sku });
+        // A location left out of the last PUT takes no holds: nothing there may read available, and once nothing is held or sold there it is gone.
+        if (!level.active && (level.available !== 0 || level.reserved + level.sold === 0))
+          violations.push({ invariant: 'available is what a reserve can hold', detail: `${where} is retired but reads ${JSON.stringify(level)}`, sku });
         const row: any = pgLevels.get(where);
         for (const field of ['total', 'available', 'reserved', 'sold'])
           if (Number(level[field]) !== Number(row?.[field])) violations.push({ invariant: 'Postgres and Redis agree', detail: `${where}.${field}: API ${level[field]}, Postgres ${row?.[field]}`, sku });

@@ -10,10 +10,18 @@ export const INITIAL_TOTAL = 40;
 /** SKUs whose stock sits in several locations (priority order); the others keep theirs in "default". */
 export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'south'] };
 
-/** The PUT body's stock for `total` units: split over the SKU's locations (the first takes the rest), or a plain total. */
-function stockOf(sku: string, total: number) {
-  const locations = LOCATIONS[sku];
+/**
+ * The PUT body's stock for `total` units: split over the SKU's locations (the first takes the
+ * rest), or a plain total. With `random`, a location other than the first is sometimes left out
+ * (retired while holds sit there), to come back with a later PUT.
+ */
+function stockOf(sku: string, total: number, random?: Random) {
+  let locations = LOCATIONS[sku];
   if (!locations) return { total };
+  if (random?.chance(0.3)) {
+    const retired = random.pick(locations.slice(1));
+    locations = locations.filter((location) => location !== retired);
+  }
   const share = Math.floor(total / locations.length);
   return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })) };
 }
@@ -233,7 +241,7 @@ export class Workload {
       case 'set': {
         const sku = random.pick(SKUS);
         // Totals only grow by PUT (a lower one may be refused, which is fine too).
-        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { ...stockOf(sku, INITIAL_TOTAL + random.int(-10, 20)), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { ...stockOf(sku, INITIAL_TOTAL + random.int(-10, 20), random), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
         return;
       }
       case 'adjust': {
