@@ -89,6 +89,35 @@ describe("requests Node's HTTP parser refuses are answered in the one error shap
   });
 });
 
+describe('a header a request carries once, sent twice, is refused (as gRPC refuses repeated metadata)', () => {
+  const sku = 'twice-sku';
+  beforeAll(async () => {
+    await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { total: 3 } });
+  });
+  const reserveWith = (headers: string) => {
+    const body = JSON.stringify({ userId: 'twice', items: [{ sku, qty: 1 }] });
+    return rawAnswer(`POST /v1/reservations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${headers}connection: close\r\n\r\n${body}`);
+  };
+
+  it('two Idempotency-Key headers: 400 VALIDATION_FAILED, nothing held (Node would join them into one key "k1, k2")', async () => {
+    const answer = await reserveWith('idempotency-key: k1\r\nIdempotency-Key: k2\r\n');
+    expectErrorShape(answer, 400, 'VALIDATION_FAILED');
+    expect(answer.json().error.details).toEqual({ in: 'header', key: 'idempotency-key', count: 2 });
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json()).toMatchObject({ available: 3, reserved: 0 });
+    // One key holding ", " is still one key.
+    expect((await reserveWith('idempotency-key: k1, k2\r\n')).status).toBe(201);
+  });
+
+  it('two Authorization headers: 400 VALIDATION_FAILED, whichever comes first (Node would keep the first)', async () => {
+    const good = `authorization: Bearer ${ADMIN_TOKEN}\r\n`;
+    for (const headers of [`${good}authorization: Bearer guess\r\n`, `authorization: Bearer guess\r\n${good}`]) {
+      const answer = await rawAnswer(`PUT /v1/admin/skus/${sku} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 13\r\n${headers}connection: close\r\n\r\n{"total": 10}`);
+      expectErrorShape(answer, 400, 'VALIDATION_FAILED');
+    }
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().total).toBe(3);
+  });
+});
+
 describe('paths the docs pages do not serve', () => {
   it.each(['/docs/static/%2e%2e/package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/docs/static/../../package.json'])('%s is 404 NOT_FOUND', async (path) => {
     expectErrorShape(await rawAnswer(`GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`), 404, 'NOT_FOUND');

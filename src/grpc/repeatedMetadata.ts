@@ -1,8 +1,7 @@
 import type { Http2Server } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
+import { SINGLE_VALUE_HEADERS } from '../http/validation';
 
-/** Metadata a call reads one value of: sent more than once, it is refused rather than one value picked. */
-export const SINGLE_VALUE_METADATA = ['authorization', 'idempotency-key'] as const;
 
 /**
  * Node's HTTP/2 layer keeps only the first `authorization` header of a request and joins repeated
@@ -11,7 +10,7 @@ export const SINGLE_VALUE_METADATA = ['authorization', 'idempotency-key'] as con
  * list, which grpc-js turns into as many metadata values.
  */
 function keepRepeatedValues(_stream: unknown, headers: Record<string, string | string[] | undefined>, _flags: number, rawHeaders: string[]): void {
-  for (const key of SINGLE_VALUE_METADATA) {
+  for (const key of SINGLE_VALUE_HEADERS) {
     const values: string[] = [];
     // Raw headers alternate name and value.
     for (let n = 0; n < rawHeaders.length; n += 2) if (rawHeaders[n] === key) values.push(rawHeaders[n + 1]);

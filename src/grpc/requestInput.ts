@@ -1,15 +1,13 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { FromSchema } from 'json-schema-to-ts';
-import { DomainError } from '../domain/errors';
 import { availabilityBody, extendBody, idempotencyHeaders, putSkuBody, reservationParams, reserveBody, skuParams } from '../http/schemas';
-import { type Validator, createSchemaCompilers, validationFailed } from '../http/validation';
+import { SINGLE_VALUE_HEADERS, type Validator, createSchemaCompilers, sentMoreThanOnce, validationFailed } from '../http/validation';
 import type { BulkCheckStockRequest__Output } from './generated/flashsale/v1/BulkCheckStockRequest';
 import type { CheckStockRequest__Output } from './generated/flashsale/v1/CheckStockRequest';
 import type { ExtendReservationRequest__Output } from './generated/flashsale/v1/ExtendReservationRequest';
 import type { ReserveStockRequest__Output } from './generated/flashsale/v1/ReserveStockRequest';
 import type { StockLine__Output } from './generated/flashsale/v1/StockLine';
 import type { UpdateStockRequest__Output } from './generated/flashsale/v1/UpdateStockRequest';
-import type { SINGLE_VALUE_METADATA } from './repeatedMetadata';
 
 /**
  * A gRPC request, turned into the JSON the matching HTTP route takes and checked against that
@@ -43,9 +41,9 @@ const checkIdempotencyHeaders = checker<FromSchema<typeof idempotencyHeaders>>(i
 const line = ({ sku, qty, location }: StockLine__Output) => ({ sku, qty, location });
 
 /** The one value of a metadata key (undefined when absent); sent more than once, 400 (see repeatedMetadata.ts). */
-export function singleMetadataValue(metadata: Metadata, key: (typeof SINGLE_VALUE_METADATA)[number]): string | undefined {
+export function singleMetadataValue(metadata: Metadata, key: (typeof SINGLE_VALUE_HEADERS)[number]): string | undefined {
   const values = metadata.get(key).map(String);
-  if (values.length > 1) throw new DomainError('VALIDATION_FAILED', `Metadata "${key}" was sent ${values.length} times; send it once.`, { in: 'metadata', key, count: values.length });
+  if (values.length > 1) throw sentMoreThanOnce('metadata', key, values.length);
   return values[0];
 }
 

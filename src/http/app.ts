@@ -10,7 +10,7 @@ import { answerClientError, installErrorHandling, sendError } from './errorHandl
 import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
 import metricsPlugin from './plugins/metrics';
 import { documentBodyRefusals, markOptionalBodies } from './schemas';
-import { installValidation } from './validation';
+import { installValidation, refuseRepeatedHeaders } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
 import adminWebhookRoutes from './routes/adminWebhooks';
@@ -53,6 +53,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   installValidation(app);
   installErrorHandling(app);
   app.addHook('onRoute', documentBodyRefusals);
+  app.addHook('onRequest', refuseRepeatedHeaders);
   await app.register(enginePlugin, options);
   await app.register(metricsPlugin, { perSku: options.config.metricsPerSku });
 

@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors';
 
 /** RFC 3339 as ajv-formats checks it: real calendar days, a zone required. */
@@ -159,4 +159,29 @@ export function installValidation(app: FastifyInstance): void {
 export function validationFailed(context: string | undefined, issues: ErrorObject[] | Omit<ErrorObject, 'schemaPath'>[], message: string): DomainError {
   const details = issues.map((issue) => ({ in: context, path: issue.instancePath || undefined, message: issue.message, params: issue.params }));
   return new DomainError('VALIDATION_FAILED', `Invalid request ${context}: ${message}`, details);
+}
+
+/** Headers (gRPC: metadata) a request carries one value of: sent more than once, it is refused rather than one value picked. */
+export const SINGLE_VALUE_HEADERS = ['authorization', 'idempotency-key'] as const;
+
+/** The 400 of a single-value header or metadata key sent `count` times. */
+export function sentMoreThanOnce(where: 'header' | 'metadata', key: string, count: number): DomainError {
+  const noun = where === 'header' ? 'Header' : 'Metadata';
+  return new DomainError('VALIDATION_FAILED', `${noun} "${key}" was sent ${count} times; send it once.`, { in: where, key, count });
+}
+
+/**
+ * An onRequest hook refusing a repeated single-value header: Node keeps the first `authorization`
+ * and joins repeated `idempotency-key` values with ", ", so the request would act on a value the
+ * client did not send alone.
+ */
+export function refuseRepeatedHeaders(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+  // It runs on every request: a callback hook (no promise), and only names of a matching length are compared.
+  const raw = request.raw.rawHeaders;
+  for (const key of SINGLE_VALUE_HEADERS) {
+    let count = 0;
+    for (let n = 0; n < raw.length; n += 2) if (raw[n].length === key.length && raw[n].toLowerCase() === key) count++;
+    if (count > 1) return done(sentMoreThanOnce('header', key, count));
+  }
+  done();
 }
