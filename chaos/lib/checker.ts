@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
+import { PART_DEADLINE_MS } from '../../src/redis/spanning';
 import type { Fault } from './faults';
 import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
 import type { World } from './world';
@@ -39,8 +40,15 @@ export interface CheckResult {
 const MARGIN_MS = 300;
 const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
 
-/** Waits for both engines to be ready, every hold to expire, and the reconciler to have drained everything. */
-async function settle(world: World, history: History, log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
+/** Faults that kill an engine process: a reserve spanning partitions it was making may leave parts without a home. */
+const ENGINE_KILLS = ['engine-kill', 'reconciler-killed-mid-pass'];
+
+/**
+ * Waits for both engines to be ready, every hold to expire, the parts a killed engine left
+ * without a home to be let go (PART_DEADLINE_MS after they were held, README "Reservations that
+ * span partitions"), and the reconciler to have drained everything.
+ */
+async function settle(world: World, history: History, faults: Fault[], log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
   const notes: string[] = [];
   // A pass killed with its engine keeps the reconcile lease until its TTL (15 s) runs out.
   const deadline = Date.now() + 120_000;
@@ -66,6 +74,11 @@ async function settle(world: World, history: History, log: (line: string) => voi
   notReady.forEach(log);
   const lastExpiry = Math.max(0, ...[...history.reservations.values()].map((r) => r.expiresAt));
   if (lastExpiry > Date.now()) await sleep(Math.min(lastExpiry - Date.now() + 1500, 30_000));
+  const lastKill = Math.max(0, ...faults.filter((fault) => ENGINE_KILLS.includes(fault.kind)).map((fault) => fault.t0));
+  if (world.partitions > 1 && lastKill + PART_DEADLINE_MS > Date.now()) {
+    log(`waiting ${((lastKill + PART_DEADLINE_MS - Date.now()) / 1000).toFixed(1)} s for parts a killed engine may have left without a home`);
+    await sleep(lastKill + PART_DEADLINE_MS + 1000 - Date.now());
+  }
   let lastDrift: any[] = [];
   let quiet = 0;
   const settleStart = Date.now();
@@ -110,7 +123,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 export async function check(world: World, history: History, faults: Fault[], log: (line: string) => void = () => {}): Promise<CheckResult> {
   const violations: Violation[] = [];
   const lostByDesign: Violation[] = [];
-  const { notes, lastDrift, notReady } = await settle(world, history, log);
+  const { notes, lastDrift, notReady } = await settle(world, history, faults, log);
   for (const detail of notReady) violations.push({ invariant: 'engines ready after faults stop', detail, at: Date.now() });
 
   const sql = postgres(world.postgres.url, { max: 4, onnotice: () => {} });

@@ -19,7 +19,7 @@ export interface SpanningReserve {
 type Reply = (string | number)[];
 
 /** A part must see its home record within this long, else the reserve died half-way and the part is let go. */
-const PART_DEADLINE_MS = 60_000;
+export const PART_DEADLINE_MS = 60_000;
 /** Spanning work settled per partition and reconciler round. */
 const DUE_PER_ROUND = 200;
 
