@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
 import { PART_DEADLINE_MS } from '../../src/redis/spanning';
+import { CLAIM_TTL_MS } from '../../src/redis/stockEngine';
 import type { Fault } from './faults';
 import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
 import type { World } from './world';
@@ -19,6 +20,7 @@ export const INVARIANTS = [
   'acknowledged commit in Postgres exactly once',
   'Postgres and Redis agree',
   'available is what a reserve can hold',
+  'a retry after a 503 is served once Redis answers',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -39,6 +41,11 @@ export interface CheckResult {
 
 const MARGIN_MS = 300;
 const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
+
+/** How long after a fault ends a retry may still meet the claim its first attempt made (Redis answering again, then the undo's next round). */
+const RETRY_GRACE_MS = 1500;
+/** How long the claim of a keyed reserve whose engine died lives on, with a margin. */
+const CLAIM_LIFETIME_MS = CLAIM_TTL_MS + 1000;
 
 /** Faults that kill an engine process: a reserve spanning partitions it was making may leave parts without a home. */
 const ENGINE_KILLS = ['engine-kill', 'reconciler-killed-mid-pass'];
@@ -206,6 +213,16 @@ export async function check(world: World, history: History, faults: Fault[], log
       const violation: Violation = { invariant: 'one reservation per idempotency key', detail: `key "${key}" of ${idem.userId} produced ${ids.join(', ')}`, resId: ids[0], at: Date.now() };
       if (Number.isFinite(firstAcked)) flag(violation, firstAcked);
       else violations.push(violation);
+    }
+    // A keyed reserve answered 503 lets go of its claim as soon as Redis answers: a retry elsewhere
+    // is refused IN_FLIGHT only while a fault lasts (or just after it), or for the 30 s a claim
+    // made by an engine killed since lives on.
+    for (const op of history.ops) {
+      if (op.kind !== 'reserve-retry-elsewhere' || op.code !== 'IDEMPOTENCY_IN_FLIGHT') continue;
+      const excused = faults.some((fault) =>
+        ENGINE_KILLS.includes(fault.kind) ? fault.t0 <= op.t0 && op.t0 <= fault.t1 + CLAIM_LIFETIME_MS : fault.t0 <= op.t0 && op.t0 <= fault.t1 + RETRY_GRACE_MS,
+      );
+      if (!excused) violations.push({ invariant: 'a retry after a 503 is served once Redis answers', detail: `#${op.seq} key "${op.idemKey}" answered IDEMPOTENCY_IN_FLIGHT at ${iso(op.t1)}, no fault then`, at: op.t1 });
     }
     for (const [pair, units] of perUser) {
       const [sku, user] = pair.split('|');

@@ -201,6 +201,7 @@ export class Workload {
         if (idemKey) this.history.idemKeys.set(idemKey, { key: idemKey, userId: body.userId, body, ids: new Set() });
         const op = await this.send(client, kind === 'reserve' ? 'reserve' : 'reserve-idem', 'POST', '/v1/reservations', body, { idemKey });
         this.afterReserve(op);
+        if (idemKey && (op.status === 503 || op.status === 0)) await this.retryElsewhere(client, op, body, idemKey, random);
         return;
       }
       case 'retry': {
@@ -255,6 +256,21 @@ export class Workload {
         await this.send(client, repair ? 'reconcile-repair' : 'reconcile', 'POST', '/v1/admin/reconcile', { repair }, { admin: true });
         return;
       }
+    }
+  }
+
+  /**
+   * What a checkout does with a keyed reserve answered 503 (or not at all): it retries the same key
+   * on the other engine until it gets an answer, as the README says it may. Invariant 7: a 201 it
+   * gets is never undone by the engine, and the key is not refused IDEMPOTENCY_IN_FLIGHT for long.
+   */
+  private async retryElsewhere(client: number, first: Op, body: unknown, idemKey: string, random: Random) {
+    const other = this.engines.find((engine) => engine.name !== first.engine) ?? this.engines[0];
+    for (let attempt = 0; attempt < 12; attempt++) {
+      await sleep(random.int(100, 300));
+      const op = await this.send(client, 'reserve-retry-elsewhere', 'POST', '/v1/reservations', body, { idemKey, engine: other });
+      this.afterReserve(op);
+      if (op.status !== 503 && op.status !== 0 && op.code !== 'IDEMPOTENCY_IN_FLIGHT') return;
     }
   }
 

@@ -49,7 +49,7 @@ type Reply = (string | number)[];
 type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean; spans: boolean };
 
 /** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
-const CLAIM_TTL_MS = 30_000;
+export const CLAIM_TTL_MS = 30_000;
 
 /** lua/abandon.lua's reply for a reservation a retry was answered with. */
 const ABANDON_KEPT_REPLAYED = 2;
