@@ -1,4 +1,3 @@
-import { askNode } from '../src/servers/askNode';
 /**
  * Faults of a Redis Cluster under traffic, against real servers:
  * 1. a master killed with kill -9 in the middle of a storm of reserves and commits (3 masters,
@@ -9,18 +8,25 @@ import { askNode } from '../src/servers/askNode';
  *    printed, never asserted to be zero;
  * 2. a hot SKU's slot migrated to another master by hand (SETSLOT IMPORTING/MIGRATING, MIGRATE,
  *    SETSLOT NODE) while reserves run: no 500, exactly the acknowledged holds are held, and
- *    reserves keep working on the new master;
- * 3. two engines on the shared cluster, one namespace and one database: a hold made through one
+ *    reserves keep working on the new master; then a routine `redis-cli --cluster reshard` of
+ *    1,000 slots holding two partitions' hash tags (thousands of keys each, so each slot stays
+ *    half-moved for seconds): every reserve is served (ASK, MOVED and TRYAGAIN are retried within
+ *    the command timeout) and the window any partition answered 503 is printed;
+ * 4. two engines on the shared cluster, one namespace and one database: a hold made through one
  *    commits through the other, and one unit among 200 shoppers split over both has one winner.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryRows } from '../src/db/client';
+import { allPartitions } from '../src/redis/partitions';
+import { askNode } from '../src/servers/askNode';
 import { type TestContext, conserved, createSku, createTestContext, createTestDatabase, rawCounters, readRecord, skuIn, uniqueName } from './support/context';
 import { type TestRedisCluster, startTestRedisCluster } from './support/servers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
+const run = promisify(execFile);
 
 /** One answer of the engine, when it was asked and answered. */
 interface Answer {
@@ -62,6 +68,27 @@ async function inBatches<T, R>(items: T[], width: number, work: (item: T) => Pro
 async function unitsInExpiryIndex(ctx: TestContext, sku: string): Promise<number> {
   const members = await ctx.redis.zrange(ctx.keys.expiry(sku), 0, -1);
   return members.reduce((sum, member) => sum + Number(member.split('|')[1]), 0);
+}
+
+/** The slots each master owns, ascending, from CLUSTER SLOTS. */
+async function slotsByMaster(port: number): Promise<Map<number, number[]>> {
+  const ranges = (await askNode(port, ['CLUSTER', 'SLOTS'], 5000)) as [number, number, [string, number, string]][];
+  const owned = new Map<number, number[]>();
+  for (const [start, end, [, masterPort]] of ranges) {
+    const slots = owned.get(masterPort) ?? [];
+    for (let slot = start; slot <= end; slot++) slots.push(slot);
+    owned.set(masterPort, slots);
+  }
+  for (const slots of owned.values()) slots.sort((a, b) => a - b);
+  return owned;
+}
+
+/** A reserve's answer in one partition, when it was asked and answered. */
+interface PartitionAnswer {
+  partition: number;
+  status: number;
+  start: number;
+  end: number;
 }
 
 describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each)', () => {
@@ -323,7 +350,7 @@ describe('a master killed -9 in the middle of a storm (3 masters, 1 replica each
   });
 });
 
-describe('a hot SKU\'s slot migrated to another master under traffic (3 masters, no replicas)', () => {
+describe('slots moved to another master under traffic (3 masters, no replicas)', () => {
   let cluster: TestRedisCluster;
   let ctx: TestContext;
   beforeAll(async () => {
@@ -422,6 +449,106 @@ describe('a hot SKU\'s slot migrated to another master under traffic (3 masters,
     expect(await askNode(target, ['HGET', ctx.keys.stock(sku), 'sold'], 5000)).toBe('1');
     expect((await timedInject(ctx, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ total: TOTAL, reserved: created - 1, sold: 1 });
   });
+
+  it('moves slots holding several partitions without taking them down; exactly the acknowledged holds are held', async () => {
+    const TOTAL = 100_000;
+    const partitions = allPartitions(ctx.config.redisPartitions);
+    const skus = partitions.map((partition) => skuIn(ctx, partition, 'reshard-'));
+    for (const sku of skus) await createSku(ctx, sku, { total: TOTAL });
+    const created = new Map(skus.map((sku) => [sku, 0]));
+    const reserve = async (partition: number, userId: string): Promise<PartitionAnswer> => {
+      const start = Date.now();
+      const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId, items: [{ sku: skus[partition], qty: 1 }] } });
+      if (response.statusCode === 201) created.set(skus[partition], created.get(skus[partition])! + 1);
+      return { partition, status: response.statusCode, start, end: Date.now() };
+    };
+    // The source is the master whose lowest slots reach two partitions' hash tags soonest:
+    // redis-cli moves a source's slots from its lowest up.
+    const slotOfPartition = new Map<number, number>();
+    for (const partition of partitions) slotOfPartition.set(Number(await askNode(cluster.masters[0], ['CLUSTER', 'KEYSLOT', ctx.keys.stock(skus[partition])], 5000)), partition);
+    const owned = await slotsByMaster(cluster.masters[0]);
+    const plans = [...owned].map(([port, slots]) => {
+      const partitionIndexes = slots.flatMap((slot, index) => (slotOfPartition.has(slot) ? [index] : []));
+      return { port, count: Math.max(1000, (partitionIndexes[1] ?? slots.length - 1) + 1), slots };
+    });
+    const plan = plans.sort((a, b) => a.count - b.count)[0];
+    const movedSlots = plan.slots.slice(0, plan.count);
+    const movedPartitions = movedSlots.filter((slot) => slotOfPartition.has(slot)).map((slot) => slotOfPartition.get(slot)!);
+    const source = plan.port;
+    const target = cluster.masters.find((port) => port !== source)!;
+    const [sourceId, targetId] = [String(await askNode(source, ['CLUSTER', 'MYID'], 5000)), String(await askNode(target, ['CLUSTER', 'MYID'], 5000))];
+    // Keys to move: 1,000 holds (a record each) in every moved partition, and 40,000 keys of
+    // another application sharing each slot (the hash tag alone picks the slot), so each slot
+    // stays half-moved for seconds: redis-cli migrates 10 keys per MIGRATE.
+    for (let round = 0; round < 1000 / 50; round++)
+      await Promise.all(movedPartitions.flatMap((partition) => Array.from({ length: 50 }, (_, n) => reserve(partition, `before-${round}-${n}`))));
+    for (const partition of movedPartitions) {
+      for (let batch = 0; batch < 40; batch++) {
+        const pipeline = ctx.redis.pipeline();
+        for (let n = 0; n < 1000; n++) pipeline.set(`other-app:{p${partition}}:${batch}:${n}`, 'x');
+        await pipeline.exec();
+      }
+    }
+
+    const answers: PartitionAnswer[] = [];
+    let stop = false;
+    const hardStop = Date.now() + 90_000;
+    const shopper = async (n: number) => {
+      for (let attempt = 0; !stop && Date.now() < hardStop; attempt++) {
+        const answer = await reserve((n + attempt) % partitions.length, `during-${n}-${attempt}`);
+        answers.push(answer);
+        if (answer.status === 503) await sleep(20);
+      }
+    };
+    let reshardStarted = 0;
+    let reshardEnded = 0;
+    const reshard = async () => {
+      await sleep(500);
+      reshardStarted = Date.now();
+      await run(
+        'redis-cli',
+        ['--cluster', 'reshard', `127.0.0.1:${source}`, '--cluster-from', sourceId, '--cluster-to', targetId, '--cluster-slots', String(plan.count), '--cluster-yes'],
+        { timeout: 80_000, maxBuffer: 64 * 1024 * 1024 },
+      );
+      reshardEnded = Date.now();
+      await sleep(500);
+      stop = true;
+    };
+    await Promise.all([...Array.from({ length: 24 }, (_, n) => shopper(n)), reshard()]);
+
+    // Reserves answered 503 in doubt are undone in the background: wait for the counters to settle.
+    const settled = async () => Promise.all(skus.map(async (sku) => ({ sku, counters: await rawCounters(ctx, sku) })));
+    let counters = await settled();
+    for (const deadline = Date.now() + 5000; counters.some(({ sku, counters }) => counters.reserved !== created.get(sku)) && Date.now() < deadline; ) {
+      await sleep(200);
+      counters = await settled();
+    }
+
+    const failed = answers.filter((answer) => answer.status === 503);
+    const windowOf = (partition: number) => {
+      const ofPartition = failed.filter((answer) => answer.partition === partition);
+      return ofPartition.length ? Math.max(...ofPartition.map((answer) => answer.end)) - Math.min(...ofPartition.map((answer) => answer.start)) : 0;
+    };
+    const longestWindow = Math.max(0, ...partitions.map(windowOf));
+    const during = answers.filter((answer) => answer.start >= reshardStarted && answer.end <= reshardEnded);
+    const servedMoved = during.filter((answer) => movedPartitions.includes(answer.partition) && answer.status === 201).length;
+    console.log(
+      `[reshard] ${plan.count} slots ${source} -> ${target} (partitions ${movedPartitions.join(', ')}) in ${reshardEnded - reshardStarted} ms; ` +
+        `${answers.length} reserves, ${during.length} during the move (${servedMoved} of moved partitions served), ${failed.length} answered 503, ` +
+        `longest 503 window of a partition ${longestWindow} ms, slowest answer ${Math.max(...answers.map((answer) => answer.end - answer.start))} ms`,
+    );
+
+    expect(movedPartitions.length).toBeGreaterThanOrEqual(2);
+    for (const slot of movedSlots.filter((slot) => slotOfPartition.has(slot))) expect(await cluster.masterOf(slot)).toBe(target);
+    for (const answer of answers) expect(answer.status).toBe(201);
+    expect(servedMoved).toBeGreaterThan(0);
+    for (const { sku, counters: of } of counters) {
+      expect(of).toEqual({ total: TOTAL, available: TOTAL - created.get(sku)!, reserved: created.get(sku)!, sold: 0 });
+      expect(conserved(of)).toBe(true);
+    }
+    // The moved partitions keep working on their new master.
+    for (const partition of movedPartitions) expect((await reserve(partition, `after-${partition}`)).status).toBe(201);
+  }, 150_000);
 });
 
 describe('two engines on the shared cluster, one namespace and one database', () => {
