@@ -19,7 +19,11 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
       onResponse: async (request, reply) => metrics.reserveAnswered(reply.statusCode, reply.outcome, reply.elapsedTime),
     },
     async (request, reply) => {
-      const answer = await reservations.reserve(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds));
+      // A client whose connection is already closed when the hold is made can never read its 201:
+      // the hold is undone like a reserve answered 503. One that closes while the answer is being
+      // written may have read it, so only a connection closed before the answer counts.
+      const connectionClosed = () => request.raw.socket?.destroyed === true;
+      const answer = await reservations.reserve(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds), connectionClosed);
       const { reservation, replayed } = answer;
       reply.outcome = reserveOutcome(answer);
       if (replayed) reply.header('idempotency-replayed', 'true');
