@@ -21,6 +21,8 @@ export const INVARIANTS = [
   'Postgres and Redis agree',
   'available is what a reserve can hold',
   'a retry after a 503 is served once Redis answers',
+  'a reserve nobody received holds nothing',
+  'no event watcher outlives its client',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -46,6 +48,12 @@ const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
 const RETRY_GRACE_MS = 1500;
 /** How long the claim of a keyed reserve whose engine died lives on, with a margin. */
 const CLAIM_LIFETIME_MS = CLAIM_TTL_MS + 1000;
+
+/**
+ * How long after its client hung up a hold may still be made and kept: the engine learns of the
+ * closed connection from its event loop, which under load runs behind by up to this much.
+ */
+const HANG_UP_NOTICE_MS = 1000;
 
 /** Faults that kill an engine process: a reserve spanning partitions it was making may leave parts without a home. */
 const ENGINE_KILLS = ['engine-kill', 'reconciler-killed-mid-pass'];
@@ -283,6 +291,34 @@ export async function check(world: World, history: History, faults: Fault[], log
       if (view?.reserved !== 0) violations.push({ invariant: 'no acknowledged hold lost before expiry', detail: `${sku}: ${view?.reserved} units still reserved after every hold expired and the reconciler caught up (leak)`, sku });
     }
     for (const drift of lastDrift) violations.push({ invariant: 'Postgres and Redis agree', detail: `final pass drift ${JSON.stringify(drift)}`, sku: drift.sku });
+
+    // A reserve whose client hung up before the hold was made is undone (released), never kept
+    // until it expires, unless its engine died before it could undo it or Redis lost the undo.
+    const gaveUp = new Map(history.ops.filter((op) => op.gaveUpOrderId).map((op) => [op.gaveUpOrderId!, op]));
+    const rows = gaveUp.size ? await sql`select id, order_id, status, created_at from reservations where order_id like 'gave-up-%'` : [];
+    let reached = 0;
+    let undone = 0;
+    for (const row of rows as any[]) {
+      const op = gaveUp.get(row.order_id);
+      if (!op) continue;
+      reached++;
+      if (row.status === 'RELEASED') undone++;
+      const createdAt = new Date(row.created_at).getTime();
+      if (row.status !== 'EXPIRED' || createdAt <= op.t1 + HANG_UP_NOTICE_MS) continue;
+      const excused = faults.some((fault) => (ENGINE_KILLS.includes(fault.kind) || fault.dataLoss) && fault.t1 >= op.t1 && fault.t0 <= createdAt + 3000);
+      if (!excused)
+        violations.push({ invariant: 'a reserve nobody received holds nothing', detail: `${row.id} (#${op.seq}, client hung up at ${iso(op.t1)}) was held at ${iso(createdAt)} and kept until it expired`, resId: row.id, at: createdAt });
+    }
+    notes.push(`${gaveUp.size} reserves whose client hung up: ${reached} reached Redis, ${undone} of them undone`);
+
+    // Every event stream's client has reset its connection: no engine still watches for one.
+    for (const engine of world.engines) {
+      const text = String((await call(engine, 'GET', '/metrics')).body ?? '');
+      for (const gauge of ['flashsale_event_streams', 'flashsale_event_watched_skus']) {
+        const value = Number(new RegExp(`^${gauge} (\\S+)$`, 'm').exec(text)?.[1]);
+        if (value !== 0) violations.push({ invariant: 'no event watcher outlives its client', detail: `engine ${engine.name}: ${gauge} ${value} after ${history.streamResets} stream clients reset`, at: Date.now() });
+      }
+    }
 
     // Every committed reservation in Postgres exactly once.
     const pgStatus = new Map((await sql`select id, status from reservations`).map((row: any) => [row.id, row.status]));

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { askNode } from '../../src/servers/askNode';
 import type { Random } from './random';
 import { adminHeaders, call } from './workload';
@@ -31,7 +32,10 @@ export type FaultKind =
   | 'redis-flush'
   | 'failover'
   | 'forced-failover'
-  | 'replica-kill';
+  | 'replica-kill'
+  | 'reshard';
+
+const run = promisify(execFile);
 
 /** Starts `npm run reconcile` (from source) against the campaign's servers and kill -9s it after `afterMs`; resolves with how it ended. */
 async function killCliPassAfter(env: Record<string, string>, repair: boolean, afterMs: number): Promise<string> {
@@ -184,6 +188,24 @@ export class FaultInjector {
           fault.detail = `master ${master} kill -9, CLUSTER FAILOVER FORCE on its replica ${replica}, old master back as a replica`;
           break;
         }
+        case 'reshard': {
+          // A routine `redis-cli --cluster reshard` between two masters, under the workload.
+          const masters = await this.masterPorts();
+          const from = random.pick(masters);
+          const to = random.pick(masters.filter((port) => port !== from));
+          const slots = random.int(100, 1500);
+          const [fromId, toId] = [String(await askNode(from, ['CLUSTER', 'MYID'], 2000)), String(await askNode(to, ['CLUSTER', 'MYID'], 2000))];
+          const reshard = ['--cluster', 'reshard', `127.0.0.1:${from}`, '--cluster-from', fromId, '--cluster-to', toId, '--cluster-slots', String(slots), '--cluster-yes'];
+          fault.detail = `redis-cli --cluster reshard of ${slots} slots ${from} -> ${to}`;
+          try {
+            await run('redis-cli', reshard, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+          } catch (error) {
+            // A move stopped half-way leaves a slot open: redis-cli closes it, as an operator would.
+            await run('redis-cli', ['--cluster', 'fix', `127.0.0.1:${from}`, '--cluster-yes'], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }).catch(() => {});
+            throw error;
+          }
+          break;
+        }
         case 'replica-kill': {
           const port = random.pick((await this.roles()).replicas);
           const downMs = random.int(200, 2000);
@@ -217,6 +239,7 @@ export class FaultInjector {
       failover: this.world.cluster ? 2 : 0,
       'forced-failover': this.world.cluster ? 1 : 0,
       'replica-kill': this.world.cluster ? 1 : 0,
+      reshard: this.world.cluster ? 2 : 0,
     };
     for (let i = 0; i < maxFaults; i++) {
       await sleep(this.random.int(1000, 3000));

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies are read field by field */
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Random } from './random';
 import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
@@ -46,6 +47,8 @@ export interface Op {
   resId?: string;
   /** The answer's body, kept for reservations and SKU views only. */
   answer?: any;
+  /** For a client that gave up on its call: the orderId its reserve carried. */
+  gaveUpOrderId?: string;
 }
 
 /** What the clients learned of one reservation from answers. */
@@ -76,6 +79,8 @@ export interface IdemKey {
 
 export class History {
   ops: Op[] = [];
+  /** Event-stream clients that connected and reset their connection (the checker reads the engines' stream gauges). */
+  streamResets = 0;
   reservations = new Map<string, Reservation>();
   idemKeys = new Map<string, IdemKey>();
   private seq = 0;
@@ -123,11 +128,18 @@ export class Workload {
   ) {}
 
   /** Sends one request and records it. */
-  async send(client: number, kind: string, method: string, path: string, body?: unknown, options: { idemKey?: string; admin?: boolean; resId?: string; engine?: Engine } = {}): Promise<Op> {
+  async send(
+    client: number,
+    kind: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { idemKey?: string; admin?: boolean; resId?: string; engine?: Engine; timeoutMs?: number } = {},
+  ): Promise<Op> {
     const engine = options.engine ?? this.engines[this.turn++ % this.engines.length];
     const headers: Record<string, string> = { ...(options.admin ? adminHeaders : {}), ...(options.idemKey ? { 'idempotency-key': options.idemKey } : {}) };
     const t0 = Date.now();
-    const answer = await call(engine, method, path, body, headers);
+    const answer = await call(engine, method, path, body, headers, options.timeoutMs);
     const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId };
     if (answer.status >= 400) {
       op.code = answer.body?.error?.code;
@@ -192,8 +204,18 @@ export class Workload {
   }
 
   private async step(client: number, random: Random) {
-    const kind = random.weighted({ reserve: 30, reserveIdem: 14, retry: 6, commit: 18, release: 7, extend: 6, get: 6, view: 5, set: 2, adjust: 3, reconcile: 2 });
+    const kind = random.weighted({ reserve: 30, reserveIdem: 14, retry: 6, giveUp: 3, commit: 18, release: 7, extend: 6, get: 6, view: 5, set: 2, adjust: 3, reconcile: 2 });
     switch (kind) {
+      case 'giveUp': {
+        // A client that hangs up 1 to 40 ms after sending its reserve (fetch aborts and closes the
+        // connection). The orderId names the call, so the checker finds its hold in Postgres.
+        const orderId = `gave-up-${random.id(10)}`;
+        const op = await this.send(client, 'reserve-give-up', 'POST', '/v1/reservations', { ...this.reserveBody(random), orderId }, { timeoutMs: random.int(1, 40) });
+        if (op.status === 0) op.gaveUpOrderId = orderId;
+        // An answer that came in time was received: an ordinary hold.
+        this.afterReserve(op);
+        return;
+      }
       case 'reserve':
       case 'reserveIdem': {
         const body = this.reserveBody(random);
@@ -290,16 +312,44 @@ export class Workload {
     }
   }
 
-  /** Runs `clients` concurrent clients until `until` (ms epoch), each bounded in count too. */
+  /**
+   * Event-stream clients: each opens GET /v1/events on a raw socket, reads for 0 to 300 ms (0:
+   * before the engine has set the stream up) and resets the connection, until `until`.
+   */
+  private async streamClient(random: Random, until: number, maxStreams = 2000) {
+    for (let n = 0; n < maxStreams && Date.now() < until; n++) {
+      const engine = random.pick(this.engines);
+      const { hostname, port } = new URL(engine.url);
+      const skus = [...new Set([random.pick(SKUS), random.pick(SKUS)])].join(',');
+      const readMs = random.chance(0.3) ? 0 : random.int(1, 300);
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(Number(port), hostname, () => {
+          socket.write(`GET /v1/events?skus=${skus} HTTP/1.1\r\nhost: chaos\r\naccept: text/event-stream\r\n\r\n`, () => {
+            setTimeout(() => socket.resetAndDestroy(), readMs);
+          });
+        });
+        socket.on('data', () => {});
+        socket.on('error', () => {});
+        // An engine being killed or restarted may leave the connect hanging.
+        socket.setTimeout(2000, () => socket.destroy());
+        socket.on('close', () => resolve());
+      });
+      this.history.streamResets++;
+      await sleep(random.int(20, 200));
+    }
+  }
+
+  /** Runs `clients` concurrent clients and two event-stream clients until `until` (ms epoch), each bounded in count too. */
   async run(clients: number, until: number, maxOpsPerClient = 20_000) {
-    await Promise.all(
-      Array.from({ length: clients }, async (_, client) => {
+    await Promise.all([
+      ...Array.from({ length: clients }, async (_, client) => {
         const random = this.random.fork();
         for (let i = 0; i < maxOpsPerClient && Date.now() < until; i++) {
           await this.step(client, random);
           await sleep(random.int(0, 25));
         }
       }),
-    );
+      ...Array.from({ length: 2 }, () => this.streamClient(this.random.fork(), until)),
+    ]);
   }
 }
