@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ErrorCode } from './domain/errors';
 import type { SkuView } from './domain/sku';
 import type { ReconcileReport, ReconcileTrigger } from './domain/reconcile';
-import type { ReserveAnswer } from './reconciler/reservations';
+import type { ReserveAnswer } from './services/reservations';
 import type { ReconcileObserver } from './reconciler/runner';
 
 export type ReserveOutcomeLabel = 'created' | 'partial' | 'replayed' | 'insufficient_stock' | 'limit_exceeded' | 'sale_not_active' | 'sku_not_found' | 'idempotency_conflict' | 'invalid' | 'unavailable' | 'error';

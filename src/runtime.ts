@@ -7,7 +7,7 @@ import { UnavailableError } from './domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from './db/client';
 import { Reconciler } from './reconciler/reconciler';
 import { RedisDataWatch } from './reconciler/redisDataWatch';
-import { Reservations } from './reconciler/reservations';
+import { Reservations } from './services/reservations';
 import type { ReconcileRunner } from './reconciler/runner';
 import { type RedisClient, connectWithRetry, createConfiguredClient } from './redis/connect';
 import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from './redis/embeddedRedis';

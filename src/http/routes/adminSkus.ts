@@ -4,7 +4,7 @@ import { DomainError } from '../../domain/errors';
 import { adjustBeyondAvailable } from '../../domain/refusals';
 import { type SkuView, normalizeSkuSettings } from '../../domain/sku';
 import { listMovements, pageSkuNames } from '../../db/skuRepository';
-import { type PutSkuResult, patchSku, putSku } from '../../reconciler/putSku';
+import { type PutSkuResult, patchSku, putSku } from '../../services/putSku';
 import type { AppDeps } from '../deps';
 import { adjustBody, errors, limitQuery, movementsResponse, patchSkuBody, putSkuBody, skuList, skuListQuery, skuParams, skuView } from '../schemas';
 import { parseJsonBody } from '../validation';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { reserveOutcome } from '../../metrics';
-import { reserveRequest } from '../../reconciler/reservations';
+import { reserveRequest } from '../../services/reservations';
 import type { AppDeps } from '../deps';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
 

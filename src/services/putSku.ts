@@ -6,7 +6,7 @@ import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/
 import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
 import type { StockEngine } from '../redis/stockEngine';
 import type { StockMaintenance } from '../redis/stockMaintenance';
-import { restoreSkus } from './coldStart';
+import { restoreSkus } from '../reconciler/coldStart';
 
 export interface PutSkuResult {
   created: boolean;
