@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisStore } from './redisStore';
+import { releaseLeaseCall, renewLeaseCall } from './scriptCalls';
 
 /** How often a lease that could not be let go (Redis not answering) is tried again. */
 const RELEASE_RETRY_MS = 250;
@@ -30,7 +31,7 @@ export class ReconcileLease {
    * answering instead of waiting out the lease's time to live.
    */
   private async releaseSoon(key: string, token: string): Promise<void> {
-    const release = () => this.store.runScript('release_lease', [key], [token]).then(() => true, () => false);
+    const release = () => this.store.run(releaseLeaseCall(key, token)).then(() => true, () => false);
     if (await release()) return;
     const deadline = Date.now() + this.ttlMs;
     const retry = setInterval(() => {
@@ -65,7 +66,7 @@ export class ReconcileLease {
     }
     let lost = false;
     const renewal = setInterval(() => {
-      this.store.runScript<number>('renew_lease', [key], [token, this.ttlMs]).then(
+      this.store.run<number>(renewLeaseCall(key, token, this.ttlMs)).then(
         (renewed) => (lost ||= renewed !== 1),
         () => {},
       );

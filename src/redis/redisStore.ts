@@ -2,7 +2,8 @@ import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
-import { type ScriptArg, type ScriptName, runScript } from './scripts';
+import type { ScriptCall } from './scriptCalls';
+import { runScript } from './scripts';
 
 export interface EngineTuning {
   recordRetentionSeconds: number;
@@ -50,8 +51,9 @@ export class RedisStore {
     readonly tuning: EngineTuning,
   ) {}
 
-  runScript<Reply = unknown>(name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], doubt?: Doubt): Promise<Reply> {
-    return this.call(() => runScript(this.client, name, keys, args) as Promise<Reply>, doubt);
+  /** Runs one script call (built in scriptCalls.ts). */
+  run<Reply = unknown>({ script, keys, args }: ScriptCall, doubt?: Doubt): Promise<Reply> {
+    return this.call(() => runScript(this.client, script, keys, args) as Promise<Reply>, doubt);
   }
 
   /** Runs plain commands on the client; Redis unreachable or refusing becomes 503. */
@@ -102,15 +104,6 @@ export class RedisStore {
       );
       return replies;
     });
-  }
-
-  /**
-   * ARGV shared by the scripts that end reservations (commit, release, extend, abandon,
-   * finish_part): one partition's SKU key templates, the record retention, where they run.
-   */
-  finishArgs(partition: number): (string | number)[] {
-    const { stock, expiry, buyers } = this.keys.skuKeyTemplates(partition);
-    return [stock, expiry, buyers, this.tuning.recordRetentionSeconds * 1000, this.keys.partitions, partition];
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

@@ -3,27 +3,18 @@ import { decodeHoldUnits } from './holdUnits';
 import type { RedisStore } from './redisStore';
 import { ReplyCode } from './replyCodes';
 import { type ReservationRecord, decodeReservationRecord } from './reservationRecord';
+import { type HoldRequest, endCall, finishPartCall, reserveSpanCall } from './scriptCalls';
 
 /** A reserve whose lines are in several partitions, on its way to being held. */
-export interface SpanningReserve {
-  id: string;
-  userId: string;
-  orderId: string | null;
-  lines: RequestedLine[];
-  ttlSeconds: number;
-  allowPartial: boolean;
+export interface SpanningReserve extends HoldRequest {
   /** "<key hash>~<body digest>" when the request carried an Idempotency-Key ('' otherwise). */
   fingerprint: string;
 }
 
 type Reply = (string | number)[];
 
-/** A part must see its home record within this long, else the reserve died half-way and the part is let go. */
-export const PART_DEADLINE_MS = 60_000;
 /** Spanning work settled per partition and reconciler round. */
 const DUE_PER_ROUND = 200;
-
-const LETTER = { COMMITTED: 'C', RELEASED: 'R', EXPIRED: 'E' } as const satisfies Record<FinalStatus, string>;
 
 /**
  * Reservations whose lines fall in several partitions (DESIGN.md, "Requests that span
@@ -75,7 +66,7 @@ export class SpanningReservations {
     homeReply.reservedByLine.forEach((units, n) => (reserved[n] = units));
     if (reserved.every((units) => decodeHoldUnits(units).units === 0)) {
       // allowPartial, and not one unit anywhere: refused like any other reserve.
-      await this.store.runScript('release', [keys.reservation(request.id), keys.outbox(home), keys.spanning(home)], [request.id, ...this.store.finishArgs(home)]);
+      await this.store.run(endCall(this.store, 'release', request.id));
       await undo();
       return [ReplyCode.InsufficientStock, ...request.lines.map(() => 0)];
     }
@@ -85,15 +76,7 @@ export class SpanningReservations {
   /** Applies the end a spanning reservation reached at its home to each of its other partitions. */
   async finishParts(id: string, status: FinalStatus, parts: readonly number[], home: number): Promise<void> {
     const { keys } = this.store;
-    await Promise.all(
-      parts.map((partition) =>
-        this.store.runScript('finish_part', [keys.reservationPart(id, partition), keys.outbox(partition), keys.spanning(partition)], [
-          id,
-          LETTER[status],
-          ...this.store.finishArgs(partition),
-        ]),
-      ),
-    );
+    await Promise.all(parts.map((partition) => this.store.run(finishPartCall(this.store, id, partition, status))));
     await this.store.call((client) => client.zrem(keys.spanning(home), id));
   }
 
@@ -147,32 +130,16 @@ export class SpanningReservations {
       return;
     }
     // Expired, or ended with its parts not yet told: release answers the expiry (E) or the end as stored.
-    const reply = await this.store.runScript<Reply>('release', [keys.reservation(id), keys.outbox(home), keys.spanning(home)], [id, ...this.store.finishArgs(home)]);
+    const reply = await this.store.run<Reply>(endCall(this.store, 'release', id));
     if (reply[0] !== ReplyCode.ReservationNotFound) await this.afterHome(id, decodeReservationRecord(String(reply[1])));
   }
 
   /** One partition's piece of a spanning reserve (lua/reserve_span.lua). */
   private async reservePiece(request: SpanningReserve, partition: number, role: 'home' | 'part', layout: string) {
-    const { keys, tuning } = this.store;
+    const { keys } = this.store;
     const local = request.lines.map((line, n) => ({ line, n })).filter(({ line }) => keys.partitionOfSku(line.sku) === partition);
-    const recordKey = role === 'home' ? keys.reservation(request.id) : keys.reservationPart(request.id, partition);
-    const reply = await this.store.runScript<Reply>(
-      'reserve_span',
-      [keys.outbox(partition), keys.spanning(partition), recordKey, ...local.flatMap(({ line }) => [keys.stock(line.sku), keys.expiry(line.sku), keys.buyers(line.sku)])],
-      [
-        tuning.recordRetentionSeconds * 1000,
-        tuning.lazySweepLimit,
-        role,
-        request.id,
-        request.userId,
-        request.orderId ?? '',
-        request.ttlSeconds * 1000,
-        request.allowPartial ? 1 : 0,
-        role === 'home' ? request.fingerprint : '',
-        PART_DEADLINE_MS,
-        layout,
-        ...local.flatMap(({ line }) => [line.sku, line.location === undefined ? line.qty : `${line.qty}@${line.location}`]),
-      ],
+    const reply = await this.store.run<Reply>(
+      reserveSpanCall(this.store, partition, { ...request, role, layout, lines: local.map(({ line }) => line) }),
     );
     const code = reply[0] as number;
     const reservedByLine = new Map<number, number | string>();

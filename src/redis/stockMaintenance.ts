@@ -9,6 +9,7 @@ import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
+import { repairStockCall, restoreSkuCall, sweepExpiredCall } from './scriptCalls';
 import { type ReservationRecord, encodeReservationRecord } from './reservationRecord';
 
 export interface StockCounters {
@@ -73,13 +74,7 @@ export class StockMaintenance {
 
   /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */
   async sweepSku(sku: string, limit: number): Promise<{ holds: number; units: number; nextExpiryMs: number | null }> {
-    const { keys } = this.store;
-    const partition = keys.partitionOfSku(sku);
-    const [holds, units, nextExpiryMs] = await this.store.runScript<number[]>(
-      'sweep_expired',
-      [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition), keys.sweepDue(partition)],
-      [sku, limit],
-    );
+    const [holds, units, nextExpiryMs] = await this.store.run<number[]>(sweepExpiredCall(this.store, sku, limit));
     return { holds, units, nextExpiryMs: nextExpiryMs < 0 ? null : nextExpiryMs };
   }
 
@@ -113,9 +108,8 @@ export class StockMaintenance {
     expectedVersion: number,
     facts: { total: number; sold: number; levels: LocationTotals[] | null },
   ): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
-    const { keys } = this.store;
     const levels = facts.levels ? encodeLevels(facts.levels) : '';
-    const reply = await this.store.runScript<number[]>('repair_stock', [keys.stock(sku), keys.expiry(sku)], [expectedVersion, facts.total, facts.sold, levels]);
+    const reply = await this.store.run<number[]>(repairStockCall(this.store, sku, expectedVersion, facts.total, facts.sold, levels));
     if (reply[0] === ReplyCode.VersionChanged) return 'changed';
     if (reply[0] === ReplyCode.FactsInconsistent) return 'inconsistent';
     if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
@@ -125,7 +119,6 @@ export class StockMaintenance {
 
   /** Cold start: recreates a SKU Redis lost; false when Redis still had it (left untouched). */
   async restoreSku(snapshot: SkuRestore): Promise<boolean> {
-    const { keys } = this.store;
     const args: (string | number)[] = [
       snapshot.sku,
       snapshot.total,
@@ -139,8 +132,7 @@ export class StockMaintenance {
     ];
     for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), Number.isFinite(hold.expiresAtMs) ? hold.expiresAtMs : '+inf');
     for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
-    const sku = snapshot.sku;
-    const [restored] = await this.store.runScript<number[]>('restore_sku', [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.sweepDue(keys.partitionOfSku(sku))], args);
+    const [restored] = await this.store.run<number[]>(restoreSkuCall(this.store, snapshot.sku, args));
     return restored === 1;
   }
 

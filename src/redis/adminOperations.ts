@@ -1,0 +1,65 @@
+import { DomainError } from '../domain/errors';
+import { locationRequired, skuNotFound } from '../domain/refusals';
+import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
+import { IN_DOUBT } from './inDoubt';
+import type { RedisStore } from './redisStore';
+import { ReplyCode, refusal } from './replyCodes';
+import { adjustStockCall, setStockCall } from './scriptCalls';
+import { type LocationCounterRow, defaultLevel, levelsOfRows } from './stockHash';
+import type { StockReads } from './stockReads';
+
+type Reply = (string | number)[];
+
+/** The admin's changes to stock: set a SKU (PUT) and adjust its units. */
+export class AdminOperations {
+  constructor(
+    private readonly store: RedisStore,
+    private readonly reads: StockReads,
+  ) {}
+
+  /**
+   * Creates or updates a SKU; `created` tells which. A SKU Postgres knows must not be created
+   * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
+   * lacks is refused with SKU_NOT_FOUND, to be restored first.
+   */
+  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; version: number }> {
+    const partition = this.store.keys.partitionOfSku(sku);
+    this.store.assertServing(partition);
+    const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate), { consequence: IN_DOUBT.admin });
+    if (reply[0] === ReplyCode.SkuNotFound) {
+      await this.store.confirmNotFound(partition);
+      throw skuNotFound(sku);
+    }
+    if (reply[0] === ReplyCode.TotalBelowCommitted) {
+      const [, reserved, sold, location] = reply;
+      const requestedTotal = location === undefined ? settings.total : settings.locations?.find((level) => level.location === location)?.total;
+      throw refusal(ReplyCode.TotalBelowCommitted, { ...(location === undefined ? {} : { location }), requestedTotal, reserved, sold });
+    }
+    const [code, total, available, reserved, sold, version, rows] = reply as [number, number, number, number, number, number, LocationCounterRow[]?];
+    const { perUserLimit, startsAt, endsAt } = settings;
+    const counters = { total, available, reserved, sold };
+    const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations }, version };
+  }
+
+  /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */
+  async adjustStock(sku: string, delta: number, reason: string, actor: string, location?: string): Promise<SkuView> {
+    const partition = this.store.keys.partitionOfSku(sku);
+    this.store.assertServing(partition);
+    const reply = await this.store.run<Reply>(adjustStockCall(this.store, sku, delta, reason, actor, location), { consequence: IN_DOUBT.admin });
+    if (reply[0] === ReplyCode.InsufficientStock) {
+      throw refusal(ReplyCode.InsufficientStock, { sku, ...(location === undefined ? {} : { location }), delta, available: reply[1] });
+    }
+    if (reply[0] === ReplyCode.LocationRequired) {
+      throw locationRequired(sku, String(reply[1]).split(','));
+    }
+    if (reply[0] === ReplyCode.TotalTooLarge) {
+      throw new DomainError('VALIDATION_FAILED', `total may not exceed ${MAX_TOTAL}.`, { sku, delta, total: reply[1] });
+    }
+    if (reply[0] === ReplyCode.SkuNotFound) await this.store.confirmNotFound(partition);
+    if (reply[0] !== ReplyCode.Ok) throw refusal(reply[0] as ReplyCode, { sku, location });
+    const view = await this.reads.getSku(sku);
+    if (!view) throw skuNotFound(sku);
+    return view;
+  }
+}

@@ -1,0 +1,232 @@
+import { type FinalStatus, MAX_LIFETIME_SECONDS, type RequestedLine } from '../domain/reservation';
+import { MAX_TOTAL, type SkuSettings } from '../domain/sku';
+import type { RedisKeys } from './keys';
+import { LETTER_OF_STATUS } from './reservationRecord';
+import type { ScriptArg, ScriptName } from './scripts';
+
+/**
+ * One builder per script in lua/: the KEYS and ARGV of a call, in the order the script's header
+ * states, so no call site assembles them. Replies are decoded by the operation that runs the call.
+ */
+export interface ScriptCall {
+  script: ScriptName;
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/** What the builders read besides their arguments: the key builder and the engine's tuning. */
+export interface CallContext {
+  keys: RedisKeys;
+  tuning: { recordRetentionSeconds: number; idempotencyTtlSeconds: number; lazySweepLimit: number };
+}
+
+/** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
+export const CLAIM_TTL_MS = 30_000;
+
+/**
+ * How long a part of a spanning reservation waits for its home before it is let go: the reserve
+ * that made it died between partitions (lua/reserve_span.lua's deadline).
+ */
+export const PART_DEADLINE_MS = 60_000;
+
+/**
+ * ARGV shared by the scripts that end reservations (commit, release, extend, abandon,
+ * finish_part; lua/includes/finishTemplates.lua reads them): one partition's SKU key templates,
+ * the record retention, the partition count and the partition they run in.
+ */
+function endArgs({ keys, tuning }: CallContext, partition: number): ScriptArg[] {
+  const { stock, expiry, buyers } = keys.skuKeyTemplates(partition);
+  return [stock, expiry, buyers, tuning.recordRetentionSeconds * 1000, keys.partitions, partition];
+}
+
+/** KEYS of a SKU's stock, expiry index and buyers. */
+function skuKeys(keys: RedisKeys, sku: string): string[] {
+  return [keys.stock(sku), keys.expiry(sku), keys.buyers(sku)];
+}
+
+/** lua/commit.lua or lua/release.lua on a reservation's home record. */
+export function endCall(context: CallContext, script: 'commit' | 'release', id: string): ScriptCall {
+  const { keys } = context;
+  const home = keys.partitionOfReservation(id);
+  return { script, keys: [keys.reservation(id), keys.outbox(home), keys.spanning(home)], args: [id, ...endArgs(context, home)] };
+}
+
+/** lua/abandon.lua: undoes a reserve nobody received; `idempotencyKey` when its key lives in the record's partition. */
+export function abandonCall(context: CallContext, id: string, idempotencyKey?: string): ScriptCall {
+  const call = endCall(context, 'release', id);
+  return { ...call, script: 'abandon', keys: idempotencyKey === undefined ? call.keys : [...call.keys, idempotencyKey] };
+}
+
+/** lua/extend.lua. */
+export function extendCall(context: CallContext, id: string, ttlSeconds: number): ScriptCall {
+  const { keys } = context;
+  const home = keys.partitionOfReservation(id);
+  return {
+    script: 'extend',
+    keys: [keys.reservation(id), keys.outbox(home), keys.sweepDue(home), keys.spanning(home)],
+    args: [id, ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000, ...endArgs(context, home)],
+  };
+}
+
+/** lua/finish_part.lua: the end its home reached, applied to one other partition's part. */
+export function finishPartCall(context: CallContext, id: string, partition: number, status: FinalStatus): ScriptCall {
+  const { keys } = context;
+  return {
+    script: 'finish_part',
+    keys: [keys.reservationPart(id, partition), keys.outbox(partition), keys.spanning(partition)],
+    args: [id, LETTER_OF_STATUS[status], ...endArgs(context, partition)],
+  };
+}
+
+/** lua/get_reservation.lua. */
+export function getReservationCall({ keys }: CallContext, id: string): ScriptCall {
+  return { script: 'get_reservation', keys: [keys.reservation(id)], args: [] };
+}
+
+/** lua/idem_claim.lua: claims a key in its user's partition for reservation `id`. */
+export function idemClaimCall(key: string, fingerprint: string, id: string): ScriptCall {
+  return { script: 'idem_claim', keys: [key], args: [fingerprint, CLAIM_TTL_MS, id] };
+}
+
+/** lua/idem_settle.lua: binds a claimed key to its reservation, or lets go of it. */
+export function idemSettleCall({ tuning }: CallContext, key: string, fingerprint: string, id: string, bind: boolean): ScriptCall {
+  return { script: 'idem_settle', keys: [key], args: [fingerprint, id, tuning.idempotencyTtlSeconds * 1000, bind ? 1 : 0] };
+}
+
+/** lua/idem_revoke.lua: lets go of a claim made for a reserve being undone, unless a retry was answered with it. */
+export function idemRevokeCall(key: string, fingerprint: string, id: string): ScriptCall {
+  return { script: 'idem_revoke', keys: [key], args: [fingerprint, id] };
+}
+
+/** A reserve with its reservation id, as the reserve scripts take it. */
+export interface HoldRequest {
+  id: string;
+  userId: string;
+  orderId: string | null;
+  lines: RequestedLine[];
+  ttlSeconds: number;
+  allowPartial: boolean;
+}
+
+/** One request of a lua/reserve.lua batch. */
+export interface ReserveArgument extends HoldRequest {
+  /** The Idempotency-Key binding's fingerprint, and whether the key lives in this partition (else it was claimed in its user's). */
+  idempotency?: { key: string; fingerprint: string; here: boolean };
+}
+
+/**
+ * lua/reserve.lua for several requests of one partition: each distinct SKU's keys are passed
+ * once, and the requests name their SKUs by number ("<n>:<qty>[@<location>]").
+ */
+export function reserveCall({ keys, tuning }: CallContext, partition: number, requests: readonly ReserveArgument[]): ScriptCall {
+  const skuNumbers = new Map<string, number>();
+  const skuKeyList: string[] = [];
+  const requestKeys: string[] = [];
+  const requestArgs: string[] = [];
+  for (const request of requests) {
+    requestKeys.push(keys.reservation(request.id));
+    const { idempotency } = request;
+    if (idempotency?.here) requestKeys.push(idempotency.key);
+    let lines = '';
+    for (const line of request.lines) {
+      let number = skuNumbers.get(line.sku);
+      if (number === undefined) {
+        number = skuNumbers.size + 1;
+        skuNumbers.set(line.sku, number);
+        skuKeyList.push(...skuKeys(keys, line.sku));
+      }
+      lines += `${lines ? ',' : ''}${number}:${line.qty}${line.location === undefined ? '' : `@${line.location}`}`;
+    }
+    // One "|"-joined argument per request (see the script's header); ids never contain "|".
+    const fingerprint = idempotency ? `${idempotency.here ? '+' : ''}${idempotency.fingerprint}` : '';
+    requestArgs.push(`${request.id}|${request.userId}|${request.orderId ?? ''}|${request.ttlSeconds * 1000}|${request.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
+  }
+  const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, requests.length];
+  return { script: 'reserve', keys: [keys.outbox(partition), keys.sweepDue(partition), ...skuKeyList, ...requestKeys], args: [...settings, ...skuNumbers.keys(), ...requestArgs] };
+}
+
+/** One partition's piece of a reserve spanning partitions; `lines` are those that live in the partition. */
+export interface SpanPiece extends HoldRequest {
+  role: 'home' | 'part';
+  /** The binding's fingerprint (home only), or ''. */
+  fingerprint: string;
+  /** The home's "spanning layout" argument ('' for a part). */
+  layout: string;
+}
+
+/** lua/reserve_span.lua. */
+export function reserveSpanCall({ keys, tuning }: CallContext, partition: number, piece: SpanPiece): ScriptCall {
+  const recordKey = piece.role === 'home' ? keys.reservation(piece.id) : keys.reservationPart(piece.id, partition);
+  return {
+    script: 'reserve_span',
+    keys: [keys.outbox(partition), keys.spanning(partition), recordKey, ...piece.lines.flatMap((line) => skuKeys(keys, line.sku))],
+    args: [
+      tuning.recordRetentionSeconds * 1000,
+      tuning.lazySweepLimit,
+      piece.role,
+      piece.id,
+      piece.userId,
+      piece.orderId ?? '',
+      piece.ttlSeconds * 1000,
+      piece.allowPartial ? 1 : 0,
+      piece.role === 'home' ? piece.fingerprint : '',
+      PART_DEADLINE_MS,
+      piece.layout,
+      ...piece.lines.flatMap((line) => [line.sku, line.location === undefined ? line.qty : `${line.qty}@${line.location}`]),
+    ],
+  };
+}
+
+/** KEYS of the scripts that change one SKU's stock: its three keys, its partition's outbox and sweep index. */
+function stockChangeKeys(keys: RedisKeys, sku: string): string[] {
+  const partition = keys.partitionOfSku(sku);
+  return [...skuKeys(keys, sku), keys.outbox(partition), keys.sweepDue(partition)];
+}
+
+/** lua/set_stock.lua; the stock argument is "<location>=<total>,…" or a plain total. */
+export function setStockCall({ keys, tuning }: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean): ScriptCall {
+  return {
+    script: 'set_stock',
+    keys: stockChangeKeys(keys, sku),
+    args: [
+      sku,
+      settings.locations ? settings.locations.map(({ location, total }) => `${location}=${total}`).join(',') : settings.total,
+      settings.perUserLimit ?? '',
+      settings.startsAt === null ? '' : Date.parse(settings.startsAt),
+      settings.endsAt === null ? '' : Date.parse(settings.endsAt),
+      actor,
+      tuning.lazySweepLimit,
+      mayCreate ? 1 : 0,
+    ],
+  };
+}
+
+/** lua/adjust_stock.lua (it needs no sweep index). */
+export function adjustStockCall({ keys, tuning }: CallContext, sku: string, delta: number, reason: string, actor: string, location?: string): ScriptCall {
+  return { script: 'adjust_stock', keys: stockChangeKeys(keys, sku).slice(0, 4), args: [sku, delta, reason, actor, tuning.lazySweepLimit, MAX_TOTAL, location ?? ''] };
+}
+
+/** lua/sweep_expired.lua: returns the units of up to `limit` expired holds of one SKU. */
+export function sweepExpiredCall({ keys }: CallContext, sku: string, limit: number): ScriptCall {
+  return { script: 'sweep_expired', keys: stockChangeKeys(keys, sku), args: [sku, limit] };
+}
+
+/** lua/repair_stock.lua; `levels` is the levels text ('' for a SKU without named locations). */
+export function repairStockCall({ keys }: CallContext, sku: string, expectedVersion: number, total: number, sold: number, levels: string): ScriptCall {
+  return { script: 'repair_stock', keys: [keys.stock(sku), keys.expiry(sku)], args: [expectedVersion, total, sold, levels] };
+}
+
+/** lua/restore_sku.lua; `args` as its header states (the snapshot, its holds and buyers). */
+export function restoreSkuCall({ keys }: CallContext, sku: string, args: ScriptArg[]): ScriptCall {
+  return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(keys.partitionOfSku(sku))], args };
+}
+
+/** lua/release_lease.lua: lets go of the reconcile lease if `token` still holds it. */
+export function releaseLeaseCall(key: string, token: string): ScriptCall {
+  return { script: 'release_lease', keys: [key], args: [token] };
+}
+
+/** lua/renew_lease.lua: extends the reconcile lease if `token` still holds it. */
+export function renewLeaseCall(key: string, token: string, ttlMs: number): ScriptCall {
+  return { script: 'renew_lease', keys: [key], args: [token, ttlMs] };
+}
