@@ -10,7 +10,7 @@ import { RedisDataWatch } from './reconciler/redisDataWatch';
 import { Reservations } from './services/reservations';
 import type { ReconcileRunner } from './reconciler/runner';
 import { type RedisClient, connectWithRetry, createConfiguredClient } from './redis/connect';
-import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from './redis/embeddedRedis';
+import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from './servers/embeddedRedis';
 import type { ReconcileLease } from './redis/reconcileLease';
 import type { EngineTuning } from './redis/redisStore';
 import { ensureScriptsLoaded } from './redis/scripts';

@@ -21,7 +21,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryRows } from '../src/db/client';
 import { allPartitions } from '../src/redis/partitions';
-import { askNode } from '../src/servers/askNode';
+import { askNode } from '../tools/askNode';
 import { type TestContext, conserved, createSku, createTestContext, createTestDatabase, rawCounters, readRecord, skuIn, uniqueName } from './support/context';
 import { type TestRedisCluster, startTestRedisCluster } from './support/servers';
 

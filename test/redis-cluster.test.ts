@@ -1,4 +1,4 @@
-import { askNode } from '../src/servers/askNode';
+import { askNode } from '../tools/askNode';
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

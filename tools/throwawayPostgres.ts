@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { postgresBinDir } from './binaries';
+import { postgresBinDir } from '../src/servers/binaries';
 import { freePort } from './freePort';
 
-/** A Postgres cluster of its own (made with initdb) on a loopback port, for tests and the bench; deleted on stop. */
+/** A Postgres cluster of its own (made with initdb) on a loopback port, for tests, the bench and chaos runs; deleted on stop. */
 export interface ThrowawayPostgres {
   port: number;
   /** URL of the `postgres` database; tests create their own databases from it. */

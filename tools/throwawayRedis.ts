@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { redisServerBinary } from './binaries';
+import { redisServerBinary } from '../src/servers/binaries';
 import { freePort } from './freePort';
-import { redisAnswers } from './readiness';
-import { type ServerProcess, startServerProcess } from './serverProcess';
+import { redisAnswers } from '../src/servers/readiness';
+import { type ServerProcess, startServerProcess } from '../src/servers/serverProcess';
 
-/** A redis-server of its own on a loopback port, for tests and the bench; its data is deleted on stop. */
+/** A redis-server of its own on a loopback port, for tests, the bench and chaos runs; its data is deleted on stop. */
 export interface ThrowawayRedis {
   port: number;
   url: string;

@@ -5,15 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { redisCliBinary, redisServerBinary } from './binaries';
+import { redisCliBinary, redisServerBinary } from '../src/servers/binaries';
 import { freePort } from './freePort';
-import { redisAnswers } from './readiness';
-import { type ServerProcess, startServerProcess } from './serverProcess';
+import { redisAnswers } from '../src/servers/readiness';
+import { type ServerProcess, startServerProcess } from '../src/servers/serverProcess';
 
 const HOST = '127.0.0.1';
 const SLOTS = 16384;
 
-/** A Redis Cluster of its own on loopback ports, for tests and the bench; its files are deleted on stop. */
+/** A Redis Cluster of its own on loopback ports, for tests, the bench and chaos runs; its files are deleted on stop. */
 export interface ThrowawayRedisCluster {
   /** Every node, the masters first (roles as created: a failover changes them). */
   nodes: { host: string; port: number }[];

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/servers/freePort';
+import { freePort } from '../../tools/freePort';
 import { httpAnswers } from '../../src/servers/readiness';
 import { startServerProcess } from '../../src/servers/serverProcess';
 import { CpuWatch } from './cpu';

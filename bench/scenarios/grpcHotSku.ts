@@ -1,6 +1,6 @@
 import { createInventoryClient } from '../../src/grpc/client';
 import { isConserved } from '../../src/domain/sku';
-import { freePort } from '../../src/servers/freePort';
+import { freePort } from '../../tools/freePort';
 import { runGrpcReserveLoad } from '../lib/grpcLoad';
 import { type LoadResult, combineLoads } from '../lib/load';
 import type { Server } from '../lib/processes';

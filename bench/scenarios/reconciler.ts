@@ -6,8 +6,8 @@ import { sweepExpiredHolds } from '../../src/reconciler/expirySweep';
 import { connectWithRetry, createRedisClient } from '../../src/redis/connect';
 import type { StockEngine } from '../../src/redis/stockEngine';
 import { createStockServices } from '../../src/redis/stockServices';
-import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
-import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
+import { startThrowawayPostgres } from '../../tools/throwawayPostgres';
+import { startThrowawayRedis } from '../../tools/throwawayRedis';
 import { type CpuReading, type CpuTarget, CpuWatch, describeReading, postgresTarget, redisPid } from '../lib/cpu';
 import { type Check, type Scenario, check } from '../lib/types';
 

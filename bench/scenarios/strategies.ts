@@ -1,5 +1,5 @@
-import { startThrowawayPostgres } from '../../src/servers/throwawayPostgres';
-import { startThrowawayRedis } from '../../src/servers/throwawayRedis';
+import { startThrowawayPostgres } from '../../tools/throwawayPostgres';
+import { startThrowawayRedis } from '../../tools/throwawayRedis';
 import { Redis } from 'ioredis';
 import { postgresTarget, redisPid } from '../lib/cpu';
 import { startStrategyServer } from '../lib/processes';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { askNode } from '../../src/servers/askNode';
+import { askNode } from '../../tools/askNode';
 import type { Random } from './random';
 import { adminHeaders, call } from './workload';
 import { ROOT, type World } from './world';

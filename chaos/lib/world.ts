@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import pg from 'postgres';
-import { freePort } from '../../src/servers/freePort';
+import { freePort } from '../../tools/freePort';
 import { httpAnswers } from '../../src/servers/readiness';
 import { type ServerProcess, startServerProcess } from '../../src/servers/serverProcess';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/servers/throwawayPostgres';
-import { startThrowawayRedis, type ThrowawayRedis } from '../../src/servers/throwawayRedis';
-import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../src/servers/throwawayRedisCluster';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../tools/throwawayPostgres';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../tools/throwawayRedis';
+import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../tools/throwawayRedisCluster';
 
 export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');

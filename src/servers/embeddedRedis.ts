@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { redisServerBinary } from '../servers/binaries';
-import { redisAnswers } from '../servers/readiness';
-import { processStartTime, stopProcess } from '../servers/processIdentity';
-import { startServerProcess } from '../servers/serverProcess';
+import { redisServerBinary } from './binaries';
+import { redisAnswers } from './readiness';
+import { processStartTime, stopProcess } from './processIdentity';
+import { startServerProcess } from './serverProcess';
 
 /**
  * The engine-owned redis-server used when no REDIS_URL is given: AOF on with fsync on every

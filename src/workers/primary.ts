@@ -12,7 +12,7 @@ import { clearEngineInfo, writeEngineInfo } from '../engineInfo';
 import { EngineMetrics } from '../metrics';
 import type { ReconcileRunner } from '../reconciler/runner';
 import { scheduleReconciler } from '../reconciler/schedule';
-import { type EmbeddedRedis, startEmbeddedRedis } from '../redis/embeddedRedis';
+import { type EmbeddedRedis, startEmbeddedRedis } from '../servers/embeddedRedis';
 import { processLogger } from './log';
 import { WORKER_ENV } from './worker';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { embeddedRedisPaths } from '../../src/redis/embeddedRedis';
+import { embeddedRedisPaths } from '../../src/servers/embeddedRedis';
 import { freePort } from './servers';
 
 /** `npm start` as a real process (node --import tsx src/main.ts), in a temporary DATA_DIR. */
