@@ -8,11 +8,7 @@
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   KEYS[4]  idempotency key (only when the request carried one and it lives in this partition)
-  ARGV[1]  reservation id
-  ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
-           (each "...%s..." where %s is the SKU)
-  ARGV[5]  record retention after the reservation ends (ms)
-  ARGV[6]  partition count          ARGV[7]  this partition (the record's home)
+  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
 
   Returns {code}
     0  undone: the reserve had run; its hold is released (now, or earlier: an earlier attempt
@@ -21,14 +17,8 @@
     2  kept: a retry with its Idempotency-Key was answered with it
    -6  RESERVATION_NOT_FOUND: the reserve never ran
 ]]
-local recordKey, outboxKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[4]
-local reservationId = ARGV[1]
--- @include "finishTemplates"
-local templates, retentionMs = finishTemplates(2, KEYS[3])
-
--- @include "nowMs"
--- @include "reservationRecord"
--- @include "finishReservation"
+-- @include "openRecord"
+local idempotencyKey = KEYS[4]
 -- @include "appendEntry"
 -- @include "idempotencyBinding"
 

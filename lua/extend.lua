@@ -2,13 +2,11 @@
 --[[
   extend: moves a pending reservation's expiry to now + ttl, never past createdAt + max lifetime.
 
-  KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  sweep-due index
-  KEYS[4]  spanning index (a spanning reservation's expiry is kept there, not on its holds)
-  ARGV[1]  reservation id          ARGV[2]  ttl (ms)
-  ARGV[3]  max lifetime from createdAt (ms)
-  ARGV[4]  stock key template      ARGV[5]  expiry index template   ARGV[6]  buyers template
-  ARGV[7]  record retention after the reservation ends (ms)
-  ARGV[8]  partition count          ARGV[9]  this partition (the record's home)
+  KEYS[1]  reservation record      KEYS[2]  outbox stream
+  KEYS[3]  spanning index (a spanning reservation's expiry is kept there, not on its holds)
+  KEYS[4]  sweep-due index
+  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
+  ARGV[8]  ttl (ms)                ARGV[9]  max lifetime from createdAt (ms)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 extended
@@ -16,14 +14,9 @@
          -7 RESERVATION_EXPIRED (expired now or earlier; units returned once)
          -8 RESERVATION_RELEASED  -9 RESERVATION_COMMITTED
 ]]
-local recordKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3]
-local reservationId, ttlMs, maxLifetimeMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
--- @include "finishTemplates"
-local templates, retentionMs = finishTemplates(4, KEYS[4])
-
--- @include "nowMs"
--- @include "reservationRecord"
--- @include "finishReservation"
+-- @include "openRecord"
+local dueKey = KEYS[4]
+local ttlMs, maxLifetimeMs = tonumber(ARGV[8]), tonumber(ARGV[9])
 -- @include "holdMember"
 -- @include "appendEntry"
 

@@ -6,21 +6,15 @@
 
   KEYS[1]  this partition's record of the reservation   KEYS[2]  outbox stream
   KEYS[3]  spanning index
-  ARGV[1]  reservation id    ARGV[2]  outcome: C, R or E
-  ARGV[3]  stock key template      ARGV[4]  expiry index template   ARGV[5]  buyers template
-  ARGV[6]  record retention after the reservation ends (ms)
-  ARGV[7]  partition count         ARGV[8]  this partition
+  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
+  ARGV[8]  outcome: C, R or E
 
   Returns {1} ended now, {0} nothing to do
 ]]
-local recordKey, outboxKey, spanningKey = KEYS[1], KEYS[2], KEYS[3]
-local reservationId, outcome = ARGV[1], ARGV[2]
--- @include "finishTemplates"
-local templates, retentionMs = finishTemplates(3, nil)
-
--- @include "nowMs"
--- @include "reservationRecord"
--- @include "finishReservation"
+-- @include "openRecord"
+local outcome = ARGV[8]
+-- A part's end is the end of the whole, decided at the home: nothing to carry further.
+templates.spanning = nil
 
 redis.call('ZREM', spanningKey, reservationId)
 local r = loadReservation(recordKey)

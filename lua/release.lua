@@ -5,11 +5,7 @@
   once) and reported as such.
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
-  ARGV[1]  reservation id
-  ARGV[2]  stock key template      ARGV[3]  expiry index template   ARGV[4]  buyers template
-           (each "...%s..." where %s is the SKU)
-  ARGV[5]  record retention after the reservation ends (ms)
-  ARGV[6]  partition count          ARGV[7]  this partition (the record's home)
+  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 released now          1 was already released (nothing changed)
@@ -17,14 +13,7 @@
          -6 RESERVATION_NOT_FOUND (only the code)
          -9 RESERVATION_COMMITTED
 ]]
-local recordKey, outboxKey = KEYS[1], KEYS[2]
-local reservationId = ARGV[1]
--- @include "finishTemplates"
-local templates, retentionMs = finishTemplates(2, KEYS[3])
-
--- @include "nowMs"
--- @include "reservationRecord"
--- @include "finishReservation"
+-- @include "openRecord"
 
 local r = loadReservation(recordKey)
 if not r then

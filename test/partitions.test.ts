@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName, skuIn as skuInOf, userIn as userInOf } from './support/context';
 import { statusCounts } from './support/http';
 import { sql } from 'drizzle-orm';
+import { DEFAULT_TUNING } from '../src/redis/redisStore';
+import { endCall } from '../src/redis/scriptCalls';
 import { runScript } from '../src/redis/scripts';
 
 const PARTITIONS = 8;
@@ -232,7 +234,8 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       const { id } = json(await reserveLines([{ sku: a, qty: 1 }, { sku: b, qty: 2 }]));
       const home = ctx.keys.partitionOfReservation(id);
       // The engine stops right after the home script: nothing told partition 4 yet.
-      await runScript(ctx.redis, 'commit', [ctx.keys.reservation(id), ctx.keys.outbox(home), ctx.keys.spanning(home)], [id, ...finishArgs(home)]);
+      const commit = endCall({ keys: ctx.keys, tuning: DEFAULT_TUNING }, 'commit', id);
+      await runScript(ctx.redis, commit.script, commit.keys, commit.args);
       expect(await rawCounters(ctx, b)).toMatchObject({ reserved: 2, sold: 0 });
       await ctx.reconciler.run('api');
       expect(await rawCounters(ctx, b)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
@@ -252,12 +255,6 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect(await rawCounters(ctx, b)).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
     });
   });
-
-  /** The ARGV the finishing scripts share, as the engine builds them (RedisStore.finishArgs). */
-  function finishArgs(partition: number): (string | number)[] {
-    const { stock, expiry, buyers } = ctx.keys.skuKeyTemplates(partition);
-    return [stock, expiry, buyers, 3600 * 1000, PARTITIONS, partition];
-  }
 
   describe('a spanning reservation after Redis lost its data', () => {
     it('comes back whole from Postgres: commit ends it in every partition', async () => {

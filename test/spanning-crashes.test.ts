@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newReservationId } from '../src/domain/ids';
+import { DEFAULT_TUNING } from '../src/redis/redisStore';
+import { endCall } from '../src/redis/scriptCalls';
 import { runScript } from '../src/redis/scripts';
 import { REDIS_TARGETS, type TestContext, conserved, createSku, createTestContext, rawCounters, readRecord, skuIn } from './support/context';
 
@@ -33,12 +35,6 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     for (const sku of skus) await createSku(ctx, sku, { total: 1000 });
   });
   afterAll(() => ctx.close());
-
-  /** The ARGV the finishing scripts share, as the engine builds them (RedisStore.finishArgs). */
-  const finishArgs = (partition: number) => {
-    const { stock, expiry, buyers } = ctx.keys.skuKeyTemplates(partition);
-    return [stock, expiry, buyers, 3600 * 1000, PARTITIONS, partition];
-  };
 
   it(`${ROUNDS} rounds of spanning reservations with crashes between partitions stay conserved (seed ${seed})`, async () => {
     const next = random(seed + (redis === 'cluster' ? 1 : 0));
@@ -71,8 +67,8 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
           expect((await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/${crash}` })).statusCode, where).toBe(200);
         } else {
           // The engine died right after the home script: no other partition was told.
-          const homeKeys = [ctx.keys.reservation(id), ctx.keys.outbox(home), ctx.keys.spanning(home)];
-          await runScript(ctx.redis, crash === 'commit-home-only' ? 'commit' : 'release', homeKeys, [id, ...finishArgs(home)]);
+          const end = endCall({ keys: ctx.keys, tuning: DEFAULT_TUNING }, crash === 'commit-home-only' ? 'commit' : 'release', id);
+          await runScript(ctx.redis, end.script, end.keys, end.args);
         }
       }
       await ctx.maintenance.settleSpanning();

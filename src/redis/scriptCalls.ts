@@ -30,13 +30,18 @@ export const CLAIM_TTL_MS = 30_000;
 export const PART_DEADLINE_MS = 60_000;
 
 /**
- * ARGV shared by the scripts that end reservations (commit, release, extend, abandon,
- * finish_part; lua/includes/finishTemplates.lua reads them): one partition's SKU key templates,
+ * The KEYS and ARGV every script that ends or changes a reservation record starts with (commit,
+ * release, extend, abandon, finish_part; lua/includes/openRecord.lua reads them): the record, the
+ * partition's outbox and spanning index; the reservation id, the partition's SKU key templates,
  * the record retention, the partition count and the partition they run in.
  */
-function endArgs({ keys, tuning }: CallContext, partition: number): ScriptArg[] {
+function recordCall({ keys, tuning }: CallContext, script: ScriptName, recordKey: string, id: string, partition: number): ScriptCall {
   const { stock, expiry, buyers } = keys.skuKeyTemplates(partition);
-  return [stock, expiry, buyers, tuning.recordRetentionSeconds * 1000, keys.partitions, partition];
+  return {
+    script,
+    keys: [recordKey, keys.outbox(partition), keys.spanning(partition)],
+    args: [id, stock, expiry, buyers, tuning.recordRetentionSeconds * 1000, keys.partitions, partition],
+  };
 }
 
 /** KEYS of a SKU's stock, expiry index and buyers. */
@@ -46,36 +51,31 @@ function skuKeys(keys: RedisKeys, sku: string): string[] {
 
 /** lua/commit.lua or lua/release.lua on a reservation's home record. */
 export function endCall(context: CallContext, script: 'commit' | 'release', id: string): ScriptCall {
-  const { keys } = context;
-  const home = keys.partitionOfReservation(id);
-  return { script, keys: [keys.reservation(id), keys.outbox(home), keys.spanning(home)], args: [id, ...endArgs(context, home)] };
+  return recordCall(context, script, context.keys.reservation(id), id, context.keys.partitionOfReservation(id));
 }
 
 /** lua/abandon.lua: undoes a reserve nobody received; `idempotencyKey` when its key lives in the record's partition. */
 export function abandonCall(context: CallContext, id: string, idempotencyKey?: string): ScriptCall {
-  const call = endCall(context, 'release', id);
-  return { ...call, script: 'abandon', keys: idempotencyKey === undefined ? call.keys : [...call.keys, idempotencyKey] };
+  const call = recordCall(context, 'abandon', context.keys.reservation(id), id, context.keys.partitionOfReservation(id));
+  if (idempotencyKey !== undefined) call.keys.push(idempotencyKey);
+  return call;
 }
 
 /** lua/extend.lua. */
 export function extendCall(context: CallContext, id: string, ttlSeconds: number): ScriptCall {
   const { keys } = context;
   const home = keys.partitionOfReservation(id);
-  return {
-    script: 'extend',
-    keys: [keys.reservation(id), keys.outbox(home), keys.sweepDue(home), keys.spanning(home)],
-    args: [id, ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000, ...endArgs(context, home)],
-  };
+  const call = recordCall(context, 'extend', keys.reservation(id), id, home);
+  call.keys.push(keys.sweepDue(home));
+  call.args.push(ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000);
+  return call;
 }
 
 /** lua/finish_part.lua: the end its home reached, applied to one other partition's part. */
 export function finishPartCall(context: CallContext, id: string, partition: number, status: FinalStatus): ScriptCall {
-  const { keys } = context;
-  return {
-    script: 'finish_part',
-    keys: [keys.reservationPart(id, partition), keys.outbox(partition), keys.spanning(partition)],
-    args: [id, LETTER_OF_STATUS[status], ...endArgs(context, partition)],
-  };
+  const call = recordCall(context, 'finish_part', context.keys.reservationPart(id, partition), id, partition);
+  call.args.push(LETTER_OF_STATUS[status]);
+  return call;
 }
 
 /** lua/get_reservation.lua. */
