@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLuaScript } from '../src/redis/luaSource';
-import { SCRIPT_NAMES } from '../src/redis/scripts';
+import { scriptNames } from '../src/redis/scripts';
 
 function luaDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lua-'));
@@ -40,7 +40,7 @@ describe('Lua include loader', () => {
   });
 
   it('every script opens with its flags (shebang) and its contract: KEYS, ARGV and returns', () => {
-    for (const file of SCRIPT_NAMES) {
+    for (const file of scriptNames()) {
       const source = loadLuaScript(file);
       const header = source.slice(0, source.indexOf(']]'));
       // The shebang makes Redis refuse a writing script under OOM before it runs, never half-way.
@@ -49,5 +49,13 @@ describe('Lua include loader', () => {
       expect(header, file).toContain('Returns');
       expect(source, file).not.toContain('@include');
     }
+  });
+
+  it('the loader finds every script in lua/, and each has its call builder in scriptCalls.ts', () => {
+    const names = scriptNames();
+    expect(names).toContain('reserve');
+    expect(names).not.toContain('openRecord');
+    const builders = readFileSync(path.join(import.meta.dirname, '../src/redis/scriptCalls.ts'), 'utf8');
+    for (const name of names) expect(builders, name).toContain(`'${name}'`);
   });
 });

@@ -1,31 +1,11 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connect';
-import { loadLuaScript } from './luaSource';
+import { LUA_DIR, loadLuaScript } from './luaSource';
 
-/** The scripts in lua/, by file name. */
-export const SCRIPT_NAMES = [
-  'reserve',
-  'commit',
-  'release',
-  'abandon',
-  'extend',
-  'get_reservation',
-  'set_stock',
-  'adjust_stock',
-  'sweep_expired',
-  'repair_stock',
-  'restore_sku',
-  'release_lease',
-  'renew_lease',
-  'idem_claim',
-  'idem_settle',
-  'idem_revoke',
-  'reserve_span',
-  'finish_part',
-] as const;
-
-export type ScriptName = (typeof SCRIPT_NAMES)[number];
+/** A script's name: its file name in lua/ without `.lua`. */
+export type ScriptName = string;
 export type ScriptArg = string | number;
 
 /** The command each script is defined under on the client. */
@@ -38,20 +18,29 @@ const commandOf = (name: ScriptName) => `fs_${name}`;
  * site repeats a number that the script's header already states.
  */
 export function defineScripts(client: RedisClient): void {
-  for (const name of SCRIPT_NAMES) client.defineCommand(commandOf(name), { lua: scriptSources()[name] });
+  for (const [name, lua] of Object.entries(scriptSources())) client.defineCommand(commandOf(name), { lua });
 }
 
 /** Runs a script defined by defineScripts: KEYS are `keys`, ARGV are `args`. */
 export function runScript(client: RedisClient, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  const command = (client as unknown as Record<string, (...parts: ScriptArg[]) => Promise<unknown>>)[commandOf(name)];
+  const command = (client as unknown as Record<string, ((...parts: ScriptArg[]) => Promise<unknown>) | undefined>)[commandOf(name)];
+  if (!command) throw new Error(`No script lua/${name}.lua was defined on this client`);
   return command.call(client, keys.length, ...keys, ...args);
+}
+
+/** The scripts in lua/ (its includes/ aside), by name. */
+export function scriptNames(dir = LUA_DIR): ScriptName[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.lua'))
+    .map((file) => file.slice(0, -'.lua'.length))
+    .sort();
 }
 
 let sources: Record<ScriptName, string> | undefined;
 
 /** Each script's expanded source, read from lua/ once per process. */
 export function scriptSources(): Record<ScriptName, string> {
-  sources ??= Object.fromEntries(SCRIPT_NAMES.map((name) => [name, loadLuaScript(name)])) as Record<ScriptName, string>;
+  sources ??= Object.fromEntries(scriptNames().map((name) => [name, loadLuaScript(name)]));
   return sources;
 }
 
