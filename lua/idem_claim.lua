@@ -20,7 +20,7 @@ local key, fingerprint, claimTtlMs, reservationId = KEYS[1], ARGV[1], ARGV[2], A
 
 local bound = redis.call('GET', key)
 if not bound then
-  redis.call('SET', key, '!' .. reservationId .. '|' .. fingerprint, 'PX', claimTtlMs)
+  redis.call('SET', key, claimText(reservationId, fingerprint), 'PX', claimTtlMs)
   return {0}
 end
 local owner, boundFingerprint = parseBinding(bound)

@@ -12,12 +12,14 @@
 ]]
 local key, fingerprint, reservationId, ttlMs, bind = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-if redis.call('GET', key) ~= '!' .. reservationId .. '|' .. fingerprint then
+-- @include "idempotencyBinding"
+
+if redis.call('GET', key) ~= claimText(reservationId, fingerprint) then
   return {0}
 end
 if bind == '0' then
   redis.call('DEL', key)
 else
-  redis.call('SET', key, reservationId .. '|' .. fingerprint, 'PX', ttlMs)
+  redis.call('SET', key, bindingText(reservationId, fingerprint), 'PX', ttlMs)
 end
 return {1}

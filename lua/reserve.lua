@@ -49,6 +49,7 @@ local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 -- @include "appendEntry"
 -- @include "reservationRecord"
 -- @include "takeUnits"
+-- @include "saleWindow"
 
 local now = nowMs()
 local nowText = string.format('%d', now)
@@ -131,7 +132,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     if not state.exists then
       return {-1, n}
     end
-    if (state.startsAt and now < state.startsAt) or (state.endsAt and now >= state.endsAt) then
+    if not saleOpen(state.startsAt, state.endsAt, now) then
       return {-2, n}
     end
     qtyTexts[n] = qtyText
@@ -211,7 +212,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
       end
     end
     reply[3 + n] = allocations and reservedText or reserved
-    lineTexts[n] = state.sku .. '|' .. qtyTexts[n] .. '|' .. reservedText
+    lineTexts[n] = recordLineText(state.sku, qtyTexts[n], reservedText)
   end
   for _, state in ipairs(holdSkus) do
     local holds = state.holds
@@ -225,12 +226,10 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
   -- A hold's lifetime is its ttl, so the record takes the ttl's own text.
   local record = writeReservationText(recordKey, 'P', nowText, ttlText, '', userId, orderId, table.concat(lineTexts, ','), ttl.keepMs)
   if idempotencyKey then
-    redis.call('SET', idempotencyKey, reservationId .. '|' .. fingerprint, 'PX', idempotencyTtlMs)
+    redis.call('SET', idempotencyKey, bindingText(reservationId, fingerprint), 'PX', idempotencyTtlMs)
   end
   -- The bulk of the outbox: the record's own text, no second encoding (src/redis/reservationRecord.ts).
-  -- A bound key travels with it, so Postgres can restore the binding after Redis lost its data.
-  local head = fingerprint ~= '' and (reservationId .. '~' .. fingerprint) or reservationId
-  return reply, head .. '|' .. record
+  return reply, reserveEventText(reservationId, fingerprint, record)
 end
 
 local replies, events = {}, {}

@@ -40,6 +40,7 @@ local lineCount = (#KEYS - 3) / 3
 -- @include "appendEntry"
 -- @include "reservationRecord"
 -- @include "takeUnits"
+-- @include "saleWindow"
 
 local now = nowMs()
 -- One state per SKU: two lines of a SKU (one naming a location) take from the same counters.
@@ -55,7 +56,7 @@ for n = 1, lineCount do
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
     local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
     local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
-    if (startsAt and now < startsAt) or (endsAt and now >= endsAt) then
+    if not saleOpen(startsAt, endsAt, now) then
       return {-2, n}
     end
     state = {sku = sku, available = tonumber(v[1]), limit = tonumber(v[2]), stockKey = stockKey, expiryKey = expiryKey,
@@ -113,7 +114,7 @@ for n, line in ipairs(lines) do
     end
   end
   reply[3 + n] = line.allocations and text or line.reserved
-  localTexts[n] = state.sku .. '|' .. line.qty .. '|' .. text
+  localTexts[n] = recordLineText(state.sku, line.qty, text)
 end
 for _, state in ipairs(held) do
   redis.call('HINCRBY', state.stockKey, 'available', -state.held)
@@ -150,6 +151,5 @@ end)
 local record = writeReservationText(recordKey, 'P', string.format('%d', now), string.format('%d', ttlMs), '', userId, orderId,
   recordLinesText, keepMs)
 redis.call('ZADD', spanningKey, expiresAt, reservationId)
-local head = fingerprint ~= '' and (reservationId .. '~' .. fingerprint) or reservationId
-appendEntry(outboxKey, {head .. '|' .. record}, stock)
+appendEntry(outboxKey, {reserveEventText(reservationId, fingerprint, record)}, stock)
 return reply

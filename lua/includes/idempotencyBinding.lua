@@ -4,6 +4,16 @@
 --                                        client knows that reservation, so the undo of a reserve
 --                                        answered 503 keeps it (invariant 7)
 --   "!<reservationId>|<fingerprint>"     claimed by the request that will make that reservation
+-- The text of a key bound to a reservation.
+local function bindingText(reservationId, fingerprint)
+  return reservationId .. '|' .. fingerprint
+end
+
+-- The text of a key claimed by the request that will make reservation `reservationId`.
+local function claimText(reservationId, fingerprint)
+  return '!' .. reservationId .. '|' .. fingerprint
+end
+
 -- Returns the owner (a reservation id, or "!<id>" for a claim), the fingerprint, and whether a
 -- retry was answered with it; nil for no binding.
 local function parseBinding(text)

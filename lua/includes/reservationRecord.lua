@@ -24,6 +24,19 @@ local function writeReservationText(recordKey, status, createdAt, lifetime, fini
   return raw
 end
 
+-- One line of a record's lines: "sku|qty|reserved" (reserved a units text).
+local function recordLineText(sku, qtyText, unitsText)
+  return sku .. '|' .. qtyText .. '|' .. unitsText
+end
+
+-- A RESERVE outbox event: "<id>[~<fingerprint>]|<record text>" (src/redis/idempotencyBinding.ts reads
+-- it). A bound Idempotency-Key travels with it, so Postgres can restore the binding after Redis
+-- lost its data.
+local function reserveEventText(reservationId, fingerprint, record)
+  local head = fingerprint ~= '' and (reservationId .. '~' .. fingerprint) or reservationId
+  return head .. '|' .. record
+end
+
 -- Writes a loaded (and changed) record, to expire `keepMs` from now.
 local function saveReservation(recordKey, r, keepMs)
   r.raw = writeReservationText(recordKey, r.s, string.format('%d', r.c), string.format('%d', r.e - r.c), r.f or '', r.u, r.o,
