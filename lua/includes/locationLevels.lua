@@ -3,7 +3,7 @@
 -- Writing a located SKU's counters whole: by set_stock (a PUT), restore_sku (cold start) and
 -- repair_stock (drift repair). A level is {location, total, sold}; `levels` = {active = {...},
 -- retired = {...}}. The text form, "<location>=<total>:<sold>,..." then "/" and the retired ones,
--- is written by src/redis/locationLevels.ts.
+-- is written by src/redis/stockHash.ts (encodeLevels).
 
 -- "<location>=<total>[:<sold>],...": {{location, total, sold or 0}, ...}.
 local function parseLevelList(text)

@@ -39,7 +39,7 @@ export class RedisKeys {
     return homeOfReservationId(id) % this.partitions;
   }
 
-  /** Hash: total, available, reserved, sold, version, perUserLimit, startsAt, endsAt. */
+  /** The SKU's stock hash: its fields are laid out in stockHash.ts. */
   stock(sku: string): string {
     return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:stock`;
   }
