@@ -77,8 +77,11 @@ async function migrateDatabase(handle: DatabaseHandle, url: string | undefined):
   }
 }
 
-/** Runs a raw statement and returns its rows, whichever driver is underneath (postgres.js answers an array, PGlite `{ rows }`). */
-export async function queryRows<T = Record<string, unknown>>(db: Database, statement: SQL): Promise<T[]> {
+/**
+ * Runs a raw statement and returns its rows, whichever driver is underneath (postgres.js answers an
+ * array, PGlite `{ rows }`); `db` may be a transaction.
+ */
+export async function queryRows<T = Record<string, unknown>>(db: Pick<Database, 'execute'>, statement: SQL): Promise<T[]> {
   const result: unknown = await db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

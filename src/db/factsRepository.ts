@@ -1,5 +1,6 @@
-import { and, asc, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, gt, inArray, lt, sql } from 'drizzle-orm';
 import { type Database, queryRows } from './client';
+import { fromEpochMs, jsonRows } from './jsonRows';
 import { idempotencyKeys } from './schema';
 import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
 
@@ -126,4 +127,27 @@ export async function pageBindings(db: Database, sinceMs: number, after: { userI
 /** Forgets bindings made before `beforeMs` (Redis dropped them by then too). */
 export async function deleteBindingsBefore(db: Database, beforeMs: number): Promise<void> {
   await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, new Date(beforeMs)));
+}
+
+/** An Idempotency-Key binding as the drain writes it (created_at in epoch milliseconds). */
+export interface NewBindingRow {
+  user_id: string;
+  key_hash: string;
+  reservation_id: string;
+  fingerprint: string;
+  created_at: number;
+}
+
+/** Records bindings; one recorded already for the same user and key stays as it is. */
+export async function insertBindings(tx: Pick<Database, 'execute'>, rows: NewBindingRow[]): Promise<void> {
+  await tx.execute(sql`
+    insert into idempotency_keys (user_id, key_hash, reservation_id, fingerprint, created_at)
+    select user_id, key_hash, reservation_id, fingerprint, ${fromEpochMs(sql`created_at`)}
+    from json_to_recordset(${jsonRows(rows)}) as x(user_id text, key_hash text, reservation_id text, fingerprint text, created_at bigint)
+    on conflict do nothing`);
+}
+
+/** Forgets the bindings of these reservations (their reserve was undone). */
+export async function deleteBindingsOf(tx: Pick<Database, 'delete'>, reservationIds: string[]): Promise<void> {
+  await tx.delete(idempotencyKeys).where(inArray(idempotencyKeys.reservationId, sql`(select json_array_elements_text(${jsonRows(reservationIds)}))`));
 }

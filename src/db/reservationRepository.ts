@@ -1,10 +1,14 @@
-import { asc, inArray } from 'drizzle-orm';
-import { type Reservation, readStatus, toLine } from '../domain/reservation';
-import type { Database } from './client';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { type Allocation, type FinalStatus, type Reservation, readStatus, toLine } from '../domain/reservation';
+import { type Database, queryRows } from './client';
+import { fromEpochMs, jsonRows } from './jsonRows';
 import { reservationItems, reservations } from './schema';
 
 /** A statement runner that reads: the database, or a transaction of it. */
 type Reader = Pick<Database, 'select'>;
+
+/** A statement runner that writes: the database, or a transaction of it. */
+type Writer = Pick<Database, 'execute' | 'update'>;
 
 /**
  * A reservation as Postgres recorded it. Given `nowMs`, as a reader sees it (a pending one past its
@@ -37,4 +41,89 @@ export async function findReservations(db: Reader, ids: readonly string[], nowMs
     });
   }
   return found;
+}
+
+/** A reservation as the drain writes it, pending. Times are epoch milliseconds (Redis time). */
+export interface NewReservationRow {
+  id: string;
+  user_id: string;
+  order_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+/** One line of a reservation, as the drain writes it. */
+export interface ReservationItemRow {
+  reservation_id: string;
+  sku: string;
+  line_no: number;
+  qty: number;
+  reserved: number;
+  /** Null on a SKU without locations. */
+  allocations: Allocation[] | null;
+}
+
+/** A reservation's new expiry (epoch milliseconds). */
+export interface ReservationExtensionRow {
+  id: string;
+  expires_at: number;
+}
+
+/** A reservation ending: its terminal state and when (epoch milliseconds). */
+export interface ReservationFinishRow {
+  id: string;
+  status: FinalStatus;
+  at: number;
+}
+
+/** Inserts the reservations not recorded yet, as pending; answers the ids it inserted. */
+export async function insertReservations(tx: Writer, rows: NewReservationRow[]): Promise<string[]> {
+  const inserted = await queryRows<{ id: string }>(tx, sql`
+    insert into reservations (id, user_id, order_id, status, created_at, expires_at)
+    select id, user_id, order_id, 'PENDING', ${fromEpochMs(sql`created_at`)}, ${fromEpochMs(sql`expires_at`)}
+    from json_to_recordset(${jsonRows(rows)}) as x(id text, user_id text, order_id text, created_at bigint, expires_at bigint)
+    on conflict (id) do nothing
+    returning id`);
+  return inserted.map((row) => row.id);
+}
+
+/** Inserts the lines not recorded yet (a line is known by its reservation and position). */
+export async function insertReservationItems(tx: Writer, rows: ReservationItemRow[]): Promise<void> {
+  await tx.execute(sql`
+    insert into reservation_items (reservation_id, sku, line_no, qty, reserved, allocations)
+    select reservation_id, sku, line_no, qty, reserved, allocations
+    from json_to_recordset(${jsonRows(rows)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int, allocations jsonb)
+    on conflict do nothing`);
+}
+
+/** Moves the expiry of the reservations still pending; one that ended already keeps its own. */
+export async function extendReservations(tx: Writer, rows: ReservationExtensionRow[]): Promise<void> {
+  await tx
+    .update(reservations)
+    .set({ expiresAt: fromEpochMs(sql`x.expires_at`), updatedAt: sql`now()` })
+    .from(sql`json_to_recordset(${jsonRows(rows)}) as x(id text, expires_at bigint)`)
+    .where(and(eq(reservations.id, sql`x.id`), eq(reservations.status, 'PENDING')));
+}
+
+/**
+ * Ends reservations: only a pending one moves, so the first terminal state recorded is the one
+ * that stays; a reservation named twice takes its earliest. Answers those it moved, each with the
+ * time it ended (epoch milliseconds).
+ */
+export async function finishReservations(tx: Writer, rows: ReservationFinishRow[]): Promise<{ id: string; status: FinalStatus; atMs: number }[]> {
+  const earliest = sql`(select distinct on (id) id, status, ${fromEpochMs(sql`at`)} as at
+    from json_to_recordset(${jsonRows(rows)}) as f(id text, status text, at bigint)
+    order by id, f.at) as x`;
+  const moved = await tx
+    .update(reservations)
+    .set({
+      status: sql`x.status`,
+      committedAt: sql`case when x.status = 'COMMITTED' then x.at else ${reservations.committedAt} end`,
+      releasedAt: sql`case when x.status <> 'COMMITTED' then x.at else ${reservations.releasedAt} end`,
+      updatedAt: sql`now()`,
+    })
+    .from(earliest)
+    .where(and(eq(reservations.id, sql`x.id`), eq(reservations.status, 'PENDING')))
+    .returning({ id: reservations.id, status: reservations.status, atMs: sql<number>`(extract(epoch from x.at) * 1000)::float8` });
+  return moved.map(({ id, status, atMs }) => ({ id, status: status as FinalStatus, atMs: Number(atMs) }));
 }

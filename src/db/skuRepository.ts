@@ -1,10 +1,14 @@
-import { asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
+import { asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { LocationLevel, SkuView } from '../domain/sku';
 import { type Database, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
+import { fromEpochMs, jsonRows } from './jsonRows';
 import { skus, stockLevels, stockMovements } from './schema';
 
-/** The one writer of the `skus` and `stock_levels` tables: the admin API's upsert, the drain's snapshots, the drift repair. */
+/**
+ * The one writer of the `skus`, `stock_levels` and `stock_movements` tables: the admin API's
+ * upsert, the drain's snapshots and movements, the drift repair, the rebuild's implied commits.
+ */
 
 export type SkuRow = typeof skus.$inferSelect;
 
@@ -140,6 +144,29 @@ export async function recordImpliedCommitMovements(db: Database, skuNames: reado
   return rows.length;
 }
 
+/** A stock movement as the drain writes it (`at` in epoch milliseconds). */
+export interface MovementRow {
+  event_key: string;
+  sku: string;
+  location: string;
+  type: string;
+  qty: number;
+  reason: string | null;
+  actor: string | null;
+  reservation_id: string | null;
+  at: number;
+}
+
+/** Records movements; one recorded already (same event key) stays as it is. */
+export async function insertMovements(tx: Executor, rows: MovementRow[]): Promise<void> {
+  await tx.execute(sql`
+    insert into stock_movements (event_key, sku, location, type, qty, reason, actor, reservation_id, at)
+    select event_key, sku, location, type, qty, reason, actor, reservation_id, ${fromEpochMs(sql`at`)}
+    from json_to_recordset(${jsonRows(rows)}) as x(event_key text, sku text, location text, type text, qty int, reason text,
+      actor text, reservation_id text, at bigint)
+    on conflict (event_key) do nothing`);
+}
+
 export async function listMovements(db: Database, sku: string, limit: number) {
   return db
     .select()
@@ -173,10 +200,6 @@ export async function listSkuNames(db: Database, limit: number): Promise<string[
 /** A statement runner: the database, or a transaction of it. */
 type Executor = Pick<Database, 'execute'>;
 
-/** Rows travel as one JSON parameter; times as epoch milliseconds. */
-const jsonRows = (value: unknown[]) => sql`${JSON.stringify(value)}::json`;
-const ms = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
-
 export interface SkuSettingsRow {
   sku: string;
   per_user_limit: number | null;
@@ -202,7 +225,7 @@ export interface SkuSnapshotRow {
 export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Promise<void> {
   await tx.execute(sql`
     insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version)
-    select sku, total, available, reserved, sold, per_user_limit, ${ms(sql`starts_at`)}, ${ms(sql`ends_at`)}, version
+    select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)}, version
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int,
       per_user_limit int, starts_at bigint, ends_at bigint, version bigint)
     on conflict (sku) do update set

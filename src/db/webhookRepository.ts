@@ -1,9 +1,13 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DeliveryState, WebhookEndpoint, WebhookEventType } from '../domain/webhooks';
 import { type Database, queryRows } from './client';
+import { fromEpochMs, jsonRows } from './jsonRows';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from './schema';
 
-/** The one reader and writer of the webhook tables, but for the drain's recording (src/webhooks/recordEvents.ts). */
+/**
+ * The one reader and writer of the webhook tables. Which events the drain records, and when, is
+ * src/webhooks/recordEvents.ts's business; the statements that record them are here.
+ */
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 
@@ -242,4 +246,60 @@ export async function releaseClaims(db: Database, deliveries: ClaimedDelivery[])
     update webhook_deliveries d set lease_until = null
     from json_to_recordset(${JSON.stringify(keys)}::json) as x(endpoint_id text, event_id text)
     where d.endpoint_id = x.endpoint_id and d.event_id = x.event_id`);
+}
+
+/** The event types at least one endpoint listens to. */
+export async function listenedEventTypes(tx: Pick<Database, 'selectDistinct'>): Promise<Set<WebhookEventType>> {
+  const rows = await tx.selectDistinct({ type: sql<WebhookEventType>`unnest(${webhookEndpoints.events})` }).from(webhookEndpoints);
+  return new Set(rows.map((row) => row.type));
+}
+
+/** An event to record; `at` is when it happened, in epoch milliseconds. */
+export interface WebhookEventRow {
+  id: string;
+  type: WebhookEventType;
+  subject: string;
+  at: number;
+  data: unknown;
+}
+
+/**
+ * Records events, each with one pending delivery per endpoint listening to its type, in one
+ * statement; an event recorded already (same id) adds nothing.
+ */
+export async function insertEventsWithDeliveries(tx: Pick<Database, 'execute'>, events: WebhookEventRow[]): Promise<void> {
+  await tx.execute(sql`
+    with recorded as (
+      insert into webhook_events (id, type, subject, created_at, data)
+      select id, type, subject, ${fromEpochMs(sql`at`)}, data
+      from json_to_recordset(${jsonRows(events)}) as x(id text, type text, subject text, at bigint, data jsonb)
+      on conflict (id) do nothing
+      returning id, seq, type, subject)
+    insert into webhook_deliveries (endpoint_id, event_id, seq, subject, next_attempt_at)
+    select ep.id, recorded.id, recorded.seq, recorded.subject, now()
+    from recorded join webhook_endpoints ep on recorded.type = any(ep.events)
+    on conflict do nothing`);
+}
+
+/**
+ * Saves each SKU's available units at its version, unless a newer version is saved; answers the
+ * SKUs saved, each with the units saved before (null for a SKU not saved before).
+ */
+export async function saveStockStates(
+  tx: Pick<Database, 'execute'>,
+  rows: { sku: string; available: number; version: number }[],
+): Promise<{ sku: string; previous: number | null }[]> {
+  // Every part of one statement reads the table as it was before it: `before` is the last state recorded.
+  return queryRows<{ sku: string; previous: number | null }>(
+    tx,
+    sql`
+    with x as (select * from json_to_recordset(${jsonRows(rows)}) as x(sku text, available int, version bigint)),
+    before as (select s.sku, s.available from webhook_stock_state s join x using (sku)),
+    saved as (
+      insert into webhook_stock_state (sku, available, version) select sku, available, version from x
+      on conflict (sku) do update set available = excluded.available, version = excluded.version
+      where webhook_stock_state.version < excluded.version
+      returning sku)
+    select saved.sku, before.available as previous from saved left join before using (sku)`,
+  );
 }

@@ -1,4 +1,6 @@
-import type { SkuSettingsRow, SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
+import type { NewBindingRow } from '../db/factsRepository';
+import type { NewReservationRow, ReservationExtensionRow, ReservationFinishRow, ReservationItemRow } from '../db/reservationRepository';
+import type { MovementRow, SkuSettingsRow, SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { OutboxEntry, OutboxEvent, StockSnapshot } from '../redis/outboxEntry';
 import { type HoldUnits, decodeHoldUnits } from '../redis/holdUnits';
@@ -6,17 +8,17 @@ import { defaultLevel, levelsOfRows } from '../redis/stockHash';
 
 /**
  * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
- * epoch milliseconds (Redis time), turned into timestamptz by the SQL.
+ * epoch milliseconds (Redis time), turned into timestamptz by the statements of src/db/.
  */
 export interface WritePlan {
-  reservations: { id: string; user_id: string; order_id: string | null; created_at: number; expires_at: number }[];
-  bindings: { user_id: string; key_hash: string; reservation_id: string; fingerprint: string; created_at: number }[];
+  reservations: NewReservationRow[];
+  bindings: NewBindingRow[];
   /** Reservations whose binding was undone (a reserve answered 503). */
   unbinds: string[];
-  items: { reservation_id: string; sku: string; line_no: number; qty: number; reserved: number; allocations: HoldUnits['allocations'] }[];
-  finishes: { id: string; status: 'COMMITTED' | 'RELEASED' | 'EXPIRED'; at: number }[];
-  extensions: { id: string; expires_at: number }[];
-  movements: { event_key: string; sku: string; location: string; type: string; qty: number; reason: string | null; actor: string | null; reservation_id: string | null; at: number }[];
+  items: ReservationItemRow[];
+  finishes: ReservationFinishRow[];
+  extensions: ReservationExtensionRow[];
+  movements: MovementRow[];
   skuSettings: SkuSettingsRow[];
   snapshots: SkuSnapshotRow[];
   /** Every location of each SKU in `snapshots`, at the same version. */

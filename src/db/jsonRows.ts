@@ -1,0 +1,13 @@
+import { type SQL, sql } from 'drizzle-orm';
+
+/**
+ * How batch statements take their rows: one JSON parameter, opened in the statement with
+ * json_to_recordset (or json_array_elements_text for a list). One round trip for any batch size,
+ * on postgres.js and PGlite alike. A VALUES list would bind one parameter per value, and Postgres
+ * takes at most 65,535 in a statement: a drain batch (100 entries of up to 128 events each, a
+ * movement of 9 values per line) can pass that.
+ */
+export const jsonRows = (rows: readonly unknown[]) => sql`${JSON.stringify(rows)}::json`;
+
+/** A column of epoch milliseconds (Redis time, as the drain's rows carry times) as a timestamptz. */
+export const fromEpochMs = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
