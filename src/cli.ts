@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config';
 import { readEngineInfo } from './engineInfo';
 import type { ReconcileReport } from './domain/reconcile';
 import { MissingBinaryError } from './servers/binaries';
-import { startRuntime } from './runtime';
+import { startRuntime } from './process/runtime';
 
 const USAGE = `usage: npm run reconcile -- [--repair] [--json]
 

@@ -6,12 +6,12 @@ import grpc from './grpc/plugin';
 import app, { serverOptions } from './http/app';
 import { scheduleReconciler } from './reconciler/schedule';
 import { MissingBinaryError } from './servers/binaries';
-import { runPrimary } from './workers/primary';
-import { runWorker } from './workers/worker';
+import { runPrimary } from './process/primary';
+import { runWorker } from './process/worker';
 
 /**
  * `npm start`: the API and the reconciler in one process, until SIGTERM or SIGINT. With WORKERS > 1,
- * a primary process and that many HTTP workers sharing the port instead (src/workers/).
+ * a primary process and that many HTTP workers sharing the port instead (src/process/).
  */
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -2,20 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackgroundServices } from '../src/background/backgroundServices';
+import { BackgroundThread } from '../src/process/backgroundThread';
 import { loadConfig } from '../src/config';
 import { type TestRedis, startTestRedis } from './support/servers';
 
 describe('background thread', () => {
   let redis: TestRedis;
   let dataDir: string;
-  let services: BackgroundServices;
+  let services: BackgroundThread;
 
   beforeAll(async () => {
     redis = await startTestRedis();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-background-'));
     // As `npm start` runs it on the embedded Postgres (PGlite in DATA_DIR), against a Redis of its own.
-    services = await BackgroundServices.start(loadConfig({ DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'silent' }), redis.url);
+    services = await BackgroundThread.start(loadConfig({ DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'silent' }), redis.url);
   });
 
   afterAll(async () => {

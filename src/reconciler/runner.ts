@@ -1,6 +1,6 @@
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 
-/** Runs reconciler passes: in this thread (Reconciler) or in the background thread (BackgroundServices). */
+/** Runs reconciler passes: in this thread (Reconciler) or in the background thread (BackgroundThread). */
 export interface ReconcileRunner {
   run(trigger: ReconcileTrigger, options?: { repair?: boolean }): Promise<ReconcileReport>;
   /** Told about every pass run through this runner. */

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../../config';
-import { type Runtime, type RuntimeOptions, startRuntime } from '../../runtime';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../process/runtime';
 
 declare module 'fastify' {
   interface FastifyInstance {

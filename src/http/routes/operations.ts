@@ -3,9 +3,9 @@ import type { AppDeps } from '../deps';
 import { bearerAuth, tokenRules } from '../auth';
 import { errors } from '../schemas';
 
-export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, relay, config }: AppDeps): Promise<void> {
+export default async function operationRoutes(app: FastifyInstance, { metrics, checkReady, primary, config }: AppDeps): Promise<void> {
   // With WORKERS > 1, which worker process answered (and its pid): a connection stays with one.
-  const health = relay ? { status: 'ok', worker: relay.worker, pid: process.pid } : { status: 'ok' };
+  const health = primary ? { status: 'ok', worker: primary.worker, pid: process.pid } : { status: 'ok' };
   app.get(
     '/health',
     {

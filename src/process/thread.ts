@@ -7,12 +7,12 @@
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/client';
-import { DomainError } from '../domain/errors';
 import { Reconciler } from '../reconciler/reconciler';
 import { connectWithRetry, createConfiguredClient } from '../redis/connect';
 import { createStockServices } from '../redis/stockServices';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
-import type { BackgroundInit, Request, Response } from './messages';
+import type { BackgroundInit } from './messages';
+import { type PassResult, type RpcCall, serveCall } from './rpc';
 
 /**
  * Nice value of this thread: the lowest priority. On Linux a nice value belongs to the thread, so
@@ -46,29 +46,26 @@ async function main(): Promise<void> {
   const webhooks = new WebhookDispatcher(database.db, { ...config.webhooks, allowPrivate: config.webhookAllowPrivate }).start();
   const pglite = database.kind === 'pglite' ? (database.client as { query: (sql: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }> }) : null;
 
-  port.on('message', async (request: Request | 'close') => {
-    if (request === 'close') {
+  const serve = async (call: RpcCall): Promise<unknown> => {
+    if (call.kind === 'query') {
+      if (!pglite) throw new Error('queries are answered here only for the embedded Postgres');
+      return (await pglite.query(call.sql, call.params, { rowMode: call.method === 'all' ? 'array' : 'object' })).rows;
+    }
+    if (call.kind === 'reconcile') {
+      const report = await reconciler.run(call.trigger, { repair: call.repair });
+      return { report, expiriesDrained } satisfies PassResult;
+    }
+    throw new Error(`the background thread answers no ${call.kind} call`);
+  };
+  port.on('message', async (call: RpcCall | 'close') => {
+    if (call === 'close') {
       await webhooks.stop();
       redis.disconnect();
       await database.close();
       port.postMessage('closed');
       return;
     }
-    let response: Response;
-    try {
-      if (request.kind === 'query') {
-        if (!pglite) throw new Error('queries are answered here only for the embedded Postgres');
-        const result = await pglite.query(request.sql, request.params, { rowMode: request.method === 'all' ? 'array' : 'object' });
-        response = { id: request.id, ok: true, rows: result.rows };
-      } else {
-        const report = await reconciler.run(request.trigger, { repair: request.repair });
-        response = { id: request.id, ok: true, report, expiriesDrained };
-      }
-    } catch (error) {
-      const code = error instanceof DomainError ? error.code : undefined;
-      response = { id: request.id, ok: false, error: { message: (error as Error).message, code } };
-    }
-    port.postMessage(response);
+    port.postMessage(await serveCall(call.id, () => serve(call)));
   });
   port.postMessage('ready');
 }

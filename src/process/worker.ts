@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { PrimaryMessage, WorkerMessage } from '../background/messages';
+import type { PrimaryMessage, WorkerMessage } from './messages';
 import type { Config } from '../config';
 import grpc from '../grpc/plugin';
 import app, { serverOptions } from '../http/app';
@@ -9,9 +9,9 @@ import { processLogOptions } from './log';
 export const WORKER_ENV = 'FLASHSALE_WORKER';
 
 /**
- * One HTTP worker of `npm start` with WORKERS > 1 (forked by src/workers/primary.ts): the whole API
+ * One HTTP worker of `npm start` with WORKERS > 1 (forked by primary.ts): the whole API
  * on the port the workers share, with reconciler passes and the embedded Postgres reached in the
- * primary (runtime `primary-relay`). It stops when the primary says so or is gone; SIGINT and
+ * primary (runtime `in-primary`). It stops when the primary says so or is gone; SIGINT and
  * SIGTERM of its own are ignored, since a terminal's Ctrl-C or a service manager's stop reaches
  * every process of the group at once and the primary stops the workers in order.
  */
@@ -40,13 +40,13 @@ export async function runWorker(config: Config): Promise<void> {
     process.on(signal, () => server.log.debug(`${signal} ignored: the primary stops the workers`));
   }
 
-  await server.register(app, { config, runtime: { services: 'primary-relay', worker } });
+  await server.register(app, { config, runtime: { services: 'in-primary', worker } });
   await server.register(grpc, { config });
   await server.ready();
-  const relay = server.runtime.relay!;
+  const primary = server.runtime.primary!;
   const metrics = server.metrics;
-  relay.localMetrics = () => metrics.registry.getMetricsAsJSON();
-  metrics.exposition = () => relay.clusterMetrics();
+  primary.localMetrics = () => metrics.registry.getMetricsAsJSON();
+  metrics.exposition = () => primary.clusterMetrics();
   if (stopping) process.exit(0);
   await server.listen({ port: config.port, host: config.host });
   serving = true;

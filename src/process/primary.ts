@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { BackgroundServices } from '../background/backgroundServices';
-import type { PrimaryMessage, RelayAnswer, RelayCall, WorkerMessage } from '../background/messages';
+import { BackgroundThread } from './backgroundThread';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+import { type RpcAnswer, type RpcCall, serveCall } from './rpc';
 import type { Config } from '../config';
-import { DomainError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import { clearEngineInfo, writeEngineInfo } from '../engineInfo';
 import { EngineMetrics } from '../metrics';
@@ -45,7 +45,7 @@ interface Slot {
  * `npm start` with WORKERS > 1: the primary process. It owns what only one process may hold and
  * the workers share (the engine-owned redis-server, the embedded Postgres, the background thread
  * that runs reconciler passes), runs the cron schedule, forks the HTTP workers that share the
- * listening port (src/workers/worker.ts) and answers their calls (database statements, passes,
+ * listening port (worker.ts) and answers their calls (database statements, passes,
  * metrics) over IPC. Workers that die are replaced; SIGTERM / SIGINT stops the workers (each
  * finishing its in-flight requests), then these services.
  */
@@ -54,11 +54,11 @@ export async function runPrimary(config: Config): Promise<void> {
   // The engine-owned redis-server unless a Redis is given; the workers connect to its socket.
   const embedded = config.redisUrl || config.redisClusterNodes ? undefined : await startEmbeddedRedis(config.dataDir);
   const redisUrl = config.redisUrl ?? embedded?.url ?? '';
-  let background: BackgroundServices;
+  let background: BackgroundThread;
   let schedule: ScheduledTask;
   const cron = new CronPasses();
   try {
-    background = await BackgroundServices.start(config, redisUrl);
+    background = await BackgroundThread.start(config, redisUrl);
     cron.background = background;
     try {
       schedule = scheduleReconciler(cron, config.reconcileCron, log);
@@ -88,7 +88,7 @@ class Primary {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    private readonly background: BackgroundServices,
+    private readonly background: BackgroundThread,
     private readonly schedule: ScheduledTask,
     private readonly cron: CronPasses,
     private readonly embedded: EmbeddedRedis | undefined,
@@ -180,20 +180,17 @@ class Primary {
   }
 
   /** Runs a worker's call here: statements and passes on the background thread, or the engine's metrics. */
-  private async answer(call: RelayCall): Promise<RelayAnswer> {
-    try {
+  private answer(call: RpcCall): Promise<RpcAnswer> {
+    return serveCall(call.id, () => {
       switch (call.kind) {
         case 'query':
-          return { id: call.id, ok: true, rows: await this.background.query(call.sql, call.params, call.method) };
+          return this.background.query(call.sql, call.params, call.method);
         case 'reconcile':
-          return { id: call.id, ok: true, report: await this.background.run(call.trigger, { repair: call.repair }) };
+          return this.background.pass(call.trigger, { repair: call.repair });
         case 'metrics':
-          return { id: call.id, ok: true, text: await this.engineMetrics() };
+          return this.engineMetrics();
       }
-    } catch (error) {
-      const code = error instanceof DomainError ? error.code : undefined;
-      return { id: call.id, ok: false, error: { message: (error as Error).message, code } };
-    }
+    });
   }
 
   /**
@@ -263,7 +260,7 @@ class Primary {
 
 /** The schedule's passes, on the background thread; remembers the one running. */
 class CronPasses implements ReconcileRunner {
-  background?: BackgroundServices;
+  background?: BackgroundThread;
   running: Promise<unknown> = Promise.resolve();
 
   run(trigger: ReconcileTrigger, options?: { repair?: boolean }): Promise<ReconcileReport> {

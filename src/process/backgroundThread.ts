@@ -3,10 +3,11 @@ import { drizzle } from 'drizzle-orm/pg-proxy';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import * as schema from '../db/schema';
-import { DomainError, type ErrorCode, UnavailableError } from '../domain/errors';
+import { DomainError, UnavailableError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
-import type { BackgroundInit, Request, Response } from './messages';
+import type { BackgroundInit } from './messages';
+import { type PassResult, type RpcAnswer, RpcClient } from './rpc';
 
 /**
  * A drizzle database whose statements are run elsewhere by `query` (the background thread, or the
@@ -24,40 +25,33 @@ export function proxyDatabase(query: (sql: string, params: unknown[], method: 'a
   ) as unknown as Database;
 }
 
-type Pending = { resolve: (response: Response) => void; reject: (error: Error) => void };
-type Body = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
-
 /**
- * Main-thread side of the background thread (see thread.ts): runs reconciler passes there and,
- * with the embedded Postgres, gives the main thread a drizzle database whose queries run there.
+ * The main thread's side of the background thread (thread.ts), over rpc.ts: runs reconciler
+ * passes there and, with the embedded Postgres, gives this thread a drizzle database whose
+ * statements run there.
  */
-export class BackgroundServices implements ReconcileRunner {
+export class BackgroundThread implements ReconcileRunner {
   observer?: ReconcileObserver;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  /** Set once the thread has died: every later call fails with it at once. */
-  private threadGone?: UnavailableError;
+  private readonly rpc: RpcClient;
+  /** Set once the thread has died: nothing is left to close. */
+  private dead = false;
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (message: Response | string) => {
-      if (typeof message === 'string') return;
-      this.pending.get(message.id)?.resolve(message);
-      this.pending.delete(message.id);
+    this.rpc = new RpcClient('The background thread', (call) => worker.postMessage(call));
+    worker.on('message', (message: RpcAnswer | string) => {
+      if (typeof message !== 'string') this.rpc.receive(message);
     });
     // A dead thread (an uncaught error, process.exit there, termination) answers nothing more:
     // its callers get a 503 instead of waiting forever. 'error' comes before 'exit' and says why.
     const threadDied = (cause: Error) => {
-      if (this.threadGone) return;
-      this.threadGone = new UnavailableError('The background thread', cause);
-      const inFlight = new UnavailableError('The background thread', cause, 'what it was running may or may not have finished');
-      for (const call of this.pending.values()) call.reject(inFlight);
-      this.pending.clear();
+      this.dead = true;
+      this.rpc.peerGone(cause);
     };
     worker.on('error', threadDied);
     worker.on('exit', (code) => threadDied(new Error(`the background thread exited with code ${code}`)));
   }
 
-  static async start(config: Config, redisUrl: string): Promise<BackgroundServices> {
+  static async start(config: Config, redisUrl: string): Promise<BackgroundThread> {
     const init: BackgroundInit = { config, redisUrl };
     const worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './thread.js' : './threadEntry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
@@ -67,38 +61,32 @@ export class BackgroundServices implements ReconcileRunner {
         else reject(new Error(`background thread failed to start: ${message.fatal}`));
       });
     });
-    return new BackgroundServices(worker);
-  }
-
-  private request(body: Body): Promise<Response> {
-    if (this.threadGone) return Promise.reject(this.threadGone);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...body, id } as Request);
-    });
+    return new BackgroundThread(worker);
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
-    const response = await this.request({ kind: 'reconcile', trigger, repair: options.repair ?? false });
-    if (response.ok) {
-      this.observer?.finished(response.report!, response.expiriesDrained ?? 0);
-      return response.report!;
+    return (await this.pass(trigger, options)).report;
+  }
+
+  /** A pass on the background thread, with what it drained; also what the primary runs for its workers. */
+  async pass(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<PassResult> {
+    try {
+      const result = await this.rpc.call<PassResult>({ kind: 'reconcile', trigger, repair: options.repair ?? false });
+      this.observer?.finished(result.report, result.expiriesDrained);
+      return result;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'RECONCILE_IN_PROGRESS') this.observer?.refused(trigger);
+      throw error;
     }
-    if (response.error.code === 'RECONCILE_IN_PROGRESS') this.observer?.refused(trigger);
-    if (response.error.code) throw new DomainError(response.error.code as ErrorCode, response.error.message);
-    throw new Error(response.error.message);
   }
 
   /**
    * One statement on the embedded Postgres in the background thread: its rows (arrays for
    * `all`, objects for `execute`), as drizzle's pg-proxy expects them. Rejects with Postgres's
-   * message. Also what the primary process runs for its workers (src/workers/primary.ts).
+   * message. Also what the primary process runs for its workers (primary.ts).
    */
-  async query(sql: string, params: unknown[], method: 'all' | 'execute'): Promise<unknown[]> {
-    const response = await this.request({ kind: 'query', sql, params, method });
-    if (!response.ok) throw new Error(response.error.message);
-    return response.rows ?? [];
+  query(sql: string, params: unknown[], method: 'all' | 'execute'): Promise<unknown[]> {
+    return this.rpc.call<unknown[]>({ kind: 'query', sql, params, method });
   }
 
   /** A drizzle database whose statements run on the embedded Postgres in the background thread. */
@@ -108,7 +96,7 @@ export class BackgroundServices implements ReconcileRunner {
 
   async close(): Promise<void> {
     // A live thread first closes its Redis client and database; a dead one has nothing to close.
-    if (!this.threadGone) {
+    if (!this.dead) {
       const closed = new Promise<void>((resolve) => this.worker.once('message', (message) => message === 'closed' && resolve()));
       this.worker.postMessage('close');
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);

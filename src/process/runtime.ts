@@ -1,22 +1,22 @@
-import { redactCredentials } from './logOptions';
-import { OutageLog } from './outageLog';
-import { BackgroundServices } from './background/backgroundServices';
-import { PrimaryRelay } from './background/primaryRelay';
-import type { Config } from './config';
-import { UnavailableError } from './domain/errors';
-import { type Database, type DatabaseHandle, openDatabase } from './db/client';
-import { Reconciler } from './reconciler/reconciler';
-import { RedisDataWatch } from './reconciler/redisDataWatch';
-import { Reservations } from './services/reservations';
-import type { ReconcileRunner } from './reconciler/runner';
-import { type RedisClient, connectWithRetry, createConfiguredClient } from './redis/connect';
-import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from './servers/embeddedRedis';
-import type { ReconcileLease } from './redis/reconcileLease';
-import type { EngineTuning } from './redis/redisStore';
-import { ensureScriptsLoaded } from './redis/scripts';
-import type { StockEngine } from './redis/stockEngine';
-import type { StockMaintenance } from './redis/stockMaintenance';
-import { createStockServices } from './redis/stockServices';
+import type { Config } from '../config';
+import { redactCredentials } from '../logOptions';
+import { OutageLog } from '../outageLog';
+import { BackgroundThread } from './backgroundThread';
+import { PrimaryLink } from './primaryLink';
+import { UnavailableError } from '../domain/errors';
+import { type Database, type DatabaseHandle, openDatabase } from '../db/client';
+import { Reconciler } from '../reconciler/reconciler';
+import { RedisDataWatch } from '../reconciler/redisDataWatch';
+import { Reservations } from '../services/reservations';
+import type { ReconcileRunner } from '../reconciler/runner';
+import { type RedisClient, connectWithRetry, createConfiguredClient } from '../redis/connect';
+import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from '../servers/embeddedRedis';
+import type { ReconcileLease } from '../redis/reconcileLease';
+import type { EngineTuning } from '../redis/redisStore';
+import { ensureScriptsLoaded } from '../redis/scripts';
+import type { StockEngine } from '../redis/stockEngine';
+import type { StockMaintenance } from '../redis/stockMaintenance';
+import { createStockServices } from '../redis/stockServices';
 
 /** The services one engine process (or one CLI command) works with, and how to let them go. */
 export interface Runtime {
@@ -29,7 +29,7 @@ export interface Runtime {
   reconciler: ReconcileRunner;
   dataWatch: RedisDataWatch;
   /** Set in a worker process (WORKERS > 1): its link to the primary, which hosts the shared services. */
-  relay?: PrimaryRelay;
+  primary?: PrimaryLink;
   /** Where Redis and Postgres are, for the start-up message. */
   location: { redis: string; postgres: string };
   /** Requests answered 503 while Redis or Postgres does not answer, as the log tells them. */
@@ -43,15 +43,15 @@ export interface Runtime {
  * - `in-thread`: in this thread (CLI, tests);
  * - `background-thread`: on a background thread of this process, so they never stall request
  *   handling (`npm start` with WORKERS=1);
- * - `primary-relay`: in the primary process, reached over IPC (a worker of `npm start` with
- *   WORKERS > 1, src/workers/); the primary also owns the engine-owned redis-server, which this
+ * - `in-primary`: in the primary process, reached over IPC (a worker of `npm start` with
+ *   WORKERS > 1, worker.ts); the primary also owns the engine-owned redis-server, which this
  *   process connects to and never starts.
  */
-export type RuntimeServices = 'in-thread' | 'background-thread' | 'primary-relay';
+export type RuntimeServices = 'in-thread' | 'background-thread' | 'in-primary';
 
 export interface RuntimeOptions {
   services: RuntimeServices;
-  /** Which worker this process is (1..WORKERS), with `primary-relay`. */
+  /** Which worker this process is (1..WORKERS), with `in-primary`. */
   worker?: number;
   tuning?: Partial<EngineTuning>;
   /** The embedded Postgres in memory instead of under DATA_DIR (tests). */
@@ -64,9 +64,9 @@ export interface RuntimeOptions {
  * command line and the tests. The caller decides when to restore what Redis lacks (dataWatch).
  */
 export async function startRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
-  const relayed = options.services === 'primary-relay';
+  const inPrimary = options.services === 'in-primary';
   const external = config.redisUrl || config.redisClusterNodes;
-  const embedded: EmbeddedRedis | undefined = external || relayed ? undefined : await startEmbeddedRedis(config.dataDir);
+  const embedded: EmbeddedRedis | undefined = external || inPrimary ? undefined : await startEmbeddedRedis(config.dataDir);
   const redisUrl = config.redisUrl ?? embedded?.url ?? embeddedRedisPaths(config.dataDir).socketPath;
   const redis = createConfiguredClient(config, redisUrl);
   // A lost connection is reported per request as 503; the client reconnects on its own.
@@ -77,17 +77,17 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     tuning: { recordRetentionSeconds: config.recordRetentionSeconds, ...options.tuning },
   });
 
-  let background: BackgroundServices | undefined;
-  let relay: PrimaryRelay | undefined;
+  let background: BackgroundThread | undefined;
+  let primary: PrimaryLink | undefined;
   let database: DatabaseHandle | undefined;
   let db: Database;
   let reconciler: ReconcileRunner;
   try {
     await connectWithRetry(redis);
-    if (relayed) relay = new PrimaryRelay(options.worker ?? 1);
-    else if (options.services === 'background-thread') background = await BackgroundServices.start(config, redisUrl);
+    if (inPrimary) primary = new PrimaryLink(options.worker ?? 1);
+    else if (options.services === 'background-thread') background = await BackgroundThread.start(config, redisUrl);
     // Passes, and the embedded Postgres, live elsewhere: in the background thread or the primary.
-    const remote = relay ?? background;
+    const remote = primary ?? background;
     if (remote) {
       reconciler = remote;
       if (config.databaseUrl) {
@@ -103,7 +103,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     }
   } catch (error) {
     redis.disconnect();
-    relay?.close();
+    primary?.close();
     await background?.close();
     await embedded?.stop();
     throw error;
@@ -119,7 +119,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     db,
     reconciler,
     dataWatch,
-    relay,
+    primary,
     location: {
       redis: config.redisClusterNodes
         ? `Redis Cluster at ${config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',')}`
@@ -144,7 +144,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     async stop() {
       runtime.outages.close();
       await background?.close();
-      relay?.close();
+      primary?.close();
       await database?.close();
       await redis.quit().catch(() => redis.disconnect());
       await embedded?.stop();
