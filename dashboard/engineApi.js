@@ -7,7 +7,10 @@ const TIMEOUT_MS = 10_000;
 /** The engine did not answer (network error, timeout): the page shows it as unreachable. */
 export class EngineUnreachable extends Error {}
 
-/** The engine answered with an error: `status` and the `code` of API.md's error shape. */
+/**
+ * The engine answered with an error: `status` and the `code` of its error shape
+ * (docs/api.md#conventions; the codes: docs/api.md#errors).
+ */
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

@@ -4,7 +4,8 @@
   If the reserve did run, its hold is released (or expired, past its expiry) and its
   Idempotency-Key binding removed, so a retry with the same key holds anew. A reservation that a
   retry was already answered with (its binding marked replayed, by any engine process) or that is
-  committed is kept: a client was told of it (invariant 7).
+  committed is kept: a client was told of it (invariant 7,
+  docs/reliability.md#7-an-answer-is-a-promise).
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   KEYS[4]  idempotency key (only when the request carried one and it lives in this partition)

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MAX_PARTITIONS } from './domain/ids';
 
-/** Engine settings, read from the environment once and validated; see README "Configuration". */
+/** Engine settings, read from the environment once and validated; see docs/configuration.md. */
 export interface Config {
   port: number;
   host: string;

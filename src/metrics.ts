@@ -28,7 +28,7 @@ const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {
   UNAVAILABLE: 'unavailable',
 };
 
-/** The Prometheus series of API.md, on a registry of the engine's own (one per app in tests). */
+/** The Prometheus series of docs/operations.md#metrics, on a registry of the engine's own (one per app in tests). */
 export class EngineMetrics implements ReconcileObserver {
   readonly registry = new Registry();
 

@@ -141,7 +141,7 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
 
   const reserveRequest = (extra: object = {}) => ({ userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 1 }], ...extra });
 
-  it('reserve, commit, commit again, release refused: the walk-through of the README, over gRPC', async () => {
+  it('reserve, commit, commit again, release refused: the walk-through over gRPC (docs/api.md#walk-through-with-the-node-client)', async () => {
     const { reservation, replayed } = await client.reserveStock(reserveRequest({ items: [{ sku, qty: 1 }, { sku, qty: 1 }] }));
     expect(replayed).toBe(false);
     expect(reservation).toMatchObject({ status: 'PENDING', userId: 'u-17', orderId: 'o-9', items: [{ sku, qty: 2, reserved: 2, backordered: 0, status: 'RESERVED', allocations: [{ location: 'default', reserved: 2 }] }] });

@@ -1,7 +1,7 @@
 /**
  * Model-based test: random sequences of PUT, PATCH, adjust, reserve, commit, release, extend,
  * expiry and reconcile against a running engine (real Redis, one server and the cluster; real
- * Postgres), held after every step against a plain in-memory model of API.md: the SKU view,
+ * Postgres), held after every step against a plain in-memory model of docs/api.md: the SKU view,
  * availability, each reservation's state and the per-user limit.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
@@ -17,7 +17,7 @@ const USERS = ['u1', 'u2', 'u3'];
 
 type Status = 'PENDING' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
 
-/** API.md's SKU and reservations, as plain numbers: what every answer must agree with. */
+/** The SKU and reservations of docs/api.md#reservations, as plain numbers: what every answer must agree with. */
 interface Model {
   sku: string;
   total: number;
@@ -56,7 +56,7 @@ async function expectAgreement(model: Model, real: Real): Promise<void> {
   }
 }
 
-/** One step: `expected` is what API.md says it answers, given the model; `apply` changes the model after it. */
+/** One step: `expected` is what docs/api.md#routes says it answers, given the model; `apply` changes the model after it. */
 abstract class Step implements fc.AsyncCommand<Model, Real> {
   /** Whether the step applies to the model as it stands (by default: to any SKU). */
   check(model: Readonly<Model>): boolean {
@@ -225,7 +225,7 @@ const steps = [
   fc.constant(new Reconcile()),
 ];
 
-describe.each(REDIS_TARGETS)('the engine against a model of API.md, on %s Redis', (redis) => {
+describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
     ctx = await createTestContext({ redis });

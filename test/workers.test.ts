@@ -170,7 +170,7 @@ describe('WORKERS=2 on a throwaway Redis (REDIS_URL) and the embedded PGlite', (
     }
   });
 
-  it('a hold answered 503 by one worker and replayed by the other to a retry is never undone by the first (invariant 7)', async () => {
+  it('a hold answered 503 by one worker and replayed by the other to a retry is never undone by the first (invariant 7, docs/reliability.md#7-an-answer-is-a-promise)', async () => {
     const [first, second] = await oneConnectionPerWorker(engine);
     expect((await call(engine, first.agent, 'PUT', '/v1/admin/skus/paid-once', { total: 3 }, ADMIN)).status).toBe(201);
     const operator = new Redis(redis.url);

@@ -59,8 +59,8 @@ const ENGINE_KILLS = ['engine-kill', 'reconciler-killed-mid-pass'];
 
 /**
  * Waits for both engines to be ready, every hold to expire, the parts a killed engine left
- * without a home to be let go (PART_DEADLINE_MS after they were held, README "Reservations that
- * span partitions"), and the reconciler to have drained everything.
+ * without a home to be let go (PART_DEADLINE_MS after they were held,
+ * docs/architecture.md#requests-that-span-partitions), and the reconciler to have drained everything.
  */
 async function settle(world: World, history: History, faults: Fault[], log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
   const notes: string[] = [];

@@ -53,8 +53,8 @@ export function report(seed: number, minutes: number, cluster: boolean, history:
       ...(result.lostByDesign.length ? [] : [['(none)', 0] as [string, number]]),
     ]),
     'Lost by design: effects acknowledged before Redis lost its data (FLUSHALL, a promoted replica) and not yet',
-    'drained to Postgres by a complete reconciler pass; the engine rebuilds only what Postgres knows (README,',
-    '"When Redis comes back empty"), so these may be gone. Anything else lost is a violation.',
+    'drained to Postgres by a complete reconciler pass; the engine rebuilds only what Postgres knows',
+    '(docs/operations.md#when-redis-comes-back-empty), so these may be gone. Anything else lost is a violation.',
     '',
     ...result.settle,
   ];

@@ -283,8 +283,9 @@ export class Workload {
 
   /**
    * What a checkout does with a keyed reserve answered 503 (or not at all): it retries the same key
-   * on the other engine until it gets an answer, as the README says it may. Invariant 7: a 201 it
-   * gets is never undone by the engine, and the key is not refused IDEMPOTENCY_IN_FLIGHT for long.
+   * on the other engine until it gets an answer, as docs/api.md#when-redis-is-unreachable says it
+   * may. Invariant 7 (docs/reliability.md#7-an-answer-is-a-promise): a 201 it gets is never undone
+   * by the engine, and the key is not refused IDEMPOTENCY_IN_FLIGHT for long.
    */
   private async retryElsewhere(client: number, first: Op, body: unknown, idemKey: string, random: Random) {
     const other = this.engines.find((engine) => engine.name !== first.engine) ?? this.engines[0];

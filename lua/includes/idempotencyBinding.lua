@@ -2,7 +2,8 @@
 --   "<reservationId>|<fingerprint>"      bound to a reservation
 --   "<reservationId>|<fingerprint>|R"    bound, and a retry was answered with it (replayed): a
 --                                        client knows that reservation, so the undo of a reserve
---                                        answered 503 keeps it (invariant 7)
+--                                        answered 503 keeps it (invariant 7,
+--                                        docs/reliability.md#7-an-answer-is-a-promise)
 --   "!<reservationId>|<fingerprint>"     claimed by the request that will make that reservation
 -- The text of a key bound to a reservation.
 local function bindingText(reservationId, fingerprint)

@@ -3,7 +3,7 @@ import { DomainError } from './errors';
 /** A SKU's or a location's four counters. */
 export type StockCounts = { total: number; available: number; reserved: number; sold: number };
 
-/** Invariant 1 of DESIGN.md: available + reserved + sold == total, none negative. */
+/** Invariant 1 (docs/reliability.md#1-conservation): available + reserved + sold == total, none negative. */
 export function isConserved({ total, available, reserved, sold }: StockCounts): boolean {
   return available + reserved + sold === total && available >= 0 && reserved >= 0 && sold >= 0;
 }

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { ErrorCode } from '../domain/errors';
 
 /**
- * The gRPC status of each error code of the API (API.md "gRPC"), decided once: the compiler makes
+ * The gRPC status of each error code of the API (docs/api.md#errors), decided once: the compiler makes
  * a new code take a place here. The code string itself travels with the status (errorDetails.ts).
  */
 export const GRPC_STATUS_OF_ERROR: Record<ErrorCode, status> = {

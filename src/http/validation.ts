@@ -70,9 +70,10 @@ interface FieldSchema {
 const takesNull = (schema: FieldSchema) => schema.type === 'null' || (Array.isArray(schema.type) && schema.type.includes('null'));
 
 /**
- * API.md: an optional field sent as null means the same as leaving it out (answers show
- * `"orderId": null`, so requests may send it back). Such fields are removed before the schema is
- * checked, so defaults apply; a field whose schema takes null keeps it (PUT's perUserLimit).
+ * docs/api.md#conventions: an optional field sent as null means the same as leaving it out
+ * (answers show `"orderId": null`, so requests may send it back). Such fields are removed before
+ * the schema is checked, so defaults apply; a field whose schema takes null keeps it (PUT's
+ * perUserLimit).
  */
 function dropNullOptionals(schema: FieldSchema, data: unknown): void {
   if (Array.isArray(data)) {

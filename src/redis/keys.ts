@@ -97,7 +97,7 @@ export class RedisKeys {
     return 'reconciler';
   }
 
-  /** Stream of a partition's outbox entries Postgres refused as data (kept for an operator, see the README). */
+  /** Stream of a partition's outbox entries Postgres refused as data (kept for an operator, see docs/operations.md#dead-letters). */
   deadLetters(partition: number): string {
     return `${this.tag(partition)}:dead-letters`;
   }

@@ -36,7 +36,7 @@ function rawEntries(entries: StreamEntries): RawOutboxEntry[] {
 export class Outbox {
   constructor(private readonly store: RedisStore) {}
 
-  /** Where a partition's refused entries go (named in reports and the README). */
+  /** Where a partition's refused entries go (named in reports and docs/operations.md#dead-letters). */
   deadLettersKey(partition: number): string {
     return this.store.keys.deadLetters(partition);
   }

@@ -17,12 +17,13 @@ type Reply = (string | number)[];
 const DUE_PER_ROUND = 200;
 
 /**
- * Reservations whose lines fall in several partitions (DESIGN.md, "Requests that span
- * partitions"). They are held partition by partition, the home last; a refusal anywhere lets the
- * parts already held go, so the client sees all or nothing. Their holds never expire on their own
- * (score +inf): commit, release, extend and expiry are decided once at the home record, then
- * applied to every other partition (finish_part.lua), idempotently; what a crash left half-done
- * is finished by the reconciler from each partition's spanning index.
+ * Reservations whose lines fall in several partitions
+ * (docs/architecture.md#requests-that-span-partitions). They are held partition by partition, the
+ * home last; a refusal anywhere lets the parts already held go, so the client sees all or nothing.
+ * Their holds never expire on their own (score +inf): commit, release, extend and expiry are
+ * decided once at the home record, then applied to every other partition (finish_part.lua),
+ * idempotently; what a crash left half-done is finished by the reconciler from each partition's
+ * spanning index.
  */
 export class SpanningReservations {
   constructor(private readonly store: RedisStore) {}

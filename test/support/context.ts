@@ -267,7 +267,7 @@ export function stockBody(layout: StockLayout, total: number, extra: Record<stri
 }
 
 /**
- * Invariant 1 of DESIGN.md in every location of a SKU and for the SKU: each conserved, none
+ * Invariant 1 (docs/reliability.md#1-conservation) in every location of a SKU and for the SKU: each conserved, none
  * negative, and the SKU's counters the sums of its locations'. Returns the SKU's counters.
  */
 export async function expectConservedEverywhere(ctx: TestContext, sku: string) {
@@ -285,5 +285,5 @@ export async function expectConservedEverywhere(ctx: TestContext, sku: string) {
   return counters;
 }
 
-/** Invariant 1 of DESIGN.md (src/domain/sku.ts), under the name the tests use. */
+/** Invariant 1 of docs/reliability.md#1-conservation (src/domain/sku.ts), under the name the tests use. */
 export const conserved = isConserved;

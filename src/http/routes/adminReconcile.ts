@@ -43,7 +43,7 @@ const adminReconcileRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps 
     '/v1/admin/dead-letters',
     {
       schema: {
-        summary: 'Outbox entries Postgres refused as data, newest first, over every partition (see README, "Dead letters")',
+        summary: 'Outbox entries Postgres refused as data, newest first, over every partition (see docs/operations.md#dead-letters)',
         tags: ['admin'],
         security: [{ bearer: [] }],
         querystring: limitQuery(500, 50),
