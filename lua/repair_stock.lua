@@ -6,9 +6,11 @@
   change it did not see.
 
   KEYS[1]  stock hash     KEYS[2]  expiry index
+  KEYS[3]  outbox stream (an ADJUST when a retired location keeps units no hold can take)
   ARGV[1]  version the reconciler read   ARGV[2]  total (fact)   ARGV[3]  sold (fact)
   ARGV[4]  on a SKU with locations, the levels text of the facts (includes/locationLevels.lua:
            total and sold per location); '' without
+  ARGV[5]  sku
 
   Returns
     {0, total, available, reserved, sold, version}   repaired
@@ -16,11 +18,14 @@
     {-1}                                             SKU_NOT_FOUND
     {-12, total, reserved, sold[, location]}         facts do not add up (reserved + sold > total, in that location)
 ]]
-local stockKey, expiryKey = KEYS[1], KEYS[2]
-local expectedVersion, total, sold, levelsText = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local stockKey, expiryKey, outboxKey = KEYS[1], KEYS[2], KEYS[3]
+local expectedVersion, total, sold, levelsText, sku = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
 -- @include "heldUnits"
 -- @include "locationLevels"
+-- @include "nowMs"
+-- @include "stockSnapshot"
+-- @include "appendEntry"
 
 local version = redis.call('HGET', stockKey, 'version')
 if not version then
@@ -33,9 +38,11 @@ local reserved = heldUnits(expiryKey)
 if reserved + sold > total then
   return {-12, total, reserved, sold}
 end
+local events = {}
 if levelsText ~= '' then
-  local held = heldByLocation(redis.call('ZRANGE', expiryKey, 0, -1), true)
-  local location, locationReserved, locationSold = writeLevels(stockKey, parseLevels(levelsText), held, {}, true)
+  local held, levels = heldByLocation(redis.call('ZRANGE', expiryKey, 0, -1), true), parseLevels(levelsText)
+  local dropped = writeOffRetired(levels, held, sku, nowMs(), events)
+  local location, locationReserved, locationSold = writeLevels(stockKey, levels, held, dropped, true)
   if location then
     return {-12, total, locationReserved, locationSold, location}
   end
@@ -43,5 +50,8 @@ else
   redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
 end
 local nextVersion = redis.call('HINCRBY', stockKey, 'version', 1)
+if #events > 0 then
+  appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+end
 local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold')
 return {0, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), nextVersion}

@@ -5,6 +5,7 @@
   Redis still has.
 
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash   KEYS[4]  sweep-due index
+  KEYS[5]  outbox stream (an ADJUST when a retired location keeps units no hold can take)
   ARGV[1]  sku           ARGV[2]  total           ARGV[3]  sold
   ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
   ARGV[7]  version (Postgres's)
@@ -16,12 +17,15 @@
 
   Returns {1, reserved} restored, {0} Redis already had the SKU
 ]]
-local stockKey, expiryKey, buyersKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stockKey, expiryKey, buyersKey, dueKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local levelsText, holdCount = ARGV[8], tonumber(ARGV[9])
 
 -- @include "holdMember"
 -- @include "locationLevels"
+-- @include "nowMs"
+-- @include "stockSnapshot"
+-- @include "appendEntry"
 
 if redis.call('EXISTS', stockKey) == 1 then
   return {0}
@@ -57,9 +61,17 @@ else
       level[2] = math.max(level[2], (held[level[1]] or 0) + level[3])
     end
   end
-  writeLevels(stockKey, levels, held, {}, false)
+  local events = {}
+  local dropped = writeOffRetired(levels, held, sku, nowMs(), events)
+  writeLevels(stockKey, levels, held, dropped, false)
+  redis.call('HSET', stockKey, 'version', ARGV[7])
+  if #events > 0 then
+    -- Newer than what Postgres has, so the drain takes the lowered totals.
+    redis.call('HINCRBY', stockKey, 'version', 1)
+    appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+  end
 end
-redis.call('HSET', stockKey, 'version', ARGV[7])
+redis.call('HSETNX', stockKey, 'version', ARGV[7])
 local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6]}
 for field, value in pairs(settings) do
   if value ~= '' then

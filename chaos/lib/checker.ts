@@ -276,13 +276,8 @@ export async function check(world: World, history: History, faults: Fault[], log
         const where = `${sku}@${level.location}`;
         if (!isConserved(level)) violations.push({ invariant: 'conservation', detail: `${where} in API: ${JSON.stringify(level)}`, sku });
         // A location left out of the last PUT takes no holds: nothing there may read available, and once nothing is held or sold there it is gone.
-        if (!level.active && (level.available !== 0 || level.reserved + level.sold === 0)) {
-          // Holds lost with Redis's data are not returned through a release or expiry, so a rebuild
-          // or repair gives their units back to a retired location as available (an open gap).
-          const violation: Violation = { invariant: 'available is what a reserve can hold', detail: `${where} is retired but reads ${JSON.stringify(level)}`, sku };
-          if (losses.length) lostByDesign.push(violation);
-          else violations.push(violation);
-        }
+        if (!level.active && (level.available !== 0 || level.reserved + level.sold === 0))
+          violations.push({ invariant: 'available is what a reserve can hold', detail: `${where} is retired but reads ${JSON.stringify(level)}`, sku });
         const row: any = pgLevels.get(where);
         for (const field of ['total', 'available', 'reserved', 'sold'])
           if (Number(level[field]) !== Number(row?.[field])) violations.push({ invariant: 'Postgres and Redis agree', detail: `${where}.${field}: API ${level[field]}, Postgres ${row?.[field]}`, sku });

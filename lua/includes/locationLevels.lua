@@ -67,3 +67,32 @@ local function writeLevels(stockKey, levels, held, dropped, check)
     'sold', sums.sold, 'locations', formatLocations(names.active, names.retired))
   return nil
 end
+
+-- Why a rebuild or repair lowers a retired location's total: units of holds Redis lost with its
+-- data come back without a release (their holds are simply gone), and a retired location takes no
+-- holds, so they could never be held again.
+local LOST_HOLDS_REASON = 'units of holds lost with Redis data leave a retired location'
+
+-- Before levels are written: a retired location keeps only what is held or sold there. Units of
+-- its total beyond those leave it (and the SKU), each with an ADJUST event by the engine appended
+-- to `events`, so `available` is what a reserve can hold. A retired location left with nothing
+-- held or sold leaves the SKU: returns those locations (for writeLevels' `dropped`).
+local function writeOffRetired(levels, held, sku, now, events)
+  local kept, dropped = {}, {}
+  for _, level in ipairs(levels.retired) do
+    local location, total, sold = level[1], level[2], level[3]
+    local reserved = held[location] or 0
+    if total > reserved + sold then
+      level[2] = reserved + sold
+      events[#events + 1] = {type = 'ADJUST', at = now, sku = sku, delta = reserved + sold - total, reason = LOST_HOLDS_REASON,
+        actor = 'engine', location = location}
+    end
+    if reserved + sold > 0 then
+      kept[#kept + 1] = level
+    else
+      dropped[#dropped + 1] = location
+    end
+  end
+  levels.retired = kept
+  return dropped
+end

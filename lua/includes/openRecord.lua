@@ -1,6 +1,6 @@
 -- The opening shared by the scripts that end or change one reservation record (commit, release,
 -- extend, abandon, finish_part), whose KEYS and ARGV start alike (src/redis/scriptCalls.ts,
--- endArgs):
+-- recordCall):
 --   KEYS[1]  the record      KEYS[2]  the partition's outbox stream   KEYS[3]  its spanning index
 --   ARGV[1]  reservation id
 --   ARGV[2..4]  this partition's stock, expiry index and buyers key templates ("...%s...", %s

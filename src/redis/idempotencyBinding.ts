@@ -1,5 +1,6 @@
 /**
- * An Idempotency-Key binding, as the reserve script stores it under the key's Redis key:
+ * An Idempotency-Key binding, as the scripts store it under the key's Redis key (written by
+ * lua/includes/idempotencyBinding.lua, for reserve and idem_settle):
  *   "<reservationId>|<fingerprint>"   with   fingerprint = "<key hash>~<body digest>"
  * (its Lua twin, lua/includes/idempotencyBinding.lua, also reads the claim "!<reservationId>|…"
  * and the mark "…|R" of a binding a retry was answered with; a restored binding carries neither).

@@ -11,7 +11,6 @@ import { type Allocation, type Reservation, type ReservationStatus, readStatus, 
 import { decodeHoldUnits, encodeHoldUnits } from './holdUnits';
 import { type IdempotencyBinding, decodeEventHead } from './idempotencyBinding';
 
-/** The one letter each status takes in a record. */
 /** The status letters of the record text (lua/includes/reservationRecord.lua reads the same). */
 export const LETTER_OF_STATUS = { PENDING: 'P', COMMITTED: 'C', RELEASED: 'R', EXPIRED: 'E' } as const satisfies Record<ReservationStatus, string>;
 const STATUS_OF_LETTER = Object.fromEntries(Object.entries(LETTER_OF_STATUS).map(([status, letter]) => [letter, status])) as Record<string, ReservationStatus>;

@@ -213,12 +213,13 @@ export function sweepExpiredCall({ keys }: CallContext, sku: string, limit: numb
 
 /** lua/repair_stock.lua; `levels` is the levels text ('' for a SKU without named locations). */
 export function repairStockCall({ keys }: CallContext, sku: string, expectedVersion: number, total: number, sold: number, levels: string): ScriptCall {
-  return { script: 'repair_stock', keys: [keys.stock(sku), keys.expiry(sku)], args: [expectedVersion, total, sold, levels] };
+  return { script: 'repair_stock', keys: [keys.stock(sku), keys.expiry(sku), keys.outbox(keys.partitionOfSku(sku))], args: [expectedVersion, total, sold, levels, sku] };
 }
 
 /** lua/restore_sku.lua; `args` as its header states (the snapshot, its holds and buyers). */
 export function restoreSkuCall({ keys }: CallContext, sku: string, args: ScriptArg[]): ScriptCall {
-  return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(keys.partitionOfSku(sku))], args };
+  const partition = keys.partitionOfSku(sku);
+  return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition)], args };
 }
 
 /** lua/release_lease.lua: lets go of the reconcile lease if `token` still holds it. */
