@@ -1,8 +1,8 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, screenshot } from './support/browser';
-import { ENGINE_ADMIN, type EngineProcess, removeEngineDirs, startEngine } from './support/engineProcess';
-import { call } from './support/http';
+import { collectPageErrors, launchBrowser, screenshot } from '../support/browser';
+import { ENGINE_ADMIN, type EngineProcess, removeEngineDirs, startEngine } from '../support/engineProcess';
+import { call } from '../support/http';
 
 // The operators' page in a real headless Chromium against a real engine process (embedded Redis
 // and PGlite): what a person sees, read from the page, after changes made through the API.

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, queryRows as query } from '../src/db/client';
-import { IMPLIED_COMMIT_REASON } from '../src/db/skuRepository';
-import { type DatabaseTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, skuIn } from './support/context';
+import { MIGRATIONS_DIR, queryRows as query } from '../../src/db/client';
+import { IMPLIED_COMMIT_REASON } from '../../src/db/skuRepository';
+import { type DatabaseTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, skuIn } from '../support/context';
 
 const LOCATIONS = [
   { location: 'berlin', total: 2 },

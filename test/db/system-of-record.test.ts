@@ -1,7 +1,19 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reservationItems, reservations, skus, stockMovements } from '../src/db/schema';
-import { type DatabaseTarget, type TestContext, adminHeaders, createSku, createTestContext, uniqueName } from './support/context';
+import { queryRows as query } from '../../src/db/client';
+import { reservationItems, reservations, skus, stockMovements } from '../../src/db/schema';
+import { restoreFromPostgres } from '../../src/reconciler/coldStart';
+import {
+  type DatabaseTarget,
+  type TestContext,
+  adminHeaders,
+  conserved,
+  createSku,
+  createTestContext,
+  rawCounters,
+  reconcilePass,
+  uniqueName,
+} from '../support/context';
 
 describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', (target) => {
   let ctx: TestContext;
@@ -95,5 +107,68 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('system of record on %s', 
       { at: at(3).toISOString(), location: 'default', type: 'COMMIT', qty: 2, reason: null, actor: null, reservationId: 'r1' },
       { at: at(2).toISOString(), location: 'default', type: 'RESERVE', qty: 2, reason: null, actor: null, reservationId: 'r1' },
     ]);
+  });
+});
+
+describe('Postgres answering for reservations Redis no longer has', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Waits until Redis time is past an ISO `expiresAt` (both clocks are this machine's). */
+  const sleepPast = (expiresAt: string) => sleep(Date.parse(expiresAt) - Date.now() + 100);
+  const reserve = async (sku: string, qty: number, ttlSeconds: number) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', orderId: 'o1', items: [{ sku, qty }], ttlSeconds } });
+    expect(response.statusCode).toBe(201);
+    return response.json() as { id: string; expiresAt: string };
+  };
+  const commit = (id: string) => ctx.app.inject({ method: 'POST', url: `/v1/reservations/${id}/commit` });
+
+  it('a repeated commit, record gone, past expiresAt, COMMIT not drained: 503 until Postgres knows, never 409 EXPIRED', async () => {
+    const sku = uniqueName('late-');
+    await createSku(ctx, sku, { total: 5 });
+    const { id, expiresAt } = await reserve(sku, 1, 2);
+    await reconcilePass(ctx);
+    expect((await commit(id)).statusCode).toBe(200);
+    // The retention window passed while the drain lagged: the record is gone, Postgres says PENDING.
+    await ctx.redis.del(ctx.keys.reservation(id));
+    await sleepPast(expiresAt);
+
+    const early = await commit(id);
+    expect(early.statusCode).toBe(503);
+    expect(early.json().error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('not yet recorded') });
+    await reconcilePass(ctx);
+    const late = await commit(id);
+    expect(late.statusCode).toBe(200);
+    expect(late.json()).toMatchObject({ id, status: 'COMMITTED' });
+  });
+
+  it('cold start: a hold that expired while Redis was gone is restored, swept once, and recorded EXPIRED', async () => {
+    const sku = uniqueName('coldexp-');
+    await createSku(ctx, sku, { total: 5 });
+    const { id, expiresAt } = await reserve(sku, 2, 1);
+    await reconcilePass(ctx);
+    await sleepPast(expiresAt);
+    await ctx.redis.del(...(await ctx.redis.keys(ctx.keys.everything())));
+
+    await restoreFromPostgres(ctx.maintenance, ctx.db);
+    // Back as held, without its record: its units return with the next sweep, not at restore.
+    expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 2, sold: 0 });
+    expect(await ctx.redis.exists(ctx.keys.reservation(id))).toBe(0);
+
+    expect((await reconcilePass(ctx)).expiredReleased).toBe(1);
+    const second = await reconcilePass(ctx);
+    expect(second.expiredReleased).toBe(0);
+    expect(second.drift).toEqual([]);
+    const counters = await rawCounters(ctx, sku);
+    expect(counters).toEqual({ total: 5, available: 5, reserved: 0, sold: 0 });
+    expect(conserved(counters)).toBe(true);
+    const [row] = await query<{ status: string }>(ctx.db, sql`select status from reservations where id = ${id}`);
+    expect(row.status).toBe('EXPIRED');
+    const expiries = await query<{ qty: number }>(ctx.db, sql`select qty from stock_movements where reservation_id = ${id} and type = 'EXPIRE'`);
+    expect(expiries).toEqual([{ qty: 2 }]);
   });
 });

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { requestFingerprint } from '../src/domain/fingerprint';
-import { homeOfReservationId, newReservationId } from '../src/domain/ids';
-import { DomainError } from '../src/domain/errors';
-import { MAX_QTY, mergeLines, mergeLinesWithinMaxQty, readStatus, toLine } from '../src/domain/reservation';
+import { requestFingerprint } from '../../src/domain/fingerprint';
+import { homeOfReservationId, newReservationId } from '../../src/domain/ids';
+import { DomainError } from '../../src/domain/errors';
+import { MAX_QTY, mergeLines, mergeLinesWithinMaxQty, readStatus, toLine } from '../../src/domain/reservation';
 
 const line = fc.record({ sku: fc.constantFrom('a', 'b', 'c', 'd'), qty: fc.integer({ min: 1, max: 10_000 }) });
 

@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, uniqueName } from './support/context';
-import { expectErrorShape } from './support/http';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, uniqueName } from '../support/context';
+import { expectErrorShape } from '../support/http';
 
 interface ServerEvent {
   name: string;

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REDIS_TARGETS, type TestContext, createSku, createTestContext, uniqueName } from './support/context';
+import { REDIS_TARGETS, type TestContext, createSku, createTestContext, uniqueName } from '../support/context';
 
 const RESETS = 400;
 const AT_ONCE = 25;

@@ -4,10 +4,10 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
-import { queryRows as query } from '../src/db/client';
-import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from './support/servers';
-import { scheduleReconciler } from '../src/reconciler/schedule';
+import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { queryRows as query } from '../../src/db/client';
+import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from '../support/servers';
+import { scheduleReconciler } from '../../src/reconciler/schedule';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);

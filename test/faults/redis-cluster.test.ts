@@ -19,11 +19,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { queryRows } from '../src/db/client';
-import { allPartitions } from '../src/redis/partitions';
-import { askNode } from '../tools/askNode';
-import { type TestContext, conserved, createSku, createTestContext, createTestDatabase, rawCounters, readRecord, skuIn, uniqueName } from './support/context';
-import { type TestRedisCluster, startTestRedisCluster } from './support/servers';
+import { queryRows } from '../../src/db/client';
+import { allPartitions } from '../../src/redis/partitions';
+import { askNode } from '../../tools/askNode';
+import { type TestContext, conserved, createSku, createTestContext, createTestDatabase, rawCounters, readRecord, skuIn, uniqueName } from '../support/context';
+import { type TestRedisCluster, startTestRedisCluster } from '../support/servers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const run = promisify(execFile);

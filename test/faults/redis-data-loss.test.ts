@@ -10,9 +10,9 @@
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restoreFromPostgres } from '../src/reconciler/coldStart';
-import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from './support/context';
-import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from './support/servers';
+import { restoreFromPostgres } from '../../src/reconciler/coldStart';
+import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from '../support/context';
+import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from '../support/servers';
 
 describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
   let server: TestRedis;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, conserved, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
-import { type TestRedis, startTestRedis } from './support/servers';
+import { type TestContext, conserved, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { type TestRedis, startTestRedis } from '../support/servers';
 
 let redis: TestRedis;
 let ctx: TestContext;

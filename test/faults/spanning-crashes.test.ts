@@ -6,11 +6,11 @@
  * every part ended the way its home did. Replay a failure with SPAN_SEED=<seed>.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newReservationId } from '../src/domain/ids';
-import { DEFAULT_TUNING } from '../src/redis/redisStore';
-import { endCall } from '../src/redis/scriptCalls';
-import { runScript } from '../src/redis/scripts';
-import { REDIS_TARGETS, type TestContext, conserved, createSku, createTestContext, rawCounters, readRecord, skuIn } from './support/context';
+import { newReservationId } from '../../src/domain/ids';
+import { DEFAULT_TUNING } from '../../src/redis/redisStore';
+import { endCall } from '../../src/redis/scriptCalls';
+import { runScript } from '../../src/redis/scripts';
+import { REDIS_TARGETS, type TestContext, conserved, createSku, createTestContext, rawCounters, readRecord, skuIn } from '../support/context';
 
 const PARTITIONS = 8;
 const ROUNDS = 40;

@@ -8,10 +8,10 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInventoryClient } from '../src/grpc/client';
-import { type GrpcServer, startGrpcServer } from '../src/grpc/server';
-import { ADMIN_TOKEN, type TestContext, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
-import { type TestRedis, startTestRedis } from './support/servers';
+import { createInventoryClient } from '../../src/grpc/client';
+import { type GrpcServer, startGrpcServer } from '../../src/grpc/server';
+import { ADMIN_TOKEN, type TestContext, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { type TestRedis, startTestRedis } from '../support/servers';
 
 let server: TestRedis;
 let ctx: TestContext;

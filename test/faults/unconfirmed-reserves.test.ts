@@ -6,9 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, skuIn, uniqueName, userIn } from './support/context';
-import { type TestRedis, startTestRedis } from './support/servers';
-import { createStockServices } from '../src/redis/stockServices';
+import { type TestContext, adminHeaders, conserved, createSku, createTestContext, rawCounters, skuIn, uniqueName, userIn } from '../support/context';
+import { type TestRedis, startTestRedis } from '../support/servers';
+import { createStockServices } from '../../src/redis/stockServices';
 
 let server: TestRedis;
 let ctx: TestContext;

@@ -8,14 +8,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
-import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from '../src/grpc/errorDetails';
-import { InventoryCallError, createInventoryClient } from '../src/grpc/client';
-import { INVENTORY_SERVICE } from '../src/grpc/protoFiles';
-import { type GrpcServer, startGrpcServer } from '../src/grpc/server';
-import { ADMIN_TOKEN, REDIS_TARGETS, type TestContext, createTestContext, rawCounters, uniqueName } from './support/context';
-import { removeEngineDirs, startEngine } from './support/engineProcess';
-import { type TestRedis, freePort, startTestRedis } from './support/servers';
+import { ConfigError, loadConfig } from '../../src/config';
+import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from '../../src/grpc/errorDetails';
+import { InventoryCallError, createInventoryClient } from '../../src/grpc/client';
+import { INVENTORY_SERVICE } from '../../src/grpc/protoFiles';
+import { type GrpcServer, startGrpcServer } from '../../src/grpc/server';
+import { ADMIN_TOKEN, REDIS_TARGETS, type TestContext, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { removeEngineDirs, startEngine } from '../support/engineProcess';
+import { type TestRedis, freePort, startTestRedis } from '../support/servers';
 
 type Client = ReturnType<typeof createInventoryClient>;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
-import { expectErrorShape } from './support/http';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { expectErrorShape } from '../support/http';
 
 describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
   let ctx: TestContext;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
-import { expectErrorShape } from './support/http';
+import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
+import { expectErrorShape } from '../support/http';
 
 let ctx: TestContext;
 let sku: string;

@@ -1,7 +1,7 @@
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, type TestContext, createTestContext } from './support/context';
-import { expectErrorShape } from './support/http';
+import { ADMIN_TOKEN, type TestContext, createTestContext } from '../support/context';
+import { expectErrorShape } from '../support/http';
 
 /** Errors the HTTP layer raises before or around the routes, over a real socket where a client would see them. */
 let ctx: TestContext;

@@ -3,14 +3,14 @@
  * Redis and Postgres. Properties: every answer is 2xx or 4xx, never 5xx; every 4xx has the one
  * error shape; a 4xx never moves a SKU's counters in Redis.
  *
- * Reproduce a failure with the seed fast-check prints: FUZZ_SEED=<seed> npx vitest run test/fuzz.test.ts
+ * Reproduce a failure with the seed fast-check prints: FUZZ_SEED=<seed> npx vitest run test/http/route-fuzz.test.ts
  * (FUZZ_RUNS=<n> sets the runs per property).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../src/domain/sku';
-import { RESERVATION_ID_PATTERN } from '../src/domain/ids';
-import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from './support/context';
+import { MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../../src/domain/sku';
+import { RESERVATION_ID_PATTERN } from '../../src/domain/ids';
+import { type TestContext, adminHeaders, createSku, createTestContext, rawCounters, uniqueName } from '../support/context';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const runs = { seed, numRuns: Number(process.env.FUZZ_RUNS ?? 150) };

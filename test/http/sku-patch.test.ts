@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SkuView } from '../src/domain/sku';
-import { mergeSkuPatch } from '../src/domain/skuPatch';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, expectConservedEverywhere, uniqueName } from './support/context';
-import { expectErrorShape } from './support/http';
+import type { SkuView } from '../../src/domain/sku';
+import { mergeSkuPatch } from '../../src/domain/skuPatch';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, expectConservedEverywhere, uniqueName } from '../support/context';
+import { expectErrorShape } from '../support/http';
 
 const window = { startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z' };
 const level = (location: string, total: number, active = true) => ({ location, active, total, available: total, reserved: 0, sold: 0 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackgroundThread } from '../src/process/backgroundThread';
-import { loadConfig } from '../src/config';
-import { type TestRedis, startTestRedis } from './support/servers';
+import { BackgroundThread } from '../../src/process/backgroundThread';
+import { loadConfig } from '../../src/config';
+import { type TestRedis, startTestRedis } from '../support/servers';
 
 describe('background thread', () => {
   let redis: TestRedis;

@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/db/client';
-import { createTestDatabase } from './support/context';
-import { ENGINE_ADMIN, removeEngineDirs, startEngine } from './support/engineProcess';
-import { call } from './support/http';
-import { startTestRedis } from './support/servers';
+import { openDatabase } from '../../src/db/client';
+import { createTestDatabase } from '../support/context';
+import { ENGINE_ADMIN, removeEngineDirs, startEngine } from '../support/engineProcess';
+import { call } from '../support/http';
+import { startTestRedis } from '../support/servers';
 
 /** `npm start` as a deployment runs it: several replicas at once, and with secrets in its settings. */
 afterAll(removeEngineDirs);

@@ -5,17 +5,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
-import { embeddedRedisPaths } from '../src/servers/embeddedRedis';
-import { redisAnswers } from '../src/servers/readiness';
-import { createTestDatabase } from './support/context';
-import { ENGINE_ADMIN, type EngineProcess, removeEngineDirs, startEngine } from './support/engineProcess';
-import { startTestRedis, type TestRedis } from './support/servers';
+import { ConfigError, loadConfig } from '../../src/config';
+import { embeddedRedisPaths } from '../../src/servers/embeddedRedis';
+import { redisAnswers } from '../../src/servers/readiness';
+import { createTestDatabase } from '../support/context';
+import { ENGINE_ADMIN, type EngineProcess, removeEngineDirs, startEngine } from '../support/engineProcess';
+import { startTestRedis, type TestRedis } from '../support/servers';
 
 /**
  * WORKERS=2: `npm start` as a primary and two HTTP workers sharing one port, run as real processes
- * (node --import tsx src/main.ts, as test/embedded.test.ts does), on the embedded PGlite of a
- * temporary DATA_DIR, with a throwaway Redis of tools/ or the engine-owned redis-server.
+ * (node --import tsx src/main.ts, as test/servers/embedded-redis.test.ts does), on the embedded
+ * PGlite of a temporary DATA_DIR, with a throwaway Redis of tools/ or the engine-owned
+ * redis-server.
  */
 
 const ADMIN = ENGINE_ADMIN;

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Reconciler } from '../src/reconciler/reconciler';
-import { applyWritePlan } from '../src/reconciler/applyWritePlan';
-import { parseEntry } from '../src/redis/outboxEntry';
-import { planWrites } from '../src/reconciler/writePlan';
-import { allPartitions } from '../src/redis/partitions';
+import { Reconciler } from '../../src/reconciler/reconciler';
+import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
+import { parseEntry } from '../../src/redis/outboxEntry';
+import { planWrites } from '../../src/reconciler/writePlan';
+import { allPartitions } from '../../src/redis/partitions';
 import {
   type DatabaseTarget,
   REDIS_TARGETS,
@@ -20,8 +20,8 @@ import {
   rawCounters,
   stockBody,
   uniqueName,
-} from './support/context';
-import { queryRows as query } from '../src/db/client';
+} from '../support/context';
+import { queryRows as query } from '../../src/db/client';
 
 // Both databases on one Redis; the Redis Cluster with Postgres only (the database side does not depend on the Redis).
 const TARGETS: [DatabaseTarget, RedisTarget][] = [

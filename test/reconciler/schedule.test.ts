@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
-import { scheduleReconciler } from '../src/reconciler/schedule';
-import type { ReconcileReport } from '../src/domain/reconcile';
-import type { ReconcileRunner } from '../src/reconciler/runner';
+import { scheduleReconciler } from '../../src/reconciler/schedule';
+import type { ReconcileReport } from '../../src/domain/reconcile';
+import type { ReconcileRunner } from '../../src/reconciler/runner';
 
 describe('reconciler schedule', () => {
   it('skips a tick while the previous pass still runs, quietly and without overlap', async () => {

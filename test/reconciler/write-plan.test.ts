@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEntry } from '../src/redis/outboxEntry';
-import { planWrites } from '../src/reconciler/writePlan';
+import { parseEntry } from '../../src/redis/outboxEntry';
+import { planWrites } from '../../src/reconciler/writePlan';
 
 const entry = (entryId: string, events: unknown[], stock: unknown) => parseEntry(entryId, JSON.stringify({ events, stock }));
 

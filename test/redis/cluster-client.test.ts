@@ -1,10 +1,10 @@
-import { askNode } from '../tools/askNode';
+import { askNode } from '../../tools/askNode';
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import { CLIENT_OPTIONS, connectWithRetry, createRedisCluster } from '../src/redis/connect';
-import { type TestRedisCluster, startTestRedisCluster } from './support/servers';
+import { loadConfig } from '../../src/config';
+import { CLIENT_OPTIONS, connectWithRetry, createRedisCluster } from '../../src/redis/connect';
+import { type TestRedisCluster, startTestRedisCluster } from '../support/servers';
 
 /** The client the engine makes for REDIS_CLUSTER_NODES=`nodesList`, connected. */
 async function clientFor(nodesList: string): Promise<Cluster> {

@@ -4,9 +4,9 @@
  * the stock hash in the layout lua/includes/locations.lua states.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../src/domain/errors';
-import type { ReserveCommand } from '../src/redis/stockEngine';
-import { REDIS_TARGETS, type TestContext, createTestContext, rawCounters, skuIn } from './support/context';
+import { DomainError } from '../../src/domain/errors';
+import type { ReserveCommand } from '../../src/redis/stockEngine';
+import { REDIS_TARGETS, type TestContext, createTestContext, rawCounters, skuIn } from '../support/context';
 
 const COUNTERS = ['total', 'available', 'reserved', 'sold'] as const;
 

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLuaScript } from '../src/redis/luaSource';
-import { scriptNames } from '../src/redis/scripts';
+import { loadLuaScript } from '../../src/redis/luaSource';
+import { scriptNames } from '../../src/redis/scripts';
 
 function luaDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lua-'));
@@ -55,7 +55,7 @@ describe('Lua include loader', () => {
     const names = scriptNames();
     expect(names).toContain('reserve');
     expect(names).not.toContain('openRecord');
-    const builders = readFileSync(path.join(import.meta.dirname, '../src/redis/scriptCalls.ts'), 'utf8');
+    const builders = readFileSync(path.join(import.meta.dirname, '../../src/redis/scriptCalls.ts'), 'utf8');
     for (const name of names) expect(builders, name).toContain(`'${name}'`);
   });
 });

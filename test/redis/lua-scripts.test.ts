@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../src/domain/errors';
-import type { ReserveCommand } from '../src/redis/stockEngine';
-import { parseEntry } from '../src/redis/outboxEntry';
-import { REDIS_TARGETS, type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, skuIn, uniqueName } from './support/context';
+import { DomainError } from '../../src/domain/errors';
+import type { ReserveCommand } from '../../src/redis/stockEngine';
+import { parseEntry } from '../../src/redis/outboxEntry';
+import { REDIS_TARGETS, type TestContext, conserved, createTestContext, moveExpiry, rawCounters, readRecord, skuIn, uniqueName } from '../support/context';
 
 describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
   let ctx: TestContext;

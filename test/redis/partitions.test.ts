@@ -5,12 +5,12 @@
  * that lost its data is rebuilt while the others keep serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName, skuIn as skuInOf, userIn as userInOf } from './support/context';
-import { statusCounts } from './support/http';
+import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName, skuIn as skuInOf, userIn as userInOf } from '../support/context';
+import { statusCounts } from '../support/http';
 import { sql } from 'drizzle-orm';
-import { DEFAULT_TUNING } from '../src/redis/redisStore';
-import { endCall } from '../src/redis/scriptCalls';
-import { runScript } from '../src/redis/scripts';
+import { DEFAULT_TUNING } from '../../src/redis/redisStore';
+import { endCall } from '../../src/redis/scriptCalls';
+import { runScript } from '../../src/redis/scripts';
 
 const PARTITIONS = 8;
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEntry } from '../src/redis/outboxEntry';
-import { type ReservationRecord, decodeReservationRecord, decodeReserveEvent, encodeReservationRecord } from '../src/redis/reservationRecord';
-import type { ReserveCommand } from '../src/redis/stockEngine';
-import { REDIS_TARGETS, type TestContext, conserved, createTestContext, rawCounters, readRecord, skuIn, uniqueName, userIn } from './support/context';
+import { parseEntry } from '../../src/redis/outboxEntry';
+import { type ReservationRecord, decodeReservationRecord, decodeReserveEvent, encodeReservationRecord } from '../../src/redis/reservationRecord';
+import type { ReserveCommand } from '../../src/redis/stockEngine';
+import { REDIS_TARGETS, type TestContext, conserved, createTestContext, rawCounters, readRecord, skuIn, uniqueName, userIn } from '../support/context';
 
 const pending: ReservationRecord = {
   status: 'PENDING',

@@ -6,11 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { embeddedRedisPaths, startEmbeddedRedis } from '../src/servers/embeddedRedis';
-import { processStartTime, stopProcess } from '../src/servers/processIdentity';
-import { ENGINE_ADMIN, removeEngineDirs, startEngine } from './support/engineProcess';
-import { call } from './support/http';
-import { freePort } from './support/servers';
+import { embeddedRedisPaths, startEmbeddedRedis } from '../../src/servers/embeddedRedis';
+import { processStartTime, stopProcess } from '../../src/servers/processIdentity';
+import { ENGINE_ADMIN, removeEngineDirs, startEngine } from '../support/engineProcess';
+import { call } from '../support/http';
+import { freePort } from '../support/servers';
 
 const dirs: string[] = [];
 function tempDir(): string {

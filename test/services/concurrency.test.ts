@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../src/domain/errors';
-import { type RedisClient, connectWithRetry, createConfiguredClient } from '../src/redis/connect';
-import { type StockServices, createStockServices } from '../src/redis/stockServices';
+import { DomainError } from '../../src/domain/errors';
+import { type RedisClient, connectWithRetry, createConfiguredClient } from '../../src/redis/connect';
+import { type StockServices, createStockServices } from '../../src/redis/stockServices';
 import { inject } from 'vitest';
 import {
   REDIS_TARGETS,
@@ -16,8 +16,8 @@ import {
   skuIn,
   stockBody,
   uniqueName,
-} from './support/context';
-import { call, statusCounts } from './support/http';
+} from '../support/context';
+import { call, statusCounts } from '../support/http';
 
 /** Every test runs on a SKU with one location and on one whose stock sits in three; conservation is checked in each location. */
 describe.each(REDIS_TARGETS.flatMap((redis) => STOCK_LAYOUTS.map((layout) => [redis, layout] as const)))('on %s Redis, stock in %s', (redis, layout) => {
@@ -71,7 +71,7 @@ describe.each(REDIS_TARGETS.flatMap((redis) => STOCK_LAYOUTS.map((layout) => [re
     });
 
     it('20 concurrent retries with one idempotency key make one reservation', async () => {
-      // In the user's partition, where the key lives, as on one partition (a key elsewhere is claimed first, partitions.test.ts).
+      // In the user's partition, where the key lives, as on one partition (a key elsewhere is claimed first, test/redis/partitions.test.ts).
       const sku = skuIn(ctx, ctx.keys.partitionOfUser('retrier'), 'idem-');
       await createSku(ctx, sku, stockBody(layout, 50));
       const body = { userId: 'retrier', orderId: 'o-1', items: [{ sku, qty: 2 }] };

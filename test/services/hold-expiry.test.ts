@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, STOCK_LAYOUTS, type TestContext, conserved, createSku, createTestContext, expectConservedEverywhere, rawCounters, stockBody, uniqueName } from './support/context';
+import { REDIS_TARGETS, STOCK_LAYOUTS, type TestContext, conserved, createSku, createTestContext, expectConservedEverywhere, rawCounters, stockBody, uniqueName } from '../support/context';
 
 describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
   let ctx: TestContext;

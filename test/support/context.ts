@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Cluster } from 'ioredis';
 import postgres from 'postgres';
 import type { RedisClient } from '../../src/redis/connect';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config';
 import type { Database } from '../../src/db/client';
 import buildApp, { serverOptions } from '../../src/http/app';
@@ -218,6 +218,13 @@ export async function createSku(ctx: TestContext, sku: string, body: Record<stri
     throw new Error(`creating ${sku} failed: ${response.statusCode} ${response.body}`);
   }
   return response.json();
+}
+
+/** A reconciler pass (as the API asks for one) that must not fail: its report. */
+export async function reconcilePass(ctx: TestContext) {
+  const report = await ctx.reconciler.run('api');
+  expect(report.error).toBeUndefined();
+  return report;
 }
 
 /** Reads a SKU's raw counters straight from Redis. */

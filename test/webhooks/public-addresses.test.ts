@@ -1,14 +1,14 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NonPublicAddress, hostOf, publicAddressesOf } from '../src/webhooks/destination';
-import { WebhookDispatcher } from '../src/webhooks/dispatcher';
-import { failureClass } from '../src/webhooks/failureClass';
-import { post } from '../src/webhooks/post';
-import { nonPublicRange } from '../src/webhooks/publicAddress';
-import { adminHeaders, createSku, createTestContext, type TestContext, uniqueName } from './support/context';
-import { expectErrorShape } from './support/http';
-import { startReceiver, type WebhookReceiver } from './support/webhookReceiver';
+import { NonPublicAddress, hostOf, publicAddressesOf } from '../../src/webhooks/destination';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher';
+import { failureClass } from '../../src/webhooks/failureClass';
+import { post } from '../../src/webhooks/post';
+import { nonPublicRange } from '../../src/webhooks/publicAddress';
+import { adminHeaders, createSku, createTestContext, type TestContext, uniqueName } from '../support/context';
+import { expectErrorShape } from '../support/http';
+import { startReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
  * Webhook URLs on non-public addresses (SSRF): refused at registration and again at each delivery

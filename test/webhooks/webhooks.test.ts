@@ -1,18 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { pruneEvents } from '../src/db/webhookRepository';
-import { WEBHOOK_EVENT_TYPES, retryDelayMs } from '../src/domain/webhooks';
-import { WebhookDispatcher } from '../src/webhooks/dispatcher';
-import { verifySignature } from '../src/webhooks/signature';
-import { adminHeaders, createTestContext, createTestDatabase, type DatabaseTarget, type TestContext, uniqueName } from './support/context';
-import { ENGINE_ADMIN, removeEngineDirs, startEngine } from './support/engineProcess';
-import { call, expectErrorShape } from './support/http';
-import { type Received, startReceiver, type WebhookReceiver } from './support/webhookReceiver';
+import { pruneEvents } from '../../src/db/webhookRepository';
+import { WEBHOOK_EVENT_TYPES, retryDelayMs } from '../../src/domain/webhooks';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher';
+import { verifySignature } from '../../src/webhooks/signature';
+import { adminHeaders, createTestContext, createTestDatabase, type DatabaseTarget, type TestContext, uniqueName } from '../support/context';
+import { ENGINE_ADMIN, removeEngineDirs, startEngine } from '../support/engineProcess';
+import { call, expectErrorShape } from '../support/http';
+import { type Received, startReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
  * Webhooks end to end: endpoints registered through the admin API, events recorded by the drain
  * on a real Postgres (and PGlite), delivered by the dispatcher to receivers on loopback, which
- * WEBHOOK_ALLOW_PRIVATE lets through (test/webhook-addresses.test.ts checks the refusals).
+ * WEBHOOK_ALLOW_PRIVATE lets through (test/webhooks/public-addresses.test.ts checks the refusals).
  */
 
 const SECRET = 'whsec-test-0123456789abcdef';
