@@ -8,11 +8,12 @@
  * location's counters held against the model too.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
- * MODEL_SEED=<seed> npx vitest run test/model.test.ts (MODEL_RUNS sets the number of sequences).
+ * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
+ * sequences).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from './support/context';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
 
 const seed = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : Math.floor(Math.random() * 2 ** 31);
 const numRuns = Number(process.env.MODEL_RUNS ?? 12);
