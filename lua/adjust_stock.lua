@@ -8,6 +8,7 @@
   ARGV[1]  sku   ARGV[2]  delta (non-zero integer)   ARGV[3]  reason   ARGV[4]  actor
   ARGV[5]  lazy sweep limit   ARGV[6]  the largest total a SKU may have
   ARGV[7]  location ('' for none: the SKU's only active location)
+  ARGV[8..15]  the partition's line templates (includes/line.lua): units added go to the SKU's line
 
   Returns
     {0, total, available, reserved, sold, version}
@@ -26,6 +27,7 @@ local maxTotal, location = tonumber(ARGV[6]), ARGV[7]
 -- @include "stockSnapshot"
 -- @include "appendEntry"
 -- @include "locations"
+-- @include "line"
 
 if redis.call('EXISTS', stockKey) == 0 then
   return {-1}
@@ -67,6 +69,9 @@ if location then
   redis.call('HINCRBY', stockKey, locationField(location, 'available'), delta)
 end
 redis.call('HINCRBY', stockKey, 'version', 1)
+local events = {{type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor, location = location}}
+-- Units added go to the SKU's line (if it has one) in the same step.
+serveLine(lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(8)), now, events)
 local snapshot = stockSnapshot(stockKey, sku)
-appendEntry(outboxKey, {{type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor, location = location}}, {snapshot})
+appendEntry(outboxKey, events, {snapshot})
 return {0, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6]}

@@ -6,7 +6,7 @@
   possible if Redis time stepped back): units that went back on sale are never sold.
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
-  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
+  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 committed now         1 was already committed (nothing changed)
@@ -31,7 +31,7 @@ end
 -- Whether every hold still has its expiry-index member (nothing returned it yet).
 local function allHeld()
   for _, hold in ipairs(localHolds(r, templates)) do
-    if not redis.call('ZSCORE', skuKey(templates.expiry, hold[1]), holdMember(reservationId, hold[3], r.u)) then
+    if not redis.call('ZSCORE', fromTemplate(templates.expiry, hold[1]), holdMember(reservationId, hold[3], r.u)) then
       return false
     end
   end

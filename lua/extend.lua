@@ -5,8 +5,8 @@
   KEYS[1]  reservation record      KEYS[2]  outbox stream
   KEYS[3]  spanning index (a spanning reservation's expiry is kept there, not on its holds)
   KEYS[4]  sweep-due index
-  ARGV[1]  reservation id          ARGV[2..7]  the end arguments (includes/openRecord.lua)
-  ARGV[8]  ttl (ms)                ARGV[9]  max lifetime from createdAt (ms)
+  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
+  ARGV[16] ttl (ms)                ARGV[17] max lifetime from createdAt (ms)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 extended
@@ -16,7 +16,7 @@
 ]]
 -- @include "openRecord"
 local dueKey = KEYS[4]
-local ttlMs, maxLifetimeMs = tonumber(ARGV[8]), tonumber(ARGV[9])
+local ttlMs, maxLifetimeMs = tonumber(ARGV[16]), tonumber(ARGV[17])
 -- @include "holdMember"
 -- @include "appendEntry"
 
@@ -41,7 +41,7 @@ end
 -- A spanning reservation's holds keep their +inf score: its expiry lives in the spanning index.
 if not spanning then
   for _, hold in ipairs(localHolds(r, templates)) do
-    redis.call('ZADD', skuKey(templates.expiry, hold[1]), 'XX', expiresAt, holdMember(reservationId, hold[3], r.u))
+    redis.call('ZADD', fromTemplate(templates.expiry, hold[1]), 'XX', expiresAt, holdMember(reservationId, hold[3], r.u))
     -- A shorter hold must still be swept on time: keep the SKU's earliest expiry in the index.
     redis.call('ZADD', dueKey, 'LT', expiresAt, hold[1])
   end

@@ -36,6 +36,7 @@
     {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK
     {-5}                                       IDEMPOTENCY_KEY_REUSED
     {-15, n}                                   LOCATION_NOT_FOUND (line n names a location the SKU takes no holds in)
+    {-17, n}                                   LINE_REQUIRED (line n's SKU has a waiting line: joining it is the way in)
 ]]
 local outboxKey, dueKey = KEYS[1], KEYS[2]
 local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -79,7 +80,9 @@ local function skuState(n)
   end
   local sku, stockKey, expiryKey, buyersKey = ARGV[5 + n], KEYS[3 * n], KEYS[3 * n + 1], KEYS[3 * n + 2]
   state = {exists = redis.call('EXISTS', stockKey) == 1}
-  if state.exists then
+  -- A lined SKU's units go to its line alone: its expired holds are swept with the line served.
+  state.lined = state.exists and redis.call('HEXISTS', stockKey, 'lineHoldTtlMs') == 1
+  if state.exists and not state.lined then
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
     local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
     state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
@@ -131,6 +134,9 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     local state = skuState(tonumber(skuNumber))
     if not state.exists then
       return {-1, n}
+    end
+    if state.lined then
+      return {-17, n}
     end
     if not saleOpen(state.startsAt, state.endsAt, now) then
       return {-2, n}

@@ -53,6 +53,9 @@ for n = 1, lineCount do
     if redis.call('EXISTS', stockKey) == 0 then
       return {-1, n}
     end
+    if redis.call('HEXISTS', stockKey, 'lineHoldTtlMs') == 1 then
+      return {-17, n}
+    end
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
     local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
     local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])

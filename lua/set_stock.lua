@@ -14,6 +14,9 @@
   ARGV[6]  actor         ARGV[7]  lazy sweep limit
   ARGV[8]  1 may create the SKU, 0 only update it (Postgres knows it: Redis lost it, so it must
            be restored from Postgres rather than created anew)
+  ARGV[9]  the line's hold ttl (ms), '' for no line (its waiting tickets then end CLOSED)
+  ARGV[10] the line's lobby (ms before startsAt it opens)
+  ARGV[11..18]  the partition's line templates (includes/line.lua)
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version[, location counters]}
@@ -26,6 +29,7 @@
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
+local lineHoldTtlMs, lineLobbyMs = ARGV[9], ARGV[10]
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -34,6 +38,7 @@ local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 -- @include "holdMember"
 -- @include "addBuyerUnits"
 -- @include "locationLevels"
+-- @include "line"
 
 -- The located SKU's new levels: the listed locations active in their order, the others retired
 -- (or dropped when nothing is held or sold there). `before`: location -> {total, reserved, sold}.
@@ -147,10 +152,24 @@ for field, value in pairs(window) do
     redis.call('HSET', stockKey, field, value)
   end
 end
-local snapshot = stockSnapshot(stockKey, sku)
-appendEntry(outboxKey, {{type = 'SET', at = now, sku = sku, delta = snapshot[2] - previousTotal, actor = actor,
+local events = {{type = 'SET', at = now, sku = sku, delta = 0, actor = actor,
   perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt),
-  locations = locationDeltas}}, {snapshot})
+  locations = locationDeltas, line = lineHoldTtlMs ~= '' and {holdTtlMs = tonumber(lineHoldTtlMs), lobbyMs = tonumber(lineLobbyMs)} or nil}}
+local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(11))
+if lineHoldTtlMs == '' then
+  if hasLine(stockKey) then
+    -- The line is removed: its waiting tickets end CLOSED.
+    settleUnservable(L, 0, true, now, events)
+    foldGone(L)
+    redis.call('HDEL', stockKey, 'lineHoldTtlMs', 'lineLobbyMs')
+  end
+else
+  redis.call('HSET', stockKey, 'lineHoldTtlMs', lineHoldTtlMs, 'lineLobbyMs', lineLobbyMs)
+  serveLine(L, now, events)
+end
+local snapshot = stockSnapshot(stockKey, sku)
+events[1].delta = snapshot[2] - previousTotal
+appendEntry(outboxKey, events, {snapshot})
 local code = 0
 if created then
   code = 1

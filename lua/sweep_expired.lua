@@ -7,6 +7,8 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
   ARGV[1]  sku           ARGV[2]  limit (holds per call)
+  ARGV[3..10]  the partition's line templates (includes/line.lua): a lined SKU's returned units go
+               to its line in the same step
 
   Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left to expire}
   (an unknown SKU is dropped from the sweep-due index and answers {0, 0, -1})
@@ -16,12 +18,18 @@ local sku, limit = ARGV[1], tonumber(ARGV[2])
 
 -- @include "nowMs"
 -- @include "sweepExpired"
+-- @include "line"
 
 if redis.call('EXISTS', stockKey) == 0 then
   redis.call('ZREM', dueKey, sku)
   return {0, 0, -1}
 end
-local holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, nowMs(), limit)
+local now = nowMs()
+local holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, limit)
+local events = {}
+if serveLine(lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(3)), now, events) then
+  appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+end
 local next = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
 -- Holds of spanning reservations never expire here (score +inf): nothing of them is ever due.
 if #next == 0 or next[2] == 'inf' then

@@ -5,13 +5,8 @@
 -- @include "stockSnapshot"
 -- @include "appendEntry"
 -- @include "partition"
-
--- Key of one SKU from a template the key module passed in ARGV ("...%s..." with the SKU for %s),
--- so key shapes stay defined in one TypeScript module.
-local function skuKey(template, sku)
-  local head, tail = string.match(template, '^(.*)%%s(.*)$')
-  return head .. sku .. tail
-end
+-- @include "keyTemplate"
+-- @include "line"
 
 -- The holds of a reservation in this partition: one per SKU, {sku, units, units text}, in the
 -- order of the record's lines (a SKU named on two lines, with and without a location, has one).
@@ -49,8 +44,8 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
   local events = {{type = types[outcome], at = now, id = reservationId, lines = lines}}
   for _, hold in ipairs(localHolds(r, templates)) do
     local sku, reserved, text = hold[1], hold[2], hold[3]
-    local stockKey = skuKey(templates.stock, sku)
-    local removed = redis.call('ZREM', skuKey(templates.expiry, sku), holdMember(reservationId, text, r.u))
+    local stockKey = fromTemplate(templates.stock, sku)
+    local removed = redis.call('ZREM', fromTemplate(templates.expiry, sku), holdMember(reservationId, text, r.u))
     if removed == 1 then
       local _, allocations = parseHoldUnits(text)
       allocations = allocationsOf(reserved, allocations, redis.call('HEXISTS', stockKey, 'locations') == 1)
@@ -59,15 +54,17 @@ local function finishReservation(recordKey, outboxKey, reservationId, r, outcome
         moveUnits(stockKey, reserved, allocations, 'reserved', 'sold')
         -- Bought units always count; under a limit they were already counted while held.
         if not limited then
-          addBuyerUnits(skuKey(templates.buyers, sku), r.u, reserved)
+          addBuyerUnits(fromTemplate(templates.buyers, sku), r.u, reserved)
         end
       else
         returnHeldUnits(stockKey, sku, reserved, allocations, events, now)
         if limited then
-          addBuyerUnits(skuKey(templates.buyers, sku), r.u, -reserved)
+          addBuyerUnits(fromTemplate(templates.buyers, sku), r.u, -reserved)
         end
       end
       redis.call('HINCRBY', stockKey, 'version', 1)
+      -- Units back (or sold): the SKU's line is served in the same step.
+      serveLine(lineOf(sku, stockKey, fromTemplate(templates.expiry, sku), fromTemplate(templates.buyers, sku), templates.lines), now, events)
       lines[#lines + 1] = {reservationId, sku, allocations and holdUnitsText(reserved, allocations) or reserved}
       stock[#stock + 1] = stockSnapshot(stockKey, sku)
     end

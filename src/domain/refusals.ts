@@ -45,6 +45,17 @@ export const webhookUrlInvalid = (reason: string) => new DomainError('VALIDATION
 
 export const reservationNotFound = () => new DomainError('RESERVATION_NOT_FOUND', 'No such reservation.');
 
+/** A SKU with a waiting line is reserved only through it. */
+export const lineRequired = (sku: string) =>
+  new DomainError('LINE_REQUIRED', 'This SKU has a waiting line: join it, and a hold is made for you when your turn comes.', { sku, join: `/v1/skus/${sku}/line` });
+
+export const lineNotFound = (sku: string) => new DomainError('LINE_NOT_FOUND', 'This SKU has no waiting line.', { sku });
+
+export const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', 'No such ticket.', { id });
+
+/** Fewer units than wanted remain unsold: nothing can ever come back to this request. */
+export const soldOut = (sku: string, unitsLeft: number) => new DomainError('SOLD_OUT', 'Fewer units than wanted remain unsold.', { sku, unitsLeft });
+
 export const totalBelowCommitted = (details: unknown) => new DomainError('TOTAL_BELOW_COMMITTED', 'total may not fall below reserved + sold.', details);
 
 const FINISHED = {

@@ -1,3 +1,4 @@
+import type { LineSettings, LineView } from './line';
 import { DomainError } from './errors';
 
 /** A SKU's or a location's four counters. */
@@ -34,6 +35,8 @@ export interface SkuView {
   startsAt: string | null;
   endsAt: string | null;
   locations: LocationLevel[];
+  /** The SKU's waiting line, or null when it has none. */
+  line: LineView | null;
 }
 
 /** A location's total as a PUT sets it. */
@@ -50,6 +53,8 @@ export interface SkuSettings {
   perUserLimit: number | null;
   startsAt: string | null;
   endsAt: string | null;
+  /** A waiting line in front of the SKU; null (or left out) for none. */
+  line?: LineSettings | null;
 }
 
 /**
@@ -75,13 +80,15 @@ export function normalizeSkuSettings(input: {
   perUserLimit?: number | null;
   startsAt?: string | null;
   endsAt?: string | null;
+  line?: { holdTtlSeconds?: number | null; lobbySeconds?: number } | null;
 }): SkuSettings {
   const startsAt = input.startsAt ? new Date(input.startsAt).toISOString() : null;
   const endsAt = input.endsAt ? new Date(input.endsAt).toISOString() : null;
   if (startsAt && endsAt && endsAt <= startsAt) {
     throw invalid('endsAt must be later than startsAt.', { startsAt: input.startsAt, endsAt: input.endsAt });
   }
-  const settings = { perUserLimit: input.perUserLimit ?? null, startsAt, endsAt };
+  const line = input.line ? { holdTtlSeconds: input.line.holdTtlSeconds ?? null, lobbySeconds: input.line.lobbySeconds ?? 0 } : null;
+  const settings = { perUserLimit: input.perUserLimit ?? null, startsAt, endsAt, line };
   if ((input.total === undefined) === (input.locations === undefined)) {
     throw invalid('Give either total or locations, not both.', { total: input.total, locations: input.locations });
   }

@@ -1,6 +1,7 @@
 /** PATCH of a SKU's settings (JSON merge patch): what PUT body it stands for. Pure, no I/O. */
 import { DomainError } from './errors';
 import { DEFAULT_LOCATION } from './reservation';
+import type { LineSettings } from './line';
 import type { LocationTotal, SkuView } from './sku';
 
 /** A PATCH body: the fields it names change, the others keep their values; null resets a nullable one. */
@@ -10,10 +11,11 @@ export interface SkuPatch {
   perUserLimit?: number | null;
   startsAt?: string | null;
   endsAt?: string | null;
+  line?: Partial<LineSettings> | null;
 }
 
 /** The settings as a PUT body names them (checked by normalizeSkuSettings, as a PUT's are). */
-export type SkuSettingsInput = Required<Pick<SkuPatch, 'perUserLimit' | 'startsAt' | 'endsAt'>> & Pick<SkuPatch, 'total' | 'locations'>;
+export type SkuSettingsInput = Required<Pick<SkuPatch, 'perUserLimit' | 'startsAt' | 'endsAt' | 'line'>> & Pick<SkuPatch, 'total' | 'locations'>;
 
 /** The stock of a SKU as a PUT would name it again: its active locations with their totals. */
 function currentStock(view: SkuView): Pick<SkuPatch, 'total' | 'locations'> {
@@ -32,6 +34,7 @@ function currentStock(view: SkuView): Pick<SkuPatch, 'total' | 'locations'> {
  */
 export function mergeSkuPatch(view: SkuView, patch: SkuPatch): SkuSettingsInput {
   const { perUserLimit, startsAt, endsAt } = view;
+  const line = view.line && { holdTtlSeconds: view.line.holdTtlSeconds, lobbySeconds: view.line.lobbySeconds };
   const activeLocations = view.locations.filter((level) => level.active).map((level) => level.location);
   const inDefaultOnly = activeLocations.length === 1 && activeLocations[0] === DEFAULT_LOCATION;
   if (patch.total !== undefined && patch.locations === undefined && !inDefaultOnly) {
@@ -41,5 +44,7 @@ export function mergeSkuPatch(view: SkuView, patch: SkuPatch): SkuSettingsInput 
     });
   }
   const namesStock = patch.total !== undefined || patch.locations !== undefined;
-  return { perUserLimit, startsAt, endsAt, ...(namesStock ? {} : currentStock(view)), ...patch };
+  // A line patch merges into the line (null removes it).
+  const patchedLine = patch.line === undefined ? line : patch.line && { ...line, ...patch.line };
+  return { perUserLimit, startsAt, endsAt, ...(namesStock ? {} : currentStock(view)), ...patch, line: patchedLine };
 }

@@ -15,6 +15,8 @@ export const GRPC_STATUS_OF_ERROR: Record<ErrorCode, status> = {
   LOCATION_NOT_FOUND: status.NOT_FOUND,
   RESERVATION_NOT_FOUND: status.NOT_FOUND,
   WEBHOOK_NOT_FOUND: status.NOT_FOUND,
+  LINE_NOT_FOUND: status.NOT_FOUND,
+  TICKET_NOT_FOUND: status.NOT_FOUND,
   // A request over a size limit, as gRPC itself answers a message over its limit.
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   // Only Node's HTTP parser raises these two: headers too large, or too slow to arrive.
@@ -33,6 +35,8 @@ export const GRPC_STATUS_OF_ERROR: Record<ErrorCode, status> = {
   // Another call with the same key, or another pass, is running now: retry the same call later.
   IDEMPOTENCY_IN_FLIGHT: status.ABORTED,
   RECONCILE_IN_PROGRESS: status.ABORTED,
+  LINE_REQUIRED: status.FAILED_PRECONDITION,
+  SOLD_OUT: status.FAILED_PRECONDITION,
   INTERNAL: status.INTERNAL,
   UNAVAILABLE: status.UNAVAILABLE,
 };

@@ -18,6 +18,7 @@ import dashboardRoutes from './routes/dashboard';
 import eventRoutes from './routes/events';
 import operationRoutes from './routes/operations';
 import reservationRoutes from './routes/reservations';
+import lineRoutes from './routes/lines';
 import skuRoutes from './routes/skus';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -83,6 +84,7 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
     client.addHook('onRequest', bearerAuth(rules.client));
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
+    await client.register(lineRoutes, deps);
     await client.register(eventRoutes, deps);
   });
   await app.register(async (admin) => {

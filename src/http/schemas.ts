@@ -7,6 +7,7 @@ import { COUNTER_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
 import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
+import { LINE_LIMITS, TICKET_STATUSES } from '../domain/line';
 import { DELIVERY_STATES, MAX_SECRET_LENGTH, MAX_URL_LENGTH, MIN_SECRET_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
@@ -51,13 +52,20 @@ const counters = {
 export const skuView = {
   type: 'object',
   additionalProperties: false,
-  required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt', 'locations'],
+  required: ['sku', 'total', 'available', 'reserved', 'sold', 'perUserLimit', 'startsAt', 'endsAt', 'locations', 'line'],
   properties: {
     sku: { type: 'string' },
     ...counters,
     perUserLimit: { type: ['integer', 'null'] },
     startsAt: nullableIsoTime,
     endsAt: nullableIsoTime,
+    line: {
+      type: ['object', 'null'],
+      description: 'The SKU\'s waiting line (null: none): tickets waiting, tickets admitted so far, and its settings',
+      additionalProperties: false,
+      required: ['waiting', 'admitted', 'holdTtlSeconds', 'lobbySeconds'],
+      properties: { waiting: { type: 'integer' }, admitted: { type: 'integer' }, holdTtlSeconds: { type: 'integer' }, lobbySeconds: { type: 'integer' } },
+    },
     locations: {
       type: 'array',
       description:
@@ -230,6 +238,16 @@ const skuSettingFields = {
   perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL },
   startsAt: windowTime,
   endsAt: windowTime,
+  line: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    description:
+      'A waiting line in front of the SKU (null: none; removing it ends the waiting tickets CLOSED). While it has one, a reserve naming the SKU answers 409 LINE_REQUIRED: shoppers join the line and are admitted in order as units come and go',
+    properties: {
+      holdTtlSeconds: { type: 'integer', ...LINE_LIMITS.holdTtlSeconds, description: 'The hold an admitted shopper gets (default RESERVATION_TTL_SECONDS)' },
+      lobbySeconds: { type: 'integer', ...LINE_LIMITS.lobbySeconds, default: 0, description: 'How long before startsAt the line opens; its tickets are shuffled at startsAt' },
+    },
+  },
 } as const;
 
 export const putSkuBody = {
@@ -241,6 +259,41 @@ export const putSkuBody = {
     perUserLimit: { ...skuSettingFields.perUserLimit, default: null },
     startsAt: { ...windowTime, default: null },
     endsAt: { ...windowTime, default: null },
+    line: { ...skuSettingFields.line, default: null },
+  },
+} as const;
+
+export const ticketParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: RESERVATION_ID_PATTERN, description: 'Ticket id' } },
+} as const;
+
+export const joinLineBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userId', 'qty'],
+  properties: { userId: partyId, qty: quantity, orderId: { ...partyId, type: ['string', 'null'] } },
+} as const;
+
+export const ticketView = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'sku', 'userId', 'qty', 'orderId', 'status', 'position', 'unitsAhead', 'unitsLeft', 'lobby', 'joinedAt', 'pollAfterMs', 'reservation'],
+  properties: {
+    id: { type: 'string' },
+    sku: { type: 'string' },
+    userId: { type: 'string' },
+    qty: { type: 'integer' },
+    orderId: { type: ['string', 'null'] },
+    status: { type: 'string', enum: TICKET_STATUSES },
+    position: { type: ['integer', 'null'], description: '1 at the head, while WAITING (null in the lobby until startsAt)' },
+    unitsAhead: { type: ['integer', 'null'], description: 'Units wanted by the tickets ahead' },
+    unitsLeft: { type: 'integer', description: 'Units of the SKU not yet sold' },
+    lobby: { type: 'boolean', description: 'Joined before startsAt: its place is drawn at random among the lobby, all ahead of later joins' },
+    joinedAt: isoTime,
+    pollAfterMs: { type: 'integer', description: 'When to ask again' },
+    reservation: { anyOf: [{ type: 'null' }, reservationView], description: 'The PENDING reservation held for an ADMITTED ticket' },
   },
 } as const;
 

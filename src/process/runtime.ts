@@ -74,7 +74,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const { engine, maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
     partitions: config.redisPartitions,
-    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, ...options.tuning },
+    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, defaultHoldTtlSeconds: config.reservationTtlSeconds, ...options.tuning },
   });
 
   let background: BackgroundThread | undefined;

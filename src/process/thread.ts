@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const { maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
     partitions: config.redisPartitions,
-    tuning: { recordRetentionSeconds: config.recordRetentionSeconds },
+    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, defaultHoldTtlSeconds: config.reservationTtlSeconds },
   });
   let expiriesDrained = 0;
   const reconciler = new Reconciler(maintenance, lease, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });

@@ -39,7 +39,9 @@ export class AdminOperations {
     const { perUserLimit, startsAt, endsAt } = settings;
     const counters = { total, available, reserved, sold };
     const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];
-    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations }, version };
+    // The line's counts move with admissions the script may have made: read as they now stand.
+    const line = settings.line ? ((await this.reads.getSku(sku))?.line ?? null) : null;
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line }, version };
   }
 
   /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */

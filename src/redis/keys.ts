@@ -54,6 +54,48 @@ export class RedisKeys {
     return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:buyers`;
   }
 
+  /** Sorted set of the SKU's waiting line: ticket id -> place (see lua/includes/line.lua). */
+  line(sku: string): string {
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:line`;
+  }
+
+  /** Hash userId -> the user's ticket id in the SKU's line (one ticket per user and SKU). */
+  lineUsers(sku: string): string {
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:line-users`;
+  }
+
+  /** Sorted set of tickets that left the SKU's line behind its head ("<id>|<qty>" -> place), for unitsAhead. */
+  lineGone(sku: string): string {
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:line-gone`;
+  }
+
+  /** Hash ticket id -> ticket text, for the tickets of one partition's lines (a ticket lives in its SKU's partition). */
+  tickets(partition: number): string {
+    return `${this.tag(partition)}:tickets`;
+  }
+
+  /** The partition of a ticket: named by its id, like a reservation's (an admitted ticket's hold takes its id). */
+  partitionOfTicket(id: string): number {
+    return this.partitionOfReservation(id);
+  }
+
+  /**
+   * The keys a script needs to run one partition's lines, as templates with `%s` for the SKU (or,
+   * for the reservation record, the id): for scripts that admit tickets (lua/includes/line.lua).
+   */
+  lineKeyTemplates(partition: number): { line: string; users: string; gone: string; tickets: string; record: string; sweepDue: string; outbox: string } {
+    const tag = this.tag(partition);
+    return {
+      line: `${tag}:sku:%s:line`,
+      users: `${tag}:sku:%s:line-users`,
+      gone: `${tag}:sku:%s:line-gone`,
+      tickets: this.tickets(partition),
+      record: `${tag}:res:%s`,
+      sweepDue: this.sweepDue(partition),
+      outbox: this.outbox(partition),
+    };
+  }
+
   /**
    * The same three keys of one partition's SKUs as templates with `%s` for the SKU, for scripts
    * that find SKUs in a record.

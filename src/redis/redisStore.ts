@@ -7,12 +7,15 @@ import { runScript } from './scripts';
 
 export interface EngineTuning {
   recordRetentionSeconds: number;
+  /** The hold a line's admitted shopper gets when the line names none (RESERVATION_TTL_SECONDS). */
+  defaultHoldTtlSeconds: number;
   idempotencyTtlSeconds: number;
   lazySweepLimit: number;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
   recordRetentionSeconds: 3600,
+  defaultHoldTtlSeconds: 900,
   idempotencyTtlSeconds: 24 * 3600,
   lazySweepLimit: 100,
 };

@@ -33,6 +33,10 @@ export enum ReplyCode {
   IdempotencyInFlight = -14,
   LocationNotFound = -15,
   LocationRequired = -16,
+  LineRequired = -17,
+  SoldOut = -18,
+  TicketNotFound = -19,
+  LineNotFound = -20,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */

@@ -1,6 +1,7 @@
 import { DomainError } from '../domain/errors';
 import { newReservationId } from '../domain/ids';
 import { type RequestedLine, type Reservation, toLine } from '../domain/reservation';
+import { lineRequired } from '../domain/refusals';
 import { decodeHoldUnits } from './holdUnits';
 import { bindingFingerprint } from './idempotencyBinding';
 import { IN_DOUBT } from './inDoubt';
@@ -184,6 +185,8 @@ export class ReserveOperations {
         throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
       case ReplyCode.LocationNotFound:
         throw refusal(code, command.lines[(reply[1] as number) - 1]);
+      case ReplyCode.LineRequired:
+        throw lineRequired(command.lines[(reply[1] as number) - 1].sku);
       case ReplyCode.PurchaseLimitExceeded: {
         const line = command.lines[(reply[1] as number) - 1];
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });

@@ -17,7 +17,7 @@ export interface ScriptCall {
 /** What the builders read besides their arguments: the key builder and the engine's tuning. */
 export interface CallContext {
   keys: RedisKeys;
-  tuning: { recordRetentionSeconds: number; idempotencyTtlSeconds: number; lazySweepLimit: number };
+  tuning: { recordRetentionSeconds: number; idempotencyTtlSeconds: number; lazySweepLimit: number; defaultHoldTtlSeconds: number };
 }
 
 /** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
@@ -35,13 +35,23 @@ export const PART_DEADLINE_MS = 60_000;
  * partition's outbox and spanning index; the reservation id, the partition's SKU key templates,
  * the record retention, the partition count and the partition they run in.
  */
-function recordCall({ keys, tuning }: CallContext, script: ScriptName, recordKey: string, id: string, partition: number): ScriptCall {
+function recordCall(context: CallContext, script: ScriptName, recordKey: string, id: string, partition: number): ScriptCall {
+  const { keys, tuning } = context;
   const { stock, expiry, buyers } = keys.skuKeyTemplates(partition);
   return {
     script,
     keys: [recordKey, keys.outbox(partition), keys.spanning(partition)],
-    args: [id, stock, expiry, buyers, tuning.recordRetentionSeconds * 1000, keys.partitions, partition],
+    args: [id, stock, expiry, buyers, tuning.recordRetentionSeconds * 1000, keys.partitions, partition, ...lineArgs(context, partition)],
   };
+}
+
+/**
+ * The ARGV of the scripts that may serve a line (lua/includes/line.lua, lineTemplates): one
+ * partition's line key templates, its sweep index and the record retention.
+ */
+function lineArgs({ keys, tuning }: CallContext, partition: number): ScriptArg[] {
+  const { line, users, gone, tickets, record, sweepDue, outbox } = keys.lineKeyTemplates(partition);
+  return [line, users, gone, tickets, record, sweepDue, outbox, tuning.recordRetentionSeconds * 1000];
 }
 
 /** KEYS of a SKU's stock, expiry index and buyers. */
@@ -184,7 +194,9 @@ function stockChangeKeys(keys: RedisKeys, sku: string): string[] {
 }
 
 /** lua/set_stock.lua; the stock argument is "<location>=<total>,…" or a plain total. */
-export function setStockCall({ keys, tuning }: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean): ScriptCall {
+export function setStockCall(context: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean): ScriptCall {
+  const { keys, tuning } = context;
+  const { line } = settings;
   return {
     script: 'set_stock',
     keys: stockChangeKeys(keys, sku),
@@ -197,18 +209,27 @@ export function setStockCall({ keys, tuning }: CallContext, sku: string, setting
       actor,
       tuning.lazySweepLimit,
       mayCreate ? 1 : 0,
+      line ? (line.holdTtlSeconds ?? tuning.defaultHoldTtlSeconds) * 1000 : '',
+      line ? line.lobbySeconds * 1000 : 0,
+      ...lineArgs(context, keys.partitionOfSku(sku)),
     ],
   };
 }
 
 /** lua/adjust_stock.lua (it needs no sweep index). */
-export function adjustStockCall({ keys, tuning }: CallContext, sku: string, delta: number, reason: string, actor: string, location?: string): ScriptCall {
-  return { script: 'adjust_stock', keys: stockChangeKeys(keys, sku).slice(0, 4), args: [sku, delta, reason, actor, tuning.lazySweepLimit, MAX_TOTAL, location ?? ''] };
+export function adjustStockCall(context: CallContext, sku: string, delta: number, reason: string, actor: string, location?: string): ScriptCall {
+  const { keys, tuning } = context;
+  return {
+    script: 'adjust_stock',
+    keys: stockChangeKeys(keys, sku).slice(0, 4),
+    args: [sku, delta, reason, actor, tuning.lazySweepLimit, MAX_TOTAL, location ?? '', ...lineArgs(context, keys.partitionOfSku(sku))],
+  };
 }
 
 /** lua/sweep_expired.lua: returns the units of up to `limit` expired holds of one SKU. */
-export function sweepExpiredCall({ keys }: CallContext, sku: string, limit: number): ScriptCall {
-  return { script: 'sweep_expired', keys: stockChangeKeys(keys, sku), args: [sku, limit] };
+export function sweepExpiredCall(context: CallContext, sku: string, limit: number): ScriptCall {
+  const { keys } = context;
+  return { script: 'sweep_expired', keys: stockChangeKeys(keys, sku), args: [sku, limit, ...lineArgs(context, keys.partitionOfSku(sku))] };
 }
 
 /** lua/repair_stock.lua; `levels` is the levels text ('' for a SKU without named locations). */
@@ -220,6 +241,29 @@ export function repairStockCall({ keys }: CallContext, sku: string, expectedVers
 export function restoreSkuCall({ keys }: CallContext, sku: string, args: ScriptArg[]): ScriptCall {
   const partition = keys.partitionOfSku(sku);
   return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition)], args };
+}
+
+/** lua/line_join.lua: `draw` is the lobby shuffle's draw in [0, 1). */
+export function lineJoinCall(context: CallContext, sku: string, ticketId: string, userId: string, qty: number, orderId: string | null, draw: number): ScriptCall {
+  const { keys } = context;
+  const partition = keys.partitionOfSku(sku);
+  return {
+    script: 'line_join',
+    keys: [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition)],
+    args: [...lineArgs(context, partition), sku, ticketId, userId, qty, orderId ?? '', draw],
+  };
+}
+
+/** lua/line_ticket.lua: reads a ticket, or leaves the line with it. */
+export function lineTicketCall(context: CallContext, ticketId: string, leave: boolean): ScriptCall {
+  const { keys } = context;
+  const partition = keys.partitionOfTicket(ticketId);
+  const { stock, expiry, buyers } = keys.skuKeyTemplates(partition);
+  return {
+    script: 'line_ticket',
+    keys: [keys.tickets(partition), keys.outbox(partition)],
+    args: [...lineArgs(context, partition), stock, expiry, buyers, ticketId, leave ? 1 : 0],
+  };
 }
 
 /** lua/release_lease.lua: lets go of the reconcile lease if `token` still holds it. */

@@ -1,18 +1,20 @@
 import type { Reservation } from '../domain/reservation';
 import type { SkuSettings, SkuView } from '../domain/sku';
+import type { Ticket } from '../domain/line';
 import { AdminOperations } from './adminOperations';
+import { LineOperations, type TicketOutcome } from './lineOperations';
 import type { RedisStore } from './redisStore';
 import { ReservationOperations, type FinishOutcome } from './reservationOperations';
 import { type EngineObserver, type ReserveCommand, type ReserveOutcome, ReserveOperations } from './reserveOperations';
 import { SpanningReservations } from './spanning';
 import { StockReads } from './stockReads';
 
-export type { EngineObserver, FinishOutcome, ReserveCommand, ReserveOutcome };
+export type { EngineObserver, FinishOutcome, ReserveCommand, ReserveOutcome, TicketOutcome };
 
 /**
  * What the API does with stock, one object for the services to hold: holding stock
  * (reserveOperations.ts), what follows a hold (reservationOperations.ts), the admin's changes
- * (adminOperations.ts) and reads (stockReads.ts). Each job lives in its own file; this one only
+ * (adminOperations.ts), reads (stockReads.ts) and waiting lines (lineOperations.ts). Each job lives in its own file; this one only
  * puts them together.
  */
 export class StockEngine {
@@ -20,6 +22,7 @@ export class StockEngine {
   private readonly reservations: ReservationOperations;
   private readonly reads: StockReads;
   private readonly admin: AdminOperations;
+  private readonly lines: LineOperations;
 
   constructor(store: RedisStore) {
     const spanning = new SpanningReservations(store);
@@ -27,6 +30,7 @@ export class StockEngine {
     this.reservations = new ReservationOperations(store, spanning);
     this.reads = new StockReads(store);
     this.admin = new AdminOperations(store, this.reads);
+    this.lines = new LineOperations(store, this.reservations);
   }
 
   set observer(observer: EngineObserver | undefined) {
@@ -80,6 +84,18 @@ export class StockEngine {
 
   getSkuVersions(skus: readonly string[]): Promise<(number | null)[]> {
     return this.reads.getSkuVersions(skus);
+  }
+
+  joinLine(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {
+    return this.lines.join(sku, userId, qty, orderId);
+  }
+
+  getTicket(id: string): Promise<Ticket | null> {
+    return this.lines.read(id);
+  }
+
+  leaveLine(id: string): Promise<TicketOutcome> {
+    return this.lines.leave(id);
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

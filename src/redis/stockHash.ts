@@ -7,6 +7,7 @@
  * (lua/includes/locationLevels.lua, and encodeLevels below) that restore and repair write a located SKU's counters with.
  */
 import { DEFAULT_LOCATION } from '../domain/reservation';
+import type { LineView } from '../domain/line';
 import type { LocationLevel, SkuView } from '../domain/sku';
 
 export interface LocationList {
@@ -66,7 +67,14 @@ export function skuViewOf(sku: string, hash: Record<string, string>): SkuView | 
     startsAt: time(hash.startsAt),
     endsAt: time(hash.endsAt),
     locations: locationLevelsOf(hash),
+    line: lineViewOf(hash),
   };
+}
+
+/** The line fields of the stock hash (lua/includes/line.lua): null when the SKU has no line. */
+export function lineViewOf(hash: Record<string, string>): LineView | null {
+  if (hash.lineHoldTtlMs === undefined) return null;
+  return { waiting: count(hash.lineWaiting), admitted: count(hash.lineAdmitted), holdTtlSeconds: count(hash.lineHoldTtlMs) / 1000, lobbySeconds: count(hash.lineLobbyMs) / 1000 };
 }
 
 /** A location's total and sold units, as restore and repair write them (reserved comes from the holds). */

@@ -159,7 +159,7 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
     // No sale window: unset, as HTTP's null.
     expect(stock).toEqual({ sku, ...counters, perUserLimit: 5, locations: [{ location: 'default', active: true, ...counters }] });
     const view = (await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json();
-    expect(view).toEqual({ ...stock, startsAt: null, endsAt: null });
+    expect(view).toEqual({ ...stock, startsAt: null, endsAt: null, line: null });
   });
 
   it('extend answers the new expiry; release returns the units; extending a released one is refused', async () => {

@@ -33,7 +33,7 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expectErrorShape(released, 409, 'RESERVATION_COMMITTED');
       const view = await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` });
       const counters = { total: 10, available: 8, reserved: 0, sold: 2 };
-      expect(view.json()).toEqual({ sku, ...counters, perUserLimit: 5, startsAt: null, endsAt: null, locations: [{ location: 'default', active: true, ...counters }] });
+      expect(view.json()).toEqual({ sku, ...counters, perUserLimit: 5, startsAt: null, endsAt: null, locations: [{ location: 'default', active: true, ...counters }], line: null });
     });
 
     it('extend answers the new expiry; release returns the units', async () => {
@@ -157,7 +157,7 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       const window = { total: 4, perUserLimit: 1, startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z' };
       const updated = await put(window);
       expect(updated.statusCode).toBe(200);
-      expect(updated.json()).toEqual({ sku: name, available: 4, reserved: 0, sold: 0, ...window, locations: [{ location: 'default', active: true, total: 4, available: 4, reserved: 0, sold: 0 }] });
+      expect(updated.json()).toEqual({ sku: name, available: 4, reserved: 0, sold: 0, ...window, locations: [{ location: 'default', active: true, total: 4, available: 4, reserved: 0, sold: 0 }], line: null });
       await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'a', orderId: 'b', items: [{ sku: name, qty: 1 }] } });
       expectErrorShape(await put({ total: 0 }), 409, 'TOTAL_BELOW_COMMITTED');
       const adjusted = await ctx.app.inject({ method: 'POST', url: `/v1/admin/skus/${name}/adjust`, headers: adminHeaders, payload: { delta: -3, reason: 'damaged in warehouse' } });

@@ -8,21 +8,29 @@ const window = { startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00
 const level = (location: string, total: number, active = true) => ({ location, active, total, available: total, reserved: 0, sold: 0 });
 
 describe('mergeSkuPatch: the PUT body a PATCH stands for', () => {
-  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)] };
+  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)], line: null };
   const located: SkuView = { ...plain, locations: [level('berlin', 6), level('paris', 4), level('rome', 0, false)] };
 
   it('keeps every field the patch does not name', () => {
-    expect(mergeSkuPatch(plain, { total: 120 })).toEqual({ total: 120, perUserLimit: 2, ...window });
-    expect(mergeSkuPatch(plain, { perUserLimit: null })).toEqual({ total: 10, perUserLimit: null, ...window });
+    expect(mergeSkuPatch(plain, { total: 120 })).toEqual({ total: 120, perUserLimit: 2, ...window, line: null });
+    expect(mergeSkuPatch(plain, { perUserLimit: null })).toEqual({ total: 10, perUserLimit: null, ...window, line: null });
   });
 
   it('names the active locations of a SKU with locations again, leaving the retired ones retired', () => {
-    expect(mergeSkuPatch(located, { endsAt: null })).toEqual({ locations: [{ location: 'berlin', total: 6 }, { location: 'paris', total: 4 }], perUserLimit: 2, startsAt: window.startsAt, endsAt: null });
+    expect(mergeSkuPatch(located, { endsAt: null })).toEqual({ locations: [{ location: 'berlin', total: 6 }, { location: 'paris', total: 4 }], perUserLimit: 2, startsAt: window.startsAt, endsAt: null, line: null });
   });
 
   it('lets locations replace a plain total, and refuses a plain total for named locations', () => {
-    expect(mergeSkuPatch(plain, { locations: [{ location: 'a', total: 1 }] })).toEqual({ locations: [{ location: 'a', total: 1 }], perUserLimit: 2, ...window });
+    expect(mergeSkuPatch(plain, { locations: [{ location: 'a', total: 1 }] })).toEqual({ locations: [{ location: 'a', total: 1 }], perUserLimit: 2, ...window, line: null });
     expect(() => mergeSkuPatch(located, { total: 5 })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', details: { sku: 'tv', locations: ['berlin', 'paris'] } }));
+  });
+
+  it('keeps a waiting line, merges a patch of it, and removes it on null', () => {
+    const lined: SkuView = { ...plain, line: { waiting: 3, admitted: 1, holdTtlSeconds: 300, lobbySeconds: 60 } };
+    expect(mergeSkuPatch(lined, { total: 12 }).line).toEqual({ holdTtlSeconds: 300, lobbySeconds: 60 });
+    expect(mergeSkuPatch(lined, { line: { lobbySeconds: 0 } }).line).toEqual({ holdTtlSeconds: 300, lobbySeconds: 0 });
+    expect(mergeSkuPatch(lined, { line: null }).line).toBeNull();
+    expect(mergeSkuPatch(plain, { line: { holdTtlSeconds: 5 } }).line).toEqual({ holdTtlSeconds: 5 });
   });
 });
 

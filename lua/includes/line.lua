@@ -1,0 +1,231 @@
+-- @include "reservationRecord"
+-- @include "holdMember"
+-- @include "addBuyerUnits"
+-- @include "takeUnits"
+-- @include "keyTemplate"
+-- @include "sweepExpired"
+
+-- Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus). A SKU has a line while its
+-- stock hash has "lineHoldTtlMs" (and "lineLobbyMs"). Its keys, from the templates the engine
+-- passes (src/redis/keys.ts, lineKeyTemplates):
+--   line      sorted set ticket id -> place. A ticket joined in the lobby (before startsAt) waits
+--             at a random place in (-1, 0): the shuffle is drawn at join. At the first line call
+--             after startsAt the lobby is promoted: its tickets, in that random order, get the
+--             places 1.. as a running sum of the units they want, and every later join takes the
+--             running sum on ("lineUnits"). So a place is the units wanted up to and including
+--             that ticket, and the units ahead of a ticket are its place minus its qty minus what
+--             left ahead of it.
+--   users     hash userId -> ticket id (one ticket per user and SKU)
+--   gone      sorted set "<id>|<qty>" -> place, of tickets that left from behind the head; folded
+--             into the stock hash's "lineGoneUnits" once the head passes them
+--   tickets   the partition's hash ticket id -> ticket text:
+--             "<status>|<sku>|<userId>|<qty>|<orderId>|<joinedAt ms>|<lobby 1/0>|<place>|<at ms>"
+--             status W waiting, A admitted, S sold out, L left, C closed; at: when it ended or was
+--             admitted ('' while waiting). src/redis/lineTicket.ts is its TypeScript reader.
+-- Stock hash counters: lineWaiting, lineAdmitted, lineUnits (running sum), lineGoneUnits,
+-- lineLobbyUnits (units of lobby tickets not yet promoted).
+-- Line events go to the outbox with the others: JOIN, ADMIT (with the hold's RESERVE text),
+-- LEAVE, SOLD_OUT, CLOSE.
+
+local TICKET_PATTERN = '^(%a)|([^|]+)|([^|]+)|(%d+)|([^|]*)|(%d+)|([01])|([^|]*)|(%d*)$'
+
+local function decodeTicket(text)
+  if not text then
+    return nil
+  end
+  local s, sku, u, q, o, j, lobby, place, at = string.match(text, TICKET_PATTERN)
+  return {s = s, sku = sku, u = u, q = tonumber(q), o = o, j = j, lobby = lobby, place = tonumber(place), at = at}
+end
+
+local function encodeTicket(t)
+  return table.concat({t.s, t.sku, t.u, tostring(t.q), t.o, t.j, t.lobby, string.format('%.17g', t.place), t.at}, '|')
+end
+
+-- The line keys of one SKU. `templates`: {line, users, gone, tickets, record, sweepDue, outbox, retentionMs}.
+local function lineOf(sku, stockKey, expiryKey, buyersKey, templates)
+  return {sku = sku, stockKey = stockKey, expiryKey = expiryKey, buyersKey = buyersKey,
+    lineKey = fromTemplate(templates.line, sku), usersKey = fromTemplate(templates.users, sku),
+    goneKey = fromTemplate(templates.gone, sku), ticketsKey = templates.tickets, recordTemplate = templates.record,
+    dueKey = templates.sweepDue, outboxKey = templates.outbox, retentionMs = templates.retentionMs}
+end
+
+-- How many of a lined SKU's expired holds one serving of its line returns at most.
+local LINE_SWEEP_LIMIT = 100
+
+-- Reads the line templates from ARGV[first..first+7] (src/redis/scriptCalls.ts, lineArgs).
+local function lineTemplates(first)
+  return {line = ARGV[first], users = ARGV[first + 1], gone = ARGV[first + 2], tickets = ARGV[first + 3],
+    record = ARGV[first + 4], sweepDue = ARGV[first + 5], outbox = ARGV[first + 6], retentionMs = tonumber(ARGV[first + 7])}
+end
+
+local function hasLine(stockKey)
+  return redis.call('HEXISTS', stockKey, 'lineHoldTtlMs') == 1
+end
+
+local function saveTicket(L, id, t)
+  redis.call('HSET', L.ticketsKey, id, encodeTicket(t))
+end
+
+local function ticketEvent(kind, id, t, now)
+  return {type = kind, at = now, ticket = id, sku = t.sku, userId = t.u, qty = t.q, orderId = t.o, place = t.place,
+    lobby = t.lobby == '1', joinedAt = tonumber(t.j)}
+end
+
+-- Folds the tickets that left ahead of the head into lineGoneUnits.
+local function foldGone(L)
+  local head = redis.call('ZRANGE', L.lineKey, 0, 0, 'WITHSCORES')
+  local bound = head[2] and ('(' .. head[2]) or '+inf'
+  local gone = redis.call('ZRANGEBYSCORE', L.goneKey, '-inf', bound)
+  if #gone == 0 then
+    return
+  end
+  local units = 0
+  for _, member in ipairs(gone) do
+    units = units + tonumber(string.match(member, '|(%d+)$'))
+  end
+  redis.call('HINCRBY', L.stockKey, 'lineGoneUnits', units)
+  redis.call('ZREMRANGEBYSCORE', L.goneKey, '-inf', bound)
+end
+
+-- Takes a waiting ticket out of the line, ending it with `status` ('S', 'L' or 'C').
+local function endTicket(L, id, t, status, now, events)
+  redis.call('ZREM', L.lineKey, id)
+  redis.call('HINCRBY', L.stockKey, 'lineWaiting', -1)
+  if t.place < 0 then
+    redis.call('HINCRBY', L.stockKey, 'lineLobbyUnits', -t.q)
+  else
+    redis.call('ZADD', L.goneKey, t.place, id .. '|' .. t.q)
+  end
+  t.s, t.at = status, string.format('%d', now)
+  saveTicket(L, id, t)
+  local kinds = {S = 'SOLD_OUT', L = 'LEAVE', C = 'CLOSE'}
+  events[#events + 1] = ticketEvent(kinds[status], id, t, now)
+end
+
+-- At the first line call after startsAt: the lobby's tickets, in their random order, take the
+-- places 1.. as the running sum of their units.
+local function promoteLobby(L, now)
+  local v = redis.call('HMGET', L.stockKey, 'lineLobbyUnits', 'startsAt')
+  local startsAt = tonumber(v[2])
+  if tonumber(v[1] or 0) == 0 and redis.call('ZCOUNT', L.lineKey, '-inf', '(0') == 0 then
+    return
+  end
+  if startsAt and now < startsAt then
+    return
+  end
+  local lobby = redis.call('ZRANGEBYSCORE', L.lineKey, '-inf', '(0')
+  local sum = tonumber(redis.call('HGET', L.stockKey, 'lineUnits') or 0)
+  for _, id in ipairs(lobby) do
+    local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
+    sum = sum + t.q
+    t.place = sum
+    redis.call('ZADD', L.lineKey, sum, id)
+    saveTicket(L, id, t)
+  end
+  redis.call('HSET', L.stockKey, 'lineUnits', sum, 'lineLobbyUnits', 0)
+end
+
+-- Where a waiting ticket stands: its position (1 at the head) and the units wanted ahead of it;
+-- nil, nil for a lobby ticket before the shuffle.
+local function standing(L, id, t)
+  if t.place < 0 then
+    return nil, nil
+  end
+  local rank = redis.call('ZRANK', L.lineKey, id)
+  local folded = tonumber(redis.call('HGET', L.stockKey, 'lineGoneUnits') or 0)
+  local goneAhead = 0
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.goneKey, '-inf', '(' .. string.format('%.17g', t.place))) do
+    goneAhead = goneAhead + tonumber(string.match(member, '|(%d+)$'))
+  end
+  return rank + 1, t.place - t.q - folded - goneAhead
+end
+
+-- Holds units for the ticket at the head: an ordinary pending reservation whose id is the
+-- ticket's, expiring holdTtlMs from now.
+local function admit(L, id, t, state, holdTtlMs, now, events)
+  local taken, allocations = takeUnits(state, t.q, nil)
+  redis.call('HINCRBY', L.stockKey, 'available', -taken)
+  redis.call('HINCRBY', L.stockKey, 'reserved', taken)
+  if allocations then
+    local held = newAllocationSum()
+    addAllocations(held, allocations)
+    writeTakenUnits(L.stockKey, held)
+  end
+  local unitsText = allocations and holdUnitsText(taken, allocations) or tostring(taken)
+  local expiresAt = now + holdTtlMs
+  redis.call('ZADD', L.expiryKey, expiresAt, holdMember(id, unitsText, t.u))
+  redis.call('ZADD', L.dueKey, 'LT', expiresAt, L.sku)
+  if hasUserLimit(L.stockKey) then
+    addBuyerUnits(L.buyersKey, t.u, taken)
+  end
+  local record = writeReservationText(fromTemplate(L.recordTemplate, id), 'P', string.format('%d', now), string.format('%d', holdTtlMs), '',
+    t.u, t.o, recordLineText(L.sku, tostring(t.q), unitsText), string.format('%d', holdTtlMs + L.retentionMs))
+  redis.call('ZREM', L.lineKey, id)
+  redis.call('HINCRBY', L.stockKey, 'lineWaiting', -1)
+  redis.call('HINCRBY', L.stockKey, 'lineAdmitted', 1)
+  redis.call('HINCRBY', L.stockKey, 'lineGoneUnits', t.q)
+  t.s, t.at = 'A', string.format('%d', now)
+  saveTicket(L, id, t)
+  events[#events + 1] = reserveEventText(id, '', record)
+  events[#events + 1] = ticketEvent('ADMIT', id, t, now)
+end
+
+-- Ends every waiting ticket that can no longer be served: one wanting more units than remain
+-- unsold (nothing can ever come back to it), or every one once the sale ended.
+local function settleUnservable(L, unsold, closed, now, events)
+  local maxQty = tonumber(redis.call('HGET', L.stockKey, 'lineMaxQty') or 0)
+  if not closed and unsold >= maxQty then
+    return
+  end
+  for _, id in ipairs(redis.call('ZRANGE', L.lineKey, 0, -1)) do
+    local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
+    if closed then
+      endTicket(L, id, t, 'C', now, events)
+    elseif t.q > unsold then
+      endTicket(L, id, t, 'S', now, events)
+    end
+  end
+end
+
+-- Admits the head tickets while the SKU has units for them, strictly in line order (a ticket
+-- wanting 2 is not passed by one wanting 1), and ends those that can no longer be served. Called
+-- by every script that makes units available or sells them, in the same atomic step. Appends the
+-- line's events to `events`; returns whether anything changed.
+local function serveLine(L, now, events)
+  if not hasLine(L.stockKey) then
+    return false
+  end
+  local before = #events
+  -- Holds whose time ran out return their units first (their EXPIRE entry appended by the sweep).
+  sweepExpired(L.stockKey, L.expiryKey, L.buyersKey, L.outboxKey, L.sku, now, LINE_SWEEP_LIMIT)
+  promoteLobby(L, now)
+  local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'available', 'locations', 'lineHoldTtlMs', 'endsAt')
+  local unsold, holdTtlMs, endsAt = tonumber(v[1]) - tonumber(v[2]), tonumber(v[5]), tonumber(v[6])
+  local closed = endsAt ~= nil and now >= endsAt
+  if not closed then
+    local state = {stockKey = L.stockKey, available = tonumber(v[3])}
+    readActiveLocations(state, v[4])
+    while true do
+      local head = redis.call('ZRANGE', L.lineKey, 0, 0, 'WITHSCORES')
+      if #head == 0 or tonumber(head[2]) < 0 then
+        break
+      end
+      local id = head[1]
+      local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
+      if t.q > unsold then
+        endTicket(L, id, t, 'S', now, events)
+      elseif availableFor(state, nil) >= t.q then
+        admit(L, id, t, state, holdTtlMs, now, events)
+      else
+        break
+      end
+    end
+  end
+  settleUnservable(L, unsold, closed, now, events)
+  foldGone(L)
+  if #events > before then
+    redis.call('HINCRBY', L.stockKey, 'version', 1)
+    return true
+  end
+  return false
+end

@@ -1,0 +1,103 @@
+import { randomInt } from 'node:crypto';
+import { newReservationId } from '../domain/ids';
+import { type Ticket, pollAfterMs } from '../domain/line';
+import { lineNotFound, purchaseLimitExceeded, saleNotActive, skuNotFound, soldOut, ticketNotFound } from '../domain/refusals';
+import { IN_DOUBT } from './inDoubt';
+import { decodeTicket } from './lineTicket';
+import type { RedisStore } from './redisStore';
+import { ReplyCode, refusal } from './replyCodes';
+import type { ReservationOperations } from './reservationOperations';
+import { lineJoinCall, lineTicketCall } from './scriptCalls';
+
+type Reply = (string | number)[];
+
+/** A ticket answer, and whether this call made (or ended) it. */
+export interface TicketOutcome {
+  ticket: Ticket;
+  changed: boolean;
+}
+
+/** How many distinct draws the lobby shuffle picks from (uniform in [0, 1) at this resolution). */
+const DRAW_RANGE = 2 ** 47;
+
+/**
+ * Waiting lines: joining, reading and leaving a ticket (lua/line_join.lua, lua/line_ticket.lua).
+ * Admission itself runs inside the scripts that make units available (lua/includes/line.lua).
+ */
+export class LineOperations {
+  constructor(
+    private readonly store: RedisStore,
+    private readonly reservations: ReservationOperations,
+  ) {}
+
+  async join(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {
+    const partition = this.store.keys.partitionOfSku(sku);
+    this.store.assertServing(partition);
+    // The ticket's id is a reservation id homed in the SKU's partition: an admitted ticket's hold takes it.
+    const call = lineJoinCall(this.store, sku, newReservationId(partition), userId, qty, orderId, randomInt(DRAW_RANGE) / DRAW_RANGE);
+    const reply = await this.store.run<Reply>(call, { consequence: IN_DOUBT.join });
+    switch (reply[0]) {
+      case ReplyCode.Ok:
+      case ReplyCode.Repeated:
+        return { ticket: await this.ticketOf(String(reply[5]), reply), changed: reply[0] === ReplyCode.Ok };
+      case ReplyCode.SkuNotFound:
+        await this.store.confirmNotFound(partition);
+        throw skuNotFound(sku);
+      case ReplyCode.LineNotFound:
+        throw lineNotFound(sku);
+      case ReplyCode.SaleNotActive:
+        throw saleNotActive({ sku });
+      case ReplyCode.SoldOut:
+        throw soldOut(sku, Number(reply[1]));
+      case ReplyCode.PurchaseLimitExceeded:
+        throw purchaseLimitExceeded({ sku, requested: qty, alreadyHeld: reply[1], limit: reply[2] });
+      default:
+        throw refusal(reply[0] as ReplyCode);
+    }
+  }
+
+  /** Reads a ticket (null: unknown). */
+  async read(id: string): Promise<Ticket | null> {
+    const reply = await this.ticketCall(id, false);
+    return reply && this.ticketOf(id, reply);
+  }
+
+  /** Leaves the line; `changed` is false when the ticket was no longer waiting. */
+  async leave(id: string): Promise<TicketOutcome> {
+    const reply = await this.ticketCall(id, true);
+    if (!reply) throw ticketNotFound(id);
+    return { ticket: await this.ticketOf(id, reply), changed: reply[0] === ReplyCode.Ok };
+  }
+
+  private async ticketCall(id: string, leave: boolean): Promise<Reply | null> {
+    const partition = this.store.keys.partitionOfTicket(id);
+    this.store.assertServing(partition);
+    const reply = await this.store.run<Reply>(lineTicketCall(this.store, id, leave), { consequence: leave ? IN_DOUBT.finish : IN_DOUBT.join });
+    if (reply[0] !== ReplyCode.TicketNotFound) return reply;
+    await this.store.confirmNotFound(partition);
+    return null;
+  }
+
+  /** The ticket a line script answered with ({code, ticket text, position, units ahead, unitsLeft, id}; lua/includes/ticketReply.lua). */
+  private async ticketOf(id: string, reply: Reply): Promise<Ticket> {
+    const record = decodeTicket(String(reply[1]));
+    const position = reply[2] === '' ? null : Number(reply[2]);
+    const status = record.status;
+    const reservation = status === 'ADMITTED' ? await this.reservations.getReservation(id) : null;
+    return {
+      id,
+      sku: record.sku,
+      userId: record.userId,
+      qty: record.qty,
+      orderId: record.orderId,
+      status,
+      position,
+      unitsAhead: reply[3] === '' ? null : Number(reply[3]),
+      unitsLeft: Number(reply[4]),
+      lobby: status === 'WAITING' && record.lobby,
+      joinedAt: new Date(record.joinedAtMs).toISOString(),
+      pollAfterMs: pollAfterMs({ status, position }),
+      reservation,
+    };
+  }
+}

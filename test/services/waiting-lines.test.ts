@@ -1,0 +1,152 @@
+/**
+ * Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus) against a running engine on
+ * one Redis and on the cluster: a lined SKU is reserved only through its line; tickets are
+ * admitted strictly in line order, in the same step that makes units available (release, expiry,
+ * adjust, PUT), each exactly once and never after leaving; tickets that can no longer be served
+ * end SOLD_OUT; lobby tickets are shuffled uniformly at startsAt; removing the line closes it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
+
+type Json = Record<string, any>;
+
+describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis });
+  });
+  afterAll(() => ctx.close());
+
+  const send = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object) => {
+    const answer = await ctx.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) });
+    return { status: answer.statusCode, body: answer.json() as Json };
+  };
+  const linedSku = async (total: number, line: object = { holdTtlSeconds: 60 }, extra: object = {}) => {
+    const sku = uniqueName('lined-');
+    expect((await send('PUT', `/v1/admin/skus/${sku}`, { total, line, ...extra })).status).toBe(201);
+    return sku;
+  };
+  const join = (sku: string, userId: string, qty = 1) => send('POST', `/v1/skus/${sku}/line`, { userId, qty });
+  const ticket = async (id: string) => (await send('GET', `/v1/line-tickets/${id}`)).body;
+
+  it('a lined SKU is reserved only through its line; the view shows the line', async () => {
+    const sku = await linedSku(3);
+    const reserve = await send('POST', '/v1/reservations', { userId: 'u', items: [{ sku, qty: 1 }] });
+    expect(reserve.status).toBe(409);
+    expect(reserve.body.error).toMatchObject({ code: 'LINE_REQUIRED', details: { sku, join: `/v1/skus/${sku}/line` } });
+    expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ total: 3, available: 3, line: { waiting: 0, admitted: 0, holdTtlSeconds: 60, lobbySeconds: 0 } });
+    // Not lined: no line, and joining it is refused.
+    const plain = uniqueName('plain-');
+    await send('PUT', `/v1/admin/skus/${plain}`, { total: 1 });
+    expect((await send('GET', `/v1/skus/${plain}`)).body.line).toBeNull();
+    expect((await join(plain, 'u')).body.error.code).toBe('LINE_NOT_FOUND');
+  });
+
+  it('admits in line order as units come back (release, expiry, adjust), once per ticket, never after leaving', async () => {
+    const sku = await linedSku(2, { holdTtlSeconds: 1 });
+    const joined = [];
+    for (const user of ['a', 'b', 'c', 'd', 'e']) joined.push(await join(sku, user));
+    expect(joined.map((answer) => answer.status)).toEqual([202, 202, 202, 202, 202]);
+    const [a, b, c, d, e] = joined.map((answer) => answer.body);
+    expect([a.status, b.status]).toEqual(['ADMITTED', 'ADMITTED']);
+    expect(a.reservation).toMatchObject({ id: a.id, status: 'PENDING', userId: 'a', items: [{ sku, qty: 1, reserved: 1 }] });
+    expect([c, d, e].map((t) => [t.status, t.position, t.unitsAhead, t.unitsLeft])).toEqual([
+      ['WAITING', 1, 0, 2],
+      ['WAITING', 2, 1, 2],
+      ['WAITING', 3, 2, 2],
+    ]);
+    // Joining again answers the same ticket.
+    const again = await join(sku, 'c');
+    expect([again.status, again.body.id]).toEqual([200, c.id]);
+    // d leaves: e moves up, d is never admitted.
+    expect((await send('DELETE', `/v1/line-tickets/${d.id}`)).body).toMatchObject({ status: 'LEFT' });
+    expect(await ticket(e.id)).toMatchObject({ status: 'WAITING', position: 2, unitsAhead: 1 });
+    // a releases: its unit goes to c in the same step.
+    await send('POST', `/v1/reservations/${a.id}/release`);
+    expect(await ticket(c.id)).toMatchObject({ status: 'ADMITTED', reservation: { id: c.id, status: 'PENDING' } });
+    // b's hold expires (1 s): e is admitted when the line is next served.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await ticket(e.id)).toMatchObject({ status: 'ADMITTED' });
+    expect(await ticket(d.id)).toMatchObject({ status: 'LEFT', reservation: null });
+    expect((await send('GET', `/v1/reservations/${b.id}`)).body.status).toBe('EXPIRED');
+    // An adjust adds a unit: nobody waits, so it stays available.
+    const view = (await send('POST', `/v1/admin/skus/${sku}/adjust`, { delta: 1, reason: 'restock' })).body;
+    expect(view).toMatchObject({ total: 3, line: { waiting: 0 } });
+    expect((await send('GET', `/v1/skus/${sku}`)).body.line).toMatchObject({ waiting: 0, admitted: 4 });
+  });
+
+  it('strict order: a head wanting 2 is not passed by one wanting 1; a release and an adjust admit them in turn', async () => {
+    const sku = await linedSku(2, { holdTtlSeconds: 60 }, { perUserLimit: 2 });
+    const first = (await join(sku, 'first')).body;
+    const big = (await join(sku, 'big', 2)).body;
+    const small = (await join(sku, 'small', 1)).body;
+    expect(first.status).toBe('ADMITTED');
+    // One unit available: big (2) waits at the head, and small (1) waits behind it.
+    expect(big).toMatchObject({ status: 'WAITING', position: 1, unitsAhead: 0 });
+    expect(small).toMatchObject({ status: 'WAITING', position: 2, unitsAhead: 2 });
+    expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ available: 1, line: { waiting: 2, admitted: 1 } });
+    await send('POST', `/v1/reservations/${first.id}/release`);
+    expect(await ticket(big.id)).toMatchObject({ status: 'ADMITTED', reservation: { items: [{ qty: 2, reserved: 2 }] } });
+    expect(await ticket(small.id)).toMatchObject({ status: 'WAITING', position: 1, unitsAhead: 0 });
+    await send('POST', `/v1/admin/skus/${sku}/adjust`, { delta: 1, reason: 'restock' });
+    expect(await ticket(small.id)).toMatchObject({ status: 'ADMITTED' });
+    // The per-user limit counts what the user holds; a ticket wanting more than can ever be unsold is refused.
+    expect((await join(sku, 'big', 2)).status).toBe(200);
+    expect((await join(sku, 'limited', 3)).body.error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    expect((await join(sku, 'greedy', 4)).body.error).toMatchObject({ code: 'SOLD_OUT', details: { unitsLeft: 3 } });
+  });
+
+  it('when units run out for good every waiting ticket ends SOLD_OUT, and joins are refused', async () => {
+    const sku = await linedSku(2);
+    const tickets = [];
+    for (const user of ['a', 'b', 'c', 'd']) tickets.push((await join(sku, user)).body);
+    for (const admitted of tickets.slice(0, 2)) expect((await send('POST', `/v1/reservations/${admitted.id}/commit`)).body.status).toBe('COMMITTED');
+    for (const waiting of tickets.slice(2)) expect(await ticket(waiting.id)).toMatchObject({ status: 'SOLD_OUT', position: null, unitsLeft: 0 });
+    const late = await join(sku, 'late');
+    expect([late.status, late.body.error.code]).toEqual([409, 'SOLD_OUT']);
+    expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ sold: 2, line: { waiting: 0, admitted: 2 } });
+  });
+
+  it('removing the line closes its waiting tickets; the SKU is reserved directly again', async () => {
+    const sku = await linedSku(1);
+    const held = (await join(sku, 'a')).body;
+    const waiting = (await join(sku, 'b')).body;
+    expect((await send('PATCH', `/v1/admin/skus/${sku}`, { line: null })).status).toBe(200);
+    expect(await ticket(waiting.id)).toMatchObject({ status: 'CLOSED' });
+    expect(await ticket(held.id)).toMatchObject({ status: 'ADMITTED' });
+    await send('POST', `/v1/reservations/${held.id}/release`);
+    expect((await send('POST', '/v1/reservations', { userId: 'c', items: [{ sku, qty: 1 }] })).status).toBe(201);
+  });
+
+  it('lobby tickets wait unplaced until startsAt, then stand in a uniformly shuffled order ahead of later joins', async () => {
+    const LINES = 120;
+    const startsAt = new Date(Date.now() + 2500).toISOString();
+    const lines = await Promise.all(
+      Array.from({ length: LINES }, async () => {
+        const sku = await linedSku(1, { holdTtlSeconds: 60, lobbySeconds: 60 }, { startsAt });
+        const tickets = [];
+        for (const user of ['x', 'y', 'z']) tickets.push((await join(sku, user)).body);
+        return { sku, tickets };
+      }),
+    );
+    for (const { tickets } of lines.slice(0, 3)) for (const t of tickets) expect(t).toMatchObject({ status: 'WAITING', lobby: true, position: null });
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(startsAt) - Date.now() + 100));
+    const orders = new Map<string, number>();
+    for (const { sku, tickets } of lines) {
+      const late = (await join(sku, 'late')).body;
+      const read = await Promise.all(tickets.map((t) => ticket(t.id)));
+      // The one unit went to the lobby's head; the others stand behind it, the late joiner last.
+      const admitted = read.filter((t) => t.status === 'ADMITTED');
+      expect(admitted).toHaveLength(1);
+      const order = [admitted[0], ...read.filter((t) => t.status === 'WAITING').sort((p, q) => p.position - q.position)].map((t) => t.userId).join('');
+      expect(late).toMatchObject({ status: 'WAITING', position: 3, lobby: false });
+      orders.set(order, (orders.get(order) ?? 0) + 1);
+    }
+    // Six orders of three tickets, each expected LINES / 6 times: a chi-square test (5 degrees of
+    // freedom; 20.5 is the 0.999 quantile) that the shuffle is uniform.
+    expect(orders.size).toBe(6);
+    const expected = LINES / 6;
+    const chiSquare = [...orders.values()].reduce((sum, n) => sum + (n - expected) ** 2 / expected, 0);
+    expect(chiSquare, JSON.stringify(Object.fromEntries(orders))).toBeLessThan(20.5);
+  }, 60_000);
+});
