@@ -9,7 +9,7 @@
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
   KEYS[4]  idempotency key (only when the request carried one and it lives in this partition)
-  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
+  ARGV[1]  reservation id          ARGV[2..16]  the end arguments (includes/openRecord.lua)
 
   Returns {code}
     0  undone: the reserve had run; its hold is released (now, or earlier: an earlier attempt

@@ -8,7 +8,7 @@
   ARGV[1]  sku   ARGV[2]  delta (non-zero integer)   ARGV[3]  reason   ARGV[4]  actor
   ARGV[5]  lazy sweep limit   ARGV[6]  the largest total a SKU may have
   ARGV[7]  location ('' for none: the SKU's only active location)
-  ARGV[8..15]  the partition's line templates (includes/line.lua): units added go to the SKU's line
+  ARGV[8..16]  the partition's line templates (includes/line.lua): units added go to the SKU's line
 
   Returns
     {0, total, available, reserved, sold, version}

@@ -5,8 +5,8 @@
   KEYS[1]  reservation record      KEYS[2]  outbox stream
   KEYS[3]  spanning index (a spanning reservation's expiry is kept there, not on its holds)
   KEYS[4]  sweep-due index
-  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
-  ARGV[16] ttl (ms)                ARGV[17] max lifetime from createdAt (ms)
+  ARGV[1]  reservation id          ARGV[2..16]  the end arguments (includes/openRecord.lua)
+  ARGV[17] ttl (ms)                ARGV[18] max lifetime from createdAt (ms)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 extended
@@ -16,7 +16,7 @@
 ]]
 -- @include "openRecord"
 local dueKey = KEYS[4]
-local ttlMs, maxLifetimeMs = tonumber(ARGV[16]), tonumber(ARGV[17])
+local ttlMs, maxLifetimeMs = tonumber(ARGV[17]), tonumber(ARGV[18])
 -- @include "holdMember"
 -- @include "appendEntry"
 

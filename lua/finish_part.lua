@@ -6,13 +6,13 @@
 
   KEYS[1]  this partition's record of the reservation   KEYS[2]  outbox stream
   KEYS[3]  spanning index
-  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
-  ARGV[16] outcome: C, R or E
+  ARGV[1]  reservation id          ARGV[2..16]  the end arguments (includes/openRecord.lua)
+  ARGV[17] outcome: C, R or E
 
   Returns {1} ended now, {0} nothing to do
 ]]
 -- @include "openRecord"
-local outcome = ARGV[16]
+local outcome = ARGV[17]
 -- A part's end is the end of the whole, decided at the home: nothing to carry further.
 templates.spanning = nil
 

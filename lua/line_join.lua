@@ -5,10 +5,10 @@
   once, in the same step, when it reaches the head with units available.
 
   KEYS[1]  stock hash      KEYS[2]  expiry index      KEYS[3]  buyers hash      KEYS[4]  outbox stream
-  ARGV[1..8]  the partition's line templates (includes/line.lua, lineTemplates)
-  ARGV[9]  sku             ARGV[10] ticket id (a reservation id homed in the SKU's partition)
-  ARGV[11] userId          ARGV[12] qty               ARGV[13] orderId ('' none)
-  ARGV[14] the lobby shuffle's draw, in [0, 1) (used when the ticket joins before startsAt)
+  ARGV[1..9]  the partition's line templates (includes/line.lua, lineTemplates)
+  ARGV[10] sku             ARGV[11] ticket id (a reservation id homed in the SKU's partition)
+  ARGV[12] userId          ARGV[13] qty               ARGV[14] orderId ('' none)
+  ARGV[15] the lobby shuffle's draw, in [0, 1) (used when the ticket joins before startsAt)
 
   Returns {code, ticket text, position or '', units ahead or '', unitsLeft, ticket id}
     code  0 joined        1 the user's ticket already (nothing changed)
@@ -17,7 +17,7 @@
    -20 LINE_NOT_FOUND (the SKU has no line)
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local sku, ticketId, userId, qty, orderId, draw = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13], tonumber(ARGV[14])
+local sku, ticketId, userId, qty, orderId, draw = ARGV[10], ARGV[11], ARGV[12], tonumber(ARGV[13]), ARGV[14], tonumber(ARGV[15])
 
 -- @include "nowMs"
 -- @include "ticketReply"

@@ -1,22 +1,22 @@
 #!lua flags=allow-oom
 --[[
-  line_ticket: reads a ticket, or (with ARGV[12] = 1) leaves the line with it. Its line is served
+  line_ticket: reads a ticket, or (with ARGV[14] = 1) leaves the line with it. Its line is served
   first (the lobby's shuffle once startsAt passed, admissions, tickets that can no longer be
   served), so what it answers is true at the moment it is read. Leaving ends a waiting ticket
   LEFT; an admitted ticket keeps its reservation, to be released as usual; an ended one is
   answered as it is.
 
   KEYS[1]  the partition's tickets hash      KEYS[2]  outbox stream
-  ARGV[1..8]  the partition's line templates (includes/line.lua, lineTemplates)
-  ARGV[9]  stock key template      ARGV[10] expiry index template   ARGV[11] buyers template
-  ARGV[12] ticket id               ARGV[13] 1 to leave the line, 0 to read
+  ARGV[1..9]  the partition's line templates (includes/line.lua, lineTemplates)
+  ARGV[10] stock key template      ARGV[11] expiry index template   ARGV[12] buyers template
+  ARGV[13] ticket id               ARGV[14] 1 to leave the line, 0 to read
 
   Returns {code, ticket text, position or '', units ahead or '', unitsLeft, ticket id} (includes/ticketReply.lua)
     code  0 read, or left now     1 left already, or ended otherwise (leave: nothing changed)
    -19 TICKET_NOT_FOUND (only the code)
 ]]
 local ticketsKey, outboxKey = KEYS[1], KEYS[2]
-local ticketId, leave = ARGV[12], ARGV[13] == '1'
+local ticketId, leave = ARGV[13], ARGV[14] == '1'
 
 -- @include "nowMs"
 -- @include "ticketReply"
@@ -28,8 +28,8 @@ if not t then
   return {-19}
 end
 local sku = t.sku
-local stockKey = fromTemplate(ARGV[9], sku)
-local L = lineOf(sku, stockKey, fromTemplate(ARGV[10], sku), fromTemplate(ARGV[11], sku), lineTemplates(1))
+local stockKey = fromTemplate(ARGV[10], sku)
+local L = lineOf(sku, stockKey, fromTemplate(ARGV[11], sku), fromTemplate(ARGV[12], sku), lineTemplates(1))
 local now = nowMs()
 local events = {}
 serveLine(L, now, events)

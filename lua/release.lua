@@ -5,7 +5,7 @@
   once) and reported as such.
 
   KEYS[1]  reservation record      KEYS[2]  outbox stream    KEYS[3]  spanning index
-  ARGV[1]  reservation id          ARGV[2..15]  the end arguments (includes/openRecord.lua)
+  ARGV[1]  reservation id          ARGV[2..16]  the end arguments (includes/openRecord.lua)
 
   Returns {code, record text (see includes/reservationRecord.lua) as it now stands}
     code  0 released now          1 was already released (nothing changed)

@@ -16,7 +16,7 @@
            be restored from Postgres rather than created anew)
   ARGV[9]  the line's hold ttl (ms), '' for no line (its waiting tickets then end CLOSED)
   ARGV[10] the line's lobby (ms before startsAt it opens)
-  ARGV[11..18]  the partition's line templates (includes/line.lua)
+  ARGV[11..19]  the partition's line templates (includes/line.lua)
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version[, location counters]}

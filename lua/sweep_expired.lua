@@ -7,7 +7,7 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash
   KEYS[4]  outbox stream KEYS[5]  sweep-due index
   ARGV[1]  sku           ARGV[2]  limit (holds per call)
-  ARGV[3..10]  the partition's line templates (includes/line.lua): a lined SKU's returned units go
+  ARGV[3..11]  the partition's line templates (includes/line.lua): a lined SKU's returned units go
                to its line in the same step
 
   Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left to expire}

@@ -46,16 +46,28 @@ local function lineOf(sku, stockKey, expiryKey, buyersKey, templates)
   return {sku = sku, stockKey = stockKey, expiryKey = expiryKey, buyersKey = buyersKey,
     lineKey = fromTemplate(templates.line, sku), usersKey = fromTemplate(templates.users, sku),
     goneKey = fromTemplate(templates.gone, sku), ticketsKey = templates.tickets, recordTemplate = templates.record,
-    dueKey = templates.sweepDue, outboxKey = templates.outbox, retentionMs = templates.retentionMs}
+    dueKey = templates.sweepDue, outboxKey = templates.outbox, lineDueKey = templates.lineDue, retentionMs = templates.retentionMs}
 end
 
 -- How many of a lined SKU's expired holds one serving of its line returns at most.
 local LINE_SWEEP_LIMIT = 100
 
--- Reads the line templates from ARGV[first..first+7] (src/redis/scriptCalls.ts, lineArgs).
+-- Reads the line templates from ARGV[first..first+8] (src/redis/scriptCalls.ts, lineArgs).
 local function lineTemplates(first)
   return {line = ARGV[first], users = ARGV[first + 1], gone = ARGV[first + 2], tickets = ARGV[first + 3],
-    record = ARGV[first + 4], sweepDue = ARGV[first + 5], outbox = ARGV[first + 6], retentionMs = tonumber(ARGV[first + 7])}
+    record = ARGV[first + 4], sweepDue = ARGV[first + 5], outbox = ARGV[first + 6], lineDue = ARGV[first + 7],
+    retentionMs = tonumber(ARGV[first + 8])}
+end
+
+-- Files the line in the line-due index under the earliest expiry of its SKU's holds (or takes it
+-- out when none is left), so the engine serves it as soon as a hold's time runs out.
+local function fileLineDue(L)
+  local next = redis.call('ZRANGE', L.expiryKey, 0, 0, 'WITHSCORES')
+  if #next == 0 or next[2] == 'inf' then
+    redis.call('ZREM', L.lineDueKey, L.sku)
+  else
+    redis.call('ZADD', L.lineDueKey, next[2], L.sku)
+  end
 end
 
 local function hasLine(stockKey)
@@ -223,6 +235,7 @@ local function serveLine(L, now, events)
   end
   settleUnservable(L, unsold, closed, now, events)
   foldGone(L)
+  fileLineDue(L)
   if #events > before then
     redis.call('HINCRBY', L.stockKey, 'version', 1)
     return true

@@ -7,9 +7,9 @@
 --               the SKU)
 --   ARGV[5]  record retention after the reservation ends (ms)
 --   ARGV[6]  partition count          ARGV[7]  this partition
---   ARGV[8..15]  the partition's line templates (includes/line.lua, lineTemplates): an ended hold's
+--   ARGV[8..16]  the partition's line templates (includes/line.lua, lineTemplates): an ended hold's
 --               units go to the head of its SKU's line in the same step
--- A script's own KEYS and ARGV follow from KEYS[4] and ARGV[16].
+-- A script's own KEYS and ARGV follow from KEYS[4] and ARGV[17].
 -- @include "nowMs"
 -- @include "reservationRecord"
 -- @include "finishReservation"

@@ -7,6 +7,7 @@ import { UnavailableError } from '../domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from '../db/client';
 import { Reconciler } from '../reconciler/reconciler';
 import { RedisDataWatch } from '../reconciler/redisDataWatch';
+import { LineWatch } from '../services/lineWatch';
 import { Reservations } from '../services/reservations';
 import type { ReconcileRunner } from '../reconciler/runner';
 import { type RedisClient, connectWithRetry, createConfiguredClient } from '../redis/connect';
@@ -28,6 +29,8 @@ export interface Runtime {
   db: Database;
   reconciler: ReconcileRunner;
   dataWatch: RedisDataWatch;
+  /** Serves lines whose admitted holds ran out (started with the HTTP app). */
+  lineWatch: LineWatch;
   /** Set in a worker process (WORKERS > 1): its link to the primary, which hosts the shared services. */
   primary?: PrimaryLink;
   /** Where Redis and Postgres are, for the start-up message. */
@@ -119,6 +122,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     db,
     reconciler,
     dataWatch,
+    lineWatch: new LineWatch(engine, maintenance, config.redisPartitions),
     primary,
     location: {
       redis: config.redisClusterNodes

@@ -69,6 +69,14 @@ export class RedisKeys {
     return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:line-gone`;
   }
 
+  /**
+   * Sorted set sku -> earliest expiry of an admitted hold of one partition's lined SKUs: the lines
+   * the engine serves as soon as a hold's time runs out (src/services/lineWatch.ts).
+   */
+  lineDue(partition: number): string {
+    return `${this.tag(partition)}:line-due`;
+  }
+
   /** Hash ticket id -> ticket text, for the tickets of one partition's lines (a ticket lives in its SKU's partition). */
   tickets(partition: number): string {
     return `${this.tag(partition)}:tickets`;
@@ -83,7 +91,7 @@ export class RedisKeys {
    * The keys a script needs to run one partition's lines, as templates with `%s` for the SKU (or,
    * for the reservation record, the id): for scripts that admit tickets (lua/includes/line.lua).
    */
-  lineKeyTemplates(partition: number): { line: string; users: string; gone: string; tickets: string; record: string; sweepDue: string; outbox: string } {
+  lineKeyTemplates(partition: number): { line: string; users: string; gone: string; tickets: string; record: string; sweepDue: string; outbox: string; lineDue: string } {
     const tag = this.tag(partition);
     return {
       line: `${tag}:sku:%s:line`,
@@ -93,6 +101,7 @@ export class RedisKeys {
       record: `${tag}:res:%s`,
       sweepDue: this.sweepDue(partition),
       outbox: this.outbox(partition),
+      lineDue: this.lineDue(partition),
     };
   }
 

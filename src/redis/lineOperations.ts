@@ -56,6 +56,11 @@ export class LineOperations {
     }
   }
 
+  /** Lined SKUs of a partition with an admitted hold whose time ran out by `beforeMs`. */
+  dueLines(partition: number, beforeMs: number, limit: number): Promise<string[]> {
+    return this.store.call((client) => client.zrangebyscore(this.store.keys.lineDue(partition), '-inf', beforeMs, 'LIMIT', 0, limit));
+  }
+
   /** Reads a ticket (null: unknown). */
   async read(id: string): Promise<Ticket | null> {
     const reply = await this.ticketCall(id, false);

@@ -50,8 +50,8 @@ function recordCall(context: CallContext, script: ScriptName, recordKey: string,
  * partition's line key templates, its sweep index and the record retention.
  */
 function lineArgs({ keys, tuning }: CallContext, partition: number): ScriptArg[] {
-  const { line, users, gone, tickets, record, sweepDue, outbox } = keys.lineKeyTemplates(partition);
-  return [line, users, gone, tickets, record, sweepDue, outbox, tuning.recordRetentionSeconds * 1000];
+  const { line, users, gone, tickets, record, sweepDue, outbox, lineDue } = keys.lineKeyTemplates(partition);
+  return [line, users, gone, tickets, record, sweepDue, outbox, lineDue, tuning.recordRetentionSeconds * 1000];
 }
 
 /** KEYS of a SKU's stock, expiry index and buyers. */

@@ -98,6 +98,10 @@ export class StockEngine {
     return this.lines.leave(id);
   }
 
+  dueLines(partition: number, beforeMs: number, limit: number): Promise<string[]> {
+    return this.lines.dueLines(partition, beforeMs, limit);
+  }
+
   /** Redis server time in ms: the clock that decides expiry. */
   redisTimeMs(): Promise<number> {
     return this.reads.redisTimeMs();

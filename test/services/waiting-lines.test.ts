@@ -75,6 +75,20 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     expect((await send('GET', `/v1/skus/${sku}`)).body.line).toMatchObject({ waiting: 0, admitted: 4 });
   });
 
+  it('an admitted hold that runs out goes to the next ticket within a second, though nobody calls the engine', async () => {
+    const sku = await linedSku(1, { holdTtlSeconds: 1 });
+    const first = (await join(sku, 'first')).body;
+    const next = (await join(sku, 'next')).body;
+    expect([first.status, next.status]).toEqual(['ADMITTED', 'WAITING']);
+    // Read the ticket straight from Redis: a read through the engine would serve the line itself.
+    const stored = async () => (await ctx.redis.hget(ctx.keys.tickets(ctx.keys.partitionOfTicket(next.id)), next.id))!.split('|')[0];
+    const expiresAt = Date.parse(first.reservation.expiresAt);
+    while ((await stored()) === 'W' && Date.now() < expiresAt + 3000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await stored()).toBe('A');
+    expect(Date.now() - expiresAt).toBeLessThan(1000);
+    expect(await ticket(next.id)).toMatchObject({ status: 'ADMITTED', reservation: { status: 'PENDING' } });
+  });
+
   it('strict order: a head wanting 2 is not passed by one wanting 1; a release and an adjust admit them in turn', async () => {
     const sku = await linedSku(2, { holdTtlSeconds: 60 }, { perUserLimit: 2 });
     const first = (await join(sku, 'first')).body;

@@ -34,9 +34,11 @@ export default fp<EnginePluginOptions>(
       throw error;
     }
     dataWatch.watch(dataWatchIntervalMs);
+    runtime.lineWatch.watch();
     app.decorate('runtime', runtime);
     app.addHook('onClose', async () => {
       dataWatch.stop();
+      await runtime.lineWatch.stop();
       // A last attempt to undo reserves answered 503; what is left expires by itself.
       await engine.close();
       await runtime.stop();
