@@ -162,6 +162,8 @@ if lineHoldTtlMs == '' then
     settleUnservable(L, 0, true, now, events)
     foldGone(L)
     redis.call('HDEL', stockKey, 'lineHoldTtlMs', 'lineLobbyMs')
+    -- A line set again later starts with no tickets: nobody is answered a closed one.
+    redis.call('DEL', L.usersKey)
   end
 else
   redis.call('HSET', stockKey, 'lineHoldTtlMs', lineHoldTtlMs, 'lineLobbyMs', lineLobbyMs)

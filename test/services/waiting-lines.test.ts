@@ -129,7 +129,13 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     expect(await ticket(waiting.id)).toMatchObject({ status: 'CLOSED' });
     expect(await ticket(held.id)).toMatchObject({ status: 'ADMITTED' });
     await send('POST', `/v1/reservations/${held.id}/release`);
-    expect((await send('POST', '/v1/reservations', { userId: 'c', items: [{ sku, qty: 1 }] })).status).toBe(201);
+    const direct = (await send('POST', '/v1/reservations', { userId: 'c', items: [{ sku, qty: 1 }] })).body;
+    expect(direct.status).toBe('PENDING');
+    // A line set again starts afresh: b gets a new ticket, not the closed one.
+    await send('POST', `/v1/reservations/${direct.id}/release`);
+    expect((await send('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 30 } })).body.line).toMatchObject({ waiting: 0, holdTtlSeconds: 30 });
+    const again = await join(sku, 'b');
+    expect([again.status, again.body.status, again.body.id === waiting.id]).toEqual([202, 'ADMITTED', false]);
   });
 
   it('lobby tickets wait unplaced until startsAt, then stand in a uniformly shuffled order ahead of later joins', async () => {
