@@ -1,7 +1,7 @@
 // `npm run grpc:generate`: TypeScript types of proto/flashsale/v1/inventory.proto into
 // src/grpc/generated/ (or the directory given), by @grpc/proto-loader's own generator. Its flags
 // match LOADER_OPTIONS of src/grpc/protoFiles.ts, so the types describe the objects loaded at run
-// time. test/grpc.test.ts generates into a temporary directory and compares with the committed copy.
+// time. test/grpc/api.test.ts generates into a temporary directory and compares with the committed copy.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';

@@ -20,7 +20,7 @@ describe('an outbox entry refused as data is dead-lettered whole, never half app
   const reservationId = () => uniqueName('a');
 
   /**
-   * XADDs an entry in the format of src/reconciler/events.ts: a RESERVE of `reservationId`
+   * XADDs an entry in the format of src/redis/outboxEntry.ts: a RESERVE of `reservationId`
    * (record format of lua/includes/reservationRecord.lua), an ADJUST, and the SKU's counters.
    */
   const xaddEntry = async (sku: string, reservationId: string, { qty = 1, total = 10 }) => {
