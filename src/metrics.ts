@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from './domain/errors';
+import type { Ticket } from './domain/line';
 import type { SkuView } from './domain/sku';
 import type { ReconcileReport, ReconcileTrigger } from './domain/reconcile';
 import type { ReserveAnswer } from './services/reservations';
@@ -12,21 +13,38 @@ export function reserveOutcome({ reservation, replayed }: ReserveAnswer): Reserv
   return replayed ? 'replayed' : reservation.items.some((item) => item.backordered > 0) ? 'partial' : 'created';
 }
 
-/** The label of a refused reserve, by its error code (anything else is 'error'). */
-const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {
-  INSUFFICIENT_STOCK: 'insufficient_stock',
+/** Refusals any request may meet, reserve or join: what it sent, and Redis being out of reach. */
+const REQUEST_REFUSAL_LABELS = {
   PURCHASE_LIMIT_EXCEEDED: 'limit_exceeded',
   SALE_NOT_ACTIVE: 'sale_not_active',
   SKU_NOT_FOUND: 'sku_not_found',
-  LOCATION_NOT_FOUND: 'sku_not_found',
-  IDEMPOTENCY_KEY_REUSED: 'idempotency_conflict',
   VALIDATION_FAILED: 'invalid',
   INVALID_JSON: 'invalid',
   UNSUPPORTED_MEDIA_TYPE: 'invalid',
   PAYLOAD_TOO_LARGE: 'invalid',
   UNAUTHORIZED: 'invalid',
   UNAVAILABLE: 'unavailable',
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
+/** The label of a refused reserve, by its error code (anything else is 'error'). */
+const LABEL_OF_ERROR: Partial<Record<ErrorCode, ReserveOutcomeLabel>> = {
+  ...REQUEST_REFUSAL_LABELS,
+  INSUFFICIENT_STOCK: 'insufficient_stock',
+  LOCATION_NOT_FOUND: 'sku_not_found',
+  IDEMPOTENCY_KEY_REUSED: 'idempotency_conflict',
 };
+
+export type LineJoinOutcomeLabel = 'joined' | 'existing' | 'sold_out' | 'limit_exceeded' | 'sale_not_active' | 'line_not_found' | 'sku_not_found' | 'invalid' | 'unavailable' | 'error';
+
+/** The label of a refused join, by its error code (anything else is 'error'). */
+const JOIN_LABEL_OF_ERROR: Partial<Record<ErrorCode, LineJoinOutcomeLabel>> = {
+  ...REQUEST_REFUSAL_LABELS,
+  SOLD_OUT: 'sold_out',
+  LINE_NOT_FOUND: 'line_not_found',
+};
+
+/** Admitted tickets remembered as already timed, per process: enough for a sale's worth, bounded. */
+const TIMED_TICKETS_KEPT = 100_000;
 
 /** The Prometheus series of docs/operations.md#metrics, on a registry of the engine's own (one per app in tests). */
 export class EngineMetrics implements ReconcileObserver {
@@ -77,13 +95,43 @@ export class EngineMetrics implements ReconcileObserver {
    * The open /v1/events streams of this process and the SKUs they watch (each polled ten times a
    * second), read at scrape time; the events route sets it.
    */
-  eventStreamCounts: () => { streams: number; watchedSkus: number } = () => ({ streams: 0, watchedSkus: 0 });
+  eventStreamCounts: () => { streams: number; watchedSkus: number; watchedTickets: number } = () => ({ streams: 0, watchedSkus: 0, watchedTickets: 0 });
 
   readonly eventStreams = this.eventStreamGauge('flashsale_event_streams', 'Open GET /v1/events streams', 'streams');
 
   readonly eventWatchedSkus = this.eventStreamGauge('flashsale_event_watched_skus', 'SKUs the open event streams watch, each polled in Redis ten times a second', 'watchedSkus');
 
+  readonly eventWatchedTickets = this.eventStreamGauge(
+    'flashsale_event_watched_tickets',
+    'Waiting tickets the open event streams watch, each read again when its line moves, at most once a second',
+    'watchedTickets',
+  );
+
+  readonly lineJoins = new Counter({
+    name: 'flashsale_line_joins_total',
+    help: 'Joins of a waiting line by outcome: joined (a new ticket), existing (the user\'s ticket again), or the refusal',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lineAdmissionWait = new Histogram({
+    name: 'flashsale_line_admission_wait_seconds',
+    help: 'Time from joining a line to admission, observed when a join, a read or a ticket stream first answers a ticket ADMITTED in this process',
+    buckets: [0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  /** Tickets whose admission wait was observed here, oldest first (a Map keeps insertion order). */
+  private readonly timedTickets = new Map<string, true>();
+
   private readonly stockGauge: Gauge<'sku' | 'state'>;
+
+  private readonly lineWaiting: Gauge<'sku'>;
+
+  private readonly lineAdmitted: Counter<'sku'>;
+
+  /** The SKU views of the scrape under way: both per-SKU gauges read them once. */
+  private scrapedViews?: Promise<SkuView[]>;
 
   /**
    * The text /metrics answers: this registry's. A worker of WORKERS > 1 answers the whole
@@ -101,6 +149,25 @@ export class EngineMetrics implements ReconcileObserver {
     this.reserveLatency.observe(elapsedMs / 1000);
   }
 
+  /** One join answered: 202 joined, 200 the user's ticket again, else the error code it was refused with. */
+  lineJoinAnswered(statusCode: number, errorCode: string): void {
+    const label = statusCode === 202 ? 'joined' : statusCode < 300 ? 'existing' : (JOIN_LABEL_OF_ERROR[errorCode as ErrorCode] ?? 'error');
+    this.lineJoins.inc({ outcome: label });
+  }
+
+  /**
+   * A ticket answered to a client: the first time this process sees it ADMITTED, its wait from
+   * joining to admission (its hold was made at admission) is observed. Another process that
+   * answers the same ticket observes it too (WORKERS > 1, or several engines).
+   */
+  ticketAnswered(ticket: Ticket): void {
+    if (ticket.status !== 'ADMITTED' || !ticket.reservation || this.timedTickets.has(ticket.id)) return;
+    this.timedTickets.set(ticket.id, true);
+    if (this.timedTickets.size > TIMED_TICKETS_KEPT) this.timedTickets.delete(this.timedTickets.keys().next().value!);
+    const waitMs = Date.parse(ticket.reservation.createdAt) - Date.parse(ticket.joinedAt);
+    this.lineAdmissionWait.observe(Math.max(0, waitMs) / 1000);
+  }
+
   refused(trigger: ReconcileTrigger): void {
     this.reconcileRuns.inc({ trigger, result: 'refused' });
   }
@@ -111,7 +178,7 @@ export class EngineMetrics implements ReconcileObserver {
     this.finishes.inc({ type: 'expire' }, expiriesDrained);
   }
 
-  private eventStreamGauge(name: string, help: string, count: 'streams' | 'watchedSkus'): Gauge {
+  private eventStreamGauge(name: string, help: string, count: 'streams' | 'watchedSkus' | 'watchedTickets'): Gauge {
     const gauge: Gauge = new Gauge({
       name,
       help,
@@ -125,6 +192,11 @@ export class EngineMetrics implements ReconcileObserver {
 
   constructor(listSkus: () => Promise<SkuView[]>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'flashsale_process_' });
+    // A scrape collects every series at once: the per-SKU gauges share one reading of the SKUs.
+    const views = () =>
+      (this.scrapedViews ??= listSkus()
+        .catch(() => [])
+        .finally(() => (this.scrapedViews = undefined)));
     this.stockGauge = new Gauge({
       name: 'flashsale_sku_units',
       help: 'Units of a SKU by state (available, reserved, sold), read from Redis at scrape time',
@@ -134,11 +206,33 @@ export class EngineMetrics implements ReconcileObserver {
       aggregator: 'first',
       collect: async () => {
         this.stockGauge.reset();
-        for (const view of await listSkus().catch(() => [])) {
+        for (const view of await views()) {
           this.stockGauge.set({ sku: view.sku, state: 'available' }, view.available);
           this.stockGauge.set({ sku: view.sku, state: 'reserved' }, view.reserved);
           this.stockGauge.set({ sku: view.sku, state: 'sold' }, view.sold);
         }
+      },
+    });
+    this.lineWaiting = new Gauge({
+      name: 'flashsale_line_waiting',
+      help: 'Tickets waiting in a SKU\'s line, read from Redis at scrape time',
+      labelNames: ['sku'] as const,
+      registers: [this.registry],
+      aggregator: 'first',
+      collect: async () => {
+        this.lineWaiting.reset();
+        for (const { sku, line } of await views()) if (line) this.lineWaiting.set({ sku }, line.waiting);
+      },
+    });
+    this.lineAdmitted = new Counter({
+      name: 'flashsale_line_admitted_total',
+      help: 'Tickets a SKU\'s line admitted since it was set, read from Redis at scrape time (rate() reads admissions per second)',
+      labelNames: ['sku'] as const,
+      registers: [this.registry],
+      aggregator: 'first',
+      collect: async () => {
+        this.lineAdmitted.reset();
+        for (const { sku, line } of await views()) if (line) this.lineAdmitted.inc({ sku }, line.admitted);
       },
     });
   }

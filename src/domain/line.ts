@@ -2,6 +2,8 @@
  * Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus): a fair queue in front of a
  * hot SKU. Types and limits; no I/O.
  */
+import { DomainError } from './errors';
+import { RESERVATION_ID_PATTERN } from './ids';
 import type { Reservation } from './reservation';
 
 /** A SKU's line as PUT or PATCH sets it. */
@@ -52,4 +54,17 @@ export function pollAfterMs(ticket: Pick<Ticket, 'status' | 'position'>): number
   if (ticket.status !== 'WAITING') return 0;
   if (ticket.position === null) return 5000;
   return ticket.position <= 100 ? 1000 : 2000;
+}
+
+/** Tickets one live-event stream may watch. */
+export const MAX_WATCHED_TICKETS = 100;
+
+/** The ticket ids a comma-separated list names, each once, in order: 1..MAX_WATCHED_TICKETS valid ids. */
+export function parseTicketList(text: string): string[] {
+  const ids = [...new Set(text.split(',').map((id) => id.trim()))];
+  const pattern = new RegExp(RESERVATION_ID_PATTERN);
+  const bad = ids.find((id) => !pattern.test(id));
+  if (bad !== undefined) throw new DomainError('VALIDATION_FAILED', `"${bad}" is not a ticket id (${RESERVATION_ID_PATTERN}).`, { ticket: bad });
+  if (ids.length > MAX_WATCHED_TICKETS) throw new DomainError('VALIDATION_FAILED', `At most ${MAX_WATCHED_TICKETS} tickets per stream.`, { count: ids.length });
+  return ids;
 }

@@ -53,6 +53,9 @@ export const lineNotFound = (sku: string) => new DomainError('LINE_NOT_FOUND', '
 
 export const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', 'No such ticket.', { id });
 
+/** Several tickets named at once (a live-event stream), some unknown. */
+export const ticketsNotFound = (tickets: string[]) => new DomainError('TICKET_NOT_FOUND', tickets.length === 1 ? 'No such ticket.' : 'No such tickets.', { tickets });
+
 /** Fewer units than wanted remain unsold: nothing can ever come back to this request. */
 export const soldOut = (sku: string, unitsLeft: number) => new DomainError('SOLD_OUT', 'Fewer units than wanted remain unsold.', { sku, unitsLeft });
 

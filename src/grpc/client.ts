@@ -13,7 +13,7 @@ export interface InventoryClientOptions {
   channelOptions?: ChannelOptions;
 }
 
-/** What one call may add: the reserve's idempotency key, a deadline. */
+/** What one call may add: the idempotency key of a reserve or a join, a deadline. */
 export interface InventoryCallOptions {
   idempotencyKey?: string;
   deadline?: Date;
@@ -78,6 +78,9 @@ export function createInventoryClient(address: string, options: InventoryClientO
     releaseReservation: call('ReleaseReservation', apiToken),
     extendReservation: call('ExtendReservation', apiToken),
     updateStock: call('UpdateStock', adminToken),
+    joinLine: call('JoinLine', apiToken),
+    getTicket: call('GetTicket', apiToken),
+    leaveLine: call('LeaveLine', apiToken),
     /** The generated client underneath, for streaming options or metadata of your own. */
     raw: client,
     close: () => client.close(),

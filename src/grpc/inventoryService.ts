@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ServerUnaryCall, handleUnaryCall } from '@grpc/grpc-js';
 import type { FastifyBaseLogger } from 'fastify';
 import { checkAvailability } from '../domain/availability';
-import { skuNotFound } from '../domain/refusals';
+import { skuNotFound, ticketNotFound } from '../domain/refusals';
 import { normalizeSkuSettings } from '../domain/sku';
 import { checkBearer, tokenRules } from '../http/auth';
 import type { AppDeps } from '../http/deps';
@@ -10,7 +10,7 @@ import { reserveOutcome } from '../metrics';
 import { putSku } from '../services/putSku';
 import { reserveRequest } from '../services/reservations';
 import type { InventoryHandlers } from './generated/flashsale/v1/Inventory';
-import { reservationMessage, stockMessage } from './messages';
+import { reservationMessage, stockMessage, ticketMessage } from './messages';
 import { checkedInput, singleMetadataValue } from './requestInput';
 import { apiErrorFor, serviceError } from './serviceError';
 
@@ -102,6 +102,35 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
         log.warn({ err: postgresDeferred, sku }, 'SKU saved in Redis; Postgres write deferred to the reconciler');
       }
       return { stock: stockMessage(view), created };
+    }),
+
+    JoinLine: unary('client', async ({ request, metadata }) => {
+      // Counted with the HTTP joins, by outcome, refusals included.
+      try {
+        const { sku, userId, qty, orderId } = checkedInput.joinLine(request, metadata);
+        const { ticket, changed } = await engine.joinLine(sku, userId, qty, orderId ?? null);
+        metrics.lineJoinAnswered(changed ? 202 : 200, '');
+        metrics.ticketAnswered(ticket);
+        return { ticket: ticketMessage(ticket), joined: changed };
+      } catch (error) {
+        const failure = apiErrorFor(error);
+        metrics.lineJoinAnswered(failure.status, failure.code);
+        throw error;
+      }
+    }),
+
+    GetTicket: unary('client', async ({ request }) => {
+      const id = checkedInput.ticketId(request.ticketId);
+      const ticket = await engine.getTicket(id);
+      if (!ticket) throw ticketNotFound(id);
+      metrics.ticketAnswered(ticket);
+      return { ticket: ticketMessage(ticket) };
+    }),
+
+    LeaveLine: unary('client', async ({ request }) => {
+      const { ticket, changed } = await engine.leaveLine(checkedInput.ticketId(request.ticketId));
+      metrics.ticketAnswered(ticket);
+      return { ticket: ticketMessage(ticket), left: changed };
     }),
   };
 }

@@ -1,7 +1,9 @@
+import type { Ticket } from '../domain/line';
 import type { Reservation } from '../domain/reservation';
 import type { SkuView } from '../domain/sku';
 import type { Reservation as ReservationMessage } from './generated/flashsale/v1/Reservation';
 import type { StockView } from './generated/flashsale/v1/StockView';
+import type { Ticket as TicketMessage } from './generated/flashsale/v1/Ticket';
 
 /** The engine's answers as messages: the same fields, with an unset field for JSON's null. */
 export function reservationMessage(reservation: Reservation): ReservationMessage {
@@ -9,5 +11,21 @@ export function reservationMessage(reservation: Reservation): ReservationMessage
 }
 
 export function stockMessage(view: SkuView): StockView {
-  return { ...view, perUserLimit: view.perUserLimit ?? undefined, startsAt: view.startsAt ?? undefined, endsAt: view.endsAt ?? undefined };
+  return {
+    ...view,
+    perUserLimit: view.perUserLimit ?? undefined,
+    startsAt: view.startsAt ?? undefined,
+    endsAt: view.endsAt ?? undefined,
+    line: view.line ?? undefined,
+  };
+}
+
+export function ticketMessage(ticket: Ticket): TicketMessage {
+  return {
+    ...ticket,
+    orderId: ticket.orderId ?? undefined,
+    position: ticket.position ?? undefined,
+    unitsAhead: ticket.unitsAhead ?? undefined,
+    reservation: ticket.reservation ? reservationMessage(ticket.reservation) : undefined,
+  };
 }

@@ -1,10 +1,11 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { FromSchema } from 'json-schema-to-ts';
-import { availabilityBody, extendBody, idempotencyHeaders, putSkuBody, reservationParams, reserveBody, skuParams } from '../http/schemas';
+import { availabilityBody, extendBody, idempotencyHeaders, joinLineBody, putSkuBody, reservationParams, reserveBody, skuParams, ticketParams } from '../http/schemas';
 import { SINGLE_VALUE_HEADERS, type Validator, createSchemaCompilers, sentMoreThanOnce, validationFailed } from '../http/validation';
 import type { BulkCheckStockRequest__Output } from './generated/flashsale/v1/BulkCheckStockRequest';
 import type { CheckStockRequest__Output } from './generated/flashsale/v1/CheckStockRequest';
 import type { ExtendReservationRequest__Output } from './generated/flashsale/v1/ExtendReservationRequest';
+import type { JoinLineRequest__Output } from './generated/flashsale/v1/JoinLineRequest';
 import type { ReserveStockRequest__Output } from './generated/flashsale/v1/ReserveStockRequest';
 import type { StockLine__Output } from './generated/flashsale/v1/StockLine';
 import type { UpdateStockRequest__Output } from './generated/flashsale/v1/UpdateStockRequest';
@@ -16,12 +17,14 @@ import type { UpdateStockRequest__Output } from './generated/flashsale/v1/Update
  */
 const compile = createSchemaCompilers();
 
+/** JSON has no undefined: a field left unset in the message is a field absent from the body. */
+const withoutUnset = (value: object) => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined));
+
 /** A schema's checker for one part of a request: gives the part back typed from its schema, or throws 400. */
 function checker<Checked>(schema: object, context: string, compiler = compile.body) {
   const validate: Validator = compiler(schema);
   return (value: object): Checked => {
-    // JSON has no undefined: a field left unset in the message is a field absent from the body.
-    const json = Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined));
+    const json = withoutUnset(value);
     if (validate(json)) return json as Checked;
     const issues = validate.errors ?? [];
     // As Fastify words a schema error: "body/items/0/qty must be >= 1".
@@ -34,7 +37,9 @@ const checkReserveBody = checker<FromSchema<typeof reserveBody>>(reserveBody, 'b
 const checkAvailabilityBody = checker<FromSchema<typeof availabilityBody>>(availabilityBody, 'body');
 const checkExtendBody = checker<FromSchema<typeof extendBody>>(extendBody, 'body');
 const checkPutSkuBody = checker<FromSchema<typeof putSkuBody>>(putSkuBody, 'body');
+const checkJoinLineBody = checker<FromSchema<typeof joinLineBody>>(joinLineBody, 'body');
 const checkSkuParams = checker<FromSchema<typeof skuParams>>(skuParams, 'params', compile.part);
+const checkTicketParams = checker<FromSchema<typeof ticketParams>>(ticketParams, 'params', compile.part);
 const checkReservationParams = checker<FromSchema<typeof reservationParams>>(reservationParams, 'params', compile.part);
 const checkIdempotencyHeaders = checker<FromSchema<typeof idempotencyHeaders>>(idempotencyHeaders, 'headers', compile.part);
 
@@ -51,8 +56,23 @@ export const checkedInput = {
   reserve(request: ReserveStockRequest__Output, metadata: Metadata) {
     const { userId, orderId, items, ttlSeconds, allowPartial } = request;
     const body = checkReserveBody({ userId, orderId, items: items.map(line), ttlSeconds, allowPartial });
-    const headers = checkIdempotencyHeaders({ 'idempotency-key': singleMetadataValue(metadata, 'idempotency-key') });
-    return { body, idempotencyKey: headers['idempotency-key'] };
+    return { body, idempotencyKey: checkedInput.idempotencyKey(metadata) };
+  },
+
+  idempotencyKey(metadata: Metadata) {
+    return checkIdempotencyHeaders({ 'idempotency-key': singleMetadataValue(metadata, 'idempotency-key') })['idempotency-key'];
+  },
+
+  /** A join, as POST /v1/skus/:sku/line takes it (its Idempotency-Key checked, as the route checks the header). */
+  joinLine(request: JoinLineRequest__Output, metadata: Metadata) {
+    const { sku, userId, qty, orderId } = request;
+    const body = checkJoinLineBody({ userId, qty, orderId });
+    checkedInput.idempotencyKey(metadata);
+    return { sku: checkedInput.sku(sku), ...body };
+  },
+
+  ticketId(ticketId: string | undefined) {
+    return checkTicketParams({ id: ticketId }).id;
   },
 
   availability(items: StockLine__Output[]) {
@@ -81,9 +101,11 @@ export const checkedInput = {
   },
 
   updateStock(request: UpdateStockRequest__Output) {
-    const { sku, total, locations, perUserLimit, startsAt, endsAt } = request;
+    const { sku, total, locations, perUserLimit, startsAt, endsAt, line } = request;
     // No repeated field is ever absent in protobuf: an empty one stands for "not given".
     const given = locations.length ? locations.map(({ location, total }) => ({ location, total })) : undefined;
-    return { sku: checkedInput.sku(sku), body: checkPutSkuBody({ total, locations: given, perUserLimit, startsAt, endsAt }) };
+    // An unset line is a body without one: PUT replaces, so the SKU then has none.
+    const lineGiven = line && withoutUnset({ holdTtlSeconds: line.holdTtlSeconds, lobbySeconds: line.lobbySeconds });
+    return { sku: checkedInput.sku(sku), body: checkPutSkuBody({ total, locations: given, perUserLimit, startsAt, endsAt, line: lineGiven }) };
   },
 };

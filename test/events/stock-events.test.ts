@@ -6,79 +6,18 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, uniqueName } from '../support/context';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTestContext, createTwoEngines, uniqueName } from '../support/context';
+import { type Stream, openStream as openQuery } from '../support/eventStream';
 import { expectErrorShape } from '../support/http';
 
-interface ServerEvent {
-  name: string;
-  data: any;
-  at: number;
-}
-
-/** An open stream: the events received so far, and the way to close it. */
-interface Stream {
-  events: ServerEvent[];
-  /** Resolves once `count` events have arrived (or rejects after `timeoutMs`). */
-  waitFor(count: number, timeoutMs?: number): Promise<ServerEvent[]>;
-  ended: Promise<void>;
-  close(): void;
-}
-
-async function openStream(baseUrl: string, skus: string[]): Promise<Stream> {
-  const controller = new AbortController();
-  const response = await fetch(`${baseUrl}/v1/events?skus=${skus.join(',')}`, { signal: controller.signal });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const events: ServerEvent[] = [];
-  const waiters: (() => void)[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const ended = (async () => {
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (name && data) events.push({ name, data: JSON.parse(data), at: Date.now() });
-        }
-        waiters.splice(0).forEach((wake) => wake());
-      }
-    } catch {
-      // aborted by close()
-    }
-    waiters.splice(0).forEach((wake) => wake());
-  })();
-  return {
-    events,
-    ended,
-    close: () => controller.abort(),
-    async waitFor(count, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`waited for ${count} events, got ${events.length}: ${JSON.stringify(events.map((e) => [e.name, e.data.available]))}`);
-        await Promise.race([new Promise<void>((wake) => waiters.push(wake)), new Promise((resolve) => setTimeout(resolve, 50))]);
-      }
-      return events;
-    },
-  };
-}
+const openStream = (baseUrl: string, skus: string[]): Promise<Stream> => openQuery(baseUrl, `skus=${skus.join(',')}`);
 
 describe.each(REDIS_TARGETS)('live stock events on %s Redis', (redis) => {
   let ctx: TestContext;
   let other: TestContext;
-  beforeAll(async () => {
-    ctx = await createTestContext({ redis, listen: true });
-    // A second engine process on the same Redis and keys.
-    other = await createTestContext({ redis, listen: true, env: { KEY_PREFIX: ctx.config.keyPrefix } });
-  });
-  afterAll(async () => {
-    await other?.close();
-    await ctx?.close();
-  });
+  let close = async () => {};
+  beforeAll(async () => ({ ctx, other, close } = await createTwoEngines(redis)));
+  afterAll(() => close());
 
   const reserve = (sku: string, qty = 1, userId = 'u1') =>
     ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId, items: [{ sku, qty }] } }).then((r) => r.json());

@@ -1,10 +1,11 @@
 /**
  * GET /v1/events against clients that go away at every step of setting a stream up: raw sockets
- * reset or closed inside the request line, right after the headers, while the first views are
- * read from Redis, after the first event, after a few bytes. Whatever happened, no stream and no
- * watched SKU is left behind (the /metrics gauges read 0 and nothing polls Redis any more), and a
- * stream that stays open is unaffected. Also: a stream whose first views are still being read when
- * the engine shuts down leaves nothing polling either.
+ * reset or closed inside the request line, right after the headers, while the first views or
+ * tickets are read from Redis, after the first event, after a few bytes. Whatever happened, no
+ * stream, watched SKU or watched ticket is left behind (the /metrics gauges read 0 and nothing
+ * polls Redis or reads a ticket any more), and a stream that stays open is unaffected. Also: a
+ * stream whose first views are still being read when the engine shuts down leaves nothing
+ * polling either.
  */
 import { once } from 'node:events';
 import net from 'node:net';
@@ -49,12 +50,12 @@ function receive(socket: net.Socket, enough: (received: string) => boolean, time
   });
 }
 
-/** One client that asks for a stream of `skus` and goes away at `step`, by a reset or a plain close. */
-async function goAwayAt(port: number, skus: string[], step: Step, random: () => number): Promise<void> {
+/** One client that asks for a stream (`query`: its SKUs, tickets or both) and goes away at `step`, by a reset or a plain close. */
+async function goAwayAt(port: number, query: string, step: Step, random: () => number): Promise<void> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   await once(socket, 'connect');
-  const request = `GET /v1/events?skus=${skus.join(',')} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+  const request = `GET /v1/events?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
   const leave = random() < 0.7 ? () => socket.resetAndDestroy() : () => socket.destroy();
   switch (step) {
     case 'inside the request line':
@@ -84,10 +85,10 @@ async function goAwayAt(port: number, skus: string[], step: Step, random: () => 
 }
 
 /** The engine's event-stream gauges, read from /metrics. */
-async function streamGauges(ctx: TestContext): Promise<{ streams: number; watchedSkus: number }> {
+async function streamGauges(ctx: TestContext): Promise<{ streams: number; watchedSkus: number; watchedTickets: number }> {
   const text = (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body;
   const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  return { streams: gauge('flashsale_event_streams'), watchedSkus: gauge('flashsale_event_watched_skus') };
+  return { streams: gauge('flashsale_event_streams'), watchedSkus: gauge('flashsale_event_watched_skus'), watchedTickets: gauge('flashsale_event_watched_tickets') };
 }
 
 /** A stream read over fetch: resolves each event's name as it arrives. */
@@ -112,43 +113,62 @@ async function openStream(baseUrl: string, sku: string) {
 describe.each(REDIS_TARGETS)('event streams of clients that go away, on %s Redis', (redis) => {
   let ctx: TestContext;
   const pool = Array.from({ length: 30 }, () => uniqueName('gone-'));
+  /** Waiting tickets: five on each of four lined SKUs whose one unit is held. */
+  const tickets: string[] = [];
   beforeAll(async () => {
     ctx = await createTestContext({ redis, listen: true });
     for (const sku of pool) await createSku(ctx, sku, { total: 100 });
+    for (const sku of pool.slice(0, 4)) {
+      await createSku(ctx, `${sku}-lined`, { total: 1, line: { holdTtlSeconds: 600 } });
+      for (let n = 0; n < 6; n++) {
+        const { ticket } = await ctx.engine.joinLine(`${sku}-lined`, `u${n}`, 1, null);
+        if (ticket.status === 'WAITING') tickets.push(ticket.id);
+      }
+    }
+    expect(tickets).toHaveLength(20);
   });
+  /** Up to four of the pool's SKUs, up to four tickets, or both. */
+  const queryOf = (random: () => number) => {
+    const some = (list: string[]) => [...new Set(Array.from({ length: 1 + Math.floor(random() * 4) }, () => list[Math.floor(random() * list.length)]))].join(',');
+    const kind = random();
+    return kind < 0.4 ? `skus=${some(pool)}` : kind < 0.7 ? `tickets=${some(tickets)}` : `skus=${some(pool)}&tickets=${some(tickets)}`;
+  };
   afterAll(() => ctx?.close());
 
-  it(`${RESETS} clients reset at every step of the setup leave no stream or watched SKU; one that stays keeps its events`, async () => {
+  it(`${RESETS} clients reset at every step of the setup leave no stream, watched SKU or watched ticket; one that stays keeps its events`, async () => {
     const seed = Number(process.env.EVENT_RESET_SEED ?? Math.floor(Math.random() * 2 ** 32));
     const random = seededRandom(seed);
     const port = Number(new URL(ctx.baseUrl).port);
-    // Polls made for the SKUs watched: once nobody watches, there are none.
+    // Polls made for the SKUs watched, and reads of the tickets watched: once nobody watches, there are none.
     const polls = vi.spyOn(ctx.engine, 'getSkuVersions');
+    const ticketReads = vi.spyOn(ctx.engine, 'getTicket');
     try {
       const stays = await openStream(ctx.baseUrl, pool[0]);
       expect(await stays.next()).toBe('stock');
       for (let done = 0; done < RESETS; done += AT_ONCE) {
         await Promise.all(
-          Array.from({ length: AT_ONCE }, (_, n) => {
-            const skus = [...new Set(Array.from({ length: 1 + Math.floor(random() * 4) }, () => pool[Math.floor(random() * pool.length)]))];
-            return goAwayAt(port, skus, STEPS[(done + n) % STEPS.length], random);
-          }),
+          Array.from({ length: AT_ONCE }, (_, n) => goAwayAt(port, queryOf(random), STEPS[(done + n) % STEPS.length], random)),
         );
       }
-      await expect.poll(() => streamGauges(ctx), { timeout: 1000, interval: 50 }).toEqual({ streams: 1, watchedSkus: 1 });
+      await expect.poll(() => streamGauges(ctx), { timeout: 1000, interval: 50 }).toEqual({ streams: 1, watchedSkus: 1, watchedTickets: 0 });
       await ctx.engine.adjustStock(pool[0], 1, 'restock', 'test');
       expect(await stays.next()).toBe('stock');
 
       stays.close();
-      await expect.poll(() => streamGauges(ctx), { timeout: 1000, interval: 50 }).toEqual({ streams: 0, watchedSkus: 0 });
+      await expect.poll(() => streamGauges(ctx), { timeout: 1000, interval: 50 }).toEqual({ streams: 0, watchedSkus: 0, watchedTickets: 0 });
       polls.mockClear();
-      await sleep(350);
+      // A ticket read already under way when its stream ended may still answer; none starts after it.
+      await sleep(100);
+      ticketReads.mockClear();
+      await sleep(1100);
       expect(polls.mock.calls.map(([skus]) => skus.length), 'SKUs still polled with nobody watching').toEqual([]);
+      expect(ticketReads.mock.calls.length, 'tickets still read with nobody watching').toBe(0);
     } catch (error) {
       (error as Error).message = `with EVENT_RESET_SEED=${seed}: ${(error as Error).message}`;
       throw error;
     } finally {
       polls.mockRestore();
+      ticketReads.mockRestore();
     }
   });
 });

@@ -356,6 +356,120 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
   });
 });
 
+describe.each(REDIS_TARGETS)('waiting lines over gRPC on %s Redis', (redis) => {
+  let engine: Awaited<ReturnType<typeof grpcEngine>>;
+  let ctx: TestContext;
+  let client: Client;
+  beforeAll(async () => {
+    engine = await grpcEngine({ redis });
+    ({ ctx, client } = engine);
+  });
+  afterAll(() => closeEngine(engine));
+
+  /** The message HTTP's JSON stands for: a null is an unset field. */
+  const asMessage = (json: unknown) => JSON.parse(JSON.stringify(json, (_key, value) => (value === null ? undefined : value)));
+  const lined = async (total: number, extra: object = {}) => {
+    const sku = uniqueName('lined-');
+    const { stock } = await client.updateStock({ sku, total, line: { holdTtlSeconds: 60 }, ...extra });
+    expect(stock!.line).toEqual({ waiting: 0, admitted: 0, holdTtlSeconds: 60, lobbySeconds: 0 });
+    return sku;
+  };
+
+  it('JoinLine, GetTicket and LeaveLine answer what HTTP answers; a lined SKU refuses ReserveStock LINE_REQUIRED', async () => {
+    const sku = await lined(1);
+    const refused = await expectRefused(client.reserveStock({ userId: 'u', items: [{ sku, qty: 1 }] }), grpc.status.FAILED_PRECONDITION, 'LINE_REQUIRED');
+    expect(refused.details).toEqual({ sku, join: `/v1/skus/${sku}/line` });
+
+    const first = await client.joinLine({ sku, userId: 'first', qty: 1, orderId: 'o-1' });
+    expect(first).toMatchObject({ joined: true, ticket: { sku, userId: 'first', qty: 1, orderId: 'o-1', status: 'ADMITTED', pollAfterMs: 0 } });
+    expect(first.ticket!.reservation).toMatchObject({ id: first.ticket!.id, status: 'PENDING', items: [{ sku, qty: 1, reserved: 1 }] });
+    expect(first.ticket!.position).toBeUndefined();
+    const second = await client.joinLine({ sku, userId: 'second', qty: 1 }, { idempotencyKey: 'join second' });
+    expect(second).toMatchObject({ joined: true, ticket: { status: 'WAITING', position: 1, unitsAhead: 0, unitsLeft: 1, lobby: false } });
+    expect(second.ticket!.orderId).toBeUndefined();
+    // Joining again answers the ticket the user has.
+    const again = await client.joinLine({ sku, userId: 'second', qty: 1 });
+    expect(again).toEqual({ joined: false, ticket: second.ticket });
+
+    for (const { ticket } of [first, second]) {
+      const overHttp = (await ctx.app.inject({ method: 'GET', url: `/v1/line-tickets/${ticket!.id}` })).json();
+      expect((await client.getTicket({ ticketId: ticket!.id })).ticket).toEqual(asMessage(overHttp));
+    }
+    expect((await client.getStock({ sku })).stock!.line).toEqual({ waiting: 1, admitted: 1, holdTtlSeconds: 60, lobbySeconds: 0 });
+
+    const left = await client.leaveLine({ ticketId: second.ticket!.id });
+    expect(left).toMatchObject({ left: true, ticket: { status: 'LEFT' } });
+    // Leaving again, or leaving with an admitted ticket, changes nothing.
+    expect(await client.leaveLine({ ticketId: second.ticket!.id })).toMatchObject({ left: false, ticket: { status: 'LEFT' } });
+    expect(await client.leaveLine({ ticketId: first.ticket!.id })).toMatchObject({ left: false, ticket: { status: 'ADMITTED', reservation: { status: 'PENDING' } } });
+    expect((await client.getStock({ sku })).stock!.line).toEqual({ waiting: 0, admitted: 1, holdTtlSeconds: 60, lobbySeconds: 0 });
+  });
+
+  it('UpdateStock keeps a line it names and removes one it leaves out, as PUT does: waiting tickets end CLOSED', async () => {
+    const sku = await lined(1);
+    await client.joinLine({ sku, userId: 'a', qty: 1 });
+    const { ticket } = await client.joinLine({ sku, userId: 'b', qty: 1 });
+    const kept = await client.updateStock({ sku, total: 1, line: { holdTtlSeconds: 30, lobbySeconds: 5 } });
+    expect(kept.stock!.line).toEqual({ waiting: 1, admitted: 1, holdTtlSeconds: 30, lobbySeconds: 5 });
+    // An empty line takes the defaults: the engine's hold and no lobby.
+    const defaults = await client.updateStock({ sku, total: 1, line: {} });
+    expect(defaults.stock!.line).toEqual({ waiting: 1, admitted: 1, holdTtlSeconds: ctx.config.reservationTtlSeconds, lobbySeconds: 0 });
+    const removed = await client.updateStock({ sku, total: 1 });
+    expect(removed.stock!.line).toBeUndefined();
+    expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().line).toBeNull();
+    expect((await client.getTicket({ ticketId: ticket!.id })).ticket!.status).toBe('CLOSED');
+  });
+
+  it('refusals carry the HTTP code strings: LINE_NOT_FOUND, SKU_NOT_FOUND, TICKET_NOT_FOUND, SOLD_OUT, PURCHASE_LIMIT_EXCEEDED, SALE_NOT_ACTIVE, VALIDATION_FAILED', async () => {
+    const plain = uniqueName('plain-');
+    await client.updateStock({ sku: plain, total: 1 });
+    await expectRefused(client.joinLine({ sku: plain, userId: 'u', qty: 1 }), grpc.status.NOT_FOUND, 'LINE_NOT_FOUND');
+    await expectRefused(client.joinLine({ sku: uniqueName('nope-'), userId: 'u', qty: 1 }), grpc.status.NOT_FOUND, 'SKU_NOT_FOUND');
+    await expectRefused(client.getTicket({ ticketId: 'Anosuchticket0000' }), grpc.status.NOT_FOUND, 'TICKET_NOT_FOUND');
+    await expectRefused(client.leaveLine({ ticketId: 'Anosuchticket0000' }), grpc.status.NOT_FOUND, 'TICKET_NOT_FOUND');
+
+    const sku = await lined(2, { perUserLimit: 1 });
+    const soldOut = await expectRefused(client.joinLine({ sku, userId: 'u', qty: 3 }), grpc.status.FAILED_PRECONDITION, 'SOLD_OUT');
+    expect(soldOut.details).toEqual({ sku, unitsLeft: 2 });
+    await expectRefused(client.joinLine({ sku, userId: 'u', qty: 2 }), grpc.status.RESOURCE_EXHAUSTED, 'PURCHASE_LIMIT_EXCEEDED');
+    const later = await lined(1, { startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await expectRefused(client.joinLine({ sku: later, userId: 'u', qty: 1 }), grpc.status.FAILED_PRECONDITION, 'SALE_NOT_ACTIVE');
+
+    const invalid: (() => Promise<unknown>)[] = [
+      () => client.joinLine({ sku, userId: 'u', qty: 0 }),
+      () => client.joinLine({ sku, userId: 'u 1', qty: 1 }),
+      () => client.joinLine({ sku: '{tv}', userId: 'u', qty: 1 }),
+      () => client.joinLine({ sku, qty: 1 }),
+      () => client.joinLine({ sku, userId: 'u', qty: 1 }, { idempotencyKey: 'k'.repeat(256) }),
+      () => client.getTicket({ ticketId: 'a/b' }),
+      () => client.leaveLine({}),
+      () => client.updateStock({ sku, total: 2, line: { holdTtlSeconds: 0 } }),
+      () => client.updateStock({ sku, total: 2, line: { lobbySeconds: 86_401 } }),
+    ];
+    for (const call of invalid) await expectRefused(call(), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+    // Nothing joined, and the line is as it was.
+    expect((await client.getStock({ sku })).stock!.line).toEqual({ waiting: 0, admitted: 0, holdTtlSeconds: 60, lobbySeconds: 0 });
+  });
+
+  it('joins over gRPC are counted by outcome with those over HTTP; an admission read is timed once', async () => {
+    const sku = await lined(1);
+    const joins = async () => Object.fromEntries((await ctx.metrics.lineJoins.get()).values.map((value) => [value.labels.outcome, value.value]));
+    const waits = async () => (await ctx.metrics.lineAdmissionWait.get()).values.find((value) => value.metricName?.endsWith('_count'))?.value ?? 0;
+    const [before, waitsBefore] = [await joins(), await waits()];
+    const { ticket } = await client.joinLine({ sku, userId: 'a', qty: 1 });
+    await client.joinLine({ sku, userId: 'a', qty: 1 });
+    await ctx.app.inject({ method: 'POST', url: `/v1/skus/${sku}/line`, payload: { userId: 'b', qty: 1 } });
+    await refusal(client.joinLine({ sku, userId: 'c', qty: 2 }));
+    await refusal(client.joinLine({ sku: uniqueName('nope-'), userId: 'c', qty: 1 }));
+    const after = await joins();
+    const moved = (outcome: string) => (after[outcome] ?? 0) - (before[outcome] ?? 0);
+    expect({ joined: moved('joined'), existing: moved('existing'), sold_out: moved('sold_out'), sku_not_found: moved('sku_not_found') }).toEqual({ joined: 2, existing: 1, sold_out: 1, sku_not_found: 1 });
+    // a was admitted at its join: timed then, and not again when read.
+    await client.getTicket({ ticketId: ticket!.id });
+    expect((await waits()) - waitsBefore).toBe(1);
+  });
+});
+
 describe('gRPC with the client token set (API_TOKEN)', () => {
   let engine: Awaited<ReturnType<typeof grpcEngine>>;
   beforeAll(async () => {

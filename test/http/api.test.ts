@@ -200,10 +200,22 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     it('METRICS_TOKEN guards /metrics (the admin token opens it too); METRICS_PER_SKU=off drops the per-SKU gauges', async () => {
       const sku = uniqueName('m-');
       await createSku(ctx, sku, { total: 4 });
-      expect((await ctx.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(`flashsale_sku_units{sku="${sku}",state="available"} 4`);
+      // A lined SKU: one ticket admitted, one waiting.
+      const lined = uniqueName('m-lined-');
+      await createSku(ctx, lined, { total: 1, line: { holdTtlSeconds: 60 } });
+      for (const userId of ['a', 'b']) await ctx.app.inject({ method: 'POST', url: `/v1/skus/${lined}/line`, payload: { userId, qty: 1 } });
+      const perSku = (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(perSku).toContain(`flashsale_sku_units{sku="${sku}",state="available"} 4`);
+      expect(perSku).toContain(`flashsale_line_waiting{sku="${lined}"} 1\n`);
+      expect(perSku).toContain(`flashsale_line_admitted_total{sku="${lined}"} 1\n`);
+      expect(perSku).toContain('flashsale_line_joins_total{outcome="joined"}');
+      // A SKU without a line has no line series.
+      expect(perSku).not.toContain(`flashsale_line_waiting{sku="${sku}"}`);
       const guarded = await createTestContext({ redis, env: { METRICS_TOKEN: 'scrape-secret', METRICS_PER_SKU: 'off' } });
       try {
         await createSku(guarded, sku, { total: 4 });
+        await createSku(guarded, lined, { total: 1, line: { holdTtlSeconds: 60 } });
+        await guarded.app.inject({ method: 'POST', url: `/v1/skus/${lined}/line`, payload: { userId: 'a', qty: 1 } });
         expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/metrics' }), 401, 'UNAUTHORIZED');
         expectErrorShape(await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer guess' } }), 401, 'UNAUTHORIZED');
         for (const authorization of ['Bearer scrape-secret', adminHeaders.authorization]) {
@@ -211,6 +223,8 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
           expect(scrape.statusCode).toBe(200);
           expect(scrape.body).toContain('flashsale_reservations_total');
           expect(scrape.body).not.toContain('flashsale_sku_units{');
+          expect(scrape.body).not.toContain('flashsale_line_waiting{');
+          expect(scrape.body).not.toContain('flashsale_line_admitted_total{');
         }
         expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
       } finally {
@@ -239,6 +253,17 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect(reserve.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
       expect(Object.keys(reserve.responses)).toEqual(expect.arrayContaining(['201', '409', '422', '503']));
       expect(doc.paths['/v1/admin/skus/{sku}'].put).toBeDefined();
+      // Every tag a route names is listed with a description; the waiting lines have theirs.
+      const named = new Set(Object.values(doc.paths).flatMap((operations) => Object.values(operations as Record<string, { tags?: string[] }>).flatMap((operation) => operation.tags ?? [])));
+      expect(doc.tags.map((tag: { name: string }) => tag.name).sort()).toEqual([...named].sort());
+      for (const tag of doc.tags) expect(tag.description, tag.name).toMatch(/\w/);
+      const lineRoutes = Object.entries(doc.paths).flatMap(([path, operations]) =>
+        Object.entries(operations as Record<string, { tags?: string[] }>)
+          .filter(([, operation]) => operation.tags?.includes('lines'))
+          .map(([method]) => `${method} ${path}`),
+      );
+      expect(lineRoutes.sort()).toEqual(['delete /v1/line-tickets/{id}', 'get /v1/events', 'get /v1/line-tickets/{id}', 'post /v1/skus/{sku}/line']);
+      expect(doc.paths['/v1/events'].get.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(['skus', 'tickets']);
       const page = await ctx.app.inject({ method: 'GET', url: '/docs' });
       expect([200, 302]).toContain(page.statusCode);
     });

@@ -163,6 +163,20 @@ export async function createTestContext(
   };
 }
 
+/** Two engine processes on the same Redis and keys, both listening: what one does, the other sees. */
+export async function createTwoEngines(redis: RedisTarget): Promise<{ ctx: TestContext; other: TestContext; close(): Promise<void> }> {
+  const ctx = await createTestContext({ redis, listen: true });
+  const other = await createTestContext({ redis, listen: true, env: { KEY_PREFIX: ctx.config.keyPrefix } });
+  return {
+    ctx,
+    other,
+    async close() {
+      await other.close();
+      await ctx.close();
+    },
+  };
+}
+
 /** The nodes that hold keys: every master of a Cluster, or the one server. */
 function keyHolders(redis: RedisClient) {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];

@@ -4,7 +4,7 @@ import type { AppDeps } from '../deps';
 import { errors, idempotencyHeaders, joinLineBody, skuParams, ticketParams, ticketView } from '../schemas';
 
 /** Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus): join, read, leave. */
-const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine }) => {
+const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, metrics }) => {
   app.post(
     '/v1/skus/:sku/line',
     {
@@ -16,10 +16,13 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
         body: joinLineBody,
         response: { 200: ticketView, 202: ticketView, ...errors(400, 401, 404, 409, 503) },
       },
+      // Every answer, refusals included, is counted by outcome in one place.
+      onResponse: async (request, reply) => metrics.lineJoinAnswered(reply.statusCode, reply.outcome),
     },
     async (request, reply) => {
       const { userId, qty, orderId } = request.body;
       const { ticket, changed } = await engine.joinLine(request.params.sku, userId, qty, orderId ?? null);
+      metrics.ticketAnswered(ticket);
       return reply.code(changed ? 202 : 200).send(ticket);
     },
   );
@@ -37,6 +40,7 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
     async (request) => {
       const ticket = await engine.getTicket(request.params.id);
       if (!ticket) throw ticketNotFound(request.params.id);
+      metrics.ticketAnswered(ticket);
       return ticket;
     },
   );
@@ -51,7 +55,11 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
         response: { 200: ticketView, ...errors(400, 401, 404, 503) },
       },
     },
-    async (request) => (await engine.leaveLine(request.params.id)).ticket,
+    async (request) => {
+      const { ticket } = await engine.leaveLine(request.params.id);
+      metrics.ticketAnswered(ticket);
+      return ticket;
+    },
   );
 };
 

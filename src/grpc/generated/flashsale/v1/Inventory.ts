@@ -12,6 +12,12 @@ import type { ExtendReservationRequest as _flashsale_v1_ExtendReservationRequest
 import type { ExtendReservationResponse as _flashsale_v1_ExtendReservationResponse, ExtendReservationResponse__Output as _flashsale_v1_ExtendReservationResponse__Output } from '../../flashsale/v1/ExtendReservationResponse';
 import type { GetStockRequest as _flashsale_v1_GetStockRequest, GetStockRequest__Output as _flashsale_v1_GetStockRequest__Output } from '../../flashsale/v1/GetStockRequest';
 import type { GetStockResponse as _flashsale_v1_GetStockResponse, GetStockResponse__Output as _flashsale_v1_GetStockResponse__Output } from '../../flashsale/v1/GetStockResponse';
+import type { GetTicketRequest as _flashsale_v1_GetTicketRequest, GetTicketRequest__Output as _flashsale_v1_GetTicketRequest__Output } from '../../flashsale/v1/GetTicketRequest';
+import type { GetTicketResponse as _flashsale_v1_GetTicketResponse, GetTicketResponse__Output as _flashsale_v1_GetTicketResponse__Output } from '../../flashsale/v1/GetTicketResponse';
+import type { JoinLineRequest as _flashsale_v1_JoinLineRequest, JoinLineRequest__Output as _flashsale_v1_JoinLineRequest__Output } from '../../flashsale/v1/JoinLineRequest';
+import type { JoinLineResponse as _flashsale_v1_JoinLineResponse, JoinLineResponse__Output as _flashsale_v1_JoinLineResponse__Output } from '../../flashsale/v1/JoinLineResponse';
+import type { LeaveLineRequest as _flashsale_v1_LeaveLineRequest, LeaveLineRequest__Output as _flashsale_v1_LeaveLineRequest__Output } from '../../flashsale/v1/LeaveLineRequest';
+import type { LeaveLineResponse as _flashsale_v1_LeaveLineResponse, LeaveLineResponse__Output as _flashsale_v1_LeaveLineResponse__Output } from '../../flashsale/v1/LeaveLineResponse';
 import type { ReleaseReservationRequest as _flashsale_v1_ReleaseReservationRequest, ReleaseReservationRequest__Output as _flashsale_v1_ReleaseReservationRequest__Output } from '../../flashsale/v1/ReleaseReservationRequest';
 import type { ReleaseReservationResponse as _flashsale_v1_ReleaseReservationResponse, ReleaseReservationResponse__Output as _flashsale_v1_ReleaseReservationResponse__Output } from '../../flashsale/v1/ReleaseReservationResponse';
 import type { ReserveStockRequest as _flashsale_v1_ReserveStockRequest, ReserveStockRequest__Output as _flashsale_v1_ReserveStockRequest__Output } from '../../flashsale/v1/ReserveStockRequest';
@@ -101,6 +107,59 @@ export interface InventoryClient extends grpc.Client {
   getStock(argument: _flashsale_v1_GetStockRequest, callback: grpc.requestCallback<_flashsale_v1_GetStockResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * A ticket as it stands now (HTTP: GET /v1/line-tickets/{id}); unknown: TICKET_NOT_FOUND.
+   */
+  GetTicket(argument: _flashsale_v1_GetTicketRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  GetTicket(argument: _flashsale_v1_GetTicketRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  GetTicket(argument: _flashsale_v1_GetTicketRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  GetTicket(argument: _flashsale_v1_GetTicketRequest, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A ticket as it stands now (HTTP: GET /v1/line-tickets/{id}); unknown: TICKET_NOT_FOUND.
+   */
+  getTicket(argument: _flashsale_v1_GetTicketRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  getTicket(argument: _flashsale_v1_GetTicketRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  getTicket(argument: _flashsale_v1_GetTicketRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  getTicket(argument: _flashsale_v1_GetTicketRequest, callback: grpc.requestCallback<_flashsale_v1_GetTicketResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Join the SKU's waiting line (HTTP: POST /v1/skus/{sku}/line): one ticket per user and SKU; a
+   * user who joins again is answered the ticket they have (joined = false). Refusals as over HTTP:
+   * LINE_NOT_FOUND, SALE_NOT_ACTIVE, SOLD_OUT, PURCHASE_LIMIT_EXCEEDED. Optional metadata
+   * `idempotency-key`, checked as the HTTP header is.
+   */
+  JoinLine(argument: _flashsale_v1_JoinLineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  JoinLine(argument: _flashsale_v1_JoinLineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  JoinLine(argument: _flashsale_v1_JoinLineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  JoinLine(argument: _flashsale_v1_JoinLineRequest, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Join the SKU's waiting line (HTTP: POST /v1/skus/{sku}/line): one ticket per user and SKU; a
+   * user who joins again is answered the ticket they have (joined = false). Refusals as over HTTP:
+   * LINE_NOT_FOUND, SALE_NOT_ACTIVE, SOLD_OUT, PURCHASE_LIMIT_EXCEEDED. Optional metadata
+   * `idempotency-key`, checked as the HTTP header is.
+   */
+  joinLine(argument: _flashsale_v1_JoinLineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  joinLine(argument: _flashsale_v1_JoinLineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  joinLine(argument: _flashsale_v1_JoinLineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  joinLine(argument: _flashsale_v1_JoinLineRequest, callback: grpc.requestCallback<_flashsale_v1_JoinLineResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Leave the line (HTTP: DELETE /v1/line-tickets/{id}): a waiting ticket ends LEFT; an admitted
+   * one keeps its reservation, to be released as usual; an ended one is answered as it is.
+   */
+  LeaveLine(argument: _flashsale_v1_LeaveLineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  LeaveLine(argument: _flashsale_v1_LeaveLineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  LeaveLine(argument: _flashsale_v1_LeaveLineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  LeaveLine(argument: _flashsale_v1_LeaveLineRequest, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Leave the line (HTTP: DELETE /v1/line-tickets/{id}): a waiting ticket ends LEFT; an admitted
+   * one keeps its reservation, to be released as usual; an ended one is answered as it is.
+   */
+  leaveLine(argument: _flashsale_v1_LeaveLineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  leaveLine(argument: _flashsale_v1_LeaveLineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  leaveLine(argument: _flashsale_v1_LeaveLineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  leaveLine(argument: _flashsale_v1_LeaveLineRequest, callback: grpc.requestCallback<_flashsale_v1_LeaveLineResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * The shopper gave up: held units return to available; a repeat changes nothing.
    */
   ReleaseReservation(argument: _flashsale_v1_ReleaseReservationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_ReleaseReservationResponse__Output>): grpc.ClientUnaryCall;
@@ -136,6 +195,7 @@ export interface InventoryClient extends grpc.Client {
   
   /**
    * Admin: create or update a SKU with a total or with locations (HTTP: PUT /v1/admin/skus/{sku}).
+   * Replaces the settings, its line included: a request without `line` removes the SKU's line.
    */
   UpdateStock(argument: _flashsale_v1_UpdateStockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_UpdateStockResponse__Output>): grpc.ClientUnaryCall;
   UpdateStock(argument: _flashsale_v1_UpdateStockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_UpdateStockResponse__Output>): grpc.ClientUnaryCall;
@@ -143,6 +203,7 @@ export interface InventoryClient extends grpc.Client {
   UpdateStock(argument: _flashsale_v1_UpdateStockRequest, callback: grpc.requestCallback<_flashsale_v1_UpdateStockResponse__Output>): grpc.ClientUnaryCall;
   /**
    * Admin: create or update a SKU with a total or with locations (HTTP: PUT /v1/admin/skus/{sku}).
+   * Replaces the settings, its line included: a request without `line` removes the SKU's line.
    */
   updateStock(argument: _flashsale_v1_UpdateStockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_UpdateStockResponse__Output>): grpc.ClientUnaryCall;
   updateStock(argument: _flashsale_v1_UpdateStockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_UpdateStockResponse__Output>): grpc.ClientUnaryCall;
@@ -183,6 +244,25 @@ export interface InventoryHandlers extends grpc.UntypedServiceImplementation {
   GetStock: grpc.handleUnaryCall<_flashsale_v1_GetStockRequest__Output, _flashsale_v1_GetStockResponse>;
   
   /**
+   * A ticket as it stands now (HTTP: GET /v1/line-tickets/{id}); unknown: TICKET_NOT_FOUND.
+   */
+  GetTicket: grpc.handleUnaryCall<_flashsale_v1_GetTicketRequest__Output, _flashsale_v1_GetTicketResponse>;
+  
+  /**
+   * Join the SKU's waiting line (HTTP: POST /v1/skus/{sku}/line): one ticket per user and SKU; a
+   * user who joins again is answered the ticket they have (joined = false). Refusals as over HTTP:
+   * LINE_NOT_FOUND, SALE_NOT_ACTIVE, SOLD_OUT, PURCHASE_LIMIT_EXCEEDED. Optional metadata
+   * `idempotency-key`, checked as the HTTP header is.
+   */
+  JoinLine: grpc.handleUnaryCall<_flashsale_v1_JoinLineRequest__Output, _flashsale_v1_JoinLineResponse>;
+  
+  /**
+   * Leave the line (HTTP: DELETE /v1/line-tickets/{id}): a waiting ticket ends LEFT; an admitted
+   * one keeps its reservation, to be released as usual; an ended one is answered as it is.
+   */
+  LeaveLine: grpc.handleUnaryCall<_flashsale_v1_LeaveLineRequest__Output, _flashsale_v1_LeaveLineResponse>;
+  
+  /**
    * The shopper gave up: held units return to available; a repeat changes nothing.
    */
   ReleaseReservation: grpc.handleUnaryCall<_flashsale_v1_ReleaseReservationRequest__Output, _flashsale_v1_ReleaseReservationResponse>;
@@ -196,6 +276,7 @@ export interface InventoryHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * Admin: create or update a SKU with a total or with locations (HTTP: PUT /v1/admin/skus/{sku}).
+   * Replaces the settings, its line included: a request without `line` removes the SKU's line.
    */
   UpdateStock: grpc.handleUnaryCall<_flashsale_v1_UpdateStockRequest__Output, _flashsale_v1_UpdateStockResponse>;
   
@@ -207,6 +288,9 @@ export interface InventoryDefinition extends grpc.ServiceDefinition {
   CommitReservation: MethodDefinition<_flashsale_v1_CommitReservationRequest, _flashsale_v1_CommitReservationResponse, _flashsale_v1_CommitReservationRequest__Output, _flashsale_v1_CommitReservationResponse__Output>
   ExtendReservation: MethodDefinition<_flashsale_v1_ExtendReservationRequest, _flashsale_v1_ExtendReservationResponse, _flashsale_v1_ExtendReservationRequest__Output, _flashsale_v1_ExtendReservationResponse__Output>
   GetStock: MethodDefinition<_flashsale_v1_GetStockRequest, _flashsale_v1_GetStockResponse, _flashsale_v1_GetStockRequest__Output, _flashsale_v1_GetStockResponse__Output>
+  GetTicket: MethodDefinition<_flashsale_v1_GetTicketRequest, _flashsale_v1_GetTicketResponse, _flashsale_v1_GetTicketRequest__Output, _flashsale_v1_GetTicketResponse__Output>
+  JoinLine: MethodDefinition<_flashsale_v1_JoinLineRequest, _flashsale_v1_JoinLineResponse, _flashsale_v1_JoinLineRequest__Output, _flashsale_v1_JoinLineResponse__Output>
+  LeaveLine: MethodDefinition<_flashsale_v1_LeaveLineRequest, _flashsale_v1_LeaveLineResponse, _flashsale_v1_LeaveLineRequest__Output, _flashsale_v1_LeaveLineResponse__Output>
   ReleaseReservation: MethodDefinition<_flashsale_v1_ReleaseReservationRequest, _flashsale_v1_ReleaseReservationResponse, _flashsale_v1_ReleaseReservationRequest__Output, _flashsale_v1_ReleaseReservationResponse__Output>
   ReserveStock: MethodDefinition<_flashsale_v1_ReserveStockRequest, _flashsale_v1_ReserveStockResponse, _flashsale_v1_ReserveStockRequest__Output, _flashsale_v1_ReserveStockResponse__Output>
   UpdateStock: MethodDefinition<_flashsale_v1_UpdateStockRequest, _flashsale_v1_UpdateStockResponse, _flashsale_v1_UpdateStockRequest__Output, _flashsale_v1_UpdateStockResponse__Output>

@@ -1,6 +1,7 @@
 // Original file: proto/flashsale/v1/inventory.proto
 
 import type { LocationStock as _flashsale_v1_LocationStock, LocationStock__Output as _flashsale_v1_LocationStock__Output } from '../../flashsale/v1/LocationStock';
+import type { LineView as _flashsale_v1_LineView, LineView__Output as _flashsale_v1_LineView__Output } from '../../flashsale/v1/LineView';
 
 /**
  * A SKU's stock: available + reserved + sold == total, none negative, each the sum of its
@@ -43,6 +44,10 @@ export interface StockView {
    * Active locations first in priority order; a SKU created with a plain total has one, "default".
    */
   'locations'?: (_flashsale_v1_LocationStock)[];
+  /**
+   * The SKU's waiting line; unset: it has none.
+   */
+  'line'?: (_flashsale_v1_LineView | null);
   '_perUserLimit'?: "perUserLimit";
   '_startsAt'?: "startsAt";
   '_endsAt'?: "endsAt";
@@ -89,4 +94,8 @@ export interface StockView__Output {
    * Active locations first in priority order; a SKU created with a plain total has one, "default".
    */
   'locations': (_flashsale_v1_LocationStock__Output)[];
+  /**
+   * The SKU's waiting line; unset: it has none.
+   */
+  'line'?: (_flashsale_v1_LineView__Output);
 }

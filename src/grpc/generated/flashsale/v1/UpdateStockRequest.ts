@@ -1,6 +1,7 @@
 // Original file: proto/flashsale/v1/inventory.proto
 
 import type { LocationTotal as _flashsale_v1_LocationTotal, LocationTotal__Output as _flashsale_v1_LocationTotal__Output } from '../../flashsale/v1/LocationTotal';
+import type { LineSettings as _flashsale_v1_LineSettings, LineSettings__Output as _flashsale_v1_LineSettings__Output } from '../../flashsale/v1/LineSettings';
 
 /**
  * The request of UpdateStock: either total or locations.
@@ -31,6 +32,11 @@ export interface UpdateStockRequest {
    * End of the sale window, exclusive (RFC 3339 with a zone); unset: open for ever.
    */
   'endsAt'?: (string);
+  /**
+   * A waiting line in front of the SKU; unset: none (a line it had is removed, and its waiting
+   * tickets end CLOSED).
+   */
+  'line'?: (_flashsale_v1_LineSettings | null);
   '_total'?: "total";
   '_perUserLimit'?: "perUserLimit";
   '_startsAt'?: "startsAt";
@@ -66,4 +72,9 @@ export interface UpdateStockRequest__Output {
    * End of the sale window, exclusive (RFC 3339 with a zone); unset: open for ever.
    */
   'endsAt'?: (string);
+  /**
+   * A waiting line in front of the SKU; unset: none (a line it had is removed, and its waiting
+   * tickets end CLOSED).
+   */
+  'line'?: (_flashsale_v1_LineSettings__Output);
 }
