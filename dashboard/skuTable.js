@@ -2,18 +2,23 @@
 // light), its counters kept live from /v1/events. The page is read again every few seconds
 // (refresh), so SKUs created since show up; the stream follows whichever SKUs are shown. Views
 // arriving in a burst are drawn once per animation frame, so a flash sale's event rate never
-// queues up work in the page.
+// queues up work in the page. A SKU with a waiting line shows its length, its pace and the wait a
+// new joiner faces (lineRate.js), redrawn every second since a pace changes with time alone.
 import { callJson } from './engineApi.js';
 import { followSkus } from './eventStream.js';
+import { LineRate, formatRate, formatWait } from './lineRate.js';
 
 const PAGE_SIZE = 25;
 const COUNTERS = ['available', 'reserved', 'sold', 'total'];
+const LINE_CELLS = ['waiting', 'pace', 'wait'];
+const LINE_REDRAW_MS = 1_000;
 
 export class SkuTable {
   constructor({ body, message, search, query, previous, next, pageLabel, onError }) {
     Object.assign(this, { body, message, previous, next, pageLabel, onError });
     this.cursors = [null]; // the `after` of each page seen, to go back
-    this.rows = new Map(); // sku -> { row, cells, locations: Map(location -> cells) }
+    this.rows = new Map(); // sku -> { row, cells, locations: Map(location -> cells), view }
+    this.rates = new Map(); // sku -> LineRate, kept across reloads of the page of SKUs
     this.pending = new Map();
     this.stream = null;
     this.followed = null; // the SKUs the stream follows, joined
@@ -28,6 +33,10 @@ export class SkuTable {
     previous.addEventListener('click', () => this.turn(-1));
     next.addEventListener('click', () => this.turn(+1));
     this.query = '';
+    setInterval(() => {
+      const now = Date.now();
+      for (const entry of this.rows.values()) if (entry.view?.line) drawLine(entry, this.rates.get(entry.view.sku), now);
+    }, LINE_REDRAW_MS);
   }
 
   search(query) {
@@ -105,6 +114,8 @@ export class SkuTable {
   render(views) {
     this.rows.clear();
     this.pending.clear();
+    const shown = new Set(views.map((view) => view.sku));
+    for (const sku of this.rates.keys()) if (!shown.has(sku)) this.rates.delete(sku);
     const rows = [];
     for (const view of views) {
       const entry = { row: tableRow('sku'), cells: null, locations: new Map() };
@@ -136,7 +147,14 @@ export class SkuTable {
   draw(view) {
     const entry = this.rows.get(view.sku);
     if (!entry) return;
+    entry.view = view;
     fill(entry.cells, view);
+    const now = Date.now();
+    if (view.line) {
+      if (!this.rates.has(view.sku)) this.rates.set(view.sku, new LineRate());
+      this.rates.get(view.sku).add(now, view.line.admitted);
+    } else this.rates.delete(view.sku);
+    drawLine(entry, this.rates.get(view.sku), now);
     const soldOut = view.total > 0 && view.available === 0;
     entry.badge.textContent = soldOut ? 'Sold out' : '';
     entry.row.classList.toggle('sold-out', soldOut);
@@ -163,6 +181,12 @@ function counterCells(row, nameCell) {
     row.append(cell);
     cells[counter] = cell;
   }
+  for (const name of LINE_CELLS) {
+    const cell = document.createElement('td');
+    cell.className = `num line ${name}`;
+    row.append(cell);
+    cells[name] = cell;
+  }
   const share = document.createElement('td');
   share.className = 'share';
   const bar = document.createElement('div');
@@ -177,6 +201,20 @@ function counterCells(row, nameCell) {
   share.append(bar);
   row.append(share);
   return cells;
+}
+
+/** The line's cells: its length, admissions per second and the wait a new joiner faces; blank without a line. */
+function drawLine(entry, rate, now) {
+  const { line } = entry.view;
+  const { cells } = entry;
+  if (!line) {
+    for (const name of LINE_CELLS) cells[name].textContent = '';
+    return;
+  }
+  const perSecond = rate.perSecond(now);
+  cells.waiting.textContent = line.waiting.toLocaleString('en');
+  cells.pace.textContent = formatRate(perSecond);
+  cells.wait.textContent = formatWait(line.waiting, perSecond);
 }
 
 function fill(cells, counters) {

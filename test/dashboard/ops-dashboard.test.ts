@@ -12,6 +12,8 @@ const BULK_SKUS = 1000;
 const bulkName = (i: number) => `bulk-${String(i).padStart(4, '0')}`;
 
 let engine: EngineProcess;
+/** The tickets of dash-line: the first two admitted (each holds one of its two units), six waiting. */
+let lineTickets: { id: string; status: string }[];
 let browser: Browser;
 let page: Page;
 let pageErrors: string[];
@@ -70,6 +72,10 @@ beforeAll(async () => {
   expect((await admin('PUT', '/v1/admin/skus/dash-tv', { total: 5 })).status).toBe(201);
   const spread = { locations: [{ location: 'berlin', total: 4 }, { location: 'paris', total: 3 }, { location: 'madrid', total: 2 }] };
   expect((await admin('PUT', '/v1/admin/skus/dash-spread', spread)).status).toBe(201);
+  expect((await admin('PUT', '/v1/admin/skus/dash-line', { total: 2, line: { holdTtlSeconds: 600 } })).status).toBe(201);
+  lineTickets = [];
+  for (let n = 0; n < 8; n++) lineTickets.push((await call(engine.base, 'POST', '/v1/skus/dash-line/line', { userId: `queuer-${n}`, qty: 1 })).body);
+  expect(lineTickets.map((ticket) => ticket.status)).toEqual(['ADMITTED', 'ADMITTED', 'WAITING', 'WAITING', 'WAITING', 'WAITING', 'WAITING', 'WAITING']);
   for (let start = 0; start < BULK_SKUS; start += 100) {
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => admin('PUT', `/v1/admin/skus/${bulkName(start + i)}`, { total: 1000 })));
     expect(answers.every((answer) => answer.status === 201)).toBe(true);
@@ -133,6 +139,48 @@ describe('ops dashboard in a real browser', () => {
     await expect.poll(() => page.locator('.chart', { has: page.getByRole('heading', { name: 'Reserve latency p99' }) }).locator('.figure').textContent()).toMatch(/ms$/);
     expect(pageErrors).toEqual([]);
     await screenshot(page, '02-sold-out');
+  });
+
+  it('shows a line: its length, the tickets admitted per second and the wait a new joiner faces', async () => {
+    const lineCells = async () => {
+      const [waiting, pace, wait] = await skuRow(page, 'dash-line').locator('td.line').allTextContents();
+      return { waiting, pace, wait };
+    };
+    // Nothing admitted since the page opened: the line stands still.
+    await expect.poll(lineCells).toEqual({ waiting: '6', pace: '0.0', wait: 'stalled' });
+    // A SKU without a line leaves the cells blank.
+    expect(await skuRow(page, 'dash-tv').locator('td.line').allTextContents()).toEqual(['', '', '']);
+    // Both holds go back: the next two tickets are admitted in the same steps.
+    for (const ticket of lineTickets.slice(0, 2)) expect((await call(engine.base, 'POST', `/v1/reservations/${ticket.id}/release`)).status).toBe(200);
+    await expect.poll(async () => (await lineCells()).waiting, { timeout: 1_000 }).toBe('4');
+    const { pace, wait } = await lineCells();
+    expect(Number(pace)).toBeGreaterThan(0);
+    // The wait is the four tickets waiting at that pace, give or take the second between redraws.
+    const seconds = Number(/^~(\d+) s$/.exec(wait)?.[1]);
+    expect(seconds).toBeGreaterThanOrEqual(Math.floor(4 / (Number(pace) + 0.05)));
+    expect(seconds).toBeLessThanOrEqual(Math.ceil(4 / Math.max(0.05, Number(pace) - 0.05)));
+    expect(pageErrors).toEqual([]);
+    await screenshot(page, '02b-line');
+
+    // The figures themselves, from the page's own module with a clock of the test's.
+    const figures: any = await page.evaluate(`(async () => {
+      const { LineRate, formatRate, formatWait } = await import('/dashboard/lineRate.js');
+      const rate = new LineRate(30000);
+      rate.add(0, 10);
+      rate.add(5000, 20);
+      rate.add(10000, 40);
+      const paces = [rate.perSecond(10000), rate.perSecond(35000), rate.perSecond(40000)];
+      // A line set again counts from 0: its pace starts afresh.
+      rate.add(41000, 1);
+      paces.push(rate.perSecond(41500), rate.perSecond(43000));
+      const waits = [formatWait(0, null), formatWait(5, null), formatWait(5, 0), formatWait(6, 3), formatWait(600, 3), formatWait(36000, 2)];
+      return { paces, waits, rates: [formatRate(null), formatRate(0.25), formatRate(1234.5)] };
+    })()`);
+    expect(figures.paces[0]).toBe(3);
+    expect(figures.paces[1]).toBeCloseTo(20 / 30, 9);
+    expect(figures.paces.slice(2)).toEqual([0, null, 0]);
+    expect(figures.waits).toEqual(['none', '–', 'stalled', '~2 s', '~3 min', '~5 h 0 min']);
+    expect(figures.rates).toEqual(['–', '0.3', '1,235']);
   });
 
   it('reads rates and the p99 from two scrapes the way Prometheus would, across a restart too', async () => {
