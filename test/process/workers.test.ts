@@ -161,12 +161,19 @@ describe('WORKERS=2 on a throwaway Redis (REDIS_URL) and the embedded PGlite', (
   });
 
   it('answers /metrics for the whole engine, whichever worker takes the scrape', async () => {
+    // A line joined through each worker: the joins add up, the line's own series is read once.
+    const workers = await oneConnectionPerWorker(engine);
+    expect((await call(engine, false, 'PUT', '/v1/admin/skus/lined-one', { total: 1, line: { holdTtlSeconds: 60 } }, ADMIN)).status).toBe(201);
+    for (const [n, { agent }] of workers.entries()) expect((await call(engine, agent, 'POST', '/v1/skus/lined-one/line', { userId: `queuer-${n}`, qty: 1 })).status).toBe(202);
     // 1 hold above, 1 winner of 200: created 2 times, refused 199, over both workers.
-    for (const { agent } of await oneConnectionPerWorker(engine)) {
+    for (const { agent } of workers) {
       const { body } = await call(engine, agent, 'GET', '/metrics');
       expect(body).toContain('flashsale_reservations_total{outcome="created"} 2');
       expect(body).toContain('flashsale_reservations_total{outcome="insufficient_stock"} 199');
       expect(body).toContain('flashsale_sku_units{sku="last-one",state="reserved"} 1');
+      expect(body).toContain('flashsale_line_joins_total{outcome="joined"} 2\n');
+      expect(body).toContain('flashsale_line_waiting{sku="lined-one"} 1\n');
+      expect(body).toContain('flashsale_line_admitted_total{sku="lined-one"} 1\n');
       agent.destroy();
     }
   });
