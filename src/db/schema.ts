@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { MOVEMENT_TYPES } from '../domain/movements';
 import { RECONCILE_TRIGGERS } from '../domain/reconcile';
+import { TICKET_STATUSES } from '../domain/line';
 import { RESERVATION_STATUSES } from '../domain/reservation';
-import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES } from '../domain/webhooks';
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -17,6 +18,10 @@ export const skus = pgTable('skus', {
   perUserLimit: integer('per_user_limit'),
   startsAt: time('starts_at'),
   endsAt: time('ends_at'),
+  /** The waiting line's hold for an admitted shopper (ms); null while the SKU has no line. */
+  lineHoldTtlMs: integer('line_hold_ttl_ms'),
+  /** How long before startsAt the line opens (ms); null while the SKU has no line. */
+  lineLobbyMs: integer('line_lobby_ms'),
   /** Redis's per-SKU change counter at the last applied snapshot; older snapshots never win. */
   version: bigint('version', { mode: 'number' }).notNull().default(0),
   createdAt: time('created_at').notNull().default(sql`now()`),
@@ -121,6 +126,41 @@ export const stockMovements = pgTable(
   },
   // By reservation: the rebuild looks for committed lines without their COMMIT movement.
   (table) => [index('stock_movements_sku_at_idx').on(table.sku, table.at), index('stock_movements_reservation_idx').on(table.reservationId)],
+);
+
+/**
+ * Waiting-line tickets (lua/includes/line.lua), written by the drain from the ticket events: what
+ * a rebuild of a Redis that lost its data needs to put each line back in its order. A ticket only
+ * moves from WAITING to one later state, never back.
+ */
+export const lineTickets = pgTable(
+  'line_tickets',
+  {
+    /** A reservation id homed in the SKU's partition; an admitted ticket's hold takes it. */
+    id: text('id').primaryKey(),
+    sku: text('sku').notNull(),
+    userId: text('user_id').notNull(),
+    qty: integer('qty').notNull(),
+    orderId: text('order_id'),
+    status: text('status', { enum: TICKET_STATUSES }).notNull(),
+    /**
+     * Where it stands: the running sum of units wanted up to it. A lobby ticket's is its random
+     * draw in (-1, 0) until an event after the lobby's shuffle carries its place.
+     */
+    place: doublePrecision('place').notNull(),
+    /** Joined in the lobby, before startsAt. */
+    lobby: boolean('lobby').notNull(),
+    joinedAt: time('joined_at').notNull(),
+    admittedAt: time('admitted_at'),
+    /** When it ended SOLD_OUT, LEFT or CLOSED. */
+    endedAt: time('ended_at'),
+    /** The hold made for it once admitted (the ticket's own id). */
+    reservationId: text('reservation_id'),
+    /** The SKU's line was removed after it joined: its user is free of it (a line set again starts afresh). */
+    lineRemoved: boolean('line_removed').notNull().default(false),
+    updatedAt: time('updated_at').notNull().default(sql`now()`),
+  },
+  (table) => [index('line_tickets_sku_status_idx').on(table.sku, table.status)],
 );
 
 export const reconcileRuns = pgTable(

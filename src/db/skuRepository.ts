@@ -99,6 +99,8 @@ export async function upsertSku(db: Database, view: SkuView, version: number): P
     perUserLimit: view.perUserLimit,
     startsAt: view.startsAt ? new Date(view.startsAt) : null,
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
+    lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
+    lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
     version,
   };
   // Two statements, each kept by the version from overwriting newer rows: no transaction needed,
@@ -205,6 +207,9 @@ export interface SkuSettingsRow {
   per_user_limit: number | null;
   starts_at: number | null;
   ends_at: number | null;
+  /** The waiting line's settings (ms); null for a SKU without a line. */
+  line_hold_ttl_ms: number | null;
+  line_lobby_ms: number | null;
   total: number;
   available: number;
   reserved: number;
@@ -221,15 +226,17 @@ export interface SkuSnapshotRow {
   version: number;
 }
 
-/** The drain's SET events: creates missing rows, updates settings unless a newer version is there. */
+/** The drain's SET events: creates missing rows, updates settings (the line's too) unless a newer version is there. */
 export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Promise<void> {
   await tx.execute(sql`
-    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, version)
-    select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)}, version
+    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, version)
+    select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)},
+      line_hold_ttl_ms, line_lobby_ms, version
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int,
-      per_user_limit int, starts_at bigint, ends_at bigint, version bigint)
+      per_user_limit int, starts_at bigint, ends_at bigint, line_hold_ttl_ms int, line_lobby_ms int, version bigint)
     on conflict (sku) do update set
-      per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
+      per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+      line_hold_ttl_ms = excluded.line_hold_ttl_ms, line_lobby_ms = excluded.line_lobby_ms, updated_at = now()
     where skus.version <= excluded.version`);
 }
 

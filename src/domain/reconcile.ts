@@ -7,17 +7,28 @@ export type ReconcileTrigger = (typeof RECONCILE_TRIGGERS)[number];
 export const COUNTER_FIELDS = ['total', 'available', 'reserved', 'sold'] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
 
+/** A SKU's waiting-line counts, compared between Redis and the tickets Postgres recorded. */
+export const LINE_COUNTER_FIELDS = ['lineWaiting', 'lineAdmitted'] as const;
+export type LineCounterField = (typeof LINE_COUNTER_FIELDS)[number];
+
+/** Every field a drift item may name. */
+export const DRIFT_FIELDS = [...COUNTER_FIELDS, ...LINE_COUNTER_FIELDS] as const;
+export type DriftField = (typeof DRIFT_FIELDS)[number];
+
 /** One counter on which Redis, Postgres's row and the facts do not all agree. */
 export interface DriftItem {
   sku: string;
   /** Set when the counter is one location's, on a SKU with locations. */
   location?: string;
-  field: CounterField;
+  field: DriftField;
   /** Redis's counter; null when Redis has no such SKU. */
   redis: number | null;
-  /** The counter in Postgres's `skus` row. */
+  /** The counter in Postgres's `skus` row; for a line count, the tickets of `line_tickets` in that state. */
   postgres: number;
-  /** What the facts say: total from SET/ADJUST movements, sold from committed reservations, reserved from pending ones. */
+  /**
+   * What the facts say: total from SET/ADJUST movements, sold from committed reservations, reserved
+   * from pending ones, line counts from `line_tickets`.
+   */
   expected: number;
 }
 

@@ -3,7 +3,7 @@
  * (fast-json-stringify) and generate /openapi.json.
  */
 import { MOVEMENT_TYPES } from '../domain/movements';
-import { COUNTER_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
+import { DRIFT_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
 import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
@@ -438,7 +438,7 @@ export const reconcileReport = {
         properties: {
           sku: { type: 'string' },
           location: { type: 'string', description: "Set when the counter is one location's, on a SKU with locations" },
-          field: { type: 'string', enum: COUNTER_FIELDS },
+          field: { type: 'string', enum: DRIFT_FIELDS },
           redis: { type: ['integer', 'null'] },
           postgres: { type: 'integer' },
           expected: { type: 'integer', description: 'What the facts in Postgres say' },

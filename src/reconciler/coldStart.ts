@@ -1,11 +1,13 @@
 import type { Database } from '../db/client';
 import { type BindingRow, type SkuFacts, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
+import { type StoredTicket, loadLineTickets } from '../db/lineTicketRepository';
 import { type SkuRow, loadStockLevels, recordImpliedCommitMovements } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { LocationLevel } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
 import type { LocationTotals } from '../redis/stockHash';
 import type { StockMaintenance } from '../redis/stockMaintenance';
+import { restoredLine } from './lineRestore';
 import { skuPages } from './skuPages';
 
 /**
@@ -14,20 +16,29 @@ import { skuPages } from './skuPages';
  * Holds that expired while Redis was gone are restored too, without their records: the next
  * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
  * other. A reservation spanning partitions comes back whole (its home record, its parts, its
- * spanning entries; holds that only its home ends), so the reconciler ends it as one. SKUs Redis
- * still has are left untouched. Returns how many SKUs and holds were restored.
+ * spanning entries; holds that only its home ends), so the reconciler ends it as one. A SKU's
+ * waiting line comes back in its order (lineRestore.ts), with its ended tickets, and is served
+ * (an admitted ticket's hold is one of the pending holds). SKUs Redis still has are left
+ * untouched. Returns how many SKUs and holds were restored.
  */
 export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
   await recordImpliedCommitMovements(db, names);
   const now = await maintenance.redisTimeMs();
-  const [facts, pending, committed, levels] = await Promise.all([
+  const [facts, pending, committed, levels, tickets] = await Promise.all([
     loadSkuFacts(db, names),
     loadPendingHolds(db, names),
     loadCommittedBuyers(db, names),
     loadStockLevels(db, names),
+    loadLineTickets(db, names),
   ]);
+  const ticketsOf = new Map<string, StoredTicket[]>();
+  for (const ticket of tickets) {
+    const list = ticketsOf.get(ticket.sku);
+    if (list) list.push(ticket);
+    else ticketsOf.set(ticket.sku, [ticket]);
+  }
 
   const byReservation = new Map<string, typeof pending>();
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
@@ -62,6 +73,8 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     const byHolder = new Map<string, typeof lines>();
     for (const line of lines) byHolder.set(line.reservationId, [...(byHolder.get(line.reservationId) ?? []), line]);
     const fact = facts.get(row.sku);
+    // The lobby's shuffle is due once startsAt passed (lua/includes/line.lua, promoteLobby).
+    const line = restoredLine(ticketsOf.get(row.sku) ?? [], row.startsAt === null || row.startsAt.getTime() <= now);
     const done = await maintenance.restoreSku({
       sku: row.sku,
       total: row.total,
@@ -79,6 +92,10 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
         expiresAtMs: spanning.has(reservationId) ? Infinity : first.expiresAt.getTime(),
       })),
       buyerUnits: [...buyers],
+      line: row.lineHoldTtlMs === null ? null : { holdTtlMs: row.lineHoldTtlMs, lobbyMs: row.lineLobbyMs ?? 0 },
+      tickets: line.tickets,
+      lineUsers: line.users,
+      lineGaps: line.gaps,
     });
     if (done) {
       restored += 1;

@@ -6,6 +6,7 @@ import { type LocationLevel, isConserved } from '../domain/sku';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
 import type { LocationTotals } from '../redis/stockHash';
 import { restoreSkus } from './coldStart';
+import { checkLineDrift } from './lineDrift';
 import { skuPages } from './skuPages';
 
 export interface DriftResult {
@@ -47,10 +48,17 @@ function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
  * counters differ, or do not add up, is judged against the facts in Postgres. With `repair`, the
  * wrong side is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its
  * own expiry index), Postgres's rows from Redis once Redis is right; a SKU Redis lost is restored.
+ * Each SKU's waiting-line counts are compared with its tickets in Postgres too (lineDrift.ts).
  */
 export async function checkDrift(maintenance: StockMaintenance, db: Database, options: { repair: boolean }): Promise<DriftResult> {
   const result: DriftResult = { drift: [], busy: [], notRepaired: [] };
+  const checkLines = async (page: { row: SkuRow; redis: StockCounters | null }[]) => {
+    const lines = await checkLineDrift(maintenance, db, page, options);
+    result.drift.push(...lines.drift);
+    result.notRepaired.push(...lines.notRepaired);
+  };
   for await (const page of skuPages(maintenance, db, 1000)) {
+    await checkLines(page);
     const levels = await loadStockLevels(db, page.filter(({ redis }) => redis?.located).map(({ row }) => row.sku));
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {

@@ -1,8 +1,9 @@
 import type { NewBindingRow } from '../db/factsRepository';
+import type { LineRemovalRow, LineTicketRow } from '../db/lineTicketRepository';
 import type { NewReservationRow, ReservationExtensionRow, ReservationFinishRow, ReservationItemRow } from '../db/reservationRepository';
 import type { MovementRow, SkuSettingsRow, SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
-import type { OutboxEntry, OutboxEvent, StockSnapshot } from '../redis/outboxEntry';
+import type { OutboxEntry, OutboxEvent, StockSnapshot, TicketEvent } from '../redis/outboxEntry';
 import { type HoldUnits, decodeHoldUnits } from '../redis/holdUnits';
 import { defaultLevel, levelsOfRows } from '../redis/stockHash';
 
@@ -23,23 +24,57 @@ export interface WritePlan {
   snapshots: SkuSnapshotRow[];
   /** Every location of each SKU in `snapshots`, at the same version. */
   levels: StockLevelRow[];
+  /** Each ticket once, in the latest state the batch gave it. */
+  tickets: LineTicketRow[];
+  /** Per SKU, the last SET without a line: tickets joined before it no longer hold their users. */
+  lineRemovals: LineRemovalRow[];
 }
 
 const FINISHED = { COMMIT: 'COMMITTED', RELEASE: 'RELEASED', EXPIRE: 'EXPIRED' } as const;
 
-const emptyPlan = (): WritePlan => ({ reservations: [], bindings: [], unbinds: [], items: [], finishes: [], extensions: [], movements: [], skuSettings: [], snapshots: [], levels: [] });
+const TICKET_STATUS_OF = { JOIN: 'WAITING', ADMIT: 'ADMITTED', LEAVE: 'LEFT', SOLD_OUT: 'SOLD_OUT', CLOSE: 'CLOSED' } as const;
+
+const ticketRow = (event: TicketEvent): LineTicketRow => ({
+  id: event.ticket,
+  sku: event.sku,
+  user_id: event.userId,
+  qty: event.qty,
+  order_id: event.orderId || null,
+  status: TICKET_STATUS_OF[event.type],
+  place: event.place,
+  lobby: event.lobby,
+  joined_at: event.joinedAt,
+  at: event.at,
+});
+
+const emptyPlan = (): WritePlan => ({
+  reservations: [],
+  bindings: [],
+  unbinds: [],
+  items: [],
+  finishes: [],
+  extensions: [],
+  movements: [],
+  skuSettings: [],
+  snapshots: [],
+  levels: [],
+  tickets: [],
+  lineRemovals: [],
+});
 
 /**
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
  * changes nothing: reservations and items by id, movements by stream entry, event, line and (on a
  * SKU with locations) location, SKU counters by their Redis version (an older snapshot never
- * overwrites a newer one).
+ * overwrites a newer one), tickets by id (a ticket leaves WAITING once, and never comes back).
  */
 export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   const plan = emptyPlan();
   const latest = new Map<string, StockSnapshot>();
   const settings = new Map<string, WritePlan['skuSettings'][number]>();
   const extensions = new Map<string, number>();
+  const tickets = new Map<string, LineTicketRow>();
+  const lineRemovals = new Map<string, number>();
 
   type Extra = { reason?: string; actor?: string; reservationId?: string; location?: string };
   const movement = (eventKey: string, sku: string, type: string, qty: number, at: number, extra: Extra) =>
@@ -93,7 +128,20 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         break;
       case 'SET': {
         const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
-        settings.set(event.sku, { sku: event.sku, per_user_limit: event.perUserLimit ?? null, starts_at: event.startsAt ?? null, ends_at: event.endsAt ?? null, total, available, reserved, sold, version });
+        settings.set(event.sku, {
+          sku: event.sku,
+          per_user_limit: event.perUserLimit ?? null,
+          starts_at: event.startsAt ?? null,
+          ends_at: event.endsAt ?? null,
+          line_hold_ttl_ms: event.line?.holdTtlMs ?? null,
+          line_lobby_ms: event.line?.lobbyMs ?? null,
+          total,
+          available,
+          reserved,
+          sold,
+          version,
+        });
+        if (!event.line) lineRemovals.set(event.sku, at);
         const extra = { reason: `total set to ${total}`, actor: event.actor };
         if (!event.locations) movement(`${eventKey}:0`, event.sku, 'SET', event.delta, at, extra);
         else for (const [location, delta] of event.locations) movement(`${eventKey}:0@${location}`, event.sku, 'SET', delta, at, { ...extra, location });
@@ -102,6 +150,17 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
       case 'ADJUST':
         movement(`${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor, location: event.location });
         break;
+      case 'JOIN':
+      case 'ADMIT':
+      case 'LEAVE':
+      case 'SOLD_OUT':
+      case 'CLOSE': {
+        // The same rule as the statement's: only a WAITING ticket moves on.
+        const row = ticketRow(event);
+        const known = tickets.get(row.id);
+        if (!known || (known.status === 'WAITING' && row.status !== 'WAITING')) tickets.set(row.id, row);
+        break;
+      }
     }
   };
 
@@ -119,5 +178,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   }
   for (const [id, expiresAt] of extensions) plan.extensions.push({ id, expires_at: expiresAt });
   plan.skuSettings = [...settings.values()];
+  plan.tickets = [...tickets.values()];
+  plan.lineRemovals = [...lineRemovals].map(([sku, at]) => ({ sku, at }));
   return plan;
 }

@@ -3,7 +3,7 @@ import type { TicketStatus } from '../domain/line';
 /**
  * A ticket as lua/includes/line.lua stores it in its partition's tickets hash:
  *   "<status>|<sku>|<userId>|<qty>|<orderId>|<joinedAt ms>|<lobby 1/0>|<place>|<at ms>"
- * status W waiting, A admitted, S sold out, L left, C closed. The one TypeScript reader of it.
+ * status W waiting, A admitted, S sold out, L left, C closed. Its TypeScript codec.
  */
 export interface TicketRecord {
   status: TicketStatus;
@@ -19,7 +19,18 @@ export interface TicketRecord {
   atMs: number | null;
 }
 
-const STATUS_OF_LETTER: Record<string, TicketStatus> = { W: 'WAITING', A: 'ADMITTED', S: 'SOLD_OUT', L: 'LEFT', C: 'CLOSED' };
+const LETTER_OF_STATUS: Record<TicketStatus, string> = { WAITING: 'W', ADMITTED: 'A', SOLD_OUT: 'S', LEFT: 'L', CLOSED: 'C' };
+const STATUS_OF_LETTER = Object.fromEntries(Object.entries(LETTER_OF_STATUS).map(([status, letter]) => [letter, status])) as Record<string, TicketStatus>;
+
+/**
+ * The text of a ticket as a rebuild writes it back (the engine's writer is encodeTicket in
+ * lua/includes/line.lua). `joinedInLobby` is the stored lobby flag, which decodeTicket does not
+ * read back (a ticket's `lobby` there is whether it still waits for the shuffle).
+ */
+export function encodeTicket(ticket: Omit<TicketRecord, 'lobby'> & { joinedInLobby: boolean }): string {
+  const { status, sku, userId, qty, orderId, joinedAtMs, joinedInLobby, place, atMs } = ticket;
+  return [LETTER_OF_STATUS[status], sku, userId, qty, orderId ?? '', joinedAtMs, joinedInLobby ? 1 : 0, place, atMs ?? ''].join('|');
+}
 
 export function decodeTicket(text: string): TicketRecord {
   const [letter, sku, userId, qty, orderId, joinedAt, , place, at] = text.split('|');

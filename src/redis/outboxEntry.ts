@@ -58,6 +58,8 @@ export interface SetEvent extends Base {
   endsAt?: number;
   /** On a SKU with locations: [location, change of its total] for each location whose total changed. */
   locations?: [string, number][];
+  /** The SKU's waiting line as set; absent when it has none. */
+  line?: { holdTtlMs: number; lobbyMs: number };
 }
 
 export interface AdjustEvent extends Base {
@@ -70,7 +72,26 @@ export interface AdjustEvent extends Base {
   location?: string;
 }
 
-export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | UnbindEvent;
+/**
+ * A waiting-line ticket changed (lua/includes/line.lua, ticketEvent): it joined, was admitted (the
+ * entry's RESERVE event before it holds its units, under the ticket's id), or ended. `at` is when.
+ */
+export interface TicketEvent extends Base {
+  type: 'JOIN' | 'ADMIT' | 'LEAVE' | 'SOLD_OUT' | 'CLOSE';
+  ticket: string;
+  sku: string;
+  userId: string;
+  qty: number;
+  /** '' when the join named none. */
+  orderId: string;
+  /** The running sum of units up to this ticket; a lobby ticket's random draw in (-1, 0) before the shuffle. */
+  place: number;
+  /** Joined in the lobby, before startsAt. */
+  lobby: boolean;
+  joinedAt: number;
+}
+
+export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | UnbindEvent | TicketEvent;
 
 /** One stream entry: its id (for acknowledgement and idempotency), its events, and counters after them. */
 export interface OutboxEntry {

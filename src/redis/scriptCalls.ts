@@ -1,8 +1,11 @@
 import { type FinalStatus, MAX_LIFETIME_SECONDS, type RequestedLine } from '../domain/reservation';
 import { MAX_TOTAL, type SkuSettings } from '../domain/sku';
+import { encodeHoldMember } from './holdMember';
 import type { RedisKeys } from './keys';
 import { LETTER_OF_STATUS } from './reservationRecord';
 import type { ScriptArg, ScriptName } from './scripts';
+import { encodeLevels } from './stockHash';
+import type { SkuRestore } from './stockMaintenance';
 
 /**
  * One builder per script in lua/: the KEYS and ARGV of a call, in the order the script's header
@@ -237,9 +240,38 @@ export function repairStockCall({ keys }: CallContext, sku: string, expectedVers
   return { script: 'repair_stock', keys: [keys.stock(sku), keys.expiry(sku), keys.outbox(keys.partitionOfSku(sku))], args: [expectedVersion, total, sold, levels, sku] };
 }
 
-/** lua/restore_sku.lua; `args` as its header states (the snapshot, its holds and buyers). */
-export function restoreSkuCall({ keys }: CallContext, sku: string, args: ScriptArg[]): ScriptCall {
+/** lua/repair_line.lua: lineWaiting from the SKU's line, lineAdmitted the admitted tickets Postgres recorded. */
+export function repairLineCall({ keys }: CallContext, sku: string, expectedVersion: number, admitted: number): ScriptCall {
+  return { script: 'repair_line', keys: [keys.stock(sku), keys.line(sku), keys.outbox(keys.partitionOfSku(sku))], args: [expectedVersion, admitted, sku] };
+}
+
+/** lua/restore_sku.lua: the snapshot, then its holds, buyers, tickets, the line's users and gaps. */
+export function restoreSkuCall(context: CallContext, snapshot: SkuRestore): ScriptCall {
+  const { keys } = context;
+  const { sku, holds, buyerUnits, line, tickets, lineUsers } = snapshot;
   const partition = keys.partitionOfSku(sku);
+  const args: ScriptArg[] = [
+    sku,
+    snapshot.total,
+    snapshot.sold,
+    snapshot.perUserLimit ?? '',
+    snapshot.startsAtMs ?? '',
+    snapshot.endsAtMs ?? '',
+    snapshot.version,
+    snapshot.levels ? encodeLevels(snapshot.levels) : '',
+    line ? line.holdTtlMs : '',
+    line ? line.lobbyMs : 0,
+    ...lineArgs(context, partition),
+    holds.length,
+    buyerUnits.length,
+    tickets.length,
+    lineUsers.length,
+    ...holds.flatMap((hold) => [encodeHoldMember(hold), Number.isFinite(hold.expiresAtMs) ? hold.expiresAtMs : '+inf']),
+    ...buyerUnits.flat(),
+    ...tickets.flat(),
+    ...lineUsers.flat(),
+    ...snapshot.lineGaps.flat(),
+  ];
   return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition)], args };
 }
 

@@ -3,13 +3,12 @@ import type { LocationLevel } from '../domain/sku';
 import { type LocationTotals, encodeLevels, skuViewOf } from './stockHash';
 import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
-import { encodeHoldMember } from './holdMember';
 import { allPartitions } from './partitions';
 import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
-import { repairStockCall, restoreSkuCall, sweepExpiredCall } from './scriptCalls';
+import { repairLineCall, repairStockCall, restoreSkuCall, sweepExpiredCall } from './scriptCalls';
 import { type ReservationRecord, encodeReservationRecord } from './reservationRecord';
 
 export interface StockCounters {
@@ -22,6 +21,9 @@ export interface StockCounters {
   locations: LocationLevel[];
   /** Whether the SKU was given locations (its counters then live per location too). */
   located: boolean;
+  /** Tickets waiting in the SKU's line, and tickets it admitted (0 for a SKU that never had a line). */
+  lineWaiting: number;
+  lineAdmitted: number;
 }
 
 export interface SkuRestore {
@@ -38,6 +40,14 @@ export interface SkuRestore {
   holds: { reservationId: string; userId: string; units: string; expiresAtMs: number }[];
   /** userId -> units held or bought of this SKU. */
   buyerUnits: [string, number][];
+  /** The waiting line's settings; null for a SKU without a line. */
+  line: { holdTtlMs: number; lobbyMs: number } | null;
+  /** [id, ticket text] of each of the SKU's tickets, in order of joining, at its place (src/reconciler/lineRestore.ts). */
+  tickets: [string, string][];
+  /** [userId, ticket id] of the users held to a ticket of the line (one ticket per user). */
+  lineUsers: [string, string][];
+  /** Gone members [member, place] standing for units of tickets Postgres never learned of. */
+  lineGaps: [string, number][];
 }
 
 const recordLine = (line: ReservationRestore['lines'][number]): ReservationRecord['lines'][number] => [line.sku, line.qty, line.reserved, line.allocations];
@@ -95,7 +105,17 @@ export class StockMaintenance {
       const view = skuViewOf(skus[n], hash);
       if (!view) return null;
       const { total, available, reserved, sold, locations } = view;
-      return { total, available, reserved, sold, version: Number(hash.version ?? 0), locations, located: hash.locations !== undefined };
+      return {
+        total,
+        available,
+        reserved,
+        sold,
+        version: Number(hash.version ?? 0),
+        locations,
+        located: hash.locations !== undefined,
+        lineWaiting: Number(hash.lineWaiting ?? 0),
+        lineAdmitted: Number(hash.lineAdmitted ?? 0),
+      };
     });
   }
 
@@ -117,22 +137,23 @@ export class StockMaintenance {
     return counters ?? 'missing';
   }
 
-  /** Cold start: recreates a SKU Redis lost; false when Redis still had it (left untouched). */
+  /**
+   * Rebuilds a SKU's line counters: waiting tickets counted in its line, `admitted` from the facts;
+   * unless the SKU changed since `expectedVersion` was read. Answers the counters written.
+   */
+  async repairLine(sku: string, expectedVersion: number, admitted: number): Promise<{ lineWaiting: number; lineAdmitted: number } | 'changed' | 'missing'> {
+    const reply = await this.store.run<number[]>(repairLineCall(this.store, sku, expectedVersion, admitted));
+    if (reply[0] === ReplyCode.VersionChanged) return 'changed';
+    if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
+    return { lineWaiting: reply[1], lineAdmitted: reply[2] };
+  }
+
+  /**
+   * Cold start: recreates a SKU Redis lost, its line too (then served: admission goes on); false
+   * when Redis still had it (left untouched).
+   */
   async restoreSku(snapshot: SkuRestore): Promise<boolean> {
-    const args: (string | number)[] = [
-      snapshot.sku,
-      snapshot.total,
-      snapshot.sold,
-      snapshot.perUserLimit ?? '',
-      snapshot.startsAtMs ?? '',
-      snapshot.endsAtMs ?? '',
-      snapshot.version,
-      snapshot.levels ? encodeLevels(snapshot.levels) : '',
-      snapshot.holds.length,
-    ];
-    for (const hold of snapshot.holds) args.push(encodeHoldMember(hold), Number.isFinite(hold.expiresAtMs) ? hold.expiresAtMs : '+inf');
-    for (const [userId, units] of snapshot.buyerUnits) args.push(userId, units);
-    const [restored] = await this.store.run<number[]>(restoreSkuCall(this.store, snapshot.sku, args));
+    const [restored] = await this.store.run<number[]>(restoreSkuCall(this.store, snapshot));
     return restored === 1;
   }
 
