@@ -8,6 +8,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'stock.changed',
   'stock.sold_out',
   'stock.back_in_stock',
+  'line.admitted',
+  'line.sold_out',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

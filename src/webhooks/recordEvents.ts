@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/client';
+import type { LineTicketRow } from '../db/lineTicketRepository';
 import { findReservations } from '../db/reservationRepository';
 import type { SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
 import { type WebhookEventRow, insertEventsWithDeliveries, listenedEventTypes, saveStockStates } from '../db/webhookRepository';
@@ -15,6 +16,8 @@ export interface RecordedFacts {
   /** The newest counters of each SKU in the batch, and its locations at that version. */
   snapshots: SkuSnapshotRow[];
   levels: StockLevelRow[];
+  /** Each ticket of the batch once, in the latest state the batch gave it (the rows line_tickets takes). */
+  tickets: LineTicketRow[];
 }
 
 const FINISHED_TYPE: Record<FinalStatus, WebhookEventType> = {
@@ -23,9 +26,15 @@ const FINISHED_TYPE: Record<FinalStatus, WebhookEventType> = {
   EXPIRED: 'reservation.expired',
 };
 
+/** The ticket states a webhook tells of: a ticket reaches each at most once, and never both. */
+const TICKET_TYPE: Partial<Record<LineTicketRow['status'], WebhookEventType>> = {
+  ADMITTED: 'line.admitted',
+  SOLD_OUT: 'line.sold_out',
+};
+
 /**
- * An event's id, from the fact it reports: a reservation reaches each state once, a SKU's
- * counters have one value per version. Recording the same batch again yields the same ids.
+ * An event's id, from the fact it reports: a reservation or a ticket reaches each state once, a
+ * SKU's counters have one value per version. Recording the same batch again yields the same ids.
  */
 const eventId = (type: WebhookEventType, subject: string, version = '') =>
   `evt_${createHash('sha256').update(`${type}\n${subject}\n${version}`).digest('hex').slice(0, 32)}`;
@@ -41,7 +50,7 @@ type Executor = Pick<Database, 'execute' | 'select' | 'selectDistinct'>;
 export async function recordWebhookEvents(tx: Executor, facts: RecordedFacts): Promise<void> {
   const listened = await listenedEventTypes(tx);
   if (!listened.size) return;
-  const events = [...(await reservationEvents(tx, facts, listened)), ...(await stockEvents(tx, facts, listened))];
+  const events = [...(await reservationEvents(tx, facts, listened)), ...(await stockEvents(tx, facts, listened)), ...lineEvents(facts, listened)];
   if (!events.length) return;
   await insertEventsWithDeliveries(tx, events);
 }
@@ -86,6 +95,36 @@ async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<Web
     if (previous !== null && Number(previous) > 0 && available === 0) types.push('stock.sold_out');
     if (previous !== null && Number(previous) === 0 && available > 0) types.push('stock.back_in_stock');
     for (const type of types) if (listened.has(type)) events.push({ id: eventId(type, sku, String(version)), type, subject: sku, at: now, data });
+  }
+  return events;
+}
+
+/**
+ * line.admitted and line.sold_out for the tickets the batch admitted or ended sold out. The
+ * subject is the ticket's id, which its admitted hold shares: a receiver is told the hold's
+ * reservation.created first, then line.admitted, then how the hold ended.
+ */
+function lineEvents(facts: RecordedFacts, listened: Set<WebhookEventType>): WebhookEventRow[] {
+  const events: WebhookEventRow[] = [];
+  for (const ticket of facts.tickets) {
+    const type = TICKET_TYPE[ticket.status];
+    if (!type || !listened.has(type)) continue;
+    const { id, sku, user_id: userId, qty, order_id: orderId, status, joined_at: joinedAt, at } = ticket;
+    const admitted = status === 'ADMITTED';
+    const data = {
+      id,
+      sku,
+      userId,
+      qty,
+      orderId,
+      status,
+      // An admitted ticket's hold is a reservation with the ticket's id.
+      reservationId: admitted ? id : null,
+      joinedAt: new Date(joinedAt).toISOString(),
+      admittedAt: admitted ? new Date(at).toISOString() : null,
+      endedAt: admitted ? null : new Date(at).toISOString(),
+    };
+    events.push({ id: eventId(type, id), type, subject: id, at, data });
   }
   return events;
 }

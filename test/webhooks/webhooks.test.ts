@@ -104,6 +104,60 @@ describe.each(['postgres', 'pglite'] as const)('webhooks on %s', (database) => {
       expect(item.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200, error: null })]);
     }
   });
+
+  it('line.admitted and line.sold_out: once per ticket, the admitted hold told first, from what Postgres recorded', async () => {
+    const ctx = await setUp(database);
+    const hooks = await receiver();
+    const lineTypes = ['line.admitted', 'line.sold_out'];
+    await putEndpoint(ctx, 'lines', { url: hooks.url, events: [...lineTypes, 'reservation.created'], secret: SECRET });
+    // An endpoint that listens to something else is told nothing of the line.
+    const others = await receiver();
+    await putEndpoint(ctx, 'others', { url: others.url, events: ['reservation.committed'], secret: SECRET });
+    const sku = uniqueName('lined-');
+    await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: { total: 1, line: { holdTtlSeconds: 60 } } });
+    const join = async (userId: string, orderId?: string) =>
+      (await ctx.app.inject({ method: 'POST', url: `/v1/skus/${sku}/line`, payload: { userId, qty: 1, orderId } })).json();
+    const [first, second, third] = [await join('first', 'o-1'), await join('second'), await join('third')];
+    expect([first.status, second.status, third.status]).toEqual(['ADMITTED', 'WAITING', 'WAITING']);
+    await drain(ctx);
+    // first lets go: second is admitted; second buys the last unit: third can never be served.
+    await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${first.id}/release` });
+    await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${second.id}/commit` });
+    await drain(ctx);
+    await hooks.waitFor((got) => got.filter((r) => lineTypes.includes(r.event.type)).length === 3);
+    await drain(ctx);
+    await sleep(300);
+
+    const got = hooks.received;
+    expect(ofType(got, 'line.admitted').map((r) => r.event.data.id)).toEqual([first.id, second.id]);
+    expect(ofType(got, 'line.sold_out').map((r) => r.event.data.id)).toEqual([third.id]);
+    expect(new Set(got.map((r) => r.event.id)).size).toBe(got.length);
+    const admitted = ofType(got, 'line.admitted')[0].event;
+    expect(admitted.data).toEqual({
+      id: first.id,
+      sku,
+      userId: 'first',
+      qty: 1,
+      orderId: 'o-1',
+      status: 'ADMITTED',
+      reservationId: first.id,
+      joinedAt: first.joinedAt,
+      admittedAt: first.reservation.createdAt,
+      endedAt: null,
+    });
+    expect(admitted.createdAt).toBe(first.reservation.createdAt);
+    const soldOut = ofType(got, 'line.sold_out')[0].event.data;
+    expect(soldOut).toMatchObject({ id: third.id, userId: 'third', orderId: null, status: 'SOLD_OUT', reservationId: null, admittedAt: null });
+    expect(Date.parse(soldOut.endedAt)).toBeGreaterThanOrEqual(Date.parse(soldOut.joinedAt));
+    // An admitted ticket's hold is told before its admission: both have the ticket's id.
+    for (const ticket of [first, second]) {
+      const told = got.filter((r) => r.event.data.id === ticket.id).map((r) => r.event.type);
+      expect(told).toEqual(['reservation.created', 'line.admitted']);
+    }
+    for (const delivery of got) expect(verifySignature(SECRET, delivery.headers['flashsale-signature'] as string, delivery.rawBody)).toBe(true);
+    await others.waitFor((received) => received.length === 1);
+    expect(others.received.map((r) => r.event.type)).toEqual(['reservation.committed']);
+  });
 });
 
 describe('webhook endpoints (admin API)', () => {
