@@ -43,6 +43,22 @@ interface RedisUnderTest {
 }
 
 /** Every SKU's view, 50 reads in flight. */
+/**
+ * The SKU views once they stopped changing: read every 300 ms until two reads agree (at most 5 s).
+ * Reserves still in the engine when their connection closed finish, and are undone, meanwhile.
+ */
+async function settledViews(engine: Server, skus: string[]): Promise<SkuView[]> {
+  const availableOf = (list: SkuView[]) => list.reduce((sum, view) => sum + view.available, 0);
+  let last = await views(engine, skus);
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = await views(engine, skus);
+    if (availableOf(now) === availableOf(last)) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function views(engine: Server, skus: string[]): Promise<SkuView[]> {
   const result: SkuView[] = new Array(skus.length);
   let next = 0;
@@ -136,17 +152,16 @@ async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, sh
     ],
   };
   await runLoad({ ...options, label: `${label} warm-up`, duration: warmup });
-  // The warm-up's last requests finish in the engine after their connections closed.
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  const before = await views(engine, shape.skus);
+  // The warm-up's last requests finish in the engine after their connections closed, and the
+  // holds nobody received are undone: the counters are read once they stopped moving.
+  const before = await settledViews(engine, shape.skus);
   const callsBefore = await scriptCalls(redis.clients);
   // autocannon builds each request (setupRequest) just before writing it: `n` counts the reserves sent.
   const sentBefore = n;
   const load = await runLoad({ ...options, label, duration: seconds, progress, cpu: engine.cpu.with(...redis.targets) });
   const sent = n - sentBefore;
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  const after = await settledViews(engine, shape.skus);
   const calls = (await scriptCalls(redis.clients)) - callsBefore;
-  const after = await views(engine, shape.skus);
 
   const held = load.statusCounts['201'] ?? 0;
   const moved = before.reduce((sum, view, k) => sum + view.available - after[k].available, 0);
@@ -154,7 +169,8 @@ async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, sh
   const conserved = after.every(isConserved);
   checks.push(
     check(`${label}: every reserve held a unit`, load.non2xx === 0 && load.errors === 0, `${load.non2xx} non-2xx, ${load.errors} errors`),
-    // Reserves in flight when the load stopped hold their unit without their answer being counted:
+    // Reserves in flight when the load stopped hold their unit without their answer being counted
+    // (or are undone, nobody having received them):
     // every answered hold moved one unit, and no unit moved without a reserve sent for it.
     check(
       `${label}: no oversell: held units equal counter movement`,
