@@ -2,10 +2,14 @@
  * Model-based test: random sequences of PUT, PATCH, adjust, reserve, commit, release, extend,
  * expiry and reconcile against a running engine (real Redis, one server and the cluster; real
  * Postgres), held after every step against a plain in-memory model of docs/api.md: the SKU view,
- * availability, each reservation's state and the per-user limit. Half the sequences run on a SKU
- * with two stock locations (docs/api.md#stock-locations-warehouses): PUTs that retire and bring
- * back a location, adjusts and reserves naming one, lines spread in priority order, and every
- * location's counters held against the model too.
+ * availability, each reservation's state and the per-user limit. A quarter of the sequences run on
+ * a SKU with two stock locations (docs/api.md#stock-locations-warehouses): PUTs that retire and
+ * bring back a location, adjusts and reserves naming one, lines spread in priority order, and
+ * every location's counters held against the model too. Half run on a lined SKU
+ * (docs/api.md#waiting-lines) with few units: joins, ticket reads and leaves, admitted holds
+ * committed, released or let run out, PUTs that remove the line and set it again; the model keeps
+ * the line (order, units wanted, statuses) and predicts every admission, so each ticket (status,
+ * position, unitsAhead, unitsLeft, its hold) and the view's line are held against it.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -20,6 +24,13 @@ const numRuns = Number(process.env.MODEL_RUNS ?? 12);
 const USERS = ['u1', 'u2', 'u3'];
 
 type Status = 'PENDING' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
+type TicketStatus = 'WAITING' | 'ADMITTED' | 'SOLD_OUT' | 'LEFT' | 'CLOSED';
+/** Who joins lines: a user has one ticket per line. */
+const LINE_USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
+/** Admitted holds last an hour: they end only when a step ends them (ExpireHold lets one run out). */
+const LINE = { holdTtlSeconds: 3600 };
+/** The kinds of sequence: a plain SKU, one with two stock locations, a lined one. */
+type Mode = 'plain' | 'located' | 'lined';
 
 const LOCATIONS = ['a', 'b'];
 
@@ -38,6 +49,11 @@ interface Model {
   /** Null for a SKU with a plain total; else its locations, active ones in priority order first. */
   locations: ModelLocation[] | null;
   reservations: { id: string; userId: string; qty: number; status: Status; allocations: Map<string, number> }[];
+  mode: Mode;
+  /** Lined sequences only: whether the SKU has its line now, its tickets in line order, and whose ticket each user holds. */
+  line: boolean;
+  tickets: { id: string; userId: string; qty: number; status: TicketStatus }[];
+  lineUsers: Map<string, string>;
 }
 
 const unitsIn = (model: Model, status: Status, location?: string) =>
@@ -75,6 +91,49 @@ function allocate(model: Model, qty: number): Map<string, number> {
   }
   return allocations;
 }
+/**
+ * Admission (docs/api.md, waiting lines), run wherever units may have come or gone: while the
+ * head ticket can be served it is admitted (a hold of its units whose id is the ticket's), one
+ * wanting more units than remain unsold ends SOLD_OUT, and the line stops at a head that must
+ * wait, whatever the tickets behind it want; then every waiting ticket wanting more than remain
+ * unsold ends SOLD_OUT.
+ */
+function serveLine(model: Model): void {
+  if (!model.line) return;
+  const { available, total, sold } = viewOf(model);
+  const unsold = total - sold;
+  let free = available;
+  for (const head of model.tickets.filter((t) => t.status === 'WAITING')) {
+    if (head.qty > unsold) head.status = 'SOLD_OUT';
+    else if (head.qty <= free) {
+      head.status = 'ADMITTED';
+      free -= head.qty;
+      model.reservations.push({ id: head.id, userId: head.userId, qty: head.qty, status: 'PENDING', allocations: new Map() });
+    } else break;
+  }
+  for (const t of model.tickets) if (t.status === 'WAITING' && t.qty > unsold) t.status = 'SOLD_OUT';
+}
+/** A ticket as GET /v1/line-tickets/:id answers it: where it stands among the waiting tickets ahead, and its hold once admitted. */
+function ticketViewOf(model: Model, ticket: Model['tickets'][number]) {
+  const ahead = model.tickets.slice(0, model.tickets.indexOf(ticket)).filter((t) => t.status === 'WAITING');
+  const waiting = ticket.status === 'WAITING';
+  const hold = model.reservations.find((r) => r.id === ticket.id);
+  const { total, sold } = viewOf(model);
+  return {
+    id: ticket.id,
+    userId: ticket.userId,
+    qty: ticket.qty,
+    status: ticket.status,
+    position: waiting ? ahead.length + 1 : null,
+    unitsAhead: waiting ? ahead.reduce((sum, t) => sum + t.qty, 0) : null,
+    unitsLeft: total - sold,
+    reservation: ticket.status === 'ADMITTED' ? { id: ticket.id, status: hold!.status, userId: ticket.userId } : null,
+  };
+}
+const lineViewOf = (model: Model) =>
+  model.line
+    ? { waiting: model.tickets.filter((t) => t.status === 'WAITING').length, admitted: model.tickets.filter((t) => t.status === 'ADMITTED').length, ...LINE, lobbySeconds: 0 }
+    : null;
 /** Units a user holds (pending) plus those they bought: what the per-user limit counts. */
 const userUnits = (model: Model, userId: string) =>
   model.reservations.filter((r) => r.userId === userId && (r.status === 'PENDING' || r.status === 'COMMITTED')).reduce((sum, r) => sum + r.qty, 0);
@@ -84,13 +143,15 @@ interface Real {
 }
 
 type Answer = { statusCode: number; json(): any };
-const call = (real: Real, method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, payload?: object): Promise<Answer> =>
+const call = (real: Real, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object): Promise<Answer> =>
   real.ctx.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) });
 
 /** After every command: the view (every location's too), availability and every reservation read as the model says. */
 async function expectAgreement(model: Model, real: Real): Promise<void> {
+  // The view first: a ticket read serves the line, which must already stand as the model says.
   const view = (await call(real, 'GET', `/v1/skus/${model.sku}`)).json();
   expect(view).toMatchObject(viewOf(model));
+  expect(view.line, 'the view\'s line').toEqual(lineViewOf(model));
   if (model.locations) expect(view.locations).toEqual(model.locations.map((level) => levelOf(model, level)));
   const { available } = viewOf(model);
   const check = (await call(real, 'POST', '/v1/availability', { items: [{ sku: model.sku, qty: available + 1 }] })).json();
@@ -99,6 +160,17 @@ async function expectAgreement(model: Model, real: Real): Promise<void> {
     const read = (await call(real, 'GET', `/v1/reservations/${r.id}`)).json();
     expect(read, `reservation ${r.id}`).toMatchObject({ id: r.id, status: r.status, userId: r.userId });
   }
+  for (const ticket of model.tickets) {
+    const read = (await call(real, 'GET', `/v1/line-tickets/${ticket.id}`)).json();
+    expect(read, `ticket ${ticket.id}`).toMatchObject(ticketViewOf(model, ticket));
+  }
+}
+
+/** A hold of one second runs out: the step waits past its expiry, and a reconciler pass sweeps it. */
+async function letRunOut(real: Real, reservation: Model['reservations'][number]): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  expect((await real.ctx.reconciler.run('api')).error).toBeUndefined();
+  reservation.status = 'EXPIRED';
 }
 
 /** One step: `expected` is what docs/api.md#routes says it answers, given the model; `apply` changes the model after it. */
@@ -117,6 +189,8 @@ class Put extends Step {
     readonly limit: number | null,
     /** On a located SKU: b's total, or null to leave b out (retire it); a takes `total`. */
     readonly bTotal: number | null,
+    /** On a lined SKU: whether the PUT names the line (else it removes it: its waiting tickets end CLOSED). */
+    readonly lineOn: boolean,
   ) {
     super();
   }
@@ -124,7 +198,8 @@ class Put extends Step {
     const stock = model.locations
       ? { locations: [{ location: 'a', total: this.total }, ...(this.bTotal === null ? [] : [{ location: 'b', total: this.bTotal }])] }
       : { total: this.total };
-    const answer = await call(real, 'PUT', `/v1/admin/skus/${model.sku}`, { ...stock, perUserLimit: this.limit });
+    const line = model.mode === 'lined' ? { line: this.lineOn ? LINE : null } : {};
+    const answer = await call(real, 'PUT', `/v1/admin/skus/${model.sku}`, { ...stock, perUserLimit: this.limit, ...line });
     const committed = (location?: string) => unitsIn(model, 'PENDING', location) + unitsIn(model, 'COMMITTED', location);
     const below = model.locations
       ? this.total < committed('a') || (this.bTotal !== null && this.bTotal < committed('b'))
@@ -142,11 +217,12 @@ class Put extends Step {
         model.locations = [...named, ...retired];
         settleRetired(model);
       } else model.total = this.total;
+      if (model.mode === 'lined') setLine(model, this.lineOn);
     }
     await expectAgreement(model, real);
   }
   toString() {
-    return `PUT total=${this.total} limit=${this.limit} (b=${this.bTotal} when located)`;
+    return `PUT total=${this.total} limit=${this.limit} (b=${this.bTotal} when located, line ${this.lineOn ? 'on' : 'off'} when lined)`;
   }
 }
 
@@ -163,9 +239,10 @@ class PatchTotal extends Step {
     if (this.total < unitsIn(model, 'PENDING') + unitsIn(model, 'COMMITTED')) {
       expect(answer.json().error.code).toBe('TOTAL_BELOW_COMMITTED');
     } else {
-      // PATCH keeps the limit.
+      // PATCH keeps the limit and the line.
       expect(answer.statusCode).toBe(200);
       model.total = this.total;
+      serveLine(model);
     }
     await expectAgreement(model, real);
   }
@@ -194,6 +271,7 @@ class Adjust extends Step {
       expect(answer.statusCode).toBe(200);
       if (level) level.total += this.delta;
       else model.total += this.delta;
+      serveLine(model);
     }
     await expectAgreement(model, real);
   }
@@ -219,7 +297,10 @@ class Reserve extends Step {
     const limit = model.perUserLimit;
     const named = 'location' in at ? model.locations!.find((level) => level.location === at.location && level.active) : undefined;
     const available = 'location' in at ? (named ? levelOf(model, named).available : 0) : viewOf(model).available;
-    if (limit !== null && userUnits(model, this.userId) + this.qty > limit) {
+    if (model.line) {
+      // Nobody jumps the line.
+      expect(answer.json().error).toMatchObject({ code: 'LINE_REQUIRED', details: { sku: model.sku } });
+    } else if (limit !== null && userUnits(model, this.userId) + this.qty > limit) {
       expect(answer.json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
     } else if ('location' in at && !named) {
       expect(answer.json().error.code).toBe('LOCATION_NOT_FOUND');
@@ -235,9 +316,7 @@ class Reserve extends Step {
       const reservation = { id: answer.json().id as string, userId: this.userId, qty: this.qty, status: 'PENDING' as Status, allocations };
       model.reservations.push(reservation);
       if (this.expires) {
-        await new Promise((resolve) => setTimeout(resolve, 1100));
-        expect((await real.ctx.reconciler.run('api')).error).toBeUndefined();
-        reservation.status = 'EXPIRED';
+        await letRunOut(real, reservation);
         settleRetired(model);
       }
     }
@@ -282,10 +361,119 @@ class Finish extends Step {
     } else {
       expect(answer.json().error.code).toBe(refusal[r.status]);
     }
+    // Units sold or given back: the line's head may be served, or end SOLD_OUT.
+    serveLine(model);
     await expectAgreement(model, real);
   }
   toString() {
     return `${this.action} #${this.pick}`;
+  }
+}
+
+/** PUT's line: set (again) and served, or removed: its waiting tickets end CLOSED and it forgets who held its tickets. */
+function setLine(model: Model, on: boolean): void {
+  if (!on && model.line) {
+    for (const t of model.tickets) if (t.status === 'WAITING') t.status = 'CLOSED';
+    model.lineUsers.clear();
+  }
+  model.line = on;
+  serveLine(model);
+}
+
+/** Steps of lined sequences only. */
+abstract class LineStep extends Step {
+  check(model: Readonly<Model>) {
+    return model.mode === 'lined';
+  }
+}
+
+class Join extends LineStep {
+  constructor(
+    readonly userId: string,
+    readonly qty: number,
+  ) {
+    super();
+  }
+  async run(model: Model, real: Real) {
+    const answer = await call(real, 'POST', `/v1/skus/${model.sku}/line`, { userId: this.userId, qty: this.qty });
+    const existing = model.tickets.find((t) => t.id === model.lineUsers.get(this.userId));
+    const { total, sold } = viewOf(model);
+    if (!model.line) {
+      expect([answer.statusCode, answer.json().error?.code]).toEqual([404, 'LINE_NOT_FOUND']);
+    } else if (existing) {
+      // One ticket per user: joining again answers it as it stands.
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject(ticketViewOf(model, existing));
+    } else if (this.qty > total - sold) {
+      expect(answer.json().error).toMatchObject({ code: 'SOLD_OUT', details: { unitsLeft: total - sold } });
+    } else if (model.perUserLimit !== null && userUnits(model, this.userId) + this.qty > model.perUserLimit) {
+      expect(answer.json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    } else {
+      expect(answer.statusCode, JSON.stringify(answer.json())).toBe(202);
+      const ticket = { id: answer.json().id as string, userId: this.userId, qty: this.qty, status: 'WAITING' as TicketStatus };
+      model.tickets.push(ticket);
+      model.lineUsers.set(this.userId, ticket.id);
+      // Joined at the back, and admitted at once when it is the head and the units are there.
+      serveLine(model);
+      expect(answer.json()).toMatchObject(ticketViewOf(model, ticket));
+    }
+    await expectAgreement(model, real);
+  }
+  toString() {
+    return `join ${this.userId} ${this.qty}`;
+  }
+}
+
+/** Reads or leaves the n-th ticket joined so far, or of those waiting (modulo their count; all of them when none waits). */
+class TicketCall extends LineStep {
+  constructor(
+    readonly action: 'read' | 'leave',
+    readonly pick: number,
+    readonly ofWaiting: boolean,
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return super.check(model) && model.tickets.length > 0;
+  }
+  async run(model: Model, real: Real) {
+    const waiting = model.tickets.filter((t) => t.status === 'WAITING');
+    const from = this.ofWaiting && waiting.length ? waiting : model.tickets;
+    const ticket = from[this.pick % from.length];
+    const answer = await call(real, this.action === 'read' ? 'GET' : 'DELETE', `/v1/line-tickets/${ticket.id}`);
+    expect(answer.statusCode).toBe(200);
+    if (this.action === 'leave' && ticket.status === 'WAITING') {
+      // It leaves; those behind it move up, and a head that can now be served is admitted.
+      ticket.status = 'LEFT';
+      serveLine(model);
+    }
+    expect(answer.json()).toMatchObject(ticketViewOf(model, ticket));
+    await expectAgreement(model, real);
+  }
+  toString() {
+    return `${this.action} ticket #${this.pick}${this.ofWaiting ? ' of those waiting' : ''}`;
+  }
+}
+
+/** The n-th pending hold (an admitted ticket's, or one made while the line was off) runs out: extended to 1 s, then swept. */
+class ExpireHold extends LineStep {
+  constructor(readonly pick: number) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return super.check(model) && model.reservations.some((r) => r.status === 'PENDING');
+  }
+  async run(model: Model, real: Real) {
+    const pending = model.reservations.filter((r) => r.status === 'PENDING');
+    const r = pending[this.pick % pending.length];
+    expect((await call(real, 'POST', `/v1/reservations/${r.id}/extend`, { ttlSeconds: 1 })).statusCode).toBe(200);
+    await letRunOut(real, r);
+    // Its units go to the head of the line in the same step.
+    serveLine(model);
+    await expectAgreement(model, real);
+  }
+  toString() {
+    return `expire pending hold #${this.pick}`;
   }
 }
 
@@ -305,19 +493,43 @@ const reserves = fc
   .tuple(fc.constantFrom(...USERS), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.option(fc.constantFrom(...LOCATIONS), { nil: null }))
   .map(([userId, qty, expires, location]) => new Reserve(userId, qty, expires && qty === 1, location));
 
+const puts = (lineOn: fc.Arbitrary<boolean>) =>
+  fc
+    .tuple(fc.integer({ min: 0, max: 12 }), fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }), fc.option(fc.integer({ min: 0, max: 8 }), { nil: null }), lineOn)
+    .map(([total, limit, bTotal, on]) => new Put(total, limit, bTotal, on));
+const patches = fc.integer({ min: 0, max: 12 }).map((total) => new PatchTotal(total));
+const adjusts = fc
+  .tuple(fc.integer({ min: -4, max: 4 }).filter((delta) => delta !== 0), fc.constantFrom(...LOCATIONS))
+  .map(([delta, location]) => new Adjust(delta, location));
+const finishes = fc.tuple(fc.constantFrom('commit' as const, 'release' as const, 'extend' as const), fc.nat()).map(([action, pick]) => new Finish(action, pick));
+const reconciles = fc.constant(new Reconcile());
+
 /** Reserves are listed twice: sequences then hold (and end) more of what the model counts. */
-const steps = [
-  fc
-    .tuple(fc.integer({ min: 0, max: 12 }), fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }), fc.option(fc.integer({ min: 0, max: 8 }), { nil: null }))
-    .map(([total, limit, bTotal]) => new Put(total, limit, bTotal)),
-  fc.integer({ min: 0, max: 12 }).map((total) => new PatchTotal(total)),
-  fc
-    .tuple(fc.integer({ min: -4, max: 4 }).filter((delta) => delta !== 0), fc.constantFrom(...LOCATIONS))
-    .map(([delta, location]) => new Adjust(delta, location)),
+const steps = [puts(fc.constant(true)), patches, adjusts, reserves, reserves, finishes, reconciles];
+
+const joins = fc.tuple(fc.constantFrom(...LINE_USERS), fc.integer({ min: 1, max: 3 })).map(([userId, qty]) => new Join(userId, qty));
+const ticketCalls = fc
+  .tuple(fc.constantFrom('read' as const, 'leave' as const), fc.nat(), fc.boolean())
+  .map(([action, pick, ofWaiting]) => new TicketCall(action, pick, ofWaiting));
+
+/**
+ * A lined SKU's sequences: a hot SKU, where shoppers outnumber units. Joins are listed four times,
+ * ticket calls and finishes twice, the admin's PUT, PATCH and adjust once together (a PUT in four
+ * removes the line); holds run out; reserves are refused while the line is on.
+ */
+const linedSteps = [
+  fc.oneof(puts(fc.constantFrom(true, true, true, false)), patches, adjusts),
+  joins,
+  joins,
+  joins,
+  joins,
+  ticketCalls,
+  ticketCalls,
+  finishes,
+  finishes,
+  fc.nat().map((pick) => new ExpireHold(pick)),
   reserves,
-  reserves,
-  fc.tuple(fc.constantFrom('commit' as const, 'release' as const, 'extend' as const), fc.nat()).map(([action, pick]) => new Finish(action, pick)),
-  fc.constant(new Reconcile()),
+  reconciles,
 ];
 
 describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s Redis', (redis) => {
@@ -329,15 +541,22 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
 
   it(`random sequences of admin and client steps agree with the model after every step (seed ${seed})`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.commands(steps, { maxCommands: 14 }), async (located, commands) => {
-        const sku = uniqueName('model-');
-        const locations = located ? [{ location: 'a', total: 3, active: true }, { location: 'b', total: 3, active: true }] : null;
-        const stock = locations ? { locations: locations.map(({ location, total }) => ({ location, total })) } : { total: 6 };
-        const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, stock);
-        expect(created.statusCode).toBe(201);
-        const model: Model = { sku, total: 6, perUserLimit: null, locations, reservations: [] };
-        await fc.asyncModelRun(() => ({ model, real: { ctx } }), commands);
-      }),
+      fc.asyncProperty(
+        fc
+          .constantFrom<Mode>('plain', 'located', 'lined', 'lined')
+          .chain((mode) => fc.tuple(fc.constant(mode), mode === 'lined' ? fc.commands(linedSteps, { maxCommands: 24, size: 'max' }) : fc.commands(steps, { maxCommands: 14 }))),
+        async ([mode, commands]) => {
+          const sku = uniqueName('model-');
+          const locations = mode === 'located' ? [{ location: 'a', total: 3, active: true }, { location: 'b', total: 3, active: true }] : null;
+          // A lined SKU starts with few units: its line forms at once.
+          const total = mode === 'lined' ? 4 : 6;
+          const stock = locations ? { locations: locations.map(({ location, total }) => ({ location, total })) } : { total };
+          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}) });
+          expect(created.statusCode).toBe(201);
+          const model: Model = { sku, total, perUserLimit: null, locations, reservations: [], mode, line: mode === 'lined', tickets: [], lineUsers: new Map() };
+          await fc.asyncModelRun(() => ({ model, real: { ctx } }), commands);
+        },
+      ),
       { seed, numRuns },
     );
   }, 240_000);
