@@ -11,6 +11,7 @@ import type { Scenario, ScenarioResult } from './lib/types';
 import { checkout } from './scenarios/checkout';
 import { flashSale } from './scenarios/flashSale';
 import { grpcHotSku } from './scenarios/grpcHotSku';
+import { line } from './scenarios/line';
 import { liveEvents } from './scenarios/liveEvents';
 import { reconcilerRates } from './scenarios/reconciler';
 import { scale } from './scenarios/scale';
@@ -18,7 +19,7 @@ import { CONNECTIONS, durations } from './scenarios/settings';
 import { strategies } from './scenarios/strategies';
 import { ceiling, hotSku } from './scenarios/throughput';
 
-const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, checkout, strategies, reconcilerRates, scale];
+const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, line, checkout, strategies, reconcilerRates, scale];
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
