@@ -50,12 +50,13 @@ try {
   log(`workload and faults for ${minutes} min`);
   await Promise.all([workload.run(clients, until), injector.run(until)]);
   await injector.heal();
+  await workload.afterFaults();
   log(`${history.ops.length} requests; checking`);
   const result = await check(world, history, injector.faults, log);
   console.log(report(seed, minutes, values.cluster, history, injector.faults, result));
   exitCode = result.violations.length ? 1 : 0;
   const dump = path.join(os.tmpdir(), `chaos-seed-${seed}.json`);
-  writeFileSync(dump, JSON.stringify({ seed, minutes, cluster: values.cluster, faults: injector.faults, violations: result.violations, ops: history.ops }));
+  writeFileSync(dump, JSON.stringify({ seed, minutes, cluster: values.cluster, faults: injector.faults, violations: result.violations, lostByDesign: result.lostByDesign, ops: history.ops }));
   log(`history written to ${dump}`);
 } catch (error) {
   console.error(`chaos campaign failed to run (seed ${seed}):`, error);

@@ -5,6 +5,8 @@ import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
 import { CLAIM_TTL_MS, PART_DEADLINE_MS } from '../../src/redis/scriptCalls';
 import type { Fault } from './faults';
+import { checkLine, settleLine } from './lineChecker';
+import { LINE_SKU } from './lineWorkload';
 import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
 import type { World } from './world';
 
@@ -22,6 +24,13 @@ export const INVARIANTS = [
   'a retry after a 503 is served once Redis answers',
   'a reserve nobody received holds nothing',
   'no event watcher outlives its client',
+  'line order',
+  'one admission per ticket',
+  'no admission after leaving',
+  'one ticket per user',
+  'a lined SKU is reserved only through its line',
+  'no ticket waits while units are available',
+  'the line view counts its tickets',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -41,6 +50,8 @@ export interface CheckResult {
 }
 
 const MARGIN_MS = 300;
+/** The SKUs of the campaign, the lined one too. */
+const ALL_SKUS = [...SKUS, LINE_SKU];
 const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
 
 /** How long after a fault ends a retry may still meet the claim its first attempt made (Redis answering again, then the undo's next round). */
@@ -88,6 +99,7 @@ async function settle(world: World, history: History, faults: Fault[], log: (lin
   notReady.forEach(log);
   const lastExpiry = Math.max(0, ...[...history.reservations.values()].map((r) => r.expiresAt));
   if (lastExpiry > Date.now()) await sleep(Math.min(lastExpiry - Date.now() + 1500, 30_000));
+  await settleLine(world, log);
   const lastKill = Math.max(0, ...faults.filter((fault) => ENGINE_KILLS.includes(fault.kind)).map((fault) => fault.t0));
   if (world.partitions > 1 && lastKill + PART_DEADLINE_MS > Date.now()) {
     log(`waiting ${((lastKill + PART_DEADLINE_MS - Date.now()) / 1000).toFixed(1)} s for parts a killed engine may have left without a home`);
@@ -159,6 +171,15 @@ export async function check(world: World, history: History, faults: Fault[], log
       else violations.push(violation);
     };
 
+    // Lines first, before anything reads a ticket (a read serves the line). Tickets reach Postgres
+    // only where the engine has line_tickets; without it a loss of Redis data takes the whole line.
+    const lineDurable = (await sql`select to_regclass('line_tickets') as t`)[0].t !== null;
+    const lineLost = (ackedAt: number, seenAt: number) => (lineDurable ? byDesign(ackedAt, seenAt) : losses.some((loss) => loss.t1 + 1500 > ackedAt && loss.t0 < seenAt));
+    const line = await checkLine(world, history, sql, lineLost);
+    violations.push(...line.violations);
+    lostByDesign.push(...line.lostByDesign);
+    notes.push(...line.notes, lineDurable ? 'tickets reach Postgres (line_tickets): a ticket is lost by design like any other effect' : 'no line_tickets table: tickets never reach Postgres, so a loss of Redis data takes the whole line (counted lost by design)');
+
     // Final state of every reservation a client was told about.
     const reservations = [...history.reservations.values()];
     const finals = new Map<string, { status: number; body: any }>();
@@ -176,7 +197,7 @@ export async function check(world: World, history: History, faults: Fault[], log
     const opsOf = new Map<string, Op[]>();
     for (const op of history.ops) if (op.resId) (opsOf.get(op.resId) ?? opsOf.set(op.resId, []).get(op.resId)!).push(op);
 
-    const committedUnits = new Map<string, number>(SKUS.map((sku) => [sku, 0]));
+    const committedUnits = new Map<string, number>(ALL_SKUS.map((sku) => [sku, 0]));
     const perUser = new Map<string, number>();
     for (const r of reservations) {
       const status = finalStatus(r);
@@ -251,7 +272,7 @@ export async function check(world: World, history: History, faults: Fault[], log
     const redis = world.redisClient();
     const pgSkus = new Map((await sql`select sku, total, available, reserved, sold from skus`).map((row: any) => [row.sku, row]));
     const pgLevels = new Map((await sql`select sku, location, total, available, reserved, sold from stock_levels`).map((row: any) => [`${row.sku}@${row.location}`, row]));
-    for (const sku of SKUS) {
+    for (const sku of ALL_SKUS) {
       const view = (await call(world.engines[0], 'GET', `/v1/skus/${sku}`)).body;
       const raw = await redis.hgetall(keys.stock(sku)).catch(() => ({}) as Record<string, string>);
       const row: any = pgSkus.get(sku);

@@ -13,12 +13,12 @@ function describe(op: Op): string {
   return `  ${iso(op.t0)}-${iso(op.t1)} #${op.seq} c${op.client}@${op.engine} ${op.kind} ${op.method} ${op.path}${op.idemKey ? ` key="${op.idemKey}"` : ''} → ${answerOf(op)}${op.answer?.status ? ` ${op.answer.status}` : ''}${op.answer?.expiresAt ? ` exp ${op.answer.expiresAt.slice(11, 23)}` : ''}`;
 }
 
-/** The shortest history around a violation: the requests on its reservation (or SKU) and the faults near them. */
+/** The shortest history around a violation: the requests on its reservation or ticket (or SKU) and the faults near them. */
 export function historyAround(violation: Violation, history: History, faults: Fault[], limit = 25): string {
   const ops = history.ops
     .filter((op) =>
       violation.resId
-        ? op.resId === violation.resId
+        ? op.resId === violation.resId || op.ticketId === violation.resId
         : violation.sku
           ? op.status >= 200 && op.status < 300 && op.method !== 'GET' && (op.path.includes(`/${violation.sku}`) || JSON.stringify(op.body ?? '').includes(`"${violation.sku}"`))
           : false,

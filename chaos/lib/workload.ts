@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies are read field by field */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LineClients } from './lineWorkload';
 import type { Random } from './random';
 import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
 
@@ -43,8 +44,10 @@ export interface Op {
   status: number;
   code?: string;
   message?: string;
-  /** The reservation it concerns (known before, or learned from the answer). */
+  /** The reservation it concerns (known before, or learned from the answer; a ticket's answer names its id, which an admitted ticket's hold takes). */
   resId?: string;
+  /** The line ticket it concerns (chaos/lib/lineWorkload.ts). */
+  ticketId?: string;
   /** The answer's body, kept for reservations and SKU views only. */
   answer?: any;
   /** For a client that gave up on its call: the orderId its reserve carried. */
@@ -89,6 +92,19 @@ export class History {
   }
 }
 
+/** How one request is sent: its key, admin token, the reservation or ticket it concerns, the engine (else in turn) and timeout. */
+export interface SendOptions {
+  idemKey?: string;
+  admin?: boolean;
+  resId?: string;
+  ticketId?: string;
+  engine?: Engine;
+  timeoutMs?: number;
+}
+
+/** Sends one request and records it in the history. */
+export type Send = (client: number, kind: string, method: string, path: string, body?: unknown, options?: SendOptions) => Promise<Op>;
+
 export interface Answer {
   status: number;
   body: any;
@@ -120,12 +136,16 @@ export const adminHeaders = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
 /** Many concurrent clients spreading a mixed workload over the engines, recording everything in `history`. */
 export class Workload {
   private turn = 0;
+  /** The lined SKU's shoppers and admin. */
+  private readonly line: LineClients;
 
   constructor(
     private readonly engines: Engine[],
     readonly history: History,
     private readonly random: Random,
-  ) {}
+  ) {
+    this.line = new LineClients(this, random.fork());
+  }
 
   /** Sends one request and records it. */
   async send(
@@ -134,13 +154,13 @@ export class Workload {
     method: string,
     path: string,
     body?: unknown,
-    options: { idemKey?: string; admin?: boolean; resId?: string; engine?: Engine; timeoutMs?: number } = {},
+    options: SendOptions = {},
   ): Promise<Op> {
     const engine = options.engine ?? this.engines[this.turn++ % this.engines.length];
     const headers: Record<string, string> = { ...(options.admin ? adminHeaders : {}), ...(options.idemKey ? { 'idempotency-key': options.idemKey } : {}) };
     const t0 = Date.now();
     const answer = await call(engine, method, path, body, headers, options.timeoutMs);
-    const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId };
+    const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId, ticketId: options.ticketId };
     if (answer.status >= 400) {
       op.code = answer.body?.error?.code;
       op.message = String(answer.body?.error?.message ?? '').slice(0, 160);
@@ -153,9 +173,8 @@ export class Workload {
     return op;
   }
 
-  /** Learns from a reservation in an answer. */
-  private learn(op: Op) {
-    const body = op.answer;
+  /** Learns from a reservation in an answer (`body`: the reservation, when the answer is not one itself: an admitted ticket's hold). */
+  learn(op: Op, body: any = op.answer) {
     if (!body?.id || !body.status) return;
     let reservation = this.history.reservations.get(body.id);
     if (!reservation) {
@@ -236,26 +255,18 @@ export class Workload {
       }
       case 'commit':
       case 'release':
+        await this.finish(client, kind, random, this.someReservation(random));
+        return;
       case 'extend':
       case 'get': {
         const reservation = this.someReservation(random);
         if (!reservation) return;
         const id = reservation.id;
-        if (kind === 'commit') reservation.commitTried = true;
-        if (kind === 'release') reservation.releaseTried = true;
         const op =
           kind === 'get'
             ? await this.send(client, 'get', 'GET', `/v1/reservations/${id}`, undefined, { resId: id })
-            : kind === 'extend'
-              ? await this.send(client, 'extend', 'POST', `/v1/reservations/${id}/extend`, { ttlSeconds: random.int(1, 4) }, { resId: id })
-              : await this.send(client, reservation.commitAckedAt && kind === 'commit' ? 'commit-repeat' : kind, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+            : await this.send(client, 'extend', 'POST', `/v1/reservations/${id}/extend`, { ttlSeconds: random.int(1, 4) }, { resId: id });
         this.learn(op);
-        // An answer that leaves the outcome open is retried, as the API says to.
-        if ((op.status === 0 || op.status === 503) && (kind === 'commit' || kind === 'release')) {
-          await sleep(random.int(50, 400));
-          const retry = await this.send(client, `${kind}-retry`, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
-          this.learn(retry);
-        }
         return;
       }
       case 'view':
@@ -281,6 +292,21 @@ export class Workload {
     }
   }
 
+  /** Commits or releases a reservation; an answer that leaves the outcome open is retried once, as the API says to. */
+  async finish(client: number, kind: 'commit' | 'release', random: Random, reservation: Reservation | undefined) {
+    if (!reservation) return;
+    const id = reservation.id;
+    if (kind === 'commit') reservation.commitTried = true;
+    else reservation.releaseTried = true;
+    const op = await this.send(client, reservation.commitAckedAt && kind === 'commit' ? 'commit-repeat' : kind, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+    this.learn(op);
+    if (op.status === 0 || op.status === 503) {
+      await sleep(random.int(50, 400));
+      const retry = await this.send(client, `${kind}-retry`, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+      this.learn(retry);
+    }
+  }
+
   /**
    * What a checkout does with a keyed reserve answered 503 (or not at all): it retries the same key
    * on the other engine until it gets an answer, as docs/api.md#when-redis-is-unreachable says it
@@ -297,12 +323,12 @@ export class Workload {
     }
   }
 
-  private afterReserve(op: Op) {
+  afterReserve(op: Op) {
     if (op.status === 201) this.learn(op);
     if (op.status === 201 && op.idemKey) this.history.idemKeys.get(op.idemKey)?.ids.add(op.answer.id);
   }
 
-  /** Creates the SKUs (retrying until each is acknowledged). */
+  /** Creates the SKUs, the lined one too (retrying until each is acknowledged). */
   async setUp() {
     for (const sku of SKUS) {
       for (let attempt = 0; attempt < 20; attempt++) {
@@ -311,6 +337,12 @@ export class Workload {
         await sleep(250);
       }
     }
+    await this.line.setUp();
+  }
+
+  /** Once the faults stopped: the lined SKU has its line again, should a loss of Redis data have taken it. */
+  async afterFaults() {
+    await this.line.restore();
   }
 
   /**
@@ -340,9 +372,10 @@ export class Workload {
     }
   }
 
-  /** Runs `clients` concurrent clients and two event-stream clients until `until` (ms epoch), each bounded in count too. */
+  /** Runs `clients` concurrent clients, the lined SKU's clients and two event-stream clients until `until` (ms epoch), each bounded in count too. */
   async run(clients: number, until: number, maxOpsPerClient = 20_000) {
     await Promise.all([
+      this.line.run(until, maxOpsPerClient),
       ...Array.from({ length: clients }, async (_, client) => {
         const random = this.random.fork();
         for (let i = 0; i < maxOpsPerClient && Date.now() < until; i++) {
