@@ -39,7 +39,8 @@ if leave then
   if t.s == 'W' then
     endTicket(L, ticketId, t, 'L', now, events)
     redis.call('HINCRBY', stockKey, 'version', 1)
-    foldGone(L)
+    -- A head that leaves lets the next tickets in, in the same step.
+    serveLine(L, now, events)
   else
     code = 1
   end

@@ -104,6 +104,13 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     expect(await ticket(small.id)).toMatchObject({ status: 'WAITING', position: 1, unitsAhead: 0 });
     await send('POST', `/v1/admin/skus/${sku}/adjust`, { delta: 1, reason: 'restock' });
     expect(await ticket(small.id)).toMatchObject({ status: 'ADMITTED' });
+    // A head that leaves lets the next ticket in, in the same step (read straight from Redis).
+    const wants2 = (await join(sku, 'wants2', 2)).body;
+    const wants1 = (await join(sku, 'wants1', 1)).body;
+    await send('POST', `/v1/reservations/${small.id}/release`);
+    expect([(await ticket(wants2.id)).status, (await ticket(wants1.id)).status]).toEqual(['WAITING', 'WAITING']);
+    await send('DELETE', `/v1/line-tickets/${wants2.id}`);
+    expect((await ctx.redis.hget(ctx.keys.tickets(ctx.keys.partitionOfTicket(wants1.id)), wants1.id))!.split('|')[0]).toBe('A');
     // The per-user limit counts what the user holds; a ticket wanting more than can ever be unsold is refused.
     expect((await join(sku, 'big', 2)).status).toBe(200);
     expect((await join(sku, 'limited', 3)).body.error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
