@@ -44,6 +44,7 @@ end
 serveLine(L, now, events)
 local existing = redis.call('HGET', L.usersKey, userId)
 if existing then
+  settleTicket(L, existing, now, events)
   return finish(1, existing)
 end
 
@@ -77,9 +78,7 @@ redis.call('HSET', L.usersKey, userId, ticketId)
 saveTicket(L, ticketId, t)
 redis.call('HINCRBY', stockKey, 'lineWaiting', 1)
 redis.call('HINCRBY', stockKey, 'version', 1)
-if qty > tonumber(redis.call('HGET', stockKey, 'lineMaxQty') or 0) then
-  redis.call('HSET', stockKey, 'lineMaxQty', qty)
-end
+noteWantedQty(L, qty)
 events[#events + 1] = ticketEvent('JOIN', ticketId, t, now)
 serveLine(L, now, events)
 return finish(0, ticketId)

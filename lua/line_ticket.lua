@@ -2,7 +2,9 @@
 --[[
   line_ticket: reads a ticket, or (with ARGV[14] = 1) leaves the line with it. Its line is served
   first (the lobby's shuffle once startsAt passed, admissions, tickets that can no longer be
-  served), so what it answers is true at the moment it is read. Leaving ends a waiting ticket
+  served), and a waiting ticket that can no longer be served is ended now (its line may have more
+  than one call ends: includes/line.lua, LINE_END_LIMIT), so what it answers is true at the
+  moment it is read. Leaving ends a waiting ticket
   LEFT; an admitted ticket keeps its reservation, to be released as usual; an ended one is
   answered as it is.
 
@@ -33,6 +35,7 @@ local L = lineOf(sku, stockKey, fromTemplate(ARGV[11], sku), fromTemplate(ARGV[1
 local now = nowMs()
 local events = {}
 serveLine(L, now, events)
+settleTicket(L, ticketId, now, events)
 local code = 0
 if leave then
   t = decodeTicket(redis.call('HGET', ticketsKey, ticketId))

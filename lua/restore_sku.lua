@@ -144,8 +144,7 @@ if lineHoldTtlMs ~= '' then
   serveLine(L, now, events)
 elseif waiting > 0 then
   -- Their line was removed and the CLOSE events lost with Redis's data.
-  settleUnservable(L, 0, true, now, events)
-  foldGone(L)
+  closeLine(L, now, events)
 end
 if #events > 0 then
   -- Newer than what Postgres has, so the drain takes these counters (a retired location's

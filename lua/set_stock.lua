@@ -159,8 +159,7 @@ local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(11))
 if lineHoldTtlMs == '' then
   if hasLine(stockKey) then
     -- The line is removed: its waiting tickets end CLOSED.
-    settleUnservable(L, 0, true, now, events)
-    foldGone(L)
+    closeLine(L, now, events)
     redis.call('HDEL', stockKey, 'lineHoldTtlMs', 'lineLobbyMs')
     -- A line set again later starts with no tickets: nobody is answered a closed one.
     redis.call('DEL', L.usersKey)

@@ -60,10 +60,13 @@ local function lineTemplates(first)
 end
 
 -- Files the line in the line-due index under the earliest expiry of its SKU's holds (or takes it
--- out when none is left), so the engine serves it as soon as a hold's time runs out.
-local function fileLineDue(L)
+-- out when none is left), so the engine serves it as soon as a hold's time runs out; due now while
+-- tickets may remain to end (`unsettled`).
+local function fileLineDue(L, now, unsettled)
   local next = redis.call('ZRANGE', L.expiryKey, 0, 0, 'WITHSCORES')
-  if #next == 0 or next[2] == 'inf' then
+  if unsettled then
+    redis.call('ZADD', L.lineDueKey, now, L.sku)
+  elseif #next == 0 or next[2] == 'inf' then
     redis.call('ZREM', L.lineDueKey, L.sku)
   else
     redis.call('ZADD', L.lineDueKey, next[2], L.sku)
@@ -99,19 +102,65 @@ local function foldGone(L)
   redis.call('ZREMRANGEBYSCORE', L.goneKey, '-inf', bound)
 end
 
--- Takes a waiting ticket out of the line, ending it with `status` ('S', 'L' or 'C').
-local function endTicket(L, id, t, status, now, events)
-  redis.call('ZREM', L.lineKey, id)
-  redis.call('HINCRBY', L.stockKey, 'lineWaiting', -1)
-  if t.place < 0 then
-    redis.call('HINCRBY', L.stockKey, 'lineLobbyUnits', -t.q)
-  else
-    redis.call('ZADD', L.goneKey, t.place, id .. '|' .. t.q)
+local END_KINDS = {S = 'SOLD_OUT', L = 'LEAVE', C = 'CLOSE'}
+
+-- Takes waiting tickets out of the line, ending them with `status` ('S', 'L' or 'C'), in a few
+-- commands whatever their number. `ids` and `ts` (their decoded texts) in the same order.
+local function endTickets(L, ids, ts, status, now, events)
+  if #ids == 0 then
+    return
   end
-  t.s, t.at = status, string.format('%d', now)
-  saveTicket(L, id, t)
-  local kinds = {S = 'SOLD_OUT', L = 'LEAVE', C = 'CLOSE'}
-  events[#events + 1] = ticketEvent(kinds[status], id, t, now)
+  local gone, fields, lobbyUnits, at = {}, {}, 0, string.format('%d', now)
+  for i, id in ipairs(ids) do
+    local t = ts[i]
+    if t.place < 0 then
+      lobbyUnits = lobbyUnits + t.q
+    else
+      gone[#gone + 1] = string.format('%.17g', t.place)
+      gone[#gone + 1] = id .. '|' .. t.q
+    end
+    t.s, t.at = status, at
+    fields[#fields + 1] = id
+    fields[#fields + 1] = encodeTicket(t)
+    events[#events + 1] = ticketEvent(END_KINDS[status], id, t, now)
+  end
+  redis.call('ZREM', L.lineKey, unpack(ids))
+  redis.call('HINCRBY', L.stockKey, 'lineWaiting', -#ids)
+  if lobbyUnits > 0 then
+    redis.call('HINCRBY', L.stockKey, 'lineLobbyUnits', -lobbyUnits)
+  end
+  if #gone > 0 then
+    redis.call('ZADD', L.goneKey, unpack(gone))
+  end
+  redis.call('HSET', L.ticketsKey, unpack(fields))
+end
+
+local function endTicket(L, id, t, status, now, events)
+  endTickets(L, {id}, {t}, status, now, events)
+end
+
+-- The decoded texts of tickets `ids`, in one read.
+local function readTickets(L, ids)
+  local ts = {}
+  if #ids > 0 then
+    for i, text in ipairs(redis.call('HMGET', L.ticketsKey, unpack(ids))) do
+      ts[i] = decodeTicket(text)
+    end
+  end
+  return ts
+end
+
+-- A join of `qty` units: the largest a waiting ticket wants only grows (a settling pass that is
+-- under way counts it too, whatever its place), so no ticket is missed by the check that skips
+-- settling while every ticket could still be served.
+local function noteWantedQty(L, qty)
+  local v = redis.call('HMGET', L.stockKey, 'lineMaxQty', 'lineSettleFrom', 'lineSettleMax')
+  if qty > tonumber(v[1] or 0) then
+    redis.call('HSET', L.stockKey, 'lineMaxQty', qty)
+  end
+  if v[2] and qty > tonumber(v[3] or 0) then
+    redis.call('HSET', L.stockKey, 'lineSettleMax', qty)
+  end
 end
 
 -- At the first line call after startsAt: the lobby's tickets, in their random order, take the
@@ -182,27 +231,76 @@ local function admit(L, id, t, state, holdTtlMs, now, events)
   events[#events + 1] = ticketEvent('ADMIT', id, t, now)
 end
 
--- Ends every waiting ticket that can no longer be served: one wanting more units than remain
--- unsold (nothing can ever come back to it), or every one once the sale ended.
-local function settleUnservable(L, unsold, closed, now, events)
-  local maxQty = tonumber(redis.call('HGET', L.stockKey, 'lineMaxQty') or 0)
-  if not closed and unsold >= maxQty then
-    return
+-- How many waiting tickets one serving of a line ends or looks at at most. The rest are left to
+-- further calls: the line stays filed in the line-due index, due at once, and the line watch
+-- (src/services/lineWatch.ts) serves it again until none is left; a ticket read meanwhile ends its
+-- own ticket (settleTicket). So no script blocks its shard for long, however long the line.
+local LINE_END_LIMIT = 500
+
+-- Ends the waiting tickets that can no longer be served, `budget` at most (returns whether some may
+-- remain): every one once the sale ended (CLOSED), else one wanting more units than remain unsold
+-- (SOLD_OUT: nothing can ever come back to it). Finding those takes a pass over the line in place
+-- order, skipped while the largest wanted (lineMaxQty) fits in the unsold units; a pass longer than
+-- one call goes on where it stopped (lineSettleFrom, a place) in the next, and starts again when
+-- the unsold units changed meanwhile (lineSettleFor). A finished pass lowers lineMaxQty to the
+-- largest it kept (lineSettleMax).
+local function settleUnservable(L, unsold, closed, now, events, budget)
+  if budget <= 0 then
+    return true
   end
-  for _, id in ipairs(redis.call('ZRANGE', L.lineKey, 0, -1)) do
-    local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
-    if closed then
-      endTicket(L, id, t, 'C', now, events)
-    elseif t.q > unsold then
-      endTicket(L, id, t, 'S', now, events)
+  if closed then
+    local ids = redis.call('ZRANGE', L.lineKey, 0, budget - 1)
+    endTickets(L, ids, readTickets(L, ids), 'C', now, events)
+    return #ids == budget
+  end
+  local v = redis.call('HMGET', L.stockKey, 'lineMaxQty', 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
+  local from, keptMax = v[2], tonumber(v[4] or 0)
+  if from and tonumber(v[3]) ~= unsold then
+    from = nil
+  end
+  if not from then
+    if unsold >= tonumber(v[1] or 0) then
+      return false
+    end
+    keptMax = 0
+  end
+  local rows = redis.call('ZRANGEBYSCORE', L.lineKey, from and ('(' .. from) or '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, budget)
+  local ids = {}
+  for n = 1, #rows, 2 do
+    ids[#ids + 1] = rows[n]
+  end
+  local ts, endIds, endTs = readTickets(L, ids), {}, {}
+  for i, id in ipairs(ids) do
+    if ts[i].q > unsold then
+      endIds[#endIds + 1], endTs[#endTs + 1] = id, ts[i]
+    elseif ts[i].q > keptMax then
+      keptMax = ts[i].q
     end
   end
+  endTickets(L, endIds, endTs, 'S', now, events)
+  if #ids < budget then
+    redis.call('HSET', L.stockKey, 'lineMaxQty', keptMax)
+    redis.call('HDEL', L.stockKey, 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
+    return false
+  end
+  redis.call('HSET', L.stockKey, 'lineSettleFrom', rows[#rows], 'lineSettleFor', unsold, 'lineSettleMax', keptMax)
+  return true
+end
+
+-- Ends every waiting ticket, CLOSED: the line is removed (an administrator's call, not bounded).
+local function closeLine(L, now, events)
+  while settleUnservable(L, 0, true, now, events, LINE_END_LIMIT) do
+  end
+  redis.call('HDEL', L.stockKey, 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
+  redis.call('ZREM', L.lineDueKey, L.sku)
+  foldGone(L)
 end
 
 -- Admits the head tickets while the SKU has units for them, strictly in line order (a ticket
--- wanting 2 is not passed by one wanting 1), and ends those that can no longer be served. Called
--- by every script that makes units available or sells them, in the same atomic step. Appends the
--- line's events to `events`; returns whether anything changed.
+-- wanting 2 is not passed by one wanting 1), and ends those that can no longer be served
+-- (LINE_END_LIMIT at most per call). Called by every script that makes units available or sells
+-- them, in the same atomic step. Appends the line's events to `events`; returns whether anything
+-- changed.
 local function serveLine(L, now, events)
   if not hasLine(L.stockKey) then
     return false
@@ -214,10 +312,11 @@ local function serveLine(L, now, events)
   local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'available', 'locations', 'lineHoldTtlMs', 'endsAt')
   local unsold, holdTtlMs, endsAt = tonumber(v[1]) - tonumber(v[2]), tonumber(v[5]), tonumber(v[6])
   local closed = endsAt ~= nil and now >= endsAt
+  local budget = LINE_END_LIMIT
   if not closed then
     local state = {stockKey = L.stockKey, available = tonumber(v[3])}
     readActiveLocations(state, v[4])
-    while true do
+    while budget > 0 do
       local head = redis.call('ZRANGE', L.lineKey, 0, 0, 'WITHSCORES')
       if #head == 0 or tonumber(head[2]) < 0 then
         break
@@ -226,6 +325,7 @@ local function serveLine(L, now, events)
       local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
       if t.q > unsold then
         endTicket(L, id, t, 'S', now, events)
+        budget = budget - 1
       elseif availableFor(state, nil) >= t.q then
         admit(L, id, t, state, holdTtlMs, now, events)
       else
@@ -233,12 +333,31 @@ local function serveLine(L, now, events)
       end
     end
   end
-  settleUnservable(L, unsold, closed, now, events)
+  local unsettled = settleUnservable(L, unsold, closed, now, events, budget)
   foldGone(L)
-  fileLineDue(L)
+  fileLineDue(L, now, unsettled)
   if #events > before then
     redis.call('HINCRBY', L.stockKey, 'version', 1)
     return true
   end
   return false
+end
+
+-- A waiting ticket read while its line still has tickets to end (LINE_END_LIMIT) is ended now if
+-- it is one of them, so no answer claims it is still being served.
+local function settleTicket(L, id, now, events)
+  local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
+  if t.s ~= 'W' then
+    return
+  end
+  local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'endsAt')
+  local endsAt = tonumber(v[3])
+  if endsAt ~= nil and now >= endsAt then
+    endTicket(L, id, t, 'C', now, events)
+  elseif t.q > tonumber(v[1]) - tonumber(v[2]) then
+    endTicket(L, id, t, 'S', now, events)
+  else
+    return
+  end
+  redis.call('HINCRBY', L.stockKey, 'version', 1)
 end

@@ -4,12 +4,15 @@ import type { StockMaintenance } from '../redis/stockMaintenance';
 
 /** Lines served per partition and round at most. */
 const LINES_PER_ROUND = 50;
+/** Passes of one round at most (a pass serves each due line once), so a round always ends. */
+const MAX_PASSES = 200;
 
 /**
  * Serves, within a round of their expiry, the lines whose admitted holds' time ran out: the hold's
  * units go to the next ticket (lua/sweep_expired.lua serves the line in the same step). Every other
  * path that makes a lined SKU's units available (a release, an adjust, a PUT, any call on the line)
- * serves it itself; only the passing of time needs a watcher. Every engine process runs one: the
+ * serves it itself; only the passing of time needs a watcher, and the ending of a long line's
+ * tickets once it sold out, which one call does only in part. Every engine process runs one: the
  * scripts are atomic, so two serving one line at once change nothing twice.
  */
 export class LineWatch {
@@ -40,14 +43,23 @@ export class LineWatch {
     await this.running;
   }
 
-  /** One round over every partition; returns how many lines it served. */
+  /**
+   * One round over every partition; returns how many lines it served. A line with more tickets to
+   * end than one call ends (lua/includes/line.lua, LINE_END_LIMIT) is filed due at once: the round
+   * serves it again, call after call, until nothing is due (MAX_PASSES at most).
+   */
   async serveDue(): Promise<number> {
-    const now = await this.engine.redisTimeMs();
     let served = 0;
-    for (const partition of allPartitions(this.partitions)) {
-      const due = await this.engine.dueLines(partition, now, LINES_PER_ROUND);
-      await Promise.all(due.map((sku) => this.maintenance.sweepSku(sku, LINES_PER_ROUND)));
-      served += due.length;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const now = await this.engine.redisTimeMs();
+      let due = 0;
+      for (const partition of allPartitions(this.partitions)) {
+        const skus = await this.engine.dueLines(partition, now, LINES_PER_ROUND);
+        await Promise.all(skus.map((sku) => this.maintenance.sweepSku(sku, LINES_PER_ROUND)));
+        due += skus.length;
+      }
+      served += due;
+      if (due === 0) break;
     }
     return served;
   }

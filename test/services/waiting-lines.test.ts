@@ -128,6 +128,59 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ sold: 2, line: { waiting: 0, admitted: 2 } });
   });
 
+  it('a sale that runs out ends a long line SOLD_OUT in bounded calls, all within a second; a read meanwhile is told SOLD_OUT', async () => {
+    // The most one script call ends or looks at (LINE_END_LIMIT, lua/includes/line.lua).
+    const BOUND = 500;
+    const sku = await linedSku(3, { holdTtlSeconds: 60 }, { perUserLimit: 2 });
+    const [one, two] = [(await join(sku, 'one', 1)).body, (await join(sku, 'two', 2)).body];
+    expect([one.status, two.status]).toEqual(['ADMITTED', 'ADMITTED']);
+    // 2,400 waiting tickets wanting 1 and 2 units in turn.
+    const users = Array.from({ length: 2400 }, (_, n) => ({ userId: `w${n}`, qty: 1 + (n % 2) }));
+    const waiting: Json[] = [];
+    for (let n = 0; n < users.length; n += 200) {
+      const answers = await Promise.all(users.slice(n, n + 200).map((u) => join(sku, u.userId, u.qty)));
+      waiting.push(...answers.map((answer) => answer.body));
+    }
+    expect(waiting.every((t) => t.status === 'WAITING')).toBe(true);
+    const wants = (qty: number) => waiting.filter((t) => t.qty === qty);
+    const ticketsKey = ctx.keys.tickets(ctx.keys.partitionOfSku(sku));
+    const stored = async (of: Json[]) => (await ctx.redis.hmget(ticketsKey, ...of.map((t) => t.id))).map((text) => text!.split('|')[0]);
+    const ended = async (of: Json[]) => (await stored(of)).filter((status) => status === 'S').length;
+    const watch = ctx.app.runtime.lineWatch;
+
+    // The line watch stopped, what the commit's own call ended is what the statuses show.
+    await watch.stop();
+    try {
+      // 1 unit left unsold: the tickets wanting 2 can no longer be served, those wanting 1 can.
+      expect((await send('POST', `/v1/reservations/${two.id}/commit`)).body.status).toBe('COMMITTED');
+      const byCommit = await ended(waiting);
+      expect(byCommit).toBeGreaterThan(0);
+      expect(byCommit).toBeLessThanOrEqual(BOUND);
+      // A ticket not yet ended is told SOLD_OUT when read (and ended then); one wanting 1 waits on.
+      const notYet = wants(2)[wants(2).length - 1];
+      expect((await stored([notYet]))[0]).toBe('W');
+      expect(await ticket(notYet.id)).toMatchObject({ status: 'SOLD_OUT', position: null, unitsLeft: 1 });
+      expect((await join(sku, notYet.userId, 2)).body).toMatchObject({ id: notYet.id, status: 'SOLD_OUT' });
+      expect((await ticket(wants(1)[0].id)).status).toBe('WAITING');
+    } finally {
+      watch.watch();
+    }
+    const endsWithin = async (of: Json[], ms: number) => {
+      const since = Date.now();
+      while ((await ended(of)) < of.length && Date.now() - since < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await ended(of)).toBe(of.length);
+      expect(Date.now() - since).toBeLessThan(ms);
+    };
+    await endsWithin(wants(2), 1000);
+    expect(await stored(wants(1))).toEqual(wants(1).map(() => 'W'));
+    expect(await ticket(wants(1)[1].id)).toMatchObject({ status: 'WAITING', position: 2, unitsAhead: 1 });
+    // The last unit sold: every other ticket ends, the watch running, within a second of the commit.
+    await send('POST', `/v1/reservations/${one.id}/commit`);
+    await endsWithin(wants(1), 1000);
+    expect((await join(sku, 'late')).body.error.code).toBe('SOLD_OUT');
+    expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ sold: 3, line: { waiting: 0, admitted: 2 } });
+  }, 60_000);
+
   it('removing the line closes its waiting tickets; the SKU is reserved directly again', async () => {
     const sku = await linedSku(1);
     const held = (await join(sku, 'a')).body;
