@@ -5,19 +5,9 @@
  * this machine that the engine is measured against.
  */
 import Fastify from 'fastify';
-import { toLine } from '../src/domain/reservation';
 import { serverOptions } from '../src/http/app';
+import { CEILING_RESERVATION } from './lib/ceilingReservation';
 import { joinLineBody, reserveBody, reservationView, skuParams, ticketView } from '../src/http/schemas';
-
-const reservation = {
-  id: 'AAAAAAAAAAAAAAAA',
-  status: 'PENDING',
-  userId: 'u-1',
-  orderId: 'o-1',
-  items: [toLine('hot', 1, 1, null)],
-  createdAt: '2026-01-01T00:00:00.000Z',
-  expiresAt: '2026-01-01T00:15:00.000Z',
-};
 
 const ticket = {
   id: 'AAAAAAAAAAAAAAAA',
@@ -38,7 +28,7 @@ const ticket = {
 async function main() {
   const app = Fastify(serverOptions('warn'));
   app.get('/health', async () => ({ status: 'ok' }));
-  app.post('/v1/reservations', { schema: { body: reserveBody, response: { 201: reservationView } } }, async (_request, reply) => reply.code(201).send(reservation));
+  app.post('/v1/reservations', { schema: { body: reserveBody, response: { 201: reservationView } } }, async (_request, reply) => reply.code(201).send(CEILING_RESERVATION));
   app.post('/v1/skus/:sku/line', { schema: { params: skuParams, body: joinLineBody, response: { 202: ticketView } } }, async (_request, reply) => reply.code(202).send(ticket));
   await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

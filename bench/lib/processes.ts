@@ -63,6 +63,11 @@ export function startCeiling(): Promise<Server> {
   return startNode('bench/ceilingServer.ts', {}, '/health', 'ceiling server');
 }
 
+/** The gRPC ceiling (grpcCeilingServer.ts) on `grpcPort`: grpc-js serving ReserveStock, no work. */
+export function startGrpcCeiling(grpcPort: number): Promise<Server> {
+  return startNode('bench/grpcCeilingServer.ts', { GRPC_PORT: String(grpcPort) }, '/health', 'gRPC ceiling server');
+}
+
 /** The strategy shoot-out server with one backend. */
 export function startStrategyServer(env: Record<string, string>): Promise<Server> {
   return startNode('bench/strategies/server.ts', env, '/check', `${env.STRATEGY ?? 'strategy'} server`);
