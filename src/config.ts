@@ -27,6 +27,11 @@ export interface Config {
   keyPrefix: string;
   /** REDIS_PARTITIONS: hash-tagged partitions the keys are spread over (default 1 on one Redis, 16 on a cluster). */
   redisPartitions: number;
+  /**
+   * REDIS_WAIT_REPLICAS (default 0, off): a write a client is told about is answered only once this
+   * many replicas of its shard have it (WAIT), within REDIS_WAIT_TIMEOUT_MS (default 200).
+   */
+  redisWait: { replicas: number; timeoutMs: number };
   logLevel: string;
   /** HTTP worker processes on this machine (WORKERS; `auto`: one per core); 1 runs one process. */
   workers: number;
@@ -116,6 +121,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recordRetentionSeconds: integer(env, 'RECORD_RETENTION_SECONDS', 3600, 60, 30 * 86400),
     keyPrefix,
     redisPartitions: integer(env, 'REDIS_PARTITIONS', optional(env, 'REDIS_CLUSTER_NODES') ? 16 : 1, 1, MAX_PARTITIONS),
+    redisWait: {
+      replicas: integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
+      // Below the client's 2 s command timeout, which also bounds the script before the WAIT.
+      timeoutMs: integer(env, 'REDIS_WAIT_TIMEOUT_MS', 200, 1, 1500),
+    },
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     workers: env.WORKERS === 'auto' ? os.availableParallelism() : integer(env, 'WORKERS', 1, 1, 256),
     webhooks: {

@@ -15,6 +15,7 @@ describe('configuration', () => {
       reservationTtlSeconds: 900,
       reconcileCron: '*/5 * * * * *',
       keyPrefix: 'fs',
+      redisWait: { replicas: 0, timeoutMs: 200 },
     });
   });
 
@@ -25,6 +26,10 @@ describe('configuration', () => {
     ['RESERVATION_TTL_SECONDS', '3601'],
     ['RECORD_RETENTION_SECONDS', '1.5'],
     ['KEY_PREFIX', 'a{b}'],
+    ['REDIS_WAIT_REPLICAS', '-1'],
+    ['REDIS_WAIT_REPLICAS', 'one'],
+    ['REDIS_WAIT_TIMEOUT_MS', '0'],
+    ['REDIS_WAIT_TIMEOUT_MS', '2000'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

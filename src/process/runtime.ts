@@ -77,7 +77,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const { engine, maintenance, lease } = createStockServices(redis, {
     keyPrefix: config.keyPrefix,
     partitions: config.redisPartitions,
-    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, defaultHoldTtlSeconds: config.reservationTtlSeconds, ...options.tuning },
+    tuning: {
+      recordRetentionSeconds: config.recordRetentionSeconds,
+      defaultHoldTtlSeconds: config.reservationTtlSeconds,
+      redisWait: config.redisWait,
+      ...options.tuning,
+    },
   });
 
   let background: BackgroundThread | undefined;
@@ -139,6 +144,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     async checkReady() {
       dataWatch.assertServing();
       await engine.redisTimeMs();
+      await engine.assertReplicasOnline();
       await ensureScriptsLoaded(redis).catch((error) => {
         throw new UnavailableError('Redis', error);
       });

@@ -1,7 +1,8 @@
-import type { ChainableCommander } from 'ioredis';
+import { type ChainableCommander, Cluster } from 'ioredis';
 import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
+import { type ReplicaWait, replicasOnline, runScriptAndWait } from './replicatedScript';
 import type { ScriptCall } from './scriptCalls';
 import { runScript } from './scripts';
 
@@ -11,6 +12,8 @@ export interface EngineTuning {
   defaultHoldTtlSeconds: number;
   idempotencyTtlSeconds: number;
   lazySweepLimit: number;
+  /** Replicas that must have a write a client is told about before it is answered (REDIS_WAIT_REPLICAS; 0: none). */
+  redisWait: ReplicaWait;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -18,6 +21,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   defaultHoldTtlSeconds: 900,
   idempotencyTtlSeconds: 24 * 3600,
   lazySweepLimit: 100,
+  redisWait: { replicas: 0, timeoutMs: 200 },
 };
 
 /**
@@ -54,8 +58,13 @@ export class RedisStore {
     readonly tuning: EngineTuning,
   ) {}
 
-  /** Runs one script call (built in scriptCalls.ts). */
-  run<Reply = unknown>({ script, keys, args }: ScriptCall, doubt?: Doubt): Promise<Reply> {
+  /**
+   * Runs one script call (built in scriptCalls.ts). A call a client is told about waits for
+   * REDIS_WAIT_REPLICAS replicas first; a WAIT that falls short is answered as in doubt.
+   */
+  run<Reply = unknown>({ script, keys, args, acknowledged }: ScriptCall, doubt?: Doubt): Promise<Reply> {
+    const wait = this.tuning.redisWait;
+    if (acknowledged && wait.replicas > 0) return this.call((client) => runScriptAndWait(client, script, keys, args, wait) as Promise<Reply>, doubt);
     return this.call(() => runScript(this.client, script, keys, args) as Promise<Reply>, doubt);
   }
 
@@ -123,6 +132,23 @@ export class RedisStore {
   /** Marks a partition as holding the engine's data: at start-up and after a rebuild. */
   async writeDataMarker(partition: number): Promise<void> {
     await this.call((client) => client.set(this.keys.dataMarker(partition), new Date().toISOString()));
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS, 503 naming a master with fewer replicas online: its writes cannot be
+   * acknowledged (readiness, and what ends an outage in the log).
+   */
+  async assertReplicasOnline(): Promise<void> {
+    const { replicas } = this.tuning.redisWait;
+    if (!replicas) return;
+    for (const node of this.client instanceof Cluster ? this.client.nodes('master') : [this.client]) {
+      const online = await this.call(() => replicasOnline(node));
+      if (online < replicas) {
+        const { host, port, path } = node.options;
+        const why = new Error(`REDIS_WAIT_REPLICAS is ${replicas}, but the Redis master at ${path ?? `${host}:${port}`} has ${online} replicas online`);
+        throw new UnavailableError('Redis', why, `writes are answered 503 until it has ${replicas}`);
+      }
+    }
   }
 
   /** 503 while a partition's data is being rebuilt: nothing it answers could be trusted. */

@@ -15,6 +15,8 @@ export interface ScriptCall {
   script: ScriptName;
   keys: string[];
   args: ScriptArg[];
+  /** A write a client is told about: with REDIS_WAIT_REPLICAS, answered once replicas have it (redisStore.ts). */
+  acknowledged?: true;
 }
 
 /** What the builders read besides their arguments: the key builder and the engine's tuning. */
@@ -64,7 +66,7 @@ function skuKeys(keys: RedisKeys, sku: string): string[] {
 
 /** lua/commit.lua or lua/release.lua on a reservation's home record. */
 export function endCall(context: CallContext, script: 'commit' | 'release', id: string): ScriptCall {
-  return recordCall(context, script, context.keys.reservation(id), id, context.keys.partitionOfReservation(id));
+  return { ...recordCall(context, script, context.keys.reservation(id), id, context.keys.partitionOfReservation(id)), acknowledged: true };
 }
 
 /** lua/abandon.lua: undoes a reserve nobody received; `idempotencyKey` when its key lives in the record's partition. */
@@ -81,7 +83,7 @@ export function extendCall(context: CallContext, id: string, ttlSeconds: number)
   const call = recordCall(context, 'extend', keys.reservation(id), id, home);
   call.keys.push(keys.sweepDue(home));
   call.args.push(ttlSeconds * 1000, MAX_LIFETIME_SECONDS * 1000);
-  return call;
+  return { ...call, acknowledged: true };
 }
 
 /** lua/finish_part.lua: the end its home reached, applied to one other partition's part. */
@@ -98,12 +100,12 @@ export function getReservationCall({ keys }: CallContext, id: string): ScriptCal
 
 /** lua/idem_claim.lua: claims a key in its user's partition for reservation `id`. */
 export function idemClaimCall(key: string, fingerprint: string, id: string): ScriptCall {
-  return { script: 'idem_claim', keys: [key], args: [fingerprint, CLAIM_TTL_MS, id] };
+  return { script: 'idem_claim', keys: [key], args: [fingerprint, CLAIM_TTL_MS, id], acknowledged: true };
 }
 
 /** lua/idem_settle.lua: binds a claimed key to its reservation, or lets go of it. */
 export function idemSettleCall({ tuning }: CallContext, key: string, fingerprint: string, id: string, bind: boolean): ScriptCall {
-  return { script: 'idem_settle', keys: [key], args: [fingerprint, id, tuning.idempotencyTtlSeconds * 1000, bind ? 1 : 0] };
+  return { script: 'idem_settle', keys: [key], args: [fingerprint, id, tuning.idempotencyTtlSeconds * 1000, bind ? 1 : 0], acknowledged: true };
 }
 
 /** lua/idem_revoke.lua: lets go of a claim made for a reserve being undone, unless a retry was answered with it. */
@@ -155,7 +157,12 @@ export function reserveCall({ keys, tuning }: CallContext, partition: number, re
     requestArgs.push(`${request.id}|${request.userId}|${request.orderId ?? ''}|${request.ttlSeconds * 1000}|${request.allowPartial ? 1 : 0}|${fingerprint}|${lines}`);
   }
   const settings = [tuning.idempotencyTtlSeconds * 1000, tuning.recordRetentionSeconds * 1000, tuning.lazySweepLimit, skuNumbers.size, requests.length];
-  return { script: 'reserve', keys: [keys.outbox(partition), keys.sweepDue(partition), ...skuKeyList, ...requestKeys], args: [...settings, ...skuNumbers.keys(), ...requestArgs] };
+  return {
+    script: 'reserve',
+    keys: [keys.outbox(partition), keys.sweepDue(partition), ...skuKeyList, ...requestKeys],
+    args: [...settings, ...skuNumbers.keys(), ...requestArgs],
+    acknowledged: true,
+  };
 }
 
 /** One partition's piece of a reserve spanning partitions; `lines` are those that live in the partition. */
@@ -187,6 +194,7 @@ export function reserveSpanCall({ keys, tuning }: CallContext, partition: number
       piece.layout,
       ...piece.lines.flatMap((line) => [line.sku, line.location === undefined ? line.qty : `${line.qty}@${line.location}`]),
     ],
+    acknowledged: true,
   };
 }
 
@@ -216,6 +224,7 @@ export function setStockCall(context: CallContext, sku: string, settings: SkuSet
       line ? line.lobbySeconds * 1000 : 0,
       ...lineArgs(context, keys.partitionOfSku(sku)),
     ],
+    acknowledged: true,
   };
 }
 
@@ -226,6 +235,7 @@ export function adjustStockCall(context: CallContext, sku: string, delta: number
     script: 'adjust_stock',
     keys: stockChangeKeys(keys, sku).slice(0, 4),
     args: [sku, delta, reason, actor, tuning.lazySweepLimit, MAX_TOTAL, location ?? '', ...lineArgs(context, keys.partitionOfSku(sku))],
+    acknowledged: true,
   };
 }
 
@@ -283,6 +293,7 @@ export function lineJoinCall(context: CallContext, sku: string, ticketId: string
     script: 'line_join',
     keys: [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition)],
     args: [...lineArgs(context, partition), sku, ticketId, userId, qty, orderId ?? '', draw],
+    acknowledged: true,
   };
 }
 
@@ -295,6 +306,8 @@ export function lineTicketCall(context: CallContext, ticketId: string, leave: bo
     script: 'line_ticket',
     keys: [keys.tickets(partition), keys.outbox(partition)],
     args: [...lineArgs(context, partition), stock, expiry, buyers, ticketId, leave ? 1 : 0],
+    // A read serves the line too, but what it answers is read again on the next poll.
+    ...(leave ? { acknowledged: true as const } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { Cluster } from 'ioredis';
+import { type ChainableCommander, Cluster } from 'ioredis';
 import type { RedisClient } from './connect';
 import { LUA_DIR, loadLuaScript } from './luaSource';
 
@@ -28,6 +28,30 @@ export function runScript(client: RedisClient, name: ScriptName, keys: readonly 
   return command.call(client, keys.length, ...keys, ...args);
 }
 
+/**
+ * Queues a script on a pipeline: EVALSHA, or EVAL with its source when `withSource` (the server
+ * answered NOSCRIPT). The pipeline keeps it in order with what follows it on the same connection,
+ * which a defined command's own NOSCRIPT fallback (sent on its own, later) would not.
+ */
+export function queueScript(pipeline: ChainableCommander, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], withSource: boolean): void {
+  const source = scriptSources()[name];
+  if (source === undefined) throw new Error(`No script lua/${name}.lua`);
+  if (withSource) pipeline.eval(source, keys.length, ...keys, ...args);
+  else pipeline.evalsha(scriptSha(name), keys.length, ...keys, ...args);
+}
+
+const shas = new Map<ScriptName, string>();
+
+/** A script's SHA1, as EVALSHA and SCRIPT EXISTS name it. */
+function scriptSha(name: ScriptName): string {
+  let sha = shas.get(name);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(scriptSources()[name]).digest('hex');
+    shas.set(name, sha);
+  }
+  return sha;
+}
+
 /** The scripts in lua/ (its includes/ aside), by name. */
 export function scriptNames(dir = LUA_DIR): ScriptName[] {
   return readdirSync(dir)
@@ -53,10 +77,9 @@ export async function ensureScriptsLoaded(client: RedisClient): Promise<void> {
     await Promise.all(client.nodes('master').map((node) => ensureScriptsLoaded(node)));
     return;
   }
-  const all = Object.values(scriptSources());
-  const shas = all.map((source) => createHash('sha1').update(source).digest('hex'));
-  const present = (await client.script('EXISTS', ...shas)) as number[];
-  for (const [n, source] of all.entries()) {
+  const all = Object.entries(scriptSources());
+  const present = (await client.script('EXISTS', ...all.map(([name]) => scriptSha(name)))) as number[];
+  for (const [n, [, source]] of all.entries()) {
     if (!present[n]) await client.script('LOAD', source);
   }
 }

@@ -24,7 +24,7 @@ export class StockEngine {
   private readonly admin: AdminOperations;
   private readonly lines: LineOperations;
 
-  constructor(store: RedisStore) {
+  constructor(private readonly store: RedisStore) {
     const spanning = new SpanningReservations(store);
     this.reserves = new ReserveOperations(store, spanning);
     this.reservations = new ReservationOperations(store, spanning);
@@ -105,5 +105,10 @@ export class StockEngine {
   /** Redis server time in ms: the clock that decides expiry. */
   redisTimeMs(): Promise<number> {
     return this.reads.redisTimeMs();
+  }
+
+  /** With REDIS_WAIT_REPLICAS, 503 while a master has fewer replicas online than it asks for. */
+  assertReplicasOnline(): Promise<void> {
+    return this.store.assertReplicasOnline();
   }
 }
