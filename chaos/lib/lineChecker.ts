@@ -165,13 +165,9 @@ export function judgeLine(facts: LineFacts, lostWithData: LostWithData): LineRes
     counts.set(last.status, (counts.get(last.status) ?? 0) + 1);
   }
   const probes = ops.filter((op) => op.kind === 'line-reserve');
-  const holdless = [...tickets.values()].filter((story) => seenAs(story, 'ADMITTED').some((s) => s.holdId === undefined));
   const notes = [
     `line: ${tickets.size} tickets known to the clients (last seen ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}), ${raw ? `${raw.size} in Redis` : 'Redis unreadable'}; ` +
       `${probes.length} reserves on the lined SKU, ${probes.filter((op) => op.code === 'LINE_REQUIRED').length} refused LINE_REQUIRED`,
-    ...(holdless.length
-      ? [`line: ${holdless.length} ADMITTED tickets were answered without their hold (reservation null), e.g. ${holdless[0].id}: the ticket view reads the hold from Redis only, while GET /v1/reservations/:id falls back to Postgres (after a rebuild, or once the record's retention ran out)`]
-      : []),
   ];
   return { violations, lostByDesign, notes };
 }
@@ -209,8 +205,11 @@ function checkAdmissions(tickets: Map<string, TicketStory>, reserveMoves: Map<st
   for (const story of tickets.values()) {
     const admitted = seenAs(story, 'ADMITTED');
     const at = (v: Omit<Violation, 'invariant'>): Violation => ({ invariant: 'one admission per ticket', resId: story.id, sku: LINE_SKU, ...v });
-    // An answer without the hold (null) names no second one; judgeLine counts those apart.
-    for (const s of admitted) if (s.holdId !== undefined && s.holdId !== story.id) flag(at({ detail: `${story.id}: ${describe(s)} with a hold named ${s.holdId}` }), story.joinBy, s.t1);
+    // Redis or, once Redis no longer keeps the hold's record, Postgres names it.
+    for (const s of admitted) {
+      if (s.holdId === undefined) flag(at({ detail: `${story.id}: ${describe(s)} without its hold (reservation null)` }), story.joinBy, s.t1);
+      else if (s.holdId !== story.id) flag(at({ detail: `${story.id}: ${describe(s)} with a hold named ${s.holdId}` }), story.joinBy, s.t1);
+    }
     const held = admitted.filter((s) => s.admittedAt !== undefined);
     if (held.length) {
       const first = held.reduce((a, b) => (b.t1 < a.t1 ? b : a));

@@ -18,7 +18,7 @@ import { apiErrorFor, serviceError } from './serviceError';
 const ADMIN_ACTOR = 'admin-grpc';
 
 /** What the calls need: the engine's services, as the HTTP routes get them. */
-export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reservations' | 'metrics' | 'outages'>;
+export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reservations' | 'lineTickets' | 'metrics' | 'outages'>;
 
 /**
  * The Inventory service: each call checks its token, turns its request into the HTTP route's
@@ -26,7 +26,7 @@ export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 
  * services exactly as the route does. A thrown error becomes the call's status (serviceError.ts).
  */
 export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): InventoryHandlers {
-  const { config, engine, reservations, metrics } = deps;
+  const { config, engine, reservations, lineTickets, metrics } = deps;
   const rules = tokenRules(config);
 
   /** A unary call whose answer is `run`'s, after the caller's token was checked against `rule`. */
@@ -108,7 +108,7 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
       // Counted with the HTTP joins, by outcome, refusals included.
       try {
         const { sku, userId, qty, orderId } = checkedInput.joinLine(request, metadata);
-        const { ticket, changed } = await engine.joinLine(sku, userId, qty, orderId ?? null);
+        const { ticket, changed } = await lineTickets.join(sku, userId, qty, orderId ?? null);
         metrics.lineJoinAnswered(changed ? 202 : 200, '');
         metrics.ticketAnswered(ticket);
         return { ticket: ticketMessage(ticket), joined: changed };
@@ -121,14 +121,14 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
 
     GetTicket: unary('client', async ({ request }) => {
       const id = checkedInput.ticketId(request.ticketId);
-      const ticket = await engine.getTicket(id);
+      const ticket = await lineTickets.read(id);
       if (!ticket) throw ticketNotFound(id);
       metrics.ticketAnswered(ticket);
       return { ticket: ticketMessage(ticket) };
     }),
 
     LeaveLine: unary('client', async ({ request }) => {
-      const { ticket, changed } = await engine.leaveLine(checkedInput.ticketId(request.ticketId));
+      const { ticket, changed } = await lineTickets.leave(checkedInput.ticketId(request.ticketId));
       metrics.ticketAnswered(ticket);
       return { ticket: ticketMessage(ticket), left: changed };
     }),

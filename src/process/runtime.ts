@@ -7,6 +7,7 @@ import { UnavailableError } from '../domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from '../db/client';
 import { Reconciler } from '../reconciler/reconciler';
 import { RedisDataWatch } from '../reconciler/redisDataWatch';
+import { LineTickets } from '../services/lineTickets';
 import { LineWatch } from '../services/lineWatch';
 import { Reservations } from '../services/reservations';
 import type { ReconcileRunner } from '../reconciler/runner';
@@ -26,6 +27,8 @@ export interface Runtime {
   maintenance: StockMaintenance;
   lease: ReconcileLease;
   reservations: Reservations;
+  /** Tickets as HTTP, gRPC and the events stream answer them. */
+  lineTickets: LineTickets;
   db: Database;
   reconciler: ReconcileRunner;
   dataWatch: RedisDataWatch;
@@ -118,12 +121,14 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   }
 
   const dataWatch = new RedisDataWatch(maintenance, db);
+  const reservations = new Reservations(engine, db);
   const runtime: Runtime = {
     redis,
     engine,
     maintenance,
     lease,
-    reservations: new Reservations(engine, db),
+    reservations,
+    lineTickets: new LineTickets(engine, reservations),
     db,
     reconciler,
     dataWatch,

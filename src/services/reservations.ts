@@ -58,9 +58,14 @@ export class Reservations {
 
   /** The reservation as a reader sees it now; 404 when neither Redis nor Postgres knows it. */
   async read(id: string): Promise<Reservation> {
-    const reservation = (await this.engine.getReservation(id)) ?? (await findReservation(this.db, id, await this.engine.redisTimeMs()));
+    const reservation = (await this.engine.getReservation(id)) ?? (await this.recorded(id));
     if (!reservation) throw reservationNotFound();
     return reservation;
+  }
+
+  /** The reservation as Postgres recorded it, read now (Redis no longer holds its record); null when unknown. */
+  async recorded(id: string): Promise<Reservation | null> {
+    return findReservation(this.db, id, await this.engine.redisTimeMs());
   }
 
   commit(id: string): Promise<FinishOutcome> {

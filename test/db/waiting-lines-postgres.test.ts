@@ -8,9 +8,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows as query } from '../../src/db/client';
+import { createInventoryClient } from '../../src/grpc/client';
+import { startGrpcServer } from '../../src/grpc/server';
 import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
 import { planWrites } from '../../src/reconciler/writePlan';
 import { type OutboxEntry, parseEntry } from '../../src/redis/outboxEntry';
+import { openStream } from '../support/eventStream';
 import { type DatabaseTarget, type RedisTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, uniqueName } from '../support/context';
 
 type Json = Record<string, any>;
@@ -139,6 +142,36 @@ describe.each(TARGETS)('waiting lines in the system of record on $database, $red
     expect([same.status, same.body.id, same.body.position]).toEqual([200, f.id, 1]);
     expect(await ticket(c.id)).toMatchObject({ status: 'ADMITTED', reservation: { id: c.id, status: 'PENDING' } });
     expect(await ticket(d.id)).toMatchObject({ status: 'LEFT' });
+  });
+
+  it('an admitted ticket whose hold Redis no longer keeps answers the hold from Postgres, over HTTP, gRPC and the events stream alike', async () => {
+    const sku = await linedSku(2);
+    const [committed, soldOut] = [await join(sku, 'kept', 2), await join(sku, 'late')];
+    expect(committed.status).toBe('ADMITTED');
+    expect((await send('POST', `/v1/reservations/${committed.id}/commit`)).body.status).toBe('COMMITTED');
+    await pass();
+    // The hold's record is gone from Redis (its retention ended), the ticket kept.
+    expect(await ctx.redis.del(ctx.keys.reservation(committed.id))).toBe(1);
+    const expected = { id: committed.id, status: 'ADMITTED', reservation: { id: committed.id, status: 'COMMITTED', userId: 'kept', items: [{ sku, qty: 2, reserved: 2 }] } };
+    const overHttp = await ticket(committed.id);
+    expect(overHttp).toMatchObject(expected);
+    const server = await startGrpcServer({ config: ctx.config, ...ctx.app.runtime, metrics: ctx.metrics }, { host: '127.0.0.1', port: 0, log: ctx.app.log });
+    const client = createInventoryClient(`127.0.0.1:${server.port}`);
+    try {
+      expect((await client.getTicket({ ticketId: committed.id })).ticket).toMatchObject(expected);
+    } finally {
+      client.close();
+      await server.close();
+    }
+    const address = new URL(await ctx.app.listen({ port: 0, host: '127.0.0.1' }));
+    const stream = await openStream(address.origin, `tickets=${committed.id},${soldOut.id}`);
+    try {
+      const [first, second] = await stream.waitFor(2);
+      expect(first.data).toEqual(overHttp);
+      expect(second.data).toMatchObject({ id: soldOut.id, status: 'SOLD_OUT', reservation: null });
+    } finally {
+      stream.close();
+    }
   });
 
   it('a Redis that lost its data brings the line back in its order: positions and units ahead as before, ended tickets still answer, admission goes on in order', async () => {

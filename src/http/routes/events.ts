@@ -36,9 +36,9 @@ function streamSubjects(query: { skus?: string; tickets?: string }): { skus: str
   return { skus: query.skus === undefined ? [] : parseSkuList(query.skus), tickets: query.tickets === undefined ? [] : parseTicketList(query.tickets) };
 }
 
-const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, metrics }) => {
+const eventRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, lineTickets, metrics }) => {
   const events = new StockEvents({ readVersions: (skus) => engine.getSkuVersions(skus), readStates: (skus) => engine.getSkuStates(skus) });
-  const ticketEvents = new TicketEvents(events, (id) => engine.getTicket(id));
+  const ticketEvents = new TicketEvents(events, (id) => lineTickets.read(id));
   const open = new Set<ServerResponse>();
   metrics.eventStreamCounts = () => ({ streams: open.size, watchedSkus: events.watchedSkus, watchedTickets: ticketEvents.watchedTickets });
   // Every stream watching a SKU is handed the same event: its text is made once, not once per stream.

@@ -4,7 +4,7 @@ import type { AppDeps } from '../deps';
 import { errors, idempotencyHeaders, joinLineBody, skuParams, ticketParams, ticketView } from '../schemas';
 
 /** Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus): join, read, leave. */
-const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { engine, metrics }) => {
+const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { lineTickets, metrics }) => {
   app.post(
     '/v1/skus/:sku/line',
     {
@@ -21,7 +21,7 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
     },
     async (request, reply) => {
       const { userId, qty, orderId } = request.body;
-      const { ticket, changed } = await engine.joinLine(request.params.sku, userId, qty, orderId ?? null);
+      const { ticket, changed } = await lineTickets.join(request.params.sku, userId, qty, orderId ?? null);
       metrics.ticketAnswered(ticket);
       return reply.code(changed ? 202 : 200).send(ticket);
     },
@@ -38,7 +38,7 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
       },
     },
     async (request) => {
-      const ticket = await engine.getTicket(request.params.id);
+      const ticket = await lineTickets.read(request.params.id);
       if (!ticket) throw ticketNotFound(request.params.id);
       metrics.ticketAnswered(ticket);
       return ticket;
@@ -56,7 +56,7 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
       },
     },
     async (request) => {
-      const { ticket } = await engine.leaveLine(request.params.id);
+      const { ticket } = await lineTickets.leave(request.params.id);
       metrics.ticketAnswered(ticket);
       return ticket;
     },
