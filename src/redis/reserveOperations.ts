@@ -10,6 +10,7 @@ import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { Batcher } from './reserveBatcher';
 import { type ReserveArgument, abandonCall, idemClaimCall, idemRevokeCall, idemSettleCall, reserveCall } from './scriptCalls';
+import { SoldOutWatch } from './soldOutWatch';
 import { SpanningReservations } from './spanning';
 import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
 
@@ -84,6 +85,7 @@ export class ReserveOperations {
   constructor(
     private readonly store: RedisStore,
     private readonly spanning: SpanningReservations,
+    private readonly soldOut: SoldOutWatch,
   ) {
     this.unconfirmed = allPartitions(store.keys.partitions).map(
       () =>
@@ -105,8 +107,11 @@ export class ReserveOperations {
   async reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     const { keys } = this.store;
     const home = keys.partitionOfSku(request.lines[0].sku);
-    const spans = this.spanning.partsOf(request.lines, home).length > 0;
     this.store.assertServing(home);
+    // A SKU seen sold out is refused here, without a round trip (soldOutWatch.ts).
+    const refused = this.soldOut.refusal(request);
+    if (refused) throw refused;
+    const spans = this.spanning.partsOf(request.lines, home).length > 0;
     const { idempotency, userId } = request;
     const keyHere = !spans && (!idempotency || keys.partitionOfUser(userId) === home);
     const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere, spans };
@@ -157,6 +162,7 @@ export class ReserveOperations {
    */
   private async reserveIn(command: QueuedReserve): Promise<ReserveOutcome> {
     const home = this.store.keys.partitionOfReservation(command.id);
+    const basis = this.soldOut.basis(command.lines[0].sku);
     const reply = command.spans ? await this.reserveSpanning(command) : await this.reserveBatchers[home].submit(command);
     const code = reply[0] as ReplyCode;
     switch (code) {
@@ -192,6 +198,7 @@ export class ReserveOperations {
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
       }
       case ReplyCode.InsufficientStock:
+        this.soldOut.learn(command, reply[1] as number, basis);
         throw refusal(code, {
           items: command.lines
             .map((line, n) => ({ sku: line.sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))
@@ -226,8 +233,12 @@ export class ReserveOperations {
     const { idempotency } = command;
     const fingerprint = idempotency ? bindingFingerprint(idempotency.keyHash, idempotency.bodyDigest) : '';
     try {
-      return await this.spanning.reserve({ ...command, fingerprint });
+      const reply = await this.spanning.reserve({ ...command, fingerprint });
+      // A refused spanning reserve gave back the units it had held in other partitions.
+      if (reply[0] !== ReplyCode.Ok) this.forgetSkusOf(command);
+      return reply;
     } catch (error) {
+      this.forgetSkusOf(command);
       // A piece may have run without its answer: undone once Redis answers, like any reserve.
       if (error instanceof DomainError && error.code === 'UNAVAILABLE') this.unconfirmedOf(command).add([command]);
       throw error;
@@ -252,8 +263,13 @@ export class ReserveOperations {
     if (command.spans && code !== ReplyCode.Repeated) {
       await this.spanning.finishParts(command.id, 'RELEASED', this.spanning.partsOf(command.lines, partition), partition);
     }
+    this.forgetSkusOf(command);
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
     return code === ReplyCode.Ok ? 'released' : code === ABANDON_KEPT_REPLAYED ? 'replayed' : 'committed';
+  }
+
+  private forgetSkusOf(command: QueuedReserve): void {
+    this.soldOut.forget(command.lines.map((line) => line.sku));
   }
 
   private unconfirmedOf(command: QueuedReserve): UnconfirmedReserves<QueuedReserve> {

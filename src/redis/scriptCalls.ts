@@ -98,6 +98,11 @@ export function getReservationCall({ keys }: CallContext, id: string): ScriptCal
   return { script: 'get_reservation', keys: [keys.reservation(id)], args: [] };
 }
 
+/** lua/sold_out_check.lua: what the sold-out watch reads of some SKUs of one partition. */
+export function soldOutCheckCall({ keys }: CallContext, skus: readonly string[]): ScriptCall {
+  return { script: 'sold_out_check', keys: skus.flatMap((sku) => [keys.stock(sku), keys.expiry(sku)]), args: [] };
+}
+
 /** lua/idem_claim.lua: claims a key in its user's partition for reservation `id`. */
 export function idemClaimCall(key: string, fingerprint: string, id: string): ScriptCall {
   return { script: 'idem_claim', keys: [key], args: [fingerprint, CLAIM_TTL_MS, id], acknowledged: true };

@@ -6,6 +6,7 @@ import { LineOperations, type TicketOutcome } from './lineOperations';
 import type { RedisStore } from './redisStore';
 import { ReservationOperations, type FinishOutcome } from './reservationOperations';
 import { type EngineObserver, type ReserveCommand, type ReserveOutcome, ReserveOperations } from './reserveOperations';
+import { SoldOutWatch } from './soldOutWatch';
 import { SpanningReservations } from './spanning';
 import { StockReads } from './stockReads';
 
@@ -23,10 +24,13 @@ export class StockEngine {
   private readonly reads: StockReads;
   private readonly admin: AdminOperations;
   private readonly lines: LineOperations;
+  /** Reserves of SKUs seen sold out, refused without a round trip; watched while the HTTP app runs. */
+  readonly soldOut: SoldOutWatch;
 
   constructor(private readonly store: RedisStore) {
     const spanning = new SpanningReservations(store);
-    this.reserves = new ReserveOperations(store, spanning);
+    this.soldOut = new SoldOutWatch(store);
+    this.reserves = new ReserveOperations(store, spanning, this.soldOut);
     this.reservations = new ReservationOperations(store, spanning);
     this.reads = new StockReads(store);
     this.admin = new AdminOperations(store, this.reads);
@@ -51,23 +55,46 @@ export class StockEngine {
   }
 
   commit(id: string): Promise<FinishOutcome | null> {
-    return this.reservations.commit(id);
+    return this.mayReturnUnits(id, this.reservations.commit(id));
   }
 
-  release(id: string): Promise<FinishOutcome | null> {
-    return this.reservations.release(id);
+  async release(id: string): Promise<FinishOutcome | null> {
+    const outcome = await this.mayReturnUnits(id, this.reservations.release(id));
+    if (outcome) this.soldOut.forget(outcome.reservation.items.map((item) => item.sku));
+    return outcome;
   }
 
   extend(id: string, ttlSeconds: number): Promise<Reservation | null> {
-    return this.reservations.extend(id, ttlSeconds);
+    return this.mayReturnUnits(id, this.reservations.extend(id, ttlSeconds));
   }
 
   setStock(sku: string, settings: SkuSettings, actor: string, options?: { mayCreate?: boolean }): ReturnType<AdminOperations['setStock']> {
-    return this.admin.setStock(sku, settings, actor, options);
+    return this.changesStock(sku, this.admin.setStock(sku, settings, actor, options));
   }
 
   adjustStock(sku: string, delta: number, reason: string, actor: string, location?: string): Promise<SkuView> {
-    return this.admin.adjustStock(sku, delta, reason, actor, location);
+    return this.changesStock(sku, this.admin.adjustStock(sku, delta, reason, actor, location));
+  }
+
+  /**
+   * A commit, release or extend refused (the hold had expired: the script swept it) or left in
+   * doubt may have given units back, of SKUs its answer does not name: its partition is asked again.
+   */
+  private async mayReturnUnits<T>(id: string, finishing: Promise<T>): Promise<T> {
+    try {
+      return await finishing;
+    } catch (error) {
+      this.soldOut.forgetPartition(this.store.keys.partitionOfReservation(id));
+      throw error;
+    }
+  }
+
+  private async changesStock<T>(sku: string, changing: Promise<T>): Promise<T> {
+    try {
+      return await changing;
+    } finally {
+      this.soldOut.forget([sku]);
+    }
   }
 
   getSku(sku: string): Promise<SkuView | null> {

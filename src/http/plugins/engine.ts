@@ -35,10 +35,12 @@ export default fp<EnginePluginOptions>(
     }
     dataWatch.watch(dataWatchIntervalMs);
     runtime.lineWatch.watch();
+    engine.soldOut.watch();
     app.decorate('runtime', runtime);
     app.addHook('onClose', async () => {
       dataWatch.stop();
       await runtime.lineWatch.stop();
+      await engine.soldOut.stop();
       // A last attempt to undo reserves answered 503; what is left expires by itself.
       await engine.close();
       await runtime.stop();
