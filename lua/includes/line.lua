@@ -41,12 +41,21 @@ local function encodeTicket(t)
   return table.concat({t.s, t.sku, t.u, tostring(t.q), t.o, t.j, t.lobby, string.format('%.17g', t.place), t.at}, '|')
 end
 
--- The line keys of one SKU. `templates`: {line, users, gone, tickets, record, sweepDue, outbox, retentionMs}.
+-- How many waiting tickets one script call ends or looks at at most, per line (L.endBudget). The
+-- rest are left to further calls: the line stays filed in the line-due index, due at once, and the
+-- line watch (src/services/lineWatch.ts) serves it again until none is left; a ticket read
+-- meanwhile ends its own ticket (settleTicket). So no script blocks its shard for long, however
+-- long the line.
+local LINE_END_LIMIT = 500
+
+-- The line keys of one SKU, and what is left of its LINE_END_LIMIT in this call. `templates`:
+-- {line, users, gone, tickets, record, sweepDue, outbox, lineDue, retentionMs}.
 local function lineOf(sku, stockKey, expiryKey, buyersKey, templates)
   return {sku = sku, stockKey = stockKey, expiryKey = expiryKey, buyersKey = buyersKey,
     lineKey = fromTemplate(templates.line, sku), usersKey = fromTemplate(templates.users, sku),
     goneKey = fromTemplate(templates.gone, sku), ticketsKey = templates.tickets, recordTemplate = templates.record,
-    dueKey = templates.sweepDue, outboxKey = templates.outbox, lineDueKey = templates.lineDue, retentionMs = templates.retentionMs}
+    dueKey = templates.sweepDue, outboxKey = templates.outbox, lineDueKey = templates.lineDue, retentionMs = templates.retentionMs,
+    endBudget = LINE_END_LIMIT}
 end
 
 -- How many of a lined SKU's expired holds one serving of its line returns at most.
@@ -231,26 +240,22 @@ local function admit(L, id, t, state, holdTtlMs, now, events)
   events[#events + 1] = ticketEvent('ADMIT', id, t, now)
 end
 
--- How many waiting tickets one serving of a line ends or looks at at most. The rest are left to
--- further calls: the line stays filed in the line-due index, due at once, and the line watch
--- (src/services/lineWatch.ts) serves it again until none is left; a ticket read meanwhile ends its
--- own ticket (settleTicket). So no script blocks its shard for long, however long the line.
-local LINE_END_LIMIT = 500
-
--- Ends the waiting tickets that can no longer be served, `budget` at most (returns whether some may
--- remain): every one once the sale ended (CLOSED), else one wanting more units than remain unsold
--- (SOLD_OUT: nothing can ever come back to it). Finding those takes a pass over the line in place
--- order, skipped while the largest wanted (lineMaxQty) fits in the unsold units; a pass longer than
--- one call goes on where it stopped (lineSettleFrom, a place) in the next, and starts again when
--- the unsold units changed meanwhile (lineSettleFor). A finished pass lowers lineMaxQty to the
--- largest it kept (lineSettleMax).
-local function settleUnservable(L, unsold, closed, now, events, budget)
+-- Ends the waiting tickets that can no longer be served, as many as L.endBudget allows (returns
+-- whether some may remain): every one once the sale ended (CLOSED), else one wanting more units
+-- than remain unsold (SOLD_OUT: nothing can ever come back to it). Finding those takes a pass over
+-- the line in place order, skipped while the largest wanted (lineMaxQty) fits in the unsold units;
+-- a pass longer than one call goes on where it stopped (lineSettleFrom, a place) in the next, and
+-- starts again when the unsold units changed meanwhile (lineSettleFor). A finished pass lowers
+-- lineMaxQty to the largest it kept (lineSettleMax).
+local function settleUnservable(L, unsold, closed, now, events)
+  local budget = L.endBudget
   if budget <= 0 then
     return true
   end
   if closed then
     local ids = redis.call('ZRANGE', L.lineKey, 0, budget - 1)
     endTickets(L, ids, readTickets(L, ids), 'C', now, events)
+    L.endBudget = budget - #ids
     return #ids == budget
   end
   local v = redis.call('HMGET', L.stockKey, 'lineMaxQty', 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
@@ -269,6 +274,7 @@ local function settleUnservable(L, unsold, closed, now, events, budget)
   for n = 1, #rows, 2 do
     ids[#ids + 1] = rows[n]
   end
+  L.endBudget = budget - #ids
   local ts, endIds, endTs = readTickets(L, ids), {}, {}
   for i, id in ipairs(ids) do
     if ts[i].q > unsold then
@@ -289,8 +295,9 @@ end
 
 -- Ends every waiting ticket, CLOSED: the line is removed (an administrator's call, not bounded).
 local function closeLine(L, now, events)
-  while settleUnservable(L, 0, true, now, events, LINE_END_LIMIT) do
-  end
+  repeat
+    L.endBudget = LINE_END_LIMIT
+  until not settleUnservable(L, 0, true, now, events)
   redis.call('HDEL', L.stockKey, 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
   redis.call('ZREM', L.lineDueKey, L.sku)
   foldGone(L)
@@ -298,9 +305,8 @@ end
 
 -- Admits the head tickets while the SKU has units for them, strictly in line order (a ticket
 -- wanting 2 is not passed by one wanting 1), and ends those that can no longer be served
--- (LINE_END_LIMIT at most per call). Called by every script that makes units available or sells
--- them, in the same atomic step. Appends the line's events to `events`; returns whether anything
--- changed.
+-- (L.endBudget at most). Called by every script that makes units available or sells them, in the
+-- same atomic step. Appends the line's events to `events`; returns whether anything changed.
 local function serveLine(L, now, events)
   if not hasLine(L.stockKey) then
     return false
@@ -312,11 +318,10 @@ local function serveLine(L, now, events)
   local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'available', 'locations', 'lineHoldTtlMs', 'endsAt')
   local unsold, holdTtlMs, endsAt = tonumber(v[1]) - tonumber(v[2]), tonumber(v[5]), tonumber(v[6])
   local closed = endsAt ~= nil and now >= endsAt
-  local budget = LINE_END_LIMIT
   if not closed then
     local state = {stockKey = L.stockKey, available = tonumber(v[3])}
     readActiveLocations(state, v[4])
-    while budget > 0 do
+    while L.endBudget > 0 do
       local head = redis.call('ZRANGE', L.lineKey, 0, 0, 'WITHSCORES')
       if #head == 0 or tonumber(head[2]) < 0 then
         break
@@ -325,7 +330,7 @@ local function serveLine(L, now, events)
       local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
       if t.q > unsold then
         endTicket(L, id, t, 'S', now, events)
-        budget = budget - 1
+        L.endBudget = L.endBudget - 1
       elseif availableFor(state, nil) >= t.q then
         admit(L, id, t, state, holdTtlMs, now, events)
       else
@@ -333,7 +338,7 @@ local function serveLine(L, now, events)
       end
     end
   end
-  local unsettled = settleUnservable(L, unsold, closed, now, events, budget)
+  local unsettled = settleUnservable(L, unsold, closed, now, events)
   foldGone(L)
   fileLineDue(L, now, unsettled)
   if #events > before then

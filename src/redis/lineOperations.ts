@@ -4,10 +4,12 @@ import { type Ticket, pollAfterMs } from '../domain/line';
 import { lineNotFound, purchaseLimitExceeded, saleNotActive, skuNotFound, soldOut, ticketNotFound } from '../domain/refusals';
 import { IN_DOUBT } from './inDoubt';
 import { decodeTicket } from './lineTicket';
+import { allPartitions } from './partitions';
 import type { RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import type { ReservationOperations } from './reservationOperations';
-import { lineJoinCall, lineTicketCall } from './scriptCalls';
+import { Batcher } from './reserveBatcher';
+import { type JoinArgument, lineJoinCall, lineTicketCall } from './scriptCalls';
 
 type Reply = (string | number)[];
 
@@ -19,23 +21,30 @@ export interface TicketOutcome {
 
 /** How many distinct draws the lobby shuffle picks from (uniform in [0, 1) at this resolution). */
 const DRAW_RANGE = 2 ** 47;
+/** Joins of one partition folded into one script call at most. */
+const MAX_JOIN_BATCH = 128;
 
 /**
- * Waiting lines: joining, reading and leaving a ticket (lua/line_join.lua, lua/line_ticket.lua).
+ * Waiting lines: joining (folded per partition into one script call, each join decided as if
+ * alone), reading and leaving a ticket (lua/line_join.lua, lua/line_ticket.lua).
  * Admission itself runs inside the scripts that make units available (lua/includes/line.lua).
  */
 export class LineOperations {
+  /** Per partition, the batcher that folds its joins into one script call, like reserves (reserveBatcher.ts). */
+  private readonly joinBatchers: Batcher<JoinArgument, Reply>[];
+
   constructor(
     private readonly store: RedisStore,
     private readonly reservations: ReservationOperations,
-  ) {}
+  ) {
+    this.joinBatchers = allPartitions(store.keys.partitions).map(() => new Batcher<JoinArgument, Reply>((joins) => this.joinMany(joins), MAX_JOIN_BATCH));
+  }
 
   async join(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
     // The ticket's id is a reservation id homed in the SKU's partition: an admitted ticket's hold takes it.
-    const call = lineJoinCall(this.store, sku, newReservationId(partition), userId, qty, orderId, randomInt(DRAW_RANGE) / DRAW_RANGE);
-    const reply = await this.store.run<Reply>(call, { consequence: IN_DOUBT.join });
+    const reply = await this.joinBatchers[partition].submit({ sku, ticketId: newReservationId(partition), userId, qty, orderId, draw: randomInt(DRAW_RANGE) / DRAW_RANGE });
     switch (reply[0]) {
       case ReplyCode.Ok:
       case ReplyCode.Repeated:
@@ -54,6 +63,12 @@ export class LineOperations {
       default:
         throw refusal(reply[0] as ReplyCode);
     }
+  }
+
+  /** One call of lua/line_join.lua for the joins of one partition that arrived in one event-loop turn. */
+  private joinMany(joins: JoinArgument[]): Promise<Reply[]> {
+    const partition = this.store.keys.partitionOfSku(joins[0].sku);
+    return this.store.run<Reply[]>(lineJoinCall(this.store, partition, joins), { consequence: IN_DOUBT.join });
   }
 
   /** Lined SKUs of a partition with an admitted hold whose time ran out by `beforeMs`. */

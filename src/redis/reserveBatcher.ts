@@ -1,7 +1,8 @@
 /**
- * Folds the reserve requests that arrive within one event-loop turn into one call of the reserve
- * script: one round trip, one script run and one outbox entry for all of them, while each request
- * is still decided on its own, in arrival order, exactly as if it had run alone.
+ * Folds the requests that arrive within one event-loop turn into one script call (the reserves of
+ * a partition into lua/reserve.lua, its line joins into lua/line_join.lua): one round trip, one
+ * script run and one outbox entry for all of them, while each request is still decided on its
+ * own, in arrival order, exactly as if it had run alone.
  */
 export interface BatchItem<Request, Reply> {
   request: Request;

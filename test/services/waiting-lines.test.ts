@@ -6,7 +6,9 @@
  * end SOLD_OUT; lobby tickets are shuffled uniformly at startsAt; removing the line closes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
+import type { DomainError } from '../../src/domain/errors';
+import type { TicketOutcome } from '../../src/redis/lineOperations';
+import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, skuIn, uniqueName } from '../support/context';
 
 type Json = Record<string, any>;
 
@@ -229,4 +231,92 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     const chiSquare = [...orders.values()].reduce((sum, n) => sum + (n - expected) ** 2 / expected, 0);
     expect(chiSquare, JSON.stringify(Object.fromEntries(orders))).toBeLessThan(20.5);
   }, 60_000);
+});
+
+describe.each(REDIS_TARGETS)('joins folded into one script call on %s Redis', (redis) => {
+  let ctx: TestContext;
+  // No reconciler pass drains (and trims) the outbox while a test reads it.
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis, env: { RECONCILE_CRON: '0 0 0 1 1 *' } });
+  });
+  afterAll(() => ctx.close());
+
+  const put = async (sku: string, body: object) => {
+    const answer = await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: body });
+    expect(answer.statusCode, answer.body).toBe(201);
+  };
+  /** SKUs of one partition, one of each kind a join may meet. */
+  const skus = async () => {
+    const name = (prefix: string) => skuIn(ctx, 0, prefix);
+    const s = { lined: name('lined-'), plain: name('plain-'), unknown: name('unknown-'), later: name('later-'), lobby: name('lobby-'), gone: name('gone-') };
+    const line = { holdTtlSeconds: 60 };
+    await put(s.lined, { total: 3, perUserLimit: 2, line });
+    await put(s.plain, { total: 5 });
+    await put(s.later, { total: 5, line, startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await put(s.lobby, { total: 5, line: { ...line, lobbySeconds: 7200 }, startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await put(s.gone, { total: 1, line });
+    const buyer = await ctx.engine.joinLine(s.gone, 'buyer', 1, null);
+    await ctx.engine.commit(buyer.ticket.id);
+    return s;
+  };
+  type Join = [keyof Awaited<ReturnType<typeof skus>>, string, number];
+  // Every outcome a join may have, in one batch: admitted, repeated, over the limit, waiting,
+  // no line, no SKU, before the lobby, in the lobby, sold out.
+  const JOINS: Join[] = [
+    ['lined', 'u1', 1],
+    ['lined', 'u2', 2],
+    ['lined', 'u1', 1],
+    ['lined', 'u3', 3],
+    ['lined', 'u4', 1],
+    ['plain', 'u1', 1],
+    ['lined', 'u2', 1],
+    ['unknown', 'u1', 1],
+    ['lined', 'u5', 2],
+    ['later', 'u1', 1],
+    ['lobby', 'u1', 1],
+    ['gone', 'u1', 1],
+    ['lined', 'u6', 2],
+  ];
+  /** What an answer says, its ticket named by the first join answered it. */
+  const outcomes = (answers: PromiseSettledResult<TicketOutcome>[]) => {
+    const ids = answers.map((a) => (a.status === 'fulfilled' ? a.value.ticket.id : null));
+    return answers.map((a) => {
+      if (a.status === 'rejected') return { refused: (a.reason as DomainError).code };
+      const { ticket, changed } = a.value;
+      return { changed, sameAs: ids.indexOf(ticket.id), status: ticket.status, position: ticket.position, unitsAhead: ticket.unitsAhead, unitsLeft: ticket.unitsLeft, lobby: ticket.lobby };
+    });
+  };
+  /** The outbox entries holding the JOIN events of `ids`. */
+  const entriesWithJoins = async (ids: string[]) => {
+    const raw = await ctx.redis.xrange(ctx.keys.outbox(0), '-', '+');
+    return raw.filter(([, fields]) => (JSON.parse(fields[1]).events as any[]).some((e) => e?.type === 'JOIN' && ids.includes(e.ticket)));
+  };
+
+  it('joins of one partition arriving in one event-loop turn run as one script call, each answered exactly as if it had run alone', async () => {
+    const [alone, batched] = [await skus(), await skus()];
+    const one = (s: Awaited<ReturnType<typeof skus>>) => ([kind, userId, qty]: Join) => ctx.engine.joinLine(s[kind], userId, qty, null);
+    const aloneAnswers: PromiseSettledResult<TicketOutcome>[] = [];
+    for (const join of JOINS) aloneAnswers.push(...(await Promise.allSettled([one(alone)(join)])));
+    const batchedAnswers = await Promise.allSettled(JOINS.map(one(batched)));
+    expect(outcomes(batchedAnswers)).toEqual(outcomes(aloneAnswers));
+    expect(outcomes(aloneAnswers).map((o) => ('refused' in o ? o.refused : `${o.status}${o.changed ? '' : ' again'}`))).toEqual([
+      'ADMITTED',
+      'ADMITTED',
+      'ADMITTED again',
+      'PURCHASE_LIMIT_EXCEEDED',
+      'WAITING',
+      'LINE_NOT_FOUND',
+      'ADMITTED again',
+      'SKU_NOT_FOUND',
+      'WAITING',
+      'SALE_NOT_ACTIVE',
+      'WAITING',
+      'SOLD_OUT',
+      'WAITING',
+    ]);
+    // One outbox entry (one script call) for the batch; one per join alone.
+    const ticketIds = (answers: PromiseSettledResult<TicketOutcome>[]) => answers.flatMap((a) => (a.status === 'fulfilled' && a.value.changed ? [a.value.ticket.id] : []));
+    expect(await entriesWithJoins(ticketIds(batchedAnswers))).toHaveLength(1);
+    expect(await entriesWithJoins(ticketIds(aloneAnswers))).toHaveLength(ticketIds(aloneAnswers).length);
+  });
 });
