@@ -290,14 +290,36 @@ export function restoreSkuCall(context: CallContext, snapshot: SkuRestore): Scri
   return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition)], args };
 }
 
-/** lua/line_join.lua: `draw` is the lobby shuffle's draw in [0, 1). */
-export function lineJoinCall(context: CallContext, sku: string, ticketId: string, userId: string, qty: number, orderId: string | null, draw: number): ScriptCall {
+/** One join of a line, as lua/line_join.lua takes it. */
+export interface JoinArgument {
+  sku: string;
+  /** The ticket's id: a reservation id homed in the SKU's partition (an admitted ticket's hold takes it). */
+  ticketId: string;
+  userId: string;
+  qty: number;
+  orderId: string | null;
+  /** The lobby shuffle's draw, in [0, 1). */
+  draw: number;
+}
+
+/** lua/line_join.lua for several joins of one partition's lines: each distinct SKU's keys once, the joins naming their SKU by number. */
+export function lineJoinCall(context: CallContext, partition: number, joins: readonly JoinArgument[]): ScriptCall {
   const { keys } = context;
-  const partition = keys.partitionOfSku(sku);
+  const skuNumbers = new Map<string, number>();
+  const joinArgs: ScriptArg[] = [];
+  for (const { sku, ticketId, userId, qty, orderId, draw } of joins) {
+    let number = skuNumbers.get(sku);
+    if (number === undefined) {
+      number = skuNumbers.size + 1;
+      skuNumbers.set(sku, number);
+    }
+    joinArgs.push(number, ticketId, userId, qty, orderId ?? '', draw);
+  }
+  const skus = [...skuNumbers.keys()];
   return {
     script: 'line_join',
-    keys: [keys.stock(sku), keys.expiry(sku), keys.buyers(sku), keys.outbox(partition)],
-    args: [...lineArgs(context, partition), sku, ticketId, userId, qty, orderId ?? '', draw],
+    keys: [keys.outbox(partition), ...skus.flatMap((sku) => skuKeys(keys, sku))],
+    args: [...lineArgs(context, partition), skus.length, ...skus, ...joinArgs],
     acknowledged: true,
   };
 }
