@@ -2,7 +2,7 @@ import { type ChainableCommander, Cluster } from 'ioredis';
 import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
-import { type ReplicaWait, replicasOnline, runScriptAndWait } from './replicatedScript';
+import { type ReplicaWait, ReplicatedScripts, replicasOnline } from './replicatedScript';
 import type { ScriptCall } from './scriptCalls';
 import { runScript } from './scripts';
 
@@ -51,20 +51,24 @@ const NEVER_SENT = /Stream isn't writeable/;
 export class RedisStore {
   /** Partitions whose data Redis lost, answered 503 until the data watch rebuilt them. */
   readonly lostPartitions = new Set<number>();
+  /** With REDIS_WAIT_REPLICAS: the calls a client is told about, each followed by its WAIT. */
+  private readonly replicated?: ReplicatedScripts;
 
   constructor(
     private readonly client: RedisClient,
     readonly keys: RedisKeys,
     readonly tuning: EngineTuning,
-  ) {}
+  ) {
+    if (tuning.redisWait.replicas > 0) this.replicated = new ReplicatedScripts(client, tuning.redisWait);
+  }
 
   /**
    * Runs one script call (built in scriptCalls.ts). A call a client is told about waits for
    * REDIS_WAIT_REPLICAS replicas first; a WAIT that falls short is answered as in doubt.
    */
   run<Reply = unknown>({ script, keys, args, acknowledged }: ScriptCall, doubt?: Doubt): Promise<Reply> {
-    const wait = this.tuning.redisWait;
-    if (acknowledged && wait.replicas > 0) return this.call((client) => runScriptAndWait(client, script, keys, args, wait) as Promise<Reply>, doubt);
+    const { replicated } = this;
+    if (acknowledged && replicated) return this.call(() => replicated.run(script, keys, args) as Promise<Reply>, doubt);
     return this.call(() => runScript(this.client, script, keys, args) as Promise<Reply>, doubt);
   }
 

@@ -24,41 +24,109 @@ const NO_SCRIPT = /^NOSCRIPT/;
 /** Pause before sending again on ASK, TRYAGAIN or CLUSTERDOWN (as CLUSTER_OPTIONS retries TRYAGAIN). */
 const RETRY_DELAY_MS = 50;
 
+/** Calls sent in one pipeline before its WAIT at most (a reserve call already folds up to 128 reserves). */
+const MAX_CALLS_PER_WAIT = 64;
+
+/** One script call on its way, with what to answer it. */
+interface Pending {
+  script: ScriptName;
+  keys: readonly string[];
+  args: readonly ScriptArg[];
+  /** Send EVAL with the source: the server answered NOSCRIPT. */
+  withSource: boolean;
+  /** Redirections are followed until then (the client's command timeout), like a lone call's. */
+  deadline: number;
+  resolve: (reply: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A hash tag's calls: those waiting for the pipeline in flight to come back. */
+interface Group {
+  queue: Pending[];
+  sending: boolean;
+}
+
 /**
- * Runs a script, then `WAIT replicas timeout` on the connection that ran it, as one pipeline:
- * inside a script WAIT returns at once, and a keyless WAIT sent alone to a Cluster goes to an
- * arbitrary node. ioredis sends a pipeline whole to the node of its keyed commands, so the WAIT
- * follows the script on that master's connection. A pipeline that holds a write is not sent again
- * by ioredis on MOVED or ASK; the script did not run then, so it is sent again here (MOVED after
- * the slot map is refreshed), within the client's command timeout, like a lone call.
+ * Scripts answered only once `WAIT replicas timeout`, run on the connection of the master that ran
+ * them, confirms the replicas have them: inside a script WAIT returns at once, and a keyless WAIT
+ * sent alone to a Cluster goes to an arbitrary node. So each script goes out in a pipeline that
+ * ends with the WAIT: ioredis sends a pipeline whole to the node of its keyed commands.
+ *
+ * A WAIT blocks its connection until the replicas answer, so the calls of one hash tag (one slot;
+ * on one Redis, all calls) take turns: those that arrive while a pipeline is out go together in
+ * the next, under one WAIT (a group commit), instead of each queueing its own behind the others.
+ *
+ * A pipeline that holds a write is not sent again by ioredis on MOVED or ASK; its scripts did not
+ * run then, so they are sent again here (MOVED after the slot map is refreshed), within the
+ * client's command timeout like a lone call. NOSCRIPT sends the source (EVAL) in the same place.
  */
-export async function runScriptAndWait(client: RedisClient, script: ScriptName, keys: readonly string[], args: readonly ScriptArg[], wait: ReplicaWait): Promise<unknown> {
-  const deadline = Date.now() + CLIENT_OPTIONS.commandTimeout!;
-  let withSource = false;
-  for (;;) {
-    const pipeline = client.pipeline();
-    queueScript(pipeline, script, keys, args, withSource);
-    pipeline.wait(wait.replicas, wait.timeoutMs);
-    const [[scriptError, reply], [waitError, confirmed]] = (await pipeline.exec()) as [Error | null, unknown][];
-    if (scriptError) {
-      const { message } = scriptError;
-      if (NO_SCRIPT.test(message) && !withSource) {
-        withSource = true;
-        continue;
-      }
-      if (client instanceof Cluster && REDIRECTED.test(message) && Date.now() < deadline) {
-        await (message.startsWith('MOVED') ? refreshSlots(client) : sleep(RETRY_DELAY_MS));
-        continue;
-      }
-      throw scriptError;
+export class ReplicatedScripts {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly wait: ReplicaWait,
+  ) {}
+
+  run(script: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+    // Every key of a call shares its partition's hash tag (keys.ts): one slot, one node.
+    const tag = this.client instanceof Cluster ? (/\{[^}]*\}/.exec(keys[0] ?? '')?.[0] ?? '') : '';
+    let group = this.groups.get(tag);
+    if (!group) this.groups.set(tag, (group = { queue: [], sending: false }));
+    const deadline = Date.now() + CLIENT_OPTIONS.commandTimeout!;
+    const queued = new Promise((resolve, reject) => group.queue.push({ script, keys, args, withSource: false, deadline, resolve, reject }));
+    if (!group.sending) void this.send(group);
+    return queued;
+  }
+
+  private async send(group: Group): Promise<void> {
+    group.sending = true;
+    try {
+      while (group.queue.length) await this.sendBatch(group, group.queue.splice(0, MAX_CALLS_PER_WAIT));
+    } finally {
+      group.sending = false;
     }
-    if (waitError) throw new ReplicasBehindError(`WAIT after lua/${script}.lua failed: ${waitError.message}`, { cause: waitError });
-    if ((confirmed as number) < wait.replicas) {
-      throw new ReplicasBehindError(
-        `REDIS_WAIT_REPLICAS is ${wait.replicas}, but ${confirmed} replicas of the shard confirmed lua/${script}.lua within ${wait.timeoutMs} ms`,
-      );
+  }
+
+  /** One pipeline: the calls' scripts, then one WAIT; answers each call, or queues it again. */
+  private async sendBatch(group: Group, batch: Pending[]): Promise<void> {
+    const pipeline = this.client.pipeline();
+    for (const call of batch) queueScript(pipeline, call.script, call.keys, call.args, call.withSource);
+    pipeline.wait(this.wait.replicas, this.wait.timeoutMs);
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) as [Error | null, unknown][];
+    } catch (error) {
+      for (const call of batch) call.reject(error);
+      return;
     }
-    return reply;
+    const [waitError, confirmed] = results[batch.length];
+    const shortBy = waitError
+      ? `WAIT failed: ${waitError.message}`
+      : (confirmed as number) < this.wait.replicas
+        ? `REDIS_WAIT_REPLICAS is ${this.wait.replicas}, but ${confirmed} replicas of the shard confirmed the write within ${this.wait.timeoutMs} ms`
+        : undefined;
+    const again: Pending[] = [];
+    let redirected: 'MOVED' | 'other' | undefined;
+    batch.forEach((call, n) => {
+      const [error, reply] = results[n];
+      if (!error) {
+        if (shortBy) call.reject(new ReplicasBehindError(shortBy, { cause: waitError ?? undefined }));
+        else call.resolve(reply);
+      } else if (NO_SCRIPT.test(error.message) && !call.withSource) {
+        call.withSource = true;
+        again.push(call);
+      } else if (this.client instanceof Cluster && REDIRECTED.test(error.message) && Date.now() < call.deadline) {
+        redirected = error.message.startsWith('MOVED') || redirected === 'MOVED' ? 'MOVED' : 'other';
+        again.push(call);
+      } else {
+        call.reject(error);
+      }
+    });
+    if (!again.length) return;
+    if (redirected === 'MOVED') await refreshSlots(this.client as Cluster);
+    else if (redirected) await sleep(RETRY_DELAY_MS);
+    group.queue.unshift(...again);
   }
 }
 
