@@ -74,7 +74,7 @@ local function join(entry, ticketId, userId, qty, orderId, draw)
     return ticketReply(L, 1, existing)
   end
 
-  local v = redis.call('HMGET', stockKey, 'total', 'sold', 'startsAt', 'endsAt', 'lineLobbyMs', 'perUserLimit')
+  local v = redis.call('HMGET', stockKey, 'total', 'sold', 'startsAt', 'endsAt', 'lineLobbyMs', 'perUserLimit', 'lineWaiting')
   local unsold, startsAt, endsAt = tonumber(v[1]) - tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
   local lobbyMs, limit = tonumber(v[5]) or 0, tonumber(v[6])
   if (startsAt and now < startsAt - lobbyMs) or (endsAt and now >= endsAt) then
@@ -106,8 +106,12 @@ local function join(entry, ticketId, userId, qty, orderId, draw)
   redis.call('HINCRBY', stockKey, 'version', 1)
   noteWantedQty(L, qty)
   events[#events + 1] = ticketEvent('JOIN', ticketId, t, now)
-  entry.served = false
-  serve(entry)
+  -- Only a ticket alone in the line may be admitted now: one behind a waiting ticket is not
+  -- admitted before it (strict order), and the line was served at this same time already.
+  if tonumber(v[7] or 0) == 0 then
+    entry.served = false
+    serve(entry)
+  end
   return ticketReply(L, 0, ticketId)
 end
 
