@@ -5,6 +5,7 @@
  * this machine that the engine is measured against.
  */
 import Fastify from 'fastify';
+import { loadConfig } from '../src/config';
 import { serverOptions } from '../src/http/app';
 import { CEILING_RESERVATION } from './lib/ceilingReservation';
 import { joinLineBody, reserveBody, reservationView, skuParams, ticketView } from '../src/http/schemas';
@@ -30,7 +31,8 @@ async function main() {
   app.get('/health', async () => ({ status: 'ok' }));
   app.post('/v1/reservations', { schema: { body: reserveBody, response: { 201: reservationView } } }, async (_request, reply) => reply.code(201).send(CEILING_RESERVATION));
   app.post('/v1/skus/:sku/line', { schema: { params: skuParams, body: joinLineBody, response: { 202: ticketView } } }, async (_request, reply) => reply.code(202).send(ticket));
-  await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
+  // The engine's accept queue (LISTEN_BACKLOG), so both meet a thousand connections alike.
+  await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1', backlog: loadConfig().listenBacklog });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 

@@ -6,6 +6,8 @@ import { MAX_PARTITIONS } from './domain/ids';
 export interface Config {
   port: number;
   host: string;
+  /** LISTEN_BACKLOG: connections the kernel queues before the server accepts them (it caps this at net.core.somaxconn). */
+  listenBacklog: number;
   /** GRPC_PORT: the gRPC interface's port on `host` (0: any free one); undefined: `off`, no gRPC server. */
   grpcPort: number | undefined;
   redisUrl: string | undefined;
@@ -106,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '127.0.0.1',
+    // Node's default, 511, drops the SYNs of a thousand shoppers connecting at once (a retry costs them a second).
+    listenBacklog: integer(env, 'LISTEN_BACKLOG', 8192, 1, 1_000_000),
     grpcPort: grpcPort(env),
     redisUrl: optional(env, 'REDIS_URL'),
     redisClusterNodes: clusterNodes(env),

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   if (!config.adminToken) {
     server.log.warn('ADMIN_TOKEN is not set: /v1/admin/* answers 401. Start with ADMIN_TOKEN=<secret> to enable it.');
   }
-  await server.listen({ port: config.port, host: config.host });
+  await server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   const url = `http://${config.host}:${config.port}`;
   writeEngineInfo(config.dataDir, { pid: process.pid, url, embeddedPostgres: !config.databaseUrl });
   const schedule = scheduleReconciler(server.runtime.reconciler, config.reconcileCron, server.log);

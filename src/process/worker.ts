@@ -48,7 +48,7 @@ export async function runWorker(config: Config): Promise<void> {
   primary.localMetrics = () => metrics.registry.getMetricsAsJSON();
   metrics.exposition = () => primary.clusterMetrics();
   if (stopping) process.exit(0);
-  await server.listen({ port: config.port, host: config.host });
+  await server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   serving = true;
   process.send!({ type: 'listening' } satisfies WorkerMessage);
 }
