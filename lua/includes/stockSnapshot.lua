@@ -1,14 +1,27 @@
 -- @include "locations"
 
+-- The partition's epoch hash beside a key of the partition: the key's hash tag, then ':epoch'
+-- (src/redis/keys.ts, RedisKeys.epoch).
+local function epochKeyOf(key)
+  return string.match(key, '^(.-{p%d+})') .. ':epoch'
+end
+
 -- Counters of one SKU after a change, as carried by outbox events:
--- {sku, total, available, reserved, sold, version} and, on a SKU with locations, a seventh
+-- {sku, total, available, reserved, sold, version, epoch} and, on a SKU with locations, an eighth
 -- element: {{location, total, available, reserved, sold, active}, ...} (includes/locations.lua).
+-- The epoch is the partition's (lua/start_epoch.lua), written into the stock hash too when it
+-- changed, so the hash tells which epoch its version counts in; a partition without one (never
+-- begun) keeps the hash's own, 0 when it has none.
 local function stockSnapshot(stockKey, sku)
-  local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold', 'version', 'locations')
-  local snapshot = {sku, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), tonumber(v[5])}
+  local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold', 'version', 'locations', 'epoch')
+  local epoch = redis.call('HGET', epochKeyOf(stockKey), 'epoch')
+  if epoch and epoch ~= v[7] then
+    redis.call('HSET', stockKey, 'epoch', epoch)
+  end
+  local snapshot = {sku, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), tonumber(v[5]), tonumber(epoch or v[7] or 0)}
   local locations = parseLocations(v[6])
   if locations then
-    snapshot[7] = locationCounters(stockKey, locations)
+    snapshot[8] = locationCounters(stockKey, locations)
   end
   return snapshot
 end

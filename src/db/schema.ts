@@ -24,6 +24,8 @@ export const skus = pgTable('skus', {
   lineLobbyMs: integer('line_lobby_ms'),
   /** Redis's per-SKU change counter at the last applied snapshot; older snapshots never win. */
   version: bigint('version', { mode: 'number' }).notNull().default(0),
+  /** The partition's shard epoch that version counts in (src/domain/changeMark.ts): a newer epoch wins whatever its version. */
+  epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
   createdAt: time('created_at').notNull().default(sql`now()`),
   updatedAt: time('updated_at').notNull().default(sql`now()`),
 });
@@ -47,6 +49,8 @@ export const stockLevels = pgTable(
     sold: integer('sold').notNull(),
     /** The SKU's Redis change counter when this row was written; older snapshots never win. */
     version: bigint('version', { mode: 'number' }).notNull().default(0),
+    /** The shard epoch that version counts in, as on `skus`. */
+    epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
     updatedAt: time('updated_at').notNull().default(sql`now()`),
   },
   (table) => [primaryKey({ columns: [table.sku, table.location] })],
@@ -262,4 +266,6 @@ export const webhookStockState = pgTable('webhook_stock_state', {
   sku: text('sku').primaryKey(),
   available: integer('available').notNull(),
   version: bigint('version', { mode: 'number' }).notNull(),
+  /** The shard epoch that version counts in, as on `skus`. */
+  epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
 });

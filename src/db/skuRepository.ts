@@ -1,4 +1,5 @@
 import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import type { ChangeMark } from '../domain/changeMark';
 import type { LocationLevel, SkuView } from '../domain/sku';
 import { type Database, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
@@ -23,53 +24,58 @@ export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | un
   return row;
 }
 
-/** Overwrites a SKU row's counters, and its locations', with what Redis holds at `version`. */
+/** Overwrites a SKU row's counters, and its locations', with what Redis holds at its epoch and version. */
 export async function writeSkuCounters(
   db: Database,
   sku: string,
-  counters: { total: number; available: number; reserved: number; sold: number; version: number; locations: LocationLevel[] },
+  counters: ChangeMark & { total: number; available: number; reserved: number; sold: number; locations: LocationLevel[] },
 ): Promise<void> {
-  const { total, available, reserved, sold, version, locations } = counters;
+  const { total, available, reserved, sold, version, epoch, locations } = counters;
   await db
     .update(skus)
-    .set({ total, available, reserved, sold, version, updatedAt: sql`now()` })
+    .set({ total, available, reserved, sold, version, epoch, updatedAt: sql`now()` })
     .where(sql`${skus.sku} = ${sku}`);
-  await replaceStockLevels(db, levelRows(sku, locations, counters.version), { force: true });
+  await replaceStockLevels(db, levelRows(sku, locations, { version, epoch }), { force: true });
 }
 
-/** A SKU's locations as `stock_levels` rows at `version`. */
-export function levelRows(sku: string, locations: readonly LocationLevel[], version: number): StockLevelRow[] {
-  return locations.map((level, position) => ({ sku, ...level, position, version }));
+/** A SKU's locations as `stock_levels` rows at `mark`. */
+export function levelRows(sku: string, locations: readonly LocationLevel[], mark: ChangeMark): StockLevelRow[] {
+  return locations.map((level, position) => ({ sku, ...level, position, version: mark.version, epoch: mark.epoch }));
 }
 
-/** One SKU's locations of that row's table: its counters at `version`, in `position` order. */
-export interface StockLevelRow extends LocationLevel {
+/** One SKU's locations of that row's table: its counters at its epoch and version, in `position` order. */
+export interface StockLevelRow extends LocationLevel, ChangeMark {
   sku: string;
   position: number;
-  version: number;
 }
 
 /**
- * Writes each SKU's locations as they stood at their version: every listed location, and the
- * SKU's other rows (a location dropped since) deleted. A SKU whose rows are newer is left alone,
- * unless `force` (a repair writing what Redis holds now).
+ * Writes each SKU's locations as they stood at their epoch and version: every listed location, and
+ * the SKU's other rows (a location dropped since) deleted. A SKU whose rows are newer (a later
+ * epoch, or a later version of the same one) is left alone, unless `force` (a repair writing what
+ * Redis holds now).
  */
 export async function replaceStockLevels(tx: Executor, rows: StockLevelRow[], { force = false } = {}): Promise<void> {
   if (!rows.length) return;
-  const newer = force ? sql`true` : sql`stock_levels.version < excluded.version`;
+  const newer = force ? sql`true` : sql`(stock_levels.epoch, stock_levels.version) < (excluded.epoch, excluded.version)`;
+  // Nor is a location added back by an older snapshot: one the SKU dropped since.
+  const noNewerRow = force ? sql`true` : sql`not exists (select 1 from stock_levels s where s.sku = x.sku and (s.epoch, s.version) > (x.epoch, x.version))`;
   await tx.execute(sql`
-    insert into stock_levels (sku, location, position, active, total, available, reserved, sold, version)
-    select sku, location, position, active, total, available, reserved, sold, version
+    insert into stock_levels (sku, location, position, active, total, available, reserved, sold, version, epoch)
+    select sku, location, position, active, total, available, reserved, sold, version, epoch
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, location text, position int, active boolean, total int, available int,
-      reserved int, sold int, version bigint)
+      reserved int, sold int, version bigint, epoch bigint)
+    where ${noNewerRow}
     on conflict (sku, location) do update set position = excluded.position, active = excluded.active, total = excluded.total,
-      available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, version = excluded.version, updated_at = now()
+      available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, version = excluded.version,
+      epoch = excluded.epoch, updated_at = now()
     where ${newer}`);
-  const listed = rows.map(({ sku, location, version }) => ({ sku, location, version }));
+  const listed = rows.map(({ sku, location, version, epoch }) => ({ sku, location, version, epoch }));
   await tx.execute(sql`
-    delete from stock_levels s using (select distinct sku, version from json_to_recordset(${jsonRows(listed)}) as x(sku text, location text, version bigint)) v
-    where s.sku = v.sku and s.version <= v.version
-      and (s.sku, s.location) not in (select sku, location from json_to_recordset(${jsonRows(listed)}) as y(sku text, location text, version bigint))`);
+    delete from stock_levels s
+    using (select distinct sku, version, epoch from json_to_recordset(${jsonRows(listed)}) as x(sku text, location text, version bigint, epoch bigint)) v
+    where s.sku = v.sku and (s.epoch, s.version) <= (v.epoch, v.version)
+      and (s.sku, s.location) not in (select sku, location from json_to_recordset(${jsonRows(listed)}) as y(sku text, location text))`);
 }
 
 /** Each SKU's locations, in position order. */
@@ -86,10 +92,11 @@ export async function loadStockLevels(db: Database, skuNames: readonly string[])
 }
 
 /**
- * Writes a SKU's settings and counters as Redis had them at `version`; a row already holding a
- * newer version (the reconciler got there first) is left as it is.
+ * Writes a SKU's settings and counters as Redis had them at `mark`; a row already holding a newer
+ * one (the reconciler got there first) is left as it is.
  */
-export async function upsertSku(db: Database, view: SkuView, version: number): Promise<void> {
+export async function upsertSku(db: Database, view: SkuView, mark: ChangeMark): Promise<void> {
+  const { version, epoch } = mark;
   const row = {
     sku: view.sku,
     total: view.total,
@@ -102,14 +109,15 @@ export async function upsertSku(db: Database, view: SkuView, version: number): P
     lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
     lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
     version,
+    epoch,
   };
-  // Two statements, each kept by the version from overwriting newer rows: no transaction needed,
+  // Two statements, each kept by the mark from overwriting newer rows: no transaction needed,
   // which the workers' proxy driver does not offer.
   await db
     .insert(skus)
     .values(row)
-    .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`${skus.version} < ${version}` });
-  await replaceStockLevels(db, levelRows(view.sku, view.locations, version));
+    .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`(${skus.epoch}, ${skus.version}) < (${epoch}, ${version})` });
+  await replaceStockLevels(db, levelRows(view.sku, view.locations, mark));
 }
 
 /** The reason an implied COMMIT movement carries (see recordImpliedCommitMovements). */
@@ -202,7 +210,7 @@ export async function listSkuNames(db: Database, limit: number): Promise<string[
 /** A statement runner: the database, or a transaction of it. */
 type Executor = Pick<Database, 'execute'>;
 
-export interface SkuSettingsRow {
+export interface SkuSettingsRow extends ChangeMark {
   sku: string;
   per_user_limit: number | null;
   starts_at: number | null;
@@ -214,37 +222,35 @@ export interface SkuSettingsRow {
   available: number;
   reserved: number;
   sold: number;
-  version: number;
 }
 
-export interface SkuSnapshotRow {
+export interface SkuSnapshotRow extends ChangeMark {
   sku: string;
   total: number;
   available: number;
   reserved: number;
   sold: number;
-  version: number;
 }
 
-/** The drain's SET events: creates missing rows, updates settings (the line's too) unless a newer version is there. */
+/** The drain's SET events: creates missing rows, updates settings (the line's too) unless a newer epoch and version is there. */
 export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Promise<void> {
   await tx.execute(sql`
-    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, version)
+    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, version, epoch)
     select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)},
-      line_hold_ttl_ms, line_lobby_ms, version
+      line_hold_ttl_ms, line_lobby_ms, version, epoch
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int,
-      per_user_limit int, starts_at bigint, ends_at bigint, line_hold_ttl_ms int, line_lobby_ms int, version bigint)
+      per_user_limit int, starts_at bigint, ends_at bigint, line_hold_ttl_ms int, line_lobby_ms int, version bigint, epoch bigint)
     on conflict (sku) do update set
       per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       line_hold_ttl_ms = excluded.line_hold_ttl_ms, line_lobby_ms = excluded.line_lobby_ms, updated_at = now()
-    where skus.version <= excluded.version`);
+    where (skus.epoch, skus.version) <= (excluded.epoch, excluded.version)`);
 }
 
-/** The drain's counter snapshots: an older snapshot never overwrites a newer one. */
+/** The drain's counter snapshots: an older snapshot (an earlier epoch, or an earlier version of the same one) never overwrites a newer one. */
 export async function applySkuSnapshots(tx: Executor, rows: SkuSnapshotRow[]): Promise<void> {
   await tx.execute(sql`
     update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
-      version = x.version, updated_at = now()
-    from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int, version bigint)
-    where s.sku = x.sku and s.version < x.version`);
+      version = x.version, epoch = x.epoch, updated_at = now()
+    from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int, version bigint, epoch bigint)
+    where s.sku = x.sku and (s.epoch, s.version) < (x.epoch, x.version)`);
 }

@@ -1,3 +1,4 @@
+import type { ChangeMark } from '../domain/changeMark';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DeliveryState, WebhookEndpoint, WebhookEventType } from '../domain/webhooks';
 import { type Database, queryRows } from './client';
@@ -282,23 +283,23 @@ export async function insertEventsWithDeliveries(tx: Pick<Database, 'execute'>, 
 }
 
 /**
- * Saves each SKU's available units at its version, unless a newer version is saved; answers the
+ * Saves each SKU's available units at its epoch and version, unless a newer one is saved; answers the
  * SKUs saved, each with the units saved before (null for a SKU not saved before).
  */
 export async function saveStockStates(
   tx: Pick<Database, 'execute'>,
-  rows: { sku: string; available: number; version: number }[],
+  rows: ({ sku: string; available: number } & ChangeMark)[],
 ): Promise<{ sku: string; previous: number | null }[]> {
   // Every part of one statement reads the table as it was before it: `before` is the last state recorded.
   return queryRows<{ sku: string; previous: number | null }>(
     tx,
     sql`
-    with x as (select * from json_to_recordset(${jsonRows(rows)}) as x(sku text, available int, version bigint)),
+    with x as (select * from json_to_recordset(${jsonRows(rows)}) as x(sku text, available int, version bigint, epoch bigint)),
     before as (select s.sku, s.available from webhook_stock_state s join x using (sku)),
     saved as (
-      insert into webhook_stock_state (sku, available, version) select sku, available, version from x
-      on conflict (sku) do update set available = excluded.available, version = excluded.version
-      where webhook_stock_state.version < excluded.version
+      insert into webhook_stock_state (sku, available, version, epoch) select sku, available, version, epoch from x
+      on conflict (sku) do update set available = excluded.available, version = excluded.version, epoch = excluded.epoch
+      where (webhook_stock_state.epoch, webhook_stock_state.version) < (excluded.epoch, excluded.version)
       returning sku)
     select saved.sku, before.available as previous from saved left join before using (sku)`,
   );

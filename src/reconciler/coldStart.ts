@@ -24,6 +24,9 @@ import { skuPages } from './skuPages';
 export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
   if (!rows.length) return { skus: 0, holds: 0 };
   const names = rows.map((row) => row.sku);
+  // Restored in a begun epoch, so their snapshots reach Postgres (a partition whose epoch key is
+  // gone, its other data not, would write snapshots of epoch 0, older than Postgres's rows).
+  for (const partition of new Set(names.map((sku) => maintenance.partitionOfSku(sku)))) await maintenance.startEpoch(partition, 'ensure');
   await recordImpliedCommitMovements(db, names);
   const now = await maintenance.redisTimeMs();
   const [facts, pending, committed, levels, tickets] = await Promise.all([

@@ -1,3 +1,4 @@
+import { isNewer } from '../domain/changeMark';
 import type { Database } from '../db/client';
 import { COUNTER_FIELDS, type CounterField, type DriftItem } from '../domain/reconcile';
 import { type LevelFacts, type SkuFacts, loadSkuFacts } from '../db/factsRepository';
@@ -44,7 +45,9 @@ function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
 
 /**
  * Compares every SKU's Redis counters with Postgres, and on a SKU with locations each location's.
- * A SKU is compared only once Postgres has drained all of its changes (equal versions); a SKU whose
+ * A SKU is compared only once Postgres has drained all of its changes (Redis's epoch and version no
+ * newer than Postgres's, src/domain/changeMark.ts: a SKU untouched since a failover that rewound it
+ * is compared, Postgres then holding a later version of the same epoch); a SKU whose
  * counters differ, or do not add up, is judged against the facts in Postgres. With `repair`, the
  * wrong side is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its
  * own expiry index), Postgres's rows from Redis once Redis is right; a SKU Redis lost is restored.
@@ -62,7 +65,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     const levels = await loadStockLevels(db, page.filter(({ redis }) => redis?.located).map(({ row }) => row.sku));
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
-      if (redis && redis.version > row.version) result.busy.push(row.sku);
+      if (redis && isNewer(redis, row)) result.busy.push(row.sku);
       else if (!redis || !sameCounters(redis, row) || !isConserved(redis)) suspects.push({ row, redis });
       else if (redis.located && !sameLocations(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
     }

@@ -1,3 +1,4 @@
+import { isNewer } from '../domain/changeMark';
 import type { Database } from '../db/client';
 import { countLineTickets } from '../db/lineTicketRepository';
 import type { SkuRow } from '../db/skuRepository';
@@ -18,7 +19,7 @@ export async function checkLineDrift(
   options: { repair: boolean },
 ): Promise<{ drift: DriftItem[]; notRepaired: string[] }> {
   const result = { drift: [] as DriftItem[], notRepaired: [] as string[] };
-  const settled = page.filter((entry): entry is { row: SkuRow; redis: StockCounters } => entry.redis !== null && entry.redis.version <= entry.row.version);
+  const settled = page.filter((entry): entry is { row: SkuRow; redis: StockCounters } => entry.redis !== null && !isNewer(entry.redis, entry.row));
   if (!settled.length) return result;
   const counts = await countLineTickets(
     db,

@@ -14,6 +14,11 @@ export interface WatchLog {
  * gone. The engine then answers 503 for that partition while it rebuilds from Postgres what
  * Postgres knows of it (SKUs, pending holds, per-user counts, Idempotency-Key bindings), and
  * serves it again once done; the other partitions keep serving.
+ *
+ * It also begins each partition's new shard epoch (src/domain/changeMark.ts): before a rebuild, and
+ * when the master serving a partition is not the one its epoch began on (a failover promoted a
+ * replica, which may have missed the last writes: its versions rewound), so Postgres takes the
+ * next change of every SKU whatever its version.
  */
 export class RedisDataWatch {
   /** Partitions being rebuilt. */
@@ -36,6 +41,7 @@ export class RedisDataWatch {
   async startUp(): Promise<RestoreResult> {
     await this.maintenance.adoptPartitionCount();
     const lost = await this.lostPartitions();
+    for (const partition of this.maintenance.partitions) await this.maintenance.startEpoch(partition, lost.has(partition) ? 'rebuild' : 'ensure');
     const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
     for (const partition of this.maintenance.partitions) await this.maintenance.writeDataMarker(partition);
     return restored;
@@ -69,6 +75,21 @@ export class RedisDataWatch {
     return this.checking;
   }
 
+  /** Begins a new epoch in each partition (but those being rebuilt) whose master changed. */
+  private async checkMasters(lost: Set<number>): Promise<void> {
+    const changed: string[] = [];
+    for (const partition of this.maintenance.partitions) {
+      if (lost.has(partition)) continue;
+      try {
+        const { begun, epoch, replid } = await this.maintenance.startEpoch(partition, 'ensure');
+        if (begun) changed.push(`${partition} (epoch ${epoch}, master ${replid})`);
+      } catch {
+        // Its master unreachable (a failover under way): checked again next tick.
+      }
+    }
+    if (changed.length) this.log.warn(`Redis partitions began a new shard epoch (their master changed, or none had begun): ${changed.join(', ')}`);
+  }
+
   private async checkOnce(): Promise<void> {
     let lost: Set<number>;
     try {
@@ -80,6 +101,7 @@ export class RedisDataWatch {
     for (const partition of this.maintenance.markedLost()) {
       if (!lost.has(partition) && !this.rebuilding.has(partition)) this.maintenance.markServing(partition);
     }
+    await this.checkMasters(lost);
     if (!lost.size) return;
     const fresh = [...lost].filter((partition) => !this.rebuilding.has(partition));
     for (const partition of lost) {
@@ -91,6 +113,7 @@ export class RedisDataWatch {
     }
     try {
       await this.maintenance.adoptPartitionCount();
+      for (const partition of lost) await this.maintenance.startEpoch(partition, 'rebuild');
       const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
       for (const partition of lost) {
         await this.maintenance.writeDataMarker(partition);

@@ -2,6 +2,7 @@ import type { NewBindingRow } from '../db/factsRepository';
 import type { LineRemovalRow, LineTicketRow } from '../db/lineTicketRepository';
 import type { NewReservationRow, ReservationExtensionRow, ReservationFinishRow, ReservationItemRow } from '../db/reservationRepository';
 import type { MovementRow, SkuSettingsRow, SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
+import { isNewer } from '../domain/changeMark';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { OutboxEntry, OutboxEvent, StockSnapshot, TicketEvent } from '../redis/outboxEntry';
 import { type HoldUnits, decodeHoldUnits } from '../redis/holdUnits';
@@ -22,7 +23,7 @@ export interface WritePlan {
   movements: MovementRow[];
   skuSettings: SkuSettingsRow[];
   snapshots: SkuSnapshotRow[];
-  /** Every location of each SKU in `snapshots`, at the same version. */
+  /** Every location of each SKU in `snapshots`, at the same epoch and version. */
   levels: StockLevelRow[];
   /** Each ticket once, in the latest state the batch gave it. */
   tickets: LineTicketRow[];
@@ -47,6 +48,8 @@ const ticketRow = (event: TicketEvent): LineTicketRow => ({
   at: event.at,
 });
 
+const markOf = (snapshot: StockSnapshot) => ({ version: snapshot[5], epoch: snapshot[6] });
+
 const emptyPlan = (): WritePlan => ({
   reservations: [],
   bindings: [],
@@ -65,8 +68,8 @@ const emptyPlan = (): WritePlan => ({
 /**
  * Plans the Postgres writes of a batch. Every row is keyed so that writing the same batch twice
  * changes nothing: reservations and items by id, movements by stream entry, event, line and (on a
- * SKU with locations) location, SKU counters by their Redis version (an older snapshot never
- * overwrites a newer one), tickets by id (a ticket leaves WAITING once, and never comes back).
+ * SKU with locations) location, SKU counters by their Redis epoch and version (an older snapshot
+ * never overwrites a newer one; a newer epoch wins whatever its version, src/domain/changeMark.ts), tickets by id (a ticket leaves WAITING once, and never comes back).
  */
 export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   const plan = emptyPlan();
@@ -127,7 +130,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         extensions.set(event.id, event.expiresAt);
         break;
       case 'SET': {
-        const [, total, available, reserved, sold, version] = stock.find(([sku]) => sku === event.sku)!;
+        const [, total, available, reserved, sold, version, epoch] = stock.find(([sku]) => sku === event.sku)!;
         settings.set(event.sku, {
           sku: event.sku,
           per_user_limit: event.perUserLimit ?? null,
@@ -140,6 +143,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
           reserved,
           sold,
           version,
+          epoch,
         });
         if (!event.line) lineRemovals.set(event.sku, at);
         const extra = { reason: `total set to ${total}`, actor: event.actor };
@@ -168,13 +172,13 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
     events.forEach((event, e) => planEvent(event, `${eventKeyPrefix}:${e}`, stock));
     for (const snapshot of stock) {
       const known = latest.get(snapshot[0]);
-      if (!known || known[5] < snapshot[5]) latest.set(snapshot[0], snapshot);
+      if (!known || isNewer(markOf(snapshot), markOf(known))) latest.set(snapshot[0], snapshot);
     }
   }
-  for (const [sku, total, available, reserved, sold, version, rows] of latest.values()) {
-    plan.snapshots.push({ sku, total, available, reserved, sold, version });
+  for (const [sku, total, available, reserved, sold, version, epoch, rows] of latest.values()) {
+    plan.snapshots.push({ sku, total, available, reserved, sold, version, epoch });
     const levels = rows ? levelsOfRows(rows) : [defaultLevel({ total, available, reserved, sold })];
-    levels.forEach((level, position) => plan.levels.push({ sku, ...level, position, version }));
+    levels.forEach((level, position) => plan.levels.push({ sku, ...level, position, version, epoch }));
   }
   for (const [id, expiresAt] of extensions) plan.extensions.push({ id, expires_at: expiresAt });
   plan.skuSettings = [...settings.values()];

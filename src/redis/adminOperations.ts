@@ -1,3 +1,4 @@
+import type { ChangeMark } from '../domain/changeMark';
 import { DomainError } from '../domain/errors';
 import { locationRequired, skuNotFound } from '../domain/refusals';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
@@ -22,7 +23,7 @@ export class AdminOperations {
    * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
    * lacks is refused with SKU_NOT_FOUND, to be restored first.
    */
-  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; version: number }> {
+  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; mark: ChangeMark }> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
     const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate), { consequence: IN_DOUBT.admin });
@@ -35,13 +36,13 @@ export class AdminOperations {
       const requestedTotal = location === undefined ? settings.total : settings.locations?.find((level) => level.location === location)?.total;
       throw refusal(ReplyCode.TotalBelowCommitted, { ...(location === undefined ? {} : { location }), requestedTotal, reserved, sold });
     }
-    const [code, total, available, reserved, sold, version, rows] = reply as [number, number, number, number, number, number, LocationCounterRow[]?];
+    const [code, total, available, reserved, sold, version, epoch, rows] = reply as [number, number, number, number, number, number, number, LocationCounterRow[]?];
     const { perUserLimit, startsAt, endsAt } = settings;
     const counters = { total, available, reserved, sold };
     const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];
     // The line's counts move with admissions the script may have made: read as they now stand.
     const line = settings.line ? ((await this.reads.getSku(sku))?.line ?? null) : null;
-    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line }, version };
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line }, mark: { epoch, version } };
   }
 
   /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */

@@ -167,6 +167,17 @@ export class RedisKeys {
     return `${this.tag(partition)}:data-marker`;
   }
 
+  /**
+   * Hash of the partition's epoch (lua/start_epoch.lua): `epoch`, the Redis time (ms) it began,
+   * and `replid`, the replication id of the master it began on. A failover or a rebuild begins a
+   * new one, so Postgres tells a SKU's newer counters from a rewind (docs/architecture.md#the-shard-epoch).
+   * Scripts find it beside any key of the partition: that key's hash tag, then `:epoch`
+   * (lua/includes/stockSnapshot.lua).
+   */
+  epoch(partition: number): string {
+    return `${this.tag(partition)}:epoch`;
+  }
+
   /** How many partitions the data in Redis is laid out in: every engine sharing it must agree. */
   partitionCount(): string {
     return `${this.prefix}:partition-count`;

@@ -7,8 +7,11 @@ import type { IdempotencyBinding } from './idempotencyBinding';
 import type { LocationCounterRow } from './stockHash';
 import { type ReservationRecord, decodeReserveEvent } from './reservationRecord';
 
-/** [sku, total, available, reserved, sold, version] after the change, and each location's counters on a SKU with locations. */
-export type StockSnapshot = [string, number, number, number, number, number, LocationCounterRow[]?];
+/**
+ * [sku, total, available, reserved, sold, version, epoch] after the change (epoch: the partition's
+ * shard epoch, src/domain/changeMark.ts), and each location's counters on a SKU with locations.
+ */
+export type StockSnapshot = [string, number, number, number, number, number, number, LocationCounterRow[]?];
 /** [reservationId, sku, units]: units a number, or a units text where the SKU has locations (holdUnits.ts). */
 export type HoldLine = [string, string, number | string];
 
@@ -121,7 +124,17 @@ function parseEvent(raw: Record<string, unknown> | string): OutboxEvent {
   return raw as unknown as OutboxEvent;
 }
 
+/** A snapshot written before snapshots carried the epoch (no seventh number) counts in epoch 0. */
+function withEpoch(snapshot: unknown[]): StockSnapshot {
+  return (typeof snapshot[6] === 'number' ? snapshot : [...snapshot.slice(0, 6), 0, ...snapshot.slice(6)]) as StockSnapshot;
+}
+
 export function parseEntry(entryId: string, json: string, partition = 0): OutboxEntry {
   const raw = JSON.parse(json);
-  return { entryId, eventKeyPrefix: partition ? `p${partition}/${entryId}` : entryId, events: list<Record<string, unknown> | string>(raw.events).map(parseEvent), stock: list(raw.stock) };
+  return {
+    entryId,
+    eventKeyPrefix: partition ? `p${partition}/${entryId}` : entryId,
+    events: list<Record<string, unknown> | string>(raw.events).map(parseEvent),
+    stock: list<unknown[]>(raw.stock).map(withEpoch),
+  };
 }

@@ -260,6 +260,11 @@ export function repairLineCall({ keys }: CallContext, sku: string, expectedVersi
   return { script: 'repair_line', keys: [keys.stock(sku), keys.line(sku), keys.outbox(keys.partitionOfSku(sku))], args: [expectedVersion, admitted, sku] };
 }
 
+/** lua/start_epoch.lua: a new shard epoch of the partition, always ('rebuild'), or unless one began on the master serving it ('ensure'). */
+export function startEpochCall({ keys }: CallContext, partition: number, mode: 'ensure' | 'rebuild'): ScriptCall {
+  return { script: 'start_epoch', keys: [keys.epoch(partition)], args: [mode] };
+}
+
 /** lua/restore_sku.lua: the snapshot, then its holds, buyers, tickets, the line's users and gaps. */
 export function restoreSkuCall(context: CallContext, snapshot: SkuRestore): ScriptCall {
   const { keys } = context;

@@ -1,3 +1,4 @@
+import type { ChangeMark } from '../domain/changeMark';
 import type { Allocation } from '../domain/reservation';
 import type { LocationLevel } from '../domain/sku';
 import { type LocationTotals, encodeLevels, skuViewOf } from './stockHash';
@@ -8,15 +9,15 @@ import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
-import { repairLineCall, repairStockCall, restoreSkuCall, sweepExpiredCall } from './scriptCalls';
+import { repairLineCall, repairStockCall, restoreSkuCall, startEpochCall, sweepExpiredCall } from './scriptCalls';
 import { type ReservationRecord, encodeReservationRecord } from './reservationRecord';
 
-export interface StockCounters {
+/** Where a SKU's counters stand: its change counter and the shard epoch of its last change (the stock hash's `epoch`). */
+export interface StockCounters extends ChangeMark {
   total: number;
   available: number;
   reserved: number;
   sold: number;
-  version: number;
   /** Every location's counters ("default" alone on a SKU without locations). */
   locations: LocationLevel[];
   /** Whether the SKU was given locations (its counters then live per location too). */
@@ -111,6 +112,7 @@ export class StockMaintenance {
         reserved,
         sold,
         version: Number(hash.version ?? 0),
+        epoch: Number(hash.epoch ?? 0),
         locations,
         located: hash.locations !== undefined,
         lineWaiting: Number(hash.lineWaiting ?? 0),
@@ -231,6 +233,16 @@ export class StockMaintenance {
           `start with REDIS_PARTITIONS=${recorded}, or empty Redis and let the engine rebuild it from Postgres in the new layout`,
       );
     }
+  }
+
+  /**
+   * Begins a new shard epoch of the partition (lua/start_epoch.lua): for a 'rebuild' always; to
+   * 'ensure' one only when the master serving it is not the one its epoch began on (a failover),
+   * or none began. Answers the epoch and whether this call began it.
+   */
+  async startEpoch(partition: number, mode: 'ensure' | 'rebuild'): Promise<{ begun: boolean; epoch: number; replid: string }> {
+    const [begun, epoch, replid] = await this.store.run<[number, number, string]>(startEpochCall(this.store, partition, mode));
+    return { begun: begun === 1, epoch, replid };
   }
 
   /** Marks a partition as holding the engine's data again, and serves it. */

@@ -46,13 +46,13 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
   const { engine, maintenance, db } = services;
   const known = await findSkuRow(db, sku);
   const put = async () => engine.setStock(sku, await settingsNow(), actor, { mayCreate: !known });
-  const { created, view, version } = await put().catch(async (error) => {
+  const { created, view, mark } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreSkus(maintenance, db, [known]);
     return put();
   });
   try {
-    await upsertSku(db, view, version);
+    await upsertSku(db, view, mark);
     return { created, view };
   } catch (error) {
     return { created, view, postgresDeferred: error };

@@ -34,7 +34,8 @@ const TICKET_TYPE: Partial<Record<LineTicketRow['status'], WebhookEventType>> = 
 
 /**
  * An event's id, from the fact it reports: a reservation or a ticket reaches each state once, a
- * SKU's counters have one value per version. Recording the same batch again yields the same ids.
+ * SKU's counters have one value per epoch and version (the version alone in epoch 0, as before
+ * epochs). Recording the same batch again yields the same ids.
  */
 const eventId = (type: WebhookEventType, subject: string, version = '') =>
   `evt_${createHash('sha256').update(`${type}\n${subject}\n${version}`).digest('hex').slice(0, 32)}`;
@@ -81,12 +82,13 @@ async function reservationEvents(tx: Executor, facts: RecordedFacts, listened: S
  */
 async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<WebhookEventType>): Promise<WebhookEventRow[]> {
   if (!facts.snapshots.length || ![...listened].some((type) => type.startsWith('stock.'))) return [];
-  const moved = await saveStockStates(tx, facts.snapshots.map(({ sku, available, version }) => ({ sku, available, version })));
+  const moved = await saveStockStates(tx, facts.snapshots.map(({ sku, available, version, epoch }) => ({ sku, available, version, epoch })));
   const now = Date.now();
   const events: WebhookEventRow[] = [];
   for (const { sku, previous } of moved) {
     const snapshot = facts.snapshots.find((row) => row.sku === sku)!;
-    const { total, available, reserved, sold, version } = snapshot;
+    const { total, available, reserved, sold, version, epoch } = snapshot;
+    const mark = epoch ? `${epoch}/${version}` : String(version);
     const locations = facts.levels
       .filter((level) => level.sku === sku)
       .map(({ location, active, total, available, reserved, sold }) => ({ location, active, total, available, reserved, sold }));
@@ -94,7 +96,7 @@ async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<Web
     const types: WebhookEventType[] = ['stock.changed'];
     if (previous !== null && Number(previous) > 0 && available === 0) types.push('stock.sold_out');
     if (previous !== null && Number(previous) === 0 && available > 0) types.push('stock.back_in_stock');
-    for (const type of types) if (listened.has(type)) events.push({ id: eventId(type, sku, String(version)), type, subject: sku, at: now, data });
+    for (const type of types) if (listened.has(type)) events.push({ id: eventId(type, sku, mark), type, subject: sku, at: now, data });
   }
   return events;
 }

@@ -31,8 +31,18 @@ describe('planWrites', () => {
   });
 
   it('keeps only the newest counter snapshot of each SKU, whatever the order', () => {
-    expect(planWrites(batch).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
-    expect(planWrites([...batch].reverse()).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3 }]);
+    // Snapshots written before they carried the shard epoch count in epoch 0.
+    expect(planWrites(batch).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3, epoch: 0 }]);
+    expect(planWrites([...batch].reverse()).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3, epoch: 0 }]);
+  });
+
+  it('orders snapshots by (epoch, version): a newer epoch wins whatever its version', () => {
+    const rewound = [entry('7-0', [], [['a', 9, 9, 0, 0, 990, 200]]), entry('8-0', [], [['a', 8, 8, 0, 0, 1000, 100]]), entry('9-0', [], [['a', 7, 7, 0, 0, 989, 200]])];
+    for (const order of [rewound, [...rewound].reverse()]) {
+      const plan = planWrites(order);
+      expect(plan.snapshots).toEqual([{ sku: 'a', total: 9, available: 9, reserved: 0, sold: 0, version: 990, epoch: 200 }]);
+      expect(plan.levels).toMatchObject([{ sku: 'a', location: 'default', total: 9, version: 990, epoch: 200 }]);
+    }
   });
 
   it('keeps only the last extension of a reservation within a batch', () => {
