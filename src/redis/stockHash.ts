@@ -1,7 +1,7 @@
 /**
  * A SKU's stock hash (RedisKeys.stock) as lua/includes/locations.lua lays it out, read and written
  * from TypeScript. Fields: total, available, reserved, sold (the counters), version (the change
- * counter), perUserLimit, startsAt, endsAt (ms; absent when unset); on a SKU with locations, "locations" = active ones in priority
+ * counter), epoch (the shard epoch that version counts in, lua/includes/stockSnapshot.lua), perUserLimit, startsAt, endsAt (ms; absent when unset); on a SKU with locations, "locations" = active ones in priority
  * order, then "/" and the retired ones, and per location "<location>|<counter>". A SKU without
  * that field keeps everything in its one location, "default". Also the "levels" text
  * (lua/includes/locationLevels.lua, and encodeLevels below) that restore and repair write a located SKU's counters with.
