@@ -11,7 +11,8 @@
                to its line in the same step
 
   Returns {holdsReleased, unitsReleased, nextExpiryMs or -1 when the SKU has no hold left to expire}
-  (an unknown SKU is dropped from the sweep-due index and answers {0, 0, -1})
+  (an unknown SKU is dropped from the sweep-due and line-due indexes and answers {0, 0, -1}; a SKU
+  without a line from the line-due index)
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, limit = ARGV[1], tonumber(ARGV[2])
@@ -20,15 +21,20 @@ local sku, limit = ARGV[1], tonumber(ARGV[2])
 -- @include "sweepExpired"
 -- @include "line"
 
+local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(3))
 if redis.call('EXISTS', stockKey) == 0 then
   redis.call('ZREM', dueKey, sku)
+  redis.call('ZREM', L.lineDueKey, sku)
   return {0, 0, -1}
 end
 local now = nowMs()
 local holds, units = sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, limit)
 local events = {}
-if serveLine(lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(3)), now, events) then
+if serveLine(L, now, events) then
   appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+elseif not hasLine(stockKey) then
+  -- Nothing of a SKU without a line is ever due for the line watch.
+  redis.call('ZREM', L.lineDueKey, sku)
 end
 local next = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
 -- Holds of spanning reservations never expire here (score +inf): nothing of them is ever due.

@@ -183,6 +183,15 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ sold: 3, line: { waiting: 0, admitted: 2 } });
   }, 60_000);
 
+  it('the line watch drops a SKU without a line, or without a stock record, from the line-due index', async () => {
+    const plain = uniqueName('plain-');
+    await send('PUT', `/v1/admin/skus/${plain}`, { total: 1 });
+    const unknown = uniqueName('unknown-');
+    for (const sku of [plain, unknown]) await ctx.redis.zadd(ctx.keys.lineDue(ctx.keys.partitionOfSku(sku)), 0, sku);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    for (const sku of [plain, unknown]) expect(await ctx.redis.zscore(ctx.keys.lineDue(ctx.keys.partitionOfSku(sku)), sku)).toBeNull();
+  });
+
   it('removing the line closes its waiting tickets; the SKU is reserved directly again', async () => {
     const sku = await linedSku(1);
     const held = (await join(sku, 'a')).body;
