@@ -9,6 +9,7 @@ import { describeMachine } from './lib/machine';
 import { type BenchReport, markdown, writeReport } from './lib/report';
 import type { Scenario, ScenarioResult } from './lib/types';
 import { checkout } from './scenarios/checkout';
+import { durability } from './scenarios/durability';
 import { flashSale } from './scenarios/flashSale';
 import { grpcHotSku } from './scenarios/grpcHotSku';
 import { line } from './scenarios/line';
@@ -19,7 +20,7 @@ import { CONNECTIONS, durations } from './scenarios/settings';
 import { strategies } from './scenarios/strategies';
 import { ceiling, hotSku } from './scenarios/throughput';
 
-const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, line, checkout, strategies, reconcilerRates, scale];
+const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, line, checkout, strategies, reconcilerRates, scale, durability];
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
@@ -32,8 +33,8 @@ async function main(): Promise<number> {
     console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return 1;
   }
-  const selected = positionals.length ? SCENARIOS.filter((s) => positionals.includes(s.name)) : SCENARIOS;
   const quick = values.quick ?? false;
+  const selected = positionals.length ? SCENARIOS.filter((s) => positionals.includes(s.name)) : SCENARIOS.filter((s) => !quick || s.inQuickSuite !== false);
   const progress = (line: string) => console.log(line);
   const earlier = new Map<string, ScenarioResult>();
   const report: BenchReport = {

@@ -41,6 +41,8 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string;
   description: string;
+  /** false: left out of a `--quick` run that names no scenario (CI's), which it would lengthen too much; named, it runs. */
+  inQuickSuite?: false;
   run(context: ScenarioContext): Promise<ScenarioResult>;
 }
 

@@ -17,13 +17,14 @@ const SPREAD_SKUS = 1000;
 const CLUSTER_MASTERS = 3;
 /** REDIS_PARTITIONS on the cluster: the engine's default there. */
 const CLUSTER_PARTITIONS = 16;
-const SHAPES: { shape: Shape; name: string; skus: string[] }[] = [
+/** The two loads: every reserve on one SKU, or spread over many (also the durability scenario's). */
+export const SHAPES: { shape: Shape; name: string; skus: string[] }[] = [
   { shape: 'hot', name: 'hot SKU', skus: ['hot'] },
   { shape: 'spread', name: `${SPREAD_SKUS} SKUs`, skus: Array.from({ length: SPREAD_SKUS }, (_, n) => `item-${n}`) },
 ];
 const WORKER_COUNTS = [1, 2] as const;
 const QUICK = { seconds: 1, warmup: 0.3 };
-type Backend = 'one Redis' | `${typeof CLUSTER_MASTERS}-master cluster`;
+type Backend = 'one Redis' | `${typeof CLUSTER_MASTERS}-master cluster` | (string & {});
 
 interface SkuView {
   total: number;
@@ -33,7 +34,7 @@ interface SkuView {
 }
 
 /** A Redis the engines use: how to point an engine at it, and the redis-server processes to read. */
-interface RedisUnderTest {
+export interface RedisUnderTest {
   backend: Backend;
   env: Record<string, string>;
   targets: CpuTarget[];
@@ -42,7 +43,6 @@ interface RedisUnderTest {
   stop(): Promise<void>;
 }
 
-/** Every SKU's view, 50 reads in flight. */
 /**
  * The SKU views once they stopped changing: read every 300 ms until two reads agree (at most 5 s).
  * Reserves still in the engine when their connection closed finish, and are undone, meanwhile.
@@ -59,6 +59,7 @@ async function settledViews(engine: Server, skus: string[]): Promise<SkuView[]> 
   return last;
 }
 
+/** Every SKU's view, 50 reads in flight. */
 async function views(engine: Server, skus: string[]): Promise<SkuView[]> {
   const result: SkuView[] = new Array(skus.length);
   let next = 0;
@@ -74,7 +75,7 @@ async function views(engine: Server, skus: string[]): Promise<SkuView[]> {
 }
 
 /** Puts every SKU on sale, 25 PUTs in flight. */
-async function putOnSale(engine: Server, skus: string[], total: number): Promise<void> {
+export async function putOnSale(engine: Server, skus: string[], total: number): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(25, skus.length) }, async () => {
@@ -84,7 +85,7 @@ async function putOnSale(engine: Server, skus: string[], total: number): Promise
 }
 
 /** Script calls (EVALSHA and EVAL) every master has answered so far. */
-async function scriptCalls(clients: Redis[]): Promise<number> {
+export async function scriptCalls(clients: Redis[]): Promise<number> {
   const infos = await Promise.all(clients.map((client) => client.info('commandstats')));
   return infos.reduce((sum, info) => sum + [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0), 0);
 }
@@ -122,7 +123,7 @@ async function startCluster(): Promise<RedisUnderTest> {
   };
 }
 
-interface Run {
+export interface Run {
   backend: Backend;
   workers: 1 | 2;
   shape: Shape;
@@ -131,7 +132,7 @@ interface Run {
 }
 
 /** One measured run of one shape against one engine, with its invariant checks. */
-async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, shape: (typeof SHAPES)[number], quick: boolean, progress: (line: string) => void, checks: Check[]): Promise<Run> {
+export async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, shape: (typeof SHAPES)[number], quick: boolean, progress: (line: string) => void, checks: Check[]): Promise<Run> {
   // --quick: 8 runs and 4 engine starts in CI's minute or two, so shorter runs than the others'.
   const { seconds, warmup } = quick ? QUICK : durations(false);
   const label = `WORKERS=${workers}, ${redis.backend}, ${shape.name}`;
