@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster } from 'ioredis';
+import { Cluster, Command } from 'ioredis';
 import { CLIENT_OPTIONS, type RedisClient } from './connect';
 import { type ScriptArg, type ScriptName, queueScript } from './scripts';
 
@@ -21,6 +21,8 @@ export class ReplicasBehindError extends Error {
 /** Refusals after which the script did not run and may be sent again (a cluster's slot moved or is moving). */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
 const NO_SCRIPT = /^NOSCRIPT/;
+/** ioredis refused to send a pipeline whose slots its map now puts on several nodes: nothing ran. */
+const SPLIT_PIPELINE = /same slots allocation group/;
 /** Pause before sending again on ASK, TRYAGAIN or CLUSTERDOWN (as CLUSTER_OPTIONS retries TRYAGAIN). */
 const RETRY_DELAY_MS = 50;
 
@@ -40,7 +42,7 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** A hash tag's calls: those waiting for the pipeline in flight to come back. */
+/** A node's calls: those waiting for the pipeline in flight to come back. */
 interface Group {
   queue: Pending[];
   sending: boolean;
@@ -52,13 +54,14 @@ interface Group {
  * sent alone to a Cluster goes to an arbitrary node. So each script goes out in a pipeline that
  * ends with the WAIT: ioredis sends a pipeline whole to the node of its keyed commands.
  *
- * A WAIT blocks its connection until the replicas answer, so the calls of one hash tag (one slot;
- * on one Redis, all calls) take turns: those that arrive while a pipeline is out go together in
- * the next, under one WAIT (a group commit), instead of each queueing its own behind the others.
+ * A WAIT blocks its connection until the replicas answer, so the calls bound for one node (on one
+ * Redis, all calls) take turns: those that arrive while a pipeline is out go together in the next,
+ * under one WAIT (a group commit), instead of each queueing its own behind the others.
  *
  * A pipeline that holds a write is not sent again by ioredis on MOVED or ASK; its scripts did not
- * run then, so they are sent again here (MOVED after the slot map is refreshed), within the
- * client's command timeout like a lone call. NOSCRIPT sends the source (EVAL) in the same place.
+ * run then, so they are sent again here (MOVED after the slot map is refreshed, each to the node
+ * the map now names), within the client's command timeout like a lone call. NOSCRIPT sends the
+ * source (EVAL) in the same place.
  */
 export class ReplicatedScripts {
   private readonly groups = new Map<string, Group>();
@@ -69,27 +72,38 @@ export class ReplicatedScripts {
   ) {}
 
   run(script: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-    // Every key of a call shares its partition's hash tag (keys.ts): one slot, one node.
-    const tag = this.client instanceof Cluster ? (/\{[^}]*\}/.exec(keys[0] ?? '')?.[0] ?? '') : '';
-    let group = this.groups.get(tag);
-    if (!group) this.groups.set(tag, (group = { queue: [], sending: false }));
     const deadline = Date.now() + CLIENT_OPTIONS.commandTimeout!;
-    const queued = new Promise((resolve, reject) => group.queue.push({ script, keys, args, withSource: false, deadline, resolve, reject }));
+    return new Promise((resolve, reject) => this.enqueue({ script, keys, args, withSource: false, deadline, resolve, reject }));
+  }
+
+  /** Queues a call behind the others bound for its node, or ahead of them when it is sent again. */
+  private enqueue(call: Pending, again = false): void {
+    const node = this.nodeOf(call.keys);
+    let group = this.groups.get(node);
+    if (!group) this.groups.set(node, (group = { queue: [], sending: false }));
+    if (again) group.queue.unshift(call);
+    else group.queue.push(call);
     if (!group.sending) void this.send(group);
-    return queued;
+  }
+
+  /** The node the slot map names for a call's keys (all in one slot: keys.ts); '' on one Redis. */
+  private nodeOf(keys: readonly string[]): string {
+    if (!(this.client instanceof Cluster)) return '';
+    const slot = new Command('get', [keys[0]]).getSlot();
+    return this.client.slots[slot]?.[0] ?? `slot ${slot}`;
   }
 
   private async send(group: Group): Promise<void> {
     group.sending = true;
     try {
-      while (group.queue.length) await this.sendBatch(group, group.queue.splice(0, MAX_CALLS_PER_WAIT));
+      while (group.queue.length) await this.sendBatch(group.queue.splice(0, MAX_CALLS_PER_WAIT));
     } finally {
       group.sending = false;
     }
   }
 
   /** One pipeline: the calls' scripts, then one WAIT; answers each call, or queues it again. */
-  private async sendBatch(group: Group, batch: Pending[]): Promise<void> {
+  private async sendBatch(batch: Pending[]): Promise<void> {
     const pipeline = this.client.pipeline();
     for (const call of batch) queueScript(pipeline, call.script, call.keys, call.args, call.withSource);
     pipeline.wait(this.wait.replicas, this.wait.timeoutMs);
@@ -97,7 +111,8 @@ export class ReplicatedScripts {
     try {
       results = (await pipeline.exec()) as [Error | null, unknown][];
     } catch (error) {
-      for (const call of batch) call.reject(error);
+      if (!SPLIT_PIPELINE.test((error as Error).message)) for (const call of batch) call.reject(error);
+      else await this.sendAgain(batch, error as Error, 'MOVED');
       return;
     }
     const [waitError, confirmed] = results[batch.length];
@@ -106,8 +121,9 @@ export class ReplicatedScripts {
       : (confirmed as number) < this.wait.replicas
         ? `REDIS_WAIT_REPLICAS is ${this.wait.replicas}, but ${confirmed} replicas of the shard confirmed the write within ${this.wait.timeoutMs} ms`
         : undefined;
-    const again: Pending[] = [];
-    let redirected: 'MOVED' | 'other' | undefined;
+    const noScript: Pending[] = [];
+    const redirected: Pending[] = [];
+    let redirection: Error | undefined;
     batch.forEach((call, n) => {
       const [error, reply] = results[n];
       if (!error) {
@@ -115,18 +131,29 @@ export class ReplicatedScripts {
         else call.resolve(reply);
       } else if (NO_SCRIPT.test(error.message) && !call.withSource) {
         call.withSource = true;
-        again.push(call);
-      } else if (this.client instanceof Cluster && REDIRECTED.test(error.message) && Date.now() < call.deadline) {
-        redirected = error.message.startsWith('MOVED') || redirected === 'MOVED' ? 'MOVED' : 'other';
-        again.push(call);
+        noScript.push(call);
+      } else if (this.client instanceof Cluster && REDIRECTED.test(error.message)) {
+        if (!redirection?.message.startsWith('MOVED')) redirection = error;
+        redirected.push(call);
       } else {
         call.reject(error);
       }
     });
-    if (!again.length) return;
-    if (redirected === 'MOVED') await refreshSlots(this.client as Cluster);
-    else if (redirected) await sleep(RETRY_DELAY_MS);
-    group.queue.unshift(...again);
+    for (const call of noScript.reverse()) this.enqueue(call, true);
+    if (redirection) await this.sendAgain(redirected, redirection, redirection.message.startsWith('MOVED') ? 'MOVED' : 'later');
+  }
+
+  /**
+   * Calls whose scripts did not run (redirected, or a pipeline ioredis would not send), queued
+   * again once the slot map is refreshed (MOVED) or after a pause; past their deadline, refused.
+   */
+  private async sendAgain(calls: Pending[], cause: Error, when: 'MOVED' | 'later'): Promise<void> {
+    if (when === 'MOVED') await refreshSlots(this.client as Cluster);
+    else await sleep(RETRY_DELAY_MS);
+    for (const call of calls.reverse()) {
+      if (Date.now() < call.deadline) this.enqueue(call, true);
+      else call.reject(cause);
+    }
   }
 }
 
