@@ -1,3 +1,4 @@
+import { UnavailableError } from '../domain/errors';
 import { allPartitions } from './partitions';
 import type { RedisStore } from './redisStore';
 
@@ -69,19 +70,43 @@ export class Outbox {
   /** Entries an earlier pass read but never acknowledged, from `cursor` on; `next` is '0-0' at the end. */
   async claimPending(partition: number, consumer: string, cursor: string, count: number): Promise<{ next: string; entries: RawOutboxEntry[] }> {
     const { keys } = this.store;
-    const [next, entries] = (await this.store.call((client) =>
-      client.xautoclaim(keys.outbox(partition), keys.outboxGroup(), consumer, 0, cursor, 'COUNT', count),
-    )) as [string, StreamEntries];
+    const [next, entries] = (await this.readReplicated(['xautoclaim', keys.outbox(partition), keys.outboxGroup(), consumer, 0, cursor, 'COUNT', count])) as [
+      string,
+      StreamEntries,
+    ];
     return { next, entries: rawEntries(entries) };
   }
 
   /** Entries no consumer has read yet. */
   async readNew(partition: number, consumer: string, count: number): Promise<RawOutboxEntry[]> {
     const { keys } = this.store;
-    const reply = (await this.store.call((client) =>
-      client.xreadgroup('GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(partition), '>'),
-    )) as [string, StreamEntries][] | null;
+    const reply = (await this.readReplicated(['xreadgroup', 'GROUP', keys.outboxGroup(), consumer, 'COUNT', count, 'STREAMS', keys.outbox(partition), '>'])) as
+      | [string, StreamEntries][]
+      | null;
     return reply ? rawEntries(reply[0][1]) : [];
+  }
+
+  /**
+   * Reads entries with XREADGROUP or XAUTOCLAIM. With REDIS_WAIT_REPLICAS, the read is followed on
+   * its connection by a WAIT, and entries are handed to Postgres only once the replicas have
+   * everything the master wrote before the read (replication is one stream, and the read itself is
+   * a write of the group's state): Postgres never learns a change a promoted replica could lack.
+   * Otherwise a failover after the drain would leave Postgres ahead of Redis (a hold answered 503
+   * for want of replicas, drained all the same). Short of replicas, the pass stops here (503); the
+   * entries stay pending for the next pass.
+   */
+  private async readReplicated([command, ...args]: [string, ...(string | number)[]]): Promise<unknown> {
+    const { replicas, timeoutMs } = this.store.tuning.redisWait;
+    if (!replicas) return this.store.call((client) => client.call(command, ...args));
+    const [[readError, entries], waited] = await this.store.call(
+      async (client) => (await client.pipeline().call(command, ...args).wait(replicas, timeoutMs).exec()) as [Error | null, unknown][],
+    );
+    if (readError) throw new UnavailableError('Redis', readError);
+    if (waited[0] || (waited[1] as number) < replicas) {
+      const why = waited[0] ?? new Error(`REDIS_WAIT_REPLICAS is ${replicas}, but ${waited[1]} replicas had the outbox within ${timeoutMs} ms`);
+      throw new UnavailableError('Redis', why, 'the outbox is drained once the replicas have it');
+    }
+    return entries;
   }
 
   async acknowledge(partition: number, entryIds: string[]): Promise<void> {

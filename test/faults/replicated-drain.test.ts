@@ -1,0 +1,64 @@
+/**
+ * With REDIS_WAIT_REPLICAS, the reconciler hands Postgres only what the replicas have
+ * (src/redis/outbox.ts): a write the master made while its replica stopped acknowledging (here a
+ * reserve answered 503 for want of replicas, and its undo) stays out of Postgres until the replica
+ * has it. Drained at once, it would leave Postgres ahead of a promoted replica: a ticket or a
+ * movement Redis no longer knows, a change counter Redis has not reached.
+ */
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stockMovements } from '../../src/db/schema';
+import { askNode } from '../../tools/askNode';
+import { type TestContext, createSku, createTestContext, uniqueName } from '../support/context';
+import { type TestRedis, startTestRedis } from '../support/servers';
+
+const reserveMovements = (ctx: TestContext, sku: string) =>
+  ctx.db
+    .select()
+    .from(stockMovements)
+    .where(and(eq(stockMovements.sku, sku), eq(stockMovements.type, 'RESERVE')));
+
+describe('REDIS_WAIT_REPLICAS=1: the outbox reaches Postgres once the replica has it', () => {
+  let master: TestRedis;
+  let replica: TestRedis;
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    [master, replica] = await Promise.all([startTestRedis(), startTestRedis()]);
+    await askNode(replica.port, ['REPLICAOF', '127.0.0.1', String(master.port)]);
+    for (let tries = 0; !String(await askNode(master.port, ['INFO', 'replication'])).includes('state=online'); tries++) {
+      if (tries > 100) throw new Error('the replica never came online');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    ctx = await createTestContext({ redisUrl: master.url, env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    replica?.resume();
+    await ctx?.close();
+    await Promise.all([master?.stop(), replica?.stop()]);
+  });
+
+  it('keeps a write the replica lacks out of Postgres, and drains it once the replica has it', async () => {
+    const sku = uniqueName('drain-');
+    await createSku(ctx, sku, { total: 5 });
+    await ctx.reconciler.run('api');
+
+    replica.pause();
+    const held = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u-1', items: [{ sku, qty: 1 }] } });
+    // The script ran on the master; no replica confirmed it.
+    expect(held.statusCode).toBe(503);
+    const behind = await ctx.reconciler.run('api');
+    expect(behind.error).toMatch(/replicas/);
+    expect(await reserveMovements(ctx, sku)).toHaveLength(0);
+
+    replica.resume();
+    let caughtUp = await ctx.reconciler.run('api');
+    for (let tries = 0; caughtUp.error && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      caughtUp = await ctx.reconciler.run('api');
+    }
+    expect(caughtUp.error).toBeUndefined();
+    expect(await reserveMovements(ctx, sku)).toHaveLength(1);
+  }, 60_000);
+});
