@@ -26,6 +26,12 @@ export const skus = pgTable('skus', {
   version: bigint('version', { mode: 'number' }).notNull().default(0),
   /** The partition's shard epoch that version counts in (src/domain/changeMark.ts): a newer epoch wins whatever its version. */
   epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
+  /**
+   * Set when a snapshot of a newer epoch replaced the row's counters (a failover may have lost
+   * changes Postgres recorded): the drift check judges the SKU against the facts once, even where
+   * Redis and this row agree.
+   */
+  factsDue: boolean('facts_due').notNull().default(false),
   createdAt: time('created_at').notNull().default(sql`now()`),
   updatedAt: time('updated_at').notNull().default(sql`now()`),
 });

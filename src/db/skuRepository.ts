@@ -24,7 +24,10 @@ export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | un
   return row;
 }
 
-/** Overwrites a SKU row's counters, and its locations', with what Redis holds at its epoch and version. */
+/**
+ * Overwrites a SKU row's counters, and its locations', with what Redis holds at its epoch and
+ * version: the drift repair's, once Redis agrees with the facts (so no check of them is due).
+ */
 export async function writeSkuCounters(
   db: Database,
   sku: string,
@@ -33,7 +36,7 @@ export async function writeSkuCounters(
   const { total, available, reserved, sold, version, epoch, locations } = counters;
   await db
     .update(skus)
-    .set({ total, available, reserved, sold, version, epoch, updatedAt: sql`now()` })
+    .set({ total, available, reserved, sold, version, epoch, factsDue: false, updatedAt: sql`now()` })
     .where(sql`${skus.sku} = ${sku}`);
   await replaceStockLevels(db, levelRows(sku, locations, { version, epoch }), { force: true });
 }
@@ -246,11 +249,24 @@ export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Pr
     where (skus.epoch, skus.version) <= (excluded.epoch, excluded.version)`);
 }
 
-/** The drain's counter snapshots: an older snapshot (an earlier epoch, or an earlier version of the same one) never overwrites a newer one. */
+/**
+ * The drain's counter snapshots: an older snapshot (an earlier epoch, or an earlier version of the
+ * same one) never overwrites a newer one. One of a newer epoch over a row of an earlier epoch
+ * (not the first, 0) marks the facts due for a check: the new master may lack changes the row had.
+ */
 export async function applySkuSnapshots(tx: Executor, rows: SkuSnapshotRow[]): Promise<void> {
   await tx.execute(sql`
     update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
-      version = x.version, epoch = x.epoch, updated_at = now()
+      version = x.version, epoch = x.epoch, facts_due = s.facts_due or (s.epoch <> 0 and s.epoch < x.epoch), updated_at = now()
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int, version bigint, epoch bigint)
     where s.sku = x.sku and (s.epoch, s.version) < (x.epoch, x.version)`);
+}
+
+/** Clears the facts check of SKUs the drift check found agreeing with their facts, unless a newer epoch reached their row since. */
+export async function clearFactsDue(db: Database, rows: readonly { sku: string; epoch: number }[]): Promise<void> {
+  if (!rows.length) return;
+  await db.execute(sql`
+    update skus s set facts_due = false
+    from json_to_recordset(${jsonRows(rows)}) as x(sku text, epoch bigint)
+    where s.sku = x.sku and s.epoch = x.epoch and s.facts_due`);
 }

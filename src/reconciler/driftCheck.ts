@@ -2,7 +2,7 @@ import { isNewer } from '../domain/changeMark';
 import type { Database } from '../db/client';
 import { COUNTER_FIELDS, type CounterField, type DriftItem } from '../domain/reconcile';
 import { type LevelFacts, type SkuFacts, loadSkuFacts } from '../db/factsRepository';
-import { type SkuRow, loadStockLevels, writeSkuCounters } from '../db/skuRepository';
+import { type SkuRow, clearFactsDue, loadStockLevels, writeSkuCounters } from '../db/skuRepository';
 import { type LocationLevel, isConserved } from '../domain/sku';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
 import type { LocationTotals } from '../redis/stockHash';
@@ -44,7 +44,9 @@ function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
 }
 
 /**
- * Compares every SKU's Redis counters with Postgres, and on a SKU with locations each location's.
+ * Compares every SKU's Redis counters with Postgres, and on a SKU with locations each location's;
+ * a SKU whose row took the snapshot of a new epoch (`facts_due`: a failover may have lost changes
+ * Postgres recorded) is judged against the facts though both agree, until found right.
  * A SKU is compared only once Postgres has drained all of its changes (Redis's epoch and version no
  * newer than Postgres's, src/domain/changeMark.ts: a SKU untouched since a failover that rewound it
  * is compared, Postgres then holding a later version of the same epoch); a SKU whose
@@ -66,15 +68,17 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
       if (redis && isNewer(redis, row)) result.busy.push(row.sku);
-      else if (!redis || !sameCounters(redis, row) || !isConserved(redis)) suspects.push({ row, redis });
+      else if (!redis || !sameCounters(redis, row) || !isConserved(redis) || row.factsDue) suspects.push({ row, redis });
       else if (redis.located && !sameLocations(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
     }
     if (!suspects.length) continue;
 
     const facts = await loadSkuFacts(db, suspects.map(({ row }) => row.sku));
     const missing: SkuRow[] = [];
+    const factsAgree: { sku: string; epoch: number }[] = [];
     for (const { row, redis } of suspects) {
       const fact = facts.get(row.sku)!;
+      const driftBefore = result.drift.length;
       const expected = expectedOf(fact);
       for (const field of COUNTER_FIELDS) {
         const redisValue = redis ? redis[field] : null;
@@ -98,6 +102,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
           }
         }
       }
+      if (row.factsDue && result.drift.length === driftBefore) factsAgree.push({ sku: row.sku, epoch: row.epoch });
       if (!options.repair) continue;
       if (!redis) {
         missing.push(row);
@@ -112,6 +117,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
       if (repaired === 'changed' || repaired === 'inconsistent') result.notRepaired.push(row.sku);
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }
+    await clearFactsDue(db, factsAgree);
     if (missing.length) await restoreSkus(maintenance, db, missing);
   }
   return result;

@@ -24,6 +24,7 @@ export class RedisDataWatch {
   /** Partitions being rebuilt. */
   private readonly rebuilding = new Set<number>();
   private checking?: Promise<void>;
+  private checkingMasters?: Promise<void>;
   private timer?: NodeJS.Timeout;
   /** Where rebuilds are reported (the app's log, once the app is built). */
   log: WatchLog = { warn: () => {}, error: () => {} };
@@ -47,9 +48,12 @@ export class RedisDataWatch {
     return restored;
   }
 
-  /** Checks the marker every `intervalMs` from now on. */
+  /** Checks the marker, and each partition's master, every `intervalMs` from now on. */
   watch(intervalMs = 1000): void {
-    this.timer ??= setInterval(() => void this.check(), intervalMs).unref();
+    this.timer ??= setInterval(() => {
+      void this.check();
+      void this.checkMasters();
+    }, intervalMs).unref();
   }
 
   stop(): void {
@@ -75,19 +79,21 @@ export class RedisDataWatch {
     return this.checking;
   }
 
-  /** Begins a new epoch in each partition (but those being rebuilt) whose master changed. */
-  private async checkMasters(lost: Set<number>): Promise<void> {
-    const changed: string[] = [];
-    for (const partition of this.maintenance.partitions) {
-      if (lost.has(partition)) continue;
-      try {
-        const { begun, epoch, replid } = await this.maintenance.startEpoch(partition, 'ensure');
-        if (begun) changed.push(`${partition} (epoch ${epoch}, master ${replid})`);
-      } catch {
-        // Its master unreachable (a failover under way): checked again next tick.
-      }
-    }
-    if (changed.length) this.log.warn(`Redis partitions began a new shard epoch (their master changed, or none had begun): ${changed.join(', ')}`);
+  /**
+   * Begins a new epoch in each partition (but those being rebuilt, which begin their own) whose
+   * master changed; one check at a time, apart from the marker's so as not to slow that one.
+   */
+  checkMasters(): Promise<void> {
+    this.checkingMasters ??= this.checkMastersOnce().finally(() => (this.checkingMasters = undefined));
+    return this.checkingMasters;
+  }
+
+  private async checkMastersOnce(): Promise<void> {
+    const partitions = this.maintenance.partitions.filter((partition) => !this.rebuilding.has(partition));
+    // A master unreachable (a failover under way) is checked again next tick.
+    const epochs = await Promise.all(partitions.map((partition) => this.maintenance.startEpoch(partition, 'ensure').catch(() => null)));
+    const begun = epochs.flatMap((epoch, n) => (epoch?.begun ? [`${partitions[n]} (epoch ${epoch.epoch}, master ${epoch.replid})`] : []));
+    if (begun.length) this.log.warn(`Redis partitions began a new shard epoch (their master changed, or none had begun): ${begun.join(', ')}`);
   }
 
   private async checkOnce(): Promise<void> {
@@ -101,7 +107,6 @@ export class RedisDataWatch {
     for (const partition of this.maintenance.markedLost()) {
       if (!lost.has(partition) && !this.rebuilding.has(partition)) this.maintenance.markServing(partition);
     }
-    await this.checkMasters(lost);
     if (!lost.size) return;
     const fresh = [...lost].filter((partition) => !this.rebuilding.has(partition));
     for (const partition of lost) {

@@ -3,11 +3,13 @@
  * src/db/ on Postgres and on PGlite, migrated up to 0005: a snapshot of a newer shard epoch wins
  * whatever its version (a promoted replica rewound the counter), one of an older epoch never does,
  * within an epoch the version decides as before; the SKU's locations and the webhooks' stock state
- * follow the same rule.
+ * follow the same rule. A newer epoch's snapshot over an earlier one marks the SKU's facts due for
+ * the drift check.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase, queryRows } from '../../src/db/client';
+import { clearFactsDue } from '../../src/db/skuRepository';
 import { saveStockStates } from '../../src/db/webhookRepository';
 import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
 import { planWrites } from '../../src/reconciler/writePlan';
@@ -86,6 +88,24 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('the shard epoch in the dr
     expect(await row(sku)).toEqual({ total: 15, version: 992, epoch: second });
     await drain([[[sku, 17, 17, 0, 0, 2, second + 1]], [[sku, 18, 18, 0, 0, 993, second]]]);
     expect(await row(sku)).toEqual({ total: 17, version: 2, epoch: second + 1 });
+  });
+
+  it('a snapshot of a newer epoch over an earlier one marks the facts due; the check clears it at that epoch only', async () => {
+    const sku = uniqueName('epoch-due-');
+    const due = async () => (await queryRows<{ due: boolean }>(handle.db, sql`select facts_due as due from skus where sku = ${sku}`))[0].due;
+    // The first epoch after 0 (an upgrade, a first start) is no failover.
+    await drain([[[sku, 5, 5, 0, 0, 3, 0]]], sku);
+    await drain([[[sku, 5, 5, 0, 0, 4, 30]]]);
+    expect(await due()).toBe(false);
+    await drain([[[sku, 5, 5, 0, 0, 1, 40]]]);
+    expect(await due()).toBe(true);
+    // A later snapshot of the same epoch keeps it.
+    await drain([[[sku, 6, 6, 0, 0, 2, 40]]]);
+    expect(await due()).toBe(true);
+    await clearFactsDue(handle.db, [{ sku, epoch: 30 }]);
+    expect(await due()).toBe(true);
+    await clearFactsDue(handle.db, [{ sku, epoch: 40 }]);
+    expect(await due()).toBe(false);
   });
 
   it("a SKU's locations follow the same rule, a location dropped in a newer epoch is deleted", async () => {

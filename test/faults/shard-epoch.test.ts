@@ -4,8 +4,9 @@
  *    replica cut off (SIGSTOP, its replication link killed) so it misses the last changes, which
  *    are drained too; the master killed -9 and the lagging replica promoted (CLUSTER FAILOVER
  *    FORCE). Its versions rewound below Postgres's, yet the data watch begins a new epoch and the
- *    next change of the SKU reaches Postgres at once; a SKU untouched since is settled by the drift
- *    repair. Before the epoch, Postgres kept its old row until the counter passed it again;
+ *    next change of the SKU reaches Postgres at once, and the drift repair brings back the changes
+ *    the new master lost, from the facts; a SKU untouched since is settled by the drift repair too.
+ *    Before the epoch, Postgres kept its old row until the counter passed it again;
  * 2. one Redis that lost its data (FLUSHALL): the rebuild begins a new epoch before restoring, so
  *    every later snapshot of a restored SKU reaches Postgres;
  * 3. the start_epoch script itself: several engines noticing the same new master begin one epoch.
@@ -56,6 +57,7 @@ function probes(ctx: TestContext) {
       );
       return row;
     },
+    factsDue: async (sku: string) => (await queryRows<{ due: boolean }>(ctx.db, sql`select facts_due as due from skus where sku = ${sku}`))[0].due,
     /** The stock hash's change counter and epoch, as Redis holds them. */
     mark: async (sku: string) => {
       const [version, epoch] = await ctx.redis.hmget(ctx.keys.stock(sku), 'version', 'epoch');
@@ -71,7 +73,7 @@ describe('a failover to a replica that missed the last changes (3 masters, 1 rep
 
   it('begins a new epoch on the promoted replica: the next change reaches Postgres though its version rewound', async () => {
     const [cluster, ctx] = [own.cluster(), own.ctx()];
-    const { adjust, view, pass, row, mark } = probes(ctx);
+    const { adjust, view, pass, row, mark, factsDue } = probes(ctx);
     const partition = 3;
     const sku = skuIn(ctx, partition, 'rewound-');
     const untouched = skuIn(ctx, partition, 'untouched-');
@@ -132,15 +134,23 @@ describe('a failover to a replica that missed the last changes (3 masters, 1 rep
     expect(redisMark.epoch).toBe(Number(epochAfter.epoch));
     // Postgres took it at once, its version lower than the one it held.
     expect(await row(sku)).toEqual({ total: 15, available: 15, ...redisMark });
+    // The five adjusts the new master lost are facts in Postgres: the row is marked for a check of them.
+    expect(await factsDue(sku)).toBe(true);
 
     // The untouched SKU still counts in the old epoch, Postgres ahead of it: the drift check compares
     // it (not busy) and the repair settles both sides on the facts (the lost adjust's movement).
     expect((await mark(untouched)).epoch).toBe(Number(epochBefore.epoch));
     expect((await view(untouched)).total).toBe(10);
+    // The SKU changed since agrees with its row, but not with the facts: judged against them all the same.
     const report = await pass(true);
     expect(report.drift).toContainEqual({ sku: untouched, field: 'total', redis: 10, postgres: 14, expected: 14 });
+    expect(report.drift).toContainEqual({ sku, field: 'total', redis: 15, postgres: 15, expected: 20 });
     expect((await view(untouched)).total).toBe(14);
     expect(await row(untouched)).toMatchObject({ total: 14, available: 14, ...(await mark(untouched)) });
+    expect((await view(sku)).total).toBe(20);
+    expect(await row(sku)).toMatchObject({ total: 20, available: 20, ...(await mark(sku)) });
+    expect(await factsDue(sku)).toBe(false);
+    expect((await pass()).drift.filter((item) => item.sku === sku || item.sku === untouched)).toEqual([]);
   });
 });
 

@@ -1,0 +1,1 @@
+ALTER TABLE "skus" ADD COLUMN "facts_due" boolean DEFAULT false NOT NULL;
