@@ -10,7 +10,7 @@ import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { Batcher } from './reserveBatcher';
 import { type ReserveArgument, abandonCall, idemClaimCall, idemRevokeCall, idemSettleCall, reserveCall } from './scriptCalls';
-import { SoldOutWatch } from './soldOutWatch';
+import { type SoldOutQuestion, SoldOutWatch } from './soldOutWatch';
 import { SpanningReservations } from './spanning';
 import { type UndoOutcome, UnconfirmedReserves } from './unconfirmedReserves';
 
@@ -41,6 +41,8 @@ type Reply = (string | number)[];
  * `keyHere` when its Idempotency-Key lives there too (else it was claimed in its user's partition).
  */
 type QueuedReserve = ReserveCommand & { id: string; keyHere: boolean; spans: boolean };
+
+const soldOutQuestion = (request: ReserveCommand): SoldOutQuestion => ({ userId: request.userId, lines: request.lines, allowPartial: request.allowPartial, keyed: request.idempotency !== undefined });
 
 /** lua/abandon.lua's reply for a reservation a retry was answered with. */
 const ABANDON_KEPT_REPLAYED = 2;
@@ -98,6 +100,18 @@ export class ReserveOperations {
   }
 
   /**
+   * The refusal of a reserve of a SKU seen sold out (soldOutWatch.ts), told without a round trip
+   * and before any other work; undefined when Redis must be asked. 503 while its partition is lost.
+   */
+  knownRefusal(request: ReserveCommand): DomainError | undefined {
+    const question = soldOutQuestion(request);
+    const line = SoldOutWatch.soleLine(question);
+    if (!line) return undefined;
+    this.store.assertServing(this.store.keys.partitionOfSku(line.sku));
+    return this.soldOut.refusal(question);
+  }
+
+  /**
    * Holds stock; concurrent calls of one partition are folded into one script call (see
    * reserveBatcher.ts). The reservation is homed in the partition of its lines. `abandoned`, when
    * given, is asked once the hold is made: a caller gone by then (its connection closed, a gRPC
@@ -108,8 +122,7 @@ export class ReserveOperations {
     const { keys } = this.store;
     const home = keys.partitionOfSku(request.lines[0].sku);
     this.store.assertServing(home);
-    // A SKU seen sold out is refused here, without a round trip (soldOutWatch.ts).
-    const refused = this.soldOut.refusal(request);
+    const refused = this.knownRefusal(request);
     if (refused) throw refused;
     const spans = this.spanning.partsOf(request.lines, home).length > 0;
     const { idempotency, userId } = request;
@@ -198,7 +211,7 @@ export class ReserveOperations {
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
       }
       case ReplyCode.InsufficientStock:
-        this.soldOut.learn(command, reply[1] as number, basis);
+        this.soldOut.learn(soldOutQuestion(command), reply[1] as number, basis);
         throw refusal(code, {
           items: command.lines
             .map((line, n) => ({ sku: line.sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))

@@ -46,12 +46,12 @@ interface Knowledge {
   refusals: Map<number, DomainError>;
 }
 
-/** A reserve as this watch looks at it. */
+/** A reserve as this watch looks at it; `keyed` when it carries an Idempotency-Key. */
 export interface SoldOutQuestion {
   userId: string;
   lines: readonly RequestedLine[];
   allowPartial: boolean;
-  idempotency?: unknown;
+  keyed: boolean;
 }
 
 /** The state sold_out_check.lua reads of a SKU: {} when missing, else eight strings ("" for none). */
@@ -94,9 +94,8 @@ export class SoldOutWatch {
   constructor(private readonly store: RedisStore) {}
 
   /** The one line of a reserve that may be answered from here: one line naming no location, no Idempotency-Key (a key replays its first answer). */
-  static soleLine(request: SoldOutQuestion): RequestedLine | undefined {
-    const { lines } = request;
-    return lines.length === 1 && lines[0].location === undefined && request.idempotency === undefined ? lines[0] : undefined;
+  static soleLine({ lines, keyed }: SoldOutQuestion): RequestedLine | undefined {
+    return lines.length === 1 && lines[0].location === undefined && !keyed ? lines[0] : undefined;
   }
 
   /** The refusal the script would answer `request` with, when it can be told from here; else undefined. */

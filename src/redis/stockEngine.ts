@@ -1,3 +1,4 @@
+import type { DomainError } from '../domain/errors';
 import type { Reservation } from '../domain/reservation';
 import type { SkuSettings, SkuView } from '../domain/sku';
 import type { Ticket } from '../domain/line';
@@ -43,6 +44,11 @@ export class StockEngine {
 
   reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     return this.reserves.reserve(request, abandoned);
+  }
+
+  /** The refusal of a reserve of a SKU seen sold out, told without a round trip; undefined when Redis must be asked. */
+  knownRefusal(request: ReserveCommand): DomainError | undefined {
+    return this.reserves.knownRefusal(request);
   }
 
   /** Stops retrying the undo of reserves answered 503; returns how many are left to expire. */

@@ -51,7 +51,11 @@ export class Reservations {
     const idempotency = idempotencyKey
       ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
       : undefined;
-    const outcome = await this.engine.reserve({ userId, orderId, lines, ttlSeconds, allowPartial, idempotency }, abandoned);
+    const command = { userId, orderId, lines, ttlSeconds, allowPartial, idempotency };
+    // Before any await: a SKU seen sold out costs what the bare route costs (src/redis/soldOutWatch.ts).
+    const refused = this.engine.knownRefusal(command);
+    if (refused) throw refused;
+    const outcome = await this.engine.reserve(command, abandoned);
     if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
     return { reservation: await this.read(outcome.reservationId), replayed: true };
   }
