@@ -329,8 +329,13 @@ local function serveLine(L, now, events)
       local id = head[1]
       local t = decodeTicket(redis.call('HGET', L.ticketsKey, id))
       if t.q > unsold then
-        endTicket(L, id, t, 'S', now, events)
-        L.endBudget = L.endBudget - 1
+        -- The head can no longer be served: it ends with the others that cannot, in bulk (its
+        -- place comes first in the pass), then the next head is looked at.
+        settleUnservable(L, unsold, false, now, events)
+        if redis.call('ZSCORE', L.lineKey, id) then
+          endTicket(L, id, t, 'S', now, events)
+          L.endBudget = L.endBudget - 1
+        end
       elseif availableFor(state, nil) >= t.q then
         admit(L, id, t, state, holdTtlMs, now, events)
       else

@@ -50,16 +50,19 @@ export class LineWatch {
    */
   async serveDue(): Promise<number> {
     let served = 0;
-    for (let pass = 0; pass < MAX_PASSES; pass++) {
+    // After the first pass, only the partitions that had lines due are looked at again.
+    let partitions = allPartitions(this.partitions);
+    for (let pass = 0; pass < MAX_PASSES && partitions.length; pass++) {
       const now = await this.engine.redisTimeMs();
-      let due = 0;
-      for (const partition of allPartitions(this.partitions)) {
+      const busy: number[] = [];
+      for (const partition of partitions) {
         const skus = await this.engine.dueLines(partition, now, LINES_PER_ROUND);
+        if (!skus.length) continue;
         await Promise.all(skus.map((sku) => this.maintenance.sweepSku(sku, LINES_PER_ROUND)));
-        due += skus.length;
+        served += skus.length;
+        busy.push(partition);
       }
-      served += due;
-      if (due === 0) break;
+      partitions = busy;
     }
     return served;
   }
