@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--seed N] [--minutes M] [--cluster] [--workers W] [--partitions P]`: starts two engine processes (each with W workers, over P partitions) at once on
+ * `npm run chaos -- [--seed N] [--minutes M] [--cluster] [--workers W] [--partitions P] [--wait-replicas R] [--faults K,…]`: starts two engine processes (each with W workers, over P partitions) at once on
  * throwaway servers, drives a mixed workload from many clients while injecting faults chosen by
  * the seed, then checks the invariants over the history and the final state. Exit 1 on a violation.
  */
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { check } from './lib/checker';
-import { FaultInjector } from './lib/faults';
+import { FAULT_KINDS, FaultInjector, type FaultKind } from './lib/faults';
 import { Random } from './lib/random';
 import { report } from './lib/report';
 import { History, Workload } from './lib/workload';
@@ -22,16 +22,20 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '12' },
     workers: { type: 'string', default: '1' },
     partitions: { type: 'string' },
+    'wait-replicas': { type: 'string', default: '0' },
+    faults: { type: 'string' },
   },
 });
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const minutes = Number(values.minutes);
 const clients = Number(values.clients);
 const workers = Number(values.workers);
+const waitReplicas = Number(values['wait-replicas']);
+const only = values.faults?.split(',') as FaultKind[] | undefined;
 const partitions = values.partitions === undefined ? undefined : Number(values.partitions);
 const validPartitions = partitions === undefined || (Number.isInteger(partitions) && partitions >= 1 && partitions <= 64);
-if (!Number.isInteger(seed) || !(minutes > 0 && minutes <= 60) || !(clients >= 1 && clients <= 200) || !(workers >= 1 && workers <= 4) || !validPartitions) {
-  console.error('usage: npm run chaos -- [--seed N] [--minutes M (0 < M <= 60)] [--cluster] [--clients C] [--workers W (1..4)] [--partitions P (1..64)]');
+if (!Number.isInteger(seed) || !(minutes > 0 && minutes <= 60) || !(clients >= 1 && clients <= 200) || !(workers >= 1 && workers <= 4) || !validPartitions || !(only ?? []).every((kind) => FAULT_KINDS.includes(kind)) || !(Number.isInteger(waitReplicas) && waitReplicas >= 0 && waitReplicas <= (values.cluster ? 1 : 0))) {
+  console.error(`usage: npm run chaos -- [--seed N] [--minutes M (0 < M <= 60)] [--cluster] [--clients C] [--workers W (1..4)] [--partitions P (1..64)] [--wait-replicas R (0, or 1 with --cluster: its masters have one replica each)] [--faults KIND,… (only these: ${FAULT_KINDS.join(', ')})]`);
   process.exit(2);
 }
 const started = Date.now();
@@ -39,7 +43,7 @@ const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).
 log(`seed ${seed}`);
 
 const random = new Random(seed);
-const world = await startWorld({ cluster: values.cluster, workers, partitions, log });
+const world = await startWorld({ cluster: values.cluster, workers, partitions, waitReplicas, log });
 let exitCode = 1;
 try {
   const history = new History();
@@ -48,15 +52,15 @@ try {
   await workload.setUp();
   const until = Date.now() + minutes * 60_000;
   log(`workload and faults for ${minutes} min`);
-  await Promise.all([workload.run(clients, until), injector.run(until)]);
+  await Promise.all([workload.run(clients, until), injector.run(until, only)]);
   await injector.heal();
   await workload.afterFaults();
   log(`${history.ops.length} requests; checking`);
   const result = await check(world, history, injector.faults, log);
-  console.log(report(seed, minutes, values.cluster, history, injector.faults, result));
+  console.log(report(seed, minutes, values.cluster, waitReplicas, history, injector.faults, result));
   exitCode = result.violations.length ? 1 : 0;
   const dump = path.join(os.tmpdir(), `chaos-seed-${seed}.json`);
-  writeFileSync(dump, JSON.stringify({ seed, minutes, cluster: values.cluster, faults: injector.faults, violations: result.violations, lostByDesign: result.lostByDesign, ops: history.ops }));
+  writeFileSync(dump, JSON.stringify({ seed, minutes, cluster: values.cluster, waitReplicas, faults: injector.faults, violations: result.violations, lostByDesign: result.lostByDesign, ops: history.ops }));
   log(`history written to ${dump}`);
 } catch (error) {
   console.error(`chaos campaign failed to run (seed ${seed}):`, error);

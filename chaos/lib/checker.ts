@@ -40,6 +40,8 @@ export interface Violation {
   resId?: string;
   sku?: string;
   at?: number;
+  /** The loss of Redis data (a fault kind) that may have taken this acknowledged effect. */
+  lostTo?: string;
 }
 
 export interface CheckResult {
@@ -159,15 +161,21 @@ export async function check(world: World, history: History, faults: Fault[], log
       finishedAt: row.finished_at ? new Date(row.finished_at).getTime() : Infinity,
       ok: !row.error,
     }));
-    const losses = faults.filter((fault) => fault.dataLoss);
-    /** Whether Redis lost its data after `ackedAt` and before `seenAt`, with no complete pass between the ack and the loss to drain it. */
-    const byDesign = (ackedAt: number, seenAt: number) =>
-      losses.some(
+    // Engines that wait for a replica never acknowledge what a promoted replica lacks: a promotion
+    // excuses nothing then; a FLUSHALL excuses what it took either way.
+    const allLosses = faults.filter((fault) => fault.dataLoss);
+    const losses = allLosses.filter((fault) => !(world.waitReplicas > 0 && fault.replicaPromoted));
+    /** The loss of `among` after `ackedAt` and before `seenAt` with no complete pass between the ack and the loss to drain it. */
+    const lossBetween = (among: Fault[], ackedAt: number, seenAt: number) =>
+      among.find(
         // The engine notices a loss within about a second: writes acknowledged until then count as exposed too.
         (loss) => loss.t1 + 1500 > ackedAt && loss.t0 < seenAt && !runs.some((run) => run.ok && run.startedAt > ackedAt && run.finishedAt < loss.t0),
       );
+    const byDesign = (ackedAt: number, seenAt: number) => lossBetween(losses, ackedAt, seenAt) !== undefined;
     const flag = (violation: Violation, ackedAt?: number) => {
-      if (ackedAt !== undefined && byDesign(ackedAt, violation.at ?? Date.now())) lostByDesign.push(violation);
+      const seenAt = violation.at ?? Date.now();
+      if (ackedAt !== undefined) violation.lostTo = lossBetween(allLosses, ackedAt, seenAt)?.kind;
+      if (ackedAt !== undefined && byDesign(ackedAt, seenAt)) lostByDesign.push(violation);
       else violations.push(violation);
     };
 

@@ -17,23 +17,32 @@ export interface Fault {
   detail: string;
   /** Redis may have lost acknowledged writes here (emptied, or a replica promoted): losses after it may be "by design". */
   dataLoss: boolean;
+  /**
+   * The loss came from a replica promoted in its master's place: it lacks only what the master
+   * acknowledged before the replica had it, which engines waiting for a replica
+   * (REDIS_WAIT_REPLICAS >= 1) never acknowledge. A FLUSHALL is no such loss.
+   */
+  replicaPromoted?: boolean;
   error?: string;
 }
 
 
-export type FaultKind =
-  | 'engine-kill'
-  | 'reconciler-killed-mid-pass'
-  | 'cli-reconciler-kill'
-  | 'redis-pause'
-  | 'postgres-kill'
-  | 'redis-kill'
-  | 'reconcile-race'
-  | 'redis-flush'
-  | 'failover'
-  | 'forced-failover'
-  | 'replica-kill'
-  | 'reshard';
+export const FAULT_KINDS = [
+  'engine-kill',
+  'reconciler-killed-mid-pass',
+  'cli-reconciler-kill',
+  'redis-pause',
+  'postgres-kill',
+  'redis-kill',
+  'reconcile-race',
+  'redis-flush',
+  'failover',
+  'forced-failover',
+  'stale-replica-failover',
+  'replica-kill',
+  'reshard',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const run = promisify(execFile);
 
@@ -143,7 +152,7 @@ export class FaultInjector {
             await this.world.redisCluster.start(port);
             const stillMaster = (await this.roles()).masters.includes(port);
             // A replica promoted meanwhile (node timeout) may miss the last writes.
-            fault.dataLoss = !stillMaster;
+            fault.dataLoss = fault.replicaPromoted = !stillMaster;
             fault.detail = `master ${port} kill -9, down ${downMs} ms${stillMaster ? '' : ', its replica was promoted'}`;
           } else {
             await this.world.redis!.kill('SIGKILL');
@@ -171,7 +180,7 @@ export class FaultInjector {
           const { replicas } = await this.roles();
           const port = random.pick(replicas);
           await this.world.redisCluster!.failover(port);
-          fault.dataLoss = true;
+          fault.dataLoss = fault.replicaPromoted = true;
           fault.detail = `CLUSTER FAILOVER on replica ${port}`;
           break;
         }
@@ -181,11 +190,30 @@ export class FaultInjector {
           const replica = random.pick(replicas);
           const master = masterOf.get(replica)!;
           await this.world.redisCluster!.kill(master);
-          fault.dataLoss = true;
+          fault.dataLoss = fault.replicaPromoted = true;
           await this.world.redisCluster!.failover(replica, 'FORCE');
           await sleep(random.int(100, 1000));
           await this.world.redisCluster!.start(master);
           fault.detail = `master ${master} kill -9, CLUSTER FAILOVER FORCE on its replica ${replica}, old master back as a replica`;
+          break;
+        }
+        case 'stale-replica-failover': {
+          // A replica is down for a while, then its master dies and the replica is promoted as it
+          // came back: it lacks everything the master wrote meanwhile, which engines that wait for
+          // a replica (REDIS_WAIT_REPLICAS=1) never acknowledged.
+          const { replicas, masterOf } = await this.roles();
+          const replica = random.pick(replicas);
+          const master = masterOf.get(replica)!;
+          const staleMs = random.int(300, 1500);
+          await this.world.redisCluster!.kill(replica);
+          await sleep(staleMs);
+          await this.world.redisCluster!.kill(master);
+          fault.dataLoss = fault.replicaPromoted = true;
+          await this.world.redisCluster!.start(replica);
+          await this.world.redisCluster!.failover(replica, 'TAKEOVER');
+          await sleep(random.int(100, 1000));
+          await this.world.redisCluster!.start(master);
+          fault.detail = `replica ${replica} kill -9 for ${staleMs} ms, then its master ${master} kill -9 and CLUSTER FAILOVER TAKEOVER on the replica back from its AOF, old master back as a replica`;
           break;
         }
         case 'reshard': {
@@ -225,8 +253,8 @@ export class FaultInjector {
     return fault;
   }
 
-  /** Injects faults chosen by the seed until `until`, one at a time, with pauses between them. */
-  async run(until: number, maxFaults = 500) {
+  /** Injects faults chosen by the seed until `until`, one at a time, with pauses between them; `only` names the kinds drawn (equally often). */
+  async run(until: number, only?: readonly FaultKind[], maxFaults = 500) {
     const weights: Record<FaultKind, number> = {
       'engine-kill': 3,
       'reconciler-killed-mid-pass': 2,
@@ -238,9 +266,12 @@ export class FaultInjector {
       'redis-flush': 1,
       failover: this.world.cluster ? 2 : 0,
       'forced-failover': this.world.cluster ? 1 : 0,
+      // Named with --faults only: the campaign for REDIS_WAIT_REPLICAS (docs/reliability.md#durable-acknowledgements).
+      'stale-replica-failover': 0,
       'replica-kill': this.world.cluster ? 1 : 0,
       reshard: this.world.cluster ? 2 : 0,
     };
+    if (only) for (const kind of FAULT_KINDS) weights[kind] = only.includes(kind) ? 1 : 0;
     for (let i = 0; i < maxFaults; i++) {
       await sleep(this.random.int(1000, 3000));
       if (Date.now() >= until) break;

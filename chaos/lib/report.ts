@@ -33,14 +33,21 @@ export function historyAround(violation: Violation, history: History, faults: Fa
     .join('\n');
 }
 
-export function report(seed: number, minutes: number, cluster: boolean, history: History, faults: Fault[], result: CheckResult): string {
+/** Acknowledged effects lost per kind of data loss, as excused (lost by design) and not (violations): the table that compares REDIS_WAIT_REPLICAS settings. */
+function lostByFault(result: CheckResult): [string, string][] {
+  const kinds = [...new Set([...result.lostByDesign, ...result.violations].flatMap((v) => (v.lostTo ? [v.lostTo] : [])))].sort();
+  const count = (list: Violation[], kind: string) => list.filter((v) => v.lostTo === kind).length;
+  return kinds.map((kind) => [kind, `${count(result.lostByDesign, kind)} by design, ${count(result.violations, kind)} violations`]);
+}
+
+export function report(seed: number, minutes: number, cluster: boolean, waitReplicas: number, history: History, faults: Fault[], result: CheckResult): string {
   const byKind = new Map<string, number>();
   for (const op of history.ops) byKind.set(`${op.kind} → ${answerOf(op)}`, (byKind.get(`${op.kind} → ${answerOf(op)}`) ?? 0) + 1);
   const faultKinds = new Map<string, number>();
   for (const f of faults) faultKinds.set(f.error ? `${f.kind} (failed)` : f.kind, (faultKinds.get(f.error ? `${f.kind} (failed)` : f.kind) ?? 0) + 1);
   const violationsBy = INVARIANTS.map((inv) => [inv, result.violations.filter((v) => v.invariant === inv).length] as [string, number]);
   const lines = [
-    `chaos campaign: seed ${seed}, ${minutes} min, ${cluster ? '3-master cluster with replicas' : 'one Redis'}, ${history.ops.length} requests, ${history.reservations.size} reservations acknowledged`,
+    `chaos campaign: seed ${seed}, ${minutes} min, ${cluster ? '3-master cluster with replicas' : 'one Redis'}, REDIS_WAIT_REPLICAS=${waitReplicas}, ${history.ops.length} requests, ${history.reservations.size} reservations acknowledged`,
     '',
     table('operation → answer', [...byKind].sort((a, b) => a[0].localeCompare(b[0]))),
     '',
@@ -55,6 +62,9 @@ export function report(seed: number, minutes: number, cluster: boolean, history:
     'Lost by design: effects acknowledged before Redis lost its data (FLUSHALL, a promoted replica) and not yet',
     'drained to Postgres by a complete reconciler pass; the engine rebuilds only what Postgres knows',
     '(docs/operations.md#when-redis-comes-back-empty), so these may be gone. Anything else lost is a violation.',
+    '',
+    table('acknowledged effects lost, by the fault that lost Redis data', lostByFault(result).length ? lostByFault(result) : [['(none)', '0']]),
+    'A promoted replica lacks nothing acknowledged when the engines wait for one (REDIS_WAIT_REPLICAS >= 1): what it lacks then is a violation.',
     '',
     ...result.settle,
   ];

@@ -79,6 +79,8 @@ export interface World {
   /** A client of our own on the engines' Redis (raw counters, faults). */
   redisClient(): Redis | Cluster;
   partitions: number;
+  /** REDIS_WAIT_REPLICAS of the engines: with 1 or more, a promoted replica has every acknowledged write. */
+  waitReplicas: number;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,8 @@ export interface WorldOptions {
   workers?: number;
   /** REDIS_PARTITIONS (default: 1 on one Redis, 16 on the cluster). */
   partitions?: number;
+  /** REDIS_WAIT_REPLICAS (default 0: acknowledged before any replica has it). */
+  waitReplicas?: number;
   log?: (line: string) => void;
 }
 
@@ -122,6 +126,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       RESERVATION_TTL_SECONDS: '5',
       WORKERS: String(options.workers ?? 1),
       REDIS_PARTITIONS: String(partitions),
+      REDIS_WAIT_REPLICAS: String(options.waitReplicas ?? 0),
       ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.nodesList, REDIS_URL: '' } : { REDIS_URL: redis!.url }),
     };
     // At the same instant, as a deployment rolls out replicas: their migrations must not collide.
@@ -129,7 +134,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     for (const result of started) if (result.status === 'fulfilled') engines.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    for (const engine of engines) log(`engine ${engine.name} on ${engine.url} (WORKERS=${env.WORKERS}, REDIS_PARTITIONS=${partitions})`);
+    for (const engine of engines) log(`engine ${engine.name} on ${engine.url} (WORKERS=${env.WORKERS}, REDIS_PARTITIONS=${partitions}, REDIS_WAIT_REPLICAS=${env.REDIS_WAIT_REPLICAS})`);
   } catch (error) {
     await Promise.allSettled([...engines.map((e) => e.stop()), redis?.stop(), redisCluster?.stop(), postgres.stop()]);
     throw error;
@@ -143,6 +148,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     engines,
     engineEnv: { ...env!, ADMIN_TOKEN: CHAOS_ADMIN_TOKEN },
     partitions,
+    waitReplicas: options.waitReplicas ?? 0,
     redisClient() {
       if (!client) {
         client = redisCluster
