@@ -19,7 +19,7 @@
   ARGV[11..19]  the partition's line templates (includes/line.lua)
 
   Returns
-    {0 updated | 1 created, total, available, reserved, sold, version, epoch[, location counters]}
+    {0 updated | 1 created, total, available, reserved, sold, version, epoch, location counters (nil without)}
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
 
@@ -175,4 +175,4 @@ local code = 0
 if created then
   code = 1
 end
-return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6], snapshot[7], snapshot[8]}
+return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6], snapshot[8], snapshot[7]}

@@ -36,7 +36,7 @@ export class AdminOperations {
       const requestedTotal = location === undefined ? settings.total : settings.locations?.find((level) => level.location === location)?.total;
       throw refusal(ReplyCode.TotalBelowCommitted, { ...(location === undefined ? {} : { location }), requestedTotal, reserved, sold });
     }
-    const [code, total, available, reserved, sold, version, epoch, rows] = reply as [number, number, number, number, number, number, number, LocationCounterRow[]?];
+    const [code, total, available, reserved, sold, version, epoch, rows] = reply as [number, number, number, number, number, number, number, LocationCounterRow[] | null];
     const { perUserLimit, startsAt, endsAt } = settings;
     const counters = { total, available, reserved, sold };
     const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];

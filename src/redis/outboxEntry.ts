@@ -9,7 +9,8 @@ import { type ReservationRecord, decodeReserveEvent } from './reservationRecord'
 
 /**
  * [sku, total, available, reserved, sold, version, epoch] after the change (epoch: the partition's
- * shard epoch, src/domain/changeMark.ts), and each location's counters on a SKU with locations.
+ * shard epoch, src/domain/changeMark.ts), and each location's counters on a SKU with locations;
+ * read from the scripts' layout by parseEntry.
  */
 export type StockSnapshot = [string, number, number, number, number, number, number, LocationCounterRow[]?];
 /** [reservationId, sku, units]: units a number, or a units text where the SKU has locations (holdUnits.ts). */
@@ -124,9 +125,15 @@ function parseEvent(raw: Record<string, unknown> | string): OutboxEvent {
   return raw as unknown as OutboxEvent;
 }
 
-/** A snapshot written before snapshots carried the epoch (no seventh number) counts in epoch 0. */
-function withEpoch(snapshot: unknown[]): StockSnapshot {
-  return (typeof snapshot[6] === 'number' ? snapshot : [...snapshot.slice(0, 6), 0, ...snapshot.slice(6)]) as StockSnapshot;
+/**
+ * A snapshot as scripts write it (lua/includes/stockSnapshot.lua): [sku, total, available,
+ * reserved, sold, version, location rows or false, epoch], the epoch last so that readers knowing
+ * none read the rest as before; one written before the epoch (six or seven elements) counts in
+ * epoch 0.
+ */
+function fromWire(snapshot: unknown[]): StockSnapshot {
+  const [sku, total, available, reserved, sold, version, rows, epoch = 0] = snapshot as [string, number, number, number, number, number, LocationCounterRow[] | false | undefined, number?];
+  return rows ? [sku, total, available, reserved, sold, version, epoch, rows] : [sku, total, available, reserved, sold, version, epoch];
 }
 
 export function parseEntry(entryId: string, json: string, partition = 0): OutboxEntry {
@@ -135,6 +142,6 @@ export function parseEntry(entryId: string, json: string, partition = 0): Outbox
     entryId,
     eventKeyPrefix: partition ? `p${partition}/${entryId}` : entryId,
     events: list<Record<string, unknown> | string>(raw.events).map(parseEvent),
-    stock: list<unknown[]>(raw.stock).map(withEpoch),
+    stock: list<unknown[]>(raw.stock).map(fromWire),
   };
 }

@@ -37,7 +37,12 @@ describe('planWrites', () => {
   });
 
   it('orders snapshots by (epoch, version): a newer epoch wins whatever its version', () => {
-    const rewound = [entry('7-0', [], [['a', 9, 9, 0, 0, 990, 200]]), entry('8-0', [], [['a', 8, 8, 0, 0, 1000, 100]]), entry('9-0', [], [['a', 7, 7, 0, 0, 989, 200]])];
+    // As scripts write them: [sku, total, available, reserved, sold, version, location rows or false, epoch].
+    const rewound = [
+      entry('7-0', [], [['a', 9, 9, 0, 0, 990, false, 200]]),
+      entry('8-0', [], [['a', 8, 8, 0, 0, 1000, false, 100]]),
+      entry('9-0', [], [['a', 7, 7, 0, 0, 989, false, 200]]),
+    ];
     for (const order of [rewound, [...rewound].reverse()]) {
       const plan = planWrites(order);
       expect(plan.snapshots).toEqual([{ sku: 'a', total: 9, available: 9, reserved: 0, sold: 0, version: 990, epoch: 200 }]);
