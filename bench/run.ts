@@ -16,11 +16,12 @@ import { line } from './scenarios/line';
 import { liveEvents } from './scenarios/liveEvents';
 import { reconcilerRates } from './scenarios/reconciler';
 import { scale } from './scenarios/scale';
+import { soldOut } from './scenarios/soldOut';
 import { CONNECTIONS, durations } from './scenarios/settings';
 import { strategies } from './scenarios/strategies';
 import { ceiling, hotSku } from './scenarios/throughput';
 
-const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, line, checkout, strategies, reconcilerRates, scale, durability];
+const SCENARIOS: Scenario[] = [ceiling, hotSku, grpcHotSku, liveEvents, flashSale, soldOut, line, checkout, strategies, reconcilerRates, scale, durability];
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
