@@ -119,11 +119,18 @@ local function endTickets(L, ids, ts, status, now, events)
   if #ids == 0 then
     return
   end
-  local gone, fields, lobbyUnits, at = {}, {}, 0, string.format('%d', now)
+  redis.call('ZREM', L.lineKey, unpack(ids))
+  -- A ticket ending ahead of the new head is folded into lineGoneUnits at once (foldGone would
+  -- fold it next); one behind it stays in the gone set for the units ahead of those after it.
+  local head = redis.call('ZRANGE', L.lineKey, 0, 0, 'WITHSCORES')
+  local headPlace = head[2] and tonumber(head[2]) or math.huge
+  local gone, fields, lobbyUnits, folded, at = {}, {}, 0, 0, string.format('%d', now)
   for i, id in ipairs(ids) do
     local t = ts[i]
     if t.place < 0 then
       lobbyUnits = lobbyUnits + t.q
+    elseif t.place < headPlace then
+      folded = folded + t.q
     else
       gone[#gone + 1] = string.format('%.17g', t.place)
       gone[#gone + 1] = id .. '|' .. t.q
@@ -133,10 +140,12 @@ local function endTickets(L, ids, ts, status, now, events)
     fields[#fields + 1] = encodeTicket(t)
     events[#events + 1] = ticketEvent(END_KINDS[status], id, t, now)
   end
-  redis.call('ZREM', L.lineKey, unpack(ids))
   redis.call('HINCRBY', L.stockKey, 'lineWaiting', -#ids)
   if lobbyUnits > 0 then
     redis.call('HINCRBY', L.stockKey, 'lineLobbyUnits', -lobbyUnits)
+  end
+  if folded > 0 then
+    redis.call('HINCRBY', L.stockKey, 'lineGoneUnits', folded)
   end
   if #gone > 0 then
     redis.call('ZADD', L.goneKey, unpack(gone))
