@@ -8,7 +8,8 @@
  *    the new master lost, from the facts; a SKU untouched since is settled by the drift repair too.
  *    Before the epoch, Postgres kept its old row until the counter passed it again;
  * 2. one Redis that lost its data (FLUSHALL): the rebuild begins a new epoch before restoring, so
- *    every later snapshot of a restored SKU reaches Postgres;
+ *    every later snapshot of a restored SKU reaches Postgres; the same Redis restarted in place on
+ *    its AOF takes a new replication id, so a new epoch begins there too, harmlessly;
  * 3. the start_epoch script itself: several engines noticing the same new master begin one epoch.
  */
 import { sql } from 'drizzle-orm';
@@ -154,15 +155,16 @@ describe('a failover to a replica that missed the last changes (3 masters, 1 rep
   });
 });
 
-describe('a rebuild after FLUSHALL (one Redis)', () => {
+describe('a rebuild after FLUSHALL, a restart in place (one Redis on its AOF)', () => {
   let server: TestRedis;
   let postgres: TestPostgres;
   let ctx: TestContext;
   let operator: Redis;
   beforeAll(async () => {
-    [server, postgres] = await Promise.all([startTestRedis(), startTestPostgres()]);
+    [server, postgres] = await Promise.all([startTestRedis({ appendonly: true }), startTestPostgres()]);
     ctx = await createTestContext({ redisUrl: server.url, postgresUrl: postgres.url, dataWatchIntervalMs: 200 });
     operator = new Redis(server.url);
+    operator.on('error', () => {}); // refused while the server restarts
   });
   afterAll(async () => {
     await ctx?.close();
@@ -191,6 +193,25 @@ describe('a rebuild after FLUSHALL (one Redis)', () => {
     expect((await view(sku)).total).toBe(7);
     expect(await mark(sku)).toEqual({ version: before.version + 1, epoch });
     expect(await row(sku)).toEqual({ total: 7, available: 7, version: before.version + 1, epoch });
+  });
+  it('a restart in place on its AOF takes a new replication id: a new epoch that loses nothing, and the next change reaches Postgres', async () => {
+    const { adjust, pass, row } = probes(ctx);
+    const sku = skuIn(ctx, 0, 'restarted-');
+    await createSku(ctx, sku, { total: 3 });
+    await adjust(sku, 1);
+    await pass();
+    const drained = await row(sku);
+    const before = await ctx.redis.hgetall(ctx.keys.epoch(0));
+    await server.kill();
+    await server.start();
+    const after = await until('a new epoch', async () => {
+      const epoch = await ctx.redis.hgetall(ctx.keys.epoch(0));
+      return epoch.replid && epoch.replid !== before.replid ? epoch : undefined;
+    });
+    expect(Number(after.epoch)).toBeGreaterThan(Number(before.epoch));
+    await adjust(sku, 1);
+    await pass();
+    expect(await row(sku)).toEqual({ total: 5, available: 5, version: drained.version + 1, epoch: Number(after.epoch) });
   });
 });
 
