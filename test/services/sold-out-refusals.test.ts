@@ -64,6 +64,37 @@ describe.each(REDIS_TARGETS)('on %s Redis, two engines', (redis) => {
       sent.end(body);
     });
 
+  it('answers what the script would: the same body, the limit checked first, keyed reserves asked of Redis', async () => {
+    const [engine] = engines;
+    const sku = uniqueName('limited-');
+    await createSku(engine, sku, { total: 1, perUserLimit: 2 });
+    expect((await reserve(engine, sku, 'holder')).status).toBe(201);
+    const cachedCount = () => engine.engine.soldOut.refusedHere;
+    const fromRedis = await reserve(engine, sku, 'shopper');
+    expect(fromRedis.status).toBe(409);
+    // Under a limit a user is answered without Redis once the script refused them for stock after
+    // the watch saw the SKU sold out (it reads every 25 ms): asked until then, the same answer each time.
+    let answeredHere = false;
+    for (let n = 0; n < 50 && !answeredHere; n++) {
+      const before = cachedCount();
+      expect((await reserve(engine, sku, 'shopper')).body).toEqual(fromRedis.body);
+      answeredHere = cachedCount() > before;
+      if (!answeredHere) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answeredHere, 'answered without Redis').toBe(true);
+    expect(fromRedis.body.error.details).toEqual({ items: [{ sku, requested: 1, available: 0 }] });
+    // The holder would pass the limit with 2 more: the script says so before it looks at the stock.
+    const before = cachedCount();
+    const overLimit = await call(engine.baseUrl, 'POST', '/v1/reservations', { userId: 'holder', items: [{ sku, qty: 2 }] });
+    expect(overLimit.body.error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    // Nor is one asking more than they were refused answered here (the script decides).
+    const more = await call(engine.baseUrl, 'POST', '/v1/reservations', { userId: 'shopper', items: [{ sku, qty: 2 }] });
+    expect(more.body.error.code).toBe('INSUFFICIENT_STOCK');
+    const keyed = await call(engine.baseUrl, 'POST', '/v1/reservations', { userId: 'shopper', items: [{ sku, qty: 1 }] }, { 'idempotency-key': uniqueName('k-') });
+    expect(keyed.body.error.code).toBe('INSUFFICIENT_STOCK');
+    expect(cachedCount(), `seed ${seed}`).toBe(before);
+  });
+
   it.each(RETURNS)(`a unit that comes back by %s is held by a reserve sent within the bound (seed ${seed})`, async (how) => {
     const sku = uniqueName('last-');
     await createSku(engines[0], sku, { total: 1 });
