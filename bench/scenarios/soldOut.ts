@@ -5,9 +5,12 @@ import { type Scenario, check } from '../lib/types';
 import { JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 import { hotView, withHotEngine } from './throughput';
 
-/** Full runs: connection counts, and the ceiling and the engine take turns this many times, this many seconds each. */
-const FULL = { connections: [1_000, 5_000], rounds: 5, roundSeconds: 3 };
-const QUICK = { connections: [1_000], rounds: 1, roundSeconds: 2 };
+/**
+ * Full runs: per connection count, the ceiling and the engine take turns this many times, this many
+ * seconds each; 5,000 clients take a second or two to connect, so their rounds are longer.
+ */
+const FULL = { levels: [{ connections: 1_000, roundSeconds: 3 }, { connections: 5_000, roundSeconds: 8 }], rounds: 5 };
+const QUICK = { levels: [{ connections: 1_000, roundSeconds: 2 }], rounds: 1 };
 
 const SOMAXCONN = '/proc/sys/net/core/somaxconn';
 /** The accept queue 5,000 clients connecting at once need; the kernel caps every listen backlog at somaxconn. */
@@ -24,12 +27,18 @@ function writeSomaxconn(value: number): void {
 
 const readSomaxconn = () => Number(readFileSync(SOMAXCONN, 'utf8').trim());
 
+/** The kernel's count of connections dropped for a full accept queue (TcpExt ListenOverflows), machine-wide. */
+function listenOverflows(): number {
+  const [names, values] = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((line) => line.startsWith('TcpExt:'));
+  return Number(values.split(' ')[names.split(' ').indexOf('ListenOverflows')]);
+}
+
 const soldOutLoad = (server: Server, label: string, connections: number, seconds: number, measured = true) =>
   runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections, label, duration: seconds, cpu: measured ? server.cpu : undefined });
 
 export const soldOut: Scenario = {
   name: 'sold-out',
-  description: `Reserves of a SKU whose last unit is held (every answer 409 INSUFFICIENT_STOCK), at ${FULL.connections.map((c) => c.toLocaleString('en')).join(' and ')} connections, taking turns with the ceiling server's reserve route in ${FULL.rounds} rounds of ${FULL.roundSeconds} s: the cost of a refusal against the bare route (docs/architecture.md#sold-out-answers). Both servers listen with the engine's backlog (LISTEN_BACKLOG); somaxconn is raised to ${WANTED_SOMAXCONN} where the bench may. --quick: ${QUICK.connections[0].toLocaleString('en')} connections, one round of ${QUICK.roundSeconds} s.`,
+  description: `Reserves of a SKU whose last unit is held (every answer 409 INSUFFICIENT_STOCK), at ${FULL.levels.map((l) => `${l.connections.toLocaleString('en')} connections (rounds of ${l.roundSeconds} s)`).join(' and ')}, taking turns with the ceiling server's reserve route in ${FULL.rounds} rounds: the cost of a refusal against the bare route (docs/architecture.md#sold-out-answers). Both servers listen with the engine's backlog (LISTEN_BACKLOG); somaxconn is raised to ${WANTED_SOMAXCONN} where the bench may. --quick: ${QUICK.levels[0].connections.toLocaleString('en')} connections, one round of ${QUICK.levels[0].roundSeconds} s.`,
   async run(context) {
     const plan = context.quick ? QUICK : FULL;
     const somaxconn = { before: readSomaxconn(), during: 0 };
@@ -45,15 +54,16 @@ export const soldOut: Scenario = {
         let engineAnswers = 0;
         let refusals = 0;
         let otherFailures = 0;
-        for (const connections of plan.connections) {
+        for (const { connections, roundSeconds } of plan.levels) {
+          const overflowsBefore = listenOverflows();
           const { warmup } = durations(context.quick);
           for (const server of [ceilingServer, engine]) await soldOutLoad(server, 'warm-up', connections, warmup, false);
           const ceilingLoads: LoadResult[] = [];
           const engineLoads: LoadResult[] = [];
           const ratios: number[] = [];
           for (let round = 1; round <= plan.rounds; round++) {
-            const ceilingLoad = await soldOutLoad(ceilingServer, `ceiling, ${connections} connections, round ${round}`, connections, plan.roundSeconds);
-            const engineLoad = await soldOutLoad(engine, `sold-out, ${connections} connections, round ${round}`, connections, plan.roundSeconds);
+            const ceilingLoad = await soldOutLoad(ceilingServer, `ceiling, ${connections} connections, round ${round}`, connections, roundSeconds);
+            const engineLoad = await soldOutLoad(engine, `sold-out, ${connections} connections, round ${round}`, connections, roundSeconds);
             ceilingLoads.push(ceilingLoad);
             engineLoads.push(engineLoad);
             ratios.push(Number((engineLoad.rps / ceilingLoad.rps).toFixed(3)));
@@ -74,6 +84,7 @@ export const soldOut: Scenario = {
           figures[`${at}engine µs per refusal`] = engineLoad.cpu?.stages.engine ?? '';
           figures[`${at}redis µs per refusal`] = engineLoad.cpu?.stages.redis ?? '';
           figures[`${at}ceiling µs per request`] = ceilingLoad.cpu?.stages.engine ?? '';
+          figures[`${at}listen overflows (machine-wide)`] = listenOverflows() - overflowsBefore;
         }
         const view = await hotView(engine);
         return {
