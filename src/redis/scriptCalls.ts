@@ -15,7 +15,10 @@ export interface ScriptCall {
   script: ScriptName;
   keys: string[];
   args: ScriptArg[];
-  /** A write a client is told about: with REDIS_WAIT_REPLICAS, answered once replicas have it (redisStore.ts). */
+  /**
+   * A write a client is told about, or one the engine forgets once it ran (an undo or an end it
+   * owes): with REDIS_WAIT_REPLICAS, answered once replicas have it (redisStore.ts).
+   */
   acknowledged?: true;
 }
 
@@ -73,7 +76,8 @@ export function endCall(context: CallContext, script: 'commit' | 'release', id: 
 export function abandonCall(context: CallContext, id: string, idempotencyKey?: string): ScriptCall {
   const call = recordCall(context, 'abandon', context.keys.reservation(id), id, context.keys.partitionOfReservation(id));
   if (idempotencyKey !== undefined) call.keys.push(idempotencyKey);
-  return call;
+  // The engine stops undoing once this answers: an undo only the master had would come back undone with a promoted replica.
+  return { ...call, acknowledged: true };
 }
 
 /** lua/extend.lua. */
@@ -90,7 +94,8 @@ export function extendCall(context: CallContext, id: string, ttlSeconds: number)
 export function finishPartCall(context: CallContext, id: string, partition: number, status: FinalStatus): ScriptCall {
   const call = recordCall(context, 'finish_part', context.keys.reservationPart(id, partition), id, partition);
   call.args.push(LETTER_OF_STATUS[status]);
-  return call;
+  // Part of the commit or release a client is told of, and nobody carries it again once it answered.
+  return { ...call, acknowledged: true };
 }
 
 /** lua/get_reservation.lua. */
@@ -115,7 +120,8 @@ export function idemSettleCall({ tuning }: CallContext, key: string, fingerprint
 
 /** lua/idem_revoke.lua: lets go of a claim made for a reserve being undone, unless a retry was answered with it. */
 export function idemRevokeCall(key: string, fingerprint: string, id: string): ScriptCall {
-  return { script: 'idem_revoke', keys: [key], args: [fingerprint, id] };
+  // Waited for like the claim: a promoted replica that has the claim but not its revoke refuses retries for 30 s.
+  return { script: 'idem_revoke', keys: [key], args: [fingerprint, id], acknowledged: true };
 }
 
 /** A reserve with its reservation id, as the reserve scripts take it. */

@@ -117,8 +117,12 @@ export class SpanningReservations {
       // A part: the home decides. No home past the deadline: the reserve died before holding it.
       if (record?.status === 'PENDING') {
         await this.store.call((client) => client.zadd(keys.spanning(partition), record.expiresAtMs + 1000, id));
+      } else if (record) {
+        // An end read here may be one only the home's master has (its commit answered 503): carried
+        // by the home's own settling, whose script waits for replicas, never from this plain read.
+        await this.settleOne(id, home, now);
       } else {
-        await this.finishParts(id, record?.status ?? 'RELEASED', [partition], home);
+        await this.finishParts(id, 'RELEASED', [partition], home);
       }
       return;
     }

@@ -185,7 +185,7 @@ describe('REDIS_WAIT_REPLICAS=1 on a cluster of 3 masters with 1 replica each', 
     let answered: { reserve: string; reserveStatus: number; commitStatus: number; undone: Awaited<ReturnType<typeof rawCounters>> };
     try {
       const stalled = await reserve(ctx, sku, 'stalled');
-      // The undo needs no replica: it is done while the replica is still stopped.
+      // The undo runs on the master at once, while the replica is still stopped (and is sent again until the replica has it).
       await until(async () => (await rawCounters(ctx, sku)).available === 9, 1000);
       const undone = await rawCounters(ctx, sku);
       const committed = await commit(ctx, held);
@@ -350,7 +350,8 @@ describe.each([1, 0])('REDIS_WAIT_REPLICAS=%i on one Redis with a replica (REPLI
     const started = lines.filter((line) => line.startsWith('outage:'));
     expect(started).toHaveLength(1);
     expect(started[0]).toMatch(/REDIS_WAIT_REPLICAS is 1, but 0 replicas/);
-    expect(lines.length).toBeLessThan(answers.length / 3);
+    // Besides that line only the once-a-second summaries, however long the 503s took.
+    expect(lines.filter((line) => !line.startsWith('outage for ')).length).toBe(1);
     // The reserves answered 503 ran on the server and are undone: nothing more stays held.
     await until(async () => (await rawCounters(alone!, 'one-a')).reserved <= before.reserved);
   });
