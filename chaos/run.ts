@@ -65,6 +65,12 @@ try {
 } catch (error) {
   console.error(`chaos campaign failed to run (seed ${seed}):`, error);
 } finally {
+  // CHAOS_KEEP_SECONDS=S: the servers stay up that long after the report, to read their final state.
+  const keepSeconds = Number(process.env.CHAOS_KEEP_SECONDS ?? 0);
+  if (keepSeconds > 0) {
+    log(`servers kept for ${keepSeconds} s: postgres ${world.postgres.url}, redis ${world.redisCluster?.nodesList ?? world.redis?.url}`);
+    await new Promise((resolve) => setTimeout(resolve, keepSeconds * 1000));
+  }
   await world.stop();
 }
 process.exit(exitCode);
