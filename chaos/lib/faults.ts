@@ -88,6 +88,22 @@ export class FaultInjector {
     return { masters, replicas, masterOf };
   }
 
+  /**
+   * Waits (at most 20 s) until a replica is in sync and its AOF holds what it has: no rewrite in
+   * progress or scheduled. A replica rewrites its AOF after each full sync, and killed -9 before
+   * that rewrite ends it comes back from the AOF it had before the sync, lacking writes it
+   * confirmed to WAIT (Redis 7.0 has no WAITAOF: WAIT promises the replicas' memory). Promoting
+   * it would lose acknowledged writes outside what REDIS_WAIT_REPLICAS promises; this fault is
+   * about the writes the master made while the replica was down.
+   */
+  private async untilOnDisk(replica: number): Promise<void> {
+    const settled = async () => {
+      const info = String(await askNode(replica, ['INFO'], 2000).catch(() => ''));
+      return /master_link_status:up/.test(info) && /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info) && /loading:0/.test(info);
+    };
+    for (const deadline = Date.now() + 20_000; !(await settled()) && Date.now() < deadline; ) await sleep(100);
+  }
+
   private async masterPorts(): Promise<number[]> {
     return this.world.redisCluster ? (await this.roles()).masters : [this.world.redis!.port];
   }
@@ -205,6 +221,7 @@ export class FaultInjector {
           const replica = random.pick(replicas);
           const master = masterOf.get(replica)!;
           const staleMs = random.int(300, 1500);
+          await this.untilOnDisk(replica);
           await this.world.redisCluster!.kill(replica);
           await sleep(staleMs);
           await this.world.redisCluster!.kill(master);
