@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askNode } from '../../tools/askNode';
-import { type TestContext, createSku, createTestContext, rawCounters, skuIn } from '../support/context';
+import { type TestContext, createSku, createTestContext, rawCounters, skuIn, userIn } from '../support/context';
 import { type TestRedisCluster, startTestRedisCluster } from '../support/servers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,16 +27,18 @@ async function roles(cluster: TestRedisCluster): Promise<{ masters: number[]; re
   const masters: number[] = [];
   const replicaOf = new Map<number, number>();
   for (const { port } of cluster.nodes) {
-    const role = (await askNode(port, ['ROLE'], 5000)) as [string, string, number];
+    // A node killed by the test answers nothing: it has no role now.
+    const role = (await askNode(port, ['ROLE'], 5000).catch(() => ['down'])) as [string, string, number];
     if (role[0] === 'master') masters.push(port);
+    else if (role[0] === 'down') continue;
     else replicaOf.set(Number(role[2]), port);
   }
   return { masters: masters.sort(), replicaOf };
 }
 
 /** The stale promotion of `master`'s replica, once `meanwhile` ran with the replica down. */
-async function promoteStaleReplica(cluster: TestRedisCluster, master: number, meanwhile: () => Promise<void>): Promise<void> {
-  const replica = (await roles(cluster)).replicaOf.get(master)!;
+async function promoteStaleReplica(cluster: TestRedisCluster, master: number, meanwhile: () => Promise<void>, replicaPort?: number): Promise<void> {
+  const replica = replicaPort ?? (await roles(cluster)).replicaOf.get(master)!;
   await cluster.kill(replica);
   await meanwhile();
   await cluster.kill(master);
@@ -51,7 +53,7 @@ describe('REDIS_WAIT_REPLICAS=1: a replica promoted without what its master did 
 
   beforeAll(async () => {
     cluster = await startTestRedisCluster({ replicasPerMaster: 1, appendonly: true });
-    ctx = await createTestContext({ env: { REDIS_CLUSTER_NODES: cluster.nodesList, REDIS_WAIT_REPLICAS: '1' }, dataWatchIntervalMs: 200 });
+    ctx = await createTestContext({ env: { REDIS_CLUSTER_NODES: cluster.nodesList, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' }, dataWatchIntervalMs: 200 });
   });
   afterAll(async () => {
     await ctx?.close();
@@ -120,5 +122,43 @@ describe('REDIS_WAIT_REPLICAS=1: a replica promoted without what its master did 
     expect(await until200(() => end('release'))).toBe(200);
     expect(await rawCounters(ctx, home)).toEqual({ total: 10, available: 10, reserved: 0, sold: 0 });
     expect(await rawCounters(ctx, part)).toEqual({ total: 10, available: 10, reserved: 0, sold: 0 });
+  });
+  it("a keyed reserve answered 503: its claim's revoke is retried until a replica has it, so a retry is served after the promotion", async () => {
+    const owner = await owners();
+    // The key is claimed in the user's partition, the hold made in the SKU's, on another master.
+    const holdPartition = owner.findIndex((master) => master !== owner[0]);
+    const sku = skuIn(ctx, holdPartition, 'claimed-');
+    await createSku(ctx, sku, { total: 10 });
+    const { replicaOf } = await roles(cluster);
+    const holdReplica = replicaOf.get(owner[holdPartition])!;
+    const claimReplica = replicaOf.get(owner[0])!;
+    const payload = { userId: userIn(ctx, 0, 'claimer-'), items: [{ sku, qty: 1 }] };
+    const reserve = async () =>
+      (await ctx.app.inject({ method: 'POST', url: '/v1/reservations', headers: { 'idempotency-key': 'claimed-once' }, payload })).statusCode;
+
+    // The hold's master has no replica: the reserve is answered 503 once its WAIT gives up (1 s),
+    // long after its claim reached the claim's replica, which is stopped meanwhile.
+    await cluster.kill(holdReplica);
+    const sent = reserve();
+    await sleep(400);
+    cluster.pause(claimReplica);
+    expect(await sent).toBe(503);
+    // The undo revokes the claim on its master alone; then that replica is promoted, from its AOF.
+    await promoteStaleReplica(
+      cluster,
+      owner[0],
+      async () => {
+        await sleep(1000);
+      },
+      claimReplica,
+    );
+    await cluster.start(holdReplica);
+    // A retry may meet the claim (409 IDEMPOTENCY_IN_FLIGHT) until the undo, sent again every
+    // 250 ms, gets through. Before, the promoted replica had the claim and not its revoke, which
+    // nobody sent again: 409 for the claim's 30 s.
+    let status = 0;
+    for (const deadline = Date.now() + 10_000; status !== 201 && Date.now() < deadline; await sleep(250)) status = await reserve();
+    expect(status).toBe(201);
+    expect((await rawCounters(ctx, sku)).reserved).toBe(1);
   });
 });
