@@ -127,7 +127,9 @@ export class ReserveOperations {
     const spans = this.spanning.partsOf(request.lines, home).length > 0;
     const { idempotency, userId } = request;
     const keyHere = !spans && (!idempotency || keys.partitionOfUser(userId) === home);
-    const command: QueuedReserve = { ...request, id: newReservationId(home), keyHere, spans };
+    // Fields copied one by one: a spread with added fields takes V8's slow path (microseconds a reserve).
+    const { orderId, lines, ttlSeconds, allowPartial } = request;
+    const command: QueuedReserve = { userId, orderId, lines, ttlSeconds, allowPartial, idempotency, id: newReservationId(home), keyHere, spans };
     const outcome = !idempotency || keyHere ? await this.reserveIn(command) : await this.reserveClaimed(command, idempotency);
     if (outcome.kind === 'created' && abandoned?.()) this.unconfirmedOf(command).add([command]);
     return outcome;
