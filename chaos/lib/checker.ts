@@ -102,9 +102,13 @@ async function settle(world: World, history: History, faults: Fault[], log: (lin
   const lastExpiry = Math.max(0, ...[...history.reservations.values()].map((r) => r.expiresAt));
   if (lastExpiry > Date.now()) await sleep(Math.min(lastExpiry - Date.now() + 1500, 30_000));
   await settleLine(world, log);
-  const lastKill = Math.max(0, ...faults.filter((fault) => ENGINE_KILLS.includes(fault.kind)).map((fault) => fault.t0));
+  // A promotion that lost data the engines never waited for (REDIS_WAIT_REPLICAS=0) may take a
+  // spanning reservation's end in one partition and not in another: that part is let go at the
+  // same deadline as the parts of a killed engine.
+  const leftParts = (fault: Fault) => ENGINE_KILLS.includes(fault.kind) || (fault.replicaPromoted && world.waitReplicas === 0);
+  const lastKill = Math.max(0, ...faults.filter(leftParts).map((fault) => fault.t0));
   if (world.partitions > 1 && lastKill + PART_DEADLINE_MS > Date.now()) {
-    log(`waiting ${((lastKill + PART_DEADLINE_MS - Date.now()) / 1000).toFixed(1)} s for parts a killed engine may have left without a home`);
+    log(`waiting ${((lastKill + PART_DEADLINE_MS - Date.now()) / 1000).toFixed(1)} s for parts a killed engine or a promotion may have left without their end`);
     await sleep(lastKill + PART_DEADLINE_MS + 1000 - Date.now());
   }
   let lastDrift: any[] = [];
