@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { isConserved } from '../../src/domain/sku';
+import { CLIENT_OPTIONS } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
 import { CLAIM_TTL_MS, PART_DEADLINE_MS } from '../../src/redis/scriptCalls';
 import type { Fault } from './faults';
@@ -56,8 +57,12 @@ const MARGIN_MS = 300;
 const ALL_SKUS = [...SKUS, LINE_SKU];
 const TERMINAL = ['COMMITTED', 'RELEASED', 'EXPIRED'];
 
-/** How long after a fault ends a retry may still meet the claim its first attempt made (Redis answering again, then the undo's next round). */
-const RETRY_GRACE_MS = 1500;
+/**
+ * How long after a fault ends a retry may still meet the claim its first attempt made: an undo
+ * sent while the fault lasted (a failover pauses the old master's clients) may wait out the
+ * client's command timeout before the next round, 250 ms later, sends it again; then a margin.
+ */
+const RETRY_GRACE_MS = CLIENT_OPTIONS.commandTimeout! + 250 + 750;
 /** How long the claim of a keyed reserve whose engine died lives on, with a margin. */
 const CLAIM_LIFETIME_MS = CLAIM_TTL_MS + 1000;
 
