@@ -168,7 +168,9 @@ describe('REDIS_WAIT_REPLICAS=1 on a cluster of 3 masters with 1 replica each', 
     await askNode(master, ['SCRIPT', 'FLUSH']);
     const before = { wait: await callsOf(master, 'wait'), eval: await callsOf(master, 'eval') };
     expect((await reserve(ctx, sku, 'after-flush')).statusCode).toBe(201);
-    expect((await callsOf(master, 'eval')) - before.eval).toBe(1);
+    // At least the reserve's EVAL: the engine's background scripts (the data watch's, every second)
+    // meet the flushed cache too and may be sent with their source meanwhile.
+    expect((await callsOf(master, 'eval')) - before.eval).toBeGreaterThanOrEqual(1);
     expect((await callsOf(master, 'wait')) - before.wait).toBe(2);
     expect((await rawCounters(ctx, sku)).reserved).toBe(1);
   });
