@@ -19,7 +19,8 @@
   ARGV[11..19]  the partition's line templates (includes/line.lua)
 
   Returns
-    {0 updated | 1 created, total, available, reserved, sold, version, epoch, location counters (nil without)}
+    {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry
+     text (the caller writes its SET movement to Postgres at once), location counters (nil without)}
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
 
@@ -170,9 +171,9 @@ else
 end
 local snapshot = stockSnapshot(stockKey, sku)
 events[1].delta = snapshot[2] - previousTotal
-appendEntry(outboxKey, events, {snapshot})
+local entryId, entryText = appendEntry(outboxKey, events, {snapshot})
 local code = 0
 if created then
   code = 1
 end
-return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6], snapshot[8], snapshot[7]}
+return {code, snapshot[2], snapshot[3], snapshot[4], snapshot[5], snapshot[6], snapshot[8], entryId, entryText, snapshot[7]}

@@ -9,6 +9,16 @@ export function isConserved({ total, available, reserved, sold }: StockCounts): 
   return available + reserved + sold === total && available >= 0 && reserved >= 0 && sold >= 0;
 }
 
+/** Whether two sets of counters are the same. */
+export function sameCounts(a: StockCounts, b: StockCounts): boolean {
+  return a.total === b.total && a.available === b.available && a.reserved === b.reserved && a.sold === b.sold;
+}
+
+/** Whether two lists of a SKU's locations match one for one (name, state, counters), each conserved. */
+export function sameLevels(a: readonly LocationLevel[], b: readonly LocationLevel[]): boolean {
+  return a.length === b.length && a.every((level, n) => level.location === b[n].location && level.active === b[n].active && sameCounts(level, b[n]) && isConserved(level));
+}
+
 /** The counters of one location of a SKU: available + reserved + sold == total. */
 export interface LocationLevel {
   location: string;

@@ -1,18 +1,19 @@
 import type { Database } from '../db/client';
 import { type BindingRow, type SkuFacts, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
 import { type StoredTicket, loadLineTickets } from '../db/lineTicketRepository';
-import { type SkuRow, loadStockLevels, recordImpliedCommitMovements } from '../db/skuRepository';
+import { type SkuRow, loadStockLevels, recordImpliedCommitMovements, writeSkuCounters } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
-import type { LocationLevel } from '../domain/sku';
+import { type LocationLevel, sameCounts, sameLevels } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
 import type { LocationTotals } from '../redis/stockHash';
 import type { StockMaintenance } from '../redis/stockMaintenance';
+import { factLevels } from './factLevels';
 import { restoredLine } from './lineRestore';
 import { skuPages } from './skuPages';
 
 /**
- * Recreates in Redis the given SKUs from what Postgres recorded: settings, sold units, and the
- * holds still pending (their reservation records, expiry index entries and per-user counts).
+ * Recreates in Redis the given SKUs from what Postgres recorded: settings, totals and sold units
+ * as the facts add them up (the rows are then written to match), and the holds still pending (their reservation records, expiry index entries and per-user counts).
  * Holds that expired while Redis was gone are restored too, without their records: the next
  * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
  * other. A reservation spanning partitions comes back whole (its home record, its parts, its
@@ -64,7 +65,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     if (spans) await maintenance.restoreSpanningParts(reservation);
   }
 
-  let restored = 0;
+  const restored: SkuRow[] = [];
   let holds = 0;
   for (const row of rows) {
     const lines = pending.filter((line) => line.sku === row.sku && line.reserved > 0);
@@ -75,13 +76,15 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     // One hold member per reservation, however many of its lines hold the SKU (in several locations).
     const byHolder = new Map<string, typeof lines>();
     for (const line of lines) byHolder.set(line.reservationId, [...(byHolder.get(line.reservationId) ?? []), line]);
-    const fact = facts.get(row.sku);
+    const fact = facts.get(row.sku)!;
     // The lobby's shuffle is due once startsAt passed (lua/includes/line.lua, promoteLobby).
     const line = restoredLine(ticketsOf.get(row.sku) ?? [], row.startsAt === null || row.startsAt.getTime() <= now);
     const done = await maintenance.restoreSku({
       sku: row.sku,
-      total: row.total,
-      sold: fact?.sold ?? row.sold,
+      // Totals from the movements, never the row: an admin change writes its row at once and its
+      // movement with the drain, so a change Redis lost before the drain is in the row alone.
+      total: fact.total,
+      sold: fact.sold,
       levels: restoredLevels(levels.get(row.sku) ?? [], fact),
       perUserLimit: row.perUserLimit,
       startsAtMs: row.startsAt?.getTime() ?? null,
@@ -101,20 +104,35 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       lineGaps: line.gaps,
     });
     if (done) {
-      restored += 1;
+      restored.push(row);
       holds += lines.length;
     }
   }
-  return { skus: restored, holds };
+  await alignRows(maintenance, db, restored, levels);
+  return { skus: restored.length, holds };
 }
 
 /**
- * A SKU's locations as Postgres last drained them, with sold units from the facts; null for a
- * SKU without locations (one "default" row), restored with its plain counters.
+ * Writes each restored SKU's row from Redis where they differ (the row held an admin change Redis
+ * lost before the drain), unless the drain wrote the row meanwhile.
  */
-function restoredLevels(levels: readonly LocationLevel[], facts: SkuFacts | undefined): LocationTotals[] | null {
+async function alignRows(maintenance: StockMaintenance, db: Database, rows: SkuRow[], levels: Map<string, LocationLevel[]>): Promise<void> {
+  const counters = await maintenance.readCounters(rows.map((row) => row.sku));
+  for (const [n, row] of rows.entries()) {
+    const redis = counters[n];
+    if (!redis || (sameCounts(redis, row) && (!redis.located || sameLevels(redis.locations, levels.get(row.sku) ?? [])))) continue;
+    await writeSkuCounters(db, row.sku, redis, { unlessChangedFrom: row });
+  }
+}
+
+/**
+ * A SKU's locations to restore: those of its stock_levels rows, in their order and state, with the
+ * totals and sold units of the facts (factLevels.ts); null for a SKU without locations (one
+ * "default" row), restored with its plain counters.
+ */
+function restoredLevels(levels: readonly LocationLevel[], fact: SkuFacts): LocationTotals[] | null {
   if (!levels.length || (levels.length === 1 && levels[0].location === DEFAULT_LOCATION)) return null;
-  return levels.map(({ location, active, total, sold }) => ({ location, active, total, sold: facts?.locations.get(location)?.sold ?? sold }));
+  return factLevels(levels, fact);
 }
 
 /**

@@ -1,12 +1,12 @@
 import { isNewer } from '../domain/changeMark';
 import type { Database } from '../db/client';
 import { COUNTER_FIELDS, type CounterField, type DriftItem } from '../domain/reconcile';
-import { type LevelFacts, type SkuFacts, loadSkuFacts } from '../db/factsRepository';
+import { type LevelFacts, loadSkuFacts } from '../db/factsRepository';
 import { type SkuRow, clearFactsDue, loadStockLevels, writeSkuCounters } from '../db/skuRepository';
-import { type LocationLevel, isConserved } from '../domain/sku';
+import { isConserved, sameCounts, sameLevels } from '../domain/sku';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
-import type { LocationTotals } from '../redis/stockHash';
 import { restoreSkus } from './coldStart';
+import { factLevels } from './factLevels';
 import { checkLineDrift } from './lineDrift';
 import { skuPages } from './skuPages';
 
@@ -20,28 +20,8 @@ export interface DriftResult {
 
 type Counters = Record<CounterField, number>;
 
-const sameCounters = (a: Counters, b: Counters) => COUNTER_FIELDS.every((field) => a[field] === b[field]);
-
 /** The counters the facts call for: available is what is left. */
 const expectedOf = (fact: LevelFacts): Counters => ({ ...fact, available: fact.total - fact.reserved - fact.sold });
-
-/** Whether Redis's locations, each conserved, match Postgres's stock_levels rows one for one. */
-function sameLocations(redis: readonly LocationLevel[], postgres: readonly LocationLevel[]): boolean {
-  return (
-    redis.length === postgres.length &&
-    redis.every((level, n) => level.location === postgres[n].location && level.active === postgres[n].active && sameCounters(level, postgres[n]) && isConserved(level))
-  );
-}
-
-/** Every location of the SKU in Redis or in the facts: Redis's order and state first, locations only the facts know as retired. */
-function factLevels(redis: StockCounters, fact: SkuFacts): LocationTotals[] {
-  const known = new Set(redis.locations.map((level) => level.location));
-  const level = (location: string, active: boolean) => ({ location, active, total: fact.locations.get(location)?.total ?? 0, sold: fact.locations.get(location)?.sold ?? 0 });
-  return [
-    ...redis.locations.map(({ location, active }) => level(location, active)),
-    ...[...fact.locations.keys()].filter((location) => !known.has(location)).map((location) => level(location, false)),
-  ];
-}
 
 /**
  * Compares every SKU's Redis counters with Postgres, and on a SKU with locations each location's;
@@ -68,8 +48,8 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     const suspects: { row: SkuRow; redis: StockCounters | null }[] = [];
     for (const { row, redis } of page) {
       if (redis && isNewer(redis, row)) result.busy.push(row.sku);
-      else if (!redis || !sameCounters(redis, row) || !isConserved(redis) || row.factsDue) suspects.push({ row, redis });
-      else if (redis.located && !sameLocations(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
+      else if (!redis || !sameCounts(redis, row) || !isConserved(redis) || row.factsDue) suspects.push({ row, redis });
+      else if (redis.located && !sameLevels(redis.locations, levels.get(row.sku) ?? [])) suspects.push({ row, redis });
     }
     if (!suspects.length) continue;
 
@@ -89,7 +69,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
       let locationsRight = true;
       if (redis?.located) {
         const postgres = new Map((levels.get(row.sku) ?? []).map((level) => [level.location, level]));
-        for (const level of factLevels(redis, fact)) {
+        for (const level of factLevels(redis.locations, fact)) {
           const inRedis = redis.locations.find((l) => l.location === level.location);
           const want = expectedOf(fact.locations.get(level.location) ?? { total: 0, sold: 0, reserved: 0 });
           for (const field of COUNTER_FIELDS) {
@@ -113,7 +93,7 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
         await writeSkuCounters(db, row.sku, redis);
         continue;
       }
-      const repaired = await maintenance.repairStock(row.sku, redis.version, { total: fact.total, sold: fact.sold, levels: redis.located ? factLevels(redis, fact) : null });
+      const repaired = await maintenance.repairStock(row.sku, redis.version, { total: fact.total, sold: fact.sold, levels: redis.located ? factLevels(redis.locations, fact) : null });
       if (repaired === 'changed' || repaired === 'inconsistent') result.notRepaired.push(row.sku);
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }

@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors';
 import { locationRequired, skuNotFound } from '../domain/refusals';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { IN_DOUBT } from './inDoubt';
+import { type OutboxEntry, parseEntry } from './outboxEntry';
 import type { RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
 import { adjustStockCall, setStockCall } from './scriptCalls';
@@ -19,11 +20,11 @@ export class AdminOperations {
   ) {}
 
   /**
-   * Creates or updates a SKU; `created` tells which. A SKU Postgres knows must not be created
+   * Creates or updates a SKU; `created` tells which, and `entry` is the outbox entry it wrote. A SKU Postgres knows must not be created
    * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
    * lacks is refused with SKU_NOT_FOUND, to be restored first.
    */
-  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; mark: ChangeMark }> {
+  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; mark: ChangeMark; entry: OutboxEntry }> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
     const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate), { consequence: IN_DOUBT.admin });
@@ -36,13 +37,14 @@ export class AdminOperations {
       const requestedTotal = location === undefined ? settings.total : settings.locations?.find((level) => level.location === location)?.total;
       throw refusal(ReplyCode.TotalBelowCommitted, { ...(location === undefined ? {} : { location }), requestedTotal, reserved, sold });
     }
-    const [code, total, available, reserved, sold, version, epoch, rows] = reply as [number, number, number, number, number, number, number, LocationCounterRow[] | null];
+    const [code, total, available, reserved, sold, version, epoch, entryId, entryText, rows] = reply as [number, number, number, number, number, number, number, string, string, LocationCounterRow[] | null];
     const { perUserLimit, startsAt, endsAt } = settings;
     const counters = { total, available, reserved, sold };
     const locations = rows ? levelsOfRows(rows) : [defaultLevel(counters)];
     // The line's counts move with admissions the script may have made: read as they now stand.
     const line = settings.line ? ((await this.reads.getSku(sku))?.line ?? null) : null;
-    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line }, mark: { epoch, version } };
+    const entry = parseEntry(entryId, entryText, partition);
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line }, mark: { epoch, version }, entry };
   }
 
   /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */

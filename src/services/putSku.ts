@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { findSkuRow, upsertSku } from '../db/skuRepository';
+import { findSkuRow, insertMovements, upsertSku } from '../db/skuRepository';
 import { DomainError } from '../domain/errors';
 import { skuNotFound } from '../domain/refusals';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
@@ -7,6 +7,7 @@ import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
 import type { StockEngine } from '../redis/stockEngine';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { restoreSkus } from '../reconciler/coldStart';
+import { planWrites } from '../reconciler/writePlan';
 
 export interface PutSkuResult {
   created: boolean;
@@ -38,7 +39,8 @@ export function patchSku(services: SkuServices, sku: string, patch: SkuPatch, ac
 }
 
 /**
- * Writes a SKU in Redis with the settings `settingsNow` gives, then its row to Postgres. A SKU
+ * Writes a SKU in Redis with the settings `settingsNow` gives, then its SET movement and its row
+ * to Postgres. A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it.
  */
@@ -46,12 +48,15 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
   const { engine, maintenance, db } = services;
   const known = await findSkuRow(db, sku);
   const put = async () => engine.setStock(sku, await settingsNow(), actor, { mayCreate: !known });
-  const { created, view, mark } = await put().catch(async (error) => {
+  const { created, view, mark, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreSkus(maintenance, db, [known]);
     return put();
   });
   try {
+    // The SET movement before the row: Postgres never holds a total its movements do not add up
+    // to, even when Redis loses the change before the drain (which writes it again, to no effect).
+    await insertMovements(db, planWrites([entry]).movements.filter((movement) => movement.type === 'SET'));
     await upsertSku(db, view, mark);
     return { created, view };
   } catch (error) {
