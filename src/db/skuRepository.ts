@@ -102,31 +102,29 @@ export async function loadStockLevels(db: Database, skuNames: readonly string[])
 }
 
 /**
- * Writes a SKU's settings and counters as Redis had them at `mark`; a row already holding a newer
- * one (the reconciler got there first) is left as it is.
+ * The admin API's write of a SKU as Redis had it at `mark`: a SKU Postgres did not know gets its
+ * row (counters and mark); a known one gets its settings, unless a newer change reached the row.
+ * Its counters and mark move only with the drain, so that a row's mark says what Postgres has
+ * drained: the drift check compares a SKU, its line tickets and its facts only once the drain
+ * reached Redis's mark, and the drain's snapshot of a new epoch still marks the facts due.
+ * Locations are written as they stood at `mark` (their rows carry their own marks).
  */
 export async function upsertSku(db: Database, view: SkuView, mark: ChangeMark): Promise<void> {
   const { version, epoch } = mark;
-  const row = {
-    sku: view.sku,
-    total: view.total,
-    available: view.available,
-    reserved: view.reserved,
-    sold: view.sold,
+  const settings = {
     perUserLimit: view.perUserLimit,
     startsAt: view.startsAt ? new Date(view.startsAt) : null,
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
     lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
     lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
-    version,
-    epoch,
   };
+  const row = { sku: view.sku, total: view.total, available: view.available, reserved: view.reserved, sold: view.sold, ...settings, version, epoch };
   // Two statements, each kept by the mark from overwriting newer rows: no transaction needed,
   // which the workers' proxy driver does not offer.
   await db
     .insert(skus)
     .values(row)
-    .onConflictDoUpdate({ target: skus.sku, set: { ...row, updatedAt: sql`now()` }, setWhere: sql`(${skus.epoch}, ${skus.version}) < (${epoch}, ${version})` });
+    .onConflictDoUpdate({ target: skus.sku, set: { ...settings, updatedAt: sql`now()` }, setWhere: sql`(${skus.epoch}, ${skus.version}) <= (${epoch}, ${version})` });
   await replaceStockLevels(db, levelRows(view.sku, view.locations, mark));
 }
 

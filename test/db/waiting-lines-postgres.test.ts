@@ -11,6 +11,7 @@ import { queryRows as query } from '../../src/db/client';
 import { createInventoryClient } from '../../src/grpc/client';
 import { startGrpcServer } from '../../src/grpc/server';
 import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
+import { checkDrift } from '../../src/reconciler/driftCheck';
 import { planWrites } from '../../src/reconciler/writePlan';
 import { type OutboxEntry, parseEntry } from '../../src/redis/outboxEntry';
 import { openStream } from '../support/eventStream';
@@ -307,5 +308,19 @@ describe.each(TARGETS)('waiting lines in the system of record on $database, $red
     await pass(true);
     await release(tickets[0].id);
     expect((await ticket(tickets[1].id)).status).toBe('ADMITTED');
+  });
+
+  it('admissions a PUT makes after the drain are not taken for drift: the row waits for the drain, and a repair keeps the count', async () => {
+    const sku = await linedSku(1);
+    for (const user of ['a', 'b', 'c', 'd']) await join(sku, user);
+    await pass();
+    // Between a pass's drain and its drift check: the PUT admits two more tickets, drained next pass.
+    expect((await send('PUT', `/v1/admin/skus/${sku}`, { total: 3, line: { holdTtlSeconds: 60 } })).status).toBe(200);
+    const checked = await checkDrift(ctx.maintenance, ctx.db, { repair: true });
+    expect(checked.drift.filter((item) => item.sku === sku)).toEqual([]);
+    expect(checked.busy).toContain(sku);
+    expect((await send('GET', `/v1/skus/${sku}`)).body.line).toMatchObject({ waiting: 1, admitted: 3 });
+    expect((await pass(true)).drift.filter((item) => item.sku === sku)).toEqual([]);
+    expect((await send('GET', `/v1/skus/${sku}`)).body.line).toMatchObject({ waiting: 1, admitted: 3 });
   });
 });
