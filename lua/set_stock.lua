@@ -159,13 +159,17 @@ local events = {{type = 'SET', at = now, sku = sku, delta = 0, actor = actor,
 local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(11))
 if lineHoldTtlMs == '' then
   if hasLine(stockKey) then
-    -- The line is removed: its waiting tickets end CLOSED.
-    closeLine(L, now, events)
+    -- The line is removed: its waiting tickets end CLOSED, LINE_END_LIMIT now and the rest in the
+    -- line watch's next calls (includes/line.lua, closeSome); a ticket read meanwhile is closed then.
     redis.call('HDEL', stockKey, 'lineHoldTtlMs', 'lineLobbyMs')
+    closeSome(L, now, events)
     -- A line set again later starts with no tickets: nobody is answered a closed one.
     redis.call('DEL', L.usersKey)
   end
 else
+  if isClosing(stockKey) then
+    closeLine(L, now, events)
+  end
   redis.call('HSET', stockKey, 'lineHoldTtlMs', lineHoldTtlMs, 'lineLobbyMs', lineLobbyMs)
   serveLine(L, now, events)
 end

@@ -86,6 +86,11 @@ local function hasLine(stockKey)
   return redis.call('HEXISTS', stockKey, 'lineHoldTtlMs') == 1
 end
 
+-- A removed line whose waiting tickets are still being ended CLOSED, LINE_END_LIMIT a call.
+local function isClosing(stockKey)
+  return redis.call('HEXISTS', stockKey, 'lineClosing') == 1
+end
+
 local function saveTicket(L, id, t)
   redis.call('HSET', L.ticketsKey, id, encodeTicket(t))
 end
@@ -302,14 +307,28 @@ local function settleUnservable(L, unsold, closed, now, events)
   return true
 end
 
--- Ends every waiting ticket, CLOSED: the line is removed (an administrator's call, not bounded).
+-- Ends CLOSED what is left of L.endBudget of a removed line's waiting tickets. While some remain
+-- the SKU is marked closing ("lineClosing") and due at once, so the line watch goes on call after
+-- call (serveLine); the last call clears what is left of the line. Returns whether some remain.
+local function closeSome(L, now, events)
+  local more = settleUnservable(L, 0, true, now, events)
+  if more then
+    redis.call('HSET', L.stockKey, 'lineClosing', 1)
+    redis.call('ZADD', L.lineDueKey, now, L.sku)
+  else
+    redis.call('HDEL', L.stockKey, 'lineClosing', 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
+    redis.call('ZREM', L.lineDueKey, L.sku)
+    foldGone(L)
+  end
+  return more
+end
+
+-- Ends every waiting ticket CLOSED in this call, however many: a rebuild's, and a line set again
+-- while the one removed before is still closing (the new line starts with no tickets).
 local function closeLine(L, now, events)
   repeat
     L.endBudget = LINE_END_LIMIT
-  until not settleUnservable(L, 0, true, now, events)
-  redis.call('HDEL', L.stockKey, 'lineSettleFrom', 'lineSettleFor', 'lineSettleMax')
-  redis.call('ZREM', L.lineDueKey, L.sku)
-  foldGone(L)
+  until not closeSome(L, now, events)
 end
 
 -- Admits the head tickets while the SKU has units for them, strictly in line order (a ticket
@@ -317,10 +336,18 @@ end
 -- (L.endBudget at most). Called by every script that makes units available or sells them, in the
 -- same atomic step. Appends the line's events to `events`; returns whether anything changed.
 local function serveLine(L, now, events)
+  local before = #events
   if not hasLine(L.stockKey) then
+    if not isClosing(L.stockKey) then
+      return false
+    end
+    closeSome(L, now, events)
+    if #events > before then
+      redis.call('HINCRBY', L.stockKey, 'version', 1)
+      return true
+    end
     return false
   end
-  local before = #events
   -- Holds whose time ran out return their units first (their EXPIRE entry appended by the sweep).
   sweepExpired(L.stockKey, L.expiryKey, L.buyersKey, L.outboxKey, L.sku, now, LINE_SWEEP_LIMIT)
   promoteLobby(L, now)
@@ -369,9 +396,10 @@ local function settleTicket(L, id, now, events)
   if t.s ~= 'W' then
     return
   end
-  local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'endsAt')
+  local v = redis.call('HMGET', L.stockKey, 'total', 'sold', 'endsAt', 'lineHoldTtlMs')
   local endsAt = tonumber(v[3])
-  if endsAt ~= nil and now >= endsAt then
+  -- The sale ended, or the line was removed and this ticket is one still to be closed.
+  if (endsAt ~= nil and now >= endsAt) or not v[4] then
     endTicket(L, id, t, 'C', now, events)
   elseif t.q > tonumber(v[1]) - tonumber(v[2]) then
     endTicket(L, id, t, 'S', now, events)

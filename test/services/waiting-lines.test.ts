@@ -30,6 +30,23 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
   };
   const join = (sku: string, userId: string, qty = 1) => send('POST', `/v1/skus/${sku}/line`, { userId, qty });
   const ticket = async (id: string) => (await send('GET', `/v1/line-tickets/${id}`)).body;
+  /** Joins of many users, 200 at a time; their answers' bodies in order. */
+  const joinMany = async (sku: string, users: { userId: string; qty: number }[]) => {
+    const bodies: Json[] = [];
+    for (let n = 0; n < users.length; n += 200) bodies.push(...(await Promise.all(users.slice(n, n + 200).map((u) => join(sku, u.userId, u.qty)))).map((answer) => answer.body));
+    return bodies;
+  };
+  /** The status letters Redis stores for these tickets (of one SKU), read without serving the line. */
+  const stored = async (sku: string, of: Json[]) =>
+    (await ctx.redis.hmget(ctx.keys.tickets(ctx.keys.partitionOfSku(sku)), ...of.map((t) => t.id))).map((text) => text!.split('|')[0]);
+  const endedAs = async (status: string, sku: string, of: Json[]) => (await stored(sku, of)).filter((letter) => letter === status).length;
+  /** Every one of these tickets ends `status` within `ms` of now (the line watch running). */
+  const allEndWithin = async (status: string, sku: string, of: Json[], ms: number) => {
+    const since = Date.now();
+    while ((await endedAs(status, sku, of)) < of.length && Date.now() - since < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await endedAs(status, sku, of)).toBe(of.length);
+    expect(Date.now() - since).toBeLessThan(ms);
+  };
 
   it('a lined SKU is reserved only through its line; the view shows the line', async () => {
     const sku = await linedSku(3);
@@ -137,17 +154,9 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     const [one, two] = [(await join(sku, 'one', 1)).body, (await join(sku, 'two', 2)).body];
     expect([one.status, two.status]).toEqual(['ADMITTED', 'ADMITTED']);
     // 2,400 waiting tickets wanting 1 and 2 units in turn.
-    const users = Array.from({ length: 2400 }, (_, n) => ({ userId: `w${n}`, qty: 1 + (n % 2) }));
-    const waiting: Json[] = [];
-    for (let n = 0; n < users.length; n += 200) {
-      const answers = await Promise.all(users.slice(n, n + 200).map((u) => join(sku, u.userId, u.qty)));
-      waiting.push(...answers.map((answer) => answer.body));
-    }
+    const waiting = await joinMany(sku, Array.from({ length: 2400 }, (_, n) => ({ userId: `w${n}`, qty: 1 + (n % 2) })));
     expect(waiting.every((t) => t.status === 'WAITING')).toBe(true);
     const wants = (qty: number) => waiting.filter((t) => t.qty === qty);
-    const ticketsKey = ctx.keys.tickets(ctx.keys.partitionOfSku(sku));
-    const stored = async (of: Json[]) => (await ctx.redis.hmget(ticketsKey, ...of.map((t) => t.id))).map((text) => text!.split('|')[0]);
-    const ended = async (of: Json[]) => (await stored(of)).filter((status) => status === 'S').length;
     const watch = ctx.app.runtime.lineWatch;
 
     // The line watch stopped, what the commit's own call ended is what the statuses show.
@@ -155,30 +164,24 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     try {
       // 1 unit left unsold: the tickets wanting 2 can no longer be served, those wanting 1 can.
       expect((await send('POST', `/v1/reservations/${two.id}/commit`)).body.status).toBe('COMMITTED');
-      const byCommit = await ended(waiting);
+      const byCommit = await endedAs('S', sku, waiting);
       expect(byCommit).toBeGreaterThan(0);
       expect(byCommit).toBeLessThanOrEqual(BOUND);
       // A ticket not yet ended is told SOLD_OUT when read (and ended then); one wanting 1 waits on.
       const notYet = wants(2)[wants(2).length - 1];
-      expect((await stored([notYet]))[0]).toBe('W');
+      expect((await stored(sku, [notYet]))[0]).toBe('W');
       expect(await ticket(notYet.id)).toMatchObject({ status: 'SOLD_OUT', position: null, unitsLeft: 1 });
       expect((await join(sku, notYet.userId, 2)).body).toMatchObject({ id: notYet.id, status: 'SOLD_OUT' });
       expect((await ticket(wants(1)[0].id)).status).toBe('WAITING');
     } finally {
       watch.watch();
     }
-    const endsWithin = async (of: Json[], ms: number) => {
-      const since = Date.now();
-      while ((await ended(of)) < of.length && Date.now() - since < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(await ended(of)).toBe(of.length);
-      expect(Date.now() - since).toBeLessThan(ms);
-    };
-    await endsWithin(wants(2), 1000);
-    expect(await stored(wants(1))).toEqual(wants(1).map(() => 'W'));
+    await allEndWithin('S', sku, wants(2), 1000);
+    expect(await stored(sku, wants(1))).toEqual(wants(1).map(() => 'W'));
     expect(await ticket(wants(1)[1].id)).toMatchObject({ status: 'WAITING', position: 2, unitsAhead: 1 });
     // The last unit sold: every other ticket ends, the watch running, within a second of the commit.
     await send('POST', `/v1/reservations/${one.id}/commit`);
-    await endsWithin(wants(1), 1000);
+    await allEndWithin('S', sku, wants(1), 1000);
     expect((await join(sku, 'late')).body.error.code).toBe('SOLD_OUT');
     expect((await send('GET', `/v1/skus/${sku}`)).body).toMatchObject({ sold: 3, line: { waiting: 0, admitted: 2 } });
   }, 60_000);
@@ -208,6 +211,55 @@ describe.each(REDIS_TARGETS)('waiting lines on %s Redis', (redis) => {
     const again = await join(sku, 'b');
     expect([again.status, again.body.status, again.body.id === waiting.id]).toEqual([202, 'ADMITTED', false]);
   });
+
+  it('removing a long line closes its tickets in bounded calls, all within a second; a read meanwhile is told CLOSED; a line set again starts empty', async () => {
+    // The most one script call ends (LINE_END_LIMIT, lua/includes/line.lua).
+    const BOUND = 500;
+    const sku = await linedSku(1);
+    const held = (await join(sku, 'held')).body;
+    expect(held.status).toBe('ADMITTED');
+    const waiting = await joinMany(sku, Array.from({ length: 1600 }, (_, n) => ({ userId: `w${n}`, qty: 1 })));
+    expect(waiting.every((t) => t.status === 'WAITING')).toBe(true);
+    const watch = ctx.app.runtime.lineWatch;
+
+    // The line watch stopped, what the PATCH's own call closed is what the statuses show.
+    await watch.stop();
+    try {
+      expect((await send('PATCH', `/v1/admin/skus/${sku}`, { line: null })).body.line).toBeNull();
+      const byPatch = await endedAs('C', sku, waiting);
+      expect(byPatch).toBeGreaterThan(0);
+      expect(byPatch).toBeLessThanOrEqual(BOUND);
+      const notYet = waiting[waiting.length - 1];
+      expect((await stored(sku, [notYet]))[0]).toBe('W');
+      expect(await ticket(notYet.id)).toMatchObject({ status: 'CLOSED', position: null });
+      expect((await join(sku, 'late')).body.error.code).toBe('LINE_NOT_FOUND');
+    } finally {
+      watch.watch();
+    }
+    await allEndWithin('C', sku, waiting, 1000);
+    expect(await ticket(held.id)).toMatchObject({ status: 'ADMITTED' });
+
+    // Removed again with tickets left to close, then set again: the new line starts with none of them.
+    const again = await joinManyAfterSettingLine(sku, 1200);
+    await watch.stop();
+    try {
+      await send('PATCH', `/v1/admin/skus/${sku}`, { line: null });
+      expect(await endedAs('C', sku, again)).toBeLessThan(again.length);
+      expect((await send('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } })).body.line).toMatchObject({ waiting: 0 });
+      expect(await endedAs('C', sku, again)).toBe(again.length);
+      expect((await join(sku, 'first')).body).toMatchObject({ status: 'WAITING', position: 1 });
+    } finally {
+      watch.watch();
+    }
+  }, 60_000);
+
+  /** Sets the SKU's line again and joins `count` users to it; their tickets. */
+  const joinManyAfterSettingLine = async (sku: string, count: number) => {
+    expect((await send('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } })).status).toBe(200);
+    const tickets = await joinMany(sku, Array.from({ length: count }, (_, n) => ({ userId: `again${n}`, qty: 1 })));
+    expect(tickets.every((t) => t.status === 'WAITING')).toBe(true);
+    return tickets;
+  };
 
   it('lobby tickets wait unplaced until startsAt, then stand in a uniformly shuffled order ahead of later joins', async () => {
     const LINES = 120;
