@@ -73,6 +73,24 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
   return reply.code(status).send(body(code, message, details));
 }
 
+/** The answer of each refusal object sendRefusal sent, as text: a sold-out refusal is one object per SKU and quantity. */
+const refusalTexts = new WeakMap<DomainError, string>();
+
+/**
+ * Answers a refusal (a DomainError of status 4xx) from the route itself, as sendError would, but
+ * without the error path's rejections and the schema serializer: its text is made once per
+ * refusal object. The sold-out answers of src/redis/soldOutWatch.ts come this way.
+ */
+export function sendRefusal(reply: FastifyReply, refusal: DomainError): FastifyReply {
+  let text = refusalTexts.get(refusal);
+  if (text === undefined) {
+    text = JSON.stringify(body(refusal.code, refusal.message, refusal.details));
+    refusalTexts.set(refusal, text);
+  }
+  reply.outcome = refusal.code;
+  return reply.code(refusal.status).type('application/json; charset=utf-8').send(text);
+}
+
 /** How much of a refused body is read (and discarded) so a client still sending it gets the answer. */
 const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 30_000;

@@ -1,6 +1,7 @@
 import type { Database } from '../db/client';
 import { findReservation } from '../db/reservationRepository';
 import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
+import type { DomainError } from '../domain/errors';
 import { outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
 import { type RequestedLine, type Reservation, mergeLinesWithinMaxQty } from '../domain/reservation';
 import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
@@ -29,6 +30,17 @@ export function reserveRequest(
   return { userId, orderId, items, ttlSeconds: body.ttlSeconds ?? defaultTtlSeconds, allowPartial: body.allowPartial ?? false, idempotencyKey };
 }
 
+/** The engine's reserve command: lines merged per SKU and location, the key hashed with what it is bound to. */
+function reserveCommand(request: ReserveRequest) {
+  const { userId, ttlSeconds, allowPartial, idempotencyKey } = request;
+  const lines = mergeLinesWithinMaxQty(request.items);
+  const orderId = request.orderId ?? null;
+  const idempotency = idempotencyKey
+    ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
+    : undefined;
+  return { userId, orderId, lines, ttlSeconds, allowPartial, idempotency };
+}
+
 export interface ReserveAnswer {
   reservation: Reservation;
   /** The Idempotency-Key had already produced this reservation. */
@@ -45,15 +57,18 @@ export class Reservations {
     private readonly db: Database,
   ) {}
 
+  /**
+   * The refusal a reserve without an Idempotency-Key gets from what this process already knows (a
+   * SKU seen sold out, src/redis/soldOutWatch.ts), without a round trip; undefined when Redis must
+   * be asked. A route may answer it at once; `reserve` would throw the same.
+   */
+  knownRefusal(request: ReserveRequest): DomainError | undefined {
+    return request.idempotencyKey === undefined ? this.engine.knownRefusal(reserveCommand(request)) : undefined;
+  }
+
   /** `abandoned`: whether the caller has gone by the time the hold is made (StockEngine.reserve). */
   async reserve(request: ReserveRequest, abandoned?: () => boolean): Promise<ReserveAnswer> {
-    const { userId, ttlSeconds, allowPartial, idempotencyKey } = request;
-    const lines = mergeLinesWithinMaxQty(request.items);
-    const orderId = request.orderId ?? null;
-    const idempotency = idempotencyKey
-      ? { keyHash: idempotencyKeyHash(idempotencyKey), bodyDigest: requestFingerprint({ userId, orderId, lines, ttlSeconds, allowPartial }) }
-      : undefined;
-    const command = { userId, orderId, lines, ttlSeconds, allowPartial, idempotency };
+    const command = reserveCommand(request);
     // Before any await: a SKU seen sold out costs what the bare route costs (src/redis/soldOutWatch.ts).
     const refused = this.engine.knownRefusal(command);
     if (refused) throw refused;

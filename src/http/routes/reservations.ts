@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { reserveOutcome } from '../../metrics';
 import { reserveRequest } from '../../services/reservations';
 import type { AppDeps } from '../deps';
+import { sendRefusal } from '../errorHandler';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
 
 const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reservations, config, metrics }) => {
@@ -16,14 +17,21 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
         response: { 201: reservationView, ...errors(400, 401, 404, 409, 422, 503) },
       },
       // Every answer, refusals included, is counted by outcome and timed in one place.
-      onResponse: async (request, reply) => metrics.reserveAnswered(reply.statusCode, reply.outcome, reply.elapsedTime),
+      onResponse: (request, reply, done) => {
+        metrics.reserveAnswered(reply.statusCode, reply.outcome, reply.elapsedTime);
+        done();
+      },
     },
     async (request, reply) => {
+      const reserve = reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds);
+      // A SKU seen sold out is answered here: in a sale almost every request is such a refusal.
+      const refused = reservations.knownRefusal(reserve);
+      if (refused) return sendRefusal(reply, refused);
       // A client whose connection is already closed when the hold is made can never read its 201:
       // the hold is undone like a reserve answered 503. One that closes while the answer is being
       // written may have read it, so only a connection closed before the answer counts.
       const connectionClosed = () => request.raw.socket?.destroyed === true;
-      const answer = await reservations.reserve(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds), connectionClosed);
+      const answer = await reservations.reserve(reserve, connectionClosed);
       const { reservation, replayed } = answer;
       reply.outcome = reserveOutcome(answer);
       if (replayed) reply.header('idempotency-replayed', 'true');
