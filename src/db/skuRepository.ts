@@ -27,8 +27,8 @@ export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | un
 /**
  * Overwrites a SKU row's counters, and its locations', with what Redis holds at its epoch and
  * version: the drift repair's, once Redis agrees with the facts (so no check of them is due), and
- * the rebuild's, which passes `unless`: the row's mark when it read it, so that a snapshot the
- * drain wrote meanwhile is kept. Answers whether it wrote.
+ * the rebuild's, which passes `unlessChangedFrom`: the row's mark when it read it, so that a
+ * snapshot the drain wrote meanwhile is kept. Answers whether it wrote.
  */
 export async function writeSkuCounters(
   db: Database,

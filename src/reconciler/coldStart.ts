@@ -13,7 +13,8 @@ import { skuPages } from './skuPages';
 
 /**
  * Recreates in Redis the given SKUs from what Postgres recorded: settings, totals and sold units
- * as the facts add them up (the rows are then written to match), and the holds still pending (their reservation records, expiry index entries and per-user counts).
+ * as the facts add them up (a row that disagrees is then written to match), and the holds still
+ * pending (their reservation records, expiry index entries and per-user counts).
  * Holds that expired while Redis was gone are restored too, without their records: the next
  * sweep returns their units and writes their EXPIRE events, so Postgres sees them end like any
  * other. A reservation spanning partitions comes back whole (its home record, its parts, its
@@ -81,8 +82,8 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
     const line = restoredLine(ticketsOf.get(row.sku) ?? [], row.startsAt === null || row.startsAt.getTime() <= now);
     const done = await maintenance.restoreSku({
       sku: row.sku,
-      // Totals from the movements, never the row: an admin change writes its row at once and its
-      // movement with the drain, so a change Redis lost before the drain is in the row alone.
+      // Totals from the movements, as the drift check judges them, never the row: a row may hold
+      // a change whose movement Postgres lacks.
       total: fact.total,
       sold: fact.sold,
       levels: restoredLevels(levels.get(row.sku) ?? [], fact),
@@ -113,8 +114,8 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
 }
 
 /**
- * Writes each restored SKU's row from Redis where they differ (the row held an admin change Redis
- * lost before the drain), unless the drain wrote the row meanwhile.
+ * Writes each restored SKU's row from Redis where they differ (the row held a change whose
+ * movement Postgres lacks), unless the drain wrote the row meanwhile.
  */
 async function alignRows(maintenance: StockMaintenance, db: Database, rows: SkuRow[], levels: Map<string, LocationLevel[]>): Promise<void> {
   const counters = await maintenance.readCounters(rows.map((row) => row.sku));
