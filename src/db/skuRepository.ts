@@ -28,14 +28,14 @@ export async function findSkuRow(db: Database, sku: string): Promise<SkuRow | un
  * Overwrites a SKU row's counters, and its locations', with what Redis holds at its epoch and
  * version: the drift repair's, once Redis agrees with the facts (so no check of them is due), and
  * the rebuild's, which passes `unlessChangedFrom`: the row's mark when it read it, so that a
- * snapshot the drain wrote meanwhile is kept. Answers whether it wrote.
+ * snapshot the drain wrote meanwhile is kept.
  */
 export async function writeSkuCounters(
   db: Database,
   sku: string,
   counters: ChangeMark & { total: number; available: number; reserved: number; sold: number; locations: LocationLevel[] },
   { unlessChangedFrom }: { unlessChangedFrom?: ChangeMark } = {},
-): Promise<boolean> {
+): Promise<void> {
   const { total, available, reserved, sold, version, epoch, locations } = counters;
   const unchanged = unlessChangedFrom ? sql` and (${skus.epoch}, ${skus.version}) = (${unlessChangedFrom.epoch}, ${unlessChangedFrom.version})` : sql``;
   const written = await db
@@ -43,9 +43,7 @@ export async function writeSkuCounters(
     .set({ total, available, reserved, sold, version, epoch, factsDue: false, updatedAt: sql`now()` })
     .where(sql`${skus.sku} = ${sku}${unchanged}`)
     .returning({ sku: skus.sku });
-  if (!written.length) return false;
-  await replaceStockLevels(db, levelRows(sku, locations, { version, epoch }), { force: true });
-  return true;
+  if (written.length) await replaceStockLevels(db, levelRows(sku, locations, { version, epoch }), { force: true });
 }
 
 /** A SKU's locations as `stock_levels` rows at `mark`. */

@@ -8,7 +8,7 @@ import { checkBearer, tokenRules } from '../http/auth';
 import type { AppDeps } from '../http/deps';
 import { reserveOutcome } from '../metrics';
 import { putSku } from '../services/putSku';
-import { reserveRequest } from '../services/reservations';
+import { reserveCommand, reserveRequest } from '../services/reservations';
 import type { InventoryHandlers } from './generated/flashsale/v1/Inventory';
 import { reservationMessage, stockMessage, ticketMessage } from './messages';
 import { checkedInput, singleMetadataValue } from './requestInput';
@@ -66,7 +66,7 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
       try {
         const { body, idempotencyKey } = checkedInput.reserve(request, metadata);
         // Its deadline passed or it cancelled: nobody will receive the reservation (undone as after a 503).
-        const answer = await reservations.reserve(reserveRequest(body, idempotencyKey, config.reservationTtlSeconds), () => call.cancelled);
+        const answer = await reservations.reserve(reserveCommand(reserveRequest(body, idempotencyKey, config.reservationTtlSeconds)), () => call.cancelled);
         metrics.reserveAnswered(200, reserveOutcome(answer), performance.now() - started);
         return { reservation: reservationMessage(answer.reservation), replayed: answer.replayed };
       } catch (error) {

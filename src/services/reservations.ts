@@ -4,6 +4,7 @@ import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
 import type { DomainError } from '../domain/errors';
 import { outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
 import { type RequestedLine, type Reservation, mergeLinesWithinMaxQty } from '../domain/reservation';
+import type { ReserveCommand } from '../redis/reserveOperations';
 import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
 
 /** A reserve request as a client sends it. */
@@ -30,8 +31,11 @@ export function reserveRequest(
   return { userId, orderId, items, ttlSeconds: body.ttlSeconds ?? defaultTtlSeconds, allowPartial: body.allowPartial ?? false, idempotencyKey };
 }
 
-/** The engine's reserve command: lines merged per SKU and location, the key hashed with what it is bound to. */
-function reserveCommand(request: ReserveRequest) {
+/**
+ * The engine's command for a reserve request, made once per request: lines merged per SKU and
+ * location, the key hashed with what it is bound to. What `knownRefusal` and `reserve` take.
+ */
+export function reserveCommand(request: ReserveRequest): ReserveCommand {
   const { userId, ttlSeconds, allowPartial, idempotencyKey } = request;
   const lines = mergeLinesWithinMaxQty(request.items);
   const orderId = request.orderId ?? null;
@@ -58,20 +62,16 @@ export class Reservations {
   ) {}
 
   /**
-   * The refusal a reserve without an Idempotency-Key gets from what this process already knows (a
-   * SKU seen sold out, src/redis/soldOutWatch.ts), without a round trip; undefined when Redis must
-   * be asked. A route may answer it at once; `reserve` would throw the same.
+   * The refusal a reserve gets from what this process already knows (a SKU seen sold out,
+   * src/redis/soldOutWatch.ts), without a round trip; undefined when Redis must be asked. A route
+   * may answer it at once; `reserve` would throw the same, before any await.
    */
-  knownRefusal(request: ReserveRequest): DomainError | undefined {
-    return request.idempotencyKey === undefined ? this.engine.knownRefusal(reserveCommand(request)) : undefined;
+  knownRefusal(command: ReserveCommand): DomainError | undefined {
+    return this.engine.knownRefusal(command);
   }
 
   /** `abandoned`: whether the caller has gone by the time the hold is made (StockEngine.reserve). */
-  async reserve(request: ReserveRequest, abandoned?: () => boolean): Promise<ReserveAnswer> {
-    const command = reserveCommand(request);
-    // Before any await: a SKU seen sold out costs what the bare route costs (src/redis/soldOutWatch.ts).
-    const refused = this.engine.knownRefusal(command);
-    if (refused) throw refused;
+  async reserve(command: ReserveCommand, abandoned?: () => boolean): Promise<ReserveAnswer> {
     const outcome = await this.engine.reserve(command, abandoned);
     if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
     return { reservation: await this.read(outcome.reservationId), replayed: true };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { reserveOutcome } from '../../metrics';
-import { reserveRequest } from '../../services/reservations';
+import { reserveCommand, reserveRequest } from '../../services/reservations';
 import type { AppDeps } from '../deps';
 import { sendRefusal } from '../errorHandler';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
@@ -23,15 +23,15 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
       },
     },
     async (request, reply) => {
-      const reserve = reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds);
+      const command = reserveCommand(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds));
       // A SKU seen sold out is answered here: in a sale almost every request is such a refusal.
-      const refused = reservations.knownRefusal(reserve);
+      const refused = reservations.knownRefusal(command);
       if (refused) return sendRefusal(reply, refused);
       // A client whose connection is already closed when the hold is made can never read its 201:
       // the hold is undone like a reserve answered 503. One that closes while the answer is being
       // written may have read it, so only a connection closed before the answer counts.
       const connectionClosed = () => request.raw.socket?.destroyed === true;
-      const answer = await reservations.reserve(reserve, connectionClosed);
+      const answer = await reservations.reserve(command, connectionClosed);
       const { reservation, replayed } = answer;
       reply.outcome = reserveOutcome(answer);
       if (replayed) reply.header('idempotency-replayed', 'true');
