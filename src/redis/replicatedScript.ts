@@ -148,7 +148,7 @@ export class ReplicatedScripts {
    * again once the slot map is refreshed (MOVED) or after a pause; past their deadline, refused.
    */
   private async sendAgain(calls: Pending[], cause: Error, when: 'MOVED' | 'later'): Promise<void> {
-    if (when === 'MOVED') await refreshSlots(this.client as Cluster);
+    if (when === 'MOVED') await followMoved(this.client as Cluster, cause);
     else await sleep(RETRY_DELAY_MS);
     for (const call of calls.reverse()) {
       if (Date.now() < call.deadline) this.enqueue(call, true);
@@ -157,8 +157,22 @@ export class ReplicatedScripts {
   }
 }
 
-function refreshSlots(cluster: Cluster): Promise<void> {
-  return new Promise((resolve) => cluster.refreshSlotsCache(() => resolve()));
+/** Slot map refreshes tried before the calls go again where the map says, agreeing with a MOVED or not. */
+const MAX_REFRESHES_PER_MOVE = 10;
+
+/**
+ * Refreshes the slot map until it names the node a MOVED pointed to (once, for a pipeline ioredis
+ * would not send). A refresh asks one node at random, and a replica (or a master the move's gossip
+ * has not reached) may still name the old owner: the calls would go back there for one more MOVED
+ * and one more WAIT.
+ */
+async function followMoved(cluster: Cluster, moved: Error): Promise<void> {
+  const [word, slot, target] = moved.message.split(' ');
+  for (let refreshes = 1; ; refreshes++) {
+    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    if (word !== 'MOVED' || cluster.slots[Number(slot)]?.[0] === target || refreshes === MAX_REFRESHES_PER_MOVE) return;
+    await sleep(RETRY_DELAY_MS / 5);
+  }
 }
 
 /** How many replicas of a master are connected and streaming (INFO replication). */
