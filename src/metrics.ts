@@ -121,6 +121,9 @@ export class EngineMetrics implements ReconcileObserver {
     registers: [this.registry],
   });
 
+  /** The reserve counter's series per outcome: looked up once, not hashed from its labels on every answer. */
+  private readonly reservationsByOutcome = new Map<string, ReturnType<Counter<'outcome'>['labels']>>();
+
   /** Tickets whose admission wait was observed here, oldest first (a Map keeps insertion order). */
   private readonly timedTickets = new Map<string, true>();
 
@@ -145,7 +148,9 @@ export class EngineMetrics implements ReconcileObserver {
    */
   reserveAnswered(statusCode: number, outcome: string, elapsedMs: number): void {
     const label = statusCode < 300 ? (outcome as ReserveOutcomeLabel) : (LABEL_OF_ERROR[outcome as ErrorCode] ?? 'error');
-    this.reservations.inc({ outcome: label });
+    let counter = this.reservationsByOutcome.get(label);
+    if (!counter) this.reservationsByOutcome.set(label, (counter = this.reservations.labels(label)));
+    counter.inc();
     this.reserveLatency.observe(elapsedMs / 1000);
   }
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { DomainError } from '../domain/errors';
 
@@ -48,7 +48,14 @@ export function checkBearer(authorization: string | undefined, { token, required
   }
 }
 
-/** An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer). */
+/** An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer); a callback, as it runs on every call. */
 export function bearerAuth(rule: TokenRule) {
-  return async (request: FastifyRequest): Promise<void> => checkBearer(request.headers.authorization, rule);
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+    try {
+      checkBearer(request.headers.authorization, rule);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
+  };
 }

@@ -75,19 +75,36 @@ const takesNull = (schema: FieldSchema) => schema.type === 'null' || (Array.isAr
  * the schema is checked, so defaults apply; a field whose schema takes null keeps it (PUT's
  * perUserLimit).
  */
-function dropNullOptionals(schema: FieldSchema, data: unknown): void {
+function dropNullOptionals(plan: NullPlan, data: unknown): void {
   if (Array.isArray(data)) {
-    if (schema.items) for (const item of data) dropNullOptionals(schema.items, item);
+    if (plan.items) for (const item of data) dropNullOptionals(plan.items, item);
     return;
   }
-  if (typeof data !== 'object' || data === null || !schema.properties) return;
+  if (typeof data !== 'object' || data === null) return;
   const record = data as Record<string, unknown>;
-  for (const [key, value] of Object.entries(record)) {
-    const field = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
-    if (!field) continue;
-    if (value === null && !schema.required?.includes(key) && !takesNull(field)) delete record[key];
-    else dropNullOptionals(field, value);
+  for (const { key, droppable, nested } of plan.fields) {
+    if (!Object.hasOwn(record, key)) continue;
+    const value = record[key];
+    if (value === null && droppable) delete record[key];
+    else if (nested) dropNullOptionals(nested, value);
   }
+}
+
+/** What dropNullOptionals does for one schema, worked out once: it runs on every request body. */
+interface NullPlan {
+  fields: { key: string; droppable: boolean; nested?: NullPlan }[];
+  items?: NullPlan;
+}
+
+/** The plan of a schema, or undefined when no value it describes ever has a field to drop. */
+function nullPlan(schema: FieldSchema): NullPlan | undefined {
+  const items = schema.items && nullPlan(schema.items);
+  const fields = Object.entries(schema.properties ?? {}).flatMap(([key, field]) => {
+    const droppable = !schema.required?.includes(key) && !takesNull(field);
+    const nested = nullPlan(field);
+    return droppable || nested ? [{ key, droppable, nested }] : [];
+  });
+  return fields.length || items ? { fields, items } : undefined;
 }
 
 /** Checks a value against a schema; on false, `errors` says why. */
@@ -111,8 +128,9 @@ export function createSchemaCompilers(): { body: SchemaCompiler; part: SchemaCom
 }
 
 function withoutNullOptionals(schema: FieldSchema, validate: ValidateFunction): Validator {
+  const plan = nullPlan(schema);
   const validateBody = (data: unknown): boolean => {
-    dropNullOptionals(schema, data);
+    if (plan) dropNullOptionals(plan, data);
     const valid = validate(data);
     validateBody.errors = validate.errors;
     return valid;
