@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { drizzle } from 'drizzle-orm/pg-proxy';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
@@ -8,6 +8,7 @@ import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcAnswer, RpcClient } from './rpc';
+import { closeWorkerThread, startWorkerThread } from './workerThread';
 
 /**
  * A drizzle database whose statements are run elsewhere by `query` (the background thread, or the
@@ -53,14 +54,7 @@ export class BackgroundThread implements ReconcileRunner {
 
   static async start(config: Config, redisUrl: string): Promise<BackgroundThread> {
     const init: BackgroundInit = { config, redisUrl };
-    const worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './thread.js' : './threadEntry.mjs', import.meta.url), { workerData: init });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', (message: 'ready' | { fatal: string }) => {
-        if (message === 'ready') resolve();
-        else reject(new Error(`background thread failed to start: ${message.fatal}`));
-      });
-    });
+    const worker = await startWorkerThread('thread', init);
     return new BackgroundThread(worker);
   }
 
@@ -95,12 +89,6 @@ export class BackgroundThread implements ReconcileRunner {
   }
 
   async close(): Promise<void> {
-    // A live thread first closes its Redis client and database; a dead one has nothing to close.
-    if (!this.dead) {
-      const closed = new Promise<void>((resolve) => this.worker.once('message', (message) => message === 'closed' && resolve()));
-      this.worker.postMessage('close');
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-    }
-    await this.worker.terminate();
+    await closeWorkerThread(this.worker, !this.dead, 10_000);
   }
 }

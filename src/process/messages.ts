@@ -24,3 +24,14 @@ export type PrimaryMessage =
   | { type: 'collect'; id: number }
   /** Stop taking connections, finish the requests in flight, then exit. */
   | { type: 'stop' };
+
+/** What the request thread hands the sold-out reads' thread (soldOutThreadMain.ts) when starting it. */
+export interface SoldOutThreadInit {
+  config: Config;
+  redisUrl: string;
+  /** The SoldOutBoard's memory. */
+  board: SharedArrayBuffer;
+}
+
+/** What the request thread tells the sold-out reads' thread ('close': let Redis go, then answer 'closed'). */
+export type SoldOutThreadMessage = { type: 'watch'; slot: number; sku: string; partition: number } | { type: 'unwatch'; slot: number } | 'close';

@@ -7,6 +7,7 @@ import { UnavailableError } from '../domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from '../db/client';
 import { Reconciler } from '../reconciler/reconciler';
 import { RedisDataWatch } from '../reconciler/redisDataWatch';
+import { SoldOutThread } from './soldOutThread';
 import { LineTickets } from '../services/lineTickets';
 import { LineWatch } from '../services/lineWatch';
 import { Reservations } from '../services/reservations';
@@ -40,6 +41,8 @@ export interface Runtime {
   location: { redis: string; postgres: string };
   /** Requests answered 503 while Redis or Postgres does not answer, as the log tells them. */
   outages: OutageLog;
+  /** Starts answering refusals of SKUs seen sold out from what this process knows, with its reads where the options say. */
+  watchSoldOut(): Promise<void>;
   checkReady(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -62,6 +65,12 @@ export interface RuntimeOptions {
   tuning?: Partial<EngineTuning>;
   /** The embedded Postgres in memory instead of under DATA_DIR (tests). */
   inMemoryDatabase?: boolean;
+  /**
+   * Where the reads of SKUs seen sold out run (src/redis/soldOutWatch.ts): on a thread of their
+   * own (the default, except for `in-thread`), whose event loop thousands of connections do not
+   * hold up, or on this one.
+   */
+  soldOutReads?: 'own-thread' | 'this-thread';
 }
 
 /**
@@ -156,6 +165,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await db.execute('select 1');
     },
     outages: new OutageLog(() => runtime.checkReady()),
+    async watchSoldOut() {
+      const ownThread = (options.soldOutReads ?? (options.services === 'in-thread' ? 'this-thread' : 'own-thread')) === 'own-thread';
+      engine.soldOut.watch(ownThread ? await SoldOutThread.start(config, redisUrl, engine.soldOut.board) : undefined);
+    },
     async stop() {
       runtime.outages.close();
       await background?.close();

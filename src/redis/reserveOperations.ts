@@ -213,7 +213,7 @@ export class ReserveOperations {
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
       }
       case ReplyCode.InsufficientStock:
-        this.soldOut.learn(soldOutQuestion(command), reply[1] as number, basis);
+        this.soldOut.learn(soldOutQuestion(command), basis);
         throw refusal(code, {
           items: command.lines
             .map((line, n) => ({ sku: line.sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))

@@ -5,13 +5,14 @@
  * reserving the last unit of a SKU through one of two engines on one Redis (and on the cluster)
  * while the unit is held; at a seeded moment it comes back. Every reserve sent more than the bound after that moment is held or refused only
  * because another reserve, already sent by then, took the unit. And many refusals were answered
- * from what the engine knew, so the bound is tested, not bypassed.
+ * from what the engine knew, so the bound is tested, not bypassed. The engines' reads run on a
+ * thread of their own, as `npm start` runs them, and on the request thread.
  * Replay a seed with SOLD_OUT_SEED=<seed> npx vitest run test/services/sold-out-refusals.test.ts
  */
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../chaos/lib/random';
-import { SOLD_OUT_BOUND_MS } from '../../src/redis/soldOutWatch';
+import { SOLD_OUT_BOUND_MS } from '../../src/redis/soldOutReads';
 import { REDIS_TARGETS, type TestContext, adminHeaders, createSku, createTwoEngines, uniqueName } from '../support/context';
 import { call } from '../support/http';
 
@@ -33,13 +34,16 @@ interface Attempt {
 type Return = 'release here' | 'release by the other engine' | 'adjust by the other engine' | 'adjust here' | 'expiry';
 const RETURNS: Return[] = ['release here', 'release by the other engine', 'adjust by the other engine', 'adjust here', 'expiry'];
 
-describe.each(REDIS_TARGETS)('on %s Redis, two engines', (redis) => {
+/** Where the engines' sold-out reads run: their own thread (how `npm start` runs them) and the request thread. */
+const READS = ['own-thread', 'this-thread'] as const;
+
+describe.each(REDIS_TARGETS.flatMap((redis) => READS.map((reads) => [redis, reads] as const)))('on %s Redis, two engines, sold-out reads on %s', (redis, reads) => {
   let engines: TestContext[];
   let close: () => Promise<void>;
   const random = new Random(seed);
 
   beforeAll(async () => {
-    const two = await createTwoEngines(redis);
+    const two = await createTwoEngines(redis, reads);
     engines = [two.ctx, two.other];
     close = two.close;
   });

@@ -10,6 +10,7 @@ import buildApp, { serverOptions } from '../../src/http/app';
 import type { EngineMetrics } from '../../src/metrics';
 import type { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
 import type { ReconcileRunner } from '../../src/reconciler/runner';
+import type { RuntimeOptions } from '../../src/process/runtime';
 import { encodeHoldMember } from '../../src/redis/holdMember';
 import { combineHoldUnits, encodeHoldUnits } from '../../src/redis/holdUnits';
 import { skuViewOf } from '../../src/redis/stockHash';
@@ -110,6 +111,8 @@ export async function createTestContext(
     listen?: boolean;
     /** How often the engine checks that Redis still holds its data (default 1 s). */
     dataWatchIntervalMs?: number;
+    /** Where the sold-out reads run (default: this thread, as for every in-thread runtime). */
+    soldOutReads?: RuntimeOptions['soldOutReads'];
   } = {},
 ): Promise<TestContext> {
   const target = options.database ?? 'postgres';
@@ -128,7 +131,7 @@ export async function createTestContext(
   const app = Fastify(serverOptions('silent'));
   await app.register(buildApp, {
     config,
-    runtime: { services: 'in-thread', tuning: options.tuning, inMemoryDatabase: true },
+    runtime: { services: 'in-thread', tuning: options.tuning, inMemoryDatabase: true, soldOutReads: options.soldOutReads },
     dataWatchIntervalMs: options.dataWatchIntervalMs,
   });
   let baseUrl = '';
@@ -164,9 +167,9 @@ export async function createTestContext(
 }
 
 /** Two engine processes on the same Redis and keys, both listening: what one does, the other sees. */
-export async function createTwoEngines(redis: RedisTarget): Promise<{ ctx: TestContext; other: TestContext; close(): Promise<void> }> {
-  const ctx = await createTestContext({ redis, listen: true });
-  const other = await createTestContext({ redis, listen: true, env: { KEY_PREFIX: ctx.config.keyPrefix } });
+export async function createTwoEngines(redis: RedisTarget, soldOutReads?: RuntimeOptions['soldOutReads']): Promise<{ ctx: TestContext; other: TestContext; close(): Promise<void> }> {
+  const ctx = await createTestContext({ redis, listen: true, soldOutReads });
+  const other = await createTestContext({ redis, listen: true, env: { KEY_PREFIX: ctx.config.keyPrefix }, soldOutReads });
   return {
     ctx,
     other,

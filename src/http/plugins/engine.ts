@@ -29,13 +29,15 @@ export default fp<EnginePluginOptions>(
       if (restored.skus || restored.bindings) {
         app.log.warn(`restored ${restored.skus} SKUs, ${restored.holds} pending holds and ${restored.bindings} idempotency keys from Postgres into Redis`);
       }
+      // Inside the try: should the start fail, its thread is let go with the rest.
+      await runtime.watchSoldOut();
     } catch (error) {
+      await engine.soldOut.stop();
       await runtime.stop();
       throw error;
     }
     dataWatch.watch(dataWatchIntervalMs);
     runtime.lineWatch.watch();
-    engine.soldOut.watch();
     app.decorate('runtime', runtime);
     app.addHook('onClose', async () => {
       dataWatch.stop();

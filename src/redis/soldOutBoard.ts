@@ -1,0 +1,92 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * A clock in ms that every thread of the process reads alike: `performance.now()` alone counts
+ * from the start of the thread that reads it.
+ */
+export const boardNow = (): number => performance.timeOrigin + performance.now();
+
+/** What a read of a sold-out SKU allows: answering it from here until `validUntil` (boardNow). */
+export interface PostedState {
+  validUntil: number;
+  /** Units available at the read: only a request for more is refused. */
+  available: number;
+  /** The SKU's change counter at the read: another one means other users, other counts. */
+  version: number;
+  limit: number | null;
+}
+
+/** Per slot: a seqlock counter, the slot's generation, then the posted generation and the four fields of PostedState. */
+const SEQ = 0;
+const GENERATION = 1;
+const POSTED_GENERATION = 2;
+const VALID_UNTIL = 3;
+const AVAILABLE = 4;
+const VERSION = 5;
+const LIMIT = 6;
+const FIELDS = 7;
+const NO_LIMIT = -1n;
+
+/**
+ * What the reads of sold-out SKUs (soldOutReads.ts) last found, in memory every thread of the
+ * process shares: the reads may run on a thread of their own, whose event loop is not held up by
+ * thousands of requests, and the request thread reads the board without waiting for a message.
+ *
+ * One slot per watched SKU. The request thread owns the slots: it renews a slot's generation when
+ * it gives the slot to a SKU or knows that units may have come back, which voids whatever was
+ * posted before; a read posts only under the generation it was sent under. Each slot is written
+ * by the reads alone, under a seqlock, so a reader sees the fields of one post or nothing.
+ */
+export class SoldOutBoard {
+  /** SKUs watched at once at most; a further sold-out SKU is answered by Redis. */
+  static readonly SLOTS = 1024;
+  readonly buffer: SharedArrayBuffer;
+  private readonly cells: BigInt64Array;
+
+  constructor(buffer?: SharedArrayBuffer) {
+    this.buffer = buffer ?? new SharedArrayBuffer(SoldOutBoard.SLOTS * FIELDS * BigInt64Array.BYTES_PER_ELEMENT);
+    this.cells = new BigInt64Array(this.buffer);
+  }
+
+  generation(slot: number): number {
+    return Number(Atomics.load(this.cells, slot * FIELDS + GENERATION));
+  }
+
+  /** Voids what was posted for the slot, and any read of it still on its way. */
+  renew(slot: number): void {
+    Atomics.add(this.cells, slot * FIELDS + GENERATION, 1n);
+  }
+
+  /** Posts what a read sent under `generation` found (null: not to be answered from); dropped when the slot was renewed since. */
+  post(slot: number, generation: number, state: PostedState | null): void {
+    const base = slot * FIELDS;
+    if (this.generation(slot) !== generation) return;
+    const cells = this.cells;
+    Atomics.add(cells, base + SEQ, 1n);
+    Atomics.store(cells, base + POSTED_GENERATION, BigInt(generation));
+    Atomics.store(cells, base + VALID_UNTIL, BigInt(Math.floor(state?.validUntil ?? 0)));
+    Atomics.store(cells, base + AVAILABLE, BigInt(state?.available ?? 0));
+    Atomics.store(cells, base + VERSION, BigInt(state?.version ?? 0));
+    Atomics.store(cells, base + LIMIT, state?.limit === null || !state ? NO_LIMIT : BigInt(state.limit));
+    Atomics.add(cells, base + SEQ, 1n);
+  }
+
+  /**
+   * The slot's state if it was posted under the slot's current generation and is valid at `now`;
+   * undefined otherwise, also while a post is being written (the caller asks Redis instead).
+   */
+  read(slot: number, now: number): PostedState | undefined {
+    const base = slot * FIELDS;
+    const cells = this.cells;
+    const seq = Atomics.load(cells, base + SEQ);
+    if (seq & 1n) return undefined;
+    const posted = Atomics.load(cells, base + POSTED_GENERATION);
+    const validUntil = Number(Atomics.load(cells, base + VALID_UNTIL));
+    const available = Number(Atomics.load(cells, base + AVAILABLE));
+    const version = Number(Atomics.load(cells, base + VERSION));
+    const limit = Atomics.load(cells, base + LIMIT);
+    if (Atomics.load(cells, base + SEQ) !== seq) return undefined;
+    if (posted !== Atomics.load(cells, base + GENERATION) || validUntil <= now) return undefined;
+    return { validUntil, available, version, limit: limit === NO_LIMIT ? null : Number(limit) };
+  }
+}
