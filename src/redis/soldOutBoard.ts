@@ -16,16 +16,23 @@ export interface PostedState {
   limit: number | null;
 }
 
-/** Per slot: a seqlock counter, the slot's generation, then the posted generation and the four fields of PostedState. */
+/**
+ * Per slot, in 32-bit cells (Atomics on them allocate nothing, unlike a BigInt64Array's): a seqlock
+ * counter, the slot's generation, the generation posted under, then the fields of PostedState, the
+ * two that may pass 2^31 (a time in ms, a change counter) split in a high and a low half.
+ */
 const SEQ = 0;
 const GENERATION = 1;
 const POSTED_GENERATION = 2;
-const VALID_UNTIL = 3;
-const AVAILABLE = 4;
-const VERSION = 5;
-const LIMIT = 6;
-const FIELDS = 7;
-const NO_LIMIT = -1n;
+const VALID_UNTIL_HIGH = 3;
+const VALID_UNTIL_LOW = 4;
+const AVAILABLE = 5;
+const VERSION_HIGH = 6;
+const VERSION_LOW = 7;
+const LIMIT = 8;
+const FIELDS = 9;
+const NO_LIMIT = -1;
+const HALF = 2 ** 32;
 
 /**
  * What the reads of sold-out SKUs (soldOutReads.ts) last found, in memory every thread of the
@@ -41,20 +48,20 @@ export class SoldOutBoard {
   /** SKUs watched at once at most; a further sold-out SKU is answered by Redis. */
   static readonly SLOTS = 1024;
   readonly buffer: SharedArrayBuffer;
-  private readonly cells: BigInt64Array;
+  private readonly cells: Int32Array;
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(SoldOutBoard.SLOTS * FIELDS * BigInt64Array.BYTES_PER_ELEMENT);
-    this.cells = new BigInt64Array(this.buffer);
+    this.buffer = buffer ?? new SharedArrayBuffer(SoldOutBoard.SLOTS * FIELDS * Int32Array.BYTES_PER_ELEMENT);
+    this.cells = new Int32Array(this.buffer);
   }
 
   generation(slot: number): number {
-    return Number(Atomics.load(this.cells, slot * FIELDS + GENERATION));
+    return Atomics.load(this.cells, slot * FIELDS + GENERATION);
   }
 
   /** Voids what was posted for the slot, and any read of it still on its way. */
   renew(slot: number): void {
-    Atomics.add(this.cells, slot * FIELDS + GENERATION, 1n);
+    Atomics.add(this.cells, slot * FIELDS + GENERATION, 1);
   }
 
   /** Posts what a read sent under `generation` found (null: not to be answered from); dropped when the slot was renewed since. */
@@ -62,13 +69,17 @@ export class SoldOutBoard {
     const base = slot * FIELDS;
     if (this.generation(slot) !== generation) return;
     const cells = this.cells;
-    Atomics.add(cells, base + SEQ, 1n);
-    Atomics.store(cells, base + POSTED_GENERATION, BigInt(generation));
-    Atomics.store(cells, base + VALID_UNTIL, BigInt(Math.floor(state?.validUntil ?? 0)));
-    Atomics.store(cells, base + AVAILABLE, BigInt(state?.available ?? 0));
-    Atomics.store(cells, base + VERSION, BigInt(state?.version ?? 0));
-    Atomics.store(cells, base + LIMIT, state?.limit === null || !state ? NO_LIMIT : BigInt(state.limit));
-    Atomics.add(cells, base + SEQ, 1n);
+    const validUntil = Math.floor(state?.validUntil ?? 0);
+    const version = state?.version ?? 0;
+    Atomics.add(cells, base + SEQ, 1);
+    Atomics.store(cells, base + POSTED_GENERATION, generation);
+    Atomics.store(cells, base + VALID_UNTIL_HIGH, Math.floor(validUntil / HALF));
+    Atomics.store(cells, base + VALID_UNTIL_LOW, validUntil % HALF);
+    Atomics.store(cells, base + AVAILABLE, state?.available ?? 0);
+    Atomics.store(cells, base + VERSION_HIGH, Math.floor(version / HALF));
+    Atomics.store(cells, base + VERSION_LOW, version % HALF);
+    Atomics.store(cells, base + LIMIT, state?.limit ?? NO_LIMIT);
+    Atomics.add(cells, base + SEQ, 1);
   }
 
   /**
@@ -79,14 +90,14 @@ export class SoldOutBoard {
     const base = slot * FIELDS;
     const cells = this.cells;
     const seq = Atomics.load(cells, base + SEQ);
-    if (seq & 1n) return undefined;
+    if (seq & 1) return undefined;
     const posted = Atomics.load(cells, base + POSTED_GENERATION);
-    const validUntil = Number(Atomics.load(cells, base + VALID_UNTIL));
-    const available = Number(Atomics.load(cells, base + AVAILABLE));
-    const version = Number(Atomics.load(cells, base + VERSION));
+    const validUntil = Atomics.load(cells, base + VALID_UNTIL_HIGH) * HALF + (Atomics.load(cells, base + VALID_UNTIL_LOW) >>> 0);
+    const available = Atomics.load(cells, base + AVAILABLE);
+    const version = Atomics.load(cells, base + VERSION_HIGH) * HALF + (Atomics.load(cells, base + VERSION_LOW) >>> 0);
     const limit = Atomics.load(cells, base + LIMIT);
     if (Atomics.load(cells, base + SEQ) !== seq) return undefined;
     if (posted !== Atomics.load(cells, base + GENERATION) || validUntil <= now) return undefined;
-    return { validUntil, available, version, limit: limit === NO_LIMIT ? null : Number(limit) };
+    return { validUntil, available, version, limit: limit === NO_LIMIT ? null : limit };
   }
 }
