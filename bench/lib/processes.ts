@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,14 +21,17 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts a TypeScript entry point of this repository as its own process and waits until `readyPath` answers. */
+/**
+ * Starts an entry point of this repository as its own process and waits until `readyPath` answers:
+ * a TypeScript one under tsx, a built one (dist/) with plain node.
+ */
 async function startNode(entry: string, env: Record<string, string>, readyPath: string, name: string, cleanup: () => void = () => {}): Promise<Server> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = await startServerProcess({
     name: `${entry} on ${url}`,
     command: process.execPath,
-    args: ['--import', 'tsx', entry],
+    args: entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry],
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     ready: () => httpAnswers(`${url}${readyPath}`),
@@ -45,15 +49,24 @@ async function startNode(entry: string, env: Record<string, string>, readyPath: 
   };
 }
 
+let built = false;
+
+/** Builds dist/ when the sources changed since (scripts/ensure-build.mjs, as `npm start` does), once per bench. */
+function ensureBuilt(): void {
+  if (!built) execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  built = true;
+}
+
 /**
  * A freshly started engine on embedded services (its own redis-server and PGlite), as `npm start`
- * runs it. Its DATA_DIR is a new temporary directory, deleted on stop, unless `env` names one (the
- * caller's to delete: an engine restarted on the same data).
+ * runs it: the build in dist/, with plain node. Its DATA_DIR is a new temporary directory, deleted
+ * on stop, unless `env` names one (the caller's to delete: an engine restarted on the same data).
  */
 export async function startEngine(env: Record<string, string> = {}): Promise<Server> {
+  ensureBuilt();
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'fs-bench-'));
   // No gRPC unless a scenario asks for it (GRPC_PORT): engines of one scenario may run side by side.
-  return startNode('src/main.ts', { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', GRPC_PORT: 'off', ...env, DATA_DIR: dataDir }, '/ready', 'engine', () => {
+  return startNode('dist/main.js', { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, REDIS_URL: '', DATABASE_URL: '', GRPC_PORT: 'off', ...env, DATA_DIR: dataDir }, '/ready', 'engine', () => {
     if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
   });
 }
