@@ -71,6 +71,22 @@ export class EngineMetrics implements ReconcileObserver {
     registers: [this.registry],
   });
 
+  /** How many reserves the sold-out watch refused since the start, read at each scrape (answeringSoldOutFrom). */
+  private soldOutAnswered = () => 0;
+  private soldOutCounted = 0;
+
+  readonly soldOutAnswers = new Counter({
+    name: 'flashsale_sold_out_answers_total',
+    help: 'Reserves refused INSUFFICIENT_STOCK from what this process knew of a sold-out SKU, without a Redis round trip (also counted in flashsale_reservations_total)',
+    registers: [this.registry],
+    // Read at the scrape: the refusal path, the bulk of a sale's requests, does no metrics work for it.
+    collect: () => {
+      const answered = this.soldOutAnswered();
+      this.soldOutAnswers.inc(answered - this.soldOutCounted);
+      this.soldOutCounted = answered;
+    },
+  });
+
   readonly reserveLatency = new Histogram({
     name: 'flashsale_reserve_duration_seconds',
     help: 'Time to answer a reserve request (Redis round trip included)',
@@ -152,6 +168,12 @@ export class EngineMetrics implements ReconcileObserver {
     if (!counter) this.reservationsByOutcome.set(label, (counter = this.reservations.labels(label)));
     counter.inc();
     this.reserveLatency.observe(elapsedMs / 1000);
+  }
+
+  /** Where flashsale_sold_out_answers_total reads its count (the engine's SoldOutWatch.refusedHere). */
+  answeringSoldOutFrom(count: () => number): void {
+    this.soldOutAnswered = count;
+    this.soldOutCounted = count();
   }
 
   /** One join answered: 202 joined, 200 the user's ticket again, else the error code it was refused with. */

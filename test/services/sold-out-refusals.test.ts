@@ -86,6 +86,9 @@ describe.each(REDIS_TARGETS.flatMap((redis) => READS.map((reads) => [redis, read
       if (!answeredHere) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(answeredHere, 'answered without Redis').toBe(true);
+    // Operators read the same count on /metrics.
+    const scrape = (await engine.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(Number(/^flashsale_sold_out_answers_total (\d+)$/m.exec(scrape)?.[1])).toBe(cachedCount());
     expect(fromRedis.body.error.details).toEqual({ items: [{ sku, requested: 1, available: 0 }] });
     // The holder would pass the limit with 2 more: the script says so before it looks at the stock.
     const before = cachedCount();

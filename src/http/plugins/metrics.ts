@@ -26,6 +26,7 @@ export default fp<{ perSku: boolean }>(
       return views.filter((view): view is SkuView => view !== null);
     });
     reconciler.observer = metrics;
+    metrics.answeringSoldOutFrom(() => engine.soldOut.refusedHere);
     dataWatch.log = app.log;
     app.runtime.outages.log = app.log;
     engine.observer = {
