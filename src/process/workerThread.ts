@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Starts a thread running `name` (thread.ts, soldOutThreadMain.ts) and waits for it to say 'ready'.
  * A build (dist/) starts the compiled file with plain node; from TypeScript sources (tsx: `npm run
- * dev`, the tests, the bench) threadEntry.mjs registers tsx first, which threads do not inherit.
+ * dev`, the tests, the chaos campaign) threadEntry.mjs registers tsx first, which threads do not
+ * inherit.
  */
 export async function startWorkerThread(name: string, workerData: object): Promise<Worker> {
   const built = import.meta.url.endsWith('.js');
@@ -26,7 +27,15 @@ export async function startWorkerThread(name: string, workerData: object): Promi
  */
 export async function closeWorkerThread(worker: Worker, alive: boolean, graceMs: number): Promise<void> {
   if (alive) {
-    const closed = new Promise<void>((resolve) => worker.once('message', (message) => message === 'closed' && resolve()));
+    // Answers still on their way (a query, a pass) may come first.
+    const closed = new Promise<void>((resolve) => {
+      const untilClosed = (message: unknown) => {
+        if (message !== 'closed') return;
+        worker.off('message', untilClosed);
+        resolve();
+      };
+      worker.on('message', untilClosed);
+    });
     worker.postMessage('close');
     await Promise.race([closed, sleep(graceMs)]);
   }
