@@ -74,9 +74,11 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
           const want = expectedOf(fact.locations.get(level.location) ?? { total: 0, sold: 0, reserved: 0 });
           for (const field of COUNTER_FIELDS) {
             const redisValue = inRedis ? inRedis[field] : null;
+            // A location Redis no longer lists holds nothing there: a retired one leaves once empty.
+            const redisUnits = redisValue ?? 0;
             const postgresValue = postgres.get(level.location)?.[field] ?? 0;
-            if (redisValue !== want[field]) locationsRight = false;
-            if (redisValue !== postgresValue || redisValue !== want[field]) {
+            if (redisUnits !== want[field]) locationsRight = false;
+            if (redisUnits !== postgresValue || redisUnits !== want[field]) {
               result.drift.push({ sku: row.sku, location: level.location, field, redis: redisValue, postgres: postgresValue, expected: want[field] });
             }
           }
