@@ -77,7 +77,7 @@ export class EngineMetrics implements ReconcileObserver {
 
   readonly soldOutAnswers = new Counter({
     name: 'flashsale_sold_out_answers_total',
-    help: 'Reserves refused INSUFFICIENT_STOCK from what this process knew of a sold-out SKU, without a Redis round trip (also counted in flashsale_reservations_total)',
+    help: 'Reserves refused INSUFFICIENT_STOCK (joins refused SOLD_OUT) from what this process knew of a sold-out SKU, without a Redis round trip (also counted in flashsale_reservations_total, flashsale_line_joins_total)',
     registers: [this.registry],
     // Read at the scrape: the refusal path, the bulk of a sale's requests, does no metrics work for it.
     collect: () => {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type Server, startCeiling } from '../lib/processes';
+import { type Server, admin, startCeiling } from '../lib/processes';
 import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, check } from '../lib/types';
 import { JSON_HEADERS, RESERVE_BODY, durations } from './settings';
@@ -9,8 +9,36 @@ import { hotView, withHotEngine } from './throughput';
  * Full runs: per connection count, the ceiling and the engine take turns this many times, this many
  * seconds each; 5,000 clients take a second or two to connect, so their rounds are longer.
  */
-const FULL = { levels: [{ connections: 1_000, roundSeconds: 3 }, { connections: 5_000, roundSeconds: 8 }], rounds: 5 };
-const QUICK = { levels: [{ connections: 1_000, roundSeconds: 2 }], rounds: 1 };
+const FULL: Plan = {
+  levels: [
+    { request: 'reserve', connections: 1_000, roundSeconds: 3 },
+    { request: 'reserve', connections: 5_000, roundSeconds: 8 },
+    { request: 'join', connections: 1_000, roundSeconds: 3 },
+  ],
+  rounds: 5,
+};
+const QUICK: Plan = {
+  levels: [
+    { request: 'reserve', connections: 1_000, roundSeconds: 2 },
+    { request: 'join', connections: 1_000, roundSeconds: 2 },
+  ],
+  rounds: 1,
+};
+
+/** A reserve of the SKU whose last unit is held, or a join of the line sold out for good. */
+type Refused = 'reserve' | 'join';
+interface Plan {
+  levels: { request: Refused; connections: number; roundSeconds: number }[];
+  rounds: number;
+}
+
+/** The lined SKU whose one unit was sold through its line: every join is refused SOLD_OUT. */
+const LINED_SKU = 'sold-line';
+const JOIN_BODY = JSON.stringify({ userId: 'u-1', qty: 1 });
+const ROUTES: Record<Refused, { path: string; body: string }> = {
+  reserve: { path: '/v1/reservations', body: RESERVE_BODY },
+  join: { path: `/v1/skus/${LINED_SKU}/line`, body: JOIN_BODY },
+};
 
 const SOMAXCONN = '/proc/sys/net/core/somaxconn';
 /** The accept queue 5,000 clients connecting at once need; the kernel caps every listen backlog at somaxconn. */
@@ -33,12 +61,22 @@ function listenOverflows(): number {
   return Number(values.split(' ')[names.split(' ').indexOf('ListenOverflows')]);
 }
 
-const soldOutLoad = (server: Server, label: string, connections: number, seconds: number, measured = true) =>
-  runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections, label, duration: seconds, cpu: measured ? server.cpu : undefined });
+const soldOutLoad = (server: Server, request: Refused, label: string, connections: number, seconds: number, measured = true) =>
+  runLoad({ url: `${server.url}${ROUTES[request].path}`, method: 'POST', headers: JSON_HEADERS, body: ROUTES[request].body, connections, label, duration: seconds, cpu: measured ? server.cpu : undefined });
+
+/** Sells the lined SKU's one unit through its line. */
+async function sellOutLine(engine: Server): Promise<void> {
+  await admin(engine, 'PUT', `/v1/admin/skus/${LINED_SKU}`, { total: 1, line: { holdTtlSeconds: 600 } });
+  const joined = await fetch(`${engine.url}/v1/skus/${LINED_SKU}/line`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ userId: 'buyer', qty: 1 }) });
+  const ticket = await joined.json();
+  if (ticket.status !== 'ADMITTED') throw new Error(`the line's buyer was answered ${joined.status} ${JSON.stringify(ticket)}`);
+  const commit = await fetch(`${engine.url}/v1/reservations/${ticket.id}/commit`, { method: 'POST' });
+  if (commit.status !== 200) throw new Error(`committing the line's unit answered ${commit.status}`);
+}
 
 export const soldOut: Scenario = {
   name: 'sold-out',
-  description: `Reserves of a SKU whose last unit is held (every answer 409 INSUFFICIENT_STOCK), at ${FULL.levels.map((l) => `${l.connections.toLocaleString('en')} connections (rounds of ${l.roundSeconds} s)`).join(' and ')}, taking turns with the ceiling server's reserve route in ${FULL.rounds} rounds: the cost of a refusal against the bare route (docs/architecture.md#sold-out-answers). Both servers listen with the engine's backlog (LISTEN_BACKLOG); somaxconn is raised to ${WANTED_SOMAXCONN} where the bench may. --quick: ${QUICK.levels[0].connections.toLocaleString('en')} connections, one round of ${QUICK.levels[0].roundSeconds} s.`,
+  description: `Reserves of a SKU whose last unit is held (every answer 409 INSUFFICIENT_STOCK), and joins of a line whose one unit was sold (every answer 409 SOLD_OUT), at ${FULL.levels.map((l) => `${l.request}s ${l.connections.toLocaleString('en')} connections (rounds of ${l.roundSeconds} s)`).join(', ')}, taking turns with the ceiling server's same route in ${FULL.rounds} rounds: the cost of a refusal against the bare route (docs/architecture.md#sold-out-answers). Both servers listen with the engine's backlog (LISTEN_BACKLOG); somaxconn is raised to ${WANTED_SOMAXCONN} where the bench may. --quick: ${QUICK.levels[0].connections.toLocaleString('en')} connections, one round of ${QUICK.levels[0].roundSeconds} s each.`,
   async run(context) {
     const plan = context.quick ? QUICK : FULL;
     const somaxconn = { before: readSomaxconn(), during: 0 };
@@ -49,33 +87,34 @@ export const soldOut: Scenario = {
       return await withHotEngine({}, async (engine) => {
         const holder = await fetch(`${engine.url}/v1/reservations`, { method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY });
         if (holder.status !== 201) throw new Error(`holding the last unit answered ${holder.status}`);
+        await sellOutLine(engine);
         const loads: LoadResult[] = [];
         const figures: Record<string, number | string> = { 'somaxconn before': somaxconn.before, 'somaxconn during': somaxconn.during };
-        let engineAnswers = 0;
-        let refusals = 0;
+        const answers = { reserve: { engine: 0, refused: 0 }, join: { engine: 0, refused: 0 } };
         let otherFailures = 0;
-        for (const { connections, roundSeconds } of plan.levels) {
+        for (const { request, connections, roundSeconds } of plan.levels) {
           const overflowsBefore = listenOverflows();
           const { warmup } = durations(context.quick);
-          for (const server of [ceilingServer, engine]) await soldOutLoad(server, 'warm-up', connections, warmup, false);
+          for (const server of [ceilingServer, engine]) await soldOutLoad(server, request, 'warm-up', connections, warmup, false);
           const ceilingLoads: LoadResult[] = [];
           const engineLoads: LoadResult[] = [];
           const ratios: number[] = [];
           for (let round = 1; round <= plan.rounds; round++) {
-            const ceilingLoad = await soldOutLoad(ceilingServer, `ceiling, ${connections} connections, round ${round}`, connections, roundSeconds);
-            const engineLoad = await soldOutLoad(engine, `sold-out, ${connections} connections, round ${round}`, connections, roundSeconds);
+            const ceilingLoad = await soldOutLoad(ceilingServer, request, `ceiling ${request}s, ${connections} connections, round ${round}`, connections, roundSeconds);
+            const engineLoad = await soldOutLoad(engine, request, `sold-out ${request}s, ${connections} connections, round ${round}`, connections, roundSeconds);
             ceilingLoads.push(ceilingLoad);
             engineLoads.push(engineLoad);
             ratios.push(Number((engineLoad.rps / ceilingLoad.rps).toFixed(3)));
-            context.progress(`    ${connections} connections, round ${round}: ${engineLoad.rps.toLocaleString('en')} refusals/s = ${ratios[round - 1].toFixed(2)} x ceiling (${ceilingLoad.rps.toLocaleString('en')})`);
+            context.progress(`    ${request}s, ${connections} connections, round ${round}: ${engineLoad.rps.toLocaleString('en')} refusals/s = ${ratios[round - 1].toFixed(2)} x ceiling (${ceilingLoad.rps.toLocaleString('en')})`);
           }
-          const engineLoad = combineLoads(`sold-out, ${connections} connections`, engineLoads);
-          const ceilingLoad = combineLoads(`ceiling, in turns with sold-out at ${connections} connections`, ceilingLoads);
+          const engineLoad = combineLoads(`sold-out ${request}s, ${connections} connections`, engineLoads);
+          const ceilingLoad = combineLoads(`ceiling, in turns with sold-out ${request}s at ${connections} connections`, ceilingLoads);
           loads.push(engineLoad, ceilingLoad);
-          engineAnswers += engineLoad.requests;
-          refusals += engineLoad.statusCounts['409'] ?? 0;
+          answers[request].engine += engineLoad.requests;
+          answers[request].refused += engineLoad.statusCounts['409'] ?? 0;
           otherFailures += engineLoad.errors + ceilingLoad.errors + ceilingLoad.non2xx;
-          const at = `${connections} connections: `;
+          // Reserves keep the figures' names they had before joins were measured.
+          const at = `${request === 'join' ? 'joins, ' : ''}${connections} connections: `;
           figures[`${at}ratio to ceiling`] = median(ratios);
           if (ratios.length > 1) figures[`${at}ratio per round`] = ratios.join(' / ');
           figures[`${at}refusals/s`] = engineLoad.rps;
@@ -87,14 +126,17 @@ export const soldOut: Scenario = {
           figures[`${at}listen overflows (machine-wide)`] = listenOverflows() - overflowsBefore;
         }
         const view = await hotView(engine);
+        const line = await (await fetch(`${engine.url}/v1/skus/${LINED_SKU}`)).json();
+        const refusedAll = (request: Refused) => answers[request].refused === answers[request].engine;
         return {
           name: 'sold-out',
           description: this.description,
           loads,
           figures,
           checks: [
-            check('every engine answer 409 INSUFFICIENT_STOCK, every ceiling answer 201', refusals === engineAnswers && otherFailures === 0, `${refusals} of ${engineAnswers} engine answers 409; ${otherFailures} errors or non-2xx from the ceiling and connection errors`),
+            check('every engine answer 409 (INSUFFICIENT_STOCK to reserves, SOLD_OUT to joins), every ceiling answer 2xx', refusedAll('reserve') && refusedAll('join') && otherFailures === 0, `reserves: ${answers.reserve.refused} of ${answers.reserve.engine} answers 409; joins: ${answers.join.refused} of ${answers.join.engine}; ${otherFailures} errors or non-2xx from the ceiling and connection errors`),
             check('the held unit stays held, nothing else moved', view.available === 0 && view.reserved === 1 && view.sold === 0, JSON.stringify({ available: view.available, reserved: view.reserved, sold: view.sold, total: view.total })),
+            check('the line sold its one unit and holds no ticket but the buyer\'s', line.sold === 1 && line.reserved === 0 && line.line?.waiting === 0 && line.line?.admitted === 1, JSON.stringify({ sold: line.sold, reserved: line.reserved, line: line.line })),
           ],
         };
       }, { total: 1 });

@@ -1,10 +1,5 @@
 -- @include "locations"
-
--- The partition's epoch hash beside a key of the partition: the key's hash tag, then ':epoch'
--- (src/redis/keys.ts, RedisKeys.epoch).
-local function epochKeyOf(key)
-  return string.match(key, '^(.-{p%d+})') .. ':epoch'
-end
+-- @include "epochKey"
 
 -- Counters of one SKU after a change, as carried by outbox events:
 -- {sku, total, available, reserved, sold, version, locations, epoch}: locations false on a SKU

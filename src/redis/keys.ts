@@ -172,7 +172,7 @@ export class RedisKeys {
    * and `replid`, the replication id of the master it began on. A failover or a rebuild begins a
    * new one, so Postgres tells a SKU's newer counters from a rewind (docs/architecture.md#the-shard-epoch).
    * Scripts find it beside any key of the partition: that key's hash tag, then `:epoch`
-   * (lua/includes/stockSnapshot.lua).
+   * (lua/includes/epochKey.lua).
    */
   epoch(partition: number): string {
     return `${this.tag(partition)}:epoch`;

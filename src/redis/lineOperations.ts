@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { DomainError } from '../domain/errors';
 import { newReservationId } from '../domain/ids';
 import { type Ticket, pollAfterMs } from '../domain/line';
 import { lineNotFound, purchaseLimitExceeded, saleNotActive, skuNotFound, soldOut, ticketNotFound } from '../domain/refusals';
@@ -10,6 +11,7 @@ import { ReplyCode, refusal } from './replyCodes';
 import type { ReservationOperations } from './reservationOperations';
 import { Batcher } from './reserveBatcher';
 import { type JoinArgument, lineJoinCall, lineTicketCall } from './scriptCalls';
+import type { SoldOutWatch } from './soldOutWatch';
 
 type Reply = (string | number)[];
 
@@ -36,13 +38,24 @@ export class LineOperations {
   constructor(
     private readonly store: RedisStore,
     private readonly reservations: ReservationOperations,
+    private readonly soldOut: SoldOutWatch,
   ) {
     this.joinBatchers = allPartitions(store.keys.partitions).map(() => new Batcher<JoinArgument, Reply>((joins) => this.joinMany(joins), MAX_JOIN_BATCH));
   }
 
+  /**
+   * The SOLD_OUT refusal of a join of a line seen sold out for good (soldOutWatch.ts), told without
+   * a round trip; undefined when Redis must be asked. 503 while its partition is lost.
+   */
+  knownRefusal(sku: string, userId: string, qty: number): DomainError | undefined {
+    this.store.assertServing(this.store.keys.partitionOfSku(sku));
+    return this.soldOut.joinRefusal(sku, userId, qty);
+  }
+
   async join(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {
     const partition = this.store.keys.partitionOfSku(sku);
-    this.store.assertServing(partition);
+    const refused = this.knownRefusal(sku, userId, qty);
+    if (refused) throw refused;
     // The ticket's id is a reservation id homed in the SKU's partition: an admitted ticket's hold takes it.
     const reply = await this.joinBatchers[partition].submit({ sku, ticketId: newReservationId(partition), userId, qty, orderId, draw: randomInt(DRAW_RANGE) / DRAW_RANGE });
     switch (reply[0]) {
@@ -57,6 +70,7 @@ export class LineOperations {
       case ReplyCode.SaleNotActive:
         throw saleNotActive({ sku });
       case ReplyCode.SoldOut:
+        this.soldOut.learnJoin(sku);
         throw soldOut(sku, Number(reply[1]));
       case ReplyCode.PurchaseLimitExceeded:
         throw purchaseLimitExceeded({ sku, requested: qty, alreadyHeld: reply[1], limit: reply[2] });

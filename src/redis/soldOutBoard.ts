@@ -9,17 +9,21 @@ export const boardNow = (): number => performance.timeOrigin + performance.now()
 /** What a read of a sold-out SKU allows: answering it from here until `validUntil` (boardNow). */
 export interface PostedState {
   validUntil: number;
-  /** Units available at the read: only a request for more is refused. */
+  /** Units available at the read (a lined SKU: unsold), only a request for more is refused. */
   available: number;
   /** The SKU's change counter at the read: another one means other users, other counts. */
   version: number;
+  /** The shard epoch the version counts in (a rebuild may count a version again in a new one). */
+  shardEpoch: number;
   limit: number | null;
+  /** A lined SKU: its joins are answered from here, its reserves never (the script says LINE_REQUIRED). */
+  lined: boolean;
 }
 
 /**
  * Per slot, in 32-bit cells (Atomics on them allocate nothing, unlike a BigInt64Array's): a seqlock
  * counter, the slot's generation, the generation posted under, then the fields of PostedState, the
- * two that may pass 2^31 (a time in ms, a change counter) split in a high and a low half.
+ * three that may pass 2^31 (times in ms, a change counter) split in a high and a low half.
  */
 const SEQ = 0;
 const GENERATION = 1;
@@ -30,7 +34,10 @@ const AVAILABLE = 5;
 const VERSION_HIGH = 6;
 const VERSION_LOW = 7;
 const LIMIT = 8;
-const FIELDS = 9;
+const LINED = 9;
+const EPOCH_HIGH = 10;
+const EPOCH_LOW = 11;
+const FIELDS = 12;
 const NO_LIMIT = -1;
 const HALF = 2 ** 32;
 
@@ -71,6 +78,7 @@ export class SoldOutBoard {
     const cells = this.cells;
     const validUntil = Math.floor(state?.validUntil ?? 0);
     const version = state?.version ?? 0;
+    const shardEpoch = state?.shardEpoch ?? 0;
     Atomics.add(cells, base + SEQ, 1);
     Atomics.store(cells, base + POSTED_GENERATION, generation);
     Atomics.store(cells, base + VALID_UNTIL_HIGH, Math.floor(validUntil / HALF));
@@ -79,6 +87,9 @@ export class SoldOutBoard {
     Atomics.store(cells, base + VERSION_HIGH, Math.floor(version / HALF));
     Atomics.store(cells, base + VERSION_LOW, version % HALF);
     Atomics.store(cells, base + LIMIT, state?.limit ?? NO_LIMIT);
+    Atomics.store(cells, base + LINED, state?.lined ? 1 : 0);
+    Atomics.store(cells, base + EPOCH_HIGH, Math.floor(shardEpoch / HALF));
+    Atomics.store(cells, base + EPOCH_LOW, shardEpoch % HALF);
     Atomics.add(cells, base + SEQ, 1);
   }
 
@@ -96,8 +107,10 @@ export class SoldOutBoard {
     const available = Atomics.load(cells, base + AVAILABLE);
     const version = Atomics.load(cells, base + VERSION_HIGH) * HALF + (Atomics.load(cells, base + VERSION_LOW) >>> 0);
     const limit = Atomics.load(cells, base + LIMIT);
+    const lined = Atomics.load(cells, base + LINED) === 1;
+    const shardEpoch = Atomics.load(cells, base + EPOCH_HIGH) * HALF + (Atomics.load(cells, base + EPOCH_LOW) >>> 0);
     if (Atomics.load(cells, base + SEQ) !== seq) return undefined;
     if (posted !== Atomics.load(cells, base + GENERATION) || validUntil <= now) return undefined;
-    return { validUntil, available, version, limit: limit === NO_LIMIT ? null : limit };
+    return { validUntil, available, version, shardEpoch, limit: limit === NO_LIMIT ? null : limit, lined };
   }
 }

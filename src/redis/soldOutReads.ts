@@ -12,24 +12,30 @@ export const SOLD_OUT_BOUND_MS = 100;
 /** How often the watched SKUs are read: several reads per bound, so one slow read does not lapse them. */
 export const SOLD_OUT_WATCH_MS = 25;
 
-/** The state sold_out_check.lua reads of a SKU: {} when missing, else eight strings ("" for none). */
-export type CheckedState = [] | [string, string, string, string, string, string, string, string];
+/** The state sold_out_check.lua reads of a SKU: {} when missing, else eleven strings ("" for none). */
+export type CheckedState = [] | [string, string, string, string, string, string, string, string, string, string, string];
 
 /**
  * What a read sent at `sentAt` (boardNow) that found a SKU in `state` at `redisNow` (Redis time)
- * allows, or null when the SKU may not be answered from here: it is gone, lined or located (those
- * reserves go to Redis), a hold's time ran out (the next reserve sweeps it) or the sale is not
- * open. The bound counts from the sending: the read ran at Redis after it.
+ * allows, or null when the SKU may not be answered from here: it is gone or located (those go to
+ * Redis), or the sale is not open. The bound counts from the sending: the read ran at Redis after it.
+ *
+ * A SKU without a line posts its available units, while no hold's time ran out (the next reserve
+ * sweeps it). A lined SKU posts its unsold units (total - sold), what its joins are refused
+ * SOLD_OUT against: only an operator's change raises them, so holds and their expiry do not matter,
+ * and from the lobby's opening on (before it, a join is refused SALE_NOT_ACTIVE).
  */
 export function soldOutFor(state: CheckedState, redisNow: number, sentAt: number): PostedState | null {
   if (state.length === 0) return null;
-  const [availableText, versionText, limitText, startsAtText, endsAtText, lined, located, earliestText] = state;
-  if (lined || located) return null;
-  if (startsAtText && redisNow < Number(startsAtText)) return null;
+  const [availableText, versionText, limitText, startsAtText, endsAtText, lined, located, earliestText, unsoldText, lobbyMsText, epochText] = state;
+  if (located) return null;
+  const opensAt = startsAtText ? Number(startsAtText) - (lined ? Number(lobbyMsText || 0) : 0) : undefined;
+  if (opensAt !== undefined && redisNow < opensAt) return null;
   let forMs = SOLD_OUT_BOUND_MS;
-  for (const until of [endsAtText, earliestText]) if (until) forMs = Math.min(forMs, Number(until) - redisNow);
+  for (const until of lined ? [endsAtText] : [endsAtText, earliestText]) if (until) forMs = Math.min(forMs, Number(until) - redisNow);
   if (forMs <= 0) return null;
-  return { validUntil: sentAt + forMs, available: Math.max(0, Number(availableText)), version: Number(versionText), limit: limitText ? Number(limitText) : null };
+  const units = Math.max(0, Number(lined ? unsoldText : availableText));
+  return { validUntil: sentAt + forMs, available: units, version: Number(versionText), shardEpoch: Number(epochText), limit: limitText ? Number(limitText) : null, lined: lined === '1' };
 }
 
 /** Where the reads of the watched SKUs run: this thread (SoldOutReads) or one of their own (src/process/soldOutThread.ts). */

@@ -1,9 +1,10 @@
 import type { DomainError } from '../domain/errors';
-import { insufficientStock } from '../domain/refusals';
+import { insufficientStock, soldOut } from '../domain/refusals';
 import type { RequestedLine } from '../domain/reservation';
 import type { RedisStore } from './redisStore';
 import { SoldOutBoard, boardNow } from './soldOutBoard';
 import { type SoldOutReader, SoldOutReads } from './soldOutReads';
+import { type TicketHolders, readTicketHolders } from './ticketHolders';
 
 /** A SKU nobody asked for this long is no longer watched. */
 const IDLE_MS = 2_000;
@@ -18,6 +19,7 @@ interface Knowledge {
   slot: number;
   /** The board's fields this knowledge was last squared with; version -1 until the first. */
   version: number;
+  shardEpoch: number;
   limit: number | null;
   available: number;
   /**
@@ -29,8 +31,15 @@ interface Knowledge {
   /** Unique per state of the SKU seen here: a reply to a request sent under another is not learnt from. */
   epoch: number;
   lastAsked: number;
+  /** The board's last post was of a lined SKU (joins answered from here, reserves never). */
+  lined: boolean;
   /** The refusal per units asked, built once while `available` holds. */
   refusals: Map<number, DomainError>;
+  /** A lined SKU: who holds a ticket, last read (a join of theirs is answered with it, by Redis). */
+  holders?: TicketHolders;
+  readingHolders: boolean;
+  /** A lined SKU: the SOLD_OUT answer to a join, built once while `available` (unsold) holds. */
+  joinRefusal?: DomainError;
 }
 
 /** A reserve as this watch looks at it; `keyed` when it carries an Idempotency-Key. */
@@ -42,9 +51,10 @@ export interface SoldOutQuestion {
 }
 
 /**
- * "Refusals cost nothing": a reserve of a SKU this process saw sold out is refused without a round
- * trip, with the 409 the script would give, while nothing can have come back. A SKU is watched from
- * a reserve the script refused INSUFFICIENT_STOCK; its reads (soldOutReads.ts, on this thread or on
+ * "Refusals cost nothing": a reserve of a SKU this process saw sold out (a join of a line sold out
+ * for good) is refused without a round trip, with the 409 the script would give, while nothing can
+ * have come back. A SKU is watched from a reserve the script refused INSUFFICIENT_STOCK (a join it
+ * refused SOLD_OUT); its reads (soldOutReads.ts, on this thread or on
  * one of their own) post what they find on a board (soldOutBoard.ts), each post valid for
  * SOLD_OUT_BOUND_MS from the read's sending. What this process does that may return units voids
  * the SKU's post at once (forget()); what others do is seen by the next read.
@@ -54,7 +64,7 @@ export class SoldOutWatch {
   private readonly known = new Map<string, Knowledge>();
   private readonly freeSlots = Array.from({ length: SoldOutBoard.SLOTS }, (_, n) => SoldOutBoard.SLOTS - 1 - n);
   private epochs = 0;
-  /** Reserves refused here without a round trip, since the start. */
+  /** Reserves and joins refused here without a round trip, since the start. */
   refusedHere = 0;
   private reader?: SoldOutReader;
   private idleTimer?: NodeJS.Timeout;
@@ -72,18 +82,7 @@ export class SoldOutWatch {
     const k = line && this.known.get(line.sku);
     if (!k) return undefined;
     const now = boardNow();
-    const seen = this.board.read(k.slot, now);
-    if (!seen) return undefined;
-    if (seen.version !== k.version || seen.limit !== k.limit) {
-      k.version = seen.version;
-      k.limit = seen.limit;
-      k.epoch = ++this.epochs;
-      k.users.clear();
-    }
-    if (seen.available !== k.available) {
-      k.available = seen.available;
-      k.refusals.clear();
-    }
+    if (!this.squared(k, now) || k.lined) return undefined;
     const qty = line!.qty;
     if (qty <= k.available || (request.allowPartial && k.available > 0)) return undefined;
     if (k.limit !== null && !(qty <= (k.users.get(request.userId) ?? 0))) return undefined;
@@ -97,9 +96,40 @@ export class SoldOutWatch {
     return refusal;
   }
 
+  /**
+   * The SOLD_OUT refusal lua/line_join.lua would answer a join with, when it can be told from here;
+   * else undefined. The script answers a user who holds a ticket with it before it looks at the
+   * units: only a user outside the line's ticket holders, read at the state the board shows, is
+   * refused here.
+   */
+  joinRefusal(sku: string, userId: string, qty: number): DomainError | undefined {
+    const k = this.known.get(sku);
+    if (!k) return undefined;
+    const now = boardNow();
+    if (!this.squared(k, now) || !k.lined || qty <= k.available) return undefined;
+    const { holders } = k;
+    if (holders?.version !== k.version || holders.shardEpoch !== k.shardEpoch) {
+      this.readHolders(k);
+      return undefined;
+    }
+    if (!holders.users || holders.users.has(userId)) return undefined;
+    k.lastAsked = now;
+    this.refusedHere += 1;
+    k.joinRefusal ??= soldOut(k.sku, k.available);
+    return k.joinRefusal;
+  }
+
   /** Taken before a reserve is sent, handed back to learn() with its reply. */
   basis(sku: string): number {
     return this.known.get(sku)?.epoch ?? 0;
+  }
+
+  /** lua/line_join.lua refused a join of the SKU SOLD_OUT: its line's joins are answered from here from the next read on. */
+  learnJoin(sku: string): void {
+    const now = boardNow();
+    const k = this.known.get(sku);
+    if (k) k.lastAsked = now;
+    else this.startWatching(sku, now);
   }
 
   /** The script refused `request` INSUFFICIENT_STOCK; `basis` as taken before it was sent. */
@@ -150,8 +180,46 @@ export class SoldOutWatch {
     // Whatever the slot's last SKU had posted, or a read of it on its way, is void.
     this.board.renew(slot);
     const partition = this.store.keys.partitionOfSku(sku);
-    this.known.set(sku, { sku, partition, slot, version: -1, limit: null, available: 0, users: new Map(), epoch: 0, lastAsked: now, refusals: new Map() });
+    this.known.set(sku, { sku, partition, slot, version: -1, shardEpoch: 0, limit: null, available: 0, lined: false, users: new Map(), epoch: 0, lastAsked: now, refusals: new Map(), readingHolders: false });
     this.reader!.watch(slot, sku, partition);
+  }
+
+  /**
+   * What the board posts for the SKU now, squared with what this process knew: another state of
+   * the SKU (version, epoch, limit) voids what it learnt of its users, other units the refusals
+   * built. False when nothing valid is posted.
+   */
+  private squared(k: Knowledge, now: number): boolean {
+    const seen = this.board.read(k.slot, now);
+    if (!seen) return false;
+    if (seen.version !== k.version || seen.shardEpoch !== k.shardEpoch || seen.limit !== k.limit) {
+      k.version = seen.version;
+      k.shardEpoch = seen.shardEpoch;
+      k.limit = seen.limit;
+      k.epoch = ++this.epochs;
+      k.users.clear();
+    }
+    k.lined = seen.lined;
+    if (seen.available !== k.available) {
+      k.available = seen.available;
+      k.refusals.clear();
+      k.joinRefusal = undefined;
+    }
+    return true;
+  }
+
+  /** Reads the line's ticket holders in the background (one read at a time per SKU); joins go to Redis meanwhile. */
+  private readHolders(k: Knowledge): void {
+    if (k.readingHolders) return;
+    k.readingHolders = true;
+    readTicketHolders(this.store, k.sku)
+      .then((holders) => {
+        k.holders = holders;
+      })
+      .catch(() => {})
+      .finally(() => {
+        k.readingHolders = false;
+      });
   }
 
   /** What was posted for the SKU is void, and what this process learnt of its users. */

@@ -25,7 +25,7 @@ export class StockEngine {
   private readonly reads: StockReads;
   private readonly admin: AdminOperations;
   private readonly lines: LineOperations;
-  /** Reserves of SKUs seen sold out, refused without a round trip; watched while the HTTP app runs. */
+  /** Reserves of SKUs seen sold out (joins of lines sold out for good), refused without a round trip; watched while the HTTP app runs. */
   readonly soldOut: SoldOutWatch;
 
   constructor(private readonly store: RedisStore) {
@@ -35,7 +35,7 @@ export class StockEngine {
     this.reservations = new ReservationOperations(store, spanning);
     this.reads = new StockReads(store);
     this.admin = new AdminOperations(store, this.reads);
-    this.lines = new LineOperations(store, this.reservations);
+    this.lines = new LineOperations(store, this.reservations, this.soldOut);
   }
 
   set observer(observer: EngineObserver | undefined) {
@@ -117,6 +117,11 @@ export class StockEngine {
 
   getSkuVersions(skus: readonly string[]): Promise<(number | null)[]> {
     return this.reads.getSkuVersions(skus);
+  }
+
+  /** The refusal of a join of a line seen sold out for good, told without a round trip; undefined when Redis must be asked. */
+  knownJoinRefusal(sku: string, userId: string, qty: number): DomainError | undefined {
+    return this.lines.knownRefusal(sku, userId, qty);
   }
 
   joinLine(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {

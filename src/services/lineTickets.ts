@@ -1,3 +1,4 @@
+import type { DomainError } from '../domain/errors';
 import type { Ticket } from '../domain/line';
 import type { TicketOutcome } from '../redis/lineOperations';
 import type { StockEngine } from '../redis/stockEngine';
@@ -13,6 +14,11 @@ export class LineTickets {
     private readonly engine: StockEngine,
     private readonly reservations: Reservations,
   ) {}
+
+  /** The SOLD_OUT refusal of a join of a line seen sold out for good, told without a round trip; undefined when Redis must be asked. */
+  knownRefusal(sku: string, userId: string, qty: number): DomainError | undefined {
+    return this.engine.knownJoinRefusal(sku, userId, qty);
+  }
 
   async join(sku: string, userId: string, qty: number, orderId: string | null): Promise<TicketOutcome> {
     return this.withHoldOf(await this.engine.joinLine(sku, userId, qty, orderId));

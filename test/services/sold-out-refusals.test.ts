@@ -1,12 +1,14 @@
 /**
- * Refusals of a sold-out SKU answered without a round trip (src/redis/soldOutWatch.ts) keep their
- * bound: a unit that comes back, by a release or an adjust through the engine itself or through
+ * Refusals of a sold-out SKU (joins of a line sold out for good) answered without a round trip
+ * (src/redis/soldOutWatch.ts) keep their bound: a unit that comes back, by a release or an adjust through the engine itself or through
  * another one, or by the expiry of a hold, is offered within SOLD_OUT_BOUND_MS. Many clients keep
  * reserving the last unit of a SKU through one of two engines on one Redis (and on the cluster)
  * while the unit is held; at a seeded moment it comes back. Every reserve sent more than the bound after that moment is held or refused only
  * because another reserve, already sent by then, took the unit. And many refusals were answered
  * from what the engine knew, so the bound is tested, not bypassed. The engines' reads run on a
- * thread of their own, as `npm start` runs them, and on the request thread.
+ * thread of their own, as `npm start` runs them, and on the request thread. A line's units come
+ * back only by an operator's change: many clients keep joining a line sold out for good until an
+ * adjust, and every join sent more than the bound after it gets a ticket.
  * Replay a seed with SOLD_OUT_SEED=<seed> npx vitest run test/services/sold-out-refusals.test.ts
  */
 import { Agent, request } from 'node:http';
@@ -150,6 +152,94 @@ describe.each(REDIS_TARGETS.flatMap((redis) => READS.map((reads) => [redis, read
     const wrongful = attempts.filter((a) => a.status === 409 && a.sentAt > deadline && a.answeredAt < winner.sentAt);
     expect(wrongful, `seed ${seed}: returned at +0, held by a reserve sent at +${winner.sentAt - returnedAt} ms; refused though sent after the bound (${wrongful.length}, the first): ${wrongful.slice(0, 10).map((a) => `+${a.sentAt - returnedAt}`).join(', ')}`).toEqual([]);
     // Many refusals were answered from what the engine knew (fewer on a loaded machine, where its watch runs late).
+    const refusals = attempts.filter((a) => a.status === 409).length;
+    const cached = engines.reduce((sum, e) => sum + e.engine.soldOut.refusedHere, 0) - cachedBefore;
+    expect(refusals, `seed ${seed}`).toBeGreaterThan(REFUSALS_BEFORE);
+    expect(cached, `seed ${seed}: ${cached} of ${refusals} refusals answered without Redis`).toBeGreaterThan(refusals / 5);
+  });
+  const joinStatus = (engine: TestContext, sku: string, userId: string) =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ userId, qty: 1 });
+      const sent = request(`${engine.baseUrl}/v1/skus/${sku}/line`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      sent.on('error', reject);
+      sent.end(body);
+    });
+
+  /** A lined SKU of one unit, sold to `buyer` through its line: sold out for good. */
+  const soldOutLine = async (engine: TestContext, sku: string, buyer: string) => {
+    await createSku(engine, sku, { total: 1, line: { holdTtlSeconds: 60 } });
+    const joined = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: buyer, qty: 1 });
+    expect(joined.body.status).toBe('ADMITTED');
+    expect((await call(engine.baseUrl, 'POST', `/v1/reservations/${joined.body.id}/commit`)).status).toBe(200);
+    return joined.body.id as string;
+  };
+
+  it('answers a sold-out line\'s joins as the script would: a user with a ticket gets it, anyone else SOLD_OUT', async () => {
+    const [engine] = engines;
+    const sku = uniqueName('line-');
+    await createSku(engine, sku, { total: 1, line: { holdTtlSeconds: 60 } });
+    const buyer = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'buyer', qty: 1 });
+    // Joined behind the admitted buyer: waiting, until the buyer's commit sells the last unit.
+    const waiting = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'waiting', qty: 1 });
+    expect(waiting.body.status).toBe('WAITING');
+    expect((await call(engine.baseUrl, 'POST', `/v1/reservations/${buyer.body.id}/commit`)).status).toBe(200);
+    const cachedCount = () => engine.engine.soldOut.refusedHere;
+    const fromRedis = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'late', qty: 1 });
+    expect(fromRedis.status).toBe(409);
+    expect(fromRedis.body.error).toMatchObject({ code: 'SOLD_OUT', details: { sku, unitsLeft: 0 } });
+    let answeredHere = false;
+    for (let n = 0; n < 50 && !answeredHere; n++) {
+      const before = cachedCount();
+      expect(await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: `late-${n}`, qty: 1 })).toMatchObject({ status: 409, body: fromRedis.body });
+      answeredHere = cachedCount() > before;
+      if (!answeredHere) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answeredHere, 'answered without Redis').toBe(true);
+    // Those with a ticket are answered with it, by Redis, however the line ended for them.
+    const before = cachedCount();
+    const again = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'waiting', qty: 1 });
+    expect(again).toMatchObject({ status: 200, body: { id: waiting.body.id, status: 'SOLD_OUT' } });
+    const bought = await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'buyer', qty: 1 });
+    expect(bought).toMatchObject({ status: 200, body: { id: buyer.body.id, status: 'ADMITTED', reservation: { status: 'COMMITTED' } } });
+    expect(cachedCount()).toBe(before);
+    // One refused before is refused from here again.
+    expect((await call(engine.baseUrl, 'POST', `/v1/skus/${sku}/line`, { userId: 'late-0', qty: 1 })).body).toEqual(fromRedis.body);
+    expect(cachedCount()).toBe(before + 1);
+  });
+
+  it.each(['adjust here', 'adjust by the other engine'] as const)(`a line sold out for good that gets a unit back by %s lets in every join sent after the bound (seed ${seed})`, async (how) => {
+    const sku = uniqueName('line-');
+    await soldOutLine(engines[0], sku, 'buyer');
+    const cachedBefore = engines.reduce((sum, e) => sum + e.engine.soldOut.refusedHere, 0);
+    const returnDelayMs = random.int(500, 1_500);
+    let returnedAt = Number.POSITIVE_INFINITY;
+    const attempts: Attempt[] = [];
+    const giveUpAt = Date.now() + 5_000;
+    const clients = Array.from({ length: CLIENTS }, async (_, n) => {
+      while (Date.now() < returnedAt + 2 * SOLD_OUT_BOUND_MS && Date.now() < giveUpAt) {
+        const sentAt = Date.now();
+        const status = await joinStatus(engines[0], sku, `u${n}`);
+        attempts.push({ sentAt, answeredAt: Date.now(), status });
+        expect([200, 202, 409]).toContain(status);
+      }
+    });
+    const returning = (async () => {
+      const returnAt = Date.now() + returnDelayMs;
+      while (Date.now() < returnAt || attempts.length < REFUSALS_BEFORE) await new Promise((resolve) => setTimeout(resolve, 5));
+      const answer = await call((how === 'adjust here' ? engines[0] : engines[1]).baseUrl, 'POST', `/v1/admin/skus/${sku}/adjust`, { delta: 1, reason: 'restock' }, adminHeaders);
+      expect(answer.status).toBe(200);
+      returnedAt = Date.now();
+    })();
+    await Promise.all([...clients, returning]);
+
+    // The unit came back for good (unsold again): every join sent after the bound gets a ticket.
+    const deadline = returnedAt + (how === 'adjust here' ? 0 : SOLD_OUT_BOUND_MS) + SLACK_MS;
+    const wrongful = attempts.filter((a) => a.status === 409 && a.sentAt > deadline);
+    expect(wrongful, `seed ${seed}: refused though sent after the bound (${wrongful.length}, the first): ${wrongful.slice(0, 10).map((a) => `+${a.sentAt - returnedAt}`).join(', ')}`).toEqual([]);
+    expect(attempts.filter((a) => a.status === 202).length, `seed ${seed}`).toBeGreaterThan(0);
     const refusals = attempts.filter((a) => a.status === 409).length;
     const cached = engines.reduce((sum, e) => sum + e.engine.soldOut.refusedHere, 0) - cachedBefore;
     expect(refusals, `seed ${seed}`).toBeGreaterThan(REFUSALS_BEFORE);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { ticketNotFound } from '../../domain/refusals';
 import type { AppDeps } from '../deps';
+import { sendRefusal } from '../errorHandler';
 import { errors, idempotencyHeaders, joinLineBody, skuParams, ticketParams, ticketView } from '../schemas';
 
 /** Waiting lines (docs/api.md#waiting-lines-fair-queues-for-hot-skus): join, read, leave. */
@@ -21,6 +22,9 @@ const lineRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async
     },
     async (request, reply) => {
       const { userId, qty, orderId } = request.body;
+      // A line seen sold out for good is answered here: in a sale most joins are such refusals.
+      const refused = lineTickets.knownRefusal(request.params.sku, userId, qty);
+      if (refused) return sendRefusal(reply, refused);
       const { ticket, changed } = await lineTickets.join(request.params.sku, userId, qty, orderId ?? null);
       metrics.ticketAnswered(ticket);
       return reply.code(changed ? 202 : 200).send(ticket);
