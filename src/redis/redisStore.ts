@@ -1,8 +1,8 @@
-import { type ChainableCommander, Cluster } from 'ioredis';
+import { type ChainableCommander, Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
-import { type ReplicaWait, ReplicatedScripts, replicasOnline } from './replicatedScript';
+import { type ReplicaWait, ReplicatedScripts, replicasMissing, replicasOnline } from './replicatedScript';
 import type { ScriptCall } from './scriptCalls';
 import { runScript } from './scripts';
 
@@ -66,9 +66,9 @@ export class RedisStore {
    * Runs one script call (built in scriptCalls.ts). A call a client is told about waits for
    * REDIS_WAIT_REPLICAS replicas first; a WAIT that falls short is answered as in doubt.
    */
-  run<Reply = unknown>({ script, keys, args, acknowledged }: ScriptCall, doubt?: Doubt): Promise<Reply> {
+  run<Reply = unknown>({ script, keys, args, acknowledged, undoes }: ScriptCall, doubt?: Doubt): Promise<Reply> {
     const { replicated } = this;
-    if (acknowledged && replicated) return this.call(() => replicated.run(script, keys, args) as Promise<Reply>, doubt);
+    if (acknowledged && replicated) return this.call(() => replicated.run(script, keys, args, undoes === true) as Promise<Reply>, doubt);
     return this.call(() => runScript(this.client, script, keys, args) as Promise<Reply>, doubt);
   }
 
@@ -147,11 +147,7 @@ export class RedisStore {
     if (!replicas) return;
     for (const node of this.client instanceof Cluster ? this.client.nodes('master') : [this.client]) {
       const online = await this.call(() => replicasOnline(node));
-      if (online < replicas) {
-        const { host, port, path } = node.options;
-        const why = new Error(`REDIS_WAIT_REPLICAS is ${replicas}, but the Redis master at ${path ?? `${host}:${port}`} has ${online} replicas online`);
-        throw new UnavailableError('Redis', why, `writes are answered 503 until it has ${replicas}`);
-      }
+      if (online < replicas) throw replicasMissing(node as Redis, online, replicas);
     }
   }
 

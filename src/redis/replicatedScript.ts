@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster, Command } from 'ioredis';
+import { Cluster, Command, type Redis } from 'ioredis';
+import { UnavailableError } from '../domain/errors';
 import { CLIENT_OPTIONS, type RedisClient } from './connect';
 import { type ScriptArg, type ScriptName, queueScript } from './scripts';
 
@@ -29,6 +30,9 @@ const RETRY_DELAY_MS = 50;
 /** Calls sent in one pipeline before its WAIT at most (a reserve call already folds up to 128 reserves). */
 const MAX_CALLS_PER_WAIT = 64;
 
+/** How often a master found with too few replicas online is asked again (INFO replication). */
+const RECHECK_MS = 250;
+
 /** One script call on its way, with what to answer it. */
 interface Pending {
   script: ScriptName;
@@ -36,6 +40,8 @@ interface Pending {
   args: readonly ScriptArg[];
   /** Send EVAL with the source: the server answered NOSCRIPT. */
   withSource: boolean;
+  /** An undo (ScriptCall.undoes): sent even while the master has too few replicas online. */
+  undoes: boolean;
   /** Redirections are followed until then (the client's command timeout), like a lone call's. */
   deadline: number;
   resolve: (reply: unknown) => void;
@@ -46,6 +52,14 @@ interface Pending {
 interface Group {
   queue: Pending[];
   sending: boolean;
+  /**
+   * Set while the node's master has fewer replicas online than REDIS_WAIT_REPLICAS: its calls are
+   * answered 503 unsent (nothing ran) instead of each waiting out REDIS_WAIT_TIMEOUT_MS for a WAIT
+   * that cannot be met. Found after a WAIT fell short, cleared once INFO shows the replicas back.
+   */
+  missing?: UnavailableError;
+  /** The master's replicas are being counted (watchReplicas). */
+  watching: boolean;
 }
 
 /**
@@ -62,6 +76,9 @@ interface Group {
  * run then, so they are sent again here (MOVED after the slot map is refreshed, each to the node
  * the map now names), within the client's command timeout like a lone call. NOSCRIPT sends the
  * source (EVAL) in the same place.
+ *
+ * A WAIT that falls short makes the master be asked how many replicas it has online; while fewer
+ * than asked, its calls are answered at once, unsent.
  */
 export class ReplicatedScripts {
   private readonly groups = new Map<string, Group>();
@@ -71,16 +88,17 @@ export class ReplicatedScripts {
     private readonly wait: ReplicaWait,
   ) {}
 
-  run(script: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  run(script: ScriptName, keys: readonly string[], args: readonly ScriptArg[], undoes = false): Promise<unknown> {
     const deadline = Date.now() + CLIENT_OPTIONS.commandTimeout!;
-    return new Promise((resolve, reject) => this.enqueue({ script, keys, args, withSource: false, deadline, resolve, reject }));
+    return new Promise((resolve, reject) => this.enqueue({ script, keys, args, withSource: false, undoes, deadline, resolve, reject }));
   }
 
   /** Queues a call behind the others bound for its node, or ahead of them when it is sent again. */
   private enqueue(call: Pending, again = false): void {
     const node = this.nodeOf(call.keys);
     let group = this.groups.get(node);
-    if (!group) this.groups.set(node, (group = { queue: [], sending: false }));
+    if (!group) this.groups.set(node, (group = { queue: [], sending: false, watching: false }));
+    if (refusedUnsent(group, call)) return;
     if (again) group.queue.unshift(call);
     else group.queue.push(call);
     if (!group.sending) void this.send(group);
@@ -96,17 +114,23 @@ export class ReplicatedScripts {
   private async send(group: Group): Promise<void> {
     group.sending = true;
     try {
-      while (group.queue.length) await this.sendBatch(group.queue.splice(0, MAX_CALLS_PER_WAIT));
+      while (group.queue.length) {
+        const batch = group.queue.splice(0, MAX_CALLS_PER_WAIT).filter((call) => !refusedUnsent(group, call));
+        if (batch.length) await this.sendBatch(batch, group);
+      }
     } finally {
       group.sending = false;
     }
   }
 
   /** One pipeline: the calls' scripts, then one WAIT; answers each call, or queues it again. */
-  private async sendBatch(batch: Pending[]): Promise<void> {
+  private async sendBatch(batch: Pending[], group: Group): Promise<void> {
+    // Only undoes get here while the master has too few replicas: they run, without a WAIT that
+    // cannot be met, and stay in doubt (their callers send them again once the replicas are back).
+    const { missing } = group;
     const pipeline = this.client.pipeline();
     for (const call of batch) queueScript(pipeline, call.script, call.keys, call.args, call.withSource);
-    pipeline.wait(this.wait.replicas, this.wait.timeoutMs);
+    if (!missing) pipeline.wait(this.wait.replicas, this.wait.timeoutMs);
     let results: [Error | null, unknown][];
     try {
       results = (await pipeline.exec()) as [Error | null, unknown][];
@@ -115,12 +139,15 @@ export class ReplicatedScripts {
       else await this.sendAgain(batch, error as Error, 'MOVED');
       return;
     }
-    const [waitError, confirmed] = results[batch.length];
-    const shortBy = waitError
-      ? `WAIT failed: ${waitError.message}`
-      : (confirmed as number) < this.wait.replicas
-        ? `REDIS_WAIT_REPLICAS is ${this.wait.replicas}, but ${confirmed} replicas of the shard confirmed the write within ${this.wait.timeoutMs} ms`
-        : undefined;
+    const [waitError, confirmed] = missing ? [null, 0] : results[batch.length];
+    const shortBy = missing
+      ? (missing.cause as Error).message
+      : waitError
+        ? `WAIT failed: ${waitError.message}`
+        : (confirmed as number) < this.wait.replicas
+          ? `REDIS_WAIT_REPLICAS is ${this.wait.replicas}, but ${confirmed} replicas of the shard confirmed the write within ${this.wait.timeoutMs} ms`
+          : undefined;
+    if (!missing && !waitError && shortBy) void this.watchReplicas(batch[0].keys, group);
     const noScript: Pending[] = [];
     const redirected: Pending[] = [];
     let redirection: Error | undefined;
@@ -144,6 +171,43 @@ export class ReplicatedScripts {
   }
 
   /**
+   * Asks the master of `keys` how many replicas it has online, and again every RECHECK_MS while
+   * too few: meanwhile its group's calls are refused unsent. A master that cannot be asked is left
+   * to its WAITs.
+   */
+  private async watchReplicas(keys: readonly string[], group: Group): Promise<void> {
+    if (group.watching) return;
+    group.watching = true;
+    const master = this.masterOf(keys);
+    const { replicas } = this.wait;
+    try {
+      let online = await replicasOnline(master);
+      while (online < replicas && this.nodeClientIs(keys, master)) {
+        group.missing = replicasMissing(master, online, replicas);
+        await sleep(RECHECK_MS);
+        online = await replicasOnline(master);
+      }
+    } catch {
+      // Unreachable: its calls meet the same error themselves.
+    } finally {
+      group.missing = undefined;
+      group.watching = false;
+    }
+  }
+
+  /** The client of the master a call's keys go to: the one Redis, or the cluster node its slot map names. */
+  private masterOf(keys: readonly string[]): Redis {
+    if (!(this.client instanceof Cluster)) return this.client;
+    const node = this.nodeOf(keys);
+    return this.client.nodes('master').find(({ options }) => `${options.host}:${options.port}` === node) ?? this.client.nodes('master')[0];
+  }
+
+  /** Whether the slot map still sends `keys` to `master` (a failover may have moved them on). */
+  private nodeClientIs(keys: readonly string[], master: Redis): boolean {
+    return this.masterOf(keys) === master;
+  }
+
+  /**
    * Calls whose scripts did not run (redirected, or a pipeline ioredis would not send), queued
    * again once the slot map is refreshed (MOVED) or after a pause; past their deadline, refused.
    */
@@ -155,6 +219,13 @@ export class ReplicatedScripts {
       else call.reject(cause);
     }
   }
+}
+
+/** Refuses a call unsent while its master has too few replicas online (an undo goes all the same); true when refused. */
+function refusedUnsent(group: Group, call: Pending): boolean {
+  if (!group.missing || call.undoes) return false;
+  call.reject(group.missing);
+  return true;
 }
 
 /** Slot map refreshes tried before the calls go again where the map says, agreeing with a MOVED or not. */
@@ -173,6 +244,13 @@ async function followMoved(cluster: Cluster, moved: Error): Promise<void> {
     if (word !== 'MOVED' || cluster.slots[Number(slot)]?.[0] === target || refreshes === MAX_REFRESHES_PER_MOVE) return;
     await sleep(RETRY_DELAY_MS / 5);
   }
+}
+
+/** The 503 of a master with fewer replicas online than REDIS_WAIT_REPLICAS: its writes cannot be acknowledged. */
+export function replicasMissing(master: Redis, online: number, replicas: number): UnavailableError {
+  const { host, port, path } = master.options;
+  const why = new Error(`REDIS_WAIT_REPLICAS is ${replicas}, but the Redis master at ${path ?? `${host}:${port}`} has ${online} replicas online`);
+  return new UnavailableError('Redis', why, `writes are answered 503 until it has ${replicas}`);
 }
 
 /** How many replicas of a master are connected and streaming (INFO replication). */

@@ -20,6 +20,11 @@ export interface ScriptCall {
    * owes): with REDIS_WAIT_REPLICAS, answered once replicas have it (redisStore.ts).
    */
   acknowledged?: true;
+  /**
+   * An undo of a call answered 503 (it gives back what that call held): sent even while its master
+   * has too few replicas online, when other acknowledged calls are refused unsent (replicatedScript.ts).
+   */
+  undoes?: true;
 }
 
 /** What the builders read besides their arguments: the key builder and the engine's tuning. */
@@ -77,7 +82,7 @@ export function abandonCall(context: CallContext, id: string, idempotencyKey?: s
   const call = recordCall(context, 'abandon', context.keys.reservation(id), id, context.keys.partitionOfReservation(id));
   if (idempotencyKey !== undefined) call.keys.push(idempotencyKey);
   // The engine stops undoing once this answers: an undo only the master had would come back undone with a promoted replica.
-  return { ...call, acknowledged: true };
+  return { ...call, acknowledged: true, undoes: true };
 }
 
 /** lua/extend.lua. */
@@ -121,7 +126,7 @@ export function idemSettleCall({ tuning }: CallContext, key: string, fingerprint
 /** lua/idem_revoke.lua: lets go of a claim made for a reserve being undone, unless a retry was answered with it. */
 export function idemRevokeCall(key: string, fingerprint: string, id: string): ScriptCall {
   // Waited for like the claim: a promoted replica that has the claim but not its revoke refuses retries for 30 s.
-  return { script: 'idem_revoke', keys: [key], args: [fingerprint, id], acknowledged: true };
+  return { script: 'idem_revoke', keys: [key], args: [fingerprint, id], acknowledged: true, undoes: true };
 }
 
 /** A reserve with its reservation id, as the reserve scripts take it. */

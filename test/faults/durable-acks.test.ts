@@ -292,6 +292,8 @@ describe.each([1, 0])('REDIS_WAIT_REPLICAS=%i on one Redis with a replica (REPLI
   let link: Awaited<ReturnType<typeof stallableLink>>;
   let ctx: TestContext;
   let alone: TestContext | undefined;
+  /** A replica the promoted one gets at the end, so its writes resume. */
+  let third: TestRedis | undefined;
   let acknowledged: Acknowledged;
   const start = async () => {
     master = await startTestRedis();
@@ -308,6 +310,7 @@ describe.each([1, 0])('REDIS_WAIT_REPLICAS=%i on one Redis with a replica (REPLI
     await link?.close();
     await master?.stop();
     await replica?.stop();
+    await third?.stop();
   };
   afterAll(stop);
 
@@ -330,22 +333,37 @@ describe.each([1, 0])('REDIS_WAIT_REPLICAS=%i on one Redis with a replica (REPLI
     if (replicas === 1) expect(outcome.lost).toEqual({ holds: 0, commits: 0 });
   });
 
-  it.runIf(replicas === 1)('alone (no replica), it answers writes 503 and the log says why once, not per request', async () => {
+  it.runIf(replicas === 1)('alone (no replica), it answers writes 503 at once, unsent, the log says why once, and writes resume with a replica', async () => {
     // The replica promoted by the test before: it has the SKUs, and no replica of its own.
-    alone = await createTestContext({ redisUrl: replica.url, env: { REDIS_WAIT_REPLICAS: '1', KEY_PREFIX: ctx.config.keyPrefix } });
+    alone = await createTestContext({ redisUrl: replica.url, env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000', KEY_PREFIX: ctx.config.keyPrefix } });
     const lines: string[] = [];
     const capture = (first: unknown, message?: string) => lines.push(`${message ?? first} ${typeof first === 'object' ? JSON.stringify(first) : ''}`);
     alone.app.runtime.outages.log = { warn: capture, info: capture } as never;
     const pending = acknowledged.holds.find((id) => !acknowledged.commits.includes(id))!;
     const before = await rawCounters(alone, 'one-a');
     const answers: number[] = [];
+    const tookMs: number[] = [];
+    const adjust = { method: 'POST', url: '/v1/admin/skus/one-a/adjust', headers: adminHeaders, payload: { delta: 1, reason: 'restock' } } as const;
+    const timed = async (answer: () => Promise<{ statusCode: number }>) => {
+      const startedAt = Date.now();
+      answers.push((await answer()).statusCode);
+      tookMs.push(Date.now() - startedAt);
+    };
     for (let n = 0; n < 6; n++) {
-      answers.push((await reserve(alone, 'one-a', `alone-${n}`)).statusCode);
-      answers.push((await commit(alone, pending)).statusCode);
-      const adjust = { method: 'POST', url: '/v1/admin/skus/one-a/adjust', headers: adminHeaders, payload: { delta: 1, reason: 'restock' } } as const;
-      answers.push((await alone.app.inject(adjust)).statusCode);
+      await timed(() => reserve(alone!, 'one-a', `alone-${n}`));
+      await timed(() => commit(alone!, pending));
+      await timed(() => alone!.app.inject(adjust));
     }
     expect(answers).toEqual(answers.map(() => 503));
+    // The first WAIT that fell short had the master asked for its replicas: from then on writes are
+    // answered at once, without waiting out REDIS_WAIT_TIMEOUT_MS (1 s here), and are not sent.
+    expect(tookMs.slice(0, 2).some((ms) => ms >= 900), `the first answers waited for their WAIT: ${tookMs.join(', ')} ms`).toBe(true);
+    expect(Math.max(...tookMs.slice(6)), `answers after the first ones: ${tookMs.join(', ')} ms`).toBeLessThan(500);
+    const scriptCalls = async () => (await callsOf(replica.port, 'evalsha')) + (await callsOf(replica.port, 'eval'));
+    await until(async () => (await rawCounters(alone!, 'one-a')).reserved <= before.reserved);
+    const callsBefore = await scriptCalls();
+    for (let n = 0; n < 5; n++) expect((await alone.app.inject(adjust)).statusCode).toBe(503);
+    expect(await scriptCalls(), 'adjusts refused unsent ran no script').toBe(callsBefore);
     const ready = await alone.app.inject({ method: 'GET', url: '/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error.message).toMatch(/writes are answered 503 until it has 1/);
@@ -354,8 +372,12 @@ describe.each([1, 0])('REDIS_WAIT_REPLICAS=%i on one Redis with a replica (REPLI
     expect(started[0]).toMatch(/REDIS_WAIT_REPLICAS is 1, but 0 replicas/);
     // Besides that line only the once-a-second summaries, however long the 503s took.
     expect(lines.filter((line) => !line.startsWith('outage for ')).length).toBe(1);
-    // The reserves answered 503 ran on the server and are undone: nothing more stays held.
-    await until(async () => (await rawCounters(alone!, 'one-a')).reserved <= before.reserved);
+    // The reserves answered 503 that ran on the server are undone (an undo is sent all the same): nothing more stays held.
+    expect((await rawCounters(alone, 'one-a')).reserved).toBeLessThanOrEqual(before.reserved);
+    // A replica attached: writes are answered again within a few of the master's recounts (every 250 ms).
+    third = await startTestRedis();
+    await askNode(third.port, ['REPLICAOF', '127.0.0.1', String(replica.port)]);
+    await until(async () => (await alone!.app.inject(adjust)).statusCode === 200, 10_000);
   });
 
   it('the link stalled for the last third of the burst: every acknowledged hold and commit survives with WAIT, not without', async () => {
