@@ -9,7 +9,9 @@
  * (docs/api.md#waiting-lines) with few units: joins, ticket reads and leaves, admitted holds
  * committed, released or let run out, PUTs that remove the line and set it again; the model keeps
  * the line (order, units wanted, statuses) and predicts every admission, so each ticket (status,
- * position, unitsAhead, unitsLeft, its hold) and the view's line are held against it.
+ * position, unitsAhead, unitsLeft, its hold) and the view's line are held against it. Some reserves
+ * and joins are asked three times with pauses between, so refusals the engine answers from what
+ * it knows of a sold-out SKU are held against the model too.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -17,6 +19,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SOLD_OUT_WATCH_MS } from '../../src/redis/soldOutReads';
 import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
 
 const seed = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -489,6 +492,29 @@ class Reconcile extends Step {
   }
 }
 
+/**
+ * A step asked three times, with pauses long enough for the engine's sold-out watch to read what it
+ * watches (every 25 ms): a reserve refused for stock (a join refused SOLD_OUT) asked again is then
+ * answered from what the engine knows, without Redis, and held against the model like any other.
+ */
+class Repeated extends Step {
+  constructor(readonly step: Step) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return this.step.check(model);
+  }
+  async run(model: Model, real: Real) {
+    for (let n = 0; n < 3; n++) {
+      if (n > 0) await new Promise((resolve) => setTimeout(resolve, 3 * SOLD_OUT_WATCH_MS));
+      await this.step.run(model, real);
+    }
+  }
+  toString() {
+    return `${this.step} (3 times, paused between)`;
+  }
+}
+
 const reserves = fc
   .tuple(fc.constantFrom(...USERS), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.option(fc.constantFrom(...LOCATIONS), { nil: null }))
   .map(([userId, qty, expires, location]) => new Reserve(userId, qty, expires && qty === 1, location));
@@ -504,8 +530,9 @@ const adjusts = fc
 const finishes = fc.tuple(fc.constantFrom('commit' as const, 'release' as const, 'extend' as const), fc.nat()).map(([action, pick]) => new Finish(action, pick));
 const reconciles = fc.constant(new Reconcile());
 
-/** Reserves are listed twice: sequences then hold (and end) more of what the model counts. */
-const steps = [puts(fc.constant(true)), patches, adjusts, reserves, reserves, finishes, reconciles];
+/** Reserves are listed three times (twice repeated): sequences then hold (and end) more of what the model counts. */
+const repeated = <T extends Step>(steps: fc.Arbitrary<T>) => steps.map((step) => new Repeated(step));
+const steps = [puts(fc.constant(true)), patches, adjusts, reserves, repeated(reserves), repeated(reserves), finishes, reconciles];
 
 const joins = fc.tuple(fc.constantFrom(...LINE_USERS), fc.integer({ min: 1, max: 3 })).map(([userId, qty]) => new Join(userId, qty));
 const ticketCalls = fc
@@ -522,7 +549,7 @@ const linedSteps = [
   joins,
   joins,
   joins,
-  joins,
+  repeated(joins),
   ticketCalls,
   ticketCalls,
   finishes,
