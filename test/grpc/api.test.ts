@@ -451,6 +451,26 @@ describe.each(REDIS_TARGETS)('waiting lines over gRPC on %s Redis', (redis) => {
     expect((await client.getStock({ sku })).stock!.line).toEqual({ waiting: 0, admitted: 0, holdTtlSeconds: 60, lobbySeconds: 0 });
   });
 
+  it('a line sold out for good is refused SOLD_OUT from what the engine knows, as over HTTP; a ticket holder gets the ticket', async () => {
+    const sku = await lined(1);
+    const { ticket } = await client.joinLine({ sku, userId: 'buyer', qty: 1 });
+    expect(ticket!.status).toBe('ADMITTED');
+    await client.commitReservation({ reservationId: ticket!.id });
+    const fromRedis = await expectRefused(client.joinLine({ sku, userId: 'late', qty: 1 }), grpc.status.FAILED_PRECONDITION, 'SOLD_OUT');
+    expect(fromRedis.details).toEqual({ sku, unitsLeft: 0 });
+    // The engine's watch reads every 25 ms: asked until it answers without Redis, the same refusal each time.
+    let answeredHere = false;
+    for (let n = 0; n < 50 && !answeredHere; n++) {
+      const before = ctx.engine.soldOut.refusedHere;
+      const refused = await expectRefused(client.joinLine({ sku, userId: `late-${n}`, qty: 1 }), grpc.status.FAILED_PRECONDITION, 'SOLD_OUT');
+      expect(refused.details).toEqual(fromRedis.details);
+      answeredHere = ctx.engine.soldOut.refusedHere > before;
+      if (!answeredHere) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answeredHere, 'answered without Redis').toBe(true);
+    expect(await client.joinLine({ sku, userId: 'buyer', qty: 1 })).toMatchObject({ joined: false, ticket: { id: ticket!.id, status: 'ADMITTED', reservation: { status: 'COMMITTED' } } });
+  });
+
   it('joins over gRPC are counted by outcome with those over HTTP; an admission read is timed once', async () => {
     const sku = await lined(1);
     const joins = async () => Object.fromEntries((await ctx.metrics.lineJoins.get()).values.map((value) => [value.labels.outcome, value.value]));
