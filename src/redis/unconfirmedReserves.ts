@@ -5,6 +5,11 @@
  * undoes each (lua/abandon.lua), before any further reserve is sent: a reserve answered 503
  * leaves nothing held. The undo goes out on the same connection as the late script, so Redis runs
  * it after that script.
+ *
+ * A round of undoes still out after `retryMs` (a call stuck on a paused or dying server until the
+ * command timeout) does not hold back the next: a fresh round sends them again, which reaches the
+ * new master once the slot map names it. An undo is idempotent; whichever round settles a reserve
+ * first reports it, and a later answer for it is dropped.
  */
 export type UndoOutcome =
   /** The script had run: its hold is released (or had expired) and its Idempotency-Key unbound. */
@@ -20,7 +25,8 @@ export type UndoOutcome =
 
 export class UnconfirmedReserves<Command extends { id: string }> {
   private readonly pending = new Map<string, Command>();
-  private settling?: Promise<void>;
+  /** The latest round of undoes while it is out, and when it began. */
+  private latest?: { settled: Promise<void>; startedAt: number };
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -39,10 +45,20 @@ export class UnconfirmedReserves<Command extends { id: string }> {
     this.timer ??= setInterval(() => void this.settle().catch(() => {}), this.retryMs).unref();
   }
 
-  /** Undoes every kept reserve; rejects (keeping the ones that failed) while Redis does not answer. */
+  /**
+   * Undoes every kept reserve; rejects (keeping the ones that failed) while Redis does not answer.
+   * Joins the round out unless it began `retryMs` ago or more.
+   */
   settle(): Promise<void> {
-    this.settling ??= this.undoAll().finally(() => (this.settling = undefined));
-    return this.settling;
+    const { latest } = this;
+    if (latest && Date.now() - latest.startedAt < this.retryMs) return latest.settled;
+    const round = { settled: this.undoAll(), startedAt: Date.now() };
+    this.latest = round;
+    const ended = () => {
+      if (this.latest === round) this.latest = undefined;
+    };
+    round.settled.then(ended, ended);
+    return round.settled;
   }
 
   /** One last attempt, then reports what is left as left to expire; returns how many. */
@@ -62,12 +78,15 @@ export class UnconfirmedReserves<Command extends { id: string }> {
     const settled = new Map<UndoOutcome, Command[]>();
     let failure: unknown;
     outcomes.forEach((outcome, n) => {
+      const command = commands[n];
+      // Settled meanwhile by a fresh round (this one's call was stuck): reported there.
+      if (this.pending.get(command.id) !== command) return;
       if (outcome.status === 'rejected') {
         failure ??= outcome.reason;
         return;
       }
-      this.pending.delete(commands[n].id);
-      settled.set(outcome.value, [...(settled.get(outcome.value) ?? []), commands[n]]);
+      this.pending.delete(command.id);
+      settled.set(outcome.value, [...(settled.get(outcome.value) ?? []), command]);
     });
     for (const [outcome, done] of settled) this.report(outcome, done);
     if (!this.pending.size) {
