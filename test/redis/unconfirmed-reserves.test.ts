@@ -3,7 +3,7 @@
  * stuck on a paused or dying server (until the command timeout) does not hold back a fresh round,
  * and each reserve is reported once, by the round that settled it. The undo here is a function the
  * test answers by hand; what an undo does in Redis is tested with the engine under faults
- * (test/faults/unanswered-reserves.test.ts, unconfirmed-reserves.test.ts).
+ * (test/faults/unanswered-reserves.test.ts, test/faults/unconfirmed-reserves.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { type UndoOutcome, UnconfirmedReserves } from '../../src/redis/unconfirmedReserves';
