@@ -19,7 +19,7 @@ import type { EngineTuning } from '../redis/redisStore';
 import { ensureScriptsLoaded } from '../redis/scripts';
 import type { StockEngine } from '../redis/stockEngine';
 import type { StockMaintenance } from '../redis/stockMaintenance';
-import { createStockServices } from '../redis/stockServices';
+import { createStockServices, stockSettingsOf } from '../redis/stockServices';
 
 /** The services one engine process (or one CLI command) works with, and how to let them go. */
 export interface Runtime {
@@ -86,16 +86,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const redis = createConfiguredClient(config, redisUrl);
   // A lost connection is reported per request as 503; the client reconnects on its own.
   redis.on('error', () => {});
-  const { engine, maintenance, lease } = createStockServices(redis, {
-    keyPrefix: config.keyPrefix,
-    partitions: config.redisPartitions,
-    tuning: {
-      recordRetentionSeconds: config.recordRetentionSeconds,
-      defaultHoldTtlSeconds: config.reservationTtlSeconds,
-      redisWait: config.redisWait,
-      ...options.tuning,
-    },
-  });
+  const settings = stockSettingsOf(config);
+  const { engine, maintenance, lease } = createStockServices(redis, { ...settings, tuning: { ...settings.tuning, ...options.tuning } });
 
   let background: BackgroundThread | undefined;
   let primary: PrimaryLink | undefined;

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/client';
 import { Reconciler } from '../reconciler/reconciler';
 import { connectWithRetry, createConfiguredClient } from '../redis/connect';
-import { createStockServices } from '../redis/stockServices';
+import { createStockServices, stockSettingsOf } from '../redis/stockServices';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcCall, serveCall } from './rpc';
@@ -35,11 +35,7 @@ async function main(): Promise<void> {
   const redis = createConfiguredClient(config, redisUrl);
   redis.on('error', () => {});
   await connectWithRetry(redis);
-  const { maintenance, lease } = createStockServices(redis, {
-    keyPrefix: config.keyPrefix,
-    partitions: config.redisPartitions,
-    tuning: { recordRetentionSeconds: config.recordRetentionSeconds, defaultHoldTtlSeconds: config.reservationTtlSeconds },
-  });
+  const { maintenance, lease } = createStockServices(redis, stockSettingsOf(config));
   let expiriesDrained = 0;
   const reconciler = new Reconciler(maintenance, lease, database.db, { refused: () => {}, finished: (_report, drained) => (expiriesDrained = drained) });
   // Webhook deliveries go out from here too: off the HTTP event loop, at the thread's low priority.

@@ -3,11 +3,17 @@
  * (src/redis/outbox.ts): a write the master made while its replica stopped acknowledging (here a
  * reserve answered 503 for want of replicas, and its undo) stays out of Postgres until the replica
  * has it. Drained at once, it would leave Postgres ahead of a promoted replica: a ticket or a
- * movement Redis no longer knows, a change counter Redis has not reached.
+ * movement Redis no longer knows, a change counter Redis has not reached. Passes run on the
+ * request thread here (as in the tests) and on the background thread (as `npm start` runs them).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
 import { stockMovements } from '../../src/db/schema';
+import { BackgroundThread } from '../../src/process/backgroundThread';
 import { askNode } from '../../tools/askNode';
 import { type TestContext, createSku, createTestContext, uniqueName } from '../support/context';
 import { type TestRedis, startTestRedis } from '../support/servers';
@@ -60,5 +66,27 @@ describe('REDIS_WAIT_REPLICAS=1: the outbox reaches Postgres once the replica ha
     }
     expect(caughtUp.error).toBeUndefined();
     expect(await reserveMovements(ctx, sku)).toHaveLength(1);
+  }, 60_000);
+
+  it('a pass on the background thread, where `npm start` runs them, waits for the replica too', async () => {
+    const sku = uniqueName('drain-');
+    await createSku(ctx, sku, { total: 5 });
+    await ctx.reconciler.run('api');
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-drain-'));
+    const env = { DATA_DIR: dataDir, REDIS_URL: master.url, KEY_PREFIX: ctx.config.keyPrefix, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200', LOG_LEVEL: 'silent' };
+    const thread = await BackgroundThread.start(loadConfig(env), master.url);
+    try {
+      replica.pause();
+      const held = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u-2', items: [{ sku, qty: 1 }] } });
+      expect(held.statusCode).toBe(503);
+      // Its own Postgres (PGlite in DATA_DIR) would take the hold's movement: it must not be handed one.
+      const behind = await thread.run('api');
+      expect(behind.error).toMatch(/replicas/);
+      expect(behind.eventsWritten).toBe(0);
+    } finally {
+      replica.resume();
+      await thread.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
