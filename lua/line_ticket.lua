@@ -12,13 +12,18 @@
   ARGV[1..9]  the partition's line templates (includes/line.lua, lineTemplates)
   ARGV[10] stock key template      ARGV[11] expiry index template   ARGV[12] buyers template
   ARGV[13] ticket id               ARGV[14] 1 to leave the line, 0 to read
+  ARGV[15] 1 when the engine WAITs for replicas after this call (REDIS_WAIT_REPLICAS): an admitted
+           ticket's record is written again, unchanged, so the WAIT covers the admission however
+           long ago and by whichever connection it was made (a WAIT covers the writes up to its
+           connection's last one, and replication is one ordered stream). A shopper told ADMITTED
+           then holds a hold a promoted replica has too.
 
   Returns {code, ticket text, position or '', units ahead or '', unitsLeft, ticket id} (includes/ticketReply.lua)
     code  0 read, or left now     1 left already, or ended otherwise (leave: nothing changed)
    -19 TICKET_NOT_FOUND (only the code)
 ]]
 local ticketsKey, outboxKey = KEYS[1], KEYS[2]
-local ticketId, leave = ARGV[13], ARGV[14] == '1'
+local ticketId, leave, confirm = ARGV[13], ARGV[14] == '1', ARGV[15] == '1'
 
 -- @include "nowMs"
 -- @include "ticketReply"
@@ -50,5 +55,11 @@ if leave then
 end
 if #events > 0 then
   appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+end
+if confirm then
+  local text = redis.call('HGET', ticketsKey, ticketId)
+  if decodeTicket(text).s == 'A' then
+    redis.call('HSET', ticketsKey, ticketId, text)
+  end
 end
 return ticketReply(L, code, ticketId)

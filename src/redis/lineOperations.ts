@@ -106,7 +106,7 @@ export class LineOperations {
   private async ticketCall(id: string, leave: boolean): Promise<Reply | null> {
     const partition = this.store.keys.partitionOfTicket(id);
     this.store.assertServing(partition);
-    const reply = await this.store.run<Reply>(lineTicketCall(this.store, id, leave), { consequence: leave ? IN_DOUBT.finish : IN_DOUBT.join });
+    const reply = await this.store.run<Reply>(lineTicketCall(this.store, id, leave), { consequence: leave ? IN_DOUBT.finish : IN_DOUBT.read });
     if (reply[0] !== ReplyCode.TicketNotFound) return reply;
     await this.store.confirmNotFound(partition);
     return null;

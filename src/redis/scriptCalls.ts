@@ -30,7 +30,7 @@ export interface ScriptCall {
 /** What the builders read besides their arguments: the key builder and the engine's tuning. */
 export interface CallContext {
   keys: RedisKeys;
-  tuning: { recordRetentionSeconds: number; idempotencyTtlSeconds: number; lazySweepLimit: number; defaultHoldTtlSeconds: number };
+  tuning: { recordRetentionSeconds: number; idempotencyTtlSeconds: number; lazySweepLimit: number; defaultHoldTtlSeconds: number; redisWait: { replicas: number } };
 }
 
 /** How long a claimed Idempotency-Key stays claimed when its request dies before settling it. */
@@ -342,15 +342,18 @@ export function lineJoinCall(context: CallContext, partition: number, joins: rea
 
 /** lua/line_ticket.lua: reads a ticket, or leaves the line with it. */
 export function lineTicketCall(context: CallContext, ticketId: string, leave: boolean): ScriptCall {
-  const { keys } = context;
+  const { keys, tuning } = context;
   const partition = keys.partitionOfTicket(ticketId);
   const { stock, expiry, buyers } = keys.skuKeyTemplates(partition);
+  // With REDIS_WAIT_REPLICAS a read waits too: an ADMITTED answer hands the shopper a hold, which
+  // must be one a promoted replica has (the script makes the WAIT cover it). A read answered
+  // otherwise has nothing to wait for, and its WAIT returns at once.
+  const waits = leave || tuning.redisWait.replicas > 0;
   return {
     script: 'line_ticket',
     keys: [keys.tickets(partition), keys.outbox(partition)],
-    args: [...lineArgs(context, partition), stock, expiry, buyers, ticketId, leave ? 1 : 0],
-    // A read serves the line too, but what it answers is read again on the next poll.
-    ...(leave ? { acknowledged: true as const } : {}),
+    args: [...lineArgs(context, partition), stock, expiry, buyers, ticketId, leave ? 1 : 0, waits ? 1 : 0],
+    ...(waits ? { acknowledged: true as const } : {}),
   };
 }
 

@@ -5,6 +5,8 @@
  * has it. Drained at once, it would leave Postgres ahead of a promoted replica: a ticket or a
  * movement Redis no longer knows, a change counter Redis has not reached. Passes run on the
  * request thread here (as in the tests) and on the background thread (as `npm start` runs them).
+ * Nor does a shopper read an admission the replica lacks: a ticket read answers ADMITTED only once
+ * the replica has the admission.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +26,7 @@ const reserveMovements = (ctx: TestContext, sku: string) =>
     .from(stockMovements)
     .where(and(eq(stockMovements.sku, sku), eq(stockMovements.type, 'RESERVE')));
 
-describe('REDIS_WAIT_REPLICAS=1: the outbox reaches Postgres once the replica has it', () => {
+describe('REDIS_WAIT_REPLICAS=1: Postgres and shoppers learn a change once the replica has it', () => {
   let master: TestRedis;
   let replica: TestRedis;
   let ctx: TestContext;
@@ -66,6 +68,28 @@ describe('REDIS_WAIT_REPLICAS=1: the outbox reaches Postgres once the replica ha
     }
     expect(caughtUp.error).toBeUndefined();
     expect(await reserveMovements(ctx, sku)).toHaveLength(1);
+  }, 60_000);
+
+  it('a ticket admitted while the replica lags is read ADMITTED only once the replica has the admission', async () => {
+    const sku = uniqueName('line-');
+    await createSku(ctx, sku, { total: 1, line: { holdTtlSeconds: 60 } });
+    const join = (userId: string) => ctx.app.inject({ method: 'POST', url: `/v1/skus/${sku}/line`, payload: { userId, qty: 1 } });
+    const first = (await join('first')).json();
+    const second = (await join('second')).json();
+    expect([first.status, second.status]).toEqual(['ADMITTED', 'WAITING']);
+    replica.pause();
+    // The release runs on the master and admits the second ticket there; no replica confirms it.
+    expect((await ctx.app.inject({ method: 'POST', url: `/v1/reservations/${first.id}/release` })).statusCode).toBe(503);
+    const read = () => ctx.app.inject({ method: 'GET', url: `/v1/line-tickets/${second.id}` });
+    const lagging = await read();
+    expect(lagging.statusCode, lagging.body).toBe(503);
+    replica.resume();
+    let caughtUp = await read();
+    for (let tries = 0; caughtUp.statusCode !== 200 && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      caughtUp = await read();
+    }
+    expect(caughtUp.json()).toMatchObject({ id: second.id, status: 'ADMITTED', reservation: { status: 'PENDING' } });
   }, 60_000);
 
   it('a pass on the background thread, where `npm start` runs them, waits for the replica too', async () => {
