@@ -212,7 +212,7 @@ export class ReplicatedScripts {
    * again once the slot map is refreshed (MOVED) or after a pause; past their deadline, refused.
    */
   private async sendAgain(calls: Pending[], cause: Error, when: 'MOVED' | 'later'): Promise<void> {
-    if (when === 'MOVED') await followMoved(this.client as Cluster, cause);
+    if (when === 'MOVED') await followMoved(this.client as Cluster, cause, Math.min(...calls.map((call) => call.deadline)));
     else await sleep(RETRY_DELAY_MS);
     for (const call of calls.reverse()) {
       if (Date.now() < call.deadline) this.enqueue(call, true);
@@ -228,23 +228,25 @@ function refusedUnsent(group: Group, call: Pending): boolean {
   return true;
 }
 
-/** Slot map refreshes tried before the calls go again where the map says, agreeing with a MOVED or not. */
-const MAX_REFRESHES_PER_MOVE = 10;
-
 /**
  * Refreshes the slot map until it names the node a MOVED pointed to (once, for a pipeline ioredis
- * would not send). A refresh asks one node at random, and a replica (or a master the move's gossip
- * has not reached) may still name the old owner: the calls would go back there for one more MOVED
- * and one more WAIT.
+ * would not send), or until `until` (the calls' deadline): the calls then go where the map says.
+ * A refresh asks one node at random, and a replica (or a master the move's gossip has not reached)
+ * may still name the old owner for a while on a loaded machine: the calls would go back there for
+ * one more MOVED and one more WAIT. A refresh asked while one is running ends with it, and that
+ * one may have begun before the move.
  */
-async function followMoved(cluster: Cluster, moved: Error): Promise<void> {
+async function followMoved(cluster: Cluster, moved: Error, until: number): Promise<void> {
   const [word, slot, target] = moved.message.split(' ');
-  for (let refreshes = 1; ; refreshes++) {
+  for (;;) {
     await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
-    if (word !== 'MOVED' || cluster.slots[Number(slot)]?.[0] === target || refreshes === MAX_REFRESHES_PER_MOVE) return;
-    await sleep(RETRY_DELAY_MS / 5);
+    if (word !== 'MOVED' || cluster.slots[Number(slot)]?.[0] === target || Date.now() + REFRESH_PAUSE_MS >= until) return;
+    await sleep(REFRESH_PAUSE_MS);
   }
 }
+
+/** Pause between slot map refreshes while the map does not yet name a MOVED's target. */
+const REFRESH_PAUSE_MS = 10;
 
 /** The 503 of a master with fewer replicas online than REDIS_WAIT_REPLICAS: its writes cannot be acknowledged. */
 export function replicasMissing(master: Redis, online: number, replicas: number): UnavailableError {
