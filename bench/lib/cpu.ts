@@ -1,7 +1,7 @@
 /**
  * CPU time per request, per process, read from the operating system: user + system time of each
- * process of a run (every thread of it) before and after the measured load, divided by the
- * requests answered. On a shared machine that is a steadier figure than requests per second, and
+ * process of a run (every thread of it; the threads the engine names listed apart) before and
+ * after the measured load, divided by the requests answered. On a shared machine that is a steadier figure than requests per second, and
  * it is what the `scale` scenario's model is built from.
  *
  * Linux: /proc/<pid>/stat (utime + stime, in clock ticks of 1/CLK_TCK s: 10 ms, so a run of a few
@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { engineThreadLabel } from '../../src/process/threadName';
 
 /** What a process is to the request: the stages the report and the model add up. */
 export type Stage = 'load generator' | 'engine' | 'redis' | 'postgres';
@@ -62,11 +63,14 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** /proc/<pid>/stat: `pid (comm) state ppid … utime(14) stime(15) … starttime(22)`; comm may hold spaces and parentheses. */
-function readProcStat(pid: number): ProcessInfo | undefined {
+/**
+ * /proc/<pid>/stat: `pid (comm) state ppid … utime(14) stime(15) … starttime(22)`; comm may hold
+ * spaces and parentheses. A thread's, /proc/<pid>/task/<tid>/stat, reads the same.
+ */
+function readProcStat(pid: number, file = `/proc/${pid}/stat`): ProcessInfo | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -88,6 +92,21 @@ function psTimeMs(text: string): number {
   const [days, rest] = text.includes('-') ? [Number(text.split('-')[0]), text.split('-')[1]] : [0, text];
   const seconds = rest.split(':').reduce((total, part) => total * 60 + Number(part), 0);
   return (days * 86_400 + seconds) * 1000;
+}
+
+/** The threads of a process that the engine named (src/process/threadName.ts), each with its CPU time; none without /proc. */
+function namedThreads(pid: number): { tid: number; label: string; cpuMs: number }[] {
+  let tids: string[];
+  try {
+    tids = HAS_PROC ? readdirSync(`/proc/${pid}/task`) : [];
+  } catch {
+    return [];
+  }
+  return tids.flatMap((tid) => {
+    const info = readProcStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    const label = info && engineThreadLabel(info.comm);
+    return info && label ? [{ tid: info.pid, label, cpuMs: info.cpuMs }] : [];
+  });
 }
 
 /** Every process of the machine, as one snapshot. */
@@ -142,6 +161,20 @@ function add(snapshot: CpuSnapshot, key: string, stage: Stage, name: string, inf
   snapshot.set(key, entry);
 }
 
+/**
+ * Lists the engine's named threads of one process apart from it (`engine background thread`:
+ * reconciler passes and, on embedded PGlite, Postgres itself), their time taken off the process's
+ * entry, which keeps its main thread and the unnamed ones (V8's garbage collection, libuv).
+ */
+function splitNamedThreads(snapshot: CpuSnapshot, key: string, pid: number) {
+  const entry = snapshot.get(key);
+  if (!entry) return;
+  for (const thread of namedThreads(pid)) {
+    entry.cpuMs -= thread.cpuMs;
+    add(snapshot, `${key}#${thread.label}`, entry.stage, `${entry.name} ${thread.label}`, { pid: thread.tid, cpuMs: thread.cpuMs });
+  }
+}
+
 function stageOfComm(comm: string, fallback: Stage): Stage {
   if (comm.startsWith('redis-server')) return 'redis';
   if (comm.startsWith('postgres') || comm.startsWith('postmaster')) return 'postgres';
@@ -193,6 +226,8 @@ export class CpuWatch {
         for (let pid = info.ppid; pid && pid !== target.pid; pid = byPid.get(pid)?.ppid ?? 0) if (workerKey.has(pid)) return workerKey.get(pid)!;
         return `${target.name}#root`;
       };
+      splitNamedThreads(snapshot, `${target.name}#root`, root.pid);
+      workers.forEach((info, n) => splitNamedThreads(snapshot, `${target.name}#worker${n + 1}`, info.pid));
       for (const info of below) {
         if (workerKey.has(info.pid)) continue;
         const stage = stageOfComm(info.comm, target.stage);

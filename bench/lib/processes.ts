@@ -86,6 +86,26 @@ export function startStrategyServer(env: Record<string, string>): Promise<Server
   return startNode('bench/strategies/server.ts', env, '/check', `${env.STRATEGY ?? 'strategy'} server`);
 }
 
+/**
+ * Runs a reconciler pass on a bench engine now (POST /v1/admin/reconcile) and waits for it: its
+ * outbox drained into Postgres. While a scheduled pass holds the lease (409), asks again, for at
+ * most a minute.
+ */
+export async function reconcileNow(server: Server): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const response = await fetch(`${server.url}/v1/admin/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await response.arrayBuffer();
+    if (response.ok) return;
+    if (response.status !== 409 || Date.now() > deadline) throw new Error(`a reconciler pass answered ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Admin call against a bench engine. */
 export async function admin(server: Server, method: string, route: string, body?: unknown): Promise<any> {
   const response = await fetch(`${server.url}${route}`, {

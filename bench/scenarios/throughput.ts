@@ -1,18 +1,30 @@
 import { type StockCounts, isConserved } from '../../src/domain/sku';
-import { type Server, admin, startCeiling, startEngine } from '../lib/processes';
+import { type Server, admin, reconcileNow, startCeiling, startEngine } from '../lib/processes';
 import { type LoadResult, combineLoads, median, runLoad } from '../lib/load';
 import { type Scenario, type ScenarioContext, type ScenarioResult, check } from '../lib/types';
 import { CONNECTIONS, JSON_HEADERS, RESERVE_BODY, durations } from './settings';
 
-/** The reserve request at 100 connections against `server` for `seconds`; a measured run (`measured`) reads the CPU time of every process. */
-export function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void, measured = true) {
-  return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress, cpu: measured ? server.cpu : undefined });
+/**
+ * The reserve request at 100 connections against `server` for `seconds`; a measured run (`measured`)
+ * reads the CPU time of every process, after `settle` when given (see LoadOptions.settle).
+ */
+export function reserveLoad(server: Server, label: string, seconds: number, progress?: (line: string) => void, measured = true, settle?: () => Promise<void>) {
+  return runLoad({ url: `${server.url}/v1/reservations`, method: 'POST', headers: JSON_HEADERS, body: RESERVE_BODY, connections: CONNECTIONS, label, duration: seconds, progress, cpu: measured ? server.cpu : undefined, settle });
 }
 
-async function measureReserve(server: Server, label: string, context: ScenarioContext) {
+/** The env of an engine whose reconciler never runs on its own: the request path alone. */
+const RECONCILER_PAUSED = { RECONCILE_CRON: '0 0 1 1 *' };
+
+/**
+ * What ends an engine's measured run: the drain of the holds it made, counted with it; nothing
+ * when its reconciler is paused, whose runs show the request path alone.
+ */
+const drainOf = (engine: Server, env: Record<string, string>) => (env.RECONCILE_CRON === RECONCILER_PAUSED.RECONCILE_CRON ? undefined : () => reconcileNow(engine));
+
+async function measureReserve(server: Server, label: string, context: ScenarioContext, settle?: () => Promise<void>) {
   const { seconds, warmup } = durations(context.quick);
   await reserveLoad(server, `${label} warm-up`, warmup, undefined, false);
-  return reserveLoad(server, label, seconds, context.progress);
+  return reserveLoad(server, label, seconds, context.progress, true, settle);
 }
 
 /** The ceiling's throughput, measured in a run of its own under `label`. */
@@ -65,7 +77,7 @@ export const hotView = async (engine: Server) => (await fetch(`${engine.url}/v1/
 
 /** --quick: one run against the engine, read against the ceiling scenario's figure. */
 function singleRun(context: ScenarioContext, label: string, env: Record<string, string>, stock?: object): Promise<EngineRun> {
-  return withHotEngine(env, async (engine) => ({ load: await measureReserve(engine, label, context), view: await hotView(engine) }), stock);
+  return withHotEngine(env, async (engine) => ({ load: await measureReserve(engine, label, context, drainOf(engine, env)), view: await hotView(engine) }), stock);
 }
 
 /**
@@ -83,7 +95,7 @@ function alternatingRuns(context: ScenarioContext, ceilingServer: Server, label:
     const ratios: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const ceilingLoad = await reserveLoad(ceilingServer, `ceiling, round ${round}`, ROUND_SECONDS);
-      const engineLoad = await reserveLoad(engine, `${label}, round ${round}`, ROUND_SECONDS);
+      const engineLoad = await reserveLoad(engine, `${label}, round ${round}`, ROUND_SECONDS, undefined, true, drainOf(engine, env));
       ceilingLoads.push(ceilingLoad);
       engineLoads.push(engineLoad);
       ratios.push(Number((engineLoad.rps / ceilingLoad.rps).toFixed(3)));
@@ -101,9 +113,8 @@ function alternatingRuns(context: ScenarioContext, ceilingServer: Server, label:
 export const hotSku: Scenario = {
   name: 'hot-sku',
   description:
-    'Reserve on one SKU with ample stock, 100 connections, against a freshly started engine (embedded Redis with appendfsync always, PGlite, reconciler draining every 5 s on its thread), again with the reconciler paused to show the request path alone, and again on a SKU whose stock sits in three locations. Reported as ratios to the ceiling: a full run has the ceiling server and the engine take turns in 5 rounds of 3 s and reports the median of the rounds\' ratios (latency percentiles: the median of the rounds\'); --quick reads one engine run against the ceiling scenario.',
+    'Reserve on one SKU with ample stock, 100 connections, against a freshly started engine (embedded Redis with appendfsync always, PGlite, reconciler draining every 5 s on its thread; each measured run ends with a pass that drains what is left of its holds, and its CPU time includes it), again with the reconciler paused to show the request path alone, and again on a SKU whose stock sits in three locations. Reported as ratios to the ceiling: a full run has the ceiling server and the engine take turns in 5 rounds of 3 s and reports the median of the rounds\' ratios (latency percentiles: the median of the rounds\'); --quick reads one engine run against the ceiling scenario.',
   async run(context): Promise<ScenarioResult> {
-    const paused = { RECONCILE_CRON: '0 0 1 1 *' };
     let runs: EngineRun[];
     let ceilingRps: number;
     if (context.quick) {
@@ -117,7 +128,7 @@ export const hotSku: Scenario = {
       try {
         runs = [
           await alternatingRuns(context, ceilingServer, 'hot-sku', {}),
-          await alternatingRuns(context, ceilingServer, 'hot-sku, reconciler paused', paused),
+          await alternatingRuns(context, ceilingServer, 'hot-sku, reconciler paused', RECONCILER_PAUSED),
           await alternatingRuns(context, ceilingServer, 'hot-sku, three locations', {}, THREE_LOCATIONS),
         ];
       } finally {

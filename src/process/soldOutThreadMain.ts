@@ -12,8 +12,10 @@ import { defineScripts } from '../redis/scripts';
 import { SoldOutBoard } from '../redis/soldOutBoard';
 import { SoldOutReads } from '../redis/soldOutReads';
 import type { SoldOutThreadInit, SoldOutThreadMessage } from './messages';
+import { THREAD_NAMES, nameThisThread } from './threadName';
 
 async function main(): Promise<void> {
+  nameThisThread(THREAD_NAMES.soldOut);
   const { config, redisUrl, board } = workerData as SoldOutThreadInit;
   const port = parentPort!;
   const redis = createConfiguredClient(config, redisUrl);

@@ -13,6 +13,7 @@ import { createStockServices, stockSettingsOf } from '../redis/stockServices';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcCall, serveCall } from './rpc';
+import { THREAD_NAMES, nameThisThread } from './threadName';
 
 /**
  * Nice value of this thread: the lowest priority. On Linux a nice value belongs to the thread, so
@@ -24,6 +25,7 @@ import { type PassResult, type RpcCall, serveCall } from './rpc';
 const BACKGROUND_NICE = 19;
 
 async function main(): Promise<void> {
+  nameThisThread(THREAD_NAMES.background);
   try {
     os.setPriority(BACKGROUND_NICE);
   } catch {
