@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackgroundThread } from '../../src/process/backgroundThread';
 import { loadConfig } from '../../src/config';
+import { THREAD_NAMES } from '../../src/process/threadName';
 import { type TestRedis, startTestRedis } from '../support/servers';
 
 describe('background thread', () => {
@@ -23,6 +24,13 @@ describe('background thread', () => {
     redis?.resume();
     await redis?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it.runIf(existsSync('/proc/thread-self/comm'))('is named, so top -H, perf and the bench tell it from the request thread', () => {
+    const names = readdirSync('/proc/self/task').map((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
+    expect(names).toContain(THREAD_NAMES.background);
+    // The process (its main thread) keeps its own name: tools that find it by name still do.
+    expect(readFileSync('/proc/self/comm', 'utf8').trim()).not.toBe(THREAD_NAMES.background);
   });
 
   it('fails a call pending when the thread dies with 503 UNAVAILABLE, and every later call at once', async () => {
