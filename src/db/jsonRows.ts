@@ -11,3 +11,13 @@ export const jsonRows = (rows: readonly unknown[]) => sql`${JSON.stringify(rows)
 
 /** A column of epoch milliseconds (Redis time, as the drain's rows carry times) as a timestamptz. */
 export const fromEpochMs = (column: SQL) => sql`to_timestamp(${column}::float8 / 1000)`;
+
+/**
+ * How a batch insert meets a row already there (the same key): `skip` it, or `fail`, Postgres
+ * raising unique_violation (src/db/queryFailure.ts). Skipping makes every row a speculative
+ * insertion, about 2.5 µs more a row on PGlite: writers whose rows are new but for a rare repeat
+ * try `fail` first (src/reconciler/applyWritePlan.ts).
+ */
+export type OnExisting = 'skip' | 'fail';
+
+export const onExisting = (mode: OnExisting) => (mode === 'skip' ? sql`on conflict do nothing` : sql``);

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { type Allocation, type FinalStatus, type Reservation, readStatus, toLine } from '../domain/reservation';
 import { type Database, queryRows } from './client';
-import { fromEpochMs, jsonRows } from './jsonRows';
+import { type OnExisting, fromEpochMs, jsonRows, onExisting } from './jsonRows';
 import { reservationItems, reservations } from './schema';
 
 /** A statement runner that reads: the database, or a transaction of it. */
@@ -76,24 +76,24 @@ export interface ReservationFinishRow {
   at: number;
 }
 
-/** Inserts the reservations not recorded yet, as pending; answers the ids it inserted. */
-export async function insertReservations(tx: Writer, rows: NewReservationRow[]): Promise<string[]> {
+/** Inserts reservations as pending (one recorded already: see OnExisting); answers the ids it inserted. */
+export async function insertReservations(tx: Writer, rows: NewReservationRow[], existing: OnExisting = 'skip'): Promise<string[]> {
   const inserted = await queryRows<{ id: string }>(tx, sql`
     insert into reservations (id, user_id, order_id, status, created_at, expires_at)
     select id, user_id, order_id, 'PENDING', ${fromEpochMs(sql`created_at`)}, ${fromEpochMs(sql`expires_at`)}
     from json_to_recordset(${jsonRows(rows)}) as x(id text, user_id text, order_id text, created_at bigint, expires_at bigint)
-    on conflict (id) do nothing
+    ${onExisting(existing)}
     returning id`);
   return inserted.map((row) => row.id);
 }
 
-/** Inserts the lines not recorded yet (a line is known by its reservation and position). */
-export async function insertReservationItems(tx: Writer, rows: ReservationItemRow[]): Promise<void> {
+/** Inserts reservation lines (a line is known by its reservation and position; one recorded already: see OnExisting). */
+export async function insertReservationItems(tx: Writer, rows: ReservationItemRow[], existing: OnExisting = 'skip'): Promise<void> {
   await tx.execute(sql`
     insert into reservation_items (reservation_id, sku, line_no, qty, reserved, allocations)
     select reservation_id, sku, line_no, qty, reserved, allocations
     from json_to_recordset(${jsonRows(rows)}) as x(reservation_id text, sku text, line_no int, qty int, reserved int, allocations jsonb)
-    on conflict do nothing`);
+    ${onExisting(existing)}`);
 }
 
 /** Moves the expiry of the reservations still pending; one that ended already keeps its own. */

@@ -3,7 +3,7 @@ import type { ChangeMark } from '../domain/changeMark';
 import type { LocationLevel, SkuView } from '../domain/sku';
 import { type Database, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
-import { fromEpochMs, jsonRows } from './jsonRows';
+import { type OnExisting, fromEpochMs, jsonRows, onExisting } from './jsonRows';
 import { skus, stockLevels, stockMovements } from './schema';
 
 /**
@@ -173,14 +173,14 @@ export interface MovementRow {
   at: number;
 }
 
-/** Records movements; one recorded already (same event key) stays as it is. */
-export async function insertMovements(tx: Executor, rows: MovementRow[]): Promise<void> {
+/** Records movements; one recorded already (same event key) stays as it is, or fails the statement (see OnExisting). */
+export async function insertMovements(tx: Executor, rows: MovementRow[], existing: OnExisting = 'skip'): Promise<void> {
   await tx.execute(sql`
     insert into stock_movements (event_key, sku, location, type, qty, reason, actor, reservation_id, at)
     select event_key, sku, location, type, qty, reason, actor, reservation_id, ${fromEpochMs(sql`at`)}
     from json_to_recordset(${jsonRows(rows)}) as x(event_key text, sku text, location text, type text, qty int, reason text,
       actor text, reservation_id text, at bigint)
-    on conflict (event_key) do nothing`);
+    ${onExisting(existing)}`);
 }
 
 export async function listMovements(db: Database, sku: string, limit: number) {
