@@ -15,6 +15,8 @@ export interface GrpcLoadOptions {
   duration: number;
   progress?: (line: string) => void;
   cpu?: CpuWatch;
+  /** As LoadOptions.settle (load.ts): work the load leaves behind, awaited before the CPU time is read. */
+  settle?: () => Promise<void>;
 }
 
 /** The value at fraction `p` of sorted latencies, ms. */
@@ -29,7 +31,7 @@ function percentile(sorted: number[], p: number): number {
  * counts by gRPC status name (OK, FAILED_PRECONDITION…) and the same CPU reading.
  */
 export async function runGrpcReserveLoad(options: GrpcLoadOptions): Promise<LoadResult> {
-  const { label, client, request, concurrency, duration, progress, cpu } = options;
+  const { label, client, request, concurrency, duration, progress, cpu, settle } = options;
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   const count = (name: string) => (statusCounts[name] = (statusCounts[name] ?? 0) + 1);
@@ -48,11 +50,12 @@ export async function runGrpcReserveLoad(options: GrpcLoadOptions): Promise<Load
     }
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
-  const cpuAfter = cpu?.snapshot();
-  clearInterval(ticker);
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(ticker);
+  await settle?.();
+  const cpuAfter = cpu?.snapshot();
   const requests = latencies.length;
-  const reading = cpu && cpuBefore && cpuAfter ? CpuWatch.reading(cpuBefore, cpuAfter, requests, seconds) : undefined;
+  const reading = cpu && cpuBefore && cpuAfter ? CpuWatch.reading(cpuBefore, cpuAfter, requests, (performance.now() - started) / 1000) : undefined;
   if (reading) progress?.(`    ${label}: ${describeReading(reading)}`);
   const sorted = latencies.sort((a, b) => a - b);
   return {

@@ -3,7 +3,7 @@ import { isConserved } from '../../src/domain/sku';
 import { freePort } from '../../tools/freePort';
 import { runGrpcReserveLoad } from '../lib/grpcLoad';
 import { type LoadResult, combineLoads } from '../lib/load';
-import { type Server, startCeiling, startGrpcCeiling } from '../lib/processes';
+import { type Server, reconcileNow, startCeiling, startGrpcCeiling } from '../lib/processes';
 import { type Scenario, type ScenarioResult, check } from '../lib/types';
 import { CONNECTIONS, RESERVE_BODY, durations } from './settings';
 import { hotView, reserveLoad, withHotEngine } from './throughput';
@@ -23,7 +23,7 @@ type Turn = (label: string, seconds: number, measured?: boolean) => Promise<Load
 
 export const grpcHotSku: Scenario = {
   name: 'grpc-hot-sku',
-  description: `The hot-sku reserve over gRPC (ReserveStock, ${CONNECTIONS} calls in flight on one channel from a bounded Node loop with @grpc/grpc-js) and over HTTP (autocannon, ${CONNECTIONS} connections) against one freshly started engine, and the same requests against each protocol's ceiling (the HTTP ceiling server, and a bare grpc-js server answering a fixed reservation with no work: what grpc-js itself costs), all four taking turns (${ROUNDS} rounds in a full run, one in --quick). Figures: req/s and server CPU per request of each, each protocol's ratio to its own ceiling, and gRPC / HTTP for the engine and for the ceilings.`,
+  description: `The hot-sku reserve over gRPC (ReserveStock, ${CONNECTIONS} calls in flight on one channel from a bounded Node loop with @grpc/grpc-js) and over HTTP (autocannon, ${CONNECTIONS} connections) against one freshly started engine, and the same requests against each protocol's ceiling (each engine turn ends with a pass draining its holds, counted in its CPU time; the HTTP ceiling server, and a bare grpc-js server answering a fixed reservation with no work: what grpc-js itself costs), all four taking turns (${ROUNDS} rounds in a full run, one in --quick). Figures: req/s and server CPU per request of each, each protocol's ratio to its own ceiling, and gRPC / HTTP for the engine and for the ceilings.`,
   async run(context): Promise<ScenarioResult> {
     const { seconds, warmup } = durations(context.quick);
     const rounds = context.quick ? 1 : ROUNDS;
@@ -35,14 +35,17 @@ export const grpcHotSku: Scenario = {
       return await withHotEngine({ GRPC_PORT: String(enginePort) }, async (engine: Server) => {
         const clients = [createInventoryClient(`127.0.0.1:${enginePort}`), createInventoryClient(`127.0.0.1:${ceilingPort}`)];
         try {
+          // The engine's measured turns end with the drain of their holds, counted with them: else
+          // one protocol's drain lands in the other's turn (see LoadOptions.settle).
+          const settleOf = (server: Server) => (server === engine ? () => reconcileNow(engine) : undefined);
           const grpcTurn =
             (server: Server, client: (typeof clients)[number]): Turn =>
             (label, duration, measured = true) =>
-              runGrpcReserveLoad({ label, client, request: RESERVE_REQUEST, concurrency: CONNECTIONS, duration, progress: context.progress, cpu: measured ? server.cpu : undefined });
+              runGrpcReserveLoad({ label, client, request: RESERVE_REQUEST, concurrency: CONNECTIONS, duration, progress: context.progress, cpu: measured ? server.cpu : undefined, settle: measured ? settleOf(server) : undefined });
           const httpTurn =
             (server: Server): Turn =>
             (label, duration, measured = true) =>
-              reserveLoad(server, label, duration, measured ? context.progress : undefined, measured);
+              reserveLoad(server, label, duration, measured ? context.progress : undefined, measured, measured ? settleOf(server) : undefined);
           const turns: [string, Turn][] = [
             ['HTTP ceiling', httpTurn(httpCeiling)],
             ['hot-sku over HTTP', httpTurn(engine)],
