@@ -78,6 +78,8 @@ export const PARTY_ID_PATTERN = '^[A-Za-z0-9._:@-]{1,128}$';
 export const LOCATION_PATTERN = SKU_PATTERN;
 export const MAX_TOTAL = 1_000_000_000;
 export const MAX_LOCATIONS = 50;
+/** The most partitions a PUT may name to split a SKU's units over (`buckets`, API.md). */
+export const MAX_BUCKETS = 64;
 /** SKUs one live-event stream may watch. */
 export const MAX_WATCHED_SKUS = 100;
 
@@ -91,7 +93,11 @@ export function normalizeSkuSettings(input: {
   startsAt?: string | null;
   endsAt?: string | null;
   line?: { holdTtlSeconds?: number | null; lobbySeconds?: number } | null;
+  buckets?: number;
 }): SkuSettings {
+  if ((input.buckets ?? 1) > 1) {
+    throw invalid('Splitting a SKU over several partitions ("buckets" above 1) is not available in this version: a SKU lives in one partition.', { buckets: input.buckets });
+  }
   const startsAt = input.startsAt ? new Date(input.startsAt).toISOString() : null;
   const endsAt = input.endsAt ? new Date(input.endsAt).toISOString() : null;
   if (startsAt && endsAt && endsAt <= startsAt) {

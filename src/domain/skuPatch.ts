@@ -12,6 +12,8 @@ export interface SkuPatch {
   startsAt?: string | null;
   endsAt?: string | null;
   line?: Partial<LineSettings> | null;
+  /** Only 1 is accepted (normalizeSkuSettings). */
+  buckets?: number;
 }
 
 /** The settings as a PUT body names them (checked by normalizeSkuSettings, as a PUT's are). */

@@ -5,7 +5,7 @@
 import { MOVEMENT_TYPES } from '../domain/movements';
 import { DRIFT_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
-import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
+import { LOCATION_PATTERN, MAX_BUCKETS, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
 import { LINE_LIMITS, TICKET_STATUSES } from '../domain/line';
 import { DELIVERY_STATES, MAX_SECRET_LENGTH, MAX_URL_LENGTH, MIN_SECRET_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks';
@@ -238,6 +238,12 @@ const skuSettingFields = {
   perUserLimit: { type: ['integer', 'null'], minimum: 1, maximum: MAX_TOTAL },
   startsAt: windowTime,
   endsAt: windowTime,
+  buckets: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_BUCKETS,
+    description: 'Partitions the units are split over. Only 1, the default, is available in this version: a larger value answers 400 VALIDATION_FAILED',
+  },
   line: {
     type: ['object', 'null'],
     additionalProperties: false,

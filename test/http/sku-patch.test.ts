@@ -53,6 +53,20 @@ describe.each(REDIS_TARGETS)('PATCH /v1/admin/skus/:sku on %s Redis', (redis) =>
     expect(put.json()).toMatchObject({ total: 20, perUserLimit: null, startsAt: null, endsAt: null });
   });
 
+  it('"buckets": 1 (one partition, the default) is taken; above it, PUT and PATCH answer 400 naming the field, and change nothing', async () => {
+    const sku = uniqueName('buckets-');
+    const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: body });
+    expect((await put({ total: 10, buckets: 1 })).statusCode).toBe(201);
+    for (const refused of [await put({ total: 20, buckets: 4 }), await patch(sku, { total: 20, buckets: 2 })]) {
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { buckets: expect.any(Number) } });
+      expect(refused.json().error.message).toContain('buckets');
+    }
+    for (const outOfRange of [0, 65, 1.5]) expect((await put({ total: 20, buckets: outOfRange })).statusCode).toBe(400);
+    expect(await read(sku)).toMatchObject({ total: 10, available: 10 });
+    expect((await patch(sku, { total: 12, buckets: 1 })).json()).toMatchObject({ total: 12 });
+  });
+
   it('{"total": 120} keeps the purchase limit and the sale window, as merge patch and as plain JSON', async () => {
     const sku = uniqueName('patch-');
     await createSku(ctx, sku, { total: 100, ...settings });
