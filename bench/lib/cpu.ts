@@ -1,8 +1,9 @@
 /**
  * CPU time per request, per process, read from the operating system: user + system time of each
  * process of a run (every thread of it; the threads the engine names listed apart) before and
- * after the measured load, divided by the requests answered. On a shared machine that is a steadier figure than requests per second, and
- * it is what the `scale` scenario's model is built from.
+ * after the measured load, divided by the requests answered. On a shared machine that is a
+ * steadier figure than requests per second, and it is what the `scale` scenario's model is built
+ * from.
  *
  * Linux: /proc/<pid>/stat (utime + stime, in clock ticks of 1/CLK_TCK s: 10 ms, so a run of a few
  * seconds reads to well under a microsecond per request). Elsewhere: `ps -o time=` (centiseconds

@@ -94,11 +94,7 @@ export function startStrategyServer(env: Record<string, string>): Promise<Server
 export async function reconcileNow(server: Server): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const response = await fetch(`${server.url}/v1/admin/reconcile`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
+    const response = await adminRequest(server, 'POST', '/v1/admin/reconcile', {});
     await response.arrayBuffer();
     if (response.ok) return;
     if (response.status !== 409 || Date.now() > deadline) throw new Error(`a reconciler pass answered ${response.status}`);
@@ -106,12 +102,16 @@ export async function reconcileNow(server: Server): Promise<void> {
   }
 }
 
-/** Admin call against a bench engine. */
-export async function admin(server: Server, method: string, route: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${server.url}${route}`, {
+/** An admin request against a bench engine, its response as it came. */
+function adminRequest(server: Server, method: string, route: string, body?: unknown): Promise<Response> {
+  return fetch(`${server.url}${route}`, {
     method,
     headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return response.json();
+}
+
+/** Admin call against a bench engine: its answer's JSON. */
+export async function admin(server: Server, method: string, route: string, body?: unknown): Promise<any> {
+  return (await adminRequest(server, method, route, body)).json();
 }

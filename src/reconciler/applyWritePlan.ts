@@ -40,6 +40,8 @@ export async function applyWritePlan(db: Database, plan: WritePlan): Promise<voi
  * Answers the reservations inserted.
  */
 async function insertNewRows(tx: Transaction, plan: WritePlan): Promise<string[]> {
+  // A batch of counters or ends only: no savepoint to pay for.
+  if (!plan.reservations.length && !plan.items.length && !plan.movements.length) return [];
   try {
     return await tx.transaction((savepoint) => insertRows(savepoint, plan, 'fail'));
   } catch (error) {
