@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/pg-proxy';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
@@ -26,36 +28,87 @@ export function proxyDatabase(query: (sql: string, params: unknown[], method: 'a
   ) as unknown as Database;
 }
 
+/** Where a background thread's death and its replacement are told (the engine's or the primary's logger). */
+export type ThreadLog = Pick<Logger, 'error' | 'warn'>;
+
+/** How long to wait before starting a thread again after one died: a step longer per failed start, then the last. */
+const RESTART_DELAYS_MS = [200, 1_000, 5_000, 30_000];
+
 /**
  * The main thread's side of the background thread (thread.ts), over rpc.ts: runs reconciler
  * passes there and, with the embedded Postgres, gives this thread a drizzle database whose
  * statements run there.
+ *
+ * A thread that dies (an uncaught error in a library, such as the Postgres driver writing to a
+ * socket it has just closed) is started again: without one the engine would keep serving holds
+ * that no pass ever drains or lets expire. Until the new one answers, calls fail with 503.
  */
 export class BackgroundThread implements ReconcileRunner {
   observer?: ReconcileObserver;
-  private readonly rpc: RpcClient;
-  /** Set once the thread has died: nothing is left to close. */
+  private worker!: Worker;
+  private rpc!: RpcClient;
+  /** Set while no thread is alive: nothing is left to close. */
   private dead = false;
+  private closing = false;
+  /** Aborted on close: cuts short the wait before a restart. */
+  private readonly closed = new AbortController();
+  private restarting?: Promise<void>;
 
-  private constructor(private readonly worker: Worker) {
-    this.rpc = new RpcClient('The background thread', (call) => worker.postMessage(call));
+  private constructor(
+    private readonly init: BackgroundInit,
+    private readonly log: ThreadLog,
+    worker: Worker,
+  ) {
+    this.attach(worker);
+  }
+
+  static async start(config: Config, redisUrl: string, log: ThreadLog): Promise<BackgroundThread> {
+    const init: BackgroundInit = { config, redisUrl };
+    return new BackgroundThread(init, log, await startWorkerThread('thread', init));
+  }
+
+  private attach(worker: Worker): void {
+    const rpc = new RpcClient('The background thread', (call) => worker.postMessage(call));
+    this.worker = worker;
+    this.rpc = rpc;
+    this.dead = false;
     worker.on('message', (message: RpcAnswer | string) => {
-      if (typeof message !== 'string') this.rpc.receive(message);
+      if (typeof message !== 'string') rpc.receive(message);
     });
-    // A dead thread (an uncaught error, process.exit there, termination) answers nothing more:
-    // its callers get a 503 instead of waiting forever. 'error' comes before 'exit' and says why.
+    // A dead thread answers nothing more: its callers get a 503 instead of waiting forever.
+    // 'error' comes before 'exit' and says why; only the first of them counts.
+    let died = false;
     const threadDied = (cause: Error) => {
+      if (died) return;
+      died = true;
       this.dead = true;
-      this.rpc.peerGone(cause);
+      rpc.peerGone(cause);
+      if (this.closing) return;
+      this.log.error({ err: cause }, 'the background thread died; starting a new one (reconciler passes answer 503 meanwhile)');
+      this.restarting = this.restart();
     };
     worker.on('error', threadDied);
     worker.on('exit', (code) => threadDied(new Error(`the background thread exited with code ${code}`)));
   }
 
-  static async start(config: Config, redisUrl: string): Promise<BackgroundThread> {
-    const init: BackgroundInit = { config, redisUrl };
-    const worker = await startWorkerThread('thread', init);
-    return new BackgroundThread(worker);
+  /** Starts threads until one comes up (Postgres or Redis may be down for a while), or the engine closes. */
+  private async restart(): Promise<void> {
+    for (let attempt = 0; !this.closing; attempt++) {
+      await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)], undefined, { signal: this.closed.signal }).catch(() => {});
+      if (this.closing) return;
+      try {
+        const worker = await startWorkerThread('thread', this.init);
+        if (this.closing) {
+          await closeWorkerThread(worker, true, 10_000);
+          return;
+        }
+        this.attach(worker);
+        this.log.warn('a new background thread is running');
+        return;
+      } catch (error) {
+        this.log.error({ err: error }, 'a new background thread failed to start; trying again');
+      }
+    }
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
@@ -89,6 +142,10 @@ export class BackgroundThread implements ReconcileRunner {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.closed.abort();
+    // A thread still starting (waiting for Redis, say) is let go by restart() once it is up.
+    await Promise.race([this.restarting, sleep(10_000)]);
     await closeWorkerThread(this.worker, !this.dead, 10_000);
   }
 }

@@ -58,7 +58,7 @@ export async function runPrimary(config: Config): Promise<void> {
   let schedule: ScheduledTask;
   const cron = new CronPasses();
   try {
-    background = await BackgroundThread.start(config, redisUrl);
+    background = await BackgroundThread.start(config, redisUrl, log);
     cron.background = background;
     try {
       schedule = scheduleReconciler(cron, config.reconcileCron, log);

@@ -1,7 +1,8 @@
 import type { Config } from '../config';
 import { redactCredentials } from '../logOptions';
 import { OutageLog } from '../outageLog';
-import { BackgroundThread } from './backgroundThread';
+import { BackgroundThread, type ThreadLog } from './backgroundThread';
+import { processLogger } from './log';
 import { PrimaryLink } from './primaryLink';
 import { UnavailableError } from '../domain/errors';
 import { type Database, type DatabaseHandle, openDatabase } from '../db/client';
@@ -71,6 +72,8 @@ export interface RuntimeOptions {
    * hold up, or on this one.
    */
   soldOutReads?: 'own-thread' | 'this-thread';
+  /** Where the engine tells what happens off its requests (a background thread that died): Fastify's logger. */
+  log?: ThreadLog;
 }
 
 /**
@@ -97,7 +100,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   try {
     await connectWithRetry(redis);
     if (inPrimary) primary = new PrimaryLink(options.worker ?? 1);
-    else if (options.services === 'background-thread') background = await BackgroundThread.start(config, redisUrl);
+    else if (options.services === 'background-thread') background = await BackgroundThread.start(config, redisUrl, options.log ?? processLogger(config.logLevel, {}));
     // Passes, and the embedded Postgres, live elsewhere: in the background thread or the primary.
     const remote = primary ?? background;
     if (remote) {

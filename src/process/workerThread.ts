@@ -11,13 +11,19 @@ export async function startWorkerThread(name: string, workerData: object): Promi
   const built = import.meta.url.endsWith('.js');
   const file = new URL(built ? `./${name}.js` : './threadEntry.mjs', import.meta.url);
   const worker = new Worker(file, { workerData: { ...workerData, sourceFile: `./${name}.ts` } });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', (message: 'ready' | { fatal: string }) => {
-      if (message === 'ready') resolve();
-      else reject(new Error(`the ${name} thread failed to start: ${message.fatal}`));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (message: 'ready' | { fatal: string }) => {
+        if (message === 'ready') resolve();
+        else reject(new Error(`the ${name} thread failed to start: ${message.fatal}`));
+      });
     });
-  });
+  } catch (error) {
+    // What it opened before failing (a Redis client retrying, say) goes with it.
+    await worker.terminate();
+    throw error;
+  }
   return worker;
 }
 

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 /**
  * With REDIS_WAIT_REPLICAS, the reconciler hands Postgres only what the replicas have
  * (src/redis/outbox.ts): a write the master made while its replica stopped acknowledging (here a
@@ -98,7 +99,7 @@ describe('REDIS_WAIT_REPLICAS=1: Postgres and shoppers learn a change once the r
     await ctx.reconciler.run('api');
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-drain-'));
     const env = { DATA_DIR: dataDir, REDIS_URL: master.url, KEY_PREFIX: ctx.config.keyPrefix, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200', LOG_LEVEL: 'silent' };
-    const thread = await BackgroundThread.start(loadConfig(env), master.url);
+    const thread = await BackgroundThread.start(loadConfig(env), master.url, pino({ level: 'silent' }));
     try {
       replica.pause();
       const held = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u-2', items: [{ sku, qty: 1 }] } });

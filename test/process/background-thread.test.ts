@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackgroundThread } from '../../src/process/backgroundThread';
+import { BackgroundThread, type ThreadLog } from '../../src/process/backgroundThread';
 import { loadConfig } from '../../src/config';
 import { THREAD_NAMES } from '../../src/process/threadName';
 import { type TestRedis, startTestRedis } from '../support/servers';
@@ -11,12 +11,15 @@ describe('background thread', () => {
   let redis: TestRedis;
   let dataDir: string;
   let services: BackgroundThread;
+  /** What the thread's owner was told, as "level: message". */
+  const told: string[] = [];
+  const log = { error: (_: object, message: string) => told.push(`error: ${message}`), warn: (message: string) => told.push(`warn: ${message}`) } as unknown as ThreadLog;
 
   beforeAll(async () => {
     redis = await startTestRedis();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fs-background-'));
     // As `npm start` runs it on the embedded Postgres (PGlite in DATA_DIR), against a Redis of its own.
-    services = await BackgroundThread.start(loadConfig({ DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'silent' }), redis.url);
+    services = await BackgroundThread.start(loadConfig({ DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'silent' }), redis.url, log);
   });
 
   afterAll(async () => {
@@ -33,7 +36,15 @@ describe('background thread', () => {
     expect(readFileSync('/proc/self/comm', 'utf8').trim()).not.toBe(THREAD_NAMES.background);
   });
 
-  it('fails a call pending when the thread dies with 503 UNAVAILABLE, and every later call at once', async () => {
+  it('fails a call pending when the thread dies with 503 UNAVAILABLE and later calls at once, until a new thread answers them', async () => {
+    const db = services.embeddedDatabase();
+    const passesRecorded = async () => {
+      const answer = (await db.execute('select count(*)::int as n from reconcile_runs')) as unknown as { rows?: { n: number }[] } & { n: number }[];
+      return (answer.rows ?? answer)[0].n;
+    };
+    await services.run('api');
+    const recordedBefore = await passesRecorded();
+    expect(recordedBefore).toBeGreaterThanOrEqual(1);
     // A pass that cannot finish: its first step (the lease) waits on a Redis that hangs.
     redis.pause();
     const pending = services.run('api');
@@ -48,5 +59,19 @@ describe('background thread', () => {
     // drizzle wraps what the query callback throws.
     await expect(services.embeddedDatabase().execute('select 1')).rejects.toMatchObject({ cause: { code: 'UNAVAILABLE' } });
     expect(Date.now() - started).toBeLessThan(1000);
+    expect(told[0]).toMatch(/^error: the background thread died/);
+
+    // The new thread waits for Redis like the first; then passes run again, on the same embedded
+    // Postgres (reopened from DATA_DIR after the old thread's PGlite ended without closing).
+    redis.resume();
+    const deadline = Date.now() + 30_000;
+    let report = await services.run('api').catch((error) => error);
+    while (report instanceof Error && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      report = await services.run('api').catch((error) => error);
+    }
+    expect(report).toMatchObject({ trigger: 'api' });
+    expect(told).toContain('warn: a new background thread is running');
+    expect(await passesRecorded()).toBeGreaterThan(recordedBefore);
   });
 });

@@ -22,7 +22,7 @@ export interface EnginePluginOptions {
  */
 export default fp<EnginePluginOptions>(
   async (app, { config, runtime: runtimeOptions, dataWatchIntervalMs }) => {
-    const runtime = await startRuntime(config, runtimeOptions);
+    const runtime = await startRuntime(config, { log: app.log, ...runtimeOptions });
     const { dataWatch, engine } = runtime;
     try {
       const restored = await dataWatch.startUp();
