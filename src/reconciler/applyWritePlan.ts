@@ -13,9 +13,12 @@ type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /**
  * Writes a planned batch in one transaction; every statement is idempotent. The webhook events of
  * what the batch changed are recorded in the same transaction (src/webhooks/recordEvents.ts).
+ * `first` runs before anything is written, inside the transaction (the drain's fence,
+ * drainFence.ts); what it throws rolls the batch back.
  */
-export async function applyWritePlan(db: Database, plan: WritePlan): Promise<void> {
+export async function applyWritePlan(db: Database, plan: WritePlan, first?: (tx: Transaction) => Promise<void>): Promise<void> {
   await db.transaction(async (tx) => {
+    await first?.(tx);
     // The tickets too: line webhooks are recorded from their new states.
     const facts = { created: [] as string[], finished: [] as RecordedFacts['finished'], snapshots: plan.snapshots, levels: plan.levels, tickets: plan.tickets };
     if (plan.skuSettings.length) await applySkuSettings(tx, plan.skuSettings);

@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import type { Outbox, RawOutboxEntry } from '../redis/outbox';
 import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
 import { applyWritePlan } from './applyWritePlan';
+import { EpochChangedError, assertSameEpoch } from './drainFence';
 import { planWrites } from './writePlan';
 
 export interface DrainResult {
@@ -34,6 +35,9 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
+/** A batch's failure other than Postgres refusing its data: the fence's stays itself, any other is Postgres unreachable. */
+const failed = (error: unknown) => (error instanceof EpochChangedError ? error : new UnavailableError('Postgres', error));
+
 /**
  * Moves outbox events into Postgres: reads with a consumer group, writes each batch in one
  * transaction of idempotent statements, acknowledges only after that transaction committed, then
@@ -48,12 +52,14 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
   const result: DrainResult = { written: 0, deadLettered: 0 };
-  // A batch is one transaction, acknowledged once it committed: refused as data, nothing of it
-  // lands, and its entries are retried one by one, each again one transaction.
-  const write = (entries: OutboxEntry[]) => applyWritePlan(db, planWrites(entries));
-
   /** One partition's stream, until it is empty or the time budget is spent. */
   async function drainPartition(partition: number): Promise<void> {
+    // Read before any entry: a batch is written only if the data it came from is still Redis's.
+    const epochRead = await outbox.epochOf(partition);
+    const sameEpoch = (tx: Parameters<typeof assertSameEpoch>[0]) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
+    // A batch is one transaction, acknowledged once it committed: refused as data, nothing of it
+    // lands, and its entries are retried one by one, each again one transaction.
+    const write = (entries: OutboxEntry[]) => applyWritePlan(db, planWrites(entries), sameEpoch);
     await outbox.ensureGroup(partition);
     const acknowledge = async (entries: OutboxEntry[]) => {
       await outbox.acknowledge(partition, entries.map((entry) => entry.entryId));
@@ -66,14 +72,14 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
         await write(entries);
         return acknowledge(entries);
       } catch (error) {
-        if (!isDataError(error)) throw new UnavailableError('Postgres', error);
+        if (!isDataError(error)) throw failed(error);
       }
       for (const [n, entry] of entries.entries()) {
         try {
           await write([entry]);
           await acknowledge([entry]);
         } catch (error) {
-          if (!isDataError(error)) throw new UnavailableError('Postgres', error);
+          if (!isDataError(error)) throw failed(error);
           const reason = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
           await outbox.deadLetter(partition, raw[n], reason);
           result.deadLettered += 1;
@@ -98,6 +104,14 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
     await outbox.trimAcknowledged(partition);
   }
 
-  for (const partition of outbox.partitions) await drainPartition(partition);
+  for (const partition of outbox.partitions) {
+    try {
+      await drainPartition(partition);
+    } catch (error) {
+      // Its entries were read from data Redis has since lost or replaced: nothing of them was
+      // written; the next pass drains the partition as it now stands.
+      if (!(error instanceof EpochChangedError)) throw error;
+    }
+  }
   return result;
 }

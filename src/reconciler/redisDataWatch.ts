@@ -2,6 +2,7 @@ import type { Database } from '../db/client';
 import { RedisDataLostError } from '../domain/errors';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { type RestoreResult, restoreFromPostgres } from './coldStart';
+import { awaitDrainsInFlight } from './drainFence';
 
 export interface WatchLog {
   warn(message: string): void;
@@ -43,6 +44,7 @@ export class RedisDataWatch {
     await this.maintenance.adoptPartitionCount();
     const lost = await this.lostPartitions();
     for (const partition of this.maintenance.partitions) await this.maintenance.startEpoch(partition, lost.has(partition) ? 'rebuild' : 'ensure');
+    await awaitDrainsInFlight(this.db, lost);
     const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
     for (const partition of this.maintenance.partitions) await this.maintenance.writeDataMarker(partition);
     return restored;
@@ -119,6 +121,8 @@ export class RedisDataWatch {
     try {
       await this.maintenance.adoptPartitionCount();
       for (const partition of lost) await this.maintenance.startEpoch(partition, 'rebuild');
+      // A drain writing what it read from the lost data finishes first (drainFence.ts).
+      await awaitDrainsInFlight(this.db, lost);
       const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
       for (const partition of lost) {
         await this.maintenance.writeDataMarker(partition);

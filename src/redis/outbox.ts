@@ -58,6 +58,14 @@ export class Outbox {
     return allPartitions(this.store.keys.partitions);
   }
 
+  /**
+   * The partition's shard epoch as recorded now (lua/start_epoch.lua), null when none began: it
+   * changes whenever the partition's data may have been rebuilt or rewound (src/reconciler/drainFence.ts).
+   */
+  epochOf(partition: number): Promise<string | null> {
+    return this.store.call((client) => client.hget(this.store.keys.epoch(partition), 'epoch'));
+  }
+
   async ensureGroup(partition: number): Promise<void> {
     const { keys } = this.store;
     try {

@@ -9,6 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreFromPostgres } from '../../src/reconciler/coldStart';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from '../support/context';
@@ -163,6 +164,60 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
         }
       });
     }
+  });
+
+  describe('a drain in flight when Redis loses its data', () => {
+    it('finishes before the rebuild reads Postgres: a commit it carries comes back sold, never held again', async () => {
+      const sku = uniqueName('fence-');
+      await createSku(ctx, sku, { total: 5 });
+      const id = (await reserve(sku, 'u1', 1)).json().id;
+      expect((await pass()).error).toBeUndefined();
+      // Postgres knows the hold as pending; its commit waits in the outbox.
+      expect((await inject('POST', `/v1/reservations/${id}/commit`)).statusCode).toBe(200);
+
+      // A connection of our own holds the SKU's row, so the drain's transaction stops there, after
+      // its fence (its first statement) and before its commit: a slow drain, for real.
+      const url = ctx.config.databaseUrl!;
+      const locker = postgres(url, { max: 1, onnotice: () => {} });
+      const watcher = postgres(url, { max: 1, onnotice: () => {} });
+      let unlock!: () => void;
+      const unlocked = new Promise<void>((resolve) => (unlock = resolve));
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = locker.begin(async (tx) => {
+        await tx`select 1 from skus where sku = ${sku} for update`;
+        holding();
+        await unlocked;
+      });
+      try {
+        await held;
+        const draining = pass();
+        const waitingOnLocks = async () => (await watcher`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)[0].n;
+        await until(async () => (await waitingOnLocks()) === 1);
+
+        await forgetEverything();
+        const rebuilding = ctx.dataWatch.check();
+        // The rebuild begins its epoch and waits for the drain (a second waiter on a lock), or,
+        // were nothing to stop it, reads Postgres without the commit and finishes first.
+        await Promise.race([rebuilding, until(async () => (await waitingOnLocks()) === 2)]);
+        unlock();
+        await holder;
+        await draining;
+        await rebuilding;
+        await serving(sku);
+      } finally {
+        unlock();
+        await Promise.all([locker.end({ timeout: 1 }), watcher.end({ timeout: 1 })]);
+      }
+
+      expect((await inject('GET', `/v1/reservations/${id}`)).json().status).toBe('COMMITTED');
+      expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 4, reserved: 0, sold: 1 });
+      // Committing again changes nothing: one sale, one COMMIT movement, and the two sides agree.
+      expect((await inject('POST', `/v1/reservations/${id}/commit`)).json().status).toBe('COMMITTED');
+      expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
+      const commits = await ctx.db.execute(sql`select count(*)::int as n from stock_movements where reservation_id = ${id} and type = 'COMMIT'`);
+      expect((commits as unknown as { n: number }[])[0].n).toBe(1);
+    });
   });
 
   describe('a SKU Redis forgot is never created anew', () => {

@@ -1,0 +1,47 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+
+/**
+ * The fence between the drain and a rebuild of Redis from Postgres.
+ *
+ * A drain reads outbox entries from Redis, then writes them to Postgres. Should Redis lose its data
+ * in between (FLUSHALL, a restart without its AOF) and an engine rebuild it from Postgres before the
+ * drain's transaction commits, the rebuild would restore a hold as pending whose commit lands in
+ * Postgres just after: the shopper could buy it again, and the stock would count the unit twice.
+ * So the two exclude each other, per partition:
+ *
+ * - a drain batch's transaction first takes this partition's lock shared, then checks that the
+ *   partition's shard epoch is still the one it saw before reading the entries
+ *   (`assertSameEpoch`); a rebuild begins a new epoch first, so a batch read from the lost data
+ *   is never written;
+ * - a rebuild, after beginning its epoch and before reading Postgres, takes the lock exclusively
+ *   once (`awaitDrainsInFlight`): it waits for every batch that checked the epoch before it changed,
+ *   and so reads Postgres with their writes in it.
+ *
+ * The embedded PGlite has a single session that runs a transaction to its end before any other
+ * statement, which gives the same order; the lock changes nothing there.
+ */
+
+/** The advisory lock class of the fence (two-key form: class, partition). "drai". */
+const DRAIN_FENCE = 0x64726169;
+
+type Executor = Pick<Database, 'execute'>;
+
+/** Thrown inside a drain batch's transaction when the partition began a new epoch since its entries were read. */
+export class EpochChangedError extends Error {
+  constructor(partition: number) {
+    super(`Redis partition ${partition} began a new shard epoch since its outbox was read (its data was rebuilt or its master changed): the next pass drains it again`);
+  }
+}
+
+/** First statement of a drain batch's transaction: see above. `epochNow` reads the epoch from Redis. */
+export async function assertSameEpoch(tx: Executor, partition: number, epochRead: string | null, epochNow: () => Promise<string | null>): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock_shared(${DRAIN_FENCE}, ${partition})`);
+  if ((await epochNow()) !== epochRead) throw new EpochChangedError(partition);
+}
+
+/** A rebuild's barrier, after beginning the partitions' new epoch and before reading Postgres. */
+export async function awaitDrainsInFlight(db: Executor, partitions: Iterable<number>): Promise<void> {
+  // One statement each, its own transaction: the lock is let go as soon as it is granted.
+  for (const partition of partitions) await db.execute(sql`select pg_advisory_xact_lock(${DRAIN_FENCE}, ${partition})`);
+}
