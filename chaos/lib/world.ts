@@ -26,7 +26,7 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
-async function startEngine(name: string, env: Record<string, string>): Promise<Engine> {
+async function startEngine(name: string, env: Record<string, string>, logDir?: string): Promise<Engine> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `fs-chaos-${name}-`));
@@ -41,6 +41,7 @@ async function startEngine(name: string, env: Record<string, string>): Promise<E
       ready: () => httpAnswers(`${url}/health`),
       startTimeoutMs: 60_000,
       pollMs: 100,
+      outputFile: logDir && path.join(logDir, `engine-${name}.log`),
     });
   };
   await start();
@@ -94,6 +95,8 @@ export interface WorldOptions {
   /** REDIS_WAIT_REPLICAS (default 0: acknowledged before any replica has it). */
   waitReplicas?: number;
   log?: (line: string) => void;
+  /** A directory that gets each engine's whole output (engine-A.log, engine-B.log). */
+  engineLogDir?: string;
 }
 
 /** Starts the servers and two engine processes sharing them, both at once on the empty database. */
@@ -130,7 +133,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.nodesList, REDIS_URL: '' } : { REDIS_URL: redis!.url }),
     };
     // At the same instant, as a deployment rolls out replicas: their migrations must not collide.
-    const started = await Promise.allSettled(['A', 'B'].map((name) => startEngine(name, env!)));
+    const started = await Promise.allSettled(['A', 'B'].map((name) => startEngine(name, env!, options.engineLogDir)));
     for (const result of started) if (result.status === 'fulfilled') engines.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;

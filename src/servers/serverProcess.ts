@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadinessCheck } from './readiness';
 
@@ -18,6 +19,8 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
   /** Pause between two readiness checks (default 50 ms). */
   pollMs?: number;
+  /** A file that gets all of its stdout and stderr too, appended (a restart adds to it). */
+  outputFile?: string;
 }
 
 /** A server process this process started and answers for. */
@@ -40,7 +43,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const { name, ready, startTimeoutMs = 10_000, pollMs = 50 } = options;
   const child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-OUTPUT_KEPT));
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk).slice(-OUTPUT_KEPT);
+    if (options.outputFile) appendFileSync(options.outputFile, chunk);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   // A binary that cannot be spawned emits 'error' and never 'exit'.
