@@ -9,6 +9,9 @@ export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** What a raw statement needs: the database or one of its transactions. */
+export type StatementRunner = Pick<Database, 'execute'>;
+
 export interface DatabaseHandle {
   db: Database;
   /** 'postgres' for a server reached through DATABASE_URL, 'pglite' for the embedded one. */
@@ -81,7 +84,7 @@ async function migrateDatabase(handle: DatabaseHandle, url: string | undefined):
  * Runs a raw statement and returns its rows, whichever driver is underneath (postgres.js answers an
  * array, PGlite `{ rows }`); `db` may be a transaction.
  */
-export async function queryRows<T = Record<string, unknown>>(db: Pick<Database, 'execute'>, statement: SQL): Promise<T[]> {
+export async function queryRows<T = Record<string, unknown>>(db: StatementRunner, statement: SQL): Promise<T[]> {
   const result: unknown = await db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -1,5 +1,5 @@
 import { and, asc, gt, inArray, lt, sql } from 'drizzle-orm';
-import { type Database, queryRows } from './client';
+import { type Database, type StatementRunner, queryRows } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
 import { idempotencyKeys } from './schema';
 import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
@@ -139,7 +139,7 @@ export interface NewBindingRow {
 }
 
 /** Records bindings; one recorded already for the same user and key stays as it is. */
-export async function insertBindings(tx: Pick<Database, 'execute'>, rows: NewBindingRow[]): Promise<void> {
+export async function insertBindings(tx: StatementRunner, rows: NewBindingRow[]): Promise<void> {
   await tx.execute(sql`
     insert into idempotency_keys (user_id, key_hash, reservation_id, fingerprint, created_at)
     select user_id, key_hash, reservation_id, fingerprint, ${fromEpochMs(sql`created_at`)}

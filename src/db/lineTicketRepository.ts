@@ -1,6 +1,6 @@
 import { asc, inArray, sql } from 'drizzle-orm';
 import type { Ticket, TicketStatus } from '../domain/line';
-import { type Database, queryRows } from './client';
+import { type Database, type StatementRunner, queryRows } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
 import { lineTickets } from './schema';
 
@@ -25,14 +25,13 @@ export interface LineTicketRow {
 }
 
 /** A statement runner: the database, or a transaction of it. */
-type Executor = Pick<Database, 'execute'>;
 
 /**
  * Records tickets. A ticket moves only from WAITING to a later state, so the first later state
  * recorded stays, and an entry written twice (or a JOIN arriving after its ADMIT) changes nothing.
  * Rows must name each ticket once.
  */
-export async function upsertLineTickets(tx: Executor, rows: LineTicketRow[]): Promise<void> {
+export async function upsertLineTickets(tx: StatementRunner, rows: LineTicketRow[]): Promise<void> {
   await tx.execute(sql`
     insert into line_tickets (id, sku, user_id, qty, order_id, status, place, lobby, joined_at, admitted_at, ended_at, reservation_id)
     select id, sku, user_id, qty, order_id, status, place, lobby, ${fromEpochMs(sql`joined_at`)},
@@ -56,7 +55,7 @@ export interface LineRemovalRow {
  * Frees the users of the tickets that joined a line before it was removed (Redis forgets them
  * then, lua/set_stock.lua): a line set again starts afresh. Writing it twice changes nothing.
  */
-export async function markLinesRemoved(tx: Executor, rows: LineRemovalRow[]): Promise<void> {
+export async function markLinesRemoved(tx: StatementRunner, rows: LineRemovalRow[]): Promise<void> {
   await tx.execute(sql`
     update line_tickets t set line_removed = true, updated_at = now()
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, at bigint)

@@ -1,7 +1,7 @@
 import { asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { ChangeMark } from '../domain/changeMark';
 import type { LocationLevel, SkuView } from '../domain/sku';
-import { type Database, queryRows } from './client';
+import { type Database, type StatementRunner, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type OnExisting, fromEpochMs, jsonRows, onExisting } from './jsonRows';
 import { skus, stockLevels, stockMovements } from './schema';
@@ -63,7 +63,7 @@ export interface StockLevelRow extends LocationLevel, ChangeMark {
  * epoch, or a later version of the same one) is left alone, unless `force` (a repair writing what
  * Redis holds now).
  */
-export async function replaceStockLevels(tx: Executor, rows: StockLevelRow[], { force = false } = {}): Promise<void> {
+export async function replaceStockLevels(tx: StatementRunner, rows: StockLevelRow[], { force = false } = {}): Promise<void> {
   if (!rows.length) return;
   const newer = force ? sql`true` : sql`(stock_levels.epoch, stock_levels.version) < (excluded.epoch, excluded.version)`;
   // Nor is a location added back by an older snapshot: one the SKU dropped since.
@@ -174,7 +174,7 @@ export interface MovementRow {
 }
 
 /** Records movements; one recorded already (same event key) stays as it is, or fails the statement (see OnExisting). */
-export async function insertMovements(tx: Executor, rows: MovementRow[], existing: OnExisting = 'skip'): Promise<void> {
+export async function insertMovements(tx: StatementRunner, rows: MovementRow[], existing: OnExisting = 'skip'): Promise<void> {
   await tx.execute(sql`
     insert into stock_movements (event_key, sku, location, type, qty, reason, actor, reservation_id, at)
     select event_key, sku, location, type, qty, reason, actor, reservation_id, ${fromEpochMs(sql`at`)}
@@ -214,7 +214,6 @@ export async function listSkuNames(db: Database, limit: number): Promise<string[
 }
 
 /** A statement runner: the database, or a transaction of it. */
-type Executor = Pick<Database, 'execute'>;
 
 export interface SkuSettingsRow extends ChangeMark {
   sku: string;
@@ -239,7 +238,7 @@ export interface SkuSnapshotRow extends ChangeMark {
 }
 
 /** The drain's SET events: creates missing rows, updates settings (the line's too) unless a newer epoch and version is there. */
-export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Promise<void> {
+export async function applySkuSettings(tx: StatementRunner, rows: SkuSettingsRow[]): Promise<void> {
   await tx.execute(sql`
     insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, version, epoch)
     select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)},
@@ -257,7 +256,7 @@ export async function applySkuSettings(tx: Executor, rows: SkuSettingsRow[]): Pr
  * same one) never overwrites a newer one. One of a newer epoch over a row of an earlier epoch
  * (not the first, 0) marks the facts due for a check: the new master may lack changes the row had.
  */
-export async function applySkuSnapshots(tx: Executor, rows: SkuSnapshotRow[]): Promise<void> {
+export async function applySkuSnapshots(tx: StatementRunner, rows: SkuSnapshotRow[]): Promise<void> {
   await tx.execute(sql`
     update skus s set total = x.total, available = x.available, reserved = x.reserved, sold = x.sold,
       version = x.version, epoch = x.epoch, facts_due = s.facts_due or (s.epoch <> 0 and s.epoch < x.epoch), updated_at = now()

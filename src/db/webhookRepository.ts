@@ -1,7 +1,7 @@
 import type { ChangeMark } from '../domain/changeMark';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DeliveryState, WebhookEndpoint, WebhookEventType } from '../domain/webhooks';
-import { type Database, queryRows } from './client';
+import { type Database, type StatementRunner, queryRows } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from './schema';
 
@@ -268,7 +268,7 @@ export interface WebhookEventRow {
  * Records events, each with one pending delivery per endpoint listening to its type, in one
  * statement; an event recorded already (same id) adds nothing.
  */
-export async function insertEventsWithDeliveries(tx: Pick<Database, 'execute'>, events: WebhookEventRow[]): Promise<void> {
+export async function insertEventsWithDeliveries(tx: StatementRunner, events: WebhookEventRow[]): Promise<void> {
   await tx.execute(sql`
     with recorded as (
       insert into webhook_events (id, type, subject, created_at, data)
@@ -287,7 +287,7 @@ export async function insertEventsWithDeliveries(tx: Pick<Database, 'execute'>, 
  * SKUs saved, each with the units saved before (null for a SKU not saved before).
  */
 export async function saveStockStates(
-  tx: Pick<Database, 'execute'>,
+  tx: StatementRunner,
   rows: ({ sku: string; available: number } & ChangeMark)[],
 ): Promise<{ sku: string; previous: number | null }[]> {
   // Every part of one statement reads the table as it was before it: `before` is the last state recorded.

@@ -49,8 +49,7 @@ export class BackgroundThread implements ReconcileRunner {
   private rpc!: RpcClient;
   /** Set while no thread is alive: nothing is left to close. */
   private dead = false;
-  private closing = false;
-  /** Aborted on close: cuts short the wait before a restart. */
+  /** Aborted on close: no restart after that, and a wait before one is cut short. */
   private readonly closed = new AbortController();
   private restarting?: Promise<void>;
 
@@ -83,7 +82,7 @@ export class BackgroundThread implements ReconcileRunner {
       died = true;
       this.dead = true;
       rpc.peerGone(cause);
-      if (this.closing) return;
+      if (this.closed.signal.aborted) return;
       this.log.error({ err: cause }, 'the background thread died; starting a new one (reconciler passes answer 503 meanwhile)');
       this.restarting = this.restart();
     };
@@ -93,12 +92,12 @@ export class BackgroundThread implements ReconcileRunner {
 
   /** Starts threads until one comes up (Postgres or Redis may be down for a while), or the engine closes. */
   private async restart(): Promise<void> {
-    for (let attempt = 0; !this.closing; attempt++) {
+    for (let attempt = 0; !this.closed.signal.aborted; attempt++) {
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)], undefined, { signal: this.closed.signal }).catch(() => {});
-      if (this.closing) return;
+      if (this.closed.signal.aborted) return;
       try {
         const worker = await startWorkerThread('thread', this.init);
-        if (this.closing) {
+        if (this.closed.signal.aborted) {
           await closeWorkerThread(worker, true, 10_000);
           return;
         }
@@ -142,7 +141,6 @@ export class BackgroundThread implements ReconcileRunner {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
     this.closed.abort();
     // A thread still starting (waiting for Redis, say) is let go by restart() once it is up.
     await Promise.race([this.restarting, sleep(10_000)]);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import type { StatementRunner } from '../db/client';
 
 /**
  * The fence between the drain and a rebuild of Redis from Postgres.
@@ -25,7 +25,6 @@ import type { Database } from '../db/client';
 /** The advisory lock class of the fence (two-key form: class, partition). "drai". */
 const DRAIN_FENCE = 0x64726169;
 
-type Executor = Pick<Database, 'execute'>;
 
 /** Thrown inside a drain batch's transaction when the partition began a new epoch since its entries were read. */
 export class EpochChangedError extends Error {
@@ -35,13 +34,13 @@ export class EpochChangedError extends Error {
 }
 
 /** First statement of a drain batch's transaction: see above. `epochNow` reads the epoch from Redis. */
-export async function assertSameEpoch(tx: Executor, partition: number, epochRead: string | null, epochNow: () => Promise<string | null>): Promise<void> {
+export async function assertSameEpoch(tx: StatementRunner, partition: number, epochRead: string | null, epochNow: () => Promise<string | null>): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock_shared(${DRAIN_FENCE}, ${partition})`);
   if ((await epochNow()) !== epochRead) throw new EpochChangedError(partition);
 }
 
 /** A rebuild's barrier, after beginning the partitions' new epoch and before reading Postgres. */
-export async function awaitDrainsInFlight(db: Executor, partitions: Iterable<number>): Promise<void> {
+export async function awaitDrainsInFlight(db: StatementRunner, partitions: Iterable<number>): Promise<void> {
   // One statement each, its own transaction: the lock is let go as soon as it is granted.
   for (const partition of partitions) await db.execute(sql`select pg_advisory_xact_lock(${DRAIN_FENCE}, ${partition})`);
 }
