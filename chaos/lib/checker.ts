@@ -368,6 +368,22 @@ export async function check(world: World, history: History, faults: Fault[], log
         if (units > 0 && moved !== units) violations.push({ invariant: 'acknowledged commit in Postgres exactly once', detail: `${r.id}: ${units} units of ${sku} committed, COMMIT movements say ${moved}`, resId: r.id, sku });
       }
     }
+    // And the converse: every unit Postgres counts sold belongs to a reservation a client was told about that reads COMMITTED.
+    const known = new Map(reservations.map((r) => [r.id, r]));
+    for (const [pair, moved] of commitMoves) {
+      const [id, sku] = pair.split('|');
+      const r = known.get(id);
+      if (moved === 0 || (r && finalStatus(r) === 'COMMITTED')) continue;
+      const violation: Violation = {
+        invariant: 'sold = acknowledged + effective ambiguous commits',
+        detail: `${id}: COMMIT movements sold ${moved} of ${sku}, the reservation ${r ? `reads ${finalStatus(r)}` : 'was never told to a client'}, Postgres says ${pgStatus.get(id) ?? 'nothing'}`,
+        resId: id,
+        sku,
+      };
+      // A commit acknowledged, then undone by Redis losing its data, is lost by design.
+      if (r?.commitAckedAt !== undefined) flag(violation, r.commitAckedAt);
+      else violations.push(violation);
+    }
     return { violations, lostByDesign, settle: notes };
   } finally {
     await sql.end({ timeout: 2 });
