@@ -35,6 +35,9 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
+/** New shard epochs one pass meets in a partition before it stops early (it read the entries again after each). */
+const MAX_EPOCH_CHANGES = 3;
+
 /** A batch's failure other than Postgres refusing its data: the fence's stays itself, any other is Postgres unreachable. */
 const failed = (error: unknown) => (error instanceof EpochChangedError ? error : new UnavailableError('Postgres', error));
 
@@ -105,12 +108,17 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   }
 
   for (const partition of outbox.partitions) {
-    try {
-      await drainPartition(partition);
-    } catch (error) {
-      // Its entries were read from data Redis has since lost or replaced: nothing of them was
-      // written; the next pass drains the partition as it now stands.
-      if (!(error instanceof EpochChangedError)) throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await drainPartition(partition);
+        break;
+      } catch (error) {
+        // Its entries were read from data Redis has since lost or replaced (a rebuild, a failover,
+        // a restart on its AOF): nothing of them was written. They are read again, as the data now
+        // stands, in this pass: a pass that ends without error drained what was there before it.
+        if (!(error instanceof EpochChangedError)) throw error;
+        if (attempt === MAX_EPOCH_CHANGES) throw error;
+      }
     }
   }
   return result;

@@ -10,6 +10,7 @@
  * 2. one Redis that lost its data (FLUSHALL): the rebuild begins a new epoch before restoring, so
  *    every later snapshot of a restored SKU reaches Postgres; the same Redis restarted in place on
  *    its AOF takes a new replication id, so a new epoch begins there too, harmlessly;
+ *    and a pass whose drain meets a new epoch reads its entries again and drains them, in that pass;
  * 3. the start_epoch script itself: several engines noticing the same new master begin one epoch.
  */
 import { sql } from 'drizzle-orm';
@@ -217,6 +218,35 @@ describe('a rebuild after FLUSHALL, a restart in place (one Redis on its AOF)', 
     await adjust(sku, 1);
     await pass();
     expect(await row(sku)).toEqual({ total: 5, available: 5, version: drained.version + 1, epoch: Number(after.epoch) });
+  });
+
+  it('a new epoch begun while a pass drains: the pass reads the entries again and drains them itself', async () => {
+    const { adjust, pass, row } = probes(ctx);
+    const sku = skuIn(ctx, 0, 'mid-drain-');
+    await createSku(ctx, sku, { total: 3 });
+    await pass();
+    await adjust(sku, 2);
+    // The epoch changes right after the pass's drain read it, before any batch is written: what a
+    // restart on the AOF or a failover noticed at that moment does.
+    const { outbox } = ctx.maintenance;
+    const epochOf = outbox.epochOf;
+    let changed = false;
+    outbox.epochOf = async (partition) => {
+      const read = await epochOf.call(outbox, partition);
+      if (!changed) {
+        changed = true;
+        await ctx.maintenance.startEpoch(partition, 'rebuild');
+      }
+      return read;
+    };
+    try {
+      const report = await pass();
+      expect(changed).toBe(true);
+      expect(report.eventsWritten).toBeGreaterThanOrEqual(1);
+    } finally {
+      outbox.epochOf = epochOf;
+    }
+    expect(await row(sku)).toMatchObject({ total: 5, available: 5 });
   });
 });
 
