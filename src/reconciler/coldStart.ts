@@ -6,7 +6,7 @@ import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type LocationLevel, sameCounts, sameLevels } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
 import type { LocationTotals } from '../redis/stockHash';
-import type { StockMaintenance } from '../redis/stockMaintenance';
+import type { ReservationRestore, StockMaintenance } from '../redis/stockMaintenance';
 import { factLevels } from './factLevels';
 import { restoredLine } from './lineRestore';
 import { skuPages } from './skuPages';
@@ -48,6 +48,8 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
   const byReservation = new Map<string, typeof pending>();
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
   const spanning = new Set<string>();
+  /** The records to restore, by the SKUs their lines hold. */
+  const recordsOf = new Map<string, { reservation: ReservationRestore; spans: boolean }[]>();
   for (const [id, lines] of byReservation) {
     const [first] = lines;
     const home = maintenance.partitionOfReservation(id);
@@ -62,13 +64,19 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       expiresAtMs: first.expiresAt.getTime(),
       lines: lines.map(({ sku, qty, reserved, allocations }) => ({ sku, qty, reserved, allocations })),
     };
-    await maintenance.restoreReservation(reservation);
-    if (spans) await maintenance.restoreSpanningParts(reservation);
+    for (const sku of new Set(lines.map((line) => line.sku))) recordsOf.set(sku, [...(recordsOf.get(sku) ?? []), { reservation, spans }]);
   }
 
   const restored: SkuRow[] = [];
   let holds = 0;
   for (const row of rows) {
+    // A SKU's hold records just before the SKU (left as they are where present): Redis losing its
+    // data again half-way through takes a restored SKU only together with its records, so the
+    // next rebuild finds no SKU whose holds lack theirs.
+    for (const { reservation, spans } of recordsOf.get(row.sku) ?? []) {
+      await maintenance.restoreReservation(reservation);
+      if (spans) await maintenance.restoreSpanningParts(reservation);
+    }
     const lines = pending.filter((line) => line.sku === row.sku && line.reserved > 0);
     // Bought units always count; held ones only under a limit (lua/includes/addBuyerUnits.lua).
     const buyers = new Map<string, number>();

@@ -21,6 +21,9 @@ export interface WatchLog {
  * replica, which may have missed the last writes: its versions rewound), so Postgres takes the
  * next change of every SKU whatever its version.
  */
+/** Start-up restores tried before giving up while Redis keeps losing its data under them. */
+const MAX_START_UP_REBUILDS = 5;
+
 export class RedisDataWatch {
   /** Partitions being rebuilt. */
   private readonly rebuilding = new Set<number>();
@@ -42,12 +45,19 @@ export class RedisDataWatch {
    */
   async startUp(): Promise<RestoreResult> {
     await this.maintenance.adoptPartitionCount();
-    const lost = await this.lostPartitions();
-    for (const partition of this.maintenance.partitions) await this.maintenance.startEpoch(partition, lost.has(partition) ? 'rebuild' : 'ensure');
-    await awaitDrainsInFlight(this.db, lost);
-    const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
-    for (const partition of this.maintenance.partitions) await this.maintenance.writeDataMarker(partition);
-    return restored;
+    for (let attempt = 1; ; attempt++) {
+      const { partitions } = this.maintenance;
+      const tokens = await Promise.all(partitions.map((partition) => this.maintenance.beginRebuild(partition)));
+      const lost = await this.lostPartitions();
+      for (const partition of partitions) await this.maintenance.startEpoch(partition, lost.has(partition) ? 'rebuild' : 'ensure');
+      await awaitDrainsInFlight(this.db, lost);
+      const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
+      const marked = await Promise.all(partitions.map((partition, n) => this.maintenance.finishRebuild(partition, tokens[n])));
+      if (marked.every(Boolean)) return restored;
+      // Redis lost data again while it was restored: what was restored before that is gone too.
+      if (attempt === MAX_START_UP_REBUILDS) throw new RedisDataLostError();
+      this.log.warn('Redis lost its data again while it was being restored at start-up: restoring again');
+    }
   }
 
   /** Checks the marker, and each partition's master, every `intervalMs` from now on. */
@@ -120,17 +130,24 @@ export class RedisDataWatch {
     }
     try {
       await this.maintenance.adoptPartitionCount();
+      const tokens = new Map<number, string>();
+      for (const partition of lost) tokens.set(partition, await this.maintenance.beginRebuild(partition));
       for (const partition of lost) await this.maintenance.startEpoch(partition, 'rebuild');
       // A drain writing what it read from the lost data finishes first (drainFence.ts).
       await awaitDrainsInFlight(this.db, lost);
       const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
-      for (const partition of lost) {
-        await this.maintenance.writeDataMarker(partition);
+      const lostAgain: number[] = [];
+      for (const [partition, token] of tokens) {
+        if (!(await this.maintenance.finishRebuild(partition, token))) lostAgain.push(partition);
         this.rebuilding.delete(partition);
       }
-      this.log.warn(
-        `Redis rebuilt from Postgres: ${restored.skus} SKUs, ${restored.holds} pending holds, ${restored.bindings} idempotency keys; serving again`,
-      );
+      // Redis lost the data again while it was restored: what was restored before that is gone
+      // too, so those partitions stay without their marker (503), and the next check rebuilds them.
+      if (lostAgain.length) this.log.warn(`Redis lost the data of partitions ${lostAgain.join(', ')} again while they were rebuilt: rebuilding them again`);
+      else
+        this.log.warn(
+          `Redis rebuilt from Postgres: ${restored.skus} SKUs, ${restored.holds} pending holds, ${restored.bindings} idempotency keys; serving again`,
+        );
     } catch (error) {
       // Still marked lost (503), but no longer rebuilding: the next check rebuilds again, or, when
       // another engine has rebuilt the data meanwhile (its marker is back), serves again.

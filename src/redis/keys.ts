@@ -168,6 +168,15 @@ export class RedisKeys {
   }
 
   /**
+   * String one rebuild of a partition writes before it reads Postgres (`token` is that rebuild's
+   * own): gone at its end only if Redis lost the partition's data again meanwhile, so the data
+   * marker is written only over a rebuild that is whole (lua/mark_rebuilt.lua).
+   */
+  rebuildToken(partition: number, token: string): string {
+    return `${this.tag(partition)}:rebuild:${token}`;
+  }
+
+  /**
    * Hash of the partition's epoch (lua/start_epoch.lua): `epoch`, the Redis time (ms) it began,
    * and `replid`, the replication id of the master it began on. A failover or a rebuild begins a
    * new one, so Postgres tells a SKU's newer counters from a rewind (docs/architecture.md#the-shard-epoch).

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { type ChainableCommander, Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './connect';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import type { RedisKeys } from './keys';
 import { type ReplicaWait, ReplicatedScripts, replicasMissing, replicasOnline } from './replicatedScript';
-import type { ScriptCall } from './scriptCalls';
+import { type ScriptCall, markRebuiltCall } from './scriptCalls';
 import { runScript } from './scripts';
 
 export interface EngineTuning {
@@ -32,6 +33,9 @@ export interface Doubt {
   consequence: string;
   onDoubt?: () => void;
 }
+
+/** How long a rebuild's token lasts: longer than any rebuild (one outliving it is rebuilt again). */
+const REBUILD_TOKEN_TTL_MS = 24 * 3600_000;
 
 /**
  * A script that failed while running is a bug (500); every other Redis error reply (OOM, LOADING,
@@ -133,9 +137,22 @@ export class RedisStore {
     return (await this.call((client) => client.exists(this.keys.dataMarker(partition)))) === 1;
   }
 
-  /** Marks a partition as holding the engine's data: at start-up and after a rebuild. */
-  async writeDataMarker(partition: number): Promise<void> {
-    await this.call((client) => client.set(this.keys.dataMarker(partition), new Date().toISOString()));
+  /**
+   * Begins a rebuild of a partition (or the start-up check of one): writes its token
+   * (RedisKeys.rebuildToken) before anything is read from Postgres, and answers it.
+   */
+  async beginRebuild(partition: number): Promise<string> {
+    const token = randomUUID();
+    await this.call((client) => client.set(this.keys.rebuildToken(partition, token), new Date().toISOString(), 'PX', REBUILD_TOKEN_TTL_MS));
+    return token;
+  }
+
+  /**
+   * Marks a partition as holding the engine's data once its rebuild is done; false, and no
+   * marker, when Redis lost the data again meanwhile (the rebuild's token is gone).
+   */
+  async finishRebuild(partition: number, token: string): Promise<boolean> {
+    return (await this.run<number>(markRebuiltCall(this.keys, partition, token))) === 1;
   }
 
   /**

@@ -366,3 +366,8 @@ export function releaseLeaseCall(key: string, token: string): ScriptCall {
 export function renewLeaseCall(key: string, token: string, ttlMs: number): ScriptCall {
   return { script: 'renew_lease', keys: [key], args: [token, ttlMs] };
 }
+
+/** lua/mark_rebuilt.lua: writes a partition's data marker if the rebuild's token is still there. */
+export function markRebuiltCall(keys: RedisKeys, partition: number, token: string): ScriptCall {
+  return { script: 'mark_rebuilt', keys: [keys.rebuildToken(partition, token), keys.dataMarker(partition)], args: [new Date().toISOString()] };
+}

@@ -245,10 +245,19 @@ export class StockMaintenance {
     return { begun: begun === 1, epoch, replid };
   }
 
-  /** Marks a partition as holding the engine's data again, and serves it. */
-  async writeDataMarker(partition: number): Promise<void> {
-    await this.store.writeDataMarker(partition);
+  /** Begins a rebuild of a partition, before Postgres is read: its token (RedisStore.beginRebuild). */
+  beginRebuild(partition: number): Promise<string> {
+    return this.store.beginRebuild(partition);
+  }
+
+  /**
+   * Ends a rebuild: marks the partition as holding the engine's data again, and serves it; false
+   * when Redis lost the data again while it was rebuilt (it stays lost, to be rebuilt again).
+   */
+  async finishRebuild(partition: number, token: string): Promise<boolean> {
+    if (!(await this.store.finishRebuild(partition, token))) return false;
     this.store.lostPartitions.delete(partition);
+    return true;
   }
 
   /** Stops serving a partition until it is rebuilt (its data marker is gone). */

@@ -153,8 +153,9 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
           }
           // What another engine's watch does: rebuild from Postgres, then write the data marker.
           const all = new Set(ctx.maintenance.partitions);
+          const tokens = await Promise.all([...all].map((partition) => ctx.maintenance.beginRebuild(partition)));
           await restoreFromPostgres(ctx.maintenance, ctx.db, { partitions: all, bindingsOf: all });
-          for (const partition of all) await ctx.maintenance.writeDataMarker(partition);
+          for (const [n, partition] of [...all].entries()) expect(await ctx.maintenance.finishRebuild(partition, tokens[n])).toBe(true);
           await ctx.dataWatch.check();
           expect((await inject('GET', `/v1/skus/${sale.sku}`)).statusCode).toBe(200);
           expect((await inject('GET', '/ready')).statusCode).toBe(200);
@@ -164,6 +165,42 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
         }
       });
     }
+  });
+
+  describe('Redis loses its data again while it is being rebuilt', () => {
+    it('the partition is not marked whole over a half-lost rebuild: 503 (never 404), then rebuilt again, every SKU back', async () => {
+      const sale = await saleInProgress();
+      const other = uniqueName('lost-again-');
+      await createSku(ctx, other, { total: 4 });
+      expect((await pass()).error).toBeUndefined();
+      // This engine's checks are driven by hand; Redis forgets everything again right after the
+      // rebuild restored its first SKU, so that SKU is gone once the rebuild ends.
+      ctx.dataWatch.stop();
+      const restoreSku = ctx.maintenance.restoreSku;
+      let lostAgain = false;
+      ctx.maintenance.restoreSku = async (restore) => {
+        const done = await restoreSku.call(ctx.maintenance, restore);
+        if (!lostAgain) {
+          lostAgain = true;
+          await forgetEverything();
+        }
+        return done;
+      };
+      try {
+        await forgetEverything();
+        await ctx.dataWatch.check();
+        expect(lostAgain).toBe(true);
+        // Whatever the first rebuild restored before Redis lost it again, nothing reads as unknown.
+        for (const sku of [sale.sku, other]) expect((await inject('GET', `/v1/skus/${sku}`)).statusCode).toBe(503);
+        expect((await inject('GET', '/ready')).statusCode).toBe(503);
+        await ctx.dataWatch.check();
+      } finally {
+        ctx.maintenance.restoreSku = restoreSku;
+        ctx.dataWatch.watch(200);
+      }
+      expect((await inject('GET', `/v1/skus/${other}`)).json()).toMatchObject({ total: 4, available: 4, reserved: 0, sold: 0 });
+      await expectRebuilt(sale);
+    });
   });
 
   describe('a drain in flight when Redis loses its data', () => {
