@@ -32,7 +32,8 @@ const expectedOf = (fact: LevelFacts): Counters => ({ ...fact, available: fact.t
  * is compared, Postgres then holding a later version of the same epoch); a SKU whose
  * counters differ, or do not add up, is judged against the facts in Postgres. With `repair`, the
  * wrong side is rebuilt from the facts: Redis by the repair_stock script (reserved taken from its
- * own expiry index), Postgres's rows from Redis once Redis is right; a SKU Redis lost is restored.
+ * own expiry index), Postgres's rows from Redis once Redis is right; a SKU Redis lost alone is
+ * restored (a partition that lost all its data is left to the rebuild).
  * Each SKU's waiting-line counts are compared with its tickets in Postgres too (lineDrift.ts).
  */
 export async function checkDrift(maintenance: StockMaintenance, db: Database, options: { repair: boolean }): Promise<DriftResult> {
@@ -100,7 +101,25 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
       else if (repaired !== 'missing') await writeSkuCounters(db, row.sku, repaired);
     }
     await clearFactsDue(db, factsAgree);
-    if (missing.length) await restoreSkus(maintenance, db, missing);
+    if (missing.length) {
+      const lostAlone = await inPartitionsHoldingData(maintenance, missing);
+      await restoreSkus(maintenance, db, lostAlone);
+      for (const row of missing) if (!lostAlone.includes(row)) result.notRepaired.push(row.sku);
+    }
   }
   return result;
+}
+
+/**
+ * The SKUs Redis lost alone: in a partition that still holds its data. A partition that lost all
+ * of it is the rebuild's (redisDataWatch.ts), which restores it fenced from the drain and with its
+ * Idempotency-Key bindings; a repair restoring its SKUs first (a FLUSHALL also wipes the reconciler
+ * lease, so another pass may still be draining) would read Postgres without that fence.
+ */
+async function inPartitionsHoldingData(maintenance: StockMaintenance, rows: SkuRow[]): Promise<SkuRow[]> {
+  const partitions = [...new Set(rows.map((row) => maintenance.partitionOfSku(row.sku)))];
+  const lost = new Set(maintenance.markedLost());
+  const marked = await Promise.all(partitions.map((partition) => maintenance.hasDataMarker(partition)));
+  const whole = new Set(partitions.filter((partition, n) => marked[n] && !lost.has(partition)));
+  return rows.filter((row) => whole.has(maintenance.partitionOfSku(row.sku)));
 }

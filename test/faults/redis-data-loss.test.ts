@@ -167,6 +167,24 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     }
   });
 
+  describe('a repair pass meeting a partition that lost its data', () => {
+    it('leaves it to the rebuild: no SKU of it restored by the pass, then the rebuild restores all', async () => {
+      const sale = await saleInProgress();
+      ctx.dataWatch.stop();
+      try {
+        await forgetEverything();
+        const report = await pass(true);
+        expect(report.drift.some((item) => item.sku === sale.sku)).toBe(true);
+        expect(await ctx.redis.exists(ctx.keys.stock(sale.sku))).toBe(0);
+        await ctx.dataWatch.check();
+      } finally {
+        ctx.dataWatch.watch(200);
+      }
+      await serving(sale.sku);
+      await expectRebuilt(sale);
+    });
+  });
+
   describe('Redis loses its data again while it is being rebuilt', () => {
     it('the partition is not marked whole over a half-lost rebuild: 503 (never 404), then rebuilt again, every SKU back', async () => {
       const sale = await saleInProgress();
