@@ -25,10 +25,11 @@ import type { StatementRunner } from '../db/client';
 /** The advisory lock class of the fence (two-key form: class, partition). "drai". */
 const DRAIN_FENCE = 0x64726169;
 
+
 /** Thrown inside a drain batch's transaction when the partition began a new epoch since its entries were read. */
 export class EpochChangedError extends Error {
   constructor(partition: number) {
-    super(`Redis partition ${partition} began a new shard epoch since its outbox was read (its data was rebuilt or its master changed), again and again in this pass: the next pass drains it`);
+    super(`Redis partition ${partition} began a new shard epoch since its outbox was read (its data was rebuilt or its master changed): the next pass drains it again`);
   }
 }
 

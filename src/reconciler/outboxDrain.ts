@@ -12,6 +12,11 @@ export interface DrainResult {
   written: number;
   /** Entries Postgres refused as data, moved to the dead-letter stream. */
   deadLettered: number;
+  /**
+   * Partitions whose drain stopped because they began a new shard epoch after their entries were
+   * read (drainFence.ts): nothing of those entries was written; the next pass drains them.
+   */
+  epochChanged: number[];
 }
 
 export interface DrainOptions {
@@ -35,9 +40,6 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
-/** New shard epochs one pass meets in a partition before it stops early (it read the entries again after each). */
-const MAX_EPOCH_CHANGES = 3;
-
 /** A batch's failure other than Postgres refusing its data: the fence's stays itself, any other is Postgres unreachable. */
 const failed = (error: unknown) => (error instanceof EpochChangedError ? error : new UnavailableError('Postgres', error));
 
@@ -54,7 +56,7 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   const batchSize = options.batchSize ?? 100;
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`;
   const deadline = Date.now() + (options.timeBudgetMs ?? 30_000);
-  const result: DrainResult = { written: 0, deadLettered: 0 };
+  const result: DrainResult = { written: 0, deadLettered: 0, epochChanged: [] };
   /** One partition's stream, until it is empty or the time budget is spent. */
   async function drainPartition(partition: number): Promise<void> {
     // Read before any entry: a batch is written only if the data it came from is still Redis's.
@@ -108,17 +110,13 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   }
 
   for (const partition of outbox.partitions) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await drainPartition(partition);
-        break;
-      } catch (error) {
-        // Its entries were read from data Redis has since lost or replaced (a rebuild, a failover,
-        // a restart on its AOF): nothing of them was written. They are read again, as the data now
-        // stands, in this pass: a pass that ends without error drained what was there before it.
-        if (!(error instanceof EpochChangedError)) throw error;
-        if (attempt === MAX_EPOCH_CHANGES) throw error;
-      }
+    try {
+      await drainPartition(partition);
+    } catch (error) {
+      // Its entries were read from data Redis has since lost or replaced: nothing of them was
+      // written; the next pass drains the partition as it now stands.
+      if (!(error instanceof EpochChangedError)) throw error;
+      result.epochChanged.push(partition);
     }
   }
   return result;

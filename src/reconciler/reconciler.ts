@@ -69,6 +69,10 @@ export class Reconciler implements ReconcileRunner {
       report.drift = drift.drift;
       report.repaired = repair && drift.drift.length > 0 && drift.notRepaired.length === 0;
       if (lease.lost) throw new Error('the reconciler lease was lost during the pass (another pass may have overlapped it)');
+      // Not a pass that drained what the outbox held when it began: say so (drainFence.ts).
+      if (drained.epochChanged.length) {
+        throw new Error(`the drain of partitions ${drained.epochChanged.join(', ')} stopped: they began a new shard epoch while it read them (a rebuild, a failover, a restart); the next pass drains them`);
+      }
       if (deadLetterWarning) throw new Error(deadLetterWarning);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
