@@ -13,9 +13,19 @@ local function partitionOf(text, count)
   return hash % count
 end
 
+-- The partition of a SKU or of one of its buckets ("<sku>~<i>", i partitions after the SKU's
+-- own): src/redis/partitions.ts, partitionOfSku.
+local function partitionOfSku(name, count)
+  local sku, bucket = string.match(name, '^(.*)~(%d+)$')
+  if not sku then
+    return partitionOf(name, count)
+  end
+  return (partitionOf(sku, count) + tonumber(bucket)) % count
+end
+
 -- Whether a SKU's keys are in this script's partition (`where` = {partition, partitions}).
 local function isLocal(sku, where)
-  return where.partitions == 1 or partitionOf(sku, where.partitions) == where.partition
+  return where.partitions == 1 or partitionOfSku(sku, where.partitions) == where.partition
 end
 
 -- Whether a reservation has lines in other partitions than its home: a spanning reservation, whose

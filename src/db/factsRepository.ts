@@ -6,7 +6,7 @@ import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
 
 /** What Postgres's own records say of a SKU, or of one of its locations: the facts drift is judged against. */
 export interface LevelFacts {
-  /** Sum of every SET and ADJUST movement. */
+  /** Sum of every SET, ADJUST and MOVE movement (a bucket's total changes when units move, src/domain/buckets.ts). */
   total: number;
   /** Units of committed reservations. */
   sold: number;
@@ -26,7 +26,7 @@ export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<st
   const list = sql`${JSON.stringify(skus)}::jsonb`;
   const totals = await queryRows<{ sku: string; location: string; total: string }>(db, sql`
     select sku, location, coalesce(sum(qty), 0)::bigint as total from stock_movements
-    where type in ('SET', 'ADJUST') and sku in (select jsonb_array_elements_text(${list}))
+    where type in ('SET', 'ADJUST', 'MOVE') and sku in (select jsonb_array_elements_text(${list}))
     group by sku, location`);
   // A line's units are held where its allocations say; a line without them, in "default".
   const held = await queryRows<{ sku: string; location: string; status: string; units: string }>(db, sql`

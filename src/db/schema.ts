@@ -143,6 +143,26 @@ export const stockMovements = pgTable(
 );
 
 /**
+ * Moves of units between two buckets of a SKU (src/reconciler/bucketMoves.ts), one row per move,
+ * written by the drain from the MOVE events of both halves (and by the engine for the first, before
+ * it adds the units anywhere). A move out without its move in is one the reconciler finishes.
+ */
+export const bucketMoves = pgTable(
+  'bucket_moves',
+  {
+    id: text('id').primaryKey(),
+    fromSku: text('from_sku').notNull(),
+    toSku: text('to_sku').notNull(),
+    qty: integer('qty').notNull(),
+    /** When the units left the source bucket (Redis time); null until that half is drained. */
+    outAt: time('out_at'),
+    /** When they reached the target bucket; null until that half is drained. */
+    inAt: time('in_at'),
+  },
+  (table) => [index('bucket_moves_unfinished_idx').on(table.outAt).where(sql`${table.inAt} is null`)],
+);
+
+/**
  * Waiting-line tickets (lua/includes/line.lua), written by the drain from the ticket events: what
  * a rebuild of a Redis that lost its data needs to put each line back in its order. A ticket only
  * moves from WAITING to one later state, never back.

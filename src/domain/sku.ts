@@ -78,8 +78,6 @@ export const PARTY_ID_PATTERN = '^[A-Za-z0-9._:@-]{1,128}$';
 export const LOCATION_PATTERN = SKU_PATTERN;
 export const MAX_TOTAL = 1_000_000_000;
 export const MAX_LOCATIONS = 50;
-/** The most partitions a PUT may name to split a SKU's units over (`buckets`, API.md). */
-export const MAX_BUCKETS = 64;
 /** SKUs one live-event stream may watch. */
 export const MAX_WATCHED_SKUS = 100;
 

@@ -5,7 +5,8 @@
 import { MOVEMENT_TYPES } from '../domain/movements';
 import { DRIFT_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
-import { LOCATION_PATTERN, MAX_BUCKETS, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
+import { MAX_BUCKETS } from '../domain/buckets';
+import { LOCATION_PATTERN, MAX_LOCATIONS, MAX_TOTAL, PARTY_ID_PATTERN, SKU_PATTERN } from '../domain/sku';
 import { RESERVATION_ID_PATTERN } from '../domain/ids';
 import { LINE_LIMITS, TICKET_STATUSES } from '../domain/line';
 import { DELIVERY_STATES, MAX_SECRET_LENGTH, MAX_URL_LENGTH, MIN_SECRET_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks';

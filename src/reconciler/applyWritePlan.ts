@@ -1,6 +1,7 @@
 import type { Database } from '../db/client';
 import type { OnExisting } from '../db/jsonRows';
 import { isUniqueViolation } from '../db/queryFailure';
+import { upsertBucketMoves } from '../db/bucketMoveRepository';
 import { deleteBindingsOf, insertBindings } from '../db/factsRepository';
 import { markLinesRemoved, upsertLineTickets } from '../db/lineTicketRepository';
 import { extendReservations, finishReservations, insertReservationItems, insertReservations } from '../db/reservationRepository';
@@ -25,6 +26,7 @@ export async function applyWritePlan(db: Database, plan: WritePlan, first?: (tx:
     facts.created = await insertNewRows(tx, plan);
     if (plan.bindings.length) await insertBindings(tx, plan.bindings);
     if (plan.unbinds.length) await deleteBindingsOf(tx, plan.unbinds);
+    if (plan.bucketMoves.length) await upsertBucketMoves(tx, plan.bucketMoves);
     if (plan.extensions.length) await extendReservations(tx, plan.extensions);
     if (plan.finishes.length) facts.finished = await finishReservations(tx, plan.finishes);
     if (plan.tickets.length) await upsertLineTickets(tx, plan.tickets);

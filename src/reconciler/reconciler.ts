@@ -5,6 +5,7 @@ import { saveRun } from '../db/reconcileRunRepository';
 import { reconcileInProgress } from '../domain/refusals';
 import type { ReconcileLease } from '../redis/reconcileLease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
+import { BucketMoves } from './bucketMoves';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
@@ -20,16 +21,22 @@ const ON_DEMAND_LEASE_WAIT_MS = 5_000;
 
 /**
  * One reconciler pass: (1) return the units of every expired hold, (2) drain the outbox into
- * Postgres, (3) compare counters and report drift, repairing when asked. Only one pass runs at a
+ * Postgres, (3) finish moves between buckets left half-done, (4) compare counters and report
+ * drift, repairing when asked. Only one pass runs at a
  * time across every instance sharing the Redis (a lease); each finished pass is stored.
  */
 export class Reconciler implements ReconcileRunner {
+  /** Moves units between buckets: they write Postgres in a transaction, so they run where passes run. */
+  readonly bucketMoves: BucketMoves;
+
   constructor(
     private readonly maintenance: StockMaintenance,
     private readonly lease: ReconcileLease,
     private readonly db: Database,
     public observer?: ReconcileObserver,
-  ) {}
+  ) {
+    this.bucketMoves = new BucketMoves(maintenance, db);
+  }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
     const lease = await this.lease.acquire(trigger === 'cron' ? 0 : ON_DEMAND_LEASE_WAIT_MS);
@@ -62,6 +69,8 @@ export class Reconciler implements ReconcileRunner {
       report.eventsWritten = drained.written;
       // Redis has dropped these bindings by now; a rebuild must not bring them back.
       await deleteBindingsBefore(this.db, Date.now() - this.maintenance.idempotencyTtlMs);
+      // From what Postgres now knows: a drain stopped by a new epoch left it behind.
+      if (!drained.epochChanged.length) await this.bucketMoves.finishLeftMoves();
       if (drained.deadLettered) {
         deadLetterWarning = `${drained.deadLettered} outbox entries were refused by Postgres and moved to ${this.maintenance.outbox.deadLettersKey}`;
       }

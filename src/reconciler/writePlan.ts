@@ -1,3 +1,4 @@
+import type { BucketMoveRow } from '../db/bucketMoveRepository';
 import type { NewBindingRow } from '../db/factsRepository';
 import type { LineRemovalRow, LineTicketRow } from '../db/lineTicketRepository';
 import type { NewReservationRow, ReservationExtensionRow, ReservationFinishRow, ReservationItemRow } from '../db/reservationRepository';
@@ -21,6 +22,8 @@ export interface WritePlan {
   finishes: ReservationFinishRow[];
   extensions: ReservationExtensionRow[];
   movements: MovementRow[];
+  /** Moves between buckets: each half as it arrives (src/reconciler/bucketMoves.ts). */
+  bucketMoves: BucketMoveRow[];
   skuSettings: SkuSettingsRow[];
   snapshots: SkuSnapshotRow[];
   /** Every location of each SKU in `snapshots`, at the same epoch and version. */
@@ -48,6 +51,9 @@ const ticketRow = (event: TicketEvent): LineTicketRow => ({
   at: event.at,
 });
 
+/** Who moves units between buckets: the engine itself. */
+const MOVE_ACTOR = 'engine';
+
 const markOf = (snapshot: StockSnapshot) => ({ version: snapshot[5], epoch: snapshot[6] });
 
 const emptyPlan = (): WritePlan => ({
@@ -58,6 +64,7 @@ const emptyPlan = (): WritePlan => ({
   finishes: [],
   extensions: [],
   movements: [],
+  bucketMoves: [],
   skuSettings: [],
   snapshots: [],
   levels: [],
@@ -154,6 +161,19 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
       case 'ADJUST':
         movement(`${eventKey}:0`, event.sku, 'ADJUST', event.delta, at, { reason: event.reason, actor: event.actor, location: event.location });
         break;
+      case 'MOVE': {
+        const out = event.delta < 0;
+        movement(`${eventKey}:0`, event.sku, 'MOVE', event.delta, at, { reason: out ? `moved to ${event.peer}` : `moved from ${event.peer}`, actor: MOVE_ACTOR });
+        plan.bucketMoves.push({
+          id: event.move,
+          from_sku: out ? event.sku : event.peer,
+          to_sku: out ? event.peer : event.sku,
+          qty: Math.abs(event.delta),
+          out_at: out ? at : null,
+          in_at: out ? null : at,
+        });
+        break;
+      }
       case 'JOIN':
       case 'ADMIT':
       case 'LEAVE':

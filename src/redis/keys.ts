@@ -1,5 +1,5 @@
 import { homeOfReservationId } from '../domain/ids';
-import { partitionOf } from './partitions';
+import { partitionOf, partitionOfSku } from './partitions';
 
 /**
  * Every Redis key the engine uses is built here and nowhere else.
@@ -22,7 +22,7 @@ export class RedisKeys {
   }
 
   partitionOfSku(sku: string): number {
-    return partitionOf(sku, this.partitions);
+    return partitionOfSku(sku, this.partitions);
   }
 
   partitionOfUser(userId: string): number {
@@ -185,6 +185,19 @@ export class RedisKeys {
    */
   epoch(partition: number): string {
     return `${this.tag(partition)}:epoch`;
+  }
+
+  /**
+   * Hash move id -> "<source>|<target>|<qty>|<ms>" of the moves between buckets whose source is in
+   * this partition and whose units have not yet been added to the target (lua/bucket_move_out.lua).
+   */
+  bucketMoves(partition: number): string {
+    return `${this.tag(partition)}:bucket-moves`;
+  }
+
+  /** Written in the target bucket's partition when a move's units were added there (lua/bucket_move_in.lua). */
+  bucketMoveIn(targetSku: string, moveId: string): string {
+    return `${this.tag(this.partitionOfSku(targetSku))}:bucket-move-in:${moveId}`;
   }
 
   /** How many partitions the data in Redis is laid out in: every engine sharing it must agree. */

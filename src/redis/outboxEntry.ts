@@ -77,6 +77,20 @@ export interface AdjustEvent extends Base {
 }
 
 /**
+ * Units moved between two buckets of a SKU (src/reconciler/bucketMoves.ts): taken out of the source
+ * (delta < 0) or added to the target (delta > 0), each in its own bucket's partition.
+ */
+export interface MoveEvent extends Base {
+  type: 'MOVE';
+  /** The bucket's internal SKU (src/domain/buckets.ts). */
+  sku: string;
+  delta: number;
+  move: string;
+  /** The other bucket of the move. */
+  peer: string;
+}
+
+/**
  * A waiting-line ticket changed (lua/includes/line.lua, ticketEvent): it joined, was admitted (the
  * entry's RESERVE event before it holds its units, under the ticket's id), or ended. `at` is when.
  */
@@ -95,7 +109,7 @@ export interface TicketEvent extends Base {
   joinedAt: number;
 }
 
-export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | UnbindEvent | TicketEvent;
+export type OutboxEvent = ReserveEvent | FinishEvent | ExtendEvent | SetEvent | AdjustEvent | MoveEvent | UnbindEvent | TicketEvent;
 
 /** One stream entry: its id (for acknowledgement and idempotency), its events, and counters after them. */
 export interface OutboxEntry {

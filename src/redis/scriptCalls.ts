@@ -255,6 +255,35 @@ export function adjustStockCall(context: CallContext, sku: string, delta: number
   };
 }
 
+/** How long the marker of a move's units added to their target lives: far beyond any drain of it. */
+export const BUCKET_MOVE_MARKER_TTL_MS = 7 * 24 * 3600_000;
+
+/** lua/bucket_move_out.lua: takes `qty` units out of a source bucket for the move `id`. */
+export function bucketMoveOutCall(context: CallContext, id: string, source: string, target: string, qty: number): ScriptCall {
+  const { keys, tuning } = context;
+  return {
+    script: 'bucket_move_out',
+    keys: [...stockChangeKeys(keys, source).slice(0, 4), keys.bucketMoves(keys.partitionOfSku(source))],
+    args: [source, target, id, qty, tuning.lazySweepLimit],
+    acknowledged: true,
+  };
+}
+
+/** lua/bucket_move_in.lua: adds the move's units to its target bucket, once. */
+export function bucketMoveInCall({ keys }: CallContext, id: string, source: string, target: string, qty: number): ScriptCall {
+  return {
+    script: 'bucket_move_in',
+    keys: [keys.stock(target), keys.outbox(keys.partitionOfSku(target)), keys.bucketMoveIn(target, id)],
+    args: [target, source, id, qty, BUCKET_MOVE_MARKER_TTL_MS],
+    acknowledged: true,
+  };
+}
+
+/** lua/bucket_move_done.lua: the move's source no longer counts its units as moving out. */
+export function bucketMoveDoneCall({ keys }: CallContext, id: string, source: string): ScriptCall {
+  return { script: 'bucket_move_done', keys: [keys.stock(source), keys.bucketMoves(keys.partitionOfSku(source))], args: [id] };
+}
+
 /** lua/sweep_expired.lua: returns the units of up to `limit` expired holds of one SKU. */
 export function sweepExpiredCall(context: CallContext, sku: string, limit: number): ScriptCall {
   const { keys } = context;

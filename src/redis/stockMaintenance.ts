@@ -4,6 +4,7 @@ import type { LocationLevel } from '../domain/sku';
 import { type LocationTotals, encodeLevels, skuViewOf } from './stockHash';
 import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
+import { BucketMoveScripts } from './bucketMoveScripts';
 import { allPartitions } from './partitions';
 import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
@@ -68,10 +69,13 @@ export interface ReservationRestore {
  */
 export class StockMaintenance {
   readonly outbox: Outbox;
+  /** The steps of moving units between buckets (src/reconciler/bucketMoves.ts runs them). */
+  readonly bucketMoves: BucketMoveScripts;
   private readonly spanning: SpanningReservations;
 
   constructor(private readonly store: RedisStore) {
     this.outbox = new Outbox(store);
+    this.bucketMoves = new BucketMoveScripts(store);
     this.spanning = new SpanningReservations(store);
   }
 

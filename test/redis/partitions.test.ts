@@ -2,9 +2,17 @@
  * Many partitions (REDIS_PARTITIONS=8), on one Redis and on a Redis Cluster. Keys land in
  * their partition's hash tag, everything drains and sweeps partition by partition, an
  * Idempotency-Key in another partition than the holds is claimed then bound, and a partition
- * that lost its data is rebuilt while the others keep serving.
+ * that lost its data is rebuilt while the others keep serving. The partition of a SKU's buckets is
+ * the same in TypeScript and in the scripts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bucketSku } from '../../src/domain/buckets';
+import { LUA_DIR, loadLuaScript } from '../../src/redis/luaSource';
+import { partitionOfSku } from '../../src/redis/partitions';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName, skuIn as skuInOf, userIn as userInOf } from '../support/context';
 import { statusCounts } from '../support/http';
 import { sql } from 'drizzle-orm';
@@ -274,5 +282,28 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       for (const sku of skus) expect(await rawCounters(ctx, sku)).toEqual({ total: 6, available: 4, reserved: 0, sold: 2 });
       expect((await ctx.reconciler.run('api')).drift.filter((item) => skus.includes(item.sku))).toEqual([]);
     });
+  });
+});
+
+describe('the partition of a SKU and of its buckets', () => {
+  it('is the same in TypeScript and in the scripts: bucket i is i partitions after the SKU, wrapping around', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lua-'));
+    symlinkSync(path.join(LUA_DIR, 'includes'), path.join(dir, 'includes'));
+    writeFileSync(
+      path.join(dir, 'probe.lua'),
+      '-- @include "partition"\nlocal out = {}\nfor n = 2, #ARGV do out[#out + 1] = partitionOfSku(ARGV[n], tonumber(ARGV[1])) end\nreturn out\n',
+    );
+    const names = ['x', 'sku-1', 'hot.tv:55', ...Array.from({ length: 70 }, (_, bucket) => bucketSku('hot.tv:55', bucket))];
+    const client = new Redis(inject('redisUrl'));
+    try {
+      for (const count of [1, 3, 8, 16]) {
+        const inLua = await client.eval(loadLuaScript('probe', dir), 0, count, ...names);
+        expect(inLua).toEqual(names.map((name) => partitionOfSku(name, count)));
+      }
+    } finally {
+      client.disconnect();
+    }
+    const home = partitionOfSku('hot.tv:55', 16);
+    expect([1, 2, 15, 16, 17].map((bucket) => partitionOfSku(bucketSku('hot.tv:55', bucket), 16))).toEqual([1, 2, 15, 16, 17].map((bucket) => (home + bucket) % 16));
   });
 });

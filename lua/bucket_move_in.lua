@@ -1,0 +1,36 @@
+#!lua flags=allow-oom
+--[[
+  bucket_move_in: the second step of a move between two buckets (src/reconciler/bucketMoves.ts):
+  adds the units taken out of the source bucket to the target bucket, once per move whoever runs
+  it (the engine that began the move, or the reconciler finishing one it left), and writes a
+  MOVE event. The move's marker says it ran; it lives until long after the event is drained,
+  and Redis losing it loses the units it added too (a rebuild restores what Postgres knows, and
+  Postgres knows the move did not arrive, so it is run again).
+
+  KEYS[1]  target stock hash   KEYS[2]  outbox stream   KEYS[3]  the move's marker
+  ARGV[1]  target bucket sku   ARGV[2]  source bucket sku   ARGV[3]  move id
+  ARGV[4]  qty (positive)      ARGV[5]  how long the marker lives (ms)
+
+  Returns {0} added   {1} added before   {-1} SKU_NOT_FOUND (the target bucket)
+]]
+local stockKey, outboxKey, markerKey = KEYS[1], KEYS[2], KEYS[3]
+local sku, peer, moveId, qty, markerTtlMs = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+
+-- @include "nowMs"
+-- @include "stockSnapshot"
+-- @include "appendEntry"
+
+if redis.call('EXISTS', markerKey) == 1 then
+  return {1}
+end
+if redis.call('EXISTS', stockKey) == 0 then
+  return {-1}
+end
+local now = nowMs()
+redis.call('HINCRBY', stockKey, 'total', qty)
+redis.call('HINCRBY', stockKey, 'available', qty)
+redis.call('HINCRBY', stockKey, 'version', 1)
+redis.call('SET', markerKey, now, 'PX', markerTtlMs)
+local events = {{type = 'MOVE', at = now, sku = sku, delta = qty, move = moveId, peer = peer}}
+appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+return {0}

@@ -1,0 +1,43 @@
+#!lua
+--[[
+  bucket_move_out: the first step of moving units between two buckets of a SKU
+  (src/reconciler/bucketMoves.ts): takes qty available units out of the source bucket, counts
+  them as moving out of it until the move is done (so that a count of the SKU's units over every
+  bucket still sees them), records the move as pending in the source's partition, and writes a
+  MOVE event. Expired holds are swept first.
+
+  KEYS[1]  source stock hash   KEYS[2]  its expiry index   KEYS[3]  its buyers hash
+  KEYS[4]  outbox stream       KEYS[5]  the partition's pending moves (hash id -> move text)
+  ARGV[1]  source bucket sku   ARGV[2]  target bucket sku   ARGV[3]  move id
+  ARGV[4]  qty (positive)      ARGV[5]  lazy sweep limit
+
+  Returns
+    {0, entryId, entryText}   taken out: the outbox entry its MOVE event is in
+    {-1}                      SKU_NOT_FOUND (the source bucket)
+    {-4, available}           INSUFFICIENT_STOCK (the source has fewer units available)
+]]
+local stockKey, expiryKey, buyersKey, outboxKey, pendingKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sku, peer, moveId, qty, sweepLimit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+
+-- @include "nowMs"
+-- @include "sweepExpired"
+-- @include "stockSnapshot"
+-- @include "appendEntry"
+
+if redis.call('EXISTS', stockKey) == 0 then
+  return {-1}
+end
+local now = nowMs()
+while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit) > 0 do end
+local available = tonumber(redis.call('HGET', stockKey, 'available'))
+if available < qty then
+  return {-4, available}
+end
+redis.call('HINCRBY', stockKey, 'total', -qty)
+redis.call('HINCRBY', stockKey, 'available', -qty)
+redis.call('HINCRBY', stockKey, 'movingOut', qty)
+redis.call('HINCRBY', stockKey, 'version', 1)
+redis.call('HSET', pendingKey, moveId, table.concat({sku, peer, qty, now}, '|'))
+local events = {{type = 'MOVE', at = now, sku = sku, delta = -qty, move = moveId, peer = peer}}
+local entryId, text = appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
+return {0, entryId, text}
