@@ -7,6 +7,7 @@ import type { Database } from '../db/client';
 import * as schema from '../db/schema';
 import { DomainError, UnavailableError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
+import type { MoveResult } from '../reconciler/bucketMoves';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcAnswer, RpcClient } from './rpc';
@@ -124,6 +125,11 @@ export class BackgroundThread implements ReconcileRunner {
       if (error instanceof DomainError && error.code === 'RECONCILE_IN_PROGRESS') this.observer?.refused(trigger);
       throw error;
     }
+  }
+
+  /** A move between buckets, run on the background thread; also what the primary runs for its workers. */
+  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
+    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
   }
 
   /**

@@ -187,6 +187,8 @@ class Primary {
           return this.background.query(call.sql, call.params, call.method);
         case 'reconcile':
           return this.background.pass(call.trigger, { repair: call.repair });
+        case 'moveUnits':
+          return this.background.moveUnits(call.source, call.target, call.qty);
         case 'metrics':
           return this.engineMetrics();
       }
@@ -259,7 +261,7 @@ class Primary {
 }
 
 /** The schedule's passes, on the background thread; remembers the one running. */
-class CronPasses implements ReconcileRunner {
+class CronPasses implements Pick<ReconcileRunner, 'run'> {
   background?: BackgroundThread;
   running: Promise<unknown> = Promise.resolve();
 

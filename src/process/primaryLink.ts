@@ -1,5 +1,6 @@
 import type { Database } from '../db/client';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
+import type { MoveResult } from '../reconciler/bucketMoves';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import { proxyDatabase } from './backgroundThread';
 import type { PrimaryMessage, WorkerMessage } from './messages';
@@ -49,6 +50,10 @@ export class PrimaryLink implements ReconcileRunner {
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {
     return (await this.rpc.call<PassResult>({ kind: 'reconcile', trigger, repair: options.repair ?? false })).report;
+  }
+
+  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
+    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
   }
 
   /** A drizzle database whose statements run on the embedded Postgres the primary hosts. */

@@ -10,6 +10,8 @@ import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 export type RpcCall =
   | { id: number; kind: 'query'; sql: string; params: unknown[]; method: 'all' | 'execute' }
   | { id: number; kind: 'reconcile'; trigger: ReconcileTrigger; repair: boolean }
+  /** A move of units between two buckets of a SKU (src/reconciler/bucketMoves.ts): answers its MoveResult. */
+  | { id: number; kind: 'moveUnits'; source: string; target: string; qty: number }
   /** The whole engine's Prometheus text (answered by the primary only). */
   | { id: number; kind: 'metrics' };
 

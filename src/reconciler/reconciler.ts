@@ -5,7 +5,7 @@ import { saveRun } from '../db/reconcileRunRepository';
 import { reconcileInProgress } from '../domain/refusals';
 import type { ReconcileLease } from '../redis/reconcileLease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
-import { BucketMoves } from './bucketMoves';
+import { BucketMoves, type MoveResult } from './bucketMoves';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
@@ -36,6 +36,10 @@ export class Reconciler implements ReconcileRunner {
     public observer?: ReconcileObserver,
   ) {
     this.bucketMoves = new BucketMoves(maintenance, db);
+  }
+
+  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
+    return this.bucketMoves.move(source, target, qty);
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {

@@ -1,8 +1,16 @@
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
+import type { MoveResult } from './bucketMoves';
 
-/** Runs reconciler passes: in this thread (Reconciler) or in the background thread (BackgroundThread). */
+/**
+ * Runs reconciler passes, and moves of units between buckets (they write Postgres in a
+ * transaction, which only the passes' side can: with the embedded Postgres, other threads and
+ * processes send it single statements): in this thread (Reconciler), in the background thread
+ * (BackgroundThread) or in the primary (PrimaryLink).
+ */
 export interface ReconcileRunner {
   run(trigger: ReconcileTrigger, options?: { repair?: boolean }): Promise<ReconcileReport>;
+  /** Moves `qty` units from one bucket of a SKU to another (src/reconciler/bucketMoves.ts). */
+  moveUnits(source: string, target: string, qty: number): Promise<MoveResult>;
   /** Told about every pass run through this runner. */
   observer?: ReconcileObserver;
 }

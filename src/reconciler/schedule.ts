@@ -11,7 +11,7 @@ const OVERLAP_WARNING = 'blocked by overlap prevention';
  * running (a drain catching up after a burst) is skipped quietly by node-cron (`noOverlap`); a pass
  * running on another instance makes the tick a no-op too (its lease answers RECONCILE_IN_PROGRESS).
  */
-export function scheduleReconciler(reconciler: ReconcileRunner, expression: string, log: FastifyBaseLogger): ScheduledTask {
+export function scheduleReconciler(reconciler: Pick<ReconcileRunner, 'run'>, expression: string, log: FastifyBaseLogger): ScheduledTask {
   if (!cron.validate(expression)) throw new Error(`RECONCILE_CRON is not a valid cron expression: "${expression}"`);
   // node-cron's own messages (a missed tick, a failing task) go to the engine's log, not stdout.
   // Its warning per skipped tick is dropped: a pass outlasting the period is expected, not a fault.

@@ -10,7 +10,7 @@ describe('reconciler schedule', () => {
     let mostAtOnce = 0;
     let passes = 0;
     // A pass slower than the schedule's period, like a drain catching up after a burst.
-    const runner: ReconcileRunner = {
+    const runner: Pick<ReconcileRunner, 'run'> = {
       async run(trigger) {
         running += 1;
         mostAtOnce = Math.max(mostAtOnce, running);
