@@ -37,6 +37,8 @@
     {-5}                                       IDEMPOTENCY_KEY_REUSED
     {-15, n}                                   LOCATION_NOT_FOUND (line n names a location the SKU takes no holds in)
     {-17, n}                                   LINE_REQUIRED (line n's SKU has a waiting line: joining it is the way in)
+    {-21, n, buckets}                          WRONG_BUCKET (line n names a bucket of a SKU split into `buckets`
+                                               that is not the user's: src/services/bucketedReserves.ts)
 ]]
 local outboxKey, dueKey = KEYS[1], KEYS[2]
 local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -51,6 +53,7 @@ local skuCount, requestCount = tonumber(ARGV[4]), tonumber(ARGV[5])
 -- @include "reservationRecord"
 -- @include "takeUnits"
 -- @include "saleWindow"
+-- @include "partition"
 
 local now = nowMs()
 local nowText = string.format('%d', now)
@@ -84,9 +87,10 @@ local function skuState(n)
   state.lined = state.exists and redis.call('HEXISTS', stockKey, 'lineHoldTtlMs') == 1
   if state.exists and not state.lined then
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
-    local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
+    local v = redis.call('HMGET', stockKey, 'available', 'reserved', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'locations', 'buckets')
     state.available, state.reserved, state.version = tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or '0')
     state.limit, state.startsAt, state.endsAt = tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
+    state.buckets = tonumber(v[8])
     -- Held units are counted per user only under a limit (see includes/addBuyerUnits.lua).
     state.stockKey = stockKey
     if v[7] then
@@ -137,6 +141,9 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     end
     if state.lined then
       return {-17, n}
+    end
+    if state.buckets and not isHomeBucket(state.sku, userId, state.buckets) then
+      return {-21, n, state.buckets}
     end
     if not saleOpen(state.startsAt, state.endsAt, now) then
       return {-2, n}

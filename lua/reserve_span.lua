@@ -25,6 +25,7 @@
     {-1, n} SKU_NOT_FOUND   {-2, n} SALE_NOT_ACTIVE   {-3, n, heldOrBought, limit} PURCHASE_LIMIT_EXCEEDED
     {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short)
     {-15, n} LOCATION_NOT_FOUND
+    {-21, n, buckets} WRONG_BUCKET (line n names a bucket of a split SKU that is not the user's)
 ]]
 local outboxKey, spanningKey, recordKey = KEYS[1], KEYS[2], KEYS[3]
 local retentionMs, sweepLimit, role = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -41,6 +42,7 @@ local lineCount = (#KEYS - 3) / 3
 -- @include "reservationRecord"
 -- @include "takeUnits"
 -- @include "saleWindow"
+-- @include "partition"
 
 local now = nowMs()
 -- One state per SKU: two lines of a SKU (one naming a location) take from the same counters.
@@ -57,7 +59,10 @@ for n = 1, lineCount do
       return {-17, n}
     end
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
-    local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations')
+    local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations', 'buckets')
+    if v[6] and not isHomeBucket(sku, userId, tonumber(v[6])) then
+      return {-21, n, tonumber(v[6])}
+    end
     local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
     if not saleOpen(startsAt, endsAt, now) then
       return {-2, n}

@@ -15,10 +15,11 @@
            for a SKU without locations
   ARGV[9]  the line's hold ttl (ms), '' for a SKU without a line (tickets still waiting then end
            CLOSED)      ARGV[10] the line's lobby (ms)
-  ARGV[11..19]  the partition's line templates (includes/line.lua, lineTemplates)
-  ARGV[20] number of holds H    ARGV[21] number of buyers B    ARGV[22] number of tickets T
-  ARGV[23] number of the line's users U
-  ARGV[24 ..]  H pairs: hold member "<id>|<units text>|<userId>", expiresAt ms ("+inf" for a
+  ARGV[11] buckets the SKU's units are split into ('' for one: src/domain/buckets.ts)
+  ARGV[12..20]  the partition's line templates (includes/line.lua, lineTemplates)
+  ARGV[21] number of holds H    ARGV[22] number of buyers B    ARGV[23] number of tickets T
+  ARGV[24] number of the line's users U
+  ARGV[25 ..]  H pairs: hold member "<id>|<units text>|<userId>", expiresAt ms ("+inf" for a
                spanning reservation's)
   then   B pairs: userId, units bought (plus held, when the SKU has a per-user limit)
   then   T pairs: ticket id, ticket text, in order of joining, each at its place in the line
@@ -32,8 +33,8 @@
 local stockKey, expiryKey, buyersKey, dueKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local levelsText, lineHoldTtlMs, lineLobbyMs = ARGV[8], ARGV[9], ARGV[10]
-local holdCount, buyerCount, ticketCount, userCount = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
-local holdsAt = 24
+local holdCount, buyerCount, ticketCount, userCount = tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23]), tonumber(ARGV[24])
+local holdsAt = 25
 local buyersAt = holdsAt + 2 * holdCount
 local ticketsAt = buyersAt + 2 * buyerCount
 local usersAt = ticketsAt + 2 * ticketCount
@@ -124,7 +125,7 @@ else
   writeLevels(stockKey, levels, held, dropped, false)
 end
 redis.call('HSET', stockKey, 'version', ARGV[7])
-local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6]}
+local settings = {perUserLimit = ARGV[4], startsAt = ARGV[5], endsAt = ARGV[6], buckets = ARGV[11]}
 for field, value in pairs(settings) do
   if value ~= '' then
     redis.call('HSET', stockKey, field, value)
@@ -134,7 +135,7 @@ if earliest then
   redis.call('ZADD', dueKey, earliest, sku)
 end
 
-local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(11))
+local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(12))
 local waiting = 0
 if ticketCount > 0 or lineHoldTtlMs ~= '' then
   waiting = restoreLine(L)

@@ -16,7 +16,9 @@
            be restored from Postgres rather than created anew)
   ARGV[9]  the line's hold ttl (ms), '' for no line (its waiting tickets then end CLOSED)
   ARGV[10] the line's lobby (ms before startsAt it opens)
-  ARGV[11..19]  the partition's line templates (includes/line.lua)
+  ARGV[11] buckets the SKU's units are split into (src/domain/buckets.ts), '' for one; written on
+           each bucket's hash alike
+  ARGV[12..20]  the partition's line templates (includes/line.lua)
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry
@@ -30,7 +32,7 @@
 local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
-local lineHoldTtlMs, lineLobbyMs = ARGV[9], ARGV[10]
+local lineHoldTtlMs, lineLobbyMs, buckets = ARGV[9], ARGV[10], ARGV[11]
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -145,7 +147,7 @@ if hadLimit ~= hasLimit then
     addBuyerUnits(buyersKey, userId, hasLimit and units or -units)
   end
 end
-local window = {perUserLimit = perUserLimit, startsAt = startsAt, endsAt = endsAt}
+local window = {perUserLimit = perUserLimit, startsAt = startsAt, endsAt = endsAt, buckets = buckets}
 for field, value in pairs(window) do
   if value == '' then
     redis.call('HDEL', stockKey, field)
@@ -154,9 +156,9 @@ for field, value in pairs(window) do
   end
 end
 local events = {{type = 'SET', at = now, sku = sku, delta = 0, actor = actor,
-  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt),
+  perUserLimit = tonumber(perUserLimit), startsAt = tonumber(startsAt), endsAt = tonumber(endsAt), buckets = tonumber(buckets),
   locations = locationDeltas, line = lineHoldTtlMs ~= '' and {holdTtlMs = tonumber(lineHoldTtlMs), lobbyMs = tonumber(lineLobbyMs)} or nil}}
-local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(11))
+local L = lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(12))
 if lineHoldTtlMs == '' then
   if hasLine(stockKey) then
     -- The line is removed: its waiting tickets end CLOSED, LINE_END_LIMIT now and the rest in the

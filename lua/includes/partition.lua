@@ -23,6 +23,13 @@ local function partitionOfSku(name, count)
   return (partitionOf(sku, count) + tonumber(bucket)) % count
 end
 
+-- Whether a bucket ("<sku>~<i>", or the SKU itself for bucket 0) of a SKU split into `buckets` is
+-- the one the user reserves in: src/redis/partitions.ts, homeBucket.
+local function isHomeBucket(name, userId, buckets)
+  local bucket = tonumber(string.match(name, '~(%d+)$') or '0')
+  return partitionOf(userId, 2147483647) % buckets == bucket
+end
+
 -- Whether a SKU's keys are in this script's partition (`where` = {partition, partitions}).
 local function isLocal(sku, where)
   return where.partitions == 1 or partitionOfSku(sku, where.partitions) == where.partition

@@ -22,6 +22,8 @@ export const skus = pgTable('skus', {
   lineHoldTtlMs: integer('line_hold_ttl_ms'),
   /** How long before startsAt the line opens (ms); null while the SKU has no line. */
   lineLobbyMs: integer('line_lobby_ms'),
+  /** Buckets the SKU's units are split into (src/domain/buckets.ts): on every bucket's row alike. */
+  buckets: integer('buckets').notNull().default(1),
   /** Redis's per-SKU change counter at the last applied snapshot; older snapshots never win. */
   version: bigint('version', { mode: 'number' }).notNull().default(0),
   /** The partition's shard epoch that version counts in (src/domain/changeMark.ts): a newer epoch wins whatever its version. */

@@ -115,6 +115,7 @@ export async function upsertSku(db: Database, view: SkuView, mark: ChangeMark): 
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
     lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
     lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
+    buckets: view.buckets,
   };
   const row = { sku: view.sku, total: view.total, available: view.available, reserved: view.reserved, sold: view.sold, ...settings, version, epoch };
   // Two statements, each kept by the mark from overwriting newer rows: no transaction needed,
@@ -223,6 +224,7 @@ export interface SkuSettingsRow extends ChangeMark {
   /** The waiting line's settings (ms); null for a SKU without a line. */
   line_hold_ttl_ms: number | null;
   line_lobby_ms: number | null;
+  buckets: number;
   total: number;
   available: number;
   reserved: number;
@@ -240,14 +242,14 @@ export interface SkuSnapshotRow extends ChangeMark {
 /** The drain's SET events: creates missing rows, updates settings (the line's too) unless a newer epoch and version is there. */
 export async function applySkuSettings(tx: StatementRunner, rows: SkuSettingsRow[]): Promise<void> {
   await tx.execute(sql`
-    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, version, epoch)
+    insert into skus (sku, total, available, reserved, sold, per_user_limit, starts_at, ends_at, line_hold_ttl_ms, line_lobby_ms, buckets, version, epoch)
     select sku, total, available, reserved, sold, per_user_limit, ${fromEpochMs(sql`starts_at`)}, ${fromEpochMs(sql`ends_at`)},
-      line_hold_ttl_ms, line_lobby_ms, version, epoch
+      line_hold_ttl_ms, line_lobby_ms, buckets, version, epoch
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, total int, available int, reserved int, sold int,
-      per_user_limit int, starts_at bigint, ends_at bigint, line_hold_ttl_ms int, line_lobby_ms int, version bigint, epoch bigint)
+      per_user_limit int, starts_at bigint, ends_at bigint, line_hold_ttl_ms int, line_lobby_ms int, buckets int, version bigint, epoch bigint)
     on conflict (sku) do update set
       per_user_limit = excluded.per_user_limit, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-      line_hold_ttl_ms = excluded.line_hold_ttl_ms, line_lobby_ms = excluded.line_lobby_ms, updated_at = now()
+      line_hold_ttl_ms = excluded.line_hold_ttl_ms, line_lobby_ms = excluded.line_lobby_ms, buckets = excluded.buckets, updated_at = now()
     where (skus.epoch, skus.version) <= (excluded.epoch, excluded.version)`);
 }
 

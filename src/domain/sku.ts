@@ -47,6 +47,8 @@ export interface SkuView {
   locations: LocationLevel[];
   /** The SKU's waiting line, or null when it has none. */
   line: LineView | null;
+  /** Buckets its units are split into (1: the SKU lives in one partition). */
+  buckets: number;
 }
 
 /** A location's total as a PUT sets it. */
@@ -65,6 +67,8 @@ export interface SkuSettings {
   endsAt: string | null;
   /** A waiting line in front of the SKU; null (or left out) for none. */
   line?: LineSettings | null;
+  /** Buckets its units are split into (src/domain/buckets.ts); 1 (or left out): none. */
+  buckets?: number;
 }
 
 /**

@@ -12,12 +12,11 @@ export interface SkuPatch {
   startsAt?: string | null;
   endsAt?: string | null;
   line?: Partial<LineSettings> | null;
-  /** Only 1 is accepted (normalizeSkuSettings). */
   buckets?: number;
 }
 
 /** The settings as a PUT body names them (checked by normalizeSkuSettings, as a PUT's are). */
-export type SkuSettingsInput = Required<Pick<SkuPatch, 'perUserLimit' | 'startsAt' | 'endsAt' | 'line'>> & Pick<SkuPatch, 'total' | 'locations'>;
+export type SkuSettingsInput = Required<Pick<SkuPatch, 'perUserLimit' | 'startsAt' | 'endsAt' | 'line'>> & Pick<SkuPatch, 'total' | 'locations' | 'buckets'>;
 
 /** The stock of a SKU as a PUT would name it again: its active locations with their totals. */
 function currentStock(view: SkuView): Pick<SkuPatch, 'total' | 'locations'> {
@@ -48,5 +47,7 @@ export function mergeSkuPatch(view: SkuView, patch: SkuPatch): SkuSettingsInput 
   const namesStock = patch.total !== undefined || patch.locations !== undefined;
   // A line patch merges into the line (null removes it).
   const patchedLine = patch.line === undefined ? line : patch.line && { ...line, ...patch.line };
-  return { perUserLimit, startsAt, endsAt, ...(namesStock ? {} : currentStock(view)), ...patch, line: patchedLine };
+  // A split SKU stays split: buckets left out keep their number, as the other settings do.
+  const buckets = view.buckets > 1 ? { buckets: view.buckets } : {};
+  return { perUserLimit, startsAt, endsAt, ...buckets, ...(namesStock ? {} : currentStock(view)), ...patch, line: patchedLine };
 }

@@ -108,6 +108,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       })),
       buyerUnits: [...buyers],
       line: row.lineHoldTtlMs === null ? null : { holdTtlMs: row.lineHoldTtlMs, lobbyMs: row.lineLobbyMs ?? 0 },
+      buckets: row.buckets,
       tickets: line.tickets,
       lineUsers: line.users,
       lineGaps: line.gaps,

@@ -145,6 +145,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
           ends_at: event.endsAt ?? null,
           line_hold_ttl_ms: event.line?.holdTtlMs ?? null,
           line_lobby_ms: event.line?.lobbyMs ?? null,
+          buckets: event.buckets ?? 1,
           total,
           available,
           reserved,

@@ -64,6 +64,8 @@ export interface SetEvent extends Base {
   locations?: [string, number][];
   /** The SKU's waiting line as set; absent when it has none. */
   line?: { holdTtlMs: number; lobbyMs: number };
+  /** Buckets its units are split into, on each bucket; absent for one. */
+  buckets?: number;
 }
 
 export interface AdjustEvent extends Base {

@@ -37,6 +37,8 @@ export enum ReplyCode {
   SoldOut = -18,
   TicketNotFound = -19,
   LineNotFound = -20,
+  /** A reserve's line named a bucket of a split SKU that is not its user's (src/services/bucketedReserves.ts). */
+  WrongBucket = -21,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */

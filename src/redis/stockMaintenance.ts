@@ -44,6 +44,8 @@ export interface SkuRestore {
   buyerUnits: [string, number][];
   /** The waiting line's settings; null for a SKU without a line. */
   line: { holdTtlMs: number; lobbyMs: number } | null;
+  /** Buckets the SKU's units are split into (1: none). */
+  buckets: number;
   /** [id, ticket text] of each of the SKU's tickets, in order of joining, at its place (src/reconciler/lineRestore.ts). */
   tickets: [string, string][];
   /** [userId, ticket id] of the users held to a ticket of the line (one ticket per user). */

@@ -8,7 +8,7 @@ const window = { startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00
 const level = (location: string, total: number, active = true) => ({ location, active, total, available: total, reserved: 0, sold: 0 });
 
 describe('mergeSkuPatch: the PUT body a PATCH stands for', () => {
-  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)], line: null };
+  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)], line: null, buckets: 1 };
   const located: SkuView = { ...plain, locations: [level('berlin', 6), level('paris', 4), level('rome', 0, false)] };
 
   it('keeps every field the patch does not name', () => {

@@ -7,4 +7,5 @@ CREATE TABLE "bucket_moves" (
 	"in_at" timestamp with time zone
 );
 --> statement-breakpoint
+ALTER TABLE "skus" ADD COLUMN "buckets" integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 CREATE INDEX "bucket_moves_unfinished_idx" ON "bucket_moves" USING btree ("out_at") WHERE "bucket_moves"."in_at" is null;
