@@ -33,7 +33,9 @@
     {-1, n}                                    SKU_NOT_FOUND (line n)
     {-2, n}                                    SALE_NOT_ACTIVE (line n)
     {-3, n, heldOrBought, limit}               PURCHASE_LIMIT_EXCEEDED (line n)
-    {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK
+    {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK; a line of a split SKU's bucket
+                                               answers {available, buckets} (the engine then learns it
+                                               is split: src/services/bucketRefills.ts)
     {-5}                                       IDEMPOTENCY_KEY_REUSED
     {-15, n}                                   LOCATION_NOT_FOUND (line n names a location the SKU takes no holds in)
     {-17, n}                                   LINE_REQUIRED (line n's SKU has a waiting line: joining it is the way in)
@@ -188,7 +190,8 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     end
     local refusal = {-4}
     for n = 1, lineCount do
-      refusal[n + 1] = availableFor(states[n], locations[n])
+      local available = availableFor(states[n], locations[n])
+      refusal[n + 1] = states[n].buckets and {available, states[n].buckets} or available
     end
     return refusal
   end

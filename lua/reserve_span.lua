@@ -23,7 +23,8 @@
     {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (possibly 0 units of a line;
         a units text, includes/holdUnits.lua, where the SKU has locations)
     {-1, n} SKU_NOT_FOUND   {-2, n} SALE_NOT_ACTIVE   {-3, n, heldOrBought, limit} PURCHASE_LIMIT_EXCEEDED
-    {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short)
+    {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short); a
+        line of a split SKU's bucket answers {available, buckets}
     {-15, n} LOCATION_NOT_FOUND
     {-21, n, buckets} WRONG_BUCKET (line n names a bucket of a split SKU that is not the user's)
 ]]
@@ -60,15 +61,16 @@ for n = 1, lineCount do
     end
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
     local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations', 'buckets')
-    if v[6] and not isHomeBucket(sku, userId, tonumber(v[6])) then
-      return {-21, n, tonumber(v[6])}
+    local buckets = tonumber(v[6])
+    if buckets and not isHomeBucket(sku, userId, buckets) then
+      return {-21, n, buckets}
     end
     local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
     if not saleOpen(startsAt, endsAt, now) then
       return {-2, n}
     end
     state = {sku = sku, available = tonumber(v[1]), limit = tonumber(v[2]), stockKey = stockKey, expiryKey = expiryKey,
-      buyersKey = buyersKey, requested = 0, held = 0, parts = {}}
+      buyersKey = buyersKey, requested = 0, held = 0, parts = {}, buckets = buckets}
     readActiveLocations(state, v[5])
     if state.locations then
       state.heldByLocation = newAllocationSum()
@@ -101,7 +103,8 @@ if shortfall and not allowPartial then
   end
   local refusal = {-4}
   for n, line in ipairs(lines) do
-    refusal[n + 1] = availableFor(line.state, line.location)
+    local available = availableFor(line.state, line.location)
+    refusal[n + 1] = line.state.buckets and {available, line.state.buckets} or available
   end
   return refusal
 end

@@ -13,7 +13,8 @@
     {}  the SKU does not exist
     {available, version, perUserLimit, startsAt, endsAt, lined, located, earliestExpiry, unsold,
         lobbyMs, epoch}, every field a string, "" where the SKU has none (lined / located: "1" when it has
-        a waiting line / stock locations; earliestExpiry: the first hold's expiry, "" when nothing
+        a waiting line / stock locations or is split into buckets, src/domain/buckets.ts, whose
+        refusal one bucket cannot tell; earliestExpiry: the first hold's expiry, "" when nothing
         is held; unsold: total - sold, what a join is refused SOLD_OUT against; lobbyMs: how long
         before startsAt the line's lobby opens; epoch: the one the version counts in, as a rebuild
         may count a version again)
@@ -24,13 +25,13 @@
 local reply = {tostring(nowMs())}
 for n = 1, #KEYS / 2 do
   local stockKey, expiryKey = KEYS[2 * n - 1], KEYS[2 * n]
-  local v = redis.call('HMGET', stockKey, 'available', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'lineHoldTtlMs', 'locations', 'total', 'sold', 'lineLobbyMs', 'epoch')
+  local v = redis.call('HMGET', stockKey, 'available', 'version', 'perUserLimit', 'startsAt', 'endsAt', 'lineHoldTtlMs', 'locations', 'total', 'sold', 'lineLobbyMs', 'epoch', 'buckets')
   if not v[1] then
     reply[n + 1] = {}
   else
     local first = redis.call('ZRANGE', expiryKey, 0, 0, 'WITHSCORES')
     local unsold = tostring(tonumber(v[8] or 0) - tonumber(v[9] or 0))
-    reply[n + 1] = {v[1], v[2] or '0', v[3] or '', v[4] or '', v[5] or '', v[6] and '1' or '', v[7] and '1' or '', first[2] or '', unsold, v[10] or '', tostring(epochOf(stockKey, v[11]))}
+    reply[n + 1] = {v[1], v[2] or '0', v[3] or '', v[4] or '', v[5] or '', v[6] and '1' or '', (v[7] or v[12]) and '1' or '', first[2] or '', unsold, v[10] or '', tostring(epochOf(stockKey, v[11]))}
   end
 end
 return reply

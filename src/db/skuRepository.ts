@@ -1,4 +1,5 @@
 import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { BUCKET_SEPARATOR } from '../domain/buckets';
 import type { ChangeMark } from '../domain/changeMark';
 import type { LocationLevel, SkuView } from '../domain/sku';
 import { type Database, type StatementRunner, queryRows } from './client';
@@ -115,7 +116,7 @@ export async function upsertSku(db: Database, view: SkuView, mark: ChangeMark): 
     endsAt: view.endsAt ? new Date(view.endsAt) : null,
     lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
     lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
-    buckets: view.buckets,
+    buckets: view.buckets ?? 1,
   };
   const row = { sku: view.sku, total: view.total, available: view.available, reserved: view.reserved, sold: view.sold, ...settings, version, epoch };
   // Two statements, each kept by the mark from overwriting newer rows: no transaction needed,
@@ -193,24 +194,27 @@ export async function listMovements(db: Database, sku: string, limit: number) {
     .limit(limit);
 }
 
+/** A SKU's own row, not one of its buckets' (src/domain/buckets.ts): what public lists show. */
+const ownRow = sql`strpos(${skus.sku}, ${BUCKET_SEPARATOR}) = 0`;
+
 /**
- * A page of the SKU names Postgres knows, in name order after `after`, those containing
- * `contains` (case-insensitive) when given.
+ * A page of the SKU names Postgres knows (their own, not their buckets'), in name order after
+ * `after`, those containing `contains` (case-insensitive) when given.
  */
 export async function pageSkuNames(db: Database, options: { after: string; limit: number; contains?: string }): Promise<string[]> {
   const pattern = options.contains === undefined ? undefined : `%${options.contains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const rows = await db
     .select({ sku: skus.sku })
     .from(skus)
-    .where(pattern === undefined ? gt(skus.sku, options.after) : sql`${skus.sku} > ${options.after} and ${skus.sku} ilike ${pattern}`)
+    .where(pattern === undefined ? sql`${skus.sku} > ${options.after} and ${ownRow}` : sql`${skus.sku} > ${options.after} and ${skus.sku} ilike ${pattern} and ${ownRow}`)
     .orderBy(asc(skus.sku))
     .limit(options.limit);
   return rows.map((row) => row.sku);
 }
 
-/** SKU names Postgres knows, in name order. */
+/** SKU names Postgres knows (their own, not their buckets'), in name order. */
 export async function listSkuNames(db: Database, limit: number): Promise<string[]> {
-  const rows = await db.select({ sku: skus.sku }).from(skus).orderBy(skus.sku).limit(limit);
+  const rows = await db.select({ sku: skus.sku }).from(skus).where(ownRow).orderBy(skus.sku).limit(limit);
   return rows.map((row) => row.sku);
 }
 

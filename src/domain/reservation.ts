@@ -1,5 +1,6 @@
 /** Reservation types and the pure rules around them (no I/O). */
 import { DomainError } from './errors';
+import { parseBucketSku } from './buckets';
 
 export const RESERVATION_STATUSES = ['PENDING', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
@@ -85,7 +86,8 @@ export function mergeLinesWithinMaxQty(lines: RequestedLine[]): RequestedLine[] 
 export function toLine(sku: string, qty: number, reserved: number, allocations: Allocation[] | null): ReservationLine {
   const backordered = qty - reserved;
   return {
-    sku,
+    // A bucket's line reads as the SKU's own (src/domain/buckets.ts).
+    sku: parseBucketSku(sku).sku,
     qty,
     reserved,
     backordered,

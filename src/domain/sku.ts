@@ -47,8 +47,8 @@ export interface SkuView {
   locations: LocationLevel[];
   /** The SKU's waiting line, or null when it has none. */
   line: LineView | null;
-  /** Buckets its units are split into (1: the SKU lives in one partition). */
-  buckets: number;
+  /** Buckets its units are split into (src/domain/buckets.ts); absent for a SKU in one partition. */
+  buckets?: number;
 }
 
 /** A location's total as a PUT sets it. */
@@ -97,16 +97,14 @@ export function normalizeSkuSettings(input: {
   line?: { holdTtlSeconds?: number | null; lobbySeconds?: number } | null;
   buckets?: number;
 }): SkuSettings {
-  if ((input.buckets ?? 1) > 1) {
-    throw invalid('Splitting a SKU over several partitions ("buckets" above 1) is not available in this version: a SKU lives in one partition.', { buckets: input.buckets });
-  }
   const startsAt = input.startsAt ? new Date(input.startsAt).toISOString() : null;
   const endsAt = input.endsAt ? new Date(input.endsAt).toISOString() : null;
   if (startsAt && endsAt && endsAt <= startsAt) {
     throw invalid('endsAt must be later than startsAt.', { startsAt: input.startsAt, endsAt: input.endsAt });
   }
   const line = input.line ? { holdTtlSeconds: input.line.holdTtlSeconds ?? null, lobbySeconds: input.line.lobbySeconds ?? 0 } : null;
-  const settings = { perUserLimit: input.perUserLimit ?? null, startsAt, endsAt, line };
+  const buckets = input.buckets ?? 1;
+  const settings = { perUserLimit: input.perUserLimit ?? null, startsAt, endsAt, line, ...(buckets > 1 ? { buckets } : {}) };
   if ((input.total === undefined) === (input.locations === undefined)) {
     throw invalid('Give either total or locations, not both.', { total: input.total, locations: input.locations });
   }

@@ -48,6 +48,6 @@ export function mergeSkuPatch(view: SkuView, patch: SkuPatch): SkuSettingsInput 
   // A line patch merges into the line (null removes it).
   const patchedLine = patch.line === undefined ? line : patch.line && { ...line, ...patch.line };
   // A split SKU stays split: buckets left out keep their number, as the other settings do.
-  const buckets = view.buckets > 1 ? { buckets: view.buckets } : {};
+  const buckets = view.buckets ? { buckets: view.buckets } : {};
   return { perUserLimit, startsAt, endsAt, ...buckets, ...(namesStock ? {} : currentStock(view)), ...patch, line: patchedLine };
 }

@@ -60,6 +60,7 @@ export const skuView = {
     perUserLimit: { type: ['integer', 'null'] },
     startsAt: nullableIsoTime,
     endsAt: nullableIsoTime,
+    buckets: { type: 'integer', description: 'Buckets the units are split over (absent: one); the counters are their sums' },
     line: {
       type: ['object', 'null'],
       description: 'The SKU\'s waiting line (null: none): tickets waiting, tickets admitted so far, and its settings',
@@ -243,7 +244,8 @@ const skuSettingFields = {
     type: 'integer',
     minimum: 1,
     maximum: MAX_BUCKETS,
-    description: 'Partitions the units are split over. Only 1, the default, is available in this version: a larger value answers 400 VALIDATION_FAILED',
+    description:
+      'Buckets the units are split over, each in its own partition (on a cluster, its own shard), so that the SKU\'s reserves run on that many Redis cores. A reserve takes units from its user\'s bucket, which is refilled from the others when short; INSUFFICIENT_STOCK only when no bucket could hold the line. Buckets only grow; with a per-user limit they change only while nothing is held or sold. A split SKU takes no locations and no waiting line.',
   },
   line: {
     type: ['object', 'null'],

@@ -125,7 +125,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   }
 
   const dataWatch = new RedisDataWatch(maintenance, db);
-  const reservations = new Reservations(engine, db);
+  const reservations = new Reservations(engine, db, reconciler);
   const runtime: Runtime = {
     redis,
     engine,

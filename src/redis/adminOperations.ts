@@ -44,7 +44,7 @@ export class AdminOperations {
     // The line's counts move with admissions the script may have made: read as they now stand.
     const line = settings.line ? ((await this.reads.getSku(sku))?.line ?? null) : null;
     const entry = parseEntry(entryId, entryText, partition);
-    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line, buckets: settings.buckets ?? 1 }, mark: { epoch, version }, entry };
+    return { created: code === 1, view: { sku, ...counters, perUserLimit, startsAt, endsAt, locations, line, ...((settings.buckets ?? 1) > 1 ? { buckets: settings.buckets } : {}) }, mark: { epoch, version }, entry };
   }
 
   /** Adds (or removes) units; `location` names one of a SKU's active locations (required when it has several). */

@@ -1,10 +1,12 @@
 import { DomainError } from '../domain/errors';
+import { parseBucketSku } from '../domain/buckets';
 import { newReservationId } from '../domain/ids';
 import { type RequestedLine, type Reservation, toLine } from '../domain/reservation';
 import { lineRequired } from '../domain/refusals';
 import { decodeHoldUnits } from './holdUnits';
 import { bindingFingerprint } from './idempotencyBinding';
 import { IN_DOUBT } from './inDoubt';
+import { BucketRoutes, WrongBucketError } from './bucketRoutes';
 import { allPartitions } from './partitions';
 import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
@@ -47,6 +49,9 @@ const soldOutQuestion = (request: ReserveCommand): SoldOutQuestion => ({ userId:
 /** lua/abandon.lua's reply for a reservation a retry was answered with. */
 const ABANDON_KEPT_REPLAYED = 2;
 
+/** How many times a reserve is routed to a split SKU's bucket before it gives up (a count changing under it each time). */
+const MAX_ROUTINGS = 4;
+
 /** Reserve requests folded into one script call at most (bounds one script run's time). */
 const MAX_RESERVE_BATCH = 128;
 
@@ -82,6 +87,8 @@ export class ReserveOperations {
    * before its next reserve, so a shard that is down holds back its own partitions only.
    */
   private readonly unconfirmed: UnconfirmedReserves<QueuedReserve>[];
+  /** The bucket of each split SKU a user's reserves go to (bucketRoutes.ts). */
+  readonly bucketRoutes = new BucketRoutes();
   observer?: EngineObserver;
 
   constructor(
@@ -119,6 +126,20 @@ export class ReserveOperations {
    * unless a retry with its key was answered with it.
    */
   async reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
+    // A split SKU's line goes to its user's bucket; a script that knows better says so, once per
+    // count it learnt (a SKU's buckets only grow).
+    for (let attempt = 1; ; attempt++) {
+      const lines = this.bucketRoutes.route(request.lines, request.userId);
+      try {
+        return await this.reserveRouted(lines === request.lines ? request : { ...request, lines: lines as RequestedLine[] }, abandoned);
+      } catch (error) {
+        if (!(error instanceof WrongBucketError) || attempt === MAX_ROUTINGS) throw error;
+        this.bucketRoutes.learn(error.sku, error.buckets);
+      }
+    }
+  }
+
+  private async reserveRouted(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     const { keys } = this.store;
     const home = keys.partitionOfSku(request.lines[0].sku);
     this.store.assertServing(home);
@@ -208,6 +229,8 @@ export class ReserveOperations {
         throw refusal(code, command.lines[(reply[1] as number) - 1]);
       case ReplyCode.LineRequired:
         throw lineRequired(command.lines[(reply[1] as number) - 1].sku);
+      case ReplyCode.WrongBucket:
+        throw new WrongBucketError(parseBucketSku(command.lines[(reply[1] as number) - 1].sku).sku, reply[2] as number);
       case ReplyCode.PurchaseLimitExceeded: {
         const line = command.lines[(reply[1] as number) - 1];
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
@@ -216,7 +239,7 @@ export class ReserveOperations {
         this.soldOut.learn(soldOutQuestion(command), basis);
         throw refusal(code, {
           items: command.lines
-            .map((line, n) => ({ sku: line.sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: Math.max(0, reply[1 + n] as number) }))
+            .map((line, n) => ({ sku: parseBucketSku(line.sku).sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: this.shortOf(line, reply[1 + n]) }))
             .filter((line) => line.available < line.requested),
         });
       default:
@@ -281,6 +304,13 @@ export class ReserveOperations {
     this.forgetSkusOf(command);
     if (code === ReplyCode.ReservationNotFound) return 'not_applied';
     return code === ReplyCode.Ok ? 'released' : code === ABANDON_KEPT_REPLAYED ? 'replayed' : 'committed';
+  }
+
+  /** A line's available units in a refusal: a bucket of a split SKU also tells how many buckets it has (learnt here). */
+  private shortOf(line: RequestedLine, available: unknown): number {
+    if (!Array.isArray(available)) return Math.max(0, available as number);
+    this.bucketRoutes.learn(parseBucketSku(line.sku).sku, available[1] as number);
+    return Math.max(0, available[0] as number);
   }
 
   private forgetSkusOf(command: QueuedReserve): void {

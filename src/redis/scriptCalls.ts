@@ -280,6 +280,14 @@ export function bucketMoveInCall({ keys }: CallContext, id: string, source: stri
   };
 }
 
+/** Expired holds a bucket count adds up at most. */
+const BUCKET_COUNT_EXPIRED_LIMIT = 1000;
+
+/** lua/bucket_count.lua: one bucket's units as a refill sees them. */
+export function bucketCountCall({ keys }: CallContext, bucket: string): ScriptCall {
+  return { script: 'bucket_count', keys: [keys.stock(bucket), keys.expiry(bucket)], args: [BUCKET_COUNT_EXPIRED_LIMIT] };
+}
+
 /** lua/bucket_move_done.lua: the move's source no longer counts its units as moving out. */
 export function bucketMoveDoneCall({ keys }: CallContext, id: string, source: string): ScriptCall {
   return { script: 'bucket_move_done', keys: [keys.stock(source), keys.bucketMoves(keys.partitionOfSku(source))], args: [id] };

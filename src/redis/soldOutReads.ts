@@ -17,8 +17,8 @@ export type CheckedState = [] | [string, string, string, string, string, string,
 
 /**
  * What a read sent at `sentAt` (boardNow) that found a SKU in `state` at `redisNow` (Redis time)
- * allows, or null when the SKU may not be answered from here: it is gone or located (those go to
- * Redis), or the sale is not open. The bound counts from the sending: the read ran at Redis after it.
+ * allows, or null when the SKU may not be answered from here: it is gone, located or split into
+ * buckets (those go to Redis), or the sale is not open. The bound counts from the sending: the read ran at Redis after it.
  *
  * A SKU without a line posts its available units, while no hold's time ran out (the next reserve
  * sweeps it). A lined SKU posts its unsold units (total - sold), what its joins are refused

@@ -168,7 +168,7 @@ export class SpanningReservations {
       requestLineOf.forEach((n, k) => (available[n] = reply[1 + k] as number));
       return [code, ...available];
     }
-    const lineRefusals: number[] = [ReplyCode.SkuNotFound, ReplyCode.SaleNotActive, ReplyCode.PurchaseLimitExceeded, ReplyCode.LocationNotFound, ReplyCode.LineRequired];
+    const lineRefusals: number[] = [ReplyCode.SkuNotFound, ReplyCode.SaleNotActive, ReplyCode.PurchaseLimitExceeded, ReplyCode.LocationNotFound, ReplyCode.LineRequired, ReplyCode.WrongBucket];
     if (lineRefusals.includes(code)) {
       return [code, requestLineOf[(reply[1] as number) - 1] + 1, ...reply.slice(2)];
     }

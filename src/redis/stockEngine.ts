@@ -119,6 +119,16 @@ export class StockEngine {
     return this.reads.getSkuVersions(skus);
   }
 
+  /** Each bucket of a split SKU as a refill counts it (src/services/bucketRefills.ts). */
+  bucketCounts(names: readonly string[]): ReturnType<StockReads['bucketCounts']> {
+    return this.reads.bucketCounts(names);
+  }
+
+  /** Buckets a SKU is known to be split into (1: not known split): src/redis/bucketRoutes.ts. */
+  bucketsOf(sku: string): number {
+    return this.reserves.bucketRoutes.bucketsOf(sku);
+  }
+
   /** The refusal of a join of a line seen sold out for good, told without a round trip; undefined when Redis must be asked. */
   knownJoinRefusal(sku: string, userId: string, qty: number): DomainError | undefined {
     return this.lines.knownRefusal(sku, userId, qty);

@@ -68,7 +68,7 @@ export function skuViewOf(sku: string, hash: Record<string, string>): SkuView | 
     endsAt: time(hash.endsAt),
     locations: locationLevelsOf(hash),
     line: lineViewOf(hash),
-    buckets: hash.buckets === undefined ? 1 : Number(hash.buckets),
+    ...(hash.buckets === undefined ? {} : { buckets: Number(hash.buckets) }),
   };
 }
 

@@ -1,6 +1,18 @@
+import { bucketSkus } from '../domain/buckets';
 import type { SkuView } from '../domain/sku';
 import type { RedisStore } from './redisStore';
-import { skuViewOf } from './stockHash';
+import { bucketCountCall } from './scriptCalls';
+import { defaultLevel, skuViewOf } from './stockHash';
+
+/** One bucket of a split SKU as a refill counts it (lua/bucket_count.lua). */
+export interface BucketCount {
+  available: number;
+  /** Units on their way out of it to another bucket. */
+  movingOut: number;
+  version: number;
+  /** Units of holds whose time ran out, not yet swept back. */
+  expired: number;
+}
 
 /** Reading SKUs: whole views, the change counters live events poll, and Redis's clock. */
 export class StockReads {
@@ -27,7 +39,41 @@ export class StockReads {
       return view && { view, version: Number(hash.version ?? 0) };
     });
     for (const [n, state] of states.entries()) if (!state) await this.store.confirmNotFound(keys.partitionOfSku(skus[n]));
-    return states;
+    const split = states.filter((state) => state && state.view.buckets) as { view: SkuView; version: number }[];
+    return split.length ? this.withBuckets(states, split) : states;
+  }
+
+  /**
+   * The views of split SKUs (src/domain/buckets.ts) as one SKU: every bucket's counters summed,
+   * and their change counters (any bucket's change moves the sum on). Units on their way from one
+   * bucket to another (for milliseconds) are in neither.
+   */
+  private async withBuckets<T extends { view: SkuView; version: number } | null>(states: T[], split: { view: SkuView; version: number }[]): Promise<T[]> {
+    const { keys } = this.store;
+    const others = split.flatMap(({ view }) => bucketSkus(view.sku, view.buckets!).slice(1));
+    for (const name of others) this.store.assertServing(keys.partitionOfSku(name));
+    const hashes = await this.store.readWholeHashes(others.map((name) => keys.stock(name)));
+    let next = 0;
+    const summed = new Map(
+      split.map((state) => {
+        const sums = { total: state.view.total, available: state.view.available, reserved: state.view.reserved, sold: state.view.sold };
+        let version = state.version;
+        for (let bucket = 1; bucket < state.view.buckets!; bucket++) {
+          const hash = hashes[next++];
+          for (const field of ['total', 'available', 'reserved', 'sold'] as const) sums[field] += Number(hash[field] ?? 0);
+          version += Number(hash.version ?? 0);
+        }
+        return [state, { view: { ...state.view, ...sums, locations: [defaultLevel(sums)] }, version }];
+      }),
+    );
+    return states.map((state) => (state && summed.get(state)) ?? state) as T[];
+  }
+
+  /** Each bucket of a split SKU as a refill counts it; null for a bucket that does not exist. */
+  async bucketCounts(names: readonly string[]): Promise<(BucketCount | null)[]> {
+    for (const name of names) this.store.assertServing(this.store.keys.partitionOfSku(name));
+    const replies = await Promise.all(names.map((name) => this.store.run<number[]>(bucketCountCall(this.store, name))));
+    return replies.map((reply) => (reply.length ? { available: reply[0], movingOut: reply[1], version: reply[2], expired: reply[3] } : null));
   }
 
   /**
@@ -37,8 +83,14 @@ export class StockReads {
   async getSkuVersions(skus: readonly string[]): Promise<(number | null)[]> {
     const { keys } = this.store;
     for (const sku of skus) this.store.assertServing(keys.partitionOfSku(sku));
-    const replies = await this.store.pipelined(skus.map((sku) => keys.stock(sku)), (pipeline, key) => pipeline.hget(key, 'version'));
-    return replies.map((reply) => (reply === null ? null : Number(reply)));
+    const replies = (await this.store.pipelined(skus.map((sku) => keys.stock(sku)), (pipeline, key) => pipeline.hmget(key, 'version', 'buckets'))) as (string | null)[][];
+    const versions = replies.map(([version]) => (version === null ? null : Number(version)));
+    // A split SKU changes with any of its buckets: the sum of their counters (as its views count it).
+    const others = replies.flatMap(([, buckets], n) => (buckets ? bucketSkus(skus[n], Number(buckets)).slice(1).map((name) => ({ n, name })) : []));
+    if (!others.length) return versions;
+    const more = await this.store.pipelined(others.map(({ name }) => keys.stock(name)), (pipeline, key) => pipeline.hget(key, 'version'));
+    others.forEach(({ n }, k) => (versions[n] = (versions[n] ?? 0) + Number(more[k] ?? 0)));
+    return versions;
   }
 
   /** Redis server time in ms: the clock that decides expiry. */

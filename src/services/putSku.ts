@@ -1,7 +1,8 @@
 import type { Database } from '../db/client';
 import { findSkuRow, insertMovements, upsertSku } from '../db/skuRepository';
 import { DomainError } from '../domain/errors';
-import { skuNotFound } from '../domain/refusals';
+import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
+import { bucketSkus } from '../domain/buckets';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
 import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
 import type { StockEngine } from '../redis/stockEngine';
@@ -39,12 +40,30 @@ export function patchSku(services: SkuServices, sku: string, patch: SkuPatch, ac
 }
 
 /**
- * Writes a SKU in Redis with the settings `settingsNow` gives, then its SET movement and its row
- * to Postgres. A SKU
+ * Writes a SKU with the settings `settingsNow` gives: one SKU, or each bucket of a split one
+ * (writeSplitSku below) when it is split or is being split. A SKU Redis lost alone while Postgres
+ * knows it is restored first.
+ */
+async function writeSku(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
+  const { engine, maintenance, db } = services;
+  const known = await findSkuRow(db, sku);
+  const settings = await settingsNow().catch(async (error) => {
+    if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
+    await restoreSkus(maintenance, db, [known]);
+    return settingsNow();
+  });
+  const splitNow = (known?.buckets ?? 1) > 1 || ((await engine.getSku(sku).catch(() => null))?.buckets ?? 1) > 1;
+  if (splitNow || (settings.buckets ?? 1) > 1) return writeSplitSku(services, sku, settings, actor);
+  return writeOne(services, sku, actor, async () => settings);
+}
+
+/**
+ * Writes one SKU (or one bucket) in Redis with the settings `settingsNow` gives, then its SET
+ * movement and its row to Postgres. A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it.
  */
-async function writeSku(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
+async function writeOne(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
   const { engine, maintenance, db } = services;
   const known = await findSkuRow(db, sku);
   const put = async () => engine.setStock(sku, await settingsNow(), actor, { mayCreate: !known });
@@ -61,5 +80,74 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
     return { created, view };
   } catch (error) {
     return { created, view, postgresDeferred: error };
+  }
+}
+
+/**
+ * A split SKU's write (src/domain/buckets.ts): each bucket is written as a SKU of its own, with the
+ * settings and the bucket count, the buckets other than the SKU's own first (a reserve that learns
+ * the count from bucket 0 finds the others there). A new SKU's total is split evenly; a later
+ * total adds to bucket 0, or takes from the buckets' available units, the fullest first. Buckets
+ * only grow in number, and only while no per-user count is kept (a user's bucket moves with the
+ * count). Each write is absolute: a PUT retried after a failure half-way ends where it meant to.
+ */
+async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
+  const { engine, maintenance } = services;
+  for (let attempt = 1; ; attempt++) {
+    const before = await engine.getSku(sku);
+    const wasBuckets = before ? (before.buckets ?? 1) : 0;
+    const buckets = settings.buckets ?? 1;
+    assertSplittable(sku, settings, before);
+    const names = bucketSkus(sku, buckets);
+    const counters = wasBuckets ? await maintenance.readCounters(names.slice(0, wasBuckets)) : [];
+    const totals = names.map((_, bucket) => counters[bucket]?.total ?? 0);
+    if (!before) {
+      names.forEach((_, bucket) => (totals[bucket] = Math.floor(settings.total / buckets) + (bucket < settings.total % buckets ? 1 : 0)));
+    } else {
+      let change = settings.total - totals.reduce((sum, total) => sum + total, 0);
+      if (change > 0) totals[0] += change;
+      const fullest = names.map((_, bucket) => bucket).sort((a, b) => (counters[b]?.available ?? 0) - (counters[a]?.available ?? 0));
+      for (const bucket of fullest) {
+        if (change >= 0) break;
+        const taken = Math.min(-change, counters[bucket]?.available ?? 0);
+        totals[bucket] -= taken;
+        change += taken;
+      }
+      if (change < 0) {
+        const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
+        throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
+      }
+    }
+    try {
+      let result: PutSkuResult | undefined;
+      let deferred: unknown;
+      for (const bucket of [...names.keys()].slice(1).concat(0)) {
+        const written = await writeOne(services, names[bucket], actor, async () => ({ ...settings, total: totals[bucket], buckets }));
+        deferred ??= written.postgresDeferred;
+        if (bucket === 0) result = written;
+      }
+      return { created: result!.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
+    } catch (error) {
+      // A bucket's holds or sales grew under the plan: planned again from what now stands.
+      if (!(error instanceof DomainError) || error.code !== 'TOTAL_BELOW_COMMITTED' || attempt === MAX_SPLIT_WRITES) throw error;
+    }
+  }
+}
+
+/** Tries of a split SKU's write whose plan a bucket's holds overtook. */
+const MAX_SPLIT_WRITES = 3;
+
+/** What a split SKU may not be: located, lined, fewer buckets than before, or re-split under a per-user count. */
+function assertSplittable(sku: string, settings: SkuSettings, before: SkuView | null): void {
+  const buckets = settings.buckets ?? 1;
+  const refuse = (message: string) => new DomainError('VALIDATION_FAILED', message, { sku, buckets });
+  if (settings.locations) throw refuse('A SKU split into buckets keeps a plain total: it takes no locations.');
+  if (settings.line) throw refuse('A SKU split into buckets takes no waiting line.');
+  if (!before) return;
+  const had = before.buckets ?? 1;
+  if (buckets < had) throw refuse(`A SKU's buckets only grow: it has ${had}.`);
+  const counted = settings.perUserLimit !== null || before.perUserLimit !== null;
+  if (buckets !== had && counted && before.reserved + before.sold > 0) {
+    throw refuse('The buckets of a SKU with a per-user limit change only while nothing of it is held or sold: each user has one bucket, which the count of buckets decides.');
   }
 }

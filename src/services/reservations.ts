@@ -1,11 +1,19 @@
 import type { Database } from '../db/client';
 import { findReservation } from '../db/reservationRepository';
 import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
-import type { DomainError } from '../domain/errors';
-import { outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
+import { DomainError, UnavailableError } from '../domain/errors';
+import { insufficientStock, outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
+import type { ReconcileRunner } from '../reconciler/runner';
 import { type RequestedLine, type Reservation, mergeLinesWithinMaxQty } from '../domain/reservation';
-import type { ReserveCommand } from '../redis/reserveOperations';
+import type { ReserveCommand, ReserveOutcome } from '../redis/reserveOperations';
 import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
+import { BucketRefills } from './bucketRefills';
+
+/** Tries of a reserve of a split SKU whose user's bucket is refilled in between, before it answers 503. */
+const MAX_REFILLS = 8;
+
+/** The lines an INSUFFICIENT_STOCK names: its SKU (the SKU's own name), location, asked and available units. */
+type ShortLine = { sku: string; location?: string; requested: number; available: number };
 
 /** A reserve request as a client sends it. */
 export interface ReserveRequest {
@@ -56,10 +64,15 @@ export interface ReserveAnswer {
  * record, answered from Postgres (the reconciler wrote it there) once it no longer does.
  */
 export class Reservations {
+  private readonly refills: BucketRefills;
+
   constructor(
     private readonly engine: StockEngine,
     private readonly db: Database,
-  ) {}
+    runner: Pick<ReconcileRunner, 'moveUnits'>,
+  ) {
+    this.refills = new BucketRefills(engine, runner);
+  }
 
   /**
    * The refusal a reserve gets from what this process already knows (a SKU seen sold out,
@@ -72,9 +85,43 @@ export class Reservations {
 
   /** `abandoned`: whether the caller has gone by the time the hold is made (StockEngine.reserve). */
   async reserve(command: ReserveCommand, abandoned?: () => boolean): Promise<ReserveAnswer> {
-    const outcome = await this.engine.reserve(command, abandoned);
+    const outcome = await this.hold(command, abandoned);
     if (outcome.kind === 'created') return { reservation: outcome.reservation, replayed: false };
     return { reservation: await this.read(outcome.reservationId), replayed: true };
+  }
+
+  /**
+   * Holds the reserve. A line of a split SKU (src/domain/buckets.ts) short in its user's bucket
+   * has that bucket refilled from the others and the reserve tried again (bucketRefills.ts); it is
+   * refused only when no bucket could hold it. An allowPartial reserve with such a line is first
+   * tried whole, so that it holds part of a line only once the buckets together cannot hold all of it.
+   */
+  private async hold(command: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
+    const bucketsOf = (sku: string) => this.engine.bucketsOf(sku);
+    let partialNow = false;
+    for (let attempt = 1; attempt <= MAX_REFILLS; attempt++) {
+      const tryWhole = command.allowPartial && !partialNow && command.lines.some((line) => bucketsOf(line.sku) > 1);
+      try {
+        return await this.engine.reserve(tryWhole ? { ...command, allowPartial: false } : command, abandoned);
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.code !== 'INSUFFICIENT_STOCK') throw error;
+        const lines = (error.details as { items: ShortLine[] }).items;
+        const short = lines.filter((line) => bucketsOf(line.sku) > 1);
+        const refill = (line: ShortLine, gather = false) => this.refills.refill(line.sku, bucketsOf(line.sku), command.userId, line.requested, gather);
+        const outcomes = await Promise.all(short.map((line) => refill(line)));
+        if (outcomes.some((outcome) => outcome.retry)) continue;
+        if (tryWhole) {
+          // No bucket can hold all of it: every unit the others have goes to the user's bucket, then a partial hold.
+          await Promise.all(short.map((line) => refill(line, true)));
+          partialNow = true;
+          continue;
+        }
+        if (!short.length) throw error;
+        const available = new Map(short.map((line, n) => [line.sku, (outcomes[n] as { available: number }).available]));
+        throw insufficientStock({ items: lines.map((line) => ({ ...line, available: available.get(line.sku) ?? line.available })) });
+      }
+    }
+    throw new UnavailableError('Redis', new Error('units of a split SKU kept moving between its buckets'), 'nothing was held: try again');
   }
 
   /** The reservation as a reader sees it now; 404 when neither Redis nor Postgres knows it. */

@@ -8,7 +8,7 @@ const window = { startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2099-01-01T00:00
 const level = (location: string, total: number, active = true) => ({ location, active, total, available: total, reserved: 0, sold: 0 });
 
 describe('mergeSkuPatch: the PUT body a PATCH stands for', () => {
-  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)], line: null, buckets: 1 };
+  const plain: SkuView = { sku: 'tv', total: 10, available: 10, reserved: 0, sold: 0, perUserLimit: 2, ...window, locations: [level('default', 10)], line: null };
   const located: SkuView = { ...plain, locations: [level('berlin', 6), level('paris', 4), level('rome', 0, false)] };
 
   it('keeps every field the patch does not name', () => {
@@ -53,18 +53,19 @@ describe.each(REDIS_TARGETS)('PATCH /v1/admin/skus/:sku on %s Redis', (redis) =>
     expect(put.json()).toMatchObject({ total: 20, perUserLimit: null, startsAt: null, endsAt: null });
   });
 
-  it('"buckets": 1 (one partition, the default) is taken; above it, PUT and PATCH answer 400 naming the field, and change nothing', async () => {
+  it('"buckets" splits a SKU over partitions and only grows: fewer, or out of range, answer 400 naming the field, and change nothing', async () => {
     const sku = uniqueName('buckets-');
     const put = (body: object) => ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: body });
     expect((await put({ total: 10, buckets: 1 })).statusCode).toBe(201);
-    for (const refused of [await put({ total: 20, buckets: 4 }), await patch(sku, { total: 20, buckets: 2 })]) {
+    expect((await put({ total: 20, buckets: 4 })).json()).toMatchObject({ total: 20, available: 20, buckets: 4 });
+    for (const refused of [await put({ total: 30 }), await patch(sku, { total: 30, buckets: 2 })]) {
       expect(refused.statusCode).toBe(400);
       expect(refused.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { buckets: expect.any(Number) } });
       expect(refused.json().error.message).toContain('buckets');
     }
-    for (const outOfRange of [0, 65, 1.5]) expect((await put({ total: 20, buckets: outOfRange })).statusCode).toBe(400);
-    expect(await read(sku)).toMatchObject({ total: 10, available: 10 });
-    expect((await patch(sku, { total: 12, buckets: 1 })).json()).toMatchObject({ total: 12 });
+    for (const outOfRange of [0, 65, 1.5]) expect((await put({ total: 30, buckets: outOfRange })).statusCode).toBe(400);
+    expect(await read(sku)).toMatchObject({ total: 20, available: 20, buckets: 4 });
+    expect((await patch(sku, { total: 12 })).json()).toMatchObject({ total: 12, buckets: 4 });
   });
 
   it('{"total": 120} keeps the purchase limit and the sale window, as merge patch and as plain JSON', async () => {

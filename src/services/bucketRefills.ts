@@ -1,0 +1,74 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bucketSku, bucketSkus } from '../domain/buckets';
+import type { ReconcileRunner } from '../reconciler/runner';
+import { homeBucket } from '../redis/partitions';
+import type { StockEngine } from '../redis/stockEngine';
+import type { BucketCount } from '../redis/stockReads';
+
+/** What a refill found: units are (or may be) on their way to the user's bucket, or none anywhere could hold the line. */
+export type RefillOutcome = { retry: true } | { retry: false; available: number };
+
+/** How long a refill waits for units moving between buckets before the reserve is tried again. */
+const MOVING_WAIT_MS = 5;
+
+/**
+ * Brings units of a split SKU (src/domain/buckets.ts) to the bucket a user reserves in, when that
+ * bucket is short: the user's reserve was refused INSUFFICIENT_STOCK there.
+ *
+ * Every bucket is counted (lua/bucket_count.lua): its available units, the units of holds whose
+ * time ran out (a move out of the bucket sweeps them first) and the units moving out of it. When
+ * the others have enough, units move from the richest to the user's bucket (at least half of what
+ * each gives, so that the next users homed there find units without a move), and the reserve is
+ * tried again. A refusal is answered only when two counts in a row agree, bucket by bucket
+ * (change counter and units moving), that all buckets together have fewer than the line asks:
+ * each bucket was then unchanged over a moment common to every count, so that moment's sum is
+ * exact, and no unit was in flight (no false sold-out while any bucket could hold the line).
+ */
+export class BucketRefills {
+  constructor(
+    private readonly engine: StockEngine,
+    private readonly runner: Pick<ReconcileRunner, 'moveUnits'>,
+  ) {}
+
+  /**
+   * Refills the user's bucket of `sku` (split into `buckets`) toward `qty` units; `gather` moves
+   * every unit the other buckets have (an allowPartial reserve, once no bucket can hold it all).
+   */
+  async refill(sku: string, buckets: number, userId: string, qty: number, gather = false): Promise<RefillOutcome> {
+    const names = bucketSkus(sku, buckets);
+    const home = bucketSku(sku, homeBucket(userId, buckets));
+    const first = await this.count(names);
+    const spare = (name: string) => (first.get(name)?.available ?? 0) + (first.get(name)?.expired ?? 0);
+    const inHome = spare(home);
+    if (inHome >= qty && !gather) return { retry: true };
+    const donors = names.filter((name) => name !== home && spare(name) > 0).sort((a, b) => spare(b) - spare(a));
+    const elsewhere = donors.reduce((sum, name) => sum + spare(name), 0);
+    if (inHome + elsewhere >= qty || (gather && elsewhere > 0)) {
+      let missing = gather ? elsewhere : qty - inHome;
+      for (const donor of donors) {
+        if (missing <= 0) break;
+        const amount = Math.min(spare(donor), Math.max(missing, Math.ceil(spare(donor) / 2)));
+        const moved = await this.runner.moveUnits(donor, home, amount);
+        if (moved.moved) missing -= amount;
+      }
+      return { retry: true };
+    }
+    const moving = names.reduce((sum, name) => sum + (first.get(name)?.movingOut ?? 0), 0);
+    if (moving > 0) {
+      await sleep(MOVING_WAIT_MS);
+      return { retry: true };
+    }
+    const second = await this.count(names);
+    const unchanged = names.every((name) => sameCount(first.get(name), second.get(name)));
+    return unchanged ? { retry: false, available: inHome + elsewhere } : { retry: true };
+  }
+
+  private async count(names: string[]): Promise<Map<string, BucketCount | null>> {
+    const counts = await this.engine.bucketCounts(names);
+    return new Map(names.map((name, n) => [name, counts[n]]));
+  }
+}
+
+function sameCount(a: BucketCount | null | undefined, b: BucketCount | null | undefined): boolean {
+  return (!a && !b) || (!!a && !!b && a.version === b.version && a.movingOut === b.movingOut);
+}

@@ -1,0 +1,159 @@
+/**
+ * A SKU split into buckets (API.md, "Hot SKUs beyond one Redis shard"; src/domain/buckets.ts), on
+ * one Redis and on the cluster, over four partitions: its units spread over partitions with the
+ * view showing sums; reserves spread over the buckets by user, refilled from the others when
+ * short; drained to the last unit by many concurrent clients, every unit sold and every refusal
+ * checked against the units left; per-user limits, Idempotency-Keys, allowPartial, reservations
+ * spanning partitions, commit and release; the PUT and PATCH rules; the reconciler agreeing bucket
+ * by bucket, and a rebuild after Redis lost everything. Seeded; replay with BUCKETS_SEED=<seed>.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../../chaos/lib/random';
+import { bucketSkus } from '../../src/domain/buckets';
+import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createTestContext, rawCounters, skuIn } from '../support/context';
+
+const PARTITIONS = 4;
+const seed = Number(process.env.BUCKETS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis, env: { REDIS_PARTITIONS: String(PARTITIONS) } });
+  });
+  afterAll(() => ctx?.close());
+
+  const inject = (method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    ctx.app.inject({ method, url, payload: payload as never, headers });
+  const put = (sku: string, body: Record<string, unknown>) => inject('PUT', `/v1/admin/skus/${sku}`, body, adminHeaders);
+  const reserve = (sku: string, userId: string, qty: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    inject('POST', '/v1/reservations', { userId, items: [{ sku, qty }], ...extra }, headers);
+  const view = async (sku: string) => (await inject('GET', `/v1/skus/${sku}`)).json();
+  /** Each bucket's raw counters, every one conserved. */
+  async function bucketCounters(sku: string, buckets: number) {
+    const levels = await Promise.all(bucketSkus(sku, buckets).map((name) => rawCounters(ctx, name)));
+    for (const level of levels) expect(conserved(level), JSON.stringify(levels)).toBe(true);
+    return levels;
+  }
+  const pass = async () => {
+    const report = await ctx.reconciler.run('api');
+    expect(report.error).toBeUndefined();
+    expect(report.drift).toEqual([]);
+  };
+
+  it('splits the units over as many partitions as buckets; the view shows the sums', async () => {
+    const sku = skuIn(ctx, 1, 'split-');
+    const created = await put(sku, { total: 102, buckets: 4 });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ sku, total: 102, available: 102, reserved: 0, sold: 0, buckets: 4 });
+    const names = bucketSkus(sku, 4);
+    expect(names.map((name) => ctx.keys.partitionOfSku(name))).toEqual([1, 2, 3, 0]);
+    expect((await bucketCounters(sku, 4)).map((level) => level.total)).toEqual([26, 26, 25, 25]);
+    expect(await view(sku)).toMatchObject({ total: 102, available: 102, buckets: 4, locations: [{ location: 'default', total: 102 }] });
+    // The buckets are no SKUs of their own for a client.
+    expect((await inject('GET', `/v1/skus/${names[1]}`)).statusCode).toBe(400);
+    const listed = (await inject('GET', `/v1/admin/skus?q=${sku}`, undefined, adminHeaders)).json();
+    expect(listed.items.map((item: { sku: string }) => item.sku)).toEqual([sku]);
+    await pass();
+  });
+
+  it('reserves in the user\'s bucket, refilled from the others; commit, release and the reservation read as the SKU', async () => {
+    const sku = skuIn(ctx, 0, 'split-');
+    expect((await put(sku, { total: 8, buckets: 4 })).statusCode).toBe(201);
+    // One user takes more than a bucket holds: units move to the user's bucket.
+    const held = await reserve(sku, 'big-buyer', 5);
+    expect(held.statusCode, held.body).toBe(201);
+    expect(held.json().items).toEqual([{ sku, qty: 5, reserved: 5, backordered: 0, status: 'RESERVED', allocations: [{ location: 'default', reserved: 5 }] }]);
+    expect(await view(sku)).toMatchObject({ total: 8, available: 3, reserved: 5, sold: 0 });
+    const id = held.json().id;
+    expect((await inject('GET', `/v1/reservations/${id}`)).json().items[0].sku).toBe(sku);
+    expect((await inject('POST', `/v1/reservations/${id}/commit`)).json().status).toBe('COMMITTED');
+    const other = await reserve(sku, 'second', 3);
+    expect(other.statusCode, other.body).toBe(201);
+    expect((await reserve(sku, 'third', 1)).statusCode).toBe(409);
+    expect((await inject('POST', `/v1/reservations/${other.json().id}/release`)).json().status).toBe('RELEASED');
+    expect(await view(sku)).toMatchObject({ total: 8, available: 3, reserved: 0, sold: 5 });
+    await bucketCounters(sku, 4);
+    await pass();
+  });
+
+  it(`drained to the last unit by many clients at once: every unit sold, no refusal while units were left (seed ${seed})`, async () => {
+    const random = new Random(seed + (redis === 'cluster' ? 1 : 0));
+    const sku = skuIn(ctx, 2, 'drain-');
+    const total = 60;
+    expect((await put(sku, { total, buckets: 4 })).statusCode).toBe(201);
+    const asks = Array.from({ length: 90 }, (_, n) => ({ userId: `buyer-${n}`, qty: random.int(1, 3) }));
+    const answers = await Promise.all(asks.map(({ userId, qty }) => reserve(sku, userId, qty)));
+    let held = 0;
+    const refused: number[] = [];
+    for (const [n, answer] of answers.entries()) {
+      if (answer.statusCode === 201) held += asks[n].qty;
+      else {
+        expect(answer.statusCode, answer.body).toBe(409);
+        expect(answer.json().error.code).toBe('INSUFFICIENT_STOCK');
+        refused.push(asks[n].qty);
+      }
+    }
+    const left = total - held;
+    expect((await view(sku)).available).toBe(left);
+    // Units only went out: a refusal of q units means fewer than q were left then, so fewer now.
+    for (const qty of refused) expect(qty, `a refusal of ${qty} with ${left} left (seed ${seed})`).toBeGreaterThan(left);
+    expect(left).toBeLessThan(3);
+    await bucketCounters(sku, 4);
+    await pass();
+  });
+
+  it('per-user limits, Idempotency-Keys and allowPartial hold across buckets', async () => {
+    const sku = skuIn(ctx, 3, 'rules-');
+    expect((await put(sku, { total: 12, buckets: 3, perUserLimit: 3 })).statusCode).toBe(201);
+    expect((await reserve(sku, 'u1', 2)).statusCode).toBe(201);
+    const over = await reserve(sku, 'u1', 2);
+    expect(over.statusCode).toBe(409);
+    expect(over.json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    const key = { 'idempotency-key': 'cart-7' };
+    const first = await reserve(sku, 'u2', 3, {}, key);
+    const again = await reserve(sku, 'u2', 3, {}, key);
+    expect(first.statusCode).toBe(201);
+    expect(again.headers['idempotency-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    // 7 left over three buckets: a partial hold takes what all of them have, not one bucket's share.
+    for (const user of ['u3', 'u4']) expect((await reserve(sku, user, 3)).statusCode).toBe(201);
+    const partial = await reserve(sku, 'u5', 3, { allowPartial: true });
+    expect(partial.statusCode, partial.body).toBe(201);
+    expect(partial.json().items[0]).toMatchObject({ sku, qty: 3, reserved: 1, backordered: 2 });
+    expect(await view(sku)).toMatchObject({ total: 12, available: 0, reserved: 12 });
+    await pass();
+  });
+
+  it('a reservation spanning a split SKU and another holds, commits and ends in every partition', async () => {
+    const sku = skuIn(ctx, 0, 'span-');
+    const plain = skuIn(ctx, 2, 'plain-');
+    expect((await put(sku, { total: 4, buckets: 2 })).statusCode).toBe(201);
+    expect((await put(plain, { total: 4 })).statusCode).toBe(201);
+    const answer = await inject('POST', '/v1/reservations', { userId: 'spanner', items: [{ sku: plain, qty: 1 }, { sku, qty: 3 }] });
+    expect(answer.statusCode, answer.body).toBe(201);
+    expect(answer.json().items.map((item: { sku: string }) => item.sku)).toEqual([plain, sku]);
+    expect((await inject('POST', `/v1/reservations/${answer.json().id}/commit`)).json().status).toBe('COMMITTED');
+    expect(await view(sku)).toMatchObject({ total: 4, available: 1, sold: 3 });
+    await pass();
+  });
+
+  it('PUT and PATCH: totals change across buckets, buckets only grow, no locations or line', async () => {
+    const sku = skuIn(ctx, 1, 'edit-');
+    expect((await put(sku, { total: 10, buckets: 2 })).statusCode).toBe(201);
+    expect((await reserve(sku, 'holder', 2)).statusCode).toBe(201);
+    const lowered = await inject('PATCH', `/v1/admin/skus/${sku}`, { total: 4 }, adminHeaders);
+    expect(lowered.statusCode, lowered.body).toBe(200);
+    expect(lowered.json()).toMatchObject({ total: 4, available: 2, reserved: 2, buckets: 2 });
+    expect((await inject('PATCH', `/v1/admin/skus/${sku}`, { total: 1 }, adminHeaders)).json().error.code).toBe('TOTAL_BELOW_COMMITTED');
+    const grown = await inject('PATCH', `/v1/admin/skus/${sku}`, { buckets: 4, total: 20 }, adminHeaders);
+    expect(grown.statusCode, grown.body).toBe(200);
+    expect(grown.json()).toMatchObject({ total: 20, available: 18, reserved: 2, buckets: 4 });
+    for (const body of [{ buckets: 3 }, { locations: [{ location: 'a', total: 3 }] }, { line: { holdTtlSeconds: 60 } }]) {
+      const refused = await inject('PATCH', `/v1/admin/skus/${sku}`, body, adminHeaders);
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+      expect(refused.json().error.code).toBe('VALIDATION_FAILED');
+    }
+    await bucketCounters(sku, 4);
+    await pass();
+  });
+});
