@@ -1,5 +1,6 @@
-import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { asc, desc, gt, sql } from 'drizzle-orm';
 import { BUCKET_SEPARATOR } from '../domain/buckets';
+import type { SkuMovementType } from '../domain/movements';
 import type { ChangeMark } from '../domain/changeMark';
 import type { LocationLevel, SkuView } from '../domain/sku';
 import { type Database, type StatementRunner, queryRows } from './client';
@@ -185,14 +186,22 @@ export async function insertMovements(tx: StatementRunner, rows: MovementRow[], 
     ${onExisting(existing)}`);
 }
 
+/**
+ * A SKU's movements, newest first: a split SKU's are its buckets' (src/domain/buckets.ts), but for
+ * the moves between them, which change none of the SKU's counters.
+ */
 export async function listMovements(db: Database, sku: string, limit: number) {
-  return db
+  const ofBucket = sql`left(${stockMovements.sku}, ${sku.length + 1}) = ${sku + BUCKET_SEPARATOR}`;
+  const rows = await db
     .select()
     .from(stockMovements)
-    .where(eq(stockMovements.sku, sku))
+    .where(sql`(${stockMovements.sku} = ${sku} or ${ofBucket}) and ${stockMovements.type} <> 'MOVE'`)
     .orderBy(desc(stockMovements.at), desc(stockMovements.eventKey))
     .limit(limit);
+  return rows as (MovementRowRead & { type: SkuMovementType })[];
 }
+
+type MovementRowRead = typeof stockMovements.$inferSelect;
 
 /** A SKU's own row, not one of its buckets' (src/domain/buckets.ts): what public lists show. */
 const ownRow = sql`strpos(${skus.sku}, ${BUCKET_SEPARATOR}) = 0`;
@@ -277,4 +286,20 @@ export async function clearFactsDue(db: Database, rows: readonly { sku: string; 
     update skus s set facts_due = false
     from json_to_recordset(${jsonRows(rows)}) as x(sku text, epoch bigint)
     where s.sku = x.sku and s.epoch = x.epoch and s.facts_due`);
+}
+
+/**
+ * The split SKUs among `names` (their own names, src/domain/buckets.ts) with their buckets' rows
+ * summed: the SKU as Postgres holds it. The version is the sum of the buckets' (any bucket's change
+ * moves it on), the epoch the latest of theirs.
+ */
+export async function sumSplitSkus(tx: StatementRunner, names: readonly string[]): Promise<SkuSnapshotRow[]> {
+  if (!names.length) return [];
+  const rows = await queryRows<Record<keyof SkuSnapshotRow, string>>(tx, sql`
+    select s.sku, sum(b.total) as total, sum(b.available) as available, sum(b.reserved) as reserved, sum(b.sold) as sold,
+      sum(b.version) as version, max(b.epoch) as epoch
+    from skus s join skus b on b.sku = s.sku or left(b.sku, length(s.sku) + 1) = s.sku || ${BUCKET_SEPARATOR}
+    where s.buckets > 1 and s.sku in (select json_array_elements_text(${jsonRows(names)}))
+    group by s.sku`);
+  return rows.map((row) => ({ sku: row.sku, total: Number(row.total), available: Number(row.available), reserved: Number(row.reserved), sold: Number(row.sold), version: Number(row.version), epoch: Number(row.epoch) }));
 }

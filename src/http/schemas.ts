@@ -2,7 +2,7 @@
  * JSON schemas shared by the routes. The same objects validate requests, serialize responses
  * (fast-json-stringify) and generate /openapi.json.
  */
-import { MOVEMENT_TYPES } from '../domain/movements';
+import { SKU_MOVEMENT_TYPES } from '../domain/movements';
 import { DRIFT_FIELDS, RECONCILE_TRIGGERS } from '../domain/reconcile';
 import { LINE_STATUSES, MAX_LINES, MAX_QTY, RESERVATION_STATUSES } from '../domain/reservation';
 import { MAX_BUCKETS } from '../domain/buckets';
@@ -383,7 +383,7 @@ export const movementsResponse = itemsOf({
   properties: {
     at: isoTime,
     location: { type: 'string', description: 'Where the units moved ("default" on a SKU without locations)' },
-    type: { type: 'string', enum: MOVEMENT_TYPES },
+    type: { type: 'string', enum: SKU_MOVEMENT_TYPES },
     qty: { type: 'integer' },
     reason: { type: ['string', 'null'] },
     actor: { type: ['string', 'null'] },

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../db/client';
 import type { LineTicketRow } from '../db/lineTicketRepository';
 import { findReservations } from '../db/reservationRepository';
-import type { SkuSnapshotRow, StockLevelRow } from '../db/skuRepository';
+import { type SkuSnapshotRow, type StockLevelRow, sumSplitSkus } from '../db/skuRepository';
+import { parseBucketSku } from '../domain/buckets';
+import { defaultLevel } from '../redis/stockHash';
 import { type WebhookEventRow, insertEventsWithDeliveries, listenedEventTypes, saveStockStates } from '../db/webhookRepository';
 import type { FinalStatus } from '../domain/reservation';
 import type { WebhookEventType } from '../domain/webhooks';
@@ -82,14 +84,15 @@ async function reservationEvents(tx: Executor, facts: RecordedFacts, listened: S
  */
 async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<WebhookEventType>): Promise<WebhookEventRow[]> {
   if (!facts.snapshots.length || ![...listened].some((type) => type.startsWith('stock.'))) return [];
-  const moved = await saveStockStates(tx, facts.snapshots.map(({ sku, available, version, epoch }) => ({ sku, available, version, epoch })));
+  const { snapshots, levels } = await asTheirSkus(tx, facts);
+  const moved = await saveStockStates(tx, snapshots.map(({ sku, available, version, epoch }) => ({ sku, available, version, epoch })));
   const now = Date.now();
   const events: WebhookEventRow[] = [];
   for (const { sku, previous } of moved) {
-    const snapshot = facts.snapshots.find((row) => row.sku === sku)!;
+    const snapshot = snapshots.find((row) => row.sku === sku)!;
     const { total, available, reserved, sold, version, epoch } = snapshot;
     const mark = epoch ? `${epoch}/${version}` : String(version);
-    const locations = facts.levels
+    const locations = levels
       .filter((level) => level.sku === sku)
       .map(({ location, active, total, available, reserved, sold }) => ({ location, active, total, available, reserved, sold }));
     const data = { sku, total, available, reserved, sold, locations };
@@ -99,6 +102,24 @@ async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<Web
     for (const type of types) if (listened.has(type)) events.push({ id: eventId(type, sku, mark), type, subject: sku, at: now, data });
   }
   return events;
+}
+
+/**
+ * The batch's counters as their SKUs' own: a split SKU's buckets (src/domain/buckets.ts) become
+ * the SKU, its counters their sums as Postgres now holds them, its one location "default".
+ */
+async function asTheirSkus(tx: Executor, facts: RecordedFacts): Promise<Pick<RecordedFacts, 'snapshots' | 'levels'>> {
+  const split = await sumSplitSkus(tx, [...new Set(facts.snapshots.map(({ sku }) => parseBucketSku(sku).sku))]);
+  if (!split.length) return facts;
+  const ofSplit = new Set(split.map(({ sku }) => sku));
+  const own = (sku: string) => !ofSplit.has(parseBucketSku(sku).sku);
+  return {
+    snapshots: [...facts.snapshots.filter(({ sku }) => own(sku)), ...split],
+    levels: [
+      ...facts.levels.filter(({ sku }) => own(sku)),
+      ...split.map((row) => ({ ...defaultLevel(row), sku: row.sku, position: 0, version: row.version, epoch: row.epoch })),
+    ],
+  };
 }
 
 /**

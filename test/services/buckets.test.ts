@@ -7,8 +7,10 @@
  * spanning partitions, commit and release; the PUT and PATCH rules; the reconciler agreeing bucket
  * by bucket, and a rebuild after Redis lost everything. Seeded; replay with BUCKETS_SEED=<seed>.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../chaos/lib/random';
+import { queryRows } from '../../src/db/client';
 import { bucketSkus } from '../../src/domain/buckets';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createTestContext, rawCounters, skuIn } from '../support/context';
 
@@ -18,7 +20,7 @@ const seed = Number(process.env.BUCKETS_SEED ?? Math.floor(Math.random() * 2 ** 
 describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext({ redis, env: { REDIS_PARTITIONS: String(PARTITIONS) } });
+    ctx = await createTestContext({ redis, env: { REDIS_PARTITIONS: String(PARTITIONS), WEBHOOK_ALLOW_PRIVATE: 'on' } });
   });
   afterAll(() => ctx?.close());
 
@@ -155,5 +157,30 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     }
     await bucketCounters(sku, 4);
     await pass();
+  });
+
+  it('adjusts, movements, webhooks and metrics tell of the SKU, never of its buckets', async () => {
+    const sku = skuIn(ctx, 2, 'told-');
+    const hook = await inject('PUT', `/v1/admin/webhooks/${sku}`, { url: 'http://127.0.0.1:9/hook', events: ['stock.changed', 'stock.sold_out'], secret: 'a-secret-of-sixteen+' }, adminHeaders);
+    expect(hook.statusCode, hook.body).toBe(201);
+    expect((await put(sku, { total: 6, buckets: 3 })).statusCode).toBe(201);
+    // Each bucket has 2: taking 5 away takes from all three.
+    const adjusted = await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: -5, reason: 'damaged' }, adminHeaders);
+    expect(adjusted.statusCode, adjusted.body).toBe(200);
+    expect(adjusted.json()).toMatchObject({ total: 1, available: 1 });
+    const beyond = await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: -2, reason: 'damaged' }, adminHeaders);
+    expect(beyond.statusCode).toBe(409);
+    expect(await view(sku)).toMatchObject({ total: 1, available: 1 });
+    expect((await reserve(sku, 'last-buyer', 1)).statusCode).toBe(201);
+    await pass();
+    const movements = (await inject('GET', `/v1/admin/skus/${sku}/movements?limit=50`, undefined, adminHeaders)).json().items;
+    const sum = (type: string) => movements.filter((item: { type: string }) => item.type === type).reduce((total: number, item: { qty: number }) => total + item.qty, 0);
+    expect([sum('SET'), sum('ADJUST'), sum('RESERVE'), sum('MOVE')]).toEqual([6, -5, 1, 0]);
+    const told = await queryRows<{ subject: string; type: string }>(ctx.db, sql`select subject, type from webhook_events where subject like ${`${sku}%`} order by created_at`);
+    expect(new Set(told.map((event) => event.subject))).toEqual(new Set([sku]));
+    expect(told.map((event) => event.type)).toContain('stock.sold_out');
+    const metrics = (await inject('GET', '/metrics')).body;
+    expect(metrics).toMatch(new RegExp(`sku="${sku}"`));
+    expect(metrics).not.toMatch(new RegExp(`sku="${sku}~`));
   });
 });

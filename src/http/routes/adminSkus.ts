@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncJsonSchemaToTs, JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/errors';
-import { adjustBeyondAvailable } from '../../domain/refusals';
 import { type SkuView, normalizeSkuSettings } from '../../domain/sku';
 import { listMovements, pageSkuNames } from '../../db/skuRepository';
+import { adjustSku } from '../../services/adjustSku';
 import { type PutSkuResult, patchSku, putSku } from '../../services/putSku';
 import type { AppDeps } from '../deps';
 import { adjustBody, errors, limitQuery, movementsResponse, patchSkuBody, putSkuBody, skuList, skuListQuery, skuParams, skuView } from '../schemas';
@@ -104,10 +103,7 @@ const adminSkuRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = a
     },
     async (request) => {
       const { delta, reason, location } = request.body;
-      return engine.adjustStock(request.params.sku, delta, reason, ADMIN_ACTOR, location).catch((error: unknown) => {
-        // The engine words a shortage as a reserve's ("nothing was held").
-        throw error instanceof DomainError && error.code === 'INSUFFICIENT_STOCK' ? adjustBeyondAvailable(error.details) : error;
-      });
+      return adjustSku(deps, request.params.sku, delta, reason, ADMIN_ACTOR, location);
     },
   );
 
