@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies and rows are read field by field */
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
+import { bucketSkus, parseBucketSku } from '../../src/domain/buckets';
 import { isConserved } from '../../src/domain/sku';
 import { CLIENT_OPTIONS } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
@@ -8,7 +9,7 @@ import { CLAIM_TTL_MS, PART_DEADLINE_MS } from '../../src/redis/scriptCalls';
 import type { Fault } from './faults';
 import { checkLine, settleLine } from './lineChecker';
 import { LINE_SKU } from './lineWorkload';
-import { adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
+import { BUCKETS, adminHeaders, call, type History, LIMITS, type Op, type Reservation, SKUS } from './workload';
 import type { World } from './world';
 
 export const INVARIANTS = [
@@ -287,11 +288,13 @@ export async function check(world: World, history: History, faults: Fault[], log
     // Final SKU views, raw Redis counters, Postgres rows.
     const keys = new RedisKeys('fs', world.partitions);
     const redis = world.redisClient();
-    const pgSkus = new Map((await sql`select sku, total, available, reserved, sold from skus`).map((row: any) => [row.sku, row]));
-    const pgLevels = new Map((await sql`select sku, location, total, available, reserved, sold from stock_levels`).map((row: any) => [`${row.sku}@${row.location}`, row]));
+    // A split SKU's counters are its buckets' sums, in Redis and in Postgres (rows and levels alike).
+    const pgSkus = sumByOwnName(await sql`select sku, total, available, reserved, sold from skus`, (row) => row.sku);
+    const pgLevels = sumByOwnName(await sql`select sku, location, total, available, reserved, sold from stock_levels`, (row) => `${row.sku}@${row.location}`);
     for (const sku of ALL_SKUS) {
       const view = (await call(world.engines[0], 'GET', `/v1/skus/${sku}`)).body;
-      const raw = await redis.hgetall(keys.stock(sku)).catch(() => ({}) as Record<string, string>);
+      const hashes = await Promise.all(bucketSkus(sku, BUCKETS[sku] ?? 1).map((name) => redis.hgetall(keys.stock(name)).catch(() => ({}) as Record<string, string>)));
+      const raw = hashes.length === 1 ? hashes[0] : sumByOwnName(hashes.map((hash) => ({ ...hash, sku })), (row) => row.sku).get(sku)!;
       const row: any = pgSkus.get(sku);
       for (const [where, c] of [['API', view], ['Redis', raw], ['Postgres', row]] as const) {
         const n = (field: string) => Number((c as any)?.[field]);
@@ -355,8 +358,11 @@ export async function check(world: World, history: History, faults: Fault[], log
     // Every committed reservation in Postgres exactly once.
     const pgStatus = new Map((await sql`select id, status from reservations`).map((row: any) => [row.id, row.status]));
     const commitMoves = new Map<string, number>();
-    for (const row of await sql`select reservation_id, sku, sum(qty)::int as qty from stock_movements where type = 'COMMIT' group by reservation_id, sku`)
-      commitMoves.set(`${row.reservation_id}|${row.sku}`, Math.abs(row.qty));
+    for (const row of await sql`select reservation_id, sku, sum(qty)::int as qty from stock_movements where type = 'COMMIT' group by reservation_id, sku`) {
+      // A split SKU's units were committed in a bucket: counted as the SKU's.
+      const pair = `${row.reservation_id}|${parseBucketSku(row.sku).sku}`;
+      commitMoves.set(pair, (commitMoves.get(pair) ?? 0) + Math.abs(row.qty));
+    }
     for (const r of reservations) {
       const committed = finalStatus(r) === 'COMMITTED';
       if (!committed && r.commitAckedAt === undefined) continue;
@@ -486,3 +492,19 @@ function deadlineFor(r: Reservation, ops: Op[], op: Op): { deadline: number; set
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
+/**
+ * Rows summed per SKU's own name (a split SKU's buckets, src/domain/buckets.ts, into the SKU), keyed
+ * by `keyOf` of the summed row: the counters added up, the other fields the first row's.
+ */
+function sumByOwnName(rows: readonly any[], keyOf: (row: any) => string): Map<string, any> {
+  const sums = new Map<string, any>();
+  for (const row of rows) {
+    const own = { ...row, sku: parseBucketSku(String(row.sku)).sku };
+    const key = keyOf(own);
+    const sum = sums.get(key);
+    if (!sum) sums.set(key, own);
+    else for (const field of ['total', 'available', 'reserved', 'sold']) sum[field] = Number(sum[field]) + Number(own[field] ?? 0);
+  }
+  return sums;
+}

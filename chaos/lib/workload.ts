@@ -5,9 +5,11 @@ import { LineClients } from './lineWorkload';
 import type { Random } from './random';
 import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
 
-export const SKUS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+export const SKUS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
 /** Per-user limits of the SKUs that have one (fixed for the campaign: admin PUTs keep them). */
-export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c3: null, c4: 6, c5: null };
+export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c3: null, c4: 6, c5: null, c6: 3 };
+/** SKUs split into buckets (src/domain/buckets.ts), and how many: their units move between partitions. */
+export const BUCKETS: Record<string, number> = { c6: 3 };
 export const INITIAL_TOTAL = 40;
 /** SKUs whose stock sits in several locations (priority order); the others keep theirs in "default". */
 export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'south'] };
@@ -19,6 +21,7 @@ export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'so
  */
 function stockOf(sku: string, total: number, random?: Random) {
   let locations = LOCATIONS[sku];
+  if (BUCKETS[sku]) return { total, buckets: BUCKETS[sku] };
   if (!locations) return { total };
   if (random?.chance(0.3)) {
     const retired = random.pick(locations.slice(1));

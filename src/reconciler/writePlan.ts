@@ -85,6 +85,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   const extensions = new Map<string, number>();
   const tickets = new Map<string, LineTicketRow>();
   const lineRemovals = new Map<string, number>();
+  const bucketMoves = new Map<string, BucketMoveRow>();
 
   type Extra = { reason?: string; actor?: string; reservationId?: string; location?: string };
   const movement = (eventKey: string, sku: string, type: string, qty: number, at: number, extra: Extra) =>
@@ -165,13 +166,15 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
       case 'MOVE': {
         const out = event.delta < 0;
         movement(`${eventKey}:0`, event.sku, 'MOVE', event.delta, at, { reason: out ? `moved to ${event.peer}` : `moved from ${event.peer}`, actor: MOVE_ACTOR });
-        plan.bucketMoves.push({
+        // Both halves may come in one batch (their buckets in one partition): one row per move.
+        const half = bucketMoves.get(event.move);
+        bucketMoves.set(event.move, {
           id: event.move,
           from_sku: out ? event.sku : event.peer,
           to_sku: out ? event.peer : event.sku,
           qty: Math.abs(event.delta),
-          out_at: out ? at : null,
-          in_at: out ? null : at,
+          out_at: out ? at : (half?.out_at ?? null),
+          in_at: out ? (half?.in_at ?? null) : at,
         });
         break;
       }
@@ -203,6 +206,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   }
   for (const [id, expiresAt] of extensions) plan.extensions.push({ id, expires_at: expiresAt });
   plan.skuSettings = [...settings.values()];
+  plan.bucketMoves = [...bucketMoves.values()];
   plan.tickets = [...tickets.values()];
   plan.lineRemovals = [...lineRemovals].map(([sku, at]) => ({ sku, at }));
   return plan;

@@ -30,6 +30,19 @@ describe('planWrites', () => {
     expect(plan.skuSettings).toMatchObject([{ sku: 'a', per_user_limit: 2, starts_at: null, version: 1 }]);
   });
 
+  it('plans one bucket_moves row per move, its halves from one batch or two, and a MOVE movement per half', () => {
+    const out = entry('5-0', [{ type: 'MOVE', at: 5000, sku: 'hot', delta: -4, move: 'm1', peer: 'hot~2' }], [['hot', 6, 6, 0, 0, 4]]);
+    const arrived = entry('6-0', [{ type: 'MOVE', at: 5001, sku: 'hot~2', delta: 4, move: 'm1', peer: 'hot' }], [['hot~2', 4, 4, 0, 0, 1]]);
+    const both = { id: 'm1', from_sku: 'hot', to_sku: 'hot~2', qty: 4, out_at: 5000, in_at: 5001 };
+    expect(planWrites([out, arrived]).bucketMoves).toEqual([both]);
+    expect(planWrites([arrived, out]).bucketMoves).toEqual([both]);
+    expect(planWrites([arrived]).bucketMoves).toEqual([{ ...both, out_at: null }]);
+    expect(planWrites([out, arrived]).movements.map((m) => [m.type, m.sku, m.qty, m.reason])).toEqual([
+      ['MOVE', 'hot', -4, 'moved to hot~2'],
+      ['MOVE', 'hot~2', 4, 'moved from hot'],
+    ]);
+  });
+
   it('keeps only the newest counter snapshot of each SKU, whatever the order', () => {
     // Snapshots written before they carried the shard epoch count in epoch 0.
     expect(planWrites(batch).snapshots).toEqual([{ sku: 'a', total: 10, available: 7, reserved: 0, sold: 3, version: 3, epoch: 0 }]);

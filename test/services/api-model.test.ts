@@ -11,7 +11,9 @@
  * the line (order, units wanted, statuses) and predicts every admission, so each ticket (status,
  * position, unitsAhead, unitsLeft, its hold) and the view's line are held against it. Some reserves
  * and joins are asked three times with pauses between, so refusals the engine answers from what
- * it knows of a sold-out SKU are held against the model too.
+ * it knows of a sold-out SKU are held against the model too. Some run on a SKU split into three
+ * buckets (docs/api.md#hot-skus-buckets), over four partitions: the model is a plain SKU's, every
+ * answer the same, whichever bucket each user's units sit in.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -32,8 +34,10 @@ type TicketStatus = 'WAITING' | 'ADMITTED' | 'SOLD_OUT' | 'LEFT' | 'CLOSED';
 const LINE_USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
 /** Admitted holds last an hour: they end only when a step ends them (ExpireHold lets one run out). */
 const LINE = { holdTtlSeconds: 3600 };
-/** The kinds of sequence: a plain SKU, one with two stock locations, a lined one. */
-type Mode = 'plain' | 'located' | 'lined';
+/** The kinds of sequence: a plain SKU, one with two stock locations, a lined one, one split into buckets. */
+type Mode = 'plain' | 'located' | 'lined' | 'split';
+/** A split SKU's buckets (docs/api.md#hot-skus-buckets): to a client it is a plain SKU. */
+const SPLIT = { buckets: 3 };
 
 const LOCATIONS = ['a', 'b'];
 
@@ -202,7 +206,8 @@ class Put extends Step {
       ? { locations: [{ location: 'a', total: this.total }, ...(this.bTotal === null ? [] : [{ location: 'b', total: this.bTotal }])] }
       : { total: this.total };
     const line = model.mode === 'lined' ? { line: this.lineOn ? LINE : null } : {};
-    const answer = await call(real, 'PUT', `/v1/admin/skus/${model.sku}`, { ...stock, perUserLimit: this.limit, ...line });
+    const split = model.mode === 'split' ? SPLIT : {};
+    const answer = await call(real, 'PUT', `/v1/admin/skus/${model.sku}`, { ...stock, perUserLimit: this.limit, ...line, ...split });
     const committed = (location?: string) => unitsIn(model, 'PENDING', location) + unitsIn(model, 'COMMITTED', location);
     const below = model.locations
       ? this.total < committed('a') || (this.bTotal !== null && this.bTotal < committed('b'))
@@ -562,7 +567,7 @@ const linedSteps = [
 describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s Redis', (redis) => {
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext({ redis });
+    ctx = await createTestContext({ redis, env: { REDIS_PARTITIONS: '4' } });
   });
   afterAll(() => ctx.close());
 
@@ -570,7 +575,7 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
     await fc.assert(
       fc.asyncProperty(
         fc
-          .constantFrom<Mode>('plain', 'located', 'lined', 'lined')
+          .constantFrom<Mode>('plain', 'located', 'lined', 'lined', 'split')
           .chain((mode) => fc.tuple(fc.constant(mode), mode === 'lined' ? fc.commands(linedSteps, { maxCommands: 24, size: 'max' }) : fc.commands(steps, { maxCommands: 14 }))),
         async ([mode, commands]) => {
           const sku = uniqueName('model-');
@@ -578,7 +583,7 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
           // A lined SKU starts with few units: its line forms at once.
           const total = mode === 'lined' ? 4 : 6;
           const stock = locations ? { locations: locations.map(({ location, total }) => ({ location, total })) } : { total };
-          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}) });
+          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}), ...(mode === 'split' ? SPLIT : {}) });
           expect(created.statusCode).toBe(201);
           const model: Model = { sku, total, perUserLimit: null, locations, reservations: [], mode, line: mode === 'lined', tickets: [], lineUsers: new Map() };
           await fc.asyncModelRun(() => ({ model, real: { ctx } }), commands);
