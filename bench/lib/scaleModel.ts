@@ -7,6 +7,8 @@
  *     hot SKU:    every reserve lands on the one shard of its partition, whatever S is;
  *     many SKUs:  P partitions (REDIS_PARTITIONS) spread over S shards, the busiest holding
  *                 ceil(P / S) of them: 1e6 / (Redis µs · ceil(P / S) / P)
+ *     a hot SKU split into B buckets (B partitions, src/domain/buckets.ts): likewise over its B
+ *                 partitions, 1e6 / (Redis µs · ceil(B / S) / B), with B's own per-reserve cost
  *   bound        = min(engine bound, Redis bound)
  *
  * The costs come from the matching measured configuration: one Redis for S = 1, the cluster for
@@ -17,7 +19,7 @@
  */
 import type { CpuReading } from './cpu';
 
-export type Shape = 'hot' | 'spread';
+export type Shape = 'hot' | 'spread' | 'bucketed';
 
 /** The CPU of one measured run, reduced to what the model needs, µs per request. */
 export interface StageCosts {
@@ -46,6 +48,8 @@ export interface ModelInputs {
   shape: Shape;
   /** REDIS_PARTITIONS on the cluster (16 by default). */
   partitions: number;
+  /** A split hot SKU's buckets, each its own partition. */
+  buckets?: number;
   oneRedis: { 1: StageCosts; 2: StageCosts };
   cluster: { 1: StageCosts; 2: StageCosts };
 }
@@ -65,7 +69,10 @@ export function bound(inputs: ModelInputs, engineCores: number, shards: number):
   let busiestShardUs: number;
   if (shards === 1) busiestShardUs = costs.redisUs;
   else if (inputs.shape === 'hot') busiestShardUs = costs.busiestRedisUs;
-  else busiestShardUs = (costs.redisUs * Math.ceil(inputs.partitions / shards)) / inputs.partitions;
+  else {
+    const spreadOver = inputs.shape === 'bucketed' ? inputs.buckets! : inputs.partitions;
+    busiestShardUs = (costs.redisUs * Math.ceil(spreadOver / shards)) / spreadOver;
+  }
   const redisBound = 1e6 / Math.max(busiestShardUs, 1e-3);
   return { engineCores, shards, engineBound: Math.round(engineBound), redisBound: Math.round(redisBound), rps: Math.round(Math.min(engineBound, redisBound)), limit: engineBound <= redisBound ? 'engine' : 'redis' };
 }
@@ -86,7 +93,8 @@ export function modelTable(inputs: ModelInputs): { header: string[]; rows: strin
       return `${thousands(b.rps)} (${b.limit})`;
     }),
   ]);
-  return { header: [`${inputs.shape === 'hot' ? 'hot SKU' : '1000 SKUs'}: req/s bound`, ...MODEL_SHARDS.map((s) => `${s} shard${s > 1 ? 's' : ''}`)], rows, bounds };
+  const name = { hot: 'hot SKU', spread: '1000 SKUs', bucketed: `hot SKU in ${inputs.buckets} buckets` }[inputs.shape];
+  return { header: [`${name}: req/s bound`, ...MODEL_SHARDS.map((s) => `${s} shard${s > 1 ? 's' : ''}`)], rows, bounds };
 }
 
 /** What the measuring machine allows: every stage, load generator included, on `cores` cores. */

@@ -9,7 +9,7 @@ import { type CpuReading, type CpuTarget, redisPid } from '../lib/cpu';
 import { type LoadResult, runLoad } from '../lib/load';
 import { type Server, admin, startEngine } from '../lib/processes';
 import { cores, stageCell } from '../lib/report';
-import { MODEL_ENGINE_CORES, MODEL_SHARDS, type ModelInputs, type Shape, type StageCosts, machineBound, modelTable, stageCosts } from '../lib/scaleModel';
+import { type Bound, MODEL_ENGINE_CORES, MODEL_SHARDS, type ModelInputs, type Shape, type StageCosts, machineBound, modelTable, stageCosts } from '../lib/scaleModel';
 import { type Check, type ReportTable, type Scenario, check } from '../lib/types';
 import { CONNECTIONS, JSON_HEADERS, durations } from './settings';
 
@@ -17,11 +17,22 @@ const SPREAD_SKUS = 1000;
 const CLUSTER_MASTERS = 3;
 /** REDIS_PARTITIONS on the cluster: the engine's default there. */
 const CLUSTER_PARTITIONS = 16;
+/** A load: the SKUs its reserves go to, in turn; `buckets` when its one SKU is split (src/domain/buckets.ts). */
+export interface Load {
+  shape: Shape;
+  name: string;
+  skus: string[];
+  buckets?: number;
+}
 /** The two loads: every reserve on one SKU, or spread over many (also the durability scenario's). */
-export const SHAPES: { shape: Shape; name: string; skus: string[] }[] = [
+export const SHAPES: Load[] = [
   { shape: 'hot', name: 'hot SKU', skus: ['hot'] },
   { shape: 'spread', name: `${SPREAD_SKUS} SKUs`, skus: Array.from({ length: SPREAD_SKUS }, (_, n) => `item-${n}`) },
 ];
+/** A hot SKU split into as many buckets as the model's largest cluster has shards. */
+const BUCKETS = 12;
+/** This scenario's loads: the two, and the hot SKU split into buckets. */
+const SCALE_SHAPES: Load[] = [...SHAPES, { shape: 'bucketed', name: `hot SKU in ${BUCKETS} buckets`, skus: ['hot-split'], buckets: BUCKETS }];
 const WORKER_COUNTS = [1, 2] as const;
 const QUICK = { seconds: 1, warmup: 0.3 };
 type Backend = 'one Redis' | `${typeof CLUSTER_MASTERS}-master cluster` | (string & {});
@@ -75,11 +86,11 @@ async function views(engine: Server, skus: string[]): Promise<SkuView[]> {
 }
 
 /** Puts every SKU on sale, 25 PUTs in flight. */
-export async function putOnSale(engine: Server, skus: string[], total: number): Promise<void> {
+export async function putOnSale(engine: Server, skus: string[], total: number, buckets = 1): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(25, skus.length) }, async () => {
-      while (next < skus.length) await admin(engine, 'PUT', `/v1/admin/skus/${skus[next++]}`, { total });
+      while (next < skus.length) await admin(engine, 'PUT', `/v1/admin/skus/${skus[next++]}`, { total, ...(buckets > 1 ? { buckets } : {}) });
     }),
   );
 }
@@ -132,8 +143,8 @@ export interface Run {
 }
 
 /** One measured run of one shape against one engine, with its invariant checks. */
-export async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, shape: (typeof SHAPES)[number], quick: boolean, progress: (line: string) => void, checks: Check[]): Promise<Run> {
-  // --quick: 8 runs and 4 engine starts in CI's minute or two, so shorter runs than the others'.
+export async function measure(engine: Server, redis: RedisUnderTest, workers: 1 | 2, shape: Load, quick: boolean, progress: (line: string) => void, checks: Check[]): Promise<Run> {
+  // --quick: 12 runs and 4 engine starts in CI's minute or two, so shorter runs than the others'.
   const { seconds, warmup } = quick ? QUICK : durations(false);
   const label = `WORKERS=${workers}, ${redis.backend}, ${shape.name}`;
   let n = 0;
@@ -185,7 +196,13 @@ export async function measure(engine: Server, redis: RedisUnderTest, workers: 1 
 
 const k = (rps: number) => rps.toLocaleString('en');
 
-function modelNotes(runs: Run[]): string[] {
+/** Per added shard, the split hot SKU's Redis bound against linear growth from one Redis: bound(S) / (S · bound(1)). */
+function bucketedScaling(bounds: Bound[]): { shards: number; ofLinear: number }[] {
+  const redisBound = (shards: number) => bounds.find((b) => b.shards === shards)!.redisBound;
+  return MODEL_SHARDS.filter((shards) => shards > 1).map((shards) => ({ shards, ofLinear: redisBound(shards) / (shards * redisBound(1)) }));
+}
+
+function modelNotes(runs: Run[], bucketed: Bound[]): string[] {
   const generatorUs = runs.reduce((sum, run) => sum + (run.load.cpu!.stages['load generator'] ?? 0), 0) / runs.length;
   const spread = runs.filter((run) => run.shape === 'spread' && run.backend !== 'one Redis').map((run) => {
     const nodes = run.load.cpu!.processes.filter((p) => p.stage === 'redis');
@@ -195,12 +212,13 @@ function modelNotes(runs: Run[]): string[] {
   return [
     `Engine bound N·1e6 / engine µs (N = 1: the WORKERS=1 run; N > 1: the WORKERS=2 run). Redis bound 1e6 / µs of the busiest shard (S = 1: the one-Redis run; S > 1: the cluster run): a hot SKU's shard carries all of it; ${SPREAD_SKUS} SKUs spread over ${CLUSTER_PARTITIONS} partitions (REDIS_PARTITIONS), the busiest of S shards serving ceil(${CLUSTER_PARTITIONS}/S) of them (measured on ${CLUSTER_MASTERS} masters: the busiest node spent ${spread.join(', ')} of the cluster's Redis CPU; even would be ${Math.round(100 / CLUSTER_MASTERS)} %).`,
     `The load generator is left out (shoppers bring their own CPU); measured here it spends ${generatorUs.toFixed(0)} µs per request, so driving a bound of B req/s takes B·${generatorUs.toFixed(0)}/1e6 cores of autocannon (${k(Math.round(1e6 / Math.max(generatorUs, 1e-3)))} req/s per core).`,
+    `The hot SKU in ${BUCKETS} buckets spreads its Redis work over its ${BUCKETS} partitions, the busiest of S shards serving ceil(${BUCKETS}/S) of them; its Redis bound against linear growth from one Redis (bound(S) / (S · bound(1)), the cluster's per-reserve cost against one Redis's): ${bucketedScaling(bucketed).map(({ shards, ofLinear }) => `${ofLinear.toFixed(2)} at ${shards} shards`).join(', ')}.`,
   ];
 }
 
 export const scale: Scenario = {
   name: 'scale',
-  description: `Reserves on one hot SKU and over ${SPREAD_SKUS} SKUs against 1 and 2 engine processes (WORKERS), on one Redis and on a ${CLUSTER_MASTERS}-master Redis Cluster on loopback (both AOF, appendfsync always; reconciler paused), 100 connections; CPU time per request of every process, and from it a model of the throughput on N engine cores and S Redis shards.`,
+  description: `Reserves on one hot SKU, on one hot SKU split into ${BUCKETS} buckets, and over ${SPREAD_SKUS} SKUs against 1 and 2 engine processes (WORKERS), on one Redis and on a ${CLUSTER_MASTERS}-master Redis Cluster on loopback (both AOF, appendfsync always; reconciler paused), 100 connections; CPU time per request of every process, and from it a model of the throughput on N engine cores and S Redis shards.`,
   async run(context) {
     const checks: Check[] = [];
     const runs: Run[] = [];
@@ -223,9 +241,9 @@ export const scale: Scenario = {
             const engine = await startEngine({ ...redis.env, DATA_DIR: dataDir, WORKERS: String(workers), KEY_PREFIX: `scale${b}`, RECONCILE_CRON: '0 0 1 1 *' });
             try {
               const upAt = performance.now();
-              if (workers === WORKER_COUNTS[0]) for (const shape of SHAPES) await putOnSale(engine, shape.skus, shape.shape === 'hot' ? 1_000_000_000 : 10_000_000);
+              if (workers === WORKER_COUNTS[0]) for (const shape of SCALE_SHAPES) await putOnSale(engine, shape.skus, shape.shape === 'spread' ? 10_000_000 : 1_000_000_000, shape.buckets);
               context.progress(`    WORKERS=${workers} on ${redis.backend}: started in ${((upAt - startedAt) / 1000).toFixed(1)} s, SKUs ready ${((performance.now() - upAt) / 1000).toFixed(1)} s later`);
-              for (const shape of SHAPES) runs.push(await measure(engine, redis, workers, shape, context.quick, context.progress, checks));
+              for (const shape of SCALE_SHAPES) runs.push(await measure(engine, redis, workers, shape, context.quick, context.progress, checks));
             } finally {
               await engine.stop();
             }
@@ -248,14 +266,15 @@ function result(description: string, runs: Run[], checks: Check[], progress: (li
     return stageCosts(readingOf(run));
   };
   const cluster: Backend = `${CLUSTER_MASTERS}-master cluster`;
-  const inputs = SHAPES.map(({ shape }): ModelInputs => ({
+  const inputs = SCALE_SHAPES.map(({ shape, buckets }): ModelInputs => ({
     shape,
     partitions: CLUSTER_PARTITIONS,
+    buckets,
     oneRedis: { 1: costsOf('one Redis', 1, shape), 2: costsOf('one Redis', 2, shape) },
     cluster: { 1: costsOf(cluster, 1, shape), 2: costsOf(cluster, 2, shape) },
   }));
   const measured: ReportTable = {
-    title: 'scale: the 8 runs (CPU µs per request of each process; model bound on 2 cores = 2e6 / total µs)',
+    title: 'scale: the 12 runs (CPU µs per request of each process; model bound on 2 cores = 2e6 / total µs)',
     header: ['engine processes', 'Redis', 'SKUs', 'req/s', 'p99 ms', 'load generator µs', 'engine µs', 'redis µs', 'total µs', 'cores busy', 'bound on 2 cores', 'reserves per script call'],
     numeric: [3, 4, 8, 9, 10, 11],
     rows: runs.map((run) => {
@@ -263,7 +282,7 @@ function result(description: string, runs: Run[], checks: Check[], progress: (li
       return [
         `WORKERS=${run.workers}`,
         run.backend,
-        SHAPES.find((s) => s.shape === run.shape)!.name,
+        SCALE_SHAPES.find((s) => s.shape === run.shape)!.name,
         k(run.load.rps),
         String(run.load.latency.p99),
         stageCell(reading, 'load generator'),
@@ -278,11 +297,11 @@ function result(description: string, runs: Run[], checks: Check[], progress: (li
   };
   const models = inputs.map(modelTable);
   const modelTables: ReportTable[] = models.map((model, n) => ({
-    title: `scale model, ${SHAPES[n].name}: req/s bound on N engine cores and S Redis shards, and the stage that binds`,
+    title: `scale model, ${SCALE_SHAPES[n].name}: req/s bound on N engine cores and S Redis shards, and the stage that binds`,
     header: model.header,
     numeric: MODEL_SHARDS.map((_, i) => i + 1),
     rows: model.rows,
-    notes: n === models.length - 1 ? modelNotes(runs) : undefined,
+    notes: n === models.length - 1 ? modelNotes(runs, models[n].bounds) : undefined,
   }));
   for (const table of [measured, ...modelTables]) {
     progress(`  ${table.title}`);
@@ -290,13 +309,14 @@ function result(description: string, runs: Run[], checks: Check[], progress: (li
   }
   const figures: Record<string, number | string> = {};
   for (const run of runs) {
-    const label = `WORKERS=${run.workers}, ${run.backend}, ${run.shape === 'hot' ? 'hot SKU' : `${SPREAD_SKUS} SKUs`}`;
+    const label = `WORKERS=${run.workers}, ${run.backend}, ${SCALE_SHAPES.find((s) => s.shape === run.shape)!.name}`;
     figures[`${label}: rps`] = run.load.rps;
     figures[`${label}: CPU µs per request`] = readingOf(run).totalUs;
   }
+  for (const { shards, ofLinear } of bucketedScaling(models[models.length - 1].bounds)) figures[`model, hot SKU in ${BUCKETS} buckets: Redis bound at ${shards} shards, of linear`] = Number(ofLinear.toFixed(2));
   for (const [n, model] of models.entries()) {
     for (const b of model.bounds.filter((b) => [1, 16].includes(b.engineCores) && [1, 12].includes(b.shards) || (b.engineCores === 4 && b.shards === 3))) {
-      figures[`model, ${SHAPES[n].name}: ${b.engineCores} engine cores, ${b.shards} shards`] = `${k(b.rps)} req/s (${b.limit})`;
+      figures[`model, ${SCALE_SHAPES[n].name}: ${b.engineCores} engine cores, ${b.shards} shards`] = `${k(b.rps)} req/s (${b.limit})`;
     }
   }
   return {
@@ -306,6 +326,6 @@ function result(description: string, runs: Run[], checks: Check[], progress: (li
     figures,
     checks,
     tables: [measured, ...modelTables],
-    data: { model: { engineCores: MODEL_ENGINE_CORES, shards: MODEL_SHARDS, inputs, bounds: Object.fromEntries(models.map((m, n) => [SHAPES[n].shape, m.bounds])) } },
+    data: { model: { engineCores: MODEL_ENGINE_CORES, shards: MODEL_SHARDS, inputs, bounds: Object.fromEntries(models.map((m, n) => [SCALE_SHAPES[n].shape, m.bounds])) } },
   };
 }

@@ -121,7 +121,7 @@ export class Reservations {
         throw insufficientStock({ items: lines.map((line) => ({ ...line, available: available.get(line.sku) ?? line.available })) });
       }
     }
-    throw new UnavailableError('Redis', new Error('units of a split SKU kept moving between its buckets'), 'nothing was held: try again');
+    throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing was held: retry shortly');
   }
 
   /** The reservation as a reader sees it now; 404 when neither Redis nor Postgres knows it. */
