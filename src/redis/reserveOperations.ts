@@ -201,6 +201,11 @@ export class ReserveOperations {
     const basis = this.soldOut.basis(command.lines[0].sku);
     const reply = command.spans ? await this.reserveSpanning(command) : await this.reserveBatchers[home].submit(command);
     const code = reply[0] as ReplyCode;
+    // The line a refusal names, by the SKU's own name (a split SKU's line names its bucket here).
+    const refusedLine = () => {
+      const line = command.lines[(reply[1] as number) - 1];
+      return { ...line, sku: parseBucketSku(line.sku).sku };
+    };
     switch (code) {
       case ReplyCode.Ok:
         return {
@@ -222,17 +227,17 @@ export class ReserveOperations {
         return { kind: 'replayed', reservationId: String(reply[1]) };
       case ReplyCode.SkuNotFound:
         await this.store.confirmNotFound(home);
-        throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
+        throw refusal(code, { sku: refusedLine().sku });
       case ReplyCode.SaleNotActive:
-        throw refusal(code, { sku: command.lines[(reply[1] as number) - 1].sku });
+        throw refusal(code, { sku: refusedLine().sku });
       case ReplyCode.LocationNotFound:
-        throw refusal(code, command.lines[(reply[1] as number) - 1]);
+        throw refusal(code, refusedLine());
       case ReplyCode.LineRequired:
-        throw lineRequired(command.lines[(reply[1] as number) - 1].sku);
+        throw lineRequired(refusedLine().sku);
       case ReplyCode.WrongBucket:
-        throw new WrongBucketError(parseBucketSku(command.lines[(reply[1] as number) - 1].sku).sku, reply[2] as number);
+        throw new WrongBucketError(refusedLine().sku, reply[2] as number);
       case ReplyCode.PurchaseLimitExceeded: {
-        const line = command.lines[(reply[1] as number) - 1];
+        const line = refusedLine();
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
       }
       case ReplyCode.InsufficientStock:

@@ -110,7 +110,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect((await reserve(sku, 'u1', 2)).statusCode).toBe(201);
     const over = await reserve(sku, 'u1', 2);
     expect(over.statusCode).toBe(409);
-    expect(over.json().error.code).toBe('PURCHASE_LIMIT_EXCEEDED');
+    expect(over.json().error).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED', details: { sku, requested: 2, alreadyHeld: 2, limit: 3 } });
     const key = { 'idempotency-key': 'cart-7' };
     const first = await reserve(sku, 'u2', 3, {}, key);
     const again = await reserve(sku, 'u2', 3, {}, key);
