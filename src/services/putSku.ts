@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { findSkuRow, insertMovements, upsertSku } from '../db/skuRepository';
+import { type SkuRow, findSkuRow, insertMovements, upsertSku } from '../db/skuRepository';
 import { DomainError } from '../domain/errors';
 import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
 import { bucketSkus } from '../domain/buckets';
@@ -54,19 +54,19 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
   });
   const splitNow = (known?.buckets ?? 1) > 1 || ((await engine.getSku(sku).catch(() => null))?.buckets ?? 1) > 1;
   if (splitNow || (settings.buckets ?? 1) > 1) return writeSplitSku(services, sku, settings, actor);
-  return writeOne(services, sku, actor, async () => settings);
+  return writeOne(services, sku, actor, settings, known ?? null);
 }
 
 /**
- * Writes one SKU (or one bucket) in Redis with the settings `settingsNow` gives, then its SET
- * movement and its row to Postgres. A SKU
+ * Writes one SKU (or one bucket) in Redis with `settings`, then its SET movement and its row to
+ * Postgres. `known`: its Postgres row as just read (undefined: read here). A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it.
  */
-async function writeOne(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
+async function writeOne(services: SkuServices, sku: string, actor: string, settings: SkuSettings, knownRow?: SkuRow | null): Promise<PutSkuResult> {
   const { engine, maintenance, db } = services;
-  const known = await findSkuRow(db, sku);
-  const put = async () => engine.setStock(sku, await settingsNow(), actor, { mayCreate: !known });
+  const known = knownRow === undefined ? await findSkuRow(db, sku) : (knownRow ?? undefined);
+  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known });
   const { created, view, mark, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreSkus(maintenance, db, [known]);
@@ -122,7 +122,7 @@ async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSe
       let result: PutSkuResult | undefined;
       let deferred: unknown;
       for (const bucket of [...names.keys()].slice(1).concat(0)) {
-        const written = await writeOne(services, names[bucket], actor, async () => ({ ...settings, total: totals[bucket], buckets }));
+        const written = await writeOne(services, names[bucket], actor, { ...settings, total: totals[bucket], buckets });
         deferred ??= written.postgresDeferred;
         if (bucket === 0) result = written;
       }
