@@ -76,9 +76,10 @@ try {
 } catch (error) {
   console.error(`chaos campaign failed to run (seed ${seed}):`, error);
 } finally {
-  // CHAOS_KEEP_SECONDS=S: the servers stay up that long after the report, to read their final state.
+  // CHAOS_KEEP_SECONDS=S: the servers stay up that long after the report, to read their final state
+  // (with CHAOS_KEEP_ONLY_FAILED=1, after a failed one only).
   const keepSeconds = Number(process.env.CHAOS_KEEP_SECONDS ?? 0);
-  if (keepSeconds > 0) {
+  if (keepSeconds > 0 && (exitCode !== 0 || !process.env.CHAOS_KEEP_ONLY_FAILED)) {
     log(`servers kept for ${keepSeconds} s: postgres ${world.postgres.url}, redis ${world.redisCluster?.nodesList ?? world.redis?.url}`);
     await new Promise((resolve) => setTimeout(resolve, keepSeconds * 1000));
   }

@@ -5,7 +5,7 @@ import type { BucketMove } from '../redis/bucketMoveScripts';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { applyWritePlan } from './applyWritePlan';
 import { assertSameEpoch } from './drainFence';
-import { planWrites } from './writePlan';
+import { planWrites, withoutCounters } from './writePlan';
 
 /** How long a move may take before a reconciler pass finishes it in its place. */
 export const MOVE_GRACE_MS = 30_000;
@@ -30,7 +30,10 @@ export type MoveResult =
  * were it only in the source's outbox, a source that loses its data after step 2 would be rebuilt
  * from a Postgres that never saw the units leave, and sell them a second time. A move out that
  * never reached Postgres never happened for a rebuild, which is right, since its units never
- * arrived anywhere either (step 2 waits for it).
+ * arrived anywhere either (step 2 waits for it). Only its facts are written then (its MOVE
+ * movement, which rebuilds count, and its bucket_moves row), never the source's counters: the
+ * drain brings those in stream order, after the changes before the move (writePlan.ts,
+ * withoutCounters).
  *
  * Whatever a crash or an outage leaves half-done is finished by the reconciler (finishLeftMoves),
  * from Postgres, which knows which moves left their source and which arrived: a target that lost
@@ -53,7 +56,8 @@ export class BucketMoves {
     const epochRead = await outbox.epochOf(partition);
     const out = await scripts.takeOut(move);
     if (!out.taken) return out.reason === 'SKU_NOT_FOUND' ? { moved: false, reason: out.reason } : { moved: false, reason: out.reason, available: out.available };
-    await applyWritePlan(this.db, planWrites([out.entry]), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
+    const fence = (tx: Parameters<typeof assertSameEpoch>[0]) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
+    await applyWritePlan(this.db, withoutCounters(planWrites([out.entry])), fence);
     if ((await scripts.putIn(move)) !== 'SKU_NOT_FOUND') await scripts.finish(move);
     return { moved: true, id: move.id };
   }

@@ -17,6 +17,7 @@ import { bucketSku } from '../../src/domain/buckets';
 import type { DomainError } from '../../src/domain/errors';
 import { normalizeSkuSettings } from '../../src/domain/sku';
 import { BucketMoves } from '../../src/reconciler/bucketMoves';
+import { checkDrift } from '../../src/reconciler/driftCheck';
 import { putSku } from '../../src/services/putSku';
 import { REDIS_TARGETS, type TestContext, conserved, createTestContext, deleteMatching, rawCounters, skuIn } from '../support/context';
 import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from '../support/servers';
@@ -164,6 +165,20 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     expect((await rawCounters(ctx, source)).total).toBe(4);
     await moves.finishLeftMoves();
     expect(sum(await totals([source, target]))).toBe(10);
+    await expectPostgresAgrees([source, target]);
+  });
+
+  it('a move out written ahead of the drain leaves the row to the drain: a drift check meanwhile repairs nothing from facts that lack earlier changes', async () => {
+    const [source, target] = await bucketed([10, 0]);
+    await pass();
+    // A change still in the outbox when the move writes its move out to Postgres.
+    await ctx.engine.adjustStock(source, -3, 'test', 'test');
+    expect((await moves.move(source, target, 4)).moved).toBe(true);
+    // As after a failover: the row's facts are due for a check (driftCheck.ts).
+    await ctx.db.execute(sql`update skus set facts_due = true where sku = ${source}`);
+    const check = await checkDrift(ctx.maintenance, ctx.db, { repair: true });
+    expect(check.drift.filter((item) => item.sku === source)).toEqual([]);
+    expect(await totals([source, target])).toEqual([3, 4]);
     await expectPostgresAgrees([source, target]);
   });
 
