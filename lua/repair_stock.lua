@@ -6,7 +6,9 @@
   change it did not see.
 
   KEYS[1]  stock hash     KEYS[2]  expiry index
-  KEYS[3]  outbox stream (an ADJUST when a retired location keeps units no hold can take)
+  KEYS[3]  outbox stream: an entry with the repaired counters (so the SKU's row follows them in
+           stream order, whoever writes it), and an ADJUST when a retired location keeps units no
+           hold can take
   ARGV[1]  version the reconciler read   ARGV[2]  total (fact)   ARGV[3]  sold (fact)
   ARGV[4]  on a SKU with locations, the levels text of the facts (includes/locationLevels.lua:
            total and sold per location); '' without
@@ -50,8 +52,6 @@ else
   redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
 end
 local nextVersion = redis.call('HINCRBY', stockKey, 'version', 1)
-if #events > 0 then
-  appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
-end
+appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
 local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold')
 return {0, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), nextVersion}

@@ -129,19 +129,23 @@ export class StockMaintenance {
 
   /**
    * Rebuilds a SKU's Redis counters from the facts (total and sold from Postgres, reserved from the
-   * expiry index), unless the SKU changed since `expectedVersion` was read.
+   * expiry index), unless the SKU changed since `expectedVersion` was read. Answers the repaired
+   * counters, or 'overtaken' when a change came before they could be read (the repair stands; the
+   * drain brings its counters to Postgres, lua/repair_stock.lua).
    */
   async repairStock(
     sku: string,
     expectedVersion: number,
     facts: { total: number; sold: number; levels: LocationTotals[] | null },
-  ): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing'> {
+  ): Promise<StockCounters | 'changed' | 'inconsistent' | 'missing' | 'overtaken'> {
     const levels = facts.levels ? encodeLevels(facts.levels) : '';
     const reply = await this.store.run<number[]>(repairStockCall(this.store, sku, expectedVersion, facts.total, facts.sold, levels));
     if (reply[0] === ReplyCode.VersionChanged) return 'changed';
     if (reply[0] === ReplyCode.FactsInconsistent) return 'inconsistent';
     if (reply[0] === ReplyCode.SkuNotFound) return 'missing';
     const [counters] = await this.readCounters([sku]);
+    // Changed again before it was read: those counters hold a change Postgres has not seen yet.
+    if (counters && counters.version !== reply[5]) return 'overtaken';
     return counters ?? 'missing';
   }
 
