@@ -34,4 +34,4 @@ export interface SoldOutThreadInit {
 }
 
 /** What the request thread tells the sold-out reads' thread ('close': let Redis go, then answer 'closed'). */
-export type SoldOutThreadMessage = { type: 'watch'; slot: number; sku: string; partition: number } | { type: 'unwatch'; slot: number } | 'close';
+export type SoldOutThreadMessage = { type: 'watch'; slot: number; sku: string; buckets: number } | { type: 'unwatch'; slot: number } | 'close';

@@ -23,8 +23,8 @@ export class SoldOutThread implements SoldOutReader {
     return new SoldOutThread(await startWorkerThread('soldOutThreadMain', init));
   }
 
-  watch(slot: number, sku: string, partition: number): void {
-    this.send({ type: 'watch', slot, sku, partition });
+  watch(slot: number, sku: string, buckets: number): void {
+    this.send({ type: 'watch', slot, sku, buckets });
   }
 
   unwatch(slot: number): void {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       await reads.stop();
       redis.disconnect();
       port.postMessage('closed');
-    } else if (message.type === 'watch') reads.watch(message.slot, message.sku, message.partition);
+    } else if (message.type === 'watch') reads.watch(message.slot, message.sku, message.buckets);
     else reads.unwatch(message.slot);
   });
   port.postMessage('ready');

@@ -6,7 +6,7 @@ import { lineRequired } from '../domain/refusals';
 import { decodeHoldUnits } from './holdUnits';
 import { bindingFingerprint } from './idempotencyBinding';
 import { IN_DOUBT } from './inDoubt';
-import { BucketRoutes, WrongBucketError } from './bucketRoutes';
+import { type BucketRoutes, WrongBucketError } from './bucketRoutes';
 import { allPartitions } from './partitions';
 import type { Doubt, RedisStore } from './redisStore';
 import { ReplyCode, refusal } from './replyCodes';
@@ -87,14 +87,14 @@ export class ReserveOperations {
    * before its next reserve, so a shard that is down holds back its own partitions only.
    */
   private readonly unconfirmed: UnconfirmedReserves<QueuedReserve>[];
-  /** The bucket of each split SKU a user's reserves go to (bucketRoutes.ts). */
-  readonly bucketRoutes = new BucketRoutes();
   observer?: EngineObserver;
 
   constructor(
     private readonly store: RedisStore,
     private readonly spanning: SpanningReservations,
     private readonly soldOut: SoldOutWatch,
+    /** The bucket of each split SKU a user's reserves go to (bucketRoutes.ts). */
+    private readonly bucketRoutes: BucketRoutes,
   ) {
     this.unconfirmed = allPartitions(store.keys.partitions).map(
       () =>
@@ -240,13 +240,14 @@ export class ReserveOperations {
         const line = refusedLine();
         throw refusal(code, { sku: line.sku, requested: line.qty, alreadyHeld: reply[2], limit: reply[3] });
       }
-      case ReplyCode.InsufficientStock:
+      case ReplyCode.InsufficientStock: {
+        // Read first: a bucket's refusal tells how many buckets its SKU has, which the watch needs.
+        const items = command.lines
+          .map((line, n) => ({ sku: parseBucketSku(line.sku).sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: this.shortOf(line, reply[1 + n]) }))
+          .filter((line) => line.available < line.requested);
         this.soldOut.learn(soldOutQuestion(command), basis);
-        throw refusal(code, {
-          items: command.lines
-            .map((line, n) => ({ sku: parseBucketSku(line.sku).sku, ...(line.location === undefined ? {} : { location: line.location }), requested: line.qty, available: this.shortOf(line, reply[1 + n]) }))
-            .filter((line) => line.available < line.requested),
-        });
+        throw refusal(code, { items });
+      }
       default:
         throw refusal(code);
     }

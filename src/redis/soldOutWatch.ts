@@ -1,6 +1,8 @@
+import { bucketSkus, parseBucketSku } from '../domain/buckets';
 import type { DomainError } from '../domain/errors';
 import { insufficientStock, soldOut } from '../domain/refusals';
 import type { RequestedLine } from '../domain/reservation';
+import type { BucketRoutes } from './bucketRoutes';
 import type { RedisStore } from './redisStore';
 import { SoldOutBoard, boardNow } from './soldOutBoard';
 import { type SoldOutReader, SoldOutReads } from './soldOutReads';
@@ -15,7 +17,9 @@ const MAX_USERS = 10_000;
 /** What this process knows of one SKU it found sold out, beside what its slot of the board says. */
 interface Knowledge {
   sku: string;
-  partition: number;
+  /** How many buckets it was watched with (1: not split, src/domain/buckets.ts), and their partitions. */
+  buckets: number;
+  partitions: number[];
   slot: number;
   /** The board's fields this knowledge was last squared with; version -1 until the first. */
   version: number;
@@ -69,7 +73,11 @@ export class SoldOutWatch {
   private reader?: SoldOutReader;
   private idleTimer?: NodeJS.Timeout;
 
-  constructor(private readonly store: RedisStore) {}
+  constructor(
+    private readonly store: RedisStore,
+    /** Which SKUs are split, and into how many buckets: a split SKU is watched bucket by bucket. */
+    private readonly routes: BucketRoutes,
+  ) {}
 
   /** The one line of a reserve that may be answered from here: one line naming no location, no Idempotency-Key (a key replays its first answer). */
   static soleLine({ lines, keyed }: SoldOutQuestion): RequestedLine | undefined {
@@ -81,6 +89,11 @@ export class SoldOutWatch {
     const line = SoldOutWatch.soleLine(request);
     const k = line && this.known.get(line.sku);
     if (!k) return undefined;
+    // The SKU grew buckets since it was watched: the watch would miss the new ones.
+    if (k.buckets !== this.routes.bucketsOf(k.sku)) {
+      this.drop(k);
+      return undefined;
+    }
     const now = boardNow();
     if (!this.squared(k, now) || k.lined) return undefined;
     const qty = line!.qty;
@@ -121,7 +134,7 @@ export class SoldOutWatch {
 
   /** Taken before a reserve is sent, handed back to learn() with its reply. */
   basis(sku: string): number {
-    return this.known.get(sku)?.epoch ?? 0;
+    return this.known.get(parseBucketSku(sku).sku)?.epoch ?? 0;
   }
 
   /** lua/line_join.lua refused a join of the SKU SOLD_OUT: its line's joins are answered from here from the next read on. */
@@ -132,14 +145,18 @@ export class SoldOutWatch {
     else this.startWatching(sku, now);
   }
 
-  /** The script refused `request` INSUFFICIENT_STOCK; `basis` as taken before it was sent. */
+  /**
+   * The script refused `request` INSUFFICIENT_STOCK; `basis` as taken before it was sent. A
+   * bucket's refusal (of a split SKU) starts the watch of the whole SKU, all its buckets together.
+   */
   learn(request: SoldOutQuestion, basis: number): void {
     const line = SoldOutWatch.soleLine(request);
     if (!line) return;
     const now = boardNow();
-    const k = this.known.get(line.sku);
+    const sku = parseBucketSku(line.sku).sku;
+    const k = this.known.get(sku);
     if (!k) {
-      this.startWatching(line.sku, now);
+      this.startWatching(sku, now);
       return;
     }
     k.lastAsked = now;
@@ -147,17 +164,17 @@ export class SoldOutWatch {
     if (k.limit !== null && k.epoch === basis && basis !== 0 && k.users.size < MAX_USERS) k.users.set(request.userId, Math.max(line.qty, k.users.get(request.userId) ?? 0));
   }
 
-  /** Units of these SKUs may have come back through this process: answered by Redis until a read sent from now on. */
+  /** Units of these SKUs (or buckets) may have come back through this process: answered by Redis until a read sent from now on. */
   forget(skus: Iterable<string>): void {
-    for (const sku of skus) {
-      const k = this.known.get(sku);
+    for (const name of skus) {
+      const k = this.known.get(parseBucketSku(name).sku);
       if (k) this.void(k);
     }
   }
 
-  /** Every SKU of a partition: something of it ended there and what it gave back is not known. */
+  /** Every SKU with a bucket in a partition: something of it ended there and what it gave back is not known. */
   forgetPartition(partition: number): void {
-    for (const k of this.known.values()) if (k.partition === partition) this.void(k);
+    for (const k of this.known.values()) if (k.partitions.includes(partition)) this.void(k);
   }
 
   /** Starts answering from the board, its reads made by `reader` (default: on this thread). */
@@ -179,9 +196,10 @@ export class SoldOutWatch {
     if (slot === undefined) return;
     // Whatever the slot's last SKU had posted, or a read of it on its way, is void.
     this.board.renew(slot);
-    const partition = this.store.keys.partitionOfSku(sku);
-    this.known.set(sku, { sku, partition, slot, version: -1, shardEpoch: 0, limit: null, available: 0, lined: false, users: new Map(), epoch: 0, lastAsked: now, refusals: new Map(), readingHolders: false });
-    this.reader!.watch(slot, sku, partition);
+    const buckets = this.routes.bucketsOf(sku);
+    const partitions = bucketSkus(sku, buckets).map((name) => this.store.keys.partitionOfSku(name));
+    this.known.set(sku, { sku, buckets, partitions, slot, version: -1, shardEpoch: 0, limit: null, available: 0, lined: false, users: new Map(), epoch: 0, lastAsked: now, refusals: new Map(), readingHolders: false });
+    this.reader!.watch(slot, sku, buckets);
   }
 
   /**
@@ -232,12 +250,14 @@ export class SoldOutWatch {
 
   private dropIdle(): void {
     const now = boardNow();
-    for (const k of this.known.values()) {
-      if (now - k.lastAsked <= IDLE_MS) continue;
-      this.known.delete(k.sku);
-      this.board.renew(k.slot);
-      this.reader?.unwatch(k.slot);
-      this.freeSlots.push(k.slot);
-    }
+    for (const k of this.known.values()) if (now - k.lastAsked > IDLE_MS) this.drop(k);
+  }
+
+  /** The SKU is no longer watched: its slot is void and free. */
+  private drop(k: Knowledge): void {
+    this.known.delete(k.sku);
+    this.board.renew(k.slot);
+    this.reader?.unwatch(k.slot);
+    this.freeSlots.push(k.slot);
   }
 }

@@ -3,6 +3,7 @@ import type { Reservation } from '../domain/reservation';
 import type { SkuSettings, SkuView } from '../domain/sku';
 import type { Ticket } from '../domain/line';
 import { AdminOperations } from './adminOperations';
+import { BucketRoutes } from './bucketRoutes';
 import { LineOperations, type TicketOutcome } from './lineOperations';
 import type { RedisStore } from './redisStore';
 import { ReservationOperations, type FinishOutcome } from './reservationOperations';
@@ -27,11 +28,14 @@ export class StockEngine {
   private readonly lines: LineOperations;
   /** Reserves of SKUs seen sold out (joins of lines sold out for good), refused without a round trip; watched while the HTTP app runs. */
   readonly soldOut: SoldOutWatch;
+  /** Which SKUs are split into buckets, as learnt from the scripts (bucketRoutes.ts). */
+  private readonly routes: BucketRoutes;
 
   constructor(private readonly store: RedisStore) {
     const spanning = new SpanningReservations(store);
-    this.soldOut = new SoldOutWatch(store);
-    this.reserves = new ReserveOperations(store, spanning, this.soldOut);
+    this.routes = new BucketRoutes();
+    this.soldOut = new SoldOutWatch(store, this.routes);
+    this.reserves = new ReserveOperations(store, spanning, this.soldOut, this.routes);
     this.reservations = new ReservationOperations(store, spanning);
     this.reads = new StockReads(store);
     this.admin = new AdminOperations(store, this.reads);
@@ -126,7 +130,7 @@ export class StockEngine {
 
   /** Buckets a SKU is known to be split into (1: not known split): src/redis/bucketRoutes.ts. */
   bucketsOf(sku: string): number {
-    return this.reserves.bucketRoutes.bucketsOf(sku);
+    return this.routes.bucketsOf(sku);
   }
 
   /** The refusal of a join of a line seen sold out for good, told without a round trip; undefined when Redis must be asked. */

@@ -98,6 +98,12 @@ export class Reservations {
    */
   private async hold(command: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     const bucketsOf = (sku: string) => this.engine.bucketsOf(sku);
+    // Once routed, a split SKU's line names a bucket: what this process knows of the whole SKU
+    // (seen sold out, src/redis/soldOutWatch.ts) is asked first, by its own name.
+    if (bucketsOf(command.lines[0].sku) > 1) {
+      const known = this.engine.knownRefusal(command);
+      if (known) throw known;
+    }
     let partialNow = false;
     for (let attempt = 1; attempt <= MAX_REFILLS; attempt++) {
       const tryWhole = command.allowPartial && !partialNow && command.lines.some((line) => bucketsOf(line.sku) > 1);
