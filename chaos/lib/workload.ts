@@ -8,8 +8,12 @@ import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
 export const SKUS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
 /** Per-user limits of the SKUs that have one (fixed for the campaign: admin PUTs keep them). */
 export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c3: null, c4: 6, c5: null, c6: 3 };
-/** SKUs split into buckets (src/domain/buckets.ts), and how many: their units move between partitions. */
-export const BUCKETS: Record<string, number> = { c6: 3 };
+/**
+ * SKUs split into buckets (src/domain/buckets.ts), and how many: their units move between
+ * partitions. c6 has a per-user limit; c2 has none, so its refusals are answered from what the
+ * engines know once it sells out (docs/architecture.md#sold-out-answers).
+ */
+export const BUCKETS: Record<string, number> = { c2: 2, c6: 3 };
 export const INITIAL_TOTAL = 40;
 /** SKUs whose stock sits in several locations (priority order); the others keep theirs in "default". */
 export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'south'] };
