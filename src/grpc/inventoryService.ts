@@ -18,7 +18,7 @@ import { apiErrorFor, serviceError } from './serviceError';
 const ADMIN_ACTOR = 'admin-grpc';
 
 /** What the calls need: the engine's services, as the HTTP routes get them. */
-export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reservations' | 'lineTickets' | 'metrics' | 'outages'>;
+export type InventoryDeps = Pick<AppDeps, 'config' | 'engine' | 'maintenance' | 'db' | 'reconciler' | 'reservations' | 'lineTickets' | 'metrics' | 'outages'>;
 
 /**
  * The Inventory service: each call checks its token, turns its request into the HTTP route's

@@ -8,6 +8,7 @@ import * as schema from '../db/schema';
 import { DomainError, UnavailableError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { MoveResult } from '../reconciler/bucketMoves';
+import type { OutboxEntry } from '../redis/outboxEntry';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcAnswer, RpcClient } from './rpc';
@@ -130,6 +131,11 @@ export class BackgroundThread implements ReconcileRunner {
   /** A move between buckets, run on the background thread; also what the primary runs for its workers. */
   moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
     return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
+  }
+
+  /** Facts ahead of the drain, written on the background thread; also what the primary runs for its workers. */
+  async recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
+    await this.rpc.call({ kind: 'recordFacts', entry, partition, epochRead });
   }
 
   /**

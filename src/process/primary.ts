@@ -189,6 +189,8 @@ class Primary {
           return this.background.pass(call.trigger, { repair: call.repair });
         case 'moveUnits':
           return this.background.moveUnits(call.source, call.target, call.qty);
+        case 'recordFacts':
+          return this.background.recordFactsAhead(call.entry, call.partition, call.epochRead);
         case 'metrics':
           return this.engineMetrics();
       }

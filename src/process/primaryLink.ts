@@ -1,6 +1,7 @@
 import type { Database } from '../db/client';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { MoveResult } from '../reconciler/bucketMoves';
+import type { OutboxEntry } from '../redis/outboxEntry';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import { proxyDatabase } from './backgroundThread';
 import type { PrimaryMessage, WorkerMessage } from './messages';
@@ -54,6 +55,10 @@ export class PrimaryLink implements ReconcileRunner {
 
   moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
     return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
+  }
+
+  async recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
+    await this.rpc.call({ kind: 'recordFacts', entry, partition, epochRead });
   }
 
   /** A drizzle database whose statements run on the embedded Postgres the primary hosts. */

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       return { report, expiriesDrained } satisfies PassResult;
     }
     if (call.kind === 'moveUnits') return reconciler.moveUnits(call.source, call.target, call.qty);
+    if (call.kind === 'recordFacts') return reconciler.recordFactsAhead(call.entry, call.partition, call.epochRead);
     throw new Error(`the background thread answers no ${call.kind} call`);
   };
   port.on('message', async (call: RpcCall | 'close') => {

@@ -3,9 +3,7 @@ import type { Database } from '../db/client';
 import { findBucketMoves, findUnfinishedMoves } from '../db/bucketMoveRepository';
 import type { BucketMove } from '../redis/bucketMoveScripts';
 import type { StockMaintenance } from '../redis/stockMaintenance';
-import { applyWritePlan } from './applyWritePlan';
-import { assertSameEpoch } from './drainFence';
-import { planWrites, withoutCounters } from './writePlan';
+import { recordFactsAhead } from './factsAhead';
 
 /** How long a move may take before a reconciler pass finishes it in its place. */
 export const MOVE_GRACE_MS = 30_000;
@@ -32,8 +30,7 @@ export type MoveResult =
  * never reached Postgres never happened for a rebuild, which is right, since its units never
  * arrived anywhere either (step 2 waits for it). Only its facts are written then (its MOVE
  * movement, which rebuilds count, and its bucket_moves row), never the source's counters: the
- * drain brings those in stream order, after the changes before the move (writePlan.ts,
- * withoutCounters).
+ * drain brings those in stream order, after the changes before the move (factsAhead.ts).
  *
  * Whatever a crash or an outage leaves half-done is finished by the reconciler (finishLeftMoves),
  * from Postgres, which knows which moves left their source and which arrived: a target that lost
@@ -56,8 +53,7 @@ export class BucketMoves {
     const epochRead = await outbox.epochOf(partition);
     const out = await scripts.takeOut(move);
     if (!out.taken) return out.reason === 'SKU_NOT_FOUND' ? { moved: false, reason: out.reason } : { moved: false, reason: out.reason, available: out.available };
-    const fence = (tx: Parameters<typeof assertSameEpoch>[0]) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
-    await applyWritePlan(this.db, withoutCounters(planWrites([out.entry])), fence);
+    await recordFactsAhead(this.db, outbox, out.entry, partition, epochRead);
     if ((await scripts.putIn(move)) !== 'SKU_NOT_FOUND') await scripts.finish(move);
     return { moved: true, id: move.id };
   }

@@ -6,6 +6,8 @@ import { reconcileInProgress } from '../domain/refusals';
 import type { ReconcileLease } from '../redis/reconcileLease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { BucketMoves, type MoveResult } from './bucketMoves';
+import { recordFactsAhead } from './factsAhead';
+import type { OutboxEntry } from '../redis/outboxEntry';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
@@ -40,6 +42,10 @@ export class Reconciler implements ReconcileRunner {
 
   moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
     return this.bucketMoves.move(source, target, qty);
+  }
+
+  recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
+    return recordFactsAhead(this.db, this.maintenance.outbox, entry, partition, epochRead);
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client';
-import { type SkuRow, findSkuRow, insertMovements, upsertSku } from '../db/skuRepository';
-import { DomainError } from '../domain/errors';
+import { type SkuRow, findSkuRow, upsertSku } from '../db/skuRepository';
+import { DomainError, UnavailableError } from '../domain/errors';
 import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
 import { bucketSkus } from '../domain/buckets';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
@@ -8,7 +8,7 @@ import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
 import type { StockEngine } from '../redis/stockEngine';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { restoreSkus } from '../reconciler/coldStart';
-import { planWrites } from '../reconciler/writePlan';
+import type { ReconcileRunner } from '../reconciler/runner';
 
 export interface PutSkuResult {
   created: boolean;
@@ -17,7 +17,11 @@ export interface PutSkuResult {
   postgresDeferred?: unknown;
 }
 
-type SkuServices = { engine: StockEngine; maintenance: StockMaintenance; db: Database };
+/** `reconciler`: where facts are written ahead of the drain (a transaction, src/reconciler/factsAhead.ts). */
+type SkuServices = { engine: StockEngine; maintenance: StockMaintenance; db: Database; reconciler: Pick<ReconcileRunner, 'recordFactsAhead'> };
+
+/** A PUT's 503 when Redis lost or replaced its data while the change was being made. */
+const CHANGE_MAY_BE_LOST = 'its data was lost or replaced while the change was made, which may be gone with it: read the SKU, then retry';
 
 /** Creates or updates a SKU with these settings, all of them (PUT replaces). */
 export function putSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
@@ -61,11 +65,15 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
  * Writes one SKU (or one bucket) in Redis with `settings`, then its SET movement and its row to
  * Postgres. `known`: its Postgres row as just read (undefined: read here). A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
- * Redis lost that one SKU, it is restored from Postgres first and the change applied to it.
+ * Redis lost that one SKU, it is restored from Postgres first and the change applied to it (when
+ * its partition lost all its data, the engine answers 503 and leaves it to the rebuild).
  */
 async function writeOne(services: SkuServices, sku: string, actor: string, settings: SkuSettings, knownRow?: SkuRow | null): Promise<PutSkuResult> {
-  const { engine, maintenance, db } = services;
+  const { engine, maintenance, db, reconciler } = services;
   const known = knownRow === undefined ? await findSkuRow(db, sku) : (knownRow ?? undefined);
+  const partition = maintenance.partitionOfSku(sku);
+  // Read before the change: its facts are written ahead of the drain only if Redis still holds it.
+  const epochRead = await maintenance.outbox.epochOf(partition);
   const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known });
   const { created, view, mark, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
@@ -75,10 +83,12 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
   try {
     // The SET movement before the row: Postgres never holds a total its movements do not add up
     // to, even when Redis loses the change before the drain (which writes it again, to no effect).
-    await insertMovements(db, planWrites([entry]).movements.filter((movement) => movement.type === 'SET'));
+    await reconciler.recordFactsAhead(entry, partition, epochRead);
     await upsertSku(db, view, mark);
     return { created, view };
   } catch (error) {
+    // The partition began a new epoch since (a rebuild, a failover): Redis may have lost the change.
+    if ((await maintenance.outbox.epochOf(partition).catch(() => null)) !== epochRead) throw new UnavailableError('Redis', error, CHANGE_MAY_BE_LOST);
     return { created, view, postgresDeferred: error };
   }
 }

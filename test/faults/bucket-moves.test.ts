@@ -55,7 +55,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
   async function bucketed(totals: number[]): Promise<string[]> {
     const sku = skuIn(ctx, 0, 'bkt-');
     const names = totals.map((_, bucket) => bucketSku(sku, bucket));
-    const services = { engine: ctx.engine, maintenance: ctx.maintenance, db: ctx.db };
+    const services = { engine: ctx.engine, maintenance: ctx.maintenance, db: ctx.db, reconciler: ctx.reconciler };
     for (const [n, name] of names.entries()) await putSku(services, name, normalizeSkuSettings({ total: totals[n] }), 'test');
     return names;
   }

@@ -314,6 +314,51 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       await expectRebuiltWithoutDrift(sku, { total: 15, available: 13, reserved: 2, sold: 0 });
     });
 
+    it('a PUT that finds its SKU gone with all of Redis\'s data, before the engine noticed, leaves the SKU to the rebuild: 503, then all back', async () => {
+      const sale = await saleInProgress();
+      ctx.dataWatch.stop();
+      try {
+        await forgetEverything();
+        const put = await inject('PUT', `/v1/admin/skus/${sale.sku}`, { total: 12, perUserLimit: 3 }, adminHeaders);
+        expect(put.statusCode).toBe(503);
+        // Restored by the PUT, the SKU would have come back without the rebuild's fence, and kept the partition from being rebuilt whole.
+        expect(await ctx.redis.exists(ctx.keys.stock(sale.sku))).toBe(0);
+        await ctx.dataWatch.check();
+      } finally {
+        ctx.dataWatch.watch(200);
+      }
+      await serving(sale.sku);
+      await expectRebuilt(sale);
+    });
+
+    it('a PUT whose change Redis lost, and the engine rebuilt, before its movement reached Postgres: 503, and Postgres never counts it', async () => {
+      const sku = uniqueName('lost-put-');
+      await createSku(ctx, sku, { total: 10 });
+      expect((await pass()).error).toBeUndefined();
+      const setStock = ctx.engine.setStock;
+      ctx.engine.setStock = async (...args) => {
+        const result = await setStock.apply(ctx.engine, args);
+        // Between the change in Redis and its movement's write: Redis loses it, and the rebuild reads Postgres.
+        await forgetEverything();
+        await ctx.dataWatch.check();
+        return result;
+      };
+      try {
+        const put = await inject('PUT', `/v1/admin/skus/${sku}`, { total: 15 }, adminHeaders);
+        expect(put.statusCode).toBe(503);
+        expect(put.json().error.message).toMatch(/read the SKU, then retry/);
+      } finally {
+        ctx.engine.setStock = setStock;
+      }
+      await serving(sku);
+      expect((await inject('GET', `/v1/skus/${sku}`)).json()).toMatchObject({ total: 10, available: 10 });
+      const report = await pass();
+      expect(report.error).toBeUndefined();
+      expect(report.drift.filter((item) => item.sku === sku)).toEqual([]);
+      // The retry the 503 asks for lands.
+      expect((await inject('PUT', `/v1/admin/skus/${sku}`, { total: 15 }, adminHeaders)).json()).toMatchObject({ total: 15, available: 15 });
+    });
+
     it('an admin change Redis lost before the drain whose movement Postgres lacks is rebuilt as the movements say, not as its row says', async () => {
       const sku = uniqueName('unrecorded-put-');
       await createSku(ctx, sku, { total: 10 });
