@@ -8,7 +8,6 @@ import * as schema from '../db/schema';
 import { DomainError, UnavailableError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { MoveResult } from '../reconciler/bucketMoves';
-import type { OutboxEntry } from '../redis/outboxEntry';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import type { BackgroundInit } from './messages';
 import { type PassResult, type RpcAnswer, RpcClient } from './rpc';
@@ -134,8 +133,8 @@ export class BackgroundThread implements ReconcileRunner {
   }
 
   /** Facts ahead of the drain, written on the background thread; also what the primary runs for its workers. */
-  async recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
-    await this.rpc.call({ kind: 'recordFacts', entry, partition, epochRead });
+  async recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {
+    await this.rpc.call({ kind: 'recordFacts', partition, entryId, epochRead });
   }
 
   /**

@@ -190,7 +190,7 @@ class Primary {
         case 'moveUnits':
           return this.background.moveUnits(call.source, call.target, call.qty);
         case 'recordFacts':
-          return this.background.recordFactsAhead(call.entry, call.partition, call.epochRead);
+          return this.background.recordFactsAhead(call.partition, call.entryId, call.epochRead);
         case 'metrics':
           return this.engineMetrics();
       }

@@ -1,7 +1,6 @@
 import type { Database } from '../db/client';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
 import type { MoveResult } from '../reconciler/bucketMoves';
-import type { OutboxEntry } from '../redis/outboxEntry';
 import type { ReconcileObserver, ReconcileRunner } from '../reconciler/runner';
 import { proxyDatabase } from './backgroundThread';
 import type { PrimaryMessage, WorkerMessage } from './messages';
@@ -57,8 +56,8 @@ export class PrimaryLink implements ReconcileRunner {
     return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
   }
 
-  async recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
-    await this.rpc.call({ kind: 'recordFacts', entry, partition, epochRead });
+  async recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {
+    await this.rpc.call({ kind: 'recordFacts', partition, entryId, epochRead });
   }
 
   /** A drizzle database whose statements run on the embedded Postgres the primary hosts. */

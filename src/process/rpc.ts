@@ -1,6 +1,5 @@
 import { DomainError, type ErrorCode, UnavailableError } from '../domain/errors';
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
-import type { OutboxEntry } from '../redis/outboxEntry';
 
 /**
  * The one way the engine's processes and threads call each other: a worker process asks the
@@ -13,8 +12,8 @@ export type RpcCall =
   | { id: number; kind: 'reconcile'; trigger: ReconcileTrigger; repair: boolean }
   /** A move of units between two buckets of a SKU (src/reconciler/bucketMoves.ts): answers its MoveResult. */
   | { id: number; kind: 'moveUnits'; source: string; target: string; qty: number }
-  /** An outbox entry's facts written ahead of the drain, fenced (src/reconciler/factsAhead.ts). */
-  | { id: number; kind: 'recordFacts'; entry: OutboxEntry; partition: number; epochRead: string | null }
+  /** An outbox entry, and its partition's before it, written ahead of the drain, fenced (src/reconciler/factsAhead.ts). */
+  | { id: number; kind: 'recordFacts'; partition: number; entryId: string; epochRead: string | null }
   /** The whole engine's Prometheus text (answered by the primary only). */
   | { id: number; kind: 'metrics' };
 

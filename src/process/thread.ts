@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       return { report, expiriesDrained } satisfies PassResult;
     }
     if (call.kind === 'moveUnits') return reconciler.moveUnits(call.source, call.target, call.qty);
-    if (call.kind === 'recordFacts') return reconciler.recordFactsAhead(call.entry, call.partition, call.epochRead);
+    if (call.kind === 'recordFacts') return reconciler.recordFactsAhead(call.partition, call.entryId, call.epochRead);
     throw new Error(`the background thread answers no ${call.kind} call`);
   };
   port.on('message', async (call: RpcCall | 'close') => {

@@ -28,9 +28,8 @@ export type MoveResult =
  * were it only in the source's outbox, a source that loses its data after step 2 would be rebuilt
  * from a Postgres that never saw the units leave, and sell them a second time. A move out that
  * never reached Postgres never happened for a rebuild, which is right, since its units never
- * arrived anywhere either (step 2 waits for it). Only its facts are written then (its MOVE
- * movement, which rebuilds count, and its bucket_moves row), never the source's counters: the
- * drain brings those in stream order, after the changes before the move (factsAhead.ts).
+ * arrived anywhere either (step 2 waits for it). It is written with every change before it in
+ * the source partition's outbox, as the drain would (factsAhead.ts).
  *
  * Whatever a crash or an outage leaves half-done is finished by the reconciler (finishLeftMoves),
  * from Postgres, which knows which moves left their source and which arrived: a target that lost
@@ -53,7 +52,7 @@ export class BucketMoves {
     const epochRead = await outbox.epochOf(partition);
     const out = await scripts.takeOut(move);
     if (!out.taken) return out.reason === 'SKU_NOT_FOUND' ? { moved: false, reason: out.reason } : { moved: false, reason: out.reason, available: out.available };
-    await recordFactsAhead(this.db, outbox, out.entry, partition, epochRead);
+    await recordFactsAhead(this.db, outbox, partition, out.entry.entryId, epochRead);
     if ((await scripts.putIn(move)) !== 'SKU_NOT_FOUND') await scripts.finish(move);
     return { moved: true, id: move.id };
   }

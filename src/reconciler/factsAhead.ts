@@ -1,24 +1,39 @@
 import type { Database } from '../db/client';
+import { UnavailableError } from '../domain/errors';
 import type { Outbox } from '../redis/outbox';
-import type { OutboxEntry } from '../redis/outboxEntry';
+import { parseEntry } from '../redis/outboxEntry';
 import { applyWritePlan } from './applyWritePlan';
-import { assertSameEpoch } from './drainFence';
-import { factsAheadOfDrain, planWrites } from './writePlan';
+import { EpochChangedError, assertSameEpoch } from './drainFence';
+import { planWrites } from './writePlan';
+
+/** Entries written ahead of the drain at most; a longer backlog waits for the drain (503). */
+const MAX_AHEAD = 20_000;
 
 /**
- * Writes the facts of one outbox entry to Postgres ahead of the drain, for a change Postgres must
- * know before its caller goes on: a PUT's SET movement (so an acknowledged PUT survives Redis
- * losing its data before the drain), a move's units leaving their bucket (bucketMoves.ts). Only
- * the movements a total is made of and a move's row (writePlan.ts, factsAheadOfDrain); the drain
- * writes the entry again later, to no effect.
+ * Writes a change to Postgres ahead of the drain, for a change Postgres must know before its caller
+ * goes on: a PUT's (so an acknowledged PUT survives Redis losing it before the drain), a move's
+ * units leaving their bucket (bucketMoves.ts). Written as the drain would write it, with every
+ * entry of its partition's outbox before it (and some the drain wrote already, to no effect): what
+ * Postgres holds stays a prefix of what Redis did. The change alone would not be one. A move out
+ * written while an adjust that gave the bucket those units is still in the outbox, then Redis
+ * losing both, would leave Postgres with the units gone and never come; the rebuild would restore
+ * a bucket whose facts sold more than it ever held.
  *
  * Fenced like a drain batch (drainFence.ts): written only while the partition is still in
  * `epochRead`, the epoch read before the change was made. A rebuild begins a new epoch and then
- * waits for every write that checked the old one, so it reads Postgres either with these facts
- * in it or after this write was refused; written after it read, they would count a change the
- * rebuilt Redis never had. Refused, it throws (EpochChangedError), and the drain writes them in
- * order if the entry survived.
+ * waits for every write that checked the old one, so it reads Postgres either with these entries in
+ * it or after this write was refused; written after it read, they would count changes the rebuilt
+ * Redis never had. Refused, it throws (EpochChangedError), and the drain writes them in order if
+ * they survived.
  */
-export async function recordFactsAhead(db: Database, outbox: Outbox, entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
-  await applyWritePlan(db, factsAheadOfDrain(planWrites([entry])), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
+export async function recordFactsAhead(db: Database, outbox: Outbox, partition: number, entryId: string, epochRead: string | null): Promise<void> {
+  const raw = await outbox.entriesUpTo(partition, entryId, MAX_AHEAD);
+  if (raw[raw.length - 1]?.entryId !== entryId) {
+    if (raw.length === MAX_AHEAD) throw new UnavailableError('Postgres', undefined, `the outbox holds more than ${MAX_AHEAD} entries before this change: retry once the reconciler drained them`);
+    // Gone from the stream: drained and trimmed already, unless Redis lost it with its data.
+    if ((await outbox.epochOf(partition)) !== epochRead) throw new EpochChangedError(partition);
+    return;
+  }
+  const entries = raw.map(({ entryId: id, json }) => parseEntry(id, json, partition));
+  await applyWritePlan(db, planWrites(entries), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
 }

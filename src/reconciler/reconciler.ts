@@ -7,7 +7,6 @@ import type { ReconcileLease } from '../redis/reconcileLease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { BucketMoves, type MoveResult } from './bucketMoves';
 import { recordFactsAhead } from './factsAhead';
-import type { OutboxEntry } from '../redis/outboxEntry';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
@@ -44,8 +43,8 @@ export class Reconciler implements ReconcileRunner {
     return this.bucketMoves.move(source, target, qty);
   }
 
-  recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void> {
-    return recordFactsAhead(this.db, this.maintenance.outbox, entry, partition, epochRead);
+  recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {
+    return recordFactsAhead(this.db, this.maintenance.outbox, partition, entryId, epochRead);
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {

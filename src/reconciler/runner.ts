@@ -1,5 +1,4 @@
 import type { ReconcileReport, ReconcileTrigger } from '../domain/reconcile';
-import type { OutboxEntry } from '../redis/outboxEntry';
 import type { MoveResult } from './bucketMoves';
 
 /**
@@ -12,8 +11,8 @@ export interface ReconcileRunner {
   run(trigger: ReconcileTrigger, options?: { repair?: boolean }): Promise<ReconcileReport>;
   /** Moves `qty` units from one bucket of a SKU to another (src/reconciler/bucketMoves.ts). */
   moveUnits(source: string, target: string, qty: number): Promise<MoveResult>;
-  /** Writes an outbox entry's facts ahead of the drain, fenced (src/reconciler/factsAhead.ts); rejects when the epoch moved on. */
-  recordFactsAhead(entry: OutboxEntry, partition: number, epochRead: string | null): Promise<void>;
+  /** Writes an outbox entry, and its partition's before it, ahead of the drain, fenced (src/reconciler/factsAhead.ts); rejects when the epoch moved on. */
+  recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void>;
   /** Told about every pass run through this runner. */
   observer?: ReconcileObserver;
 }

@@ -211,16 +211,3 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
   plan.lineRemovals = [...lineRemovals].map(([sku, at]) => ({ sku, at }));
   return plan;
 }
-
-/** The movements a total is made of (the facts the drift check, rebuilds and repairs add up). */
-const TOTAL_MOVEMENTS = new Set(['SET', 'ADJUST', 'MOVE']);
-
-/**
- * What of a plan may be written ahead of the drain (factsAhead.ts): the movements a total is made
- * of, and a move's bucket_moves row; never the SKU counters or their rows, whose epoch and version
- * say that Postgres holds every change of the SKU up to them, which only the drain, taking entries
- * in stream order, can say (the drift check relies on it).
- */
-export function factsAheadOfDrain(plan: WritePlan): WritePlan {
-  return { ...emptyPlan(), movements: plan.movements.filter((movement) => TOTAL_MOVEMENTS.has(movement.type)), bucketMoves: plan.bucketMoves };
-}

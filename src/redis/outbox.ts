@@ -117,6 +117,15 @@ export class Outbox {
     return entries;
   }
 
+  /**
+   * The partition's entries from the oldest still in the stream up to `entryId`, at most `limit`:
+   * what is not yet drained before it, and some drained ones the last trim kept. Read as the drain
+   * reads (readReplicated), so that Postgres never learns a change a promoted replica could lack.
+   */
+  async entriesUpTo(partition: number, entryId: string, limit: number): Promise<RawOutboxEntry[]> {
+    return rawEntries((await this.readReplicated(['xrange', this.store.keys.outbox(partition), '-', entryId, 'COUNT', limit])) as StreamEntries);
+  }
+
   async acknowledge(partition: number, entryIds: string[]): Promise<void> {
     const { keys } = this.store;
     await this.store.call((client) => client.xack(keys.outbox(partition), keys.outboxGroup(), ...entryIds));

@@ -81,9 +81,9 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
     return put();
   });
   try {
-    // The SET movement before the row: Postgres never holds a total its movements do not add up
-    // to, even when Redis loses the change before the drain (which writes it again, to no effect).
-    await reconciler.recordFactsAhead(entry, partition, epochRead);
+    // The change (and its partition's before it) before the row: Postgres never holds a total its
+    // movements do not add up to, even when Redis loses the change before the drain.
+    await reconciler.recordFactsAhead(partition, entry.entryId, epochRead);
     await upsertSku(db, view, mark);
     return { created, view };
   } catch (error) {

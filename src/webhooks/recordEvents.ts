@@ -106,13 +106,16 @@ async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<Web
 
 /**
  * The batch's counters as their SKUs' own: a split SKU's buckets (src/domain/buckets.ts) become
- * the SKU, its counters their sums as Postgres now holds them, its one location "default".
+ * the SKU, its counters their sums as Postgres now holds them, its one location "default". A
+ * bucket of a SKU whose own row is not there yet (a PUT writes the other buckets first) tells
+ * nothing until it is.
  */
 async function asTheirSkus(tx: Executor, facts: RecordedFacts): Promise<Pick<RecordedFacts, 'snapshots' | 'levels'>> {
+  const isBucket = (sku: string) => parseBucketSku(sku).bucket > 0;
   const split = await sumSplitSkus(tx, [...new Set(facts.snapshots.map(({ sku }) => parseBucketSku(sku).sku))]);
-  if (!split.length) return facts;
+  if (!split.length && !facts.snapshots.some(({ sku }) => isBucket(sku))) return facts;
   const ofSplit = new Set(split.map(({ sku }) => sku));
-  const own = (sku: string) => !ofSplit.has(parseBucketSku(sku).sku);
+  const own = (sku: string) => !isBucket(sku) && !ofSplit.has(sku);
   return {
     snapshots: [...facts.snapshots.filter(({ sku }) => own(sku)), ...split],
     levels: [

@@ -168,6 +168,20 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     await expectPostgresAgrees([source, target]);
   });
 
+  it('a move out reaches Postgres with the changes before it: a source that loses both is rebuilt with the units that came and went', async () => {
+    const [source, target] = await bucketed([10, 0]);
+    await pass();
+    // Units the move takes, from an adjust still in the outbox when the move writes to Postgres.
+    await ctx.engine.adjustStock(source, 5, 'restock', 'test');
+    expect((await moves.move(source, target, 12)).moved).toBe(true);
+    await losePartitionOf(source);
+    await moves.finishLeftMoves();
+    // Had the move out reached Postgres alone, its facts would say the source gave 12 of 10 units.
+    expect((await rawCounters(ctx, source)).total).toBe(3);
+    expect(sum(await totals([source, target]))).toBe(15);
+    await expectPostgresAgrees([source, target]);
+  });
+
   it('a move out written ahead of the drain leaves the row to the drain: a drift check meanwhile repairs nothing from facts that lack earlier changes', async () => {
     const [source, target] = await bucketed([10, 0]);
     await pass();
