@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { bucketSkus, parseBucketSku } from '../../src/domain/buckets';
 import { isConserved } from '../../src/domain/sku';
+import { MOVE_GRACE_MS } from '../../src/reconciler/bucketMoves';
 import { CLIENT_OPTIONS } from '../../src/redis/connect';
 import { RedisKeys } from '../../src/redis/keys';
 import { CLAIM_TTL_MS, PART_DEADLINE_MS } from '../../src/redis/scriptCalls';
@@ -73,13 +74,17 @@ const CLAIM_LIFETIME_MS = CLAIM_TTL_MS + 1000;
  */
 const HANG_UP_NOTICE_MS = 1000;
 
+/** After a fault's end, how long more a move between buckets it disturbed may take to begin (its out) and reach a pass. */
+const MOVE_MARGIN_MS = 5_000;
+
 /** Faults that kill an engine process: a reserve spanning partitions it was making may leave parts without a home. */
 const ENGINE_KILLS = ['engine-kill', 'reconciler-killed-mid-pass'];
 
 /**
  * Waits for both engines to be ready, every hold to expire, the parts a killed engine left
  * without a home to be let go (PART_DEADLINE_MS after they were held,
- * docs/architecture.md#requests-that-span-partitions), and the reconciler to have drained everything.
+ * docs/architecture.md#requests-that-span-partitions), the moves between buckets a fault left
+ * half-done to be finished, and the reconciler to have drained everything.
  */
 async function settle(world: World, history: History, faults: Fault[], log: (line: string) => void): Promise<{ notes: string[]; lastDrift: any[]; notReady: string[] }> {
   const notes: string[] = [];
@@ -116,6 +121,14 @@ async function settle(world: World, history: History, faults: Fault[], log: (lin
   if (world.partitions > 1 && lastKill + PART_DEADLINE_MS > Date.now()) {
     log(`waiting ${((lastKill + PART_DEADLINE_MS - Date.now()) / 1000).toFixed(1)} s for parts a killed engine or a promotion may have left without their end`);
     await sleep(lastKill + PART_DEADLINE_MS + 1000 - Date.now());
+  }
+  // A move between buckets a fault left half-done is finished by a pass MOVE_GRACE_MS after it
+  // began (src/reconciler/bucketMoves.ts); the passes that settle come after, so that what they
+  // drain last includes it.
+  const movesFinishedBy = Math.max(0, ...faults.map((fault) => fault.t1)) + MOVE_GRACE_MS + MOVE_MARGIN_MS;
+  if (movesFinishedBy > Date.now()) {
+    log(`waiting ${((movesFinishedBy - Date.now()) / 1000).toFixed(1)} s for moves between buckets a fault may have left half-done`);
+    await sleep(movesFinishedBy - Date.now());
   }
   let lastDrift: any[] = [];
   let quiet = 0;
