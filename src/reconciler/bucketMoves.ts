@@ -3,7 +3,7 @@ import type { Database } from '../db/client';
 import { findBucketMoves, findUnfinishedMoves } from '../db/bucketMoveRepository';
 import type { BucketMove } from '../redis/bucketMoveScripts';
 import type { StockMaintenance } from '../redis/stockMaintenance';
-import { recordFactsAhead } from './factsAhead';
+import type { FactsAhead } from './factsAhead';
 
 /** How long a move may take before a reconciler pass finishes it in its place. */
 export const MOVE_GRACE_MS = 30_000;
@@ -39,6 +39,8 @@ export class BucketMoves {
   constructor(
     private readonly maintenance: StockMaintenance,
     private readonly db: Database,
+    /** Where the move out is written ahead of the drain. */
+    private readonly factsAhead: FactsAhead,
     /** How long a move may take before finishLeftMoves finishes it in its place. */
     private readonly graceMs = MOVE_GRACE_MS,
   ) {}
@@ -52,7 +54,7 @@ export class BucketMoves {
     const epochRead = await outbox.epochOf(partition);
     const out = await scripts.takeOut(move);
     if (!out.taken) return out.reason === 'SKU_NOT_FOUND' ? { moved: false, reason: out.reason } : { moved: false, reason: out.reason, available: out.available };
-    await recordFactsAhead(this.db, outbox, partition, out.entry.entryId, epochRead);
+    await this.factsAhead.record(partition, out.entry.entryId, epochRead);
     if ((await scripts.putIn(move)) !== 'SKU_NOT_FOUND') await scripts.finish(move);
     return { moved: true, id: move.id };
   }

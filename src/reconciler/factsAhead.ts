@@ -9,15 +9,22 @@ import { planWrites } from './writePlan';
 /** Entries written ahead of the drain at most; a longer backlog waits for the drain (503). */
 const MAX_AHEAD = 20_000;
 
+/** Whether stream id `a` ("<ms>-<seq>") comes after `b`. */
+function isLaterId(a: string, b: string): boolean {
+  const [aMs, aSeq] = a.split('-').map(Number);
+  const [bMs, bSeq] = b.split('-').map(Number);
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
+}
+
 /**
  * Writes a change to Postgres ahead of the drain, for a change Postgres must know before its caller
  * goes on: a PUT's (so an acknowledged PUT survives Redis losing it before the drain), a move's
  * units leaving their bucket (bucketMoves.ts). Written as the drain would write it, with every
- * entry of its partition's outbox before it (and some the drain wrote already, to no effect): what
- * Postgres holds stays a prefix of what Redis did. The change alone would not be one. A move out
- * written while an adjust that gave the bucket those units is still in the outbox, then Redis
- * losing both, would leave Postgres with the units gone and never come; the rebuild would restore
- * a bucket whose facts sold more than it ever held.
+ * entry of its partition's outbox before it: what Postgres holds stays a prefix of what Redis did.
+ * The change alone would not be one: a move out written while an adjust that gave the bucket those
+ * units is still in the outbox, then Redis losing both, would leave Postgres with the units gone
+ * and never come, and the rebuild would restore a bucket whose facts sold more than it held.
+ * Entries this process already wrote so (in the same epoch) are not read again.
  *
  * Fenced like a drain batch (drainFence.ts): written only while the partition is still in
  * `epochRead`, the epoch read before the change was made. A rebuild begins a new epoch and then
@@ -26,14 +33,30 @@ const MAX_AHEAD = 20_000;
  * Redis never had. Refused, it throws (EpochChangedError), and the drain writes them in order if
  * they survived.
  */
-export async function recordFactsAhead(db: Database, outbox: Outbox, partition: number, entryId: string, epochRead: string | null): Promise<void> {
-  const raw = await outbox.entriesUpTo(partition, entryId, MAX_AHEAD);
-  if (raw[raw.length - 1]?.entryId !== entryId) {
-    if (raw.length === MAX_AHEAD) throw new UnavailableError('Postgres', undefined, `the outbox holds more than ${MAX_AHEAD} entries before this change: retry once the reconciler drained them`);
-    // Gone from the stream: drained and trimmed already, unless Redis lost it with its data.
-    if ((await outbox.epochOf(partition)) !== epochRead) throw new EpochChangedError(partition);
-    return;
+export class FactsAhead {
+  /** Per partition, the last entry written here and the epoch it was written in: Postgres holds it and every one before it. */
+  private readonly written = new Map<number, { epoch: string | null; entryId: string }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async record(partition: number, entryId: string, epochRead: string | null): Promise<void> {
+    const mark = this.written.get(partition);
+    const after = mark?.epoch === epochRead ? mark.entryId : null;
+    if (after && !isLaterId(entryId, after)) return;
+    const { outbox } = this;
+    const raw = await outbox.entriesUpTo(partition, after, entryId, MAX_AHEAD);
+    if (raw[raw.length - 1]?.entryId !== entryId) {
+      if (raw.length === MAX_AHEAD) throw new UnavailableError('Postgres', undefined, `the outbox holds more than ${MAX_AHEAD} entries before this change: retry once the reconciler drained them`);
+      // Gone from the stream: drained and trimmed already, unless Redis lost it with its data.
+      if ((await outbox.epochOf(partition)) !== epochRead) throw new EpochChangedError(partition);
+      return;
+    }
+    const entries = raw.map(({ entryId: id, json }) => parseEntry(id, json, partition));
+    await applyWritePlan(this.db, planWrites(entries), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
+    const now = this.written.get(partition);
+    if (!now || now.epoch !== epochRead || isLaterId(entryId, now.entryId)) this.written.set(partition, { epoch: epochRead, entryId });
   }
-  const entries = raw.map(({ entryId: id, json }) => parseEntry(id, json, partition));
-  await applyWritePlan(db, planWrites(entries), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
 }

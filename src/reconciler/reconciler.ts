@@ -6,7 +6,7 @@ import { reconcileInProgress } from '../domain/refusals';
 import type { ReconcileLease } from '../redis/reconcileLease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { BucketMoves, type MoveResult } from './bucketMoves';
-import { recordFactsAhead } from './factsAhead';
+import { FactsAhead } from './factsAhead';
 import { checkDrift } from './driftCheck';
 import { drainOutbox } from './outboxDrain';
 import { sweepExpiredHolds } from './expirySweep';
@@ -29,6 +29,8 @@ const ON_DEMAND_LEASE_WAIT_MS = 5_000;
 export class Reconciler implements ReconcileRunner {
   /** Moves units between buckets: they write Postgres in a transaction, so they run where passes run. */
   readonly bucketMoves: BucketMoves;
+  /** Changes written to Postgres ahead of the drain (a PUT's, a move out), as prefixes of their outbox. */
+  private readonly factsAhead: FactsAhead;
 
   constructor(
     private readonly maintenance: StockMaintenance,
@@ -36,7 +38,8 @@ export class Reconciler implements ReconcileRunner {
     private readonly db: Database,
     public observer?: ReconcileObserver,
   ) {
-    this.bucketMoves = new BucketMoves(maintenance, db);
+    this.factsAhead = new FactsAhead(db, maintenance.outbox);
+    this.bucketMoves = new BucketMoves(maintenance, db, this.factsAhead);
   }
 
   moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
@@ -44,7 +47,7 @@ export class Reconciler implements ReconcileRunner {
   }
 
   recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {
-    return recordFactsAhead(this.db, this.maintenance.outbox, partition, entryId, epochRead);
+    return this.factsAhead.record(partition, entryId, epochRead);
   }
 
   async run(trigger: ReconcileTrigger, options: { repair?: boolean } = {}): Promise<ReconcileReport> {

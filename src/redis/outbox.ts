@@ -118,12 +118,13 @@ export class Outbox {
   }
 
   /**
-   * The partition's entries from the oldest still in the stream up to `entryId`, at most `limit`:
-   * what is not yet drained before it, and some drained ones the last trim kept. Read as the drain
-   * reads (readReplicated), so that Postgres never learns a change a promoted replica could lack.
+   * The partition's entries after `afterId` (null: from the oldest still in the stream) up to
+   * `entryId`, at most `limit`. Read as the drain reads (readReplicated), so that Postgres never
+   * learns a change a promoted replica could lack.
    */
-  async entriesUpTo(partition: number, entryId: string, limit: number): Promise<RawOutboxEntry[]> {
-    return rawEntries((await this.readReplicated(['xrange', this.store.keys.outbox(partition), '-', entryId, 'COUNT', limit])) as StreamEntries);
+  async entriesUpTo(partition: number, afterId: string | null, entryId: string, limit: number): Promise<RawOutboxEntry[]> {
+    const from = afterId ? `(${afterId}` : '-';
+    return rawEntries((await this.readReplicated(['xrange', this.store.keys.outbox(partition), from, entryId, 'COUNT', limit])) as StreamEntries);
   }
 
   async acknowledge(partition: number, entryIds: string[]): Promise<void> {

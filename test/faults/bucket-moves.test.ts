@@ -17,6 +17,7 @@ import { bucketSku } from '../../src/domain/buckets';
 import type { DomainError } from '../../src/domain/errors';
 import { normalizeSkuSettings } from '../../src/domain/sku';
 import { BucketMoves } from '../../src/reconciler/bucketMoves';
+import { FactsAhead } from '../../src/reconciler/factsAhead';
 import { checkDrift } from '../../src/reconciler/driftCheck';
 import { putSku } from '../../src/services/putSku';
 import { REDIS_TARGETS, type TestContext, conserved, createTestContext, deleteMatching, rawCounters, skuIn } from '../support/context';
@@ -43,7 +44,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
       operator = new Redis(server.url);
     }
     ctx.dataWatch.stop();
-    moves = new BucketMoves(ctx.maintenance, ctx.db, 0);
+    moves = new BucketMoves(ctx.maintenance, ctx.db, new FactsAhead(ctx.db, ctx.maintenance.outbox), 0);
   });
   afterAll(async () => {
     await ctx?.close();
