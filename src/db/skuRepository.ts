@@ -2,15 +2,16 @@ import { asc, desc, gt, sql } from 'drizzle-orm';
 import { BUCKET_SEPARATOR } from '../domain/buckets';
 import type { SkuMovementType } from '../domain/movements';
 import type { ChangeMark } from '../domain/changeMark';
-import type { LocationLevel, SkuView } from '../domain/sku';
+import type { LocationLevel } from '../domain/sku';
 import { type Database, type StatementRunner, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type OnExisting, fromEpochMs, jsonRows, onExisting } from './jsonRows';
 import { skus, stockLevels, stockMovements } from './schema';
 
 /**
- * The one writer of the `skus`, `stock_levels` and `stock_movements` tables: the admin API's
- * upsert, the drain's snapshots and movements, the drift repair, the rebuild's implied commits.
+ * The one writer of the `skus`, `stock_levels` and `stock_movements` tables: the drain's snapshots
+ * and movements (the admin API's and moves' too, written ahead of it: factsAhead.ts), the drift
+ * repair, the rebuild's implied commits.
  */
 
 export type SkuRow = typeof skus.$inferSelect;
@@ -99,34 +100,6 @@ export async function loadStockLevels(db: Database, skuNames: readonly string[])
     .orderBy(asc(stockLevels.sku), asc(stockLevels.position));
   for (const { sku, location, active, total, available, reserved, sold } of rows) levels.get(sku)!.push({ location, active, total, available, reserved, sold });
   return levels;
-}
-
-/**
- * The admin API's write of a SKU as Redis had it at `mark`: a SKU Postgres did not know gets its
- * row (counters and mark); a known one gets its settings, unless a newer change reached the row.
- * Its counters and mark move only with the drain, so that a row's mark says what Postgres has
- * drained: the drift check compares a SKU, its line tickets and its facts only once the drain
- * reached Redis's mark, and the drain's snapshot of a new epoch still marks the facts due.
- * Locations are written as they stood at `mark` (their rows carry their own marks).
- */
-export async function upsertSku(db: Database, view: SkuView, mark: ChangeMark): Promise<void> {
-  const { version, epoch } = mark;
-  const settings = {
-    perUserLimit: view.perUserLimit,
-    startsAt: view.startsAt ? new Date(view.startsAt) : null,
-    endsAt: view.endsAt ? new Date(view.endsAt) : null,
-    lineHoldTtlMs: view.line ? Math.round(view.line.holdTtlSeconds * 1000) : null,
-    lineLobbyMs: view.line ? Math.round(view.line.lobbySeconds * 1000) : null,
-    buckets: view.buckets ?? 1,
-  };
-  const row = { sku: view.sku, total: view.total, available: view.available, reserved: view.reserved, sold: view.sold, ...settings, version, epoch };
-  // Two statements, each kept by the mark from overwriting newer rows: no transaction needed,
-  // which the workers' proxy driver does not offer.
-  await db
-    .insert(skus)
-    .values(row)
-    .onConflictDoUpdate({ target: skus.sku, set: { ...settings, updatedAt: sql`now()` }, setWhere: sql`(${skus.epoch}, ${skus.version}) <= (${epoch}, ${version})` });
-  await replaceStockLevels(db, levelRows(view.sku, view.locations, mark));
 }
 
 /** The reason an implied COMMIT movement carries (see recordImpliedCommitMovements). */

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { type SkuRow, findSkuRow, upsertSku } from '../db/skuRepository';
+import { type SkuRow, findSkuRow } from '../db/skuRepository';
 import { DomainError, UnavailableError } from '../domain/errors';
 import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
 import { bucketSkus } from '../domain/buckets';
@@ -75,16 +75,15 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
   // Read before the change: its facts are written ahead of the drain only if Redis still holds it.
   const epochRead = await maintenance.outbox.epochOf(partition);
   const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known });
-  const { created, view, mark, entry } = await put().catch(async (error) => {
+  const { created, view, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreSkus(maintenance, db, [known]);
     return put();
   });
   try {
-    // The change (and its partition's before it) before the row: Postgres never holds a total its
-    // movements do not add up to, even when Redis loses the change before the drain.
+    // The change, its row and its movement, with its partition's changes before it: Postgres never
+    // holds a total its movements do not add up to, even when Redis loses the change before the drain.
     await reconciler.recordFactsAhead(partition, entry.entryId, epochRead);
-    await upsertSku(db, view, mark);
     return { created, view };
   } catch (error) {
     // The partition began a new epoch since (a rebuild, a failover): Redis may have lost the change.
