@@ -90,6 +90,25 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
   }
 
+  /**
+   * A sale in progress; Redis forgets everything and, before the engine notices, `act` runs: the
+   * SKU must still be missing after it (left to the rebuild). Then the rebuild brings all back.
+   */
+  async function beforeTheEngineNotices(act: (sale: Awaited<ReturnType<typeof saleInProgress>>) => Promise<void>) {
+    const sale = await saleInProgress();
+    ctx.dataWatch.stop();
+    try {
+      await forgetEverything();
+      await act(sale);
+      expect(await ctx.redis.exists(ctx.keys.stock(sale.sku))).toBe(0);
+      await ctx.dataWatch.check();
+    } finally {
+      ctx.dataWatch.watch(200);
+    }
+    await serving(sale.sku);
+    await expectRebuilt(sale);
+  }
+
   describe('Redis loses its data under a running engine', () => {
     it(`${redis === 'single' ? 'FLUSHALL' : 'every key deleted on every master'}: 503 (never 404) until the engine rebuilt it from Postgres by itself`, async () => {
       const sale = await saleInProgress();
@@ -169,19 +188,10 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
 
   describe('a repair pass meeting a partition that lost its data', () => {
     it('leaves it to the rebuild: no SKU of it restored by the pass, then the rebuild restores all', async () => {
-      const sale = await saleInProgress();
-      ctx.dataWatch.stop();
-      try {
-        await forgetEverything();
+      await beforeTheEngineNotices(async (sale) => {
         const report = await pass(true);
         expect(report.drift.some((item) => item.sku === sale.sku)).toBe(true);
-        expect(await ctx.redis.exists(ctx.keys.stock(sale.sku))).toBe(0);
-        await ctx.dataWatch.check();
-      } finally {
-        ctx.dataWatch.watch(200);
-      }
-      await serving(sale.sku);
-      await expectRebuilt(sale);
+      });
     });
   });
 
@@ -315,20 +325,11 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
     });
 
     it('a PUT that finds its SKU gone with all of Redis\'s data, before the engine noticed, leaves the SKU to the rebuild: 503, then all back', async () => {
-      const sale = await saleInProgress();
-      ctx.dataWatch.stop();
-      try {
-        await forgetEverything();
+      // Restored by the PUT, the SKU would have come back without the rebuild's fence, and kept the partition from being rebuilt whole.
+      await beforeTheEngineNotices(async (sale) => {
         const put = await inject('PUT', `/v1/admin/skus/${sale.sku}`, { total: 12, perUserLimit: 3 }, adminHeaders);
         expect(put.statusCode).toBe(503);
-        // Restored by the PUT, the SKU would have come back without the rebuild's fence, and kept the partition from being rebuilt whole.
-        expect(await ctx.redis.exists(ctx.keys.stock(sale.sku))).toBe(0);
-        await ctx.dataWatch.check();
-      } finally {
-        ctx.dataWatch.watch(200);
-      }
-      await serving(sale.sku);
-      await expectRebuilt(sale);
+      });
     });
 
     it('a PUT whose change Redis lost, and the engine rebuilt, before its movement reached Postgres: 503, and Postgres never counts it', async () => {
