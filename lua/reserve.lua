@@ -28,19 +28,23 @@
 
   Returns one reply per request, in order:
     {0, createdAtMs, expiresAtMs, reserved_1, ..., reserved_n}   held (a units text, includes/holdUnits.lua,
-                                               where the SKU has locations)
+                                               where the SKU has locations; {reserved, buckets, limited}
+                                               for a line of a split SKU's bucket, limited 1 under a
+                                               per-user limit: src/redis/bucketRoutes.ts learns them)
     {1, reservationId}                         idempotent replay of an earlier reservation
     {-1, n}                                    SKU_NOT_FOUND (line n)
     {-2, n}                                    SALE_NOT_ACTIVE (line n)
     {-3, n, heldOrBought, limit}               PURCHASE_LIMIT_EXCEEDED (line n)
     {-4, available_1, ..., available_n}        INSUFFICIENT_STOCK; a line of a split SKU's bucket
-                                               answers {available, buckets} (the engine then learns it
-                                               is split: src/services/bucketRefills.ts)
+                                               answers {available, buckets, limited} (the engine then
+                                               learns it is split: src/services/bucketRefills.ts)
     {-5}                                       IDEMPOTENCY_KEY_REUSED
     {-15, n}                                   LOCATION_NOT_FOUND (line n names a location the SKU takes no holds in)
     {-17, n}                                   LINE_REQUIRED (line n's SKU has a waiting line: joining it is the way in)
     {-21, n, buckets}                          WRONG_BUCKET (line n names a bucket of a SKU split into `buckets`
-                                               that is not the user's: src/services/bucketedReserves.ts)
+                                               under a per-user limit that is not the user's: the
+                                               user's count has one home; without a limit any bucket
+                                               takes any user's reserve)
 ]]
 local outboxKey, dueKey = KEYS[1], KEYS[2]
 local idempotencyTtlMs, retentionMs, sweepLimit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -106,6 +110,12 @@ local function skuState(n)
   return state
 end
 
+-- A line's units in a split SKU's bucket, with what the engine routes by: the bucket count and
+-- whether a per-user limit ties each user to one bucket.
+local function splitLine(state, units)
+  return {units, state.buckets, state.limit and 1 or 0}
+end
+
 local function buyerUnits(state, userId)
   local units = state.buyers[userId]
   if units == nil then
@@ -144,7 +154,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     if state.lined then
       return {-17, n}
     end
-    if state.buckets and not isHomeBucket(state.sku, userId, state.buckets) then
+    if state.buckets and state.limit and not isHomeBucket(state.sku, userId, state.buckets) then
       return {-21, n, state.buckets}
     end
     if not saleOpen(state.startsAt, state.endsAt, now) then
@@ -191,7 +201,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     local refusal = {-4}
     for n = 1, lineCount do
       local available = availableFor(states[n], locations[n])
-      refusal[n + 1] = states[n].buckets and {available, states[n].buckets} or available
+      refusal[n + 1] = states[n].buckets and splitLine(states[n], available) or available
     end
     return refusal
   end
@@ -227,7 +237,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
         touched[#touched + 1] = state
       end
     end
-    reply[3 + n] = allocations and reservedText or reserved
+    reply[3 + n] = (allocations and reservedText) or (state.buckets and splitLine(state, reserved)) or reserved
     lineTexts[n] = recordLineText(state.sku, qtyTexts[n], reservedText)
   end
   for _, state in ipairs(holdSkus) do

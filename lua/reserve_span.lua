@@ -24,9 +24,10 @@
         a units text, includes/holdUnits.lua, where the SKU has locations)
     {-1, n} SKU_NOT_FOUND   {-2, n} SALE_NOT_ACTIVE   {-3, n, heldOrBought, limit} PURCHASE_LIMIT_EXCEEDED
     {-4, available_1, ..., available_n}   INSUFFICIENT_STOCK (all-or-nothing and a line short); a
-        line of a split SKU's bucket answers {available, buckets}
+        line of a split SKU's bucket answers {available, buckets, limited}
     {-15, n} LOCATION_NOT_FOUND
-    {-21, n, buckets} WRONG_BUCKET (line n names a bucket of a split SKU that is not the user's)
+    {-21, n, buckets} WRONG_BUCKET (line n names a bucket of a split SKU under a per-user limit
+        that is not the user's)
 ]]
 local outboxKey, spanningKey, recordKey = KEYS[1], KEYS[2], KEYS[3]
 local retentionMs, sweepLimit, role = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -62,7 +63,7 @@ for n = 1, lineCount do
     sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit)
     local v = redis.call('HMGET', stockKey, 'available', 'perUserLimit', 'startsAt', 'endsAt', 'locations', 'buckets')
     local buckets = tonumber(v[6])
-    if buckets and not isHomeBucket(sku, userId, buckets) then
+    if buckets and tonumber(v[2]) and not isHomeBucket(sku, userId, buckets) then
       return {-21, n, buckets}
     end
     local startsAt, endsAt = tonumber(v[3]), tonumber(v[4])
@@ -104,7 +105,7 @@ if shortfall and not allowPartial then
   local refusal = {-4}
   for n, line in ipairs(lines) do
     local available = availableFor(line.state, line.location)
-    refusal[n + 1] = line.state.buckets and {available, line.state.buckets} or available
+    refusal[n + 1] = line.state.buckets and {available, line.state.buckets, line.state.limit and 1 or 0} or available
   end
   return refusal
 end

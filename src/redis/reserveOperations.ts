@@ -125,18 +125,23 @@ export class ReserveOperations {
    * deadline passed) never learns the reservation, so it is undone like a reserve answered 503,
    * unless a retry with its key was answered with it.
    */
-  async reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
-    // A split SKU's line goes to its user's bucket; a script that knows better says so, once per
-    // count it learnt (a SKU's buckets only grow).
+  async reserve(request: ReserveCommand, abandoned?: () => boolean, draw = this.drawFor(request)): Promise<ReserveOutcome> {
+    // A split SKU's line goes to the bucket of its user or its draw (bucketRoutes.ts); a script
+    // that knows better says so, once per count it learnt (a SKU's buckets only grow).
     for (let attempt = 1; ; attempt++) {
-      const lines = this.bucketRoutes.route(request.lines, request.userId);
+      const lines = this.bucketRoutes.route(request.lines, request.userId, draw);
       try {
         return await this.reserveRouted(lines === request.lines ? request : { ...request, lines: lines as RequestedLine[] }, abandoned);
       } catch (error) {
         if (!(error instanceof WrongBucketError) || attempt === MAX_ROUTINGS) throw error;
-        this.bucketRoutes.learn(error.sku, error.buckets);
+        this.bucketRoutes.learn(error.sku, error.buckets, true);
       }
     }
+  }
+
+  /** The draw that picks a split SKU's bucket for this reserve: null (its user's) when keyed (bucketRoutes.ts). */
+  drawFor(request: ReserveCommand): number | null {
+    return request.idempotency ? null : this.bucketRoutes.draw();
   }
 
   private async reserveRouted(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
@@ -216,7 +221,7 @@ export class ReserveOperations {
             userId: command.userId,
             orderId: command.orderId,
             items: command.lines.map((line, n) => {
-              const { units, allocations } = decodeHoldUnits(reply[3 + n] as number | string);
+              const { units, allocations } = decodeHoldUnits(this.unitsOf(line, reply[3 + n]));
               return toLine(line.sku, line.qty, units, allocations);
             }),
             createdAt: this.createdAtText.of(reply[1] as number),
@@ -312,11 +317,19 @@ export class ReserveOperations {
     return code === ReplyCode.Ok ? 'released' : code === ABANDON_KEPT_REPLAYED ? 'replayed' : 'committed';
   }
 
-  /** A line's available units in a refusal: a bucket of a split SKU also tells how many buckets it has (learnt here). */
+  /** A line's available units in a refusal (its units, split: a bucket's, learnt from). */
   private shortOf(line: RequestedLine, available: unknown): number {
-    if (!Array.isArray(available)) return Math.max(0, available as number);
-    this.bucketRoutes.learn(parseBucketSku(line.sku).sku, available[1] as number);
-    return Math.max(0, available[0] as number);
+    return Math.max(0, this.unitsOf(line, available) as number);
+  }
+
+  /**
+   * A line's units in a reply: a bucket of a split SKU also tells its count and whether it is
+   * under a per-user limit ({units, buckets, limited}), learnt here for routing (bucketRoutes.ts).
+   */
+  private unitsOf(line: RequestedLine, units: unknown): number | string {
+    if (!Array.isArray(units)) return units as number | string;
+    this.bucketRoutes.learn(parseBucketSku(line.sku).sku, units[1] as number, units[2] === 1);
+    return units[0] as number;
   }
 
   private forgetSkusOf(command: QueuedReserve): void {

@@ -46,8 +46,9 @@ export class StockEngine {
     this.reserves.observer = observer;
   }
 
-  reserve(request: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
-    return this.reserves.reserve(request, abandoned);
+  /** `draw` picks the bucket of a split SKU without a per-user limit (bucketRoutes.ts): this turn's when left out. */
+  reserve(request: ReserveCommand, abandoned?: () => boolean, draw?: number | null): Promise<ReserveOutcome> {
+    return this.reserves.reserve(request, abandoned, draw);
   }
 
   /** The refusal of a reserve of a SKU seen sold out, told without a round trip; undefined when Redis must be asked. */
@@ -131,6 +132,21 @@ export class StockEngine {
   /** Buckets a SKU is known to be split into (1: not known split): src/redis/bucketRoutes.ts. */
   bucketsOf(sku: string): number {
     return this.routes.bucketsOf(sku);
+  }
+
+  /** The draw that picks the buckets of this reserve's split SKUs (bucketRoutes.ts). */
+  bucketDraw(request: ReserveCommand): number | null {
+    return this.reserves.drawFor(request);
+  }
+
+  /** Whether a split SKU's reserves go to their draw's bucket, not their user's (no per-user limit): bucketRoutes.ts. */
+  bucketsSpread(sku: string): boolean {
+    return this.routes.spreads(sku);
+  }
+
+  /** The bucket a reserve of `sku` by this user with this draw goes to (bucketRoutes.ts). */
+  bucketFor(sku: string, userId: string, draw: number | null): string {
+    return this.routes.bucketFor(sku, userId, draw);
   }
 
   /** The refusal of a join of a line seen sold out for good, told without a round trip; undefined when Redis must be asked. */

@@ -1,24 +1,28 @@
+import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bucketSku, bucketSkus } from '../domain/buckets';
+import { bucketSkus } from '../domain/buckets';
 import type { ReconcileRunner } from '../reconciler/runner';
-import { homeBucket } from '../redis/partitions';
 import type { StockEngine } from '../redis/stockEngine';
 import type { BucketCount } from '../redis/stockReads';
 
-/** What a refill found: units are (or may be) on their way to the user's bucket, or none anywhere could hold the line. */
-export type RefillOutcome = { retry: true } | { retry: false; available: number };
+/**
+ * What a refill found: units are (or may be) on their way to the reserve's bucket, or another
+ * bucket has them (`bucket`, for a reserve free to go there), or none anywhere could hold the line.
+ */
+export type RefillOutcome = { retry: true; bucket?: string } | { retry: false; available: number };
 
 /** How long a refill waits for units moving between buckets before the reserve is tried again. */
 const MOVING_WAIT_MS = 5;
 
 /**
- * Brings units of a split SKU (src/domain/buckets.ts) to the bucket a user reserves in, when that
- * bucket is short: the user's reserve was refused INSUFFICIENT_STOCK there.
+ * Brings units of a split SKU (src/domain/buckets.ts) to the bucket a reserve was sent to
+ * (src/redis/bucketRoutes.ts), when that bucket is short: the reserve was refused
+ * INSUFFICIENT_STOCK there.
  *
  * Every bucket is counted (lua/bucket_count.lua): its available units, the units of holds whose
  * time ran out (a move out of the bucket sweeps them first) and the units moving out of it. When
- * the others have enough, units move from the richest to the user's bucket (at least half of what
- * each gives, so that the next users homed there find units without a move), and the reserve is
+ * the others have enough, units move from the richest to the reserve's bucket (at least half of
+ * what each gives, so that the next reserves sent there find units without a move), and it is
  * tried again. A refusal is answered only when two counts in a row agree, bucket by bucket
  * (change counter and units moving), that all buckets together have fewer than the line asks:
  * each bucket was then unchanged over a moment common to every count, so that moment's sum is
@@ -31,16 +35,24 @@ export class BucketRefills {
   ) {}
 
   /**
-   * Refills the user's bucket of `sku` (split into `buckets`) toward `qty` units; `gather` moves
-   * every unit the other buckets have (an allowPartial reserve, once no bucket can hold it all).
+   * Refills `home`, the reserve's bucket of `sku` (split into `buckets`), toward `qty` units;
+   * `mayGo`: a reserve that may go to any bucket (src/redis/bucketRoutes.ts) is sent to one that
+   * holds the line instead, when there is one; `gather` moves every unit the other buckets have
+   * (an allowPartial reserve, once no bucket can hold it all).
    */
-  async refill(sku: string, buckets: number, userId: string, qty: number, gather = false): Promise<RefillOutcome> {
+  async refill(sku: string, buckets: number, home: string, qty: number, options: { gather?: boolean; mayGo?: boolean } = {}): Promise<RefillOutcome> {
+    const { gather = false, mayGo = false } = options;
     const names = bucketSkus(sku, buckets);
-    const home = bucketSku(sku, homeBucket(userId, buckets));
     const first = await this.count(names);
     const spare = (name: string) => (first.get(name)?.available ?? 0) + (first.get(name)?.expired ?? 0);
     const inHome = spare(home);
     if (inHome >= qty && !gather) return { retry: true };
+    if (mayGo && !gather) {
+      // Going costs a script call where a move also writes Postgres; a bucket drawn at random, so
+      // that the reserves short together do not all go to the same one.
+      const fits = names.filter((name) => name !== home && spare(name) >= qty);
+      if (fits.length > 0) return { retry: true, bucket: fits[randomInt(fits.length)] };
+    }
     const donors = names.filter((name) => name !== home && spare(name) > 0).sort((a, b) => spare(b) - spare(a));
     const elsewhere = donors.reduce((sum, name) => sum + spare(name), 0);
     if (inHome + elsewhere >= qty || (gather && elsewhere > 0)) {

@@ -98,7 +98,7 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
  * the count from bucket 0 finds the others there). A new SKU's total is split evenly; a later
  * total adds to bucket 0, or takes from the buckets' available units, the fullest first. Buckets
  * only grow in number, and only while no per-user count is kept (a user's bucket moves with the
- * count). Each write is absolute: a PUT retried after a failure half-way ends where it meant to.
+ * count); a per-user limit comes to a split SKU only while nothing of it is held or sold. Each write is absolute: a PUT retried after a failure half-way ends where it meant to.
  */
 async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
   const { engine, maintenance } = services;
@@ -146,7 +146,7 @@ async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSe
 /** Tries of a split SKU's write whose plan a bucket's holds overtook. */
 const MAX_SPLIT_WRITES = 3;
 
-/** What a split SKU may not be: located, lined, fewer buckets than before, or re-split under a per-user count. */
+/** What a split SKU may not be: located, lined, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */
 function assertSplittable(sku: string, settings: SkuSettings, before: SkuView | null): void {
   const buckets = settings.buckets ?? 1;
   const refuse = (message: string) => new DomainError('VALIDATION_FAILED', message, { sku, buckets });
@@ -156,7 +156,13 @@ function assertSplittable(sku: string, settings: SkuSettings, before: SkuView | 
   const had = before.buckets ?? 1;
   if (buckets < had) throw refuse(`A SKU's buckets only grow: it has ${had}.`);
   const counted = settings.perUserLimit !== null || before.perUserLimit !== null;
-  if (buckets !== had && counted && before.reserved + before.sold > 0) {
+  const sold = before.reserved + before.sold > 0;
+  if (buckets !== had && counted && sold) {
     throw refuse('The buckets of a SKU with a per-user limit change only while nothing of it is held or sold: each user has one bucket, which the count of buckets decides.');
+  }
+  // Without a limit a split SKU's reserves spread over its buckets (src/redis/bucketRoutes.ts), so
+  // what a user holds and bought is counted wherever it fell: no bucket alone knows it.
+  if (had > 1 && settings.perUserLimit !== null && before.perUserLimit === null && sold) {
+    throw refuse('A split SKU takes a per-user limit only while nothing of it is held or sold: without one its reserves spread over the buckets, so no bucket knows what a user holds and bought.');
   }
 }

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client';
 import { findReservation } from '../db/reservationRepository';
+import { parseBucketSku } from '../domain/buckets';
 import { idempotencyKeyHash, requestFingerprint } from '../domain/fingerprint';
 import { DomainError, UnavailableError } from '../domain/errors';
 import { insufficientStock, outcomeNotYetRecorded, reservationFinished, reservationNotFound } from '../domain/refusals';
@@ -9,7 +10,7 @@ import type { ReserveCommand, ReserveOutcome } from '../redis/reserveOperations'
 import type { FinishOutcome, StockEngine } from '../redis/stockEngine';
 import { BucketRefills } from './bucketRefills';
 
-/** Tries of a reserve of a split SKU whose user's bucket is refilled in between, before it answers 503. */
+/** Refills of a split SKU's bucket for one reserve, each followed by a try, before it answers 503. */
 const MAX_REFILLS = 8;
 
 /** The lines an INSUFFICIENT_STOCK names: its SKU (the SKU's own name), location, asked and available units. */
@@ -91,10 +92,13 @@ export class Reservations {
   }
 
   /**
-   * Holds the reserve. A line of a split SKU (src/domain/buckets.ts) short in its user's bucket
-   * has that bucket refilled from the others and the reserve tried again (bucketRefills.ts); it is
-   * refused only when no bucket could hold it. An allowPartial reserve with such a line is first
-   * tried whole, so that it holds part of a line only once the buckets together cannot hold all of it.
+   * Holds the reserve. A line of a split SKU (src/domain/buckets.ts) short in its bucket is first
+   * tried in the SKU's next buckets when its bucket was the turn's draw (src/redis/bucketRoutes.ts:
+   * a turn's reserves share one bucket, so a short one sends them on together, one script call a
+   * hop); else, or once every bucket was tried, its bucket is refilled from the others and the
+   * reserve tried again (bucketRefills.ts). It is refused only when no bucket could hold it. An
+   * allowPartial reserve with such a line is first tried whole, so that it holds part of a line only
+   * once the buckets together cannot hold all of it.
    */
   private async hold(command: ReserveCommand, abandoned?: () => boolean): Promise<ReserveOutcome> {
     const bucketsOf = (sku: string) => this.engine.bucketsOf(sku);
@@ -104,20 +108,34 @@ export class Reservations {
       const known = this.engine.knownRefusal(command);
       if (known) throw known;
     }
+    // One draw for all tries, moved on by hops: a line refilled in its bucket is tried again there.
+    let draw = this.engine.bucketDraw(command);
+    let hops = 0;
     let partialNow = false;
-    for (let attempt = 1; attempt <= MAX_REFILLS; attempt++) {
+    for (let refills = 0; refills < MAX_REFILLS; ) {
       const tryWhole = command.allowPartial && !partialNow && command.lines.some((line) => bucketsOf(line.sku) > 1);
       try {
-        return await this.engine.reserve(tryWhole ? { ...command, allowPartial: false } : command, abandoned);
+        return await this.engine.reserve(tryWhole ? { ...command, allowPartial: false } : command, abandoned, draw);
       } catch (error) {
         if (!(error instanceof DomainError) || error.code !== 'INSUFFICIENT_STOCK') throw error;
         const lines = (error.details as { items: ShortLine[] }).items;
         const short = lines.filter((line) => bucketsOf(line.sku) > 1);
-        const refill = (line: ShortLine, gather = false) => this.refills.refill(line.sku, bucketsOf(line.sku), command.userId, line.requested, gather);
+        if (draw !== null && short.length > 0 && short.every((line) => this.engine.bucketsSpread(line.sku) && hops < bucketsOf(line.sku) - 1)) {
+          draw += 1;
+          hops += 1;
+          continue;
+        }
+        refills += 1;
+        const drawn = draw;
+        const refill = (line: ShortLine, gather = false) =>
+          this.refills.refill(line.sku, bucketsOf(line.sku), this.engine.bucketFor(line.sku, command.userId, drawn), line.requested, { gather, mayGo: drawn !== null && this.engine.bucketsSpread(line.sku) });
         const outcomes = await Promise.all(short.map((line) => refill(line)));
+        // A bucket that holds the line: the draw that names it (bucket b of any SKU is draw b).
+        const goTo = outcomes.find((outcome) => outcome.retry && outcome.bucket);
+        if (goTo?.retry && goTo.bucket) draw = parseBucketSku(goTo.bucket).bucket;
         if (outcomes.some((outcome) => outcome.retry)) continue;
         if (tryWhole) {
-          // No bucket can hold all of it: every unit the others have goes to the user's bucket, then a partial hold.
+          // No bucket can hold all of it: every unit the others have goes to the reserve's bucket, then a partial hold.
           await Promise.all(short.map((line) => refill(line, true)));
           partialNow = true;
           continue;

@@ -13,7 +13,8 @@
  * and joins are asked three times with pauses between, so refusals the engine answers from what
  * it knows of a sold-out SKU are held against the model too. Some run on a SKU split into three
  * buckets (docs/api.md#hot-skus-buckets), over four partitions: the model is a plain SKU's, every
- * answer the same, whichever bucket each user's units sit in.
+ * answer the same, whichever bucket each reserve went to, but for one rule of its own: once any of
+ * it is held or sold, a PUT may not give it a per-user limit.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -212,7 +213,12 @@ class Put extends Step {
     const below = model.locations
       ? this.total < committed('a') || (this.bTotal !== null && this.bTotal < committed('b'))
       : this.total < committed();
-    if (below) {
+    // Without a limit a split SKU's reserves spread over its buckets: once any is held or sold, no limit comes.
+    const limitRefused = model.mode === 'split' && this.limit !== null && model.perUserLimit === null && committed() > 0;
+    if (limitRefused) {
+      expect(answer.statusCode).toBe(400);
+      expect(answer.json().error.code).toBe('VALIDATION_FAILED');
+    } else if (below) {
       expect(answer.statusCode).toBe(409);
       expect(answer.json().error.code).toBe('TOTAL_BELOW_COMMITTED');
     } else {

@@ -1,8 +1,8 @@
 /**
  * A SKU split into buckets (API.md, "Hot SKUs beyond one Redis shard"; src/domain/buckets.ts), on
  * one Redis and on the cluster, over four partitions: its units spread over partitions with the
- * view showing sums; reserves spread over the buckets by user, refilled from the others when
- * short; drained to the last unit by many concurrent clients, every unit sold and every refusal
+ * view showing sums; reserves spread over the buckets by turn (by user under a per-user limit),
+ * refilled from the others when short; drained to the last unit by many concurrent clients, every unit sold and every refusal
  * checked against the units left; per-user limits, Idempotency-Keys, allowPartial, reservations
  * spanning partitions, commit and release; the PUT and PATCH rules; the reconciler agreeing bucket
  * by bucket, and a rebuild after Redis lost everything. Seeded; replay with BUCKETS_SEED=<seed>.
@@ -75,6 +75,35 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect((await inject('POST', `/v1/reservations/${other.json().id}/release`)).json().status).toBe('RELEASED');
     expect(await view(sku)).toMatchObject({ total: 8, available: 3, reserved: 0, sold: 5 });
     await bucketCounters(sku, 4);
+    await pass();
+  });
+
+  it('without a per-user limit a turn\'s reserves share a bucket and the turns take the buckets in turn; a limit keeps each user in one bucket', async () => {
+    const sku = skuIn(ctx, 3, 'turns-');
+    expect((await put(sku, { total: 400, buckets: 4 })).statusCode).toBe(201);
+    // The engine learns the SKU is split, and unlimited, from its first reply.
+    expect((await reserve(sku, 'first', 1)).statusCode).toBe(201);
+    const reservedIn = async () => (await bucketCounters(sku, 4)).map((level) => level.reserved);
+    // Reserves sent together are read in one event-loop turn: they go out as one script call to
+    // one bucket. Spread by user, 24 users would fall in all 4.
+    const before = await reservedIn();
+    const burst = await Promise.all(Array.from({ length: 24 }, (_, n) => reserve(sku, `burst-${n}`, 1)));
+    expect(burst.map((answer) => answer.statusCode)).toEqual(Array(24).fill(201));
+    const grew = (await reservedIn()).filter((units, bucket) => units > before[bucket]);
+    expect(grew.length, `buckets the burst went to: ${grew.length}`).toBeLessThanOrEqual(2);
+    // One user's reserves, one after another, go wherever the turn's draw says: every bucket takes some.
+    for (let n = 0; n < 8; n++) expect((await reserve(sku, 'steady', 1)).statusCode).toBe(201);
+    expect((await reservedIn()).every((units) => units > 0)).toBe(true);
+    // Once sold from, a split SKU takes no per-user limit: no one bucket knows what a user bought.
+    const limited = await inject('PATCH', `/v1/admin/skus/${sku}`, { perUserLimit: 10 }, adminHeaders);
+    expect(limited.statusCode, limited.body).toBe(400);
+    expect(limited.json().error.code).toBe('VALIDATION_FAILED');
+    // A split SKU with a limit from the start keeps every reserve of a user in the user's bucket.
+    const capped = skuIn(ctx, 2, 'capped-');
+    expect((await put(capped, { total: 400, buckets: 4, perUserLimit: 50 })).statusCode).toBe(201);
+    for (let n = 0; n < 8; n++) expect((await reserve(capped, 'loyal', 1)).statusCode).toBe(201);
+    const cappedLevels = await bucketCounters(capped, 4);
+    expect(cappedLevels.filter((level) => level.reserved > 0).map((level) => level.reserved)).toEqual([8]);
     await pass();
   });
 
