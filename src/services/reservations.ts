@@ -13,6 +13,12 @@ import { BucketRefills } from './bucketRefills';
 /** Refills of a split SKU's bucket for one reserve, each followed by a try, before it answers 503. */
 const MAX_REFILLS = 8;
 
+/**
+ * Next buckets a reserve short in its drawn bucket tries before a count of every bucket: a hop is
+ * one script call for all the turn's short reserves, a count one read of each bucket for each.
+ */
+const MAX_HOPS = 3;
+
 /** The lines an INSUFFICIENT_STOCK names: its SKU (the SKU's own name), location, asked and available units. */
 type ShortLine = { sku: string; location?: string; requested: number; available: number };
 
@@ -93,10 +99,11 @@ export class Reservations {
 
   /**
    * Holds the reserve. A line of a split SKU (src/domain/buckets.ts) short in its bucket is first
-   * tried in the SKU's next buckets when its bucket was the turn's draw (src/redis/bucketRoutes.ts:
-   * a turn's reserves share one bucket, so a short one sends them on together, one script call a
-   * hop); else, or once every bucket was tried, its bucket is refilled from the others and the
-   * reserve tried again (bucketRefills.ts). It is refused only when no bucket could hold it. An
+   * tried in up to three of the SKU's next buckets when its bucket was the turn's draw
+   * (src/redis/bucketRoutes.ts: a turn's reserves share one bucket, so a short one sends them on
+   * together, one script call a hop); else, or after those hops, it goes to a bucket a count shows
+   * has its units, or its bucket is refilled from the others, and it is tried again
+   * (bucketRefills.ts). It is refused only when no bucket could hold it. An
    * allowPartial reserve with such a line is first tried whole, so that it holds part of a line only
    * once the buckets together cannot hold all of it.
    */
@@ -120,7 +127,7 @@ export class Reservations {
         if (!(error instanceof DomainError) || error.code !== 'INSUFFICIENT_STOCK') throw error;
         const lines = (error.details as { items: ShortLine[] }).items;
         const short = lines.filter((line) => bucketsOf(line.sku) > 1);
-        if (draw !== null && short.length > 0 && short.every((line) => this.engine.bucketsSpread(line.sku) && hops < bucketsOf(line.sku) - 1)) {
+        if (draw !== null && short.length > 0 && short.every((line) => this.engine.bucketsSpread(line.sku) && hops < Math.min(MAX_HOPS, bucketsOf(line.sku) - 1))) {
           draw += 1;
           hops += 1;
           continue;

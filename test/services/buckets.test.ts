@@ -107,11 +107,12 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
-  it(`drained to the last unit by many clients at once: every unit sold, no refusal while units were left (seed ${seed})`, async () => {
-    const random = new Random(seed + (redis === 'cluster' ? 1 : 0));
+  // With 8 buckets a reserve short in its bucket stops hopping after three and counts them all.
+  it.each([4, 8])(`drained to the last unit by many clients at once, %i buckets: every unit sold, no refusal while units were left (seed ${seed})`, async (buckets) => {
+    const random = new Random(seed + (redis === 'cluster' ? 1 : 0) + buckets);
     const sku = skuIn(ctx, 2, 'drain-');
     const total = 60;
-    expect((await put(sku, { total, buckets: 4 })).statusCode).toBe(201);
+    expect((await put(sku, { total, buckets })).statusCode).toBe(201);
     const asks = Array.from({ length: 90 }, (_, n) => ({ userId: `buyer-${n}`, qty: random.int(1, 3) }));
     const answers = await Promise.all(asks.map(({ userId, qty }) => reserve(sku, userId, qty)));
     let held = 0;
@@ -129,7 +130,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     // Units only went out: a refusal of q units means fewer than q were left then, so fewer now.
     for (const qty of refused) expect(qty, `a refusal of ${qty} with ${left} left (seed ${seed})`).toBeGreaterThan(left);
     expect(left).toBeLessThan(3);
-    await bucketCounters(sku, 4);
+    await bucketCounters(sku, buckets);
     await pass();
   });
 
