@@ -213,6 +213,8 @@ export class ReserveOperations {
     };
     switch (code) {
       case ReplyCode.Ok:
+        // A split SKU is watched while it still sells (a bucket's refusal starts the watch).
+        this.forgetSkusOf(command);
         return {
           kind: 'created',
           reservation: {
@@ -333,7 +335,7 @@ export class ReserveOperations {
   }
 
   private forgetSkusOf(command: QueuedReserve): void {
-    this.soldOut.forget(command.lines.map((line) => line.sku));
+    if (this.soldOut.watching) this.soldOut.forget(command.lines.map((line) => line.sku));
   }
 
   private unconfirmedOf(command: QueuedReserve): UnconfirmedReserves<QueuedReserve> {

@@ -132,6 +132,11 @@ export class SoldOutWatch {
     return k.joinRefusal;
   }
 
+  /** Whether any SKU is watched (the usual answer while a sale still sells: no). */
+  get watching(): boolean {
+    return this.known.size > 0;
+  }
+
   /** Taken before a reserve is sent, handed back to learn() with its reply. */
   basis(sku: string): number {
     return this.known.get(parseBucketSku(sku).sku)?.epoch ?? 0;
@@ -164,7 +169,11 @@ export class SoldOutWatch {
     if (k.limit !== null && k.epoch === basis && basis !== 0 && k.users.size < MAX_USERS) k.users.set(request.userId, Math.max(line.qty, k.users.get(request.userId) ?? 0));
   }
 
-  /** Units of these SKUs (or buckets) may have come back through this process: answered by Redis until a read sent from now on. */
+  /**
+   * Units of these SKUs (or buckets) may have come back through this process, or a reserve here
+   * took some (a refusal from the last post would name units no longer there): answered by Redis
+   * until a read sent from now on.
+   */
   forget(skus: Iterable<string>): void {
     for (const name of skus) {
       const k = this.known.get(parseBucketSku(name).sku);

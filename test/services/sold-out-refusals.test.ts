@@ -107,6 +107,28 @@ describe.each(REDIS_TARGETS.flatMap((redis) => READS.map((reads) => [redis, read
     expect(cachedCount(), `seed ${seed}`).toBe(before);
   });
 
+  it('a refusal told from what the engine knows names the units left after a reserve of its own, split or not', async () => {
+    const [engine] = engines;
+    const asking = (sku: string, userId: string, qty: number) => call(engine.baseUrl, 'POST', '/v1/reservations', { userId, items: [{ sku, qty }] });
+    const watched = () => new Promise((resolve) => setTimeout(resolve, 150));
+    for (const split of [false, true]) {
+      const sku = uniqueName(split ? 'split-detail-' : 'detail-');
+      await createSku(engine, sku, split ? { total: 6, buckets: 3 } : { total: 2 });
+      // A refusal starts the watch: the SKU's for an unsplit one, a bucket's for a split one (5 is more than a bucket holds).
+      if (split) expect((await asking(sku, 'big', 5)).status).toBe(201);
+      else expect((await asking(sku, 'big', 3)).status).toBe(409);
+      await watched();
+      // 1 unit left (split) or 2: one more is taken here, after the watch posted what it read.
+      expect((await asking(sku, 'small', 1)).status).toBe(201);
+      const left = (await call(engine.baseUrl, 'GET', `/v1/skus/${sku}`)).body.available;
+      for (let n = 0; n < 3; n++) {
+        const refused = await asking(sku, 'late', 3);
+        expect(refused.body.error, `${sku}, ask ${n}`).toEqual(expect.objectContaining({ code: 'INSUFFICIENT_STOCK', details: { items: [{ sku, requested: 3, available: left }] } }));
+        await watched();
+      }
+    }
+  });
+
   const cases = RETURNS.flatMap((how) => [[how, 1], [how, 3]] as const);
   it.each(cases)(`a unit that comes back by %s, the SKU in %i bucket(s), is held by a reserve sent within the bound (seed ${seed})`, async (how, buckets) => {
     const sku = uniqueName('last-');
