@@ -110,12 +110,6 @@ local function skuState(n)
   return state
 end
 
--- A line's units in a split SKU's bucket, with what the engine routes by: the bucket count and
--- whether a per-user limit ties each user to one bucket.
-local function splitLine(state, units)
-  return {units, state.buckets, state.limit and 1 or 0}
-end
-
 local function buyerUnits(state, userId)
   local units = state.buyers[userId]
   if units == nil then
@@ -201,7 +195,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
     local refusal = {-4}
     for n = 1, lineCount do
       local available = availableFor(states[n], locations[n])
-      refusal[n + 1] = states[n].buckets and splitLine(states[n], available) or available
+      refusal[n + 1] = states[n].buckets and splitLineUnits(available, states[n].buckets, states[n].limit) or available
     end
     return refusal
   end
@@ -237,7 +231,7 @@ local function reserveOne(recordKey, idempotencyKey, reservationId, userId, orde
         touched[#touched + 1] = state
       end
     end
-    reply[3 + n] = (allocations and reservedText) or (state.buckets and splitLine(state, reserved)) or reserved
+    reply[3 + n] = (allocations and reservedText) or (state.buckets and splitLineUnits(reserved, state.buckets, state.limit)) or reserved
     lineTexts[n] = recordLineText(state.sku, qtyTexts[n], reservedText)
   end
   for _, state in ipairs(holdSkus) do

@@ -105,7 +105,7 @@ if shortfall and not allowPartial then
   local refusal = {-4}
   for n, line in ipairs(lines) do
     local available = availableFor(line.state, line.location)
-    refusal[n + 1] = line.state.buckets and {available, line.state.buckets, line.state.limit and 1 or 0} or available
+    refusal[n + 1] = line.state.buckets and splitLineUnits(available, line.state.buckets, line.state.limit) or available
   end
   return refusal
 end

@@ -30,6 +30,13 @@ local function isHomeBucket(name, userId, buckets)
   return partitionOf(userId, 2147483647) % buckets == bucket
 end
 
+-- A line's units in a split SKU's bucket as a reply names them, with what the engine routes by
+-- (src/redis/bucketRoutes.ts): the bucket count, and 1 when a per-user limit ties each user to one
+-- bucket, else 0.
+local function splitLineUnits(units, buckets, limit)
+  return {units, buckets, limit and 1 or 0}
+end
+
 -- Whether a SKU's keys are in this script's partition (`where` = {partition, partitions}).
 local function isLocal(sku, where)
   return where.partitions == 1 or partitionOfSku(sku, where.partitions) == where.partition

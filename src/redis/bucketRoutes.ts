@@ -35,7 +35,8 @@ export class BucketRoutes {
    * keeps its draw across the refills of its bucket (src/services/reservations.ts).
    */
   draw(): number {
-    if (!this.turnEnding) {
+    // No turn to count while nothing is split: most reserves never schedule anything here.
+    if (!this.turnEnding && this.splits.size > 0) {
       this.turnEnding = true;
       setImmediate(() => {
         this.turn += 1;

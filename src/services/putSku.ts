@@ -98,7 +98,8 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
  * the count from bucket 0 finds the others there). A new SKU's total is split evenly; a later
  * total adds to bucket 0, or takes from the buckets' available units, the fullest first. Buckets
  * only grow in number, and only while no per-user count is kept (a user's bucket moves with the
- * count); a per-user limit comes to a split SKU only while nothing of it is held or sold. Each write is absolute: a PUT retried after a failure half-way ends where it meant to.
+ * count); a per-user limit comes to a split SKU only while nothing of it is held or sold. Each
+ * write is absolute: a PUT retried after a failure half-way ends where it meant to.
  */
 async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
   const { engine, maintenance } = services;
