@@ -8,6 +8,8 @@
   KEYS[1]  stock hash    KEYS[2]  expiry index    KEYS[3]  buyers hash   KEYS[4]  sweep-due index
   KEYS[5]  outbox stream (an ADJUST when a retired location keeps units no hold can take; the
            line's events when serving it admits or ends tickets)
+  KEYS[6]  the restore's guard (src/redis/restoreGuard.ts): gone, Redis lost its data since the
+           restore read Postgres, and nothing is written
   ARGV[1]  sku           ARGV[2]  total           ARGV[3]  sold
   ARGV[4]  per-user limit ('' none)   ARGV[5] startsAt ms ('' none)   ARGV[6] endsAt ms ('' none)
   ARGV[7]  version (Postgres's)
@@ -28,9 +30,9 @@
   then   to the end, pairs: gone member "<name>|<units>", place: units of tickets Postgres never
          learned of, so that the units ahead of a ticket stay those of real tickets
 
-  Returns {1, reserved} restored, {0} Redis already had the SKU
+  Returns {1, reserved} restored, {0} Redis already had the SKU, {-1} the guard is gone
 ]]
-local stockKey, expiryKey, buyersKey, dueKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local stockKey, expiryKey, buyersKey, dueKey, outboxKey, guardKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local sku, total, sold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local levelsText, lineHoldTtlMs, lineLobbyMs = ARGV[8], ARGV[9], ARGV[10]
 local holdCount, buyerCount, ticketCount, userCount = tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23]), tonumber(ARGV[24])
@@ -85,6 +87,9 @@ local function restoreLine(L)
   return waiting
 end
 
+if redis.call('EXISTS', guardKey) == 0 then
+  return {-1}
+end
 if redis.call('EXISTS', stockKey) == 1 then
   return {0}
 end

@@ -6,6 +6,7 @@ import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type LocationLevel, sameCounts, sameLevels } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
 import type { LocationTotals } from '../redis/stockHash';
+import type { RestoreGuard } from '../redis/restoreGuard';
 import type { ReservationRestore, StockMaintenance } from '../redis/stockMaintenance';
 import { factLevels } from './factLevels';
 import { restoredLine } from './lineRestore';
@@ -21,23 +22,19 @@ import { skuPages } from './skuPages';
  * spanning entries; holds that only its home ends), so the reconciler ends it as one. A SKU's
  * waiting line comes back in its order (lineRestore.ts), with its ended tickets, and is served
  * (an admitted ticket's hold is one of the pending holds). SKUs Redis still has are left
- * untouched. Returns how many SKUs and holds were restored.
+ * untouched. Postgres is read in one snapshot, and Redis written only under `guard`
+ * (src/redis/restoreGuard.ts): gone, the restore stops (`lost`). Returns how many SKUs and holds
+ * were restored.
  */
-export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[]): Promise<{ skus: number; holds: number }> {
-  if (!rows.length) return { skus: 0, holds: 0 };
+export async function restoreSkus(maintenance: StockMaintenance, db: Database, rows: SkuRow[], guard: RestoreGuard): Promise<SkusRestored> {
+  if (!rows.length) return { skus: 0, holds: 0, lost: false };
   const names = rows.map((row) => row.sku);
   // Restored in a begun epoch, so their snapshots reach Postgres (a partition whose epoch key is
   // gone, its other data not, would write snapshots of epoch 0, older than Postgres's rows).
   for (const partition of new Set(names.map((sku) => maintenance.partitionOfSku(sku)))) await maintenance.startEpoch(partition, 'ensure');
   await recordImpliedCommitMovements(db, names);
   const now = await maintenance.redisTimeMs();
-  const [facts, pending, committed, levels, tickets] = await Promise.all([
-    loadSkuFacts(db, names),
-    loadPendingHolds(db, names),
-    loadCommittedBuyers(db, names),
-    loadStockLevels(db, names),
-    loadLineTickets(db, names),
-  ]);
+  const [facts, pending, committed, levels, tickets] = await readFactsAtOnce(db, names);
   const ticketsOf = new Map<string, StoredTicket[]>();
   for (const ticket of tickets) {
     const list = ticketsOf.get(ticket.sku);
@@ -49,7 +46,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
   for (const line of pending) byReservation.set(line.reservationId, [...(byReservation.get(line.reservationId) ?? []), line]);
   const spanning = new Set<string>();
   /** The records to restore, by the SKUs their lines hold. */
-  const recordsOf = new Map<string, { reservation: ReservationRestore; spans: boolean }[]>();
+  const recordsOf = new Map<string, ReservationRestore[]>();
   for (const [id, lines] of byReservation) {
     const [first] = lines;
     const home = maintenance.partitionOfReservation(id);
@@ -64,7 +61,7 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       expiresAtMs: first.expiresAt.getTime(),
       lines: lines.map(({ sku, qty, reserved, allocations }) => ({ sku, qty, reserved, allocations })),
     };
-    for (const sku of new Set(lines.map((line) => line.sku))) recordsOf.set(sku, [...(recordsOf.get(sku) ?? []), { reservation, spans }]);
+    for (const sku of new Set(lines.map((line) => line.sku))) recordsOf.set(sku, [...(recordsOf.get(sku) ?? []), reservation]);
   }
 
   const restored: SkuRow[] = [];
@@ -72,11 +69,9 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
   for (const row of rows) {
     // A SKU's hold records just before the SKU (left as they are where present): Redis losing its
     // data again half-way through takes a restored SKU only together with its records, so the
-    // next rebuild finds no SKU whose holds lack theirs.
-    for (const { reservation, spans } of recordsOf.get(row.sku) ?? []) {
-      await maintenance.restoreReservation(reservation);
-      if (spans) await maintenance.restoreSpanningParts(reservation);
-    }
+    // next rebuild finds no SKU whose holds lack theirs. Both are written only under the guard.
+    const recordsBack = await everyOf(recordsOf.get(row.sku) ?? [], (reservation) => maintenance.restoreReservation(reservation, guard));
+    if (!recordsBack) return { skus: restored.length, holds, lost: true };
     const lines = pending.filter((line) => line.sku === row.sku && line.reserved > 0);
     // Bought units always count; held ones only under a limit (lua/includes/addBuyerUnits.lua).
     const buyers = new Map<string, number>();
@@ -112,14 +107,50 @@ export async function restoreSkus(maintenance: StockMaintenance, db: Database, r
       tickets: line.tickets,
       lineUsers: line.users,
       lineGaps: line.gaps,
-    });
-    if (done) {
+    }, guard);
+    if (done === 'lost') return { skus: restored.length, holds, lost: true };
+    if (done === 'restored') {
       restored.push(row);
       holds += lines.length;
     }
   }
   await alignRows(maintenance, db, restored, levels);
-  return { skus: restored.length, holds };
+  return { skus: restored.length, holds, lost: false };
+}
+
+/** What restoreSkus restored; `lost`: it stopped where Redis lost its data again (its guard was gone). */
+export interface SkusRestored {
+  skus: number;
+  holds: number;
+  lost: boolean;
+}
+
+/** Runs `write` on each item in turn while it answers true; whether all did. */
+async function everyOf<T>(items: readonly T[], write: (item: T) => Promise<boolean>): Promise<boolean> {
+  for (const item of items) if (!(await write(item))) return false;
+  return true;
+}
+
+/**
+ * What a restore reads of these SKUs, in one snapshot of Postgres. Read statement by statement, a
+ * drain committing in between (one in a newer epoch, which the fence lets through) could show a
+ * reservation pending to one read and committed to the next: its hold would come back, and its
+ * units would count as sold too.
+ */
+function readFactsAtOnce(db: Database, names: string[]) {
+  return db.transaction(
+    async (tx) => {
+      const reader = tx as unknown as Database;
+      // One after another: a transaction is one connection.
+      const facts = await loadSkuFacts(reader, names);
+      const pending = await loadPendingHolds(reader, names);
+      const committed = await loadCommittedBuyers(reader, names);
+      const levels = await loadStockLevels(reader, names);
+      const tickets = await loadLineTickets(reader, names);
+      return [facts, pending, committed, levels, tickets] as const;
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 /**
@@ -170,28 +201,28 @@ export async function restoreBindings(maintenance: StockMaintenance, db: Databas
   }
 }
 
-export interface RestoreResult {
-  skus: number;
-  holds: number;
+export interface RestoreResult extends SkusRestored {
   bindings: number;
 }
 
 /**
  * Cold start: every SKU Postgres knows and Redis lacks (in `partitions`, or in all) is rebuilt
  * before traffic is taken; in the partitions of `bindingsOf` (those that lost all their data),
- * the Idempotency-Key bindings too.
+ * the Idempotency-Key bindings too. `guard`: see restoreGuard.ts; should it go, the restore stops
+ * (`lost`), and the rebuild is begun again.
  */
 export async function restoreFromPostgres(
   maintenance: StockMaintenance,
   db: Database,
-  options: { partitions?: Set<number>; bindingsOf?: Set<number> } = {},
+  options: { partitions?: Set<number>; bindingsOf?: Set<number>; guard: RestoreGuard },
 ): Promise<RestoreResult> {
-  const result = { skus: 0, holds: 0, bindings: 0 };
+  const result = { skus: 0, holds: 0, bindings: 0, lost: false };
   const inScope = (sku: string) => !options.partitions || options.partitions.has(maintenance.partitionOfSku(sku));
   for await (const page of skuPages(maintenance, db, 500)) {
-    const restored = await restoreSkus(maintenance, db, page.filter(({ row, redis }) => redis === null && inScope(row.sku)).map(({ row }) => row));
+    const restored = await restoreSkus(maintenance, db, page.filter(({ row, redis }) => redis === null && inScope(row.sku)).map(({ row }) => row), options.guard);
     result.skus += restored.skus;
     result.holds += restored.holds;
+    if (restored.lost) return { ...result, lost: true };
   }
   if (options.bindingsOf?.size) result.bindings = await restoreBindings(maintenance, db, options.bindingsOf);
   return result;

@@ -104,8 +104,8 @@ export async function checkDrift(maintenance: StockMaintenance, db: Database, op
     await clearFactsDue(db, factsAgree);
     if (missing.length) {
       const lostAlone = await inPartitionsHoldingData(maintenance, missing);
-      await restoreSkus(maintenance, db, lostAlone);
-      for (const row of missing) if (!lostAlone.includes(row)) result.notRepaired.push(row.sku);
+      const back = await restoreSkus(maintenance, db, lostAlone, maintenance.restoreGuard());
+      for (const row of missing) if (back.lost || !lostAlone.includes(row)) result.notRepaired.push(row.sku);
     }
   }
   return result;

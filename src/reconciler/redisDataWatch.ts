@@ -51,7 +51,8 @@ export class RedisDataWatch {
       const lost = await this.lostPartitions();
       for (const partition of partitions) await this.maintenance.startEpoch(partition, lost.has(partition) ? 'rebuild' : 'ensure');
       await awaitDrainsInFlight(this.db, lost);
-      const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost });
+      const guard = this.maintenance.restoreGuard(new Map(partitions.map((partition, n) => [partition, tokens[n]])));
+      const restored = await restoreFromPostgres(this.maintenance, this.db, { bindingsOf: lost, guard });
       const marked = await Promise.all(partitions.map((partition, n) => this.maintenance.finishRebuild(partition, tokens[n])));
       if (marked.every(Boolean)) return restored;
       // Redis lost data again while it was restored: what was restored before that is gone too.
@@ -135,7 +136,8 @@ export class RedisDataWatch {
       for (const partition of lost) await this.maintenance.startEpoch(partition, 'rebuild');
       // A drain writing what it read from the lost data finishes first (drainFence.ts).
       await awaitDrainsInFlight(this.db, lost);
-      const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost });
+      const guard = this.maintenance.restoreGuard(tokens);
+      const restored = await restoreFromPostgres(this.maintenance, this.db, { partitions: lost, bindingsOf: lost, guard });
       const lostAgain: number[] = [];
       for (const [partition, token] of tokens) {
         if (!(await this.maintenance.finishRebuild(partition, token))) lostAgain.push(partition);

@@ -5,6 +5,7 @@ import type { RedisKeys } from './keys';
 import { LETTER_OF_STATUS } from './reservationRecord';
 import type { ScriptArg, ScriptName } from './scripts';
 import { encodeLevels } from './stockHash';
+import type { RestoreGuard } from './restoreGuard';
 import type { SkuRestore } from './stockMaintenance';
 
 /**
@@ -315,7 +316,7 @@ export function startEpochCall({ keys }: CallContext, partition: number, mode: '
 }
 
 /** lua/restore_sku.lua: the snapshot, then its holds, buyers, tickets, the line's users and gaps. */
-export function restoreSkuCall(context: CallContext, snapshot: SkuRestore): ScriptCall {
+export function restoreSkuCall(context: CallContext, snapshot: SkuRestore, guard: RestoreGuard): ScriptCall {
   const { keys } = context;
   const { sku, holds, buyerUnits, line, tickets, lineUsers } = snapshot;
   const partition = keys.partitionOfSku(sku);
@@ -342,7 +343,16 @@ export function restoreSkuCall(context: CallContext, snapshot: SkuRestore): Scri
     ...lineUsers.flat(),
     ...snapshot.lineGaps.flat(),
   ];
-  return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition)], args };
+  return { script: 'restore_sku', keys: [...skuKeys(keys, sku), keys.sweepDue(partition), keys.outbox(partition), guard(partition)], args };
+}
+
+/** lua/restore_record.lua: one record of a pending reservation, and its spanning entry (spanningScore null: it spans no partition). */
+export function restoreRecordCall(
+  keys: RedisKeys,
+  record: { guard: string; recordKey: string; raw: string; expireAt: number; partition: number; spanningScore: number | null; id: string },
+): ScriptCall {
+  const { guard, recordKey, raw, expireAt, partition, spanningScore, id } = record;
+  return { script: 'restore_record', keys: [guard, recordKey, keys.spanning(partition)], args: [raw, expireAt, spanningScore ?? '', id] };
 }
 
 /** One join of a line, as lua/line_join.lua takes it. */

@@ -10,7 +10,8 @@ import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
 import { ReplyCode } from './replyCodes';
-import { repairLineCall, repairStockCall, restoreSkuCall, startEpochCall, sweepExpiredCall } from './scriptCalls';
+import { type RestoreGuard, restoreGuard } from './restoreGuard';
+import { repairLineCall, repairStockCall, restoreRecordCall, restoreSkuCall, startEpochCall, sweepExpiredCall } from './scriptCalls';
 import { type ReservationRecord, encodeReservationRecord } from './reservationRecord';
 
 /** Where a SKU's counters stand: its change counter and the shard epoch of its last change (the stock hash's `epoch`). */
@@ -161,40 +162,44 @@ export class StockMaintenance {
   }
 
   /**
-   * Cold start: recreates a SKU Redis lost, its line too (then served: admission goes on); false
-   * when Redis still had it (left untouched).
+   * Cold start: recreates a SKU Redis lost, its line too (then served: admission goes on).
+   * 'present' when Redis still had it (left untouched); 'lost' when the restore's guard is gone
+   * (restoreGuard.ts): nothing written.
    */
-  async restoreSku(snapshot: SkuRestore): Promise<boolean> {
-    const [restored] = await this.store.run<number[]>(restoreSkuCall(this.store, snapshot));
-    return restored === 1;
-  }
-
-  /** Cold start: recreates a pending reservation record Redis lost (left as is if present). */
-  async restoreReservation(record: ReservationRestore): Promise<void> {
-    const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: record.lines.map(recordLine) });
-    const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
-    await this.store.call((client) => client.set(this.store.keys.reservation(record.id), raw, 'PXAT', expireAt, 'NX'));
+  async restoreSku(snapshot: SkuRestore, guard: RestoreGuard): Promise<'restored' | 'present' | 'lost'> {
+    const [restored] = await this.store.run<number[]>(restoreSkuCall(this.store, snapshot, guard));
+    return restored === 1 ? 'restored' : restored === 0 ? 'present' : 'lost';
   }
 
   /**
-   * Cold start of a reservation spanning partitions: its records in the other partitions and the
-   * spanning entries that let the reconciler end it as one (left as they are where present).
+   * Cold start of a pending reservation's records: its home record and, for one spanning
+   * partitions, its part in each other partition and the spanning entries that let the reconciler
+   * end it as one (each left as it is where present). False when a guard is gone (restoreGuard.ts).
    */
-  async restoreSpanningParts(record: ReservationRestore): Promise<void> {
+  async restoreReservation(record: ReservationRestore, guard: RestoreGuard): Promise<boolean> {
     const { keys } = this.store;
     const home = keys.partitionOfReservation(record.id);
     const expireAt = record.expiresAtMs + this.store.tuning.recordRetentionSeconds * 1000;
-    const byPartition = new Map<number, ReservationRestore['lines']>();
+    const parts = new Map<number, ReservationRestore['lines']>([[home, record.lines]]);
     for (const line of record.lines) {
       const partition = keys.partitionOfSku(line.sku);
-      if (partition !== home) byPartition.set(partition, [...(byPartition.get(partition) ?? []), line]);
+      if (partition !== home) parts.set(partition, [...(parts.get(partition) ?? []), line]);
     }
-    await this.store.call((client) => client.zadd(keys.spanning(home), 'NX', record.expiresAtMs, record.id));
-    for (const [partition, lines] of byPartition) {
+    const spans = parts.size > 1;
+    for (const [partition, lines] of parts) {
       const raw = encodeReservationRecord({ ...this.pendingRecord(record), lines: lines.map(recordLine) });
-      await this.store.call((client) => client.set(keys.reservationPart(record.id, partition), raw, 'PXAT', expireAt, 'NX'));
-      await this.store.call((client) => client.zadd(keys.spanning(partition), 'NX', record.expiresAtMs + 1000, record.id));
+      const recordKey = partition === home ? keys.reservation(record.id) : keys.reservationPart(record.id, partition);
+      // The home's entry comes due with the hold; the parts' a second later, after the home ended it.
+      const spanningScore = !spans ? null : partition === home ? record.expiresAtMs : record.expiresAtMs + 1000;
+      const call = restoreRecordCall(keys, { guard: guard(partition), recordKey, raw, expireAt, partition, spanningScore, id: record.id });
+      if ((await this.store.run<number>(call)) !== 1) return false;
     }
+    return true;
+  }
+
+  /** The guard of a restore rebuilding the partitions of `tokens` (their rebuild tokens); of one restoring SKUs lost alone without. */
+  restoreGuard(tokens?: ReadonlyMap<number, string>): RestoreGuard {
+    return restoreGuard(this.store.keys, tokens);
   }
 
   private pendingRecord(record: ReservationRestore) {

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client';
 import { type SkuRow, findSkuRow } from '../db/skuRepository';
-import { DomainError, UnavailableError } from '../domain/errors';
+import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
 import { bucketSkus } from '../domain/buckets';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
@@ -53,12 +53,23 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
   const known = await findSkuRow(db, sku);
   const settings = await settingsNow().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
-    await restoreSkus(maintenance, db, [known]);
+    await restoreLostSku(maintenance, db, known);
     return settingsNow();
   });
   const splitNow = (known?.buckets ?? 1) > 1 || ((await engine.getSku(sku).catch(() => null))?.buckets ?? 1) > 1;
   if (splitNow || (settings.buckets ?? 1) > 1) return writeSplitSku(services, sku, settings, actor);
   return writeOne(services, sku, actor, settings, known ?? null);
+}
+
+/**
+ * Restores a SKU Redis lost alone (its partition still holds the rest of its data) from Postgres;
+ * 503 when Redis lost the partition's data meanwhile: the SKU is then left to the rebuild.
+ */
+async function restoreLostSku(maintenance: StockMaintenance, db: Database, known: SkuRow): Promise<void> {
+  const back = await restoreSkus(maintenance, db, [known], maintenance.restoreGuard());
+  if (!back.lost) return;
+  maintenance.markLost(maintenance.partitionOfSku(known.sku));
+  throw new RedisDataLostError();
 }
 
 /**
@@ -77,7 +88,7 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
   const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known });
   const { created, view, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
-    await restoreSkus(maintenance, db, [known]);
+    await restoreLostSku(maintenance, db, known);
     return put();
   });
   try {

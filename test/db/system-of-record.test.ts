@@ -154,7 +154,9 @@ describe('Postgres answering for reservations Redis no longer has', () => {
     await sleepPast(expiresAt);
     await ctx.redis.del(...(await ctx.redis.keys(ctx.keys.everything())));
 
-    await restoreFromPostgres(ctx.maintenance, ctx.db);
+    // As a rebuild does it: under the partitions' rebuild tokens (src/redis/restoreGuard.ts).
+    const tokens = new Map(await Promise.all(ctx.maintenance.partitions.map(async (partition) => [partition, await ctx.maintenance.beginRebuild(partition)] as const)));
+    await restoreFromPostgres(ctx.maintenance, ctx.db, { guard: ctx.maintenance.restoreGuard(tokens) });
     // Back as held, without its record: its units return with the next sweep, not at restore.
     expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 2, sold: 0 });
     expect(await ctx.redis.exists(ctx.keys.reservation(id))).toBe(0);

@@ -11,7 +11,8 @@ import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restoreFromPostgres } from '../../src/reconciler/coldStart';
+import { findSkuRow } from '../../src/db/skuRepository';
+import { restoreFromPostgres, restoreSkus } from '../../src/reconciler/coldStart';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from '../support/context';
 import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from '../support/servers';
 
@@ -173,7 +174,8 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
           // What another engine's watch does: rebuild from Postgres, then write the data marker.
           const all = new Set(ctx.maintenance.partitions);
           const tokens = await Promise.all([...all].map((partition) => ctx.maintenance.beginRebuild(partition)));
-          await restoreFromPostgres(ctx.maintenance, ctx.db, { partitions: all, bindingsOf: all });
+          const guard = ctx.maintenance.restoreGuard(new Map([...all].map((partition, n) => [partition, tokens[n]])));
+          await restoreFromPostgres(ctx.maintenance, ctx.db, { partitions: all, bindingsOf: all, guard });
           for (const [n, partition] of [...all].entries()) expect(await ctx.maintenance.finishRebuild(partition, tokens[n])).toBe(true);
           await ctx.dataWatch.check();
           expect((await inject('GET', `/v1/skus/${sale.sku}`)).statusCode).toBe(200);
@@ -184,6 +186,44 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
         }
       });
     }
+  });
+
+  describe('Redis loses its data again after a rebuild read Postgres', () => {
+    it('that rebuild writes nothing more: the next one reads Postgres as it stands then, and a sale made meanwhile comes back sold, never held', async () => {
+      const sku = uniqueName('stale-restore-');
+      await createSku(ctx, sku, { total: 5 });
+      const id = (await reserve(sku, 'u1', 2)).json().id;
+      expect((await pass()).error).toBeUndefined();
+      ctx.dataWatch.stop();
+      const restoreReservation = ctx.maintenance.restoreReservation;
+      let meanwhile = false;
+      // Between this rebuild's read of Postgres and its first write, Redis loses its data again,
+      // and what another engine would have done meanwhile lands in Postgres: it rebuilt the
+      // partition, served the shopper's commit of the hold, and drained it.
+      ctx.maintenance.restoreReservation = async (...args) => {
+        if (!meanwhile) {
+          meanwhile = true;
+          await forgetEverything();
+          await ctx.db.execute(sql`update reservations set status = 'COMMITTED', committed_at = now(), updated_at = now() where id = ${id}`);
+        }
+        return restoreReservation.apply(ctx.maintenance, args);
+      };
+      try {
+        await forgetEverything();
+        await ctx.dataWatch.check();
+        expect(meanwhile).toBe(true);
+        expect(await ctx.redis.exists(ctx.keys.stock(sku))).toBe(0);
+        expect(await ctx.redis.exists(ctx.keys.reservation(id))).toBe(0);
+        await ctx.dataWatch.check();
+      } finally {
+        ctx.maintenance.restoreReservation = restoreReservation;
+        ctx.dataWatch.watch(200);
+      }
+      await serving(sku);
+      expect((await inject('GET', `/v1/reservations/${id}`)).json().status).toBe('COMMITTED');
+      expect(await rawCounters(ctx, sku)).toEqual({ total: 5, available: 3, reserved: 0, sold: 2 });
+      expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
+    });
   });
 
   describe('a repair pass meeting a partition that lost its data', () => {
@@ -206,8 +246,8 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       ctx.dataWatch.stop();
       const restoreSku = ctx.maintenance.restoreSku;
       let lostAgain = false;
-      ctx.maintenance.restoreSku = async (restore) => {
-        const done = await restoreSku.call(ctx.maintenance, restore);
+      ctx.maintenance.restoreSku = async (...args) => {
+        const done = await restoreSku.apply(ctx.maintenance, args);
         if (!lostAgain) {
           lostAgain = true;
           await forgetEverything();
@@ -282,6 +322,45 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
       const commits = await ctx.db.execute(sql`select count(*)::int as n from stock_movements where reservation_id = ${id} and type = 'COMMIT'`);
       expect((commits as unknown as { n: number }[])[0].n).toBe(1);
+    });
+  });
+
+  describe('a restore while Postgres changes under it', () => {
+    it('reads one moment of Postgres: a hold that becomes a sale meanwhile comes back held or sold, never both, never neither', async () => {
+      const sku = uniqueName('snapshot-');
+      await createSku(ctx, sku, { total: 5 });
+      const id = (await reserve(sku, 'u1', 2)).json().id;
+      expect((await pass()).error).toBeUndefined();
+      const row = (await findSkuRow(ctx.db, sku))!;
+      // A writer of our own ends and reopens the reservation in Postgres as fast as it can, each
+      // change committed on its own: what a drain committing during the restore's reads looks like.
+      const writer = postgres(ctx.config.databaseUrl!, { max: 1, onnotice: () => {} });
+      let writing = true;
+      let flips = 0;
+      const flipping = (async () => {
+        while (writing) {
+          await writer`update reservations set status = case when status = 'PENDING' then 'COMMITTED' else 'PENDING' end where id = ${id}`;
+          flips += 1;
+        }
+      })();
+      const seen = new Set<string>();
+      try {
+        for (let round = 0; round < 40; round++) {
+          await ctx.redis.del(ctx.keys.stock(sku), ctx.keys.expiry(sku), ctx.keys.buyers(sku));
+          await restoreSkus(ctx.maintenance, ctx.db, [row], ctx.maintenance.restoreGuard());
+          const { total, reserved, sold, available } = await rawCounters(ctx, sku);
+          seen.add(`${reserved} held, ${sold} sold`);
+          expect({ total, units: reserved + sold, available }).toEqual({ total: 5, units: 2, available: 3 });
+        }
+      } finally {
+        writing = false;
+        await flipping;
+        await writer`update reservations set status = 'PENDING' where id = ${id}`;
+        await writer.end({ timeout: 1 });
+      }
+      // The writer did race the restores: both states of the reservation were restored.
+      expect(flips).toBeGreaterThan(40);
+      expect(seen).toEqual(new Set(['2 held, 0 sold', '0 held, 2 sold']));
     });
   });
 
