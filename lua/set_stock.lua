@@ -19,12 +19,16 @@
   ARGV[11] buckets the SKU's units are split into (src/domain/buckets.ts), '' for one; written on
            each bucket's hash alike
   ARGV[12..20]  the partition's line templates (includes/line.lua)
+  ARGV[21] '1': a bucket of a split SKU with a line other than its first, which must hold nothing
+           (src/services/putSku.ts, writeLinedSplitSku): taking the line's settings, it refuses
+           reserves from then on, so what it holds could only come back out of the line's reach
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry
      text (the caller writes its SET movement to Postgres at once), location counters (nil without)}
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
+    {-22, reserved}         the bucket holds units (ARGV[21])
 
   A location left out of the list keeps its held and sold units and takes no new holds (retired,
   its total shrunk to them); one with nothing held or sold is dropped.
@@ -33,6 +37,7 @@ local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS
 local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 local lineHoldTtlMs, lineLobbyMs, buckets = ARGV[9], ARGV[10], ARGV[11]
+local holdsNothing = ARGV[21] == '1'
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -94,6 +99,9 @@ if not created then
 end
 local counts = redis.call('HMGET', stockKey, 'reserved', 'sold', 'locations')
 local reserved, sold = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
+if holdsNothing and reserved > 0 then
+  return {-22, reserved}
+end
 local located = parseLocations(counts[3])
 local wanted = string.find(totalArg, '=') and parseLevelList(totalArg) or nil
 local total = tonumber(totalArg)

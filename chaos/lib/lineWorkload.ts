@@ -19,9 +19,13 @@ const WAITING_CAP = 20;
 /** Restocked when fewer units than this are left unsold, so the line keeps admitting. */
 const RESTOCK_BELOW = 4;
 
-/** A PUT of the lined SKU: its total, no limit or window, and a line whose admitted holds last 2 to 4 s. */
+/**
+ * A PUT of the lined SKU: its total, no limit or window, and a line whose admitted holds last 2 to
+ * 4 s; split into two buckets, so the line runs in the first while the second sells nothing
+ * (docs/api.md#hot-skus-buckets).
+ */
 export function linePutBody(total: number, holdTtlSeconds: number) {
-  return { total, perUserLimit: null, startsAt: null, endsAt: null, line: { holdTtlSeconds } };
+  return { total, perUserLimit: null, startsAt: null, endsAt: null, line: { holdTtlSeconds }, buckets: 2 };
 }
 
 /** What the line's clients need of the campaign's workload. */

@@ -49,6 +49,18 @@ export const reservationNotFound = () => new DomainError('RESERVATION_NOT_FOUND'
 export const lineRequired = (sku: string) =>
   new DomainError('LINE_REQUIRED', 'This SKU has a waiting line: join it, and a hold is made for you when your turn comes.', { sku, join: `/v1/skus/${sku}/line` });
 
+/**
+ * A line runs in a split SKU's first bucket, and the other buckets sell nothing while it lasts
+ * (src/services/putSku.ts, writeLinedSplitSku): units held in one of them could only come back
+ * out of the line's reach.
+ */
+export const lineBucketHolds = (sku: string, reserved: number) =>
+  new DomainError(
+    'VALIDATION_FAILED',
+    'A split SKU takes a waiting line only while none of its units are held outside its first bucket, where the line runs: retry once the holds made without the line have ended, or set the line when creating the SKU.',
+    { sku, reserved },
+  );
+
 export const lineNotFound = (sku: string) => new DomainError('LINE_NOT_FOUND', 'This SKU has no waiting line.', { sku });
 
 export const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', 'No such ticket.', { id });

@@ -245,7 +245,7 @@ const skuSettingFields = {
     minimum: 1,
     maximum: MAX_BUCKETS,
     description:
-      'Buckets the units are split over, each in its own partition (on a cluster, its own shard), so that the SKU\'s reserves run on that many Redis cores. A reserve takes units from one bucket (without a per-user limit, the one the engine fills this moment; with one, or with an Idempotency-Key, its user\'s), and looks in the others or has units moved to it when short; INSUFFICIENT_STOCK only when no bucket could hold the line. Buckets only grow; with a per-user limit they change only while nothing is held or sold, and a limit comes to a split SKU only while nothing of it is held or sold. A split SKU takes no locations and no waiting line.',
+      'Buckets the units are split over, each in its own partition (on a cluster, its own shard), so that the SKU\'s reserves run on that many Redis cores. A reserve takes units from one bucket (without a per-user limit, the one the engine fills this moment; with one, or with an Idempotency-Key, its user\'s), and looks in the others or has units moved to it when short; INSUFFICIENT_STOCK only when no bucket could hold the line. Buckets only grow; with a per-user limit they change only while nothing is held or sold, and a limit comes to a split SKU only while nothing of it is held or sold. A split SKU takes no locations; its waiting line runs in its first bucket, which the others give their units (set only while no unit is held outside it, and not beside a per-user limit).',
   },
   line: {
     type: ['object', 'null'],

@@ -1,6 +1,7 @@
 import type { ChangeMark } from '../domain/changeMark';
 import { DomainError } from '../domain/errors';
-import { locationRequired, skuNotFound } from '../domain/refusals';
+import { parseBucketSku } from '../domain/buckets';
+import { lineBucketHolds, locationRequired, skuNotFound } from '../domain/refusals';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
 import { IN_DOUBT } from './inDoubt';
 import { type OutboxEntry, parseEntry } from './outboxEntry';
@@ -22,12 +23,19 @@ export class AdminOperations {
   /**
    * Creates or updates a SKU; `created` tells which, and `entry` is the outbox entry it wrote. A SKU Postgres knows must not be created
    * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
-   * lacks is refused with SKU_NOT_FOUND, to be restored first.
+   * lacks is refused with SKU_NOT_FOUND, to be restored first. `holdsNothing`: a bucket that must
+   * hold no units to take these settings (src/services/putSku.ts, writeLinedSplitSku).
    */
-  async setStock(sku: string, settings: SkuSettings, actor: string, { mayCreate = true } = {}): Promise<{ created: boolean; view: SkuView; mark: ChangeMark; entry: OutboxEntry }> {
+  async setStock(
+    sku: string,
+    settings: SkuSettings,
+    actor: string,
+    { mayCreate = true, holdsNothing = false } = {},
+  ): Promise<{ created: boolean; view: SkuView; mark: ChangeMark; entry: OutboxEntry }> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
-    const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate), { consequence: IN_DOUBT.admin });
+    const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate, holdsNothing), { consequence: IN_DOUBT.admin });
+    if (reply[0] === ReplyCode.BucketHolds) throw lineBucketHolds(parseBucketSku(sku).sku, Number(reply[1]));
     if (reply[0] === ReplyCode.SkuNotFound) {
       await this.store.confirmNotFound(partition);
       throw skuNotFound(sku);

@@ -39,6 +39,8 @@ export enum ReplyCode {
   LineNotFound = -20,
   /** A reserve's line named a bucket of a split SKU that is not its user's (src/services/bucketedReserves.ts). */
   WrongBucket = -21,
+  /** A bucket of a split SKU with a line, other than its first, still holds units (lua/set_stock.lua, ARGV[21]). */
+  BucketHolds = -22,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */

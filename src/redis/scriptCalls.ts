@@ -222,7 +222,7 @@ function stockChangeKeys(keys: RedisKeys, sku: string): string[] {
 }
 
 /** lua/set_stock.lua; the stock argument is "<location>=<total>,…" or a plain total. */
-export function setStockCall(context: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean): ScriptCall {
+export function setStockCall(context: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean, holdsNothing = false): ScriptCall {
   const { keys, tuning } = context;
   const { line } = settings;
   return {
@@ -241,6 +241,7 @@ export function setStockCall(context: CallContext, sku: string, settings: SkuSet
       line ? line.lobbySeconds * 1000 : 0,
       (settings.buckets ?? 1) > 1 ? settings.buckets! : '',
       ...lineArgs(context, keys.partitionOfSku(sku)),
+      holdsNothing ? 1 : 0,
     ],
     acknowledged: true,
   };

@@ -79,7 +79,7 @@ export class StockEngine {
     return this.mayReturnUnits(id, this.reservations.extend(id, ttlSeconds));
   }
 
-  setStock(sku: string, settings: SkuSettings, actor: string, options?: { mayCreate?: boolean }): ReturnType<AdminOperations['setStock']> {
+  setStock(sku: string, settings: SkuSettings, actor: string, options?: Parameters<AdminOperations['setStock']>[3]): ReturnType<AdminOperations['setStock']> {
     return this.changesStock(sku, this.admin.setStock(sku, settings, actor, options));
   }
 

@@ -79,13 +79,13 @@ async function restoreLostSku(maintenance: StockMaintenance, db: Database, known
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it (when
  * its partition lost all its data, the engine answers 503 and leaves it to the rebuild).
  */
-async function writeOne(services: SkuServices, sku: string, actor: string, settings: SkuSettings, knownRow?: SkuRow | null): Promise<PutSkuResult> {
+async function writeOne(services: SkuServices, sku: string, actor: string, settings: SkuSettings, knownRow?: SkuRow | null, holdsNothing = false): Promise<PutSkuResult> {
   const { engine, maintenance, db, reconciler } = services;
   const known = knownRow === undefined ? await findSkuRow(db, sku) : (knownRow ?? undefined);
   const partition = maintenance.partitionOfSku(sku);
   // Read before the change: its facts are written ahead of the drain only if Redis still holds it.
   const epochRead = await maintenance.outbox.epochOf(partition);
-  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known });
+  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known, holdsNothing });
   const { created, view, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreLostSku(maintenance, db, known);
@@ -114,6 +114,7 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
  */
 async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
   const { engine, maintenance } = services;
+  if (settings.line && (settings.buckets ?? 1) > 1) return writeLinedSplitSku(services, sku, settings, actor);
   for (let attempt = 1; ; attempt++) {
     const before = await engine.getSku(sku);
     const wasBuckets = before ? (before.buckets ?? 1) : 0;
@@ -158,12 +159,65 @@ async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSe
 /** Tries of a split SKU's write whose plan a bucket's holds overtook. */
 const MAX_SPLIT_WRITES = 3;
 
-/** What a split SKU may not be: located, lined, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */
+/**
+ * A split SKU with a waiting line. A line admits in one order, so it runs in the first bucket; the
+ * other buckets give it their available units and sell nothing while it lasts. Each of them is
+ * written first, keeping only the units it sold and taking the line's settings, which refuse
+ * reserves there from then on; its script refuses a bucket that still holds units (400), since
+ * those could only come back out of the line's reach. Then the first bucket takes the rest of the
+ * total, and the line. A write refused half-way writes the buckets it changed back as they were;
+ * one whose bucket sold more meanwhile is planned again.
+ */
+async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
+  const { engine, maintenance } = services;
+  const buckets = settings.buckets!;
+  const names = bucketSkus(sku, buckets);
+  const before = await engine.getSku(sku);
+  assertSplittable(sku, settings, before);
+  const previous = before && { settings: normalizeSkuSettings(mergeSkuPatch(before, {})), counters: await maintenance.readCounters(names.slice(0, before.buckets ?? 1)) };
+  /** The other buckets this write changed: written back as they were should it fail. */
+  const changed = new Set<number>();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const wasBuckets = before ? (before.buckets ?? 1) : 0;
+      const counters = wasBuckets ? await maintenance.readCounters(names.slice(0, wasBuckets)) : [];
+      const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
+      if (settings.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
+      try {
+        let soldElsewhere = 0;
+        let deferred: unknown;
+        for (let bucket = 1; bucket < buckets; bucket++) {
+          if (bucket < wasBuckets) changed.add(bucket);
+          const written = await writeOne(services, names[bucket], actor, { ...settings, total: counters[bucket]?.sold ?? 0, buckets }, undefined, true);
+          soldElsewhere += written.view.sold;
+          deferred ??= written.postgresDeferred;
+        }
+        const first = await writeOne(services, names[0], actor, { ...settings, total: settings.total - soldElsewhere, buckets });
+        deferred ??= first.postgresDeferred;
+        return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
+      } catch (error) {
+        // A bucket sold or held more than read: planned again from what now stands.
+        if (!(error instanceof DomainError) || error.code !== 'TOTAL_BELOW_COMMITTED' || attempt === MAX_SPLIT_WRITES) throw error;
+      }
+    }
+  } catch (error) {
+    if (previous) {
+      for (const bucket of changed) {
+        const total = previous.counters[bucket]?.total ?? 0;
+        await writeOne(services, names[bucket], actor, { ...previous.settings, total }).catch(() => {});
+      }
+    }
+    throw error;
+  }
+}
+
+/** What a split SKU may not be: located, lined under a per-user limit, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */
 function assertSplittable(sku: string, settings: SkuSettings, before: SkuView | null): void {
   const buckets = settings.buckets ?? 1;
   const refuse = (message: string) => new DomainError('VALIDATION_FAILED', message, { sku, buckets });
   if (settings.locations) throw refuse('A SKU split into buckets keeps a plain total: it takes no locations.');
-  if (settings.line) throw refuse('A SKU split into buckets takes no waiting line.');
+  // Each user's count lives in the user's bucket, where the line admits in the first.
+  if (settings.line && settings.perUserLimit !== null) throw refuse('A SKU split into buckets takes a waiting line, or a per-user limit, not both.');
   if (!before) return;
   const had = before.buckets ?? 1;
   if (buckets < had) throw refuse(`A SKU's buckets only grow: it has ${had}.`);

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSkuRow } from '../../src/db/skuRepository';
+import { bucketSku } from '../../src/domain/buckets';
 import { restoreFromPostgres, restoreSkus } from '../../src/reconciler/coldStart';
 import { REDIS_TARGETS, type TestContext, adminHeaders, conserved, createSku, createTestContext, deleteMatching, rawCounters, uniqueName } from '../support/context';
 import { type TestPostgres, type TestRedis, startTestPostgres, startTestRedis } from '../support/servers';
@@ -393,6 +394,27 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect(report.error).toBeUndefined();
       expect(report.drift.filter((item) => item.sku === sku)).toEqual([]);
     }
+
+    it('a split SKU with a waiting line comes back with its line in its first bucket, and the line goes on', async () => {
+      const sku = uniqueName('lined-split-');
+      const created = await inject('PUT', `/v1/admin/skus/${sku}`, { total: 4, buckets: 2, line: { holdTtlSeconds: 600 } }, adminHeaders);
+      expect(created.statusCode, created.body).toBe(201);
+      const join = (userId: string) => inject('POST', `/v1/skus/${sku}/line`, { userId, qty: 1 });
+      const tickets: string[] = [];
+      for (const userId of ['a', 'b', 'c']) tickets.push((await join(userId)).json().id);
+      expect((await pass()).error).toBeUndefined();
+      await forgetEverything();
+      await serving(sku);
+      expect((await inject('GET', `/v1/skus/${sku}`)).json()).toMatchObject({ total: 4, available: 1, reserved: 3, buckets: 2, line: { waiting: 0, admitted: 3 } });
+      expect(await rawCounters(ctx, bucketSku(sku, 1))).toEqual({ total: 0, available: 0, reserved: 0, sold: 0 });
+      for (const userId of ['d', 'e']) tickets.push((await join(userId)).json().id);
+      const statusOf = async (id: string) => (await inject('GET', `/v1/line-tickets/${id}`)).json().status;
+      expect(await Promise.all(tickets.map(statusOf))).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED', 'ADMITTED', 'WAITING']);
+      expect((await inject('POST', `/v1/reservations/${tickets[0]}/release`)).statusCode).toBe(200);
+      expect(await statusOf(tickets[4])).toBe('ADMITTED');
+      expect((await inject('POST', '/v1/reservations', { userId: 'jumper', items: [{ sku, qty: 1 }] })).json().error.code).toBe('LINE_REQUIRED');
+      expect((await pass()).drift.filter((item) => item.sku.startsWith(sku))).toEqual([]);
+    });
 
     it('a PUT answered before Redis lost its data, not yet drained, comes back: its movement reached Postgres with its row, so no drift', async () => {
       const sku = uniqueName('undrained-put-');

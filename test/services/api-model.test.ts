@@ -13,8 +13,9 @@
  * and joins are asked three times with pauses between, so refusals the engine answers from what
  * it knows of a sold-out SKU are held against the model too. Some run on a SKU split into three
  * buckets (docs/api.md#hot-skus-buckets), over four partitions: the model is a plain SKU's, every
- * answer the same, whichever bucket each reserve went to, but for one rule of its own: once any of
- * it is held or sold, a PUT may not give it a per-user limit.
+ * answer the same, whichever bucket each reserve went to, but for rules of its own: once any of
+ * it is held or sold, a PUT may not give it a per-user limit; and half the lined SKUs are split
+ * too (their line runs in the first bucket), keep their line, and take no per-user limit.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -58,6 +59,8 @@ interface Model {
   locations: ModelLocation[] | null;
   reservations: { id: string; userId: string; qty: number; status: Status; allocations: Map<string, number> }[];
   mode: Mode;
+  /** Split into buckets: every 'split' sequence, and half the lined ones (their line runs in the first bucket). */
+  split: boolean;
   /** Lined sequences only: whether the SKU has its line now, its tickets in line order, and whose ticket each user holds. */
   line: boolean;
   tickets: { id: string; userId: string; qty: number; status: TicketStatus }[];
@@ -206,15 +209,21 @@ class Put extends Step {
     const stock = model.locations
       ? { locations: [{ location: 'a', total: this.total }, ...(this.bTotal === null ? [] : [{ location: 'b', total: this.bTotal }])] }
       : { total: this.total };
-    const line = model.mode === 'lined' ? { line: this.lineOn ? LINE : null } : {};
-    const split = model.mode === 'split' ? SPLIT : {};
+    // A split SKU keeps its line: without it, reserves would spread over the buckets, and a line
+    // set again is refused while any bucket but the first holds units, which the model does not place.
+    const lineOn = this.lineOn || model.split;
+    const line = model.mode === 'lined' ? { line: lineOn ? LINE : null } : {};
+    const split = model.split ? SPLIT : {};
     const answer = await call(real, 'PUT', `/v1/admin/skus/${model.sku}`, { ...stock, perUserLimit: this.limit, ...line, ...split });
     const committed = (location?: string) => unitsIn(model, 'PENDING', location) + unitsIn(model, 'COMMITTED', location);
     const below = model.locations
       ? this.total < committed('a') || (this.bTotal !== null && this.bTotal < committed('b'))
       : this.total < committed();
     // Without a limit a split SKU's reserves spread over its buckets: once any is held or sold, no limit comes.
-    const limitRefused = model.mode === 'split' && this.limit !== null && model.perUserLimit === null && committed() > 0;
+    const limitRefused =
+      (model.mode === 'split' && this.limit !== null && model.perUserLimit === null && committed() > 0) ||
+      // A split SKU takes a line or a limit, not both.
+      (model.mode === 'lined' && model.split && this.limit !== null);
     if (limitRefused) {
       expect(answer.statusCode).toBe(400);
       expect(answer.json().error.code).toBe('VALIDATION_FAILED');
@@ -231,7 +240,7 @@ class Put extends Step {
         model.locations = [...named, ...retired];
         settleRetired(model);
       } else model.total = this.total;
-      if (model.mode === 'lined') setLine(model, this.lineOn);
+      if (model.mode === 'lined') setLine(model, lineOn);
     }
     await expectAgreement(model, real);
   }
@@ -582,16 +591,22 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
       fc.asyncProperty(
         fc
           .constantFrom<Mode>('plain', 'located', 'lined', 'lined', 'split')
-          .chain((mode) => fc.tuple(fc.constant(mode), mode === 'lined' ? fc.commands(linedSteps, { maxCommands: 24, size: 'max' }) : fc.commands(steps, { maxCommands: 14 }))),
-        async ([mode, commands]) => {
+          .chain((mode) =>
+            fc.tuple(
+              fc.constant(mode),
+              mode === 'lined' ? fc.boolean() : fc.constant(mode === 'split'),
+              mode === 'lined' ? fc.commands(linedSteps, { maxCommands: 24, size: 'max' }) : fc.commands(steps, { maxCommands: 14 }),
+            ),
+          ),
+        async ([mode, split, commands]) => {
           const sku = uniqueName('model-');
           const locations = mode === 'located' ? [{ location: 'a', total: 3, active: true }, { location: 'b', total: 3, active: true }] : null;
           // A lined SKU starts with few units: its line forms at once.
           const total = mode === 'lined' ? 4 : 6;
           const stock = locations ? { locations: locations.map(({ location, total }) => ({ location, total })) } : { total };
-          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}), ...(mode === 'split' ? SPLIT : {}) });
+          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}), ...(split ? SPLIT : {}) });
           expect(created.statusCode).toBe(201);
-          const model: Model = { sku, total, perUserLimit: null, locations, reservations: [], mode, line: mode === 'lined', tickets: [], lineUsers: new Map() };
+          const model: Model = { sku, total, perUserLimit: null, locations, reservations: [], mode, split, line: mode === 'lined', tickets: [], lineUsers: new Map() };
           await fc.asyncModelRun(() => ({ model, real: { ctx } }), commands);
         },
       ),

@@ -169,7 +169,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
-  it('PUT and PATCH: totals change across buckets, buckets only grow, no locations or line', async () => {
+  it('PUT and PATCH: totals change across buckets, buckets only grow, no locations', async () => {
     const sku = skuIn(ctx, 1, 'edit-');
     expect((await put(sku, { total: 10, buckets: 2 })).statusCode).toBe(201);
     expect((await reserve(sku, 'holder', 2)).statusCode).toBe(201);
@@ -180,11 +180,79 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     const grown = await inject('PATCH', `/v1/admin/skus/${sku}`, { buckets: 4, total: 20 }, adminHeaders);
     expect(grown.statusCode, grown.body).toBe(200);
     expect(grown.json()).toMatchObject({ total: 20, available: 18, reserved: 2, buckets: 4 });
-    for (const body of [{ buckets: 3 }, { locations: [{ location: 'a', total: 3 }] }, { line: { holdTtlSeconds: 60 } }]) {
+    for (const body of [{ buckets: 3 }, { locations: [{ location: 'a', total: 3 }] }]) {
       const refused = await inject('PATCH', `/v1/admin/skus/${sku}`, body, adminHeaders);
       expect(refused.statusCode, JSON.stringify(body)).toBe(400);
       expect(refused.json().error.code).toBe('VALIDATION_FAILED');
     }
+    await bucketCounters(sku, 4);
+    await pass();
+  });
+
+  it('a waiting line runs in the first bucket: the others give it their units, sell nothing while it lasts, and sell again once it is gone', async () => {
+    const sku = skuIn(ctx, 1, 'lined-');
+    expect((await put(sku, { total: 10, buckets: 3 })).statusCode).toBe(201);
+    // One user's reserves one after another take the buckets in turn, until the last holds units;
+    // those in the second are let go, so the line's write changes the second before the last refuses it.
+    const names = bucketSkus(sku, 3);
+    const holds: string[] = [];
+    const heldIn = async (bucket: number) => (await bucketCounters(sku, 3))[bucket].reserved > 0;
+    while (!(await heldIn(2)) && holds.length < 9) holds.push((await reserve(sku, 'early', 1)).json().id);
+    expect(await heldIn(2)).toBe(true);
+    for (const member of await ctx.redis.zrange(ctx.keys.expiry(names[1]), 0, -1)) {
+      const id = member.split('|')[0];
+      expect((await inject('POST', `/v1/reservations/${id}/release`)).statusCode).toBe(200);
+      holds.splice(holds.indexOf(id), 1);
+    }
+    const withLine = { line: { holdTtlSeconds: 60 } };
+    const refused = await inject('PATCH', `/v1/admin/skus/${sku}`, withLine, adminHeaders);
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { sku } });
+    // Refused, it changed nothing: the buckets keep their units, and sell.
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([4, 3, 3]);
+    expect(await view(sku)).toMatchObject({ total: 10, reserved: holds.length, line: null });
+    holds.push((await reserve(sku, 'early', 1)).json().id);
+    for (const id of holds) expect((await inject('POST', `/v1/reservations/${id}/release`)).statusCode).toBe(200);
+    // No limit beside a line: each user's count would live in the user's bucket, the line admits in the first.
+    expect((await put(sku, { total: 10, buckets: 3, perUserLimit: 2, ...withLine })).statusCode).toBe(400);
+
+    const lined = await inject('PATCH', `/v1/admin/skus/${sku}`, withLine, adminHeaders);
+    expect(lined.statusCode, lined.body).toBe(200);
+    expect(lined.json()).toMatchObject({ total: 10, available: 10, buckets: 3, line: { waiting: 0, admitted: 0, holdTtlSeconds: 60 } });
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([10, 0, 0]);
+    // Nobody jumps the line, whichever bucket a turn's reserves go to; the refusal names the SKU.
+    for (let n = 0; n < 3; n++) expect((await reserve(sku, 'jumper', 1)).json().error).toMatchObject({ code: 'LINE_REQUIRED', details: { sku } });
+
+    const tickets: { id: string; userId: string }[] = [];
+    for (let n = 0; n < 12; n++) {
+      const joined = await inject('POST', `/v1/skus/${sku}/line`, { userId: `fan-${n}`, qty: 1 });
+      expect(joined.statusCode, joined.body).toBe(202);
+      tickets.push({ id: joined.json().id, userId: `fan-${n}` });
+    }
+    const statusOf = async (id: string) => (await inject('GET', `/v1/line-tickets/${id}`)).json();
+    const statuses = async () => Promise.all(tickets.map(async ({ id }) => (await statusOf(id)).status));
+    expect(await statuses()).toEqual([...Array(10).fill('ADMITTED'), 'WAITING', 'WAITING']);
+    // A unit given back goes to the next ticket in the same step.
+    expect((await inject('POST', `/v1/reservations/${tickets[0].id}/release`)).statusCode).toBe(200);
+    expect((await statusOf(tickets[10].id)).status).toBe('ADMITTED');
+    for (const { id } of tickets.slice(1, 11)) expect((await inject('POST', `/v1/reservations/${id}/commit`)).statusCode).toBe(200);
+    // Every unit sold: the last ticket ends SOLD_OUT (within a second).
+    const deadline = Date.now() + 5_000;
+    while ((await statusOf(tickets[11].id)).status !== 'SOLD_OUT' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await statusOf(tickets[11].id)).status).toBe('SOLD_OUT');
+    expect(await view(sku)).toMatchObject({ total: 10, available: 0, reserved: 0, sold: 10, line: { waiting: 0, admitted: 11 } });
+    await pass();
+
+    // More buckets while it lasts: the new one holds nothing either.
+    const grown = await inject('PATCH', `/v1/admin/skus/${sku}`, { buckets: 4 }, adminHeaders);
+    expect(grown.statusCode, grown.body).toBe(200);
+    expect((await bucketCounters(sku, 4)).map((level) => level.total)).toEqual([10, 0, 0, 0]);
+    // Without the line, the SKU sells from every bucket again: units added go to the first, and
+    // reserves whose turn takes them elsewhere have units moved to them.
+    expect((await inject('PATCH', `/v1/admin/skus/${sku}`, { line: null }, adminHeaders)).statusCode).toBe(200);
+    expect((await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: 4, reason: 'restock' }, adminHeaders)).statusCode).toBe(200);
+    for (let n = 0; n < 4; n++) expect((await reserve(sku, 'later', 1)).statusCode).toBe(201);
+    expect(await view(sku)).toMatchObject({ total: 14, available: 0, reserved: 4, sold: 10, line: null });
     await bucketCounters(sku, 4);
     await pass();
   });
