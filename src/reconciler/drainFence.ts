@@ -25,12 +25,42 @@ import type { StatementRunner } from '../db/client';
 /** The advisory lock class of the fence (two-key form: class, partition). "drai". */
 const DRAIN_FENCE = 0x64726169;
 
+/**
+ * The advisory lock class that lets one drain batch of a partition write at a time (two-key form:
+ * class, partition). "drwr".
+ */
+const DRAIN_WRITER = 0x64727772;
+
 
 /** Thrown inside a drain batch's transaction when the partition began a new epoch since its entries were read. */
 export class EpochChangedError extends Error {
   constructor(partition: number) {
     super(`Redis partition ${partition} began a new shard epoch since its outbox was read (its data was rebuilt or its master changed): the next pass drains it again`);
   }
+}
+
+/**
+ * Thrown inside a drain batch's transaction when this pass no longer holds the reconciler lease
+ * (Redis lost it with its data, or it ran out while Redis was paused): another pass may be draining
+ * the same outbox, and its batches must not land in a different order than Redis wrote them.
+ */
+export class LeaseLostError extends Error {
+  constructor(partition: number) {
+    super(`the reconciler lease was lost while the drain wrote partition ${partition} (another pass may be draining it): this pass stops, the next one drains on`);
+  }
+}
+
+/**
+ * A drain batch's second step, after the fence: two passes can overlap once the first lost its
+ * lease, each reading its own entries of the same stream; should a later batch of one commit before
+ * an earlier batch of the other, Postgres would apply a reservation's commit before its hold and
+ * keep the hold pending. So a batch takes its partition's writer lock, then checks that its pass
+ * still holds the lease: a pass whose lease is gone writes nothing more, and the batch of the
+ * pass that took the lease waits for the one before it, which read earlier entries.
+ */
+export async function assertLeaseHolder(tx: StatementRunner, partition: number, leaseHeld: () => Promise<boolean>): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${DRAIN_WRITER}, ${partition})`);
+  if (!(await leaseHeld())) throw new LeaseLostError(partition);
 }
 
 /** First statement of a drain batch's transaction: see above. `epochNow` reads the epoch from Redis. */

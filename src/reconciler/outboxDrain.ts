@@ -4,7 +4,7 @@ import type { Database } from '../db/client';
 import type { Outbox, RawOutboxEntry } from '../redis/outbox';
 import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
 import { applyWritePlan } from './applyWritePlan';
-import { EpochChangedError, assertSameEpoch } from './drainFence';
+import { EpochChangedError, LeaseLostError, assertLeaseHolder, assertSameEpoch } from './drainFence';
 import { planWrites } from './writePlan';
 
 export interface DrainResult {
@@ -27,6 +27,8 @@ export interface DrainOptions {
   consumer?: string;
   /** Called after each batch is committed, with its entries (metrics). */
   onBatch?: (entries: OutboxEntry[]) => void;
+  /** Whether the pass still holds the reconciler lease, asked by each batch (drainFence.ts, assertLeaseHolder). */
+  leaseHeld?: () => Promise<boolean>;
 }
 
 /**
@@ -40,8 +42,8 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
-/** A batch's failure other than Postgres refusing its data: the fence's stays itself, any other is Postgres unreachable. */
-const failed = (error: unknown) => (error instanceof EpochChangedError ? error : new UnavailableError('Postgres', error));
+/** A batch's failure other than Postgres refusing its data: the fence's stay themselves, any other is Postgres unreachable. */
+const failed = (error: unknown) => (error instanceof EpochChangedError || error instanceof LeaseLostError ? error : new UnavailableError('Postgres', error));
 
 /**
  * Moves outbox events into Postgres: reads with a consumer group, writes each batch in one
@@ -61,7 +63,11 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   async function drainPartition(partition: number): Promise<void> {
     // Read before any entry: a batch is written only if the data it came from is still Redis's.
     const epochRead = await outbox.epochOf(partition);
-    const sameEpoch = (tx: Parameters<typeof assertSameEpoch>[0]) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
+    const { leaseHeld } = options;
+    const sameEpoch = async (tx: Parameters<typeof assertSameEpoch>[0]) => {
+      await assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
+      if (leaseHeld) await assertLeaseHolder(tx, partition, leaseHeld);
+    };
     // A batch is one transaction, acknowledged once it committed: refused as data, nothing of it
     // lands, and its entries are retried one by one, each again one transaction.
     const write = (entries: OutboxEntry[]) => applyWritePlan(db, planWrites(entries), sameEpoch);

@@ -74,6 +74,7 @@ export class Reconciler implements ReconcileRunner {
       await this.maintenance.settleSpanning();
       const drained = await drainOutbox(this.maintenance.outbox, this.db, {
         timeBudgetMs: DRAIN_BUDGET_MS,
+        leaseHeld: () => lease.held(),
         onBatch: (entries) => {
           for (const event of entries.flatMap((entry) => entry.events)) if (event.type === 'EXPIRE') expiriesDrained += event.lines.length;
         },

@@ -10,6 +10,8 @@ const ACQUIRE_POLL_MS = 50;
 /** A held lease: renewed in the background until released; `lost` tells if another holder took it meanwhile. */
 export interface HeldLease {
   readonly lost: boolean;
+  /** Whether Redis says this holder has the lease now. */
+  held(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export class ReconcileLease {
       get lost() {
         return lost;
       },
+      held: async () => (await this.store.call((client) => client.get(key))) === token,
       release: async () => {
         clearInterval(renewal);
         await this.releaseSoon(key, token);

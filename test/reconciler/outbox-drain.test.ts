@@ -1,12 +1,15 @@
 /**
  * The drain of the outbox into Postgres (src/reconciler/outboxDrain.ts) with entries Postgres
- * refuses as data: a drained batch is one transaction, so an entry lands whole or not at all.
+ * refuses as data: a drained batch is one transaction, so an entry lands whole or not at all; and two
+ * passes overlapping once the first lost its lease (drainFence.ts): their batches never land out of order.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows as query } from '../../src/db/client';
+import postgres from 'postgres';
+import { LeaseLostError } from '../../src/reconciler/drainFence';
 import { drainOutbox } from '../../src/reconciler/outboxDrain';
-import { type TestContext, createSku, createTestContext, reconcilePass, uniqueName } from '../support/context';
+import { REDIS_TARGETS, type TestContext, createSku, createTestContext, reconcilePass, uniqueName } from '../support/context';
 
 describe('an outbox entry refused as data is dead-lettered whole, never half applied', () => {
   /** Beyond Postgres's int: a data exception (22003) in whichever statement carries it. */
@@ -76,5 +79,72 @@ describe('an outbox entry refused as data is dead-lettered whole, never half app
     expect(await rowsOfEntry(second, lineRefused)).toEqual({ reservations: [], movements: [] });
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(0), '-', '+');
     expect(dead.map(([, fields]) => fields[1])).toEqual(expect.arrayContaining([first, second]));
+  });
+});
+
+describe.each(REDIS_TARGETS)('two reconciler passes overlapping once the first lost its lease, on %s Redis', (redis) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis });
+  });
+  afterAll(() => ctx.close());
+
+  it('the batch of the pass that took the lease waits for the one in flight, which then writes nothing', async () => {
+    const sku = uniqueName('overlap-');
+    await createSku(ctx, sku, { total: 5 });
+    await reconcilePass(ctx);
+    const reserved = await ctx.app.inject({ method: 'POST', url: '/v1/reservations', payload: { userId: 'u1', items: [{ sku, qty: 1 }] } });
+    const id = reserved.json().id;
+    const inPostgres = async () => (await query(ctx.db, sql`select id from reservations where id = ${id}`)).length === 1;
+
+    // Pass A reads the hold's entry and stops in its batch's transaction, just after the writer
+    // lock, where it asks whether it still holds the lease: a slow pass, for real.
+    const leaseA = (await ctx.lease.acquire())!;
+    let askedA!: () => void;
+    const asked = new Promise<void>((resolve) => (askedA = resolve));
+    let answerA!: () => void;
+    const answering = new Promise<void>((resolve) => (answerA = resolve));
+    const passA = drainOutbox(ctx.maintenance.outbox, ctx.db, {
+      consumer: 'pass-a',
+      leaseHeld: async () => {
+        askedA();
+        await answering;
+        return leaseA.held();
+      },
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // Meanwhile its lease goes (FLUSHALL takes it, or it runs out while Redis is paused), and pass B takes it.
+    const leaseB = (await Promise.all([asked, ctx.redis.del(ctx.keys.reconcileLease())]).then(() => ctx.lease.acquire()))!;
+    const passB = drainOutbox(ctx.maintenance.outbox, ctx.db, { consumer: 'pass-b', leaseHeld: () => leaseB.held() });
+    try {
+      // B claims the entry A has in flight and waits for A's batch: nothing of it lands first.
+      const watcher = postgres(ctx.config.databaseUrl!, { max: 1, onnotice: () => {} });
+      try {
+        // Advisory locks waited for in this database, of the drain writer's class ("drwr").
+        const waiting = async () =>
+          (
+            await watcher`select count(*)::int as n from pg_locks
+              where locktype = 'advisory' and not granted and classid = ${0x64727772}::bigint::oid
+                and database = (select oid from pg_database where datname = current_database())`
+          )[0].n;
+        const deadline = Date.now() + 10_000;
+        while ((await waiting()) < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(await waiting()).toBe(1);
+      } finally {
+        await watcher.end({ timeout: 1 });
+      }
+      expect(await inPostgres()).toBe(false);
+    } finally {
+      answerA();
+    }
+    // A no longer holds the lease: its batch writes nothing and its drain stops; B's writes the hold.
+    expect(await passA).toBeInstanceOf(LeaseLostError);
+    await passB;
+    expect(await inPostgres()).toBe(true);
+    await leaseA.release();
+    await leaseB.release();
+    await reconcilePass(ctx);
   });
 });
