@@ -4,7 +4,9 @@
   (src/reconciler/bucketMoves.ts): takes qty available units out of the source bucket, counts
   them as moving out of it until the move is done (so that a count of the SKU's units over every
   bucket still sees them), records the move as pending in the source's partition, and writes a
-  MOVE event. Expired holds are swept first.
+  MOVE event. Expired holds are swept first. A bucket with a waiting line gives no units: a split
+  SKU's line runs in its first bucket, and the others sell nothing while it lasts
+  (src/services/putSku.ts, writeLinedSplitSku), so its units are the line's.
 
   KEYS[1]  source stock hash   KEYS[2]  its expiry index   KEYS[3]  its buyers hash
   KEYS[4]  outbox stream       KEYS[5]  the partition's pending moves (hash id -> move text)
@@ -14,7 +16,8 @@
   Returns
     {0, entryId, entryText}   taken out: the outbox entry its MOVE event is in
     {-1}                      SKU_NOT_FOUND (the source bucket)
-    {-4, available}           INSUFFICIENT_STOCK (the source has fewer units available)
+    {-4, available}           INSUFFICIENT_STOCK (the source has fewer units available; 0 for a
+                              source with a line)
 ]]
 local stockKey, expiryKey, buyersKey, outboxKey, pendingKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sku, peer, moveId, qty, sweepLimit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -23,9 +26,13 @@ local sku, peer, moveId, qty, sweepLimit = ARGV[1], ARGV[2], ARGV[3], tonumber(A
 -- @include "sweepExpired"
 -- @include "stockSnapshot"
 -- @include "appendEntry"
+-- @include "line"
 
 if redis.call('EXISTS', stockKey) == 0 then
   return {-1}
+end
+if hasLine(stockKey) then
+  return {-4, 0}
 end
 local now = nowMs()
 while sweepExpired(stockKey, expiryKey, buyersKey, outboxKey, sku, now, sweepLimit) > 0 do end

@@ -51,6 +51,8 @@ export function patchSku(services: SkuServices, sku: string, patch: SkuPatch, ac
 async function writeSku(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
   const { engine, maintenance, db } = services;
   const known = await findSkuRow(db, sku);
+  // A split SKU's view leaves out units moving between its buckets: a PATCH reads it once they arrived.
+  if ((known?.buckets ?? 1) > 1) await movesSettled(maintenance, bucketSkus(sku, known!.buckets));
   const settings = await settingsNow().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreLostSku(maintenance, db, known);
@@ -194,6 +196,8 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
         }
         const first = await writeOne(services, names[0], actor, { ...settings, total: settings.total - soldElsewhere, buckets });
         deferred ??= first.postgresDeferred;
+        // A refill begun just before may have brought units into another bucket since: written again.
+        if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
         return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
       } catch (error) {
         // A bucket sold or held more than read: planned again from what now stands.
@@ -209,6 +213,32 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
     }
     throw error;
   }
+}
+
+/** How long a lined split SKU's write waits for moves between its buckets under way. */
+const MOVES_SETTLE_MS = 2_000;
+
+/** Waits (MOVES_SETTLE_MS at most) until no units move between these buckets (src/reconciler/bucketMoves.ts). */
+async function movesSettled(maintenance: StockMaintenance, names: string[]): Promise<void> {
+  const partitions = [...new Set(names.map((name) => maintenance.partitionOfSku(name)))];
+  const deadline = Date.now() + MOVES_SETTLE_MS;
+  for (;;) {
+    const pending = (await Promise.all(partitions.map((partition) => maintenance.bucketMoves.pending(partition)))).flat();
+    if (!pending.some((move) => names.includes(move.target)) || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Whether the buckets other than the first hold no available unit once the SKU's moves under way
+ * have ended. A refill a reserve began before the line was set can still move units into another
+ * bucket (its move out ran before its source took the line; a bucket with a line gives none since,
+ * lua/bucket_move_out.lua): those would sit out of the line's reach.
+ */
+async function othersHoldNothing({ maintenance }: SkuServices, names: string[]): Promise<boolean> {
+  await movesSettled(maintenance, names);
+  const counters = await maintenance.readCounters(names.slice(1));
+  return counters.every((level) => (level?.available ?? 0) === 0);
 }
 
 /** What a split SKU may not be: located, lined under a per-user limit, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */

@@ -257,6 +257,26 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it('a refill under way when the line is set still lands its units where the line reaches them, and no bucket with a line gives units since', async () => {
+    const sku = skuIn(ctx, 1, 'lined-move-');
+    expect((await put(sku, { total: 9, buckets: 3 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 3);
+    // A refill a reserve began a moment before: its units have left bucket 0 for bucket 1, not yet arrived.
+    const move = { id: `test-${sku}`, source: names[0], target: names[1], qty: 2 };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    const lined = inject('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } }, adminHeaders);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+    expect(await ctx.maintenance.bucketMoves.finish(move)).toBe(true);
+    const answer = await lined;
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({ total: 9, available: 9, line: { waiting: 0 } });
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([9, 0, 0]);
+    // With the line, bucket 0 gives no units to the others.
+    expect(await ctx.maintenance.bucketMoves.takeOut({ id: `test-again-${sku}`, source: names[0], target: names[2], qty: 1 })).toMatchObject({ taken: false, reason: 'INSUFFICIENT_STOCK', available: 0 });
+    await pass();
+  });
+
   it('adjusts, movements, webhooks and metrics tell of the SKU, never of its buckets', async () => {
     const sku = skuIn(ctx, 2, 'told-');
     const hook = await inject('PUT', `/v1/admin/webhooks/${sku}`, { url: 'http://127.0.0.1:9/hook', events: ['stock.changed', 'stock.sold_out'], secret: 'a-secret-of-sixteen+' }, adminHeaders);
