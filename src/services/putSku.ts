@@ -37,8 +37,14 @@ export function putSku(services: SkuServices, sku: string, settings: SkuSettings
  */
 export function patchSku(services: SkuServices, sku: string, patch: SkuPatch, actor: string): Promise<PutSkuResult> {
   return writeSku(services, sku, actor, async () => {
-    const view = await services.engine.getSku(sku);
+    let view = await services.engine.getSku(sku);
     if (!view) throw skuNotFound(sku);
+    // A split SKU's view leaves out units moving between its buckets: read again once they arrived.
+    if (view.buckets) {
+      await movesSettled(services.maintenance, bucketSkus(sku, view.buckets));
+      view = await services.engine.getSku(sku);
+      if (!view) throw skuNotFound(sku);
+    }
     return normalizeSkuSettings(mergeSkuPatch(view, patch));
   });
 }
@@ -51,8 +57,6 @@ export function patchSku(services: SkuServices, sku: string, patch: SkuPatch, ac
 async function writeSku(services: SkuServices, sku: string, actor: string, settingsNow: () => Promise<SkuSettings>): Promise<PutSkuResult> {
   const { engine, maintenance, db } = services;
   const known = await findSkuRow(db, sku);
-  // A split SKU's view leaves out units moving between its buckets: a PATCH reads it once they arrived.
-  if ((known?.buckets ?? 1) > 1) await movesSettled(maintenance, bucketSkus(sku, known!.buckets));
   const settings = await settingsNow().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreLostSku(maintenance, db, known);

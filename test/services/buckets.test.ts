@@ -264,7 +264,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     // A refill a reserve began a moment before: its units have left bucket 0 for bucket 1, not yet arrived.
     const move = { id: `test-${sku}`, source: names[0], target: names[1], qty: 2 };
     expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
-    const lined = inject('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } }, adminHeaders);
+    const lined = put(sku, { total: 9, buckets: 3, line: { holdTtlSeconds: 60 } });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
     expect(await ctx.maintenance.bucketMoves.finish(move)).toBe(true);
