@@ -45,7 +45,10 @@ function makeAjv(coerceTypes: boolean) {
  * ajv coerces the text "Infinity" (or "1e400") to a number and then skips minimum and maximum for
  * it, so `?limit=Infinity` would pass. No URL or header part names an infinite number: refused.
  */
-function refusingInfinity(validate: ValidateFunction) {
+function refusingInfinity(schema: FieldSchema, validate: ValidateFunction): Validator {
+  // A part naming no number (headers on most routes) has nothing to check: it runs on every request.
+  const numeric = Object.values(schema.properties ?? {}).some((field) => [field.type].flat().some((type) => type === 'number' || type === 'integer'));
+  if (!numeric) return validate;
   const validateFinite = (data: unknown): boolean => {
     if (!validate(data)) {
       validateFinite.errors = validate.errors;
@@ -124,7 +127,7 @@ export type SchemaCompiler = (schema: object) => Validator;
 export function createSchemaCompilers(): { body: SchemaCompiler; part: SchemaCompiler } {
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
-  return { body: (schema) => withoutNullOptionals(schema, strict.compile(schema)), part: (schema) => refusingInfinity(coercing.compile(schema)) };
+  return { body: (schema) => withoutNullOptionals(schema, strict.compile(schema)), part: (schema) => refusingInfinity(schema, coercing.compile(schema)) };
 }
 
 function withoutNullOptionals(schema: FieldSchema, validate: ValidateFunction): Validator {
