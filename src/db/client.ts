@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema';
 
@@ -87,4 +87,18 @@ async function migrateDatabase(handle: DatabaseHandle, url: string | undefined):
 export async function queryRows<T = Record<string, unknown>>(db: StatementRunner, statement: SQL): Promise<T[]> {
   const result: unknown = await db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Runs row queries as one statement, so that they all read one snapshot of Postgres: a statement
+ * sees the database as it stood when it began, in or out of a transaction, and with the embedded
+ * Postgres the engine's other threads send single statements only. Each query's rows come back as
+ * JSON objects named by their columns (timestamps as ISO text), in no promised order.
+ */
+export async function queryAtOnce<K extends string>(db: StatementRunner, queries: Record<K, SQL>): Promise<Record<K, Record<string, unknown>[]>> {
+  const names = Object.keys(queries) as K[];
+  const parts = names.map((name) => sql`${name}::text, (select coalesce(json_agg(q), '[]'::json) from (${queries[name]}) q)`);
+  const [row] = await queryRows<{ rows: Record<K, Record<string, unknown>[]> | string }>(db, sql`select json_build_object(${sql.join(parts, sql`, `)}) as rows`);
+  // postgres.js parses json; the embedded Postgres's proxy may hand it over as text.
+  return typeof row.rows === 'string' ? JSON.parse(row.rows) : row.rows;
 }

@@ -1,5 +1,5 @@
-import { and, asc, gt, inArray, lt, sql } from 'drizzle-orm';
-import { type Database, type StatementRunner, queryRows } from './client';
+import { type SQL, and, asc, gt, inArray, lt, sql } from 'drizzle-orm';
+import { type Database, type StatementRunner, queryAtOnce, queryRows } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
 import { idempotencyKeys } from './schema';
 import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
@@ -19,40 +19,53 @@ export interface SkuFacts extends LevelFacts {
   locations: Map<string, LevelFacts>;
 }
 
-/** Facts of the given SKUs; a SKU without any record reads all zeros. */
-export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<string, SkuFacts>> {
-  const facts = new Map<string, SkuFacts>(skus.map((sku) => [sku, { total: 0, sold: 0, reserved: 0, locations: new Map() }]));
-  if (!skus.length) return facts;
-  const list = sql`${JSON.stringify(skus)}::jsonb`;
-  const totals = await queryRows<{ sku: string; location: string; total: string }>(db, sql`
+/** Sums of every SET, ADJUST and MOVE movement of the given SKUs, by location. */
+export function skuTotalsQuery(skus: string[]): SQL {
+  return sql`
     select sku, location, coalesce(sum(qty), 0)::bigint as total from stock_movements
-    where type in ('SET', 'ADJUST', 'MOVE') and sku in (select jsonb_array_elements_text(${list}))
-    group by sku, location`);
+    where type in ('SET', 'ADJUST', 'MOVE') and sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
+    group by sku, location`;
+}
+
+/** Units of pending and of committed reservations of the given SKUs, by location. */
+export function heldUnitsQuery(skus: string[]): SQL {
   // A line's units are held where its allocations say; a line without them, in "default".
-  const held = await queryRows<{ sku: string; location: string; status: string; units: string }>(db, sql`
+  return sql`
     select i.sku, coalesce(a.value->>'location', ${DEFAULT_LOCATION}) as location, r.status,
       coalesce(sum(coalesce((a.value->>'reserved')::int, i.reserved)), 0)::bigint as units
     from reservation_items i join reservations r on r.id = i.reservation_id
       left join lateral jsonb_array_elements(i.allocations) a on true
-    where r.status in ('PENDING', 'COMMITTED') and i.sku in (select jsonb_array_elements_text(${list}))
-    group by 1, 2, 3`);
+    where r.status in ('PENDING', 'COMMITTED') and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
+    group by 1, 2, 3`;
+}
+
+/** The facts of `skus` from the rows of skuTotalsQuery and heldUnitsQuery; a SKU without any record reads all zeros. */
+export function skuFactsFromRows(skus: string[], totals: Record<string, unknown>[], held: Record<string, unknown>[]): Map<string, SkuFacts> {
+  const facts = new Map<string, SkuFacts>(skus.map((sku) => [sku, { total: 0, sold: 0, reserved: 0, locations: new Map() }]));
   const at = (sku: string, location: string) => {
     const entry = facts.get(sku)!;
     const level = entry.locations.get(location) ?? entry.locations.set(location, { total: 0, sold: 0, reserved: 0 }).get(location)!;
     return { entry, level };
   };
   for (const row of totals) {
-    const { entry, level } = at(row.sku, row.location);
+    const { entry, level } = at(String(row.sku), String(row.location));
     level.total = Number(row.total);
     entry.total += level.total;
   }
   for (const row of held) {
-    const { entry, level } = at(row.sku, row.location);
+    const { entry, level } = at(String(row.sku), String(row.location));
     const field = row.status === 'COMMITTED' ? 'sold' : 'reserved';
     level[field] = Number(row.units);
     entry[field] += level[field];
   }
   return facts;
+}
+
+/** Facts of the given SKUs; a SKU without any record reads all zeros. */
+export async function loadSkuFacts(db: Database, skus: string[]): Promise<Map<string, SkuFacts>> {
+  if (!skus.length) return skuFactsFromRows(skus, [], []);
+  const { totals, held } = await queryAtOnce(db, { totals: skuTotalsQuery(skus), held: heldUnitsQuery(skus) });
+  return skuFactsFromRows(skus, totals, held);
 }
 
 export interface PendingHoldRow {
@@ -69,39 +82,58 @@ export interface PendingHoldRow {
   allocations: Allocation[] | null;
 }
 
-/** Lines of reservations Postgres still has as pending (expired or not), for the given SKUs. */
-export async function loadPendingHolds(db: Database, skus: string[]): Promise<PendingHoldRow[]> {
-  if (!skus.length) return [];
-  const rows = await queryRows<Record<string, unknown>>(db, sql`
+/** Lines of reservations Postgres still has as pending (expired or not) that hold any of the given SKUs. */
+export function pendingHoldsQuery(skus: string[]): SQL {
+  return sql`
     select r.id, r.user_id, r.order_id, r.created_at, r.expires_at, i.sku, i.line_no, i.qty, i.reserved, i.allocations
     from reservations r join reservation_items i on i.reservation_id = r.id
     where r.status = 'PENDING'
       and r.id in (select reservation_id from reservation_items
-                   where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb)))
-    order by r.id, i.line_no`);
-  return rows.map((row) => ({
-    reservationId: String(row.id),
-    userId: String(row.user_id),
-    orderId: row.order_id === null ? null : String(row.order_id),
-    createdAt: new Date(row.created_at as string),
-    expiresAt: new Date(row.expires_at as string),
-    sku: String(row.sku),
-    lineNo: Number(row.line_no),
-    qty: Number(row.qty),
-    reserved: Number(row.reserved),
-    allocations: (row.allocations as Allocation[] | null) ?? null,
-  }));
+                   where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb)))`;
+}
+
+/** The rows of pendingHoldsQuery, by reservation and line. */
+export function pendingHoldsFromRows(rows: Record<string, unknown>[]): PendingHoldRow[] {
+  return rows
+    .map((row) => ({
+      reservationId: String(row.id),
+      userId: String(row.user_id),
+      orderId: row.order_id === null ? null : String(row.order_id),
+      createdAt: new Date(row.created_at as string),
+      expiresAt: new Date(row.expires_at as string),
+      sku: String(row.sku),
+      lineNo: Number(row.line_no),
+      qty: Number(row.qty),
+      reserved: Number(row.reserved),
+      allocations: (row.allocations as Allocation[] | null) ?? null,
+    }))
+    .sort((a, b) => (a.reservationId < b.reservationId ? -1 : a.reservationId > b.reservationId ? 1 : a.lineNo - b.lineNo));
+}
+
+/** Lines of reservations Postgres still has as pending (expired or not), for the given SKUs. */
+export async function loadPendingHolds(db: Database, skus: string[]): Promise<PendingHoldRow[]> {
+  if (!skus.length) return [];
+  return pendingHoldsFromRows(await queryRows<Record<string, unknown>>(db, pendingHoldsQuery(skus)));
+}
+
+/** Units each user bought (committed) of the given SKUs. */
+export function committedBuyersQuery(skus: string[]): SQL {
+  return sql`
+    select i.sku, r.user_id, sum(i.reserved)::bigint as units
+    from reservations r join reservation_items i on i.reservation_id = r.id
+    where r.status = 'COMMITTED' and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
+    group by i.sku, r.user_id`;
+}
+
+/** The rows of committedBuyersQuery: [sku, userId, units]. */
+export function committedBuyersFromRows(rows: Record<string, unknown>[]): [string, string, number][] {
+  return rows.map((row) => [String(row.sku), String(row.user_id), Number(row.units)]);
 }
 
 /** Units each user bought (committed) of the given SKUs: [sku, userId, units]. */
 export async function loadCommittedBuyers(db: Database, skus: string[]): Promise<[string, string, number][]> {
   if (!skus.length) return [];
-  const rows = await queryRows<{ sku: string; user_id: string; units: string }>(db, sql`
-    select i.sku, r.user_id, sum(i.reserved)::bigint as units
-    from reservations r join reservation_items i on i.reservation_id = r.id
-    where r.status = 'COMMITTED' and i.sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))
-    group by i.sku, r.user_id`);
-  return rows.map((row) => [row.sku, row.user_id, Number(row.units)]);
+  return committedBuyersFromRows(await queryRows<Record<string, unknown>>(db, committedBuyersQuery(skus)));
 }
 
 export interface BindingRow {

@@ -1,8 +1,7 @@
-import { asc, inArray, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Ticket, TicketStatus } from '../domain/line';
 import { type Database, type StatementRunner, queryRows } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
-import { lineTickets } from './schema';
 
 /**
  * The one writer of `line_tickets` (the drain's ticket events and line removals), and its reads: the tickets a
@@ -73,27 +72,37 @@ export interface StoredTicket extends Pick<Ticket, 'id' | 'sku' | 'userId' | 'qt
   lineRemoved: boolean;
 }
 
+/** Every ticket of the given SKUs. */
+export function lineTicketsQuery(skus: readonly string[]): SQL {
+  return sql`
+    select id, sku, user_id, qty, order_id, status, place, lobby, joined_at, admitted_at, ended_at, line_removed from line_tickets
+    where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))`;
+}
+
+/** The rows of lineTicketsQuery, by SKU in order of joining. */
+export function lineTicketsFromRows(rows: Record<string, unknown>[]): StoredTicket[] {
+  const msOf = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string).getTime());
+  return rows
+    .map((row) => ({
+      id: String(row.id),
+      sku: String(row.sku),
+      userId: String(row.user_id),
+      qty: Number(row.qty),
+      orderId: row.order_id === null ? null : String(row.order_id),
+      status: row.status as TicketStatus,
+      place: Number(row.place),
+      lobby: Boolean(row.lobby),
+      joinedAtMs: msOf(row.joined_at)!,
+      atMs: msOf(row.admitted_at) ?? msOf(row.ended_at),
+      lineRemoved: Boolean(row.line_removed),
+    }))
+    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.joinedAtMs - b.joinedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+}
+
 /** Every ticket of the given SKUs, in order of joining. */
 export async function loadLineTickets(db: Database, skus: readonly string[]): Promise<StoredTicket[]> {
   if (!skus.length) return [];
-  const rows = await db
-    .select()
-    .from(lineTickets)
-    .where(inArray(lineTickets.sku, [...skus]))
-    .orderBy(asc(lineTickets.sku), asc(lineTickets.joinedAt), asc(lineTickets.id));
-  return rows.map((row) => ({
-    id: row.id,
-    sku: row.sku,
-    userId: row.userId,
-    qty: row.qty,
-    orderId: row.orderId,
-    status: row.status,
-    place: row.place,
-    lobby: row.lobby,
-    joinedAtMs: row.joinedAt.getTime(),
-    atMs: (row.admittedAt ?? row.endedAt)?.getTime() ?? null,
-    lineRemoved: row.lineRemoved,
-  }));
+  return lineTicketsFromRows(await queryRows<Record<string, unknown>>(db, lineTicketsQuery(skus)));
 }
 
 /** Per SKU, how many tickets wait and how many were admitted; SKUs without tickets are left out. */

@@ -1,4 +1,4 @@
-import { asc, desc, gt, sql } from 'drizzle-orm';
+import { type SQL, asc, desc, gt, sql } from 'drizzle-orm';
 import { BUCKET_SEPARATOR } from '../domain/buckets';
 import type { SkuMovementType } from '../domain/movements';
 import type { ChangeMark } from '../domain/changeMark';
@@ -6,7 +6,7 @@ import type { LocationLevel } from '../domain/sku';
 import { type Database, type StatementRunner, queryRows } from './client';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type OnExisting, fromEpochMs, jsonRows, onExisting } from './jsonRows';
-import { skus, stockLevels, stockMovements } from './schema';
+import { skus, stockMovements } from './schema';
 
 /**
  * The one writer of the `skus`, `stock_levels` and `stock_movements` tables: the drain's snapshots
@@ -89,17 +89,34 @@ export async function replaceStockLevels(tx: StatementRunner, rows: StockLevelRo
       and (s.sku, s.location) not in (select sku, location from json_to_recordset(${jsonRows(listed)}) as y(sku text, location text))`);
 }
 
+/** The locations of the given SKUs. */
+export function stockLevelsQuery(skuNames: readonly string[]): SQL {
+  return sql`
+    select sku, location, active, total, available, reserved, sold, position from stock_levels
+    where sku in (select jsonb_array_elements_text(${JSON.stringify(skuNames)}::jsonb))`;
+}
+
+/** Each SKU's locations from the rows of stockLevelsQuery, in position order. */
+export function stockLevelsFromRows(skuNames: readonly string[], rows: Record<string, unknown>[]): Map<string, LocationLevel[]> {
+  const levels = new Map<string, LocationLevel[]>(skuNames.map((sku) => [sku, []]));
+  const sorted = [...rows].sort((a, b) => Number(a.position) - Number(b.position));
+  for (const row of sorted) {
+    levels.get(String(row.sku))?.push({
+      location: String(row.location),
+      active: Boolean(row.active),
+      total: Number(row.total),
+      available: Number(row.available),
+      reserved: Number(row.reserved),
+      sold: Number(row.sold),
+    });
+  }
+  return levels;
+}
+
 /** Each SKU's locations, in position order. */
 export async function loadStockLevels(db: Database, skuNames: readonly string[]): Promise<Map<string, LocationLevel[]>> {
-  const levels = new Map<string, LocationLevel[]>(skuNames.map((sku) => [sku, []]));
-  if (!skuNames.length) return levels;
-  const rows = await db
-    .select()
-    .from(stockLevels)
-    .where(sql`${stockLevels.sku} in (select jsonb_array_elements_text(${JSON.stringify(skuNames)}::jsonb))`)
-    .orderBy(asc(stockLevels.sku), asc(stockLevels.position));
-  for (const { sku, location, active, total, available, reserved, sold } of rows) levels.get(sku)!.push({ location, active, total, available, reserved, sold });
-  return levels;
+  if (!skuNames.length) return stockLevelsFromRows(skuNames, []);
+  return stockLevelsFromRows(skuNames, await queryRows<Record<string, unknown>>(db, stockLevelsQuery(skuNames)));
 }
 
 /** The reason an implied COMMIT movement carries (see recordImpliedCommitMovements). */

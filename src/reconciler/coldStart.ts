@@ -1,7 +1,19 @@
 import type { Database } from '../db/client';
-import { type BindingRow, type SkuFacts, loadCommittedBuyers, loadPendingHolds, loadSkuFacts, pageBindings } from '../db/factsRepository';
-import { type StoredTicket, loadLineTickets } from '../db/lineTicketRepository';
-import { type SkuRow, loadStockLevels, recordImpliedCommitMovements, writeSkuCounters } from '../db/skuRepository';
+import { queryAtOnce } from '../db/client';
+import {
+  type BindingRow,
+  type SkuFacts,
+  committedBuyersFromRows,
+  committedBuyersQuery,
+  heldUnitsQuery,
+  pageBindings,
+  pendingHoldsFromRows,
+  pendingHoldsQuery,
+  skuFactsFromRows,
+  skuTotalsQuery,
+} from '../db/factsRepository';
+import { type StoredTicket, lineTicketsFromRows, lineTicketsQuery } from '../db/lineTicketRepository';
+import { type SkuRow, recordImpliedCommitMovements, stockLevelsFromRows, stockLevelsQuery, writeSkuCounters } from '../db/skuRepository';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type LocationLevel, sameCounts, sameLevels } from '../domain/sku';
 import { combineHoldUnits, encodeHoldUnits } from '../redis/holdUnits';
@@ -132,25 +144,27 @@ async function everyOf<T>(items: readonly T[], write: (item: T) => Promise<boole
 }
 
 /**
- * What a restore reads of these SKUs, in one snapshot of Postgres. Read statement by statement, a
- * drain committing in between (one in a newer epoch, which the fence lets through) could show a
- * reservation pending to one read and committed to the next: its hold would come back, and its
- * units would count as sold too.
+ * What a restore reads of these SKUs, in one snapshot of Postgres (one statement: queryAtOnce).
+ * Read statement by statement, a drain committing in between (one in a newer epoch, which the fence
+ * lets through) could show a reservation pending to one read and committed to the next: its hold
+ * would come back, and its units would count as sold too.
  */
-function readFactsAtOnce(db: Database, names: string[]) {
-  return db.transaction(
-    async (tx) => {
-      const reader = tx as unknown as Database;
-      // One after another: a transaction is one connection.
-      const facts = await loadSkuFacts(reader, names);
-      const pending = await loadPendingHolds(reader, names);
-      const committed = await loadCommittedBuyers(reader, names);
-      const levels = await loadStockLevels(reader, names);
-      const tickets = await loadLineTickets(reader, names);
-      return [facts, pending, committed, levels, tickets] as const;
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
+async function readFactsAtOnce(db: Database, names: string[]) {
+  const rows = await queryAtOnce(db, {
+    totals: skuTotalsQuery(names),
+    held: heldUnitsQuery(names),
+    pending: pendingHoldsQuery(names),
+    buyers: committedBuyersQuery(names),
+    levels: stockLevelsQuery(names),
+    tickets: lineTicketsQuery(names),
+  });
+  return [
+    skuFactsFromRows(names, rows.totals, rows.held),
+    pendingHoldsFromRows(rows.pending),
+    committedBuyersFromRows(rows.buyers),
+    stockLevelsFromRows(names, rows.levels),
+    lineTicketsFromRows(rows.tickets),
+  ] as const;
 }
 
 /**
