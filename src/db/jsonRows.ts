@@ -16,7 +16,7 @@ export const fromEpochMs = (column: SQL) => sql`to_timestamp(${column}::float8 /
  * How a batch insert meets a row already there (the same key): `skip` it, or `fail`, Postgres
  * raising unique_violation (src/db/queryFailure.ts). Skipping makes every row a speculative
  * insertion, about 2.5 µs more a row on PGlite: writers whose rows are new but for a rare repeat
- * try `fail` first (src/reconciler/applyWritePlan.ts).
+ * try `fail` first (src/reconciler/applyEntries.ts).
  */
 export type OnExisting = 'skip' | 'fail';
 

@@ -215,6 +215,18 @@ export const reconcileRuns = pgTable(
   (table) => [index('reconcile_runs_started_idx').on(table.startedAt)],
 );
 
+/**
+ * How far Postgres holds each partition's outbox: the last stream entry written, in the shard epoch
+ * it was read in (src/reconciler/applyEntries.ts). An entry at or before it is never applied again,
+ * so a batch read before another and written after it cannot take Postgres back.
+ */
+export const outboxMarks = pgTable('outbox_marks', {
+  partition: integer('partition').primaryKey(),
+  epoch: text('epoch').notNull(),
+  entryId: text('entry_id').notNull(),
+  updatedAt: time('updated_at').notNull().default(sql`now()`),
+});
+
 /** Where webhooks go. The secret signs every delivery; the API never returns it. */
 export const webhookEndpoints = pgTable('webhook_endpoints', {
   id: text('id').primaryKey(),

@@ -7,34 +7,65 @@ import { markLinesRemoved, upsertLineTickets } from '../db/lineTicketRepository'
 import { extendReservations, finishReservations, insertReservationItems, insertReservations } from '../db/reservationRepository';
 import { applySkuSettings, applySkuSnapshots, insertMovements, replaceStockLevels } from '../db/skuRepository';
 import { type RecordedFacts, recordWebhookEvents } from '../webhooks/recordEvents';
-import type { WritePlan } from './writePlan';
+import { readOutboxMark, writeOutboxMark } from '../db/outboxMarkRepository';
+import { type OutboxEntry, isLaterEntryId } from '../redis/outboxEntry';
+import { LeaseLostError, lockPartitionWriter } from './drainFence';
+import { type WritePlan, planWrites } from './writePlan';
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
+/** A batch of one partition's outbox entries, read in shard epoch `epoch` (null: none had begun). */
+export interface EntryBatch {
+  partition: number;
+  epoch: string | null;
+  entries: OutboxEntry[];
+}
+
 /**
- * Writes a planned batch in one transaction; every statement is idempotent. The webhook events of
- * what the batch changed are recorded in the same transaction (src/webhooks/recordEvents.ts).
- * `first` runs before anything is written, inside the transaction (the drain's fence,
- * drainFence.ts); what it throws rolls the batch back.
+ * Writes a batch of outbox entries in one transaction (by the drain, or ahead of it:
+ * factsAhead.ts). Inside it, before anything is written: `fence` (the drain's fence,
+ * drainFence.ts), then the partition's writer lock, then, for a drain, whether its pass still holds
+ * the reconciler lease; what they throw rolls the batch back. Then only the entries after the
+ * partition's mark (how far Postgres holds its outbox, in this epoch) are planned and written, and
+ * the mark moves on: a batch read before another and written after it (a write ahead of the drain
+ * racing a drain batch, a pass that resumed) cannot take a reservation's expiry or a key's binding
+ * back. Every statement is idempotent besides. The webhook events of what the batch changed are
+ * recorded in the same transaction (src/webhooks/recordEvents.ts).
  */
-export async function applyWritePlan(db: Database, plan: WritePlan, first?: (tx: Transaction) => Promise<void>): Promise<void> {
+export async function applyEntries(
+  db: Database,
+  batch: EntryBatch,
+  checks: { fence: (tx: Transaction) => Promise<void>; leaseHeld?: () => Promise<boolean> },
+): Promise<void> {
+  const { partition, epoch, entries } = batch;
   await db.transaction(async (tx) => {
-    await first?.(tx);
-    // The tickets too: line webhooks are recorded from their new states.
-    const facts = { created: [] as string[], finished: [] as RecordedFacts['finished'], snapshots: plan.snapshots, levels: plan.levels, tickets: plan.tickets };
-    if (plan.skuSettings.length) await applySkuSettings(tx, plan.skuSettings);
-    facts.created = await insertNewRows(tx, plan);
-    if (plan.bindings.length) await insertBindings(tx, plan.bindings);
-    if (plan.unbinds.length) await deleteBindingsOf(tx, plan.unbinds);
-    if (plan.bucketMoves.length) await upsertBucketMoves(tx, plan.bucketMoves);
-    if (plan.extensions.length) await extendReservations(tx, plan.extensions);
-    if (plan.finishes.length) facts.finished = await finishReservations(tx, plan.finishes);
-    if (plan.tickets.length) await upsertLineTickets(tx, plan.tickets);
-    if (plan.lineRemovals.length) await markLinesRemoved(tx, plan.lineRemovals);
-    if (plan.snapshots.length) await applySkuSnapshots(tx, plan.snapshots);
-    await replaceStockLevels(tx, plan.levels);
-    await recordWebhookEvents(tx, facts);
+    await checks.fence(tx);
+    await lockPartitionWriter(tx, partition);
+    if (checks.leaseHeld && !(await checks.leaseHeld())) throw new LeaseLostError(partition);
+    const mark = epoch === null ? null : await readOutboxMark(tx, partition);
+    const fresh = mark?.epoch === epoch ? entries.filter((entry) => isLaterEntryId(entry.entryId, mark.entryId)) : entries;
+    if (!fresh.length) return;
+    await writePlan(tx, planWrites(fresh));
+    if (epoch !== null) await writeOutboxMark(tx, partition, { epoch, entryId: fresh[fresh.length - 1].entryId });
   });
+}
+
+/** Writes a planned batch inside its transaction. */
+async function writePlan(tx: Transaction, plan: WritePlan): Promise<void> {
+  // The tickets too: line webhooks are recorded from their new states.
+  const facts = { created: [] as string[], finished: [] as RecordedFacts['finished'], snapshots: plan.snapshots, levels: plan.levels, tickets: plan.tickets };
+  if (plan.skuSettings.length) await applySkuSettings(tx, plan.skuSettings);
+  facts.created = await insertNewRows(tx, plan);
+  if (plan.bindings.length) await insertBindings(tx, plan.bindings);
+  if (plan.unbinds.length) await deleteBindingsOf(tx, plan.unbinds);
+  if (plan.bucketMoves.length) await upsertBucketMoves(tx, plan.bucketMoves);
+  if (plan.extensions.length) await extendReservations(tx, plan.extensions);
+  if (plan.finishes.length) facts.finished = await finishReservations(tx, plan.finishes);
+  if (plan.tickets.length) await upsertLineTickets(tx, plan.tickets);
+  if (plan.lineRemovals.length) await markLinesRemoved(tx, plan.lineRemovals);
+  if (plan.snapshots.length) await applySkuSnapshots(tx, plan.snapshots);
+  await replaceStockLevels(tx, plan.levels);
+  await recordWebhookEvents(tx, facts);
 }
 
 /**

@@ -51,16 +51,16 @@ export class LeaseLostError extends Error {
 }
 
 /**
- * A drain batch's second step, after the fence: two passes can overlap once the first lost its
- * lease, each reading its own entries of the same stream; should a later batch of one commit before
- * an earlier batch of the other, Postgres would apply a reservation's commit before its hold and
- * keep the hold pending. So a batch takes its partition's writer lock, then checks that its pass
- * still holds the lease: a pass whose lease is gone writes nothing more, and the batch of the
- * pass that took the lease waits for the one before it, which read earlier entries.
+ * A batch's second step, after the fence (applyEntries.ts): one batch of a partition writes at a
+ * time. Two passes can overlap once the first lost its lease, each reading its own entries of the
+ * same stream, and a write ahead of the drain reads entries the drain may be writing too; should a
+ * later batch commit before an earlier one, Postgres would apply a reservation's commit before its
+ * hold and keep the hold pending. Under this lock a drain batch then checks that its pass still
+ * holds the lease (a pass whose lease is gone writes nothing more), and every batch writes only
+ * the entries after the partition's mark.
  */
-export async function assertLeaseHolder(tx: StatementRunner, partition: number, leaseHeld: () => Promise<boolean>): Promise<void> {
+export async function lockPartitionWriter(tx: StatementRunner, partition: number): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${DRAIN_WRITER}, ${partition})`);
-  if (!(await leaseHeld())) throw new LeaseLostError(partition);
 }
 
 /** First statement of a drain batch's transaction: see above. `epochNow` reads the epoch from Redis. */

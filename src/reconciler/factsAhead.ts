@@ -1,20 +1,12 @@
 import type { Database } from '../db/client';
 import { UnavailableError } from '../domain/errors';
 import type { Outbox } from '../redis/outbox';
-import { parseEntry } from '../redis/outboxEntry';
-import { applyWritePlan } from './applyWritePlan';
+import { isLaterEntryId, parseEntry } from '../redis/outboxEntry';
+import { applyEntries } from './applyEntries';
 import { EpochChangedError, assertSameEpoch } from './drainFence';
-import { planWrites } from './writePlan';
 
 /** Entries written ahead of the drain at most; a longer backlog waits for the drain (503). */
 const MAX_AHEAD = 20_000;
-
-/** Whether stream id `a` ("<ms>-<seq>") comes after `b`. */
-function isLaterId(a: string, b: string): boolean {
-  const [aMs, aSeq] = a.split('-').map(Number);
-  const [bMs, bSeq] = b.split('-').map(Number);
-  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
-}
 
 /**
  * Writes a change to Postgres ahead of the drain, for a change Postgres must know before its caller
@@ -45,7 +37,7 @@ export class FactsAhead {
   async record(partition: number, entryId: string, epochRead: string | null): Promise<void> {
     const mark = this.written.get(partition);
     const after = mark?.epoch === epochRead ? mark.entryId : null;
-    if (after && !isLaterId(entryId, after)) return;
+    if (after && !isLaterEntryId(entryId, after)) return;
     const { outbox } = this;
     const raw = await outbox.entriesUpTo(partition, after, entryId, MAX_AHEAD);
     if (raw[raw.length - 1]?.entryId !== entryId) {
@@ -55,8 +47,8 @@ export class FactsAhead {
       return;
     }
     const entries = raw.map(({ entryId: id, json }) => parseEntry(id, json, partition));
-    await applyWritePlan(this.db, planWrites(entries), (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)));
+    await applyEntries(this.db, { partition, epoch: epochRead, entries }, { fence: (tx) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition)) });
     const now = this.written.get(partition);
-    if (!now || now.epoch !== epochRead || isLaterId(entryId, now.entryId)) this.written.set(partition, { epoch: epochRead, entryId });
+    if (!now || now.epoch !== epochRead || isLaterEntryId(entryId, now.entryId)) this.written.set(partition, { epoch: epochRead, entryId });
   }
 }

@@ -3,9 +3,8 @@ import { UnavailableError } from '../domain/errors';
 import type { Database } from '../db/client';
 import type { Outbox, RawOutboxEntry } from '../redis/outbox';
 import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
-import { applyWritePlan } from './applyWritePlan';
-import { EpochChangedError, LeaseLostError, assertLeaseHolder, assertSameEpoch } from './drainFence';
-import { planWrites } from './writePlan';
+import { applyEntries } from './applyEntries';
+import { EpochChangedError, LeaseLostError, assertSameEpoch } from './drainFence';
 
 export interface DrainResult {
   /** Events written to Postgres (an entry holds the events of one script call). */
@@ -27,7 +26,7 @@ export interface DrainOptions {
   consumer?: string;
   /** Called after each batch is committed, with its entries (metrics). */
   onBatch?: (entries: OutboxEntry[]) => void;
-  /** Whether the pass still holds the reconciler lease, asked by each batch (drainFence.ts, assertLeaseHolder). */
+  /** Whether the pass still holds the reconciler lease, asked by each batch under its partition's writer lock (applyEntries.ts). */
   leaseHeld?: () => Promise<boolean>;
 }
 
@@ -63,14 +62,10 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
   async function drainPartition(partition: number): Promise<void> {
     // Read before any entry: a batch is written only if the data it came from is still Redis's.
     const epochRead = await outbox.epochOf(partition);
-    const { leaseHeld } = options;
-    const sameEpoch = async (tx: Parameters<typeof assertSameEpoch>[0]) => {
-      await assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
-      if (leaseHeld) await assertLeaseHolder(tx, partition, leaseHeld);
-    };
+    const fence = (tx: Parameters<typeof assertSameEpoch>[0]) => assertSameEpoch(tx, partition, epochRead, () => outbox.epochOf(partition));
     // A batch is one transaction, acknowledged once it committed: refused as data, nothing of it
     // lands, and its entries are retried one by one, each again one transaction.
-    const write = (entries: OutboxEntry[]) => applyWritePlan(db, planWrites(entries), sameEpoch);
+    const write = (entries: OutboxEntry[]) => applyEntries(db, { partition, epoch: epochRead, entries }, { fence, leaseHeld: options.leaseHeld });
     await outbox.ensureGroup(partition);
     const acknowledge = async (entries: OutboxEntry[]) => {
       await outbox.acknowledge(partition, entries.map((entry) => entry.entryId));

@@ -10,7 +10,7 @@ import { type HoldUnits, decodeHoldUnits } from '../redis/holdUnits';
 import { defaultLevel, levelsOfRows } from '../redis/stockHash';
 
 /**
- * Rows one batch of outbox events turns into: pure data, written by applyWritePlan. Times are
+ * Rows one batch of outbox events turns into: pure data, written by applyEntries. Times are
  * epoch milliseconds (Redis time), turned into timestamptz by the statements of src/db/.
  */
 export interface WritePlan {

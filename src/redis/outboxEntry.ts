@@ -16,6 +16,13 @@ export type StockSnapshot = [string, number, number, number, number, number, num
 /** [reservationId, sku, units]: units a number, or a units text where the SKU has locations (holdUnits.ts). */
 export type HoldLine = [string, string, number | string];
 
+/** Whether stream entry id `a` ("<ms>-<seq>") comes after `b`. */
+export function isLaterEntryId(a: string, b: string): boolean {
+  const [aMs, aSeq] = a.split('-').map(Number);
+  const [bMs, bSeq] = b.split('-').map(Number);
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
+}
+
 interface Base {
   at: number;
 }

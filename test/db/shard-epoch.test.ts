@@ -12,10 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase, queryRows } from '../../src/db/client';
 import { clearFactsDue } from '../../src/db/skuRepository';
 import { saveStockStates } from '../../src/db/webhookRepository';
-import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
-import { planWrites } from '../../src/reconciler/writePlan';
 import { parseEntry } from '../../src/redis/outboxEntry';
-import { type DatabaseTarget, createTestDatabase, uniqueName } from '../support/context';
+import { type DatabaseTarget, createTestDatabase, uniqueName, writeEntries } from '../support/context';
 
 const located = (paris: number, rome: number) => [
   ['paris', paris, paris, 0, 0, 1],
@@ -48,7 +46,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('the shard epoch in the dr
       const events = n === 0 && set ? [{ type: 'SET', at: 1000, sku: set, delta: 1, actor: 'admin' }] : [];
       return parseEntry(`${entries}-0`, JSON.stringify({ events, stock }));
     });
-    await applyWritePlan(handle.db, planWrites(batch));
+    await writeEntries(handle.db, batch);
   };
   const row = async (sku: string) => {
     const [found] = await queryRows<{ total: number; version: number; epoch: number }>(
@@ -129,9 +127,7 @@ describe.each<DatabaseTarget>(['postgres', 'pglite'])('the shard epoch in the dr
     await drain([[[sku, 5, 5, 0, 0, 3, false, 20]]], sku);
     const limit = () => queryRows<{ limit: number | null }>(handle.db, sql`select per_user_limit as limit from skus where sku = ${sku}`);
     const setWithLimit = (perUserLimit: number, stock: unknown[]) =>
-      applyWritePlan(
-        handle.db,
-        planWrites([parseEntry(`${++entries}-0`, JSON.stringify({ events: [{ type: 'SET', at: 2000, sku, delta: 0, actor: 'admin', perUserLimit }], stock: [stock] }))]),
+      writeEntries(handle.db, ([parseEntry(`${++entries}-0`, JSON.stringify({ events: [{ type: 'SET', at: 2000, sku, delta: 0, actor: 'admin', perUserLimit }], stock: [stock] }))]),
       );
     await setWithLimit(2, [sku, 5, 5, 0, 0, 99, false, 10]);
     expect(await limit()).toEqual([{ limit: null }]);

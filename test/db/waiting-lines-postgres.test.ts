@@ -10,12 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows as query } from '../../src/db/client';
 import { createInventoryClient } from '../../src/grpc/client';
 import { startGrpcServer } from '../../src/grpc/server';
-import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
 import { checkDrift } from '../../src/reconciler/driftCheck';
 import { planWrites } from '../../src/reconciler/writePlan';
 import { type OutboxEntry, parseEntry } from '../../src/redis/outboxEntry';
 import { openStream } from '../support/eventStream';
-import { type DatabaseTarget, type RedisTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, uniqueName } from '../support/context';
+import { type DatabaseTarget, type RedisTarget, type TestContext, adminHeaders, createSku, createTestContext, deleteMatching, uniqueName, writeEntries } from '../support/context';
 
 type Json = Record<string, any>;
 
@@ -123,7 +122,7 @@ describe.each(TARGETS)('waiting lines in the system of record on $database, $red
     // The entries of the joins (a, b admitted at once; c, d, e waiting) written again, after all that followed.
     const replayed = planWrites(entries).tickets.filter((row) => row.sku === sku);
     expect(replayed.map(({ user_id, status }) => `${user_id}:${status}`)).toEqual(['a:ADMITTED', 'b:ADMITTED', 'c:WAITING', 'd:WAITING', 'e:WAITING']);
-    await applyWritePlan(ctx.db, planWrites(entries));
+    await writeEntries(ctx.db, entries);
     expect(await rows(sku)).toEqual(stored);
     expect((await pass()).drift.filter((item) => item.sku === sku)).toEqual([]);
 

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reconciler } from '../../src/reconciler/reconciler';
-import { applyWritePlan } from '../../src/reconciler/applyWritePlan';
 import { parseEntry } from '../../src/redis/outboxEntry';
-import { planWrites } from '../../src/reconciler/writePlan';
 import { allPartitions } from '../../src/redis/partitions';
 import {
   type DatabaseTarget,
@@ -20,6 +18,7 @@ import {
   rawCounters,
   stockBody,
   uniqueName,
+  writeEntries,
 } from '../support/context';
 import { queryRows as query } from '../../src/db/client';
 
@@ -98,7 +97,7 @@ describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
     const outbox = ctx.keys.outbox(partition);
     const reply = (await ctx.redis.xreadgroup('GROUP', ctx.keys.outboxGroup(), 'crashed-consumer', 'COUNT', 100, 'STREAMS', outbox, '>')) as [string, [string, string[]][]][];
     const entries = reply[0][1].map(([entryId, fields]) => parseEntry(entryId, fields[1], partition));
-    await applyWritePlan(ctx.db, planWrites(entries));
+    await writeEntries(ctx.db, entries);
     expect(((await ctx.redis.xpending(outbox, ctx.keys.outboxGroup())) as [number])[0]).toBe(entries.length);
 
     const report = await pass();
@@ -121,10 +120,10 @@ describe.each(TARGETS)('reconciler on %s and %s Redis', (target, redis) => {
     };
     const first = await reserve(sku, 1);
     const written = await read();
-    await applyWritePlan(ctx.db, planWrites(written));
+    await writeEntries(ctx.db, written);
     const second = await reserve(sku, 2);
     // The first entries again (their ack was lost), now in one batch with a new one.
-    await applyWritePlan(ctx.db, planWrites([...written, ...(await read())]));
+    await writeEntries(ctx.db, [...written, ...(await read())]);
     const rows = await query<{ id: string }>(ctx.db, sql`select id from reservations where id in (${first}, ${second}) order by id`);
     expect(rows.map((row) => row.id).sort()).toEqual([first, second].sort());
     const reserves = await query<{ qty: number }>(ctx.db, sql`select qty from stock_movements where sku = ${sku} and type = 'RESERVE' order by qty`);

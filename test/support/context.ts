@@ -9,6 +9,7 @@ import type { Database } from '../../src/db/client';
 import buildApp, { serverOptions } from '../../src/http/app';
 import type { EngineMetrics } from '../../src/metrics';
 import type { RedisDataWatch } from '../../src/reconciler/redisDataWatch';
+import { applyEntries } from '../../src/reconciler/applyEntries';
 import type { ReconcileRunner } from '../../src/reconciler/runner';
 import type { RuntimeOptions } from '../../src/process/runtime';
 import { encodeHoldMember } from '../../src/redis/holdMember';
@@ -18,6 +19,7 @@ import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
 import type { ReconcileLease } from '../../src/redis/reconcileLease';
 import type { EngineTuning } from '../../src/redis/redisStore';
+import type { OutboxEntry } from '../../src/redis/outboxEntry';
 import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
 import type { StockEngine } from '../../src/redis/stockEngine';
 import type { StockMaintenance } from '../../src/redis/stockMaintenance';
@@ -311,3 +313,12 @@ export async function expectConservedEverywhere(ctx: TestContext, sku: string) {
 
 /** Invariant 1 of docs/reliability.md#1-conservation (src/domain/sku.ts), under the name the tests use. */
 export const conserved = isConserved;
+
+/**
+ * Writes outbox entries to Postgres as a drain batch does, outside any epoch (so without the
+ * partition's mark, src/reconciler/applyEntries.ts) and without a fence: for tests that feed
+ * batches in an order of their own.
+ */
+export function writeEntries(db: Database, entries: OutboxEntry[]): Promise<void> {
+  return applyEntries(db, { partition: 0, epoch: null, entries }, { fence: async () => {} });
+}
