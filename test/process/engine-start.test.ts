@@ -107,16 +107,25 @@ describe('a Redis outage in the log', () => {
       await redis.kill();
       await new Promise((resolve) => setTimeout(resolve, 4500));
       await redis.start();
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // Redis comes back empty: the engine notices within a second and rebuilds from Postgres while
+      // the clients keep at it, which takes a moment on a busy machine. The load stops once it is over.
+      const ended = () => engine.output().slice(before).includes('outage over after');
+      const deadline = Date.now() + 20_000;
+      while (!ended() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 500));
       running = false;
       await Promise.all(clients);
       expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(40);
       const lines = engine.output().slice(before).split('\n').filter(Boolean);
       const messages = lines.map((line) => (line.startsWith('{') ? JSON.parse(line).msg : line));
       expect(messages.filter((message) => message.startsWith('outage:'))).toHaveLength(1);
-      expect(messages.filter((message) => message.startsWith('outage over after'))).toHaveLength(1);
-      expect(messages.filter((message) => message.startsWith('outage for')).length).toBeLessThanOrEqual(8);
-      expect(lines.length).toBeLessThan(20);
+      const over = messages.filter((message) => message.startsWith('outage over after'));
+      expect(over).toHaveLength(1);
+      // At most one summary a second of the outage, and little else.
+      const seconds = Number(/outage over after ([0-9.]+) s/.exec(over[0])![1]);
+      const summaries = messages.filter((message) => message.startsWith('outage for')).length;
+      expect(summaries).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+      expect(lines.length).toBeLessThan(summaries + 10);
       expect(engine.output().slice(before)).not.toMatch(/\n\s+at /);
       expect(engine.output().slice(before)).not.toContain('"stack"');
     } finally {
