@@ -1,5 +1,5 @@
 import { type SQL, and, asc, gt, inArray, lt, sql } from 'drizzle-orm';
-import { type Database, type StatementRunner, queryAtOnce, queryRows } from './client';
+import { type Database, type StatementRunner, queryAtOnce } from './client';
 import { fromEpochMs, jsonRows } from './jsonRows';
 import { idempotencyKeys } from './schema';
 import { type Allocation, DEFAULT_LOCATION } from '../domain/reservation';
@@ -110,12 +110,6 @@ export function pendingHoldsFromRows(rows: Record<string, unknown>[]): PendingHo
     .sort((a, b) => (a.reservationId < b.reservationId ? -1 : a.reservationId > b.reservationId ? 1 : a.lineNo - b.lineNo));
 }
 
-/** Lines of reservations Postgres still has as pending (expired or not), for the given SKUs. */
-export async function loadPendingHolds(db: Database, skus: string[]): Promise<PendingHoldRow[]> {
-  if (!skus.length) return [];
-  return pendingHoldsFromRows(await queryRows<Record<string, unknown>>(db, pendingHoldsQuery(skus)));
-}
-
 /** Units each user bought (committed) of the given SKUs. */
 export function committedBuyersQuery(skus: string[]): SQL {
   return sql`
@@ -128,12 +122,6 @@ export function committedBuyersQuery(skus: string[]): SQL {
 /** The rows of committedBuyersQuery: [sku, userId, units]. */
 export function committedBuyersFromRows(rows: Record<string, unknown>[]): [string, string, number][] {
   return rows.map((row) => [String(row.sku), String(row.user_id), Number(row.units)]);
-}
-
-/** Units each user bought (committed) of the given SKUs: [sku, userId, units]. */
-export async function loadCommittedBuyers(db: Database, skus: string[]): Promise<[string, string, number][]> {
-  if (!skus.length) return [];
-  return committedBuyersFromRows(await queryRows<Record<string, unknown>>(db, committedBuyersQuery(skus)));
 }
 
 export interface BindingRow {

@@ -79,7 +79,7 @@ export function lineTicketsQuery(skus: readonly string[]): SQL {
     where sku in (select jsonb_array_elements_text(${JSON.stringify(skus)}::jsonb))`;
 }
 
-/** The rows of lineTicketsQuery, by SKU in order of joining. */
+/** The rows of lineTicketsQuery, in order of joining. */
 export function lineTicketsFromRows(rows: Record<string, unknown>[]): StoredTicket[] {
   const msOf = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string).getTime());
   return rows
@@ -96,13 +96,7 @@ export function lineTicketsFromRows(rows: Record<string, unknown>[]): StoredTick
       atMs: msOf(row.admitted_at) ?? msOf(row.ended_at),
       lineRemoved: Boolean(row.line_removed),
     }))
-    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.joinedAtMs - b.joinedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-}
-
-/** Every ticket of the given SKUs, in order of joining. */
-export async function loadLineTickets(db: Database, skus: readonly string[]): Promise<StoredTicket[]> {
-  if (!skus.length) return [];
-  return lineTicketsFromRows(await queryRows<Record<string, unknown>>(db, lineTicketsQuery(skus)));
+    .sort((a, b) => a.joinedAtMs - b.joinedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Per SKU, how many tickets wait and how many were admitted; SKUs without tickets are left out. */
