@@ -15,8 +15,8 @@ export const LIMITS: Record<string, number | null> = { c0: 4, c1: 3, c2: null, c
  */
 export const BUCKETS: Record<string, number> = { c2: 2, c6: 3 };
 export const INITIAL_TOTAL = 40;
-/** SKUs whose stock sits in several locations (priority order); the others keep theirs in "default". */
-export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'south'] };
+/** SKUs whose stock sits in several locations (priority order; c2's split into buckets too); the others keep theirs in "default". */
+export const LOCATIONS: Record<string, string[]> = { c2: ['east', 'west'], c5: ['north', 'centre', 'south'] };
 
 /**
  * The PUT body's stock for `total` units: split over the SKU's locations (the first takes the
@@ -24,15 +24,15 @@ export const LOCATIONS: Record<string, string[]> = { c5: ['north', 'centre', 'so
  * (retired while holds sit there), to come back with a later PUT.
  */
 function stockOf(sku: string, total: number, random?: Random) {
+  const buckets = BUCKETS[sku] ? { buckets: BUCKETS[sku] } : {};
   let locations = LOCATIONS[sku];
-  if (BUCKETS[sku]) return { total, buckets: BUCKETS[sku] };
-  if (!locations) return { total };
+  if (!locations) return { total, ...buckets };
   if (random?.chance(0.3)) {
     const retired = random.pick(locations.slice(1));
     locations = locations.filter((location) => location !== retired);
   }
   const share = Math.floor(total / locations.length);
-  return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })) };
+  return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })), ...buckets };
 }
 export const USERS = Array.from({ length: 40 }, (_, i) => `u${i}`);
 

@@ -30,6 +30,16 @@ local function parseLocations(text)
   return {active = splitNames(active), retired = splitNames(retired)}
 end
 
+-- Whether a location takes holds (is listed active) on a located SKU.
+local function isActiveLocation(locations, location)
+  for _, name in ipairs(locations.active) do
+    if name == location then
+      return true
+    end
+  end
+  return false
+end
+
 local function formatLocations(active, retired)
   local text = table.concat(active, ',')
   if #retired > 0 then

@@ -8,6 +8,8 @@ export interface BucketMoveRow {
   from_sku: string;
   to_sku: string;
   qty: number;
+  /** The location the units left (null on a SKU without locations). */
+  location: string | null;
   /** Epoch ms (Redis time). */
   out_at: number | null;
   in_at: number | null;
@@ -19,21 +21,24 @@ export interface UnfinishedMove {
   fromSku: string;
   toSku: string;
   qty: number;
+  /** '' on a SKU without locations. */
+  location: string;
 }
 
 /** Writes halves of moves: either half may arrive first (each is drained from its own partition), each once. */
 export async function upsertBucketMoves(tx: StatementRunner, rows: BucketMoveRow[]): Promise<void> {
   await tx.execute(sql`
-    insert into bucket_moves as m (id, from_sku, to_sku, qty, out_at, in_at)
-    select id, from_sku, to_sku, qty, ${fromEpochMs(sql`out_at`)}, ${fromEpochMs(sql`in_at`)}
-    from json_to_recordset(${jsonRows(rows)}) as x(id text, from_sku text, to_sku text, qty int, out_at bigint, in_at bigint)
-    on conflict (id) do update set out_at = coalesce(m.out_at, excluded.out_at), in_at = coalesce(m.in_at, excluded.in_at)`);
+    insert into bucket_moves as m (id, from_sku, to_sku, qty, location, out_at, in_at)
+    select id, from_sku, to_sku, qty, location, ${fromEpochMs(sql`out_at`)}, ${fromEpochMs(sql`in_at`)}
+    from json_to_recordset(${jsonRows(rows)}) as x(id text, from_sku text, to_sku text, qty int, location text, out_at bigint, in_at bigint)
+    on conflict (id) do update set out_at = coalesce(m.out_at, excluded.out_at), in_at = coalesce(m.in_at, excluded.in_at),
+      location = coalesce(m.location, excluded.location)`);
 }
 
 /** Moves out before `beforeMs` (epoch ms) whose move in Postgres has not seen, oldest first. */
 export async function findUnfinishedMoves(db: StatementRunner, beforeMs: number, limit: number): Promise<UnfinishedMove[]> {
   return queryRows<UnfinishedMove>(db, sql`
-    select id, from_sku as "fromSku", to_sku as "toSku", qty from bucket_moves
+    select id, from_sku as "fromSku", to_sku as "toSku", qty, coalesce(location, '') as location from bucket_moves
     where in_at is null and out_at < ${fromEpochMs(sql`${beforeMs}`)}
     order by out_at limit ${limit}`);
 }

@@ -156,6 +156,8 @@ export const bucketMoves = pgTable(
     fromSku: text('from_sku').notNull(),
     toSku: text('to_sku').notNull(),
     qty: integer('qty').notNull(),
+    /** The location whose units moved, on a SKU with locations. */
+    location: text('location'),
     /** When the units left the source bucket (Redis time); null until that half is drained. */
     outAt: time('out_at'),
     /** When they reached the target bucket; null until that half is drained. */

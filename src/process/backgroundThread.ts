@@ -128,8 +128,8 @@ export class BackgroundThread implements ReconcileRunner {
   }
 
   /** A move between buckets, run on the background thread; also what the primary runs for its workers. */
-  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
-    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
+  moveUnits(source: string, target: string, qty: number, location: string): Promise<MoveResult> {
+    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty, location });
   }
 
   /** Facts ahead of the drain, written on the background thread; also what the primary runs for its workers. */

@@ -188,7 +188,7 @@ class Primary {
         case 'reconcile':
           return this.background.pass(call.trigger, { repair: call.repair });
         case 'moveUnits':
-          return this.background.moveUnits(call.source, call.target, call.qty);
+          return this.background.moveUnits(call.source, call.target, call.qty, call.location);
         case 'recordFacts':
           return this.background.recordFactsAhead(call.partition, call.entryId, call.epochRead);
         case 'metrics':

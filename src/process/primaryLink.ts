@@ -52,8 +52,8 @@ export class PrimaryLink implements ReconcileRunner {
     return (await this.rpc.call<PassResult>({ kind: 'reconcile', trigger, repair: options.repair ?? false })).report;
   }
 
-  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
-    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty });
+  moveUnits(source: string, target: string, qty: number, location: string): Promise<MoveResult> {
+    return this.rpc.call<MoveResult>({ kind: 'moveUnits', source, target, qty, location });
   }
 
   async recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {

@@ -11,7 +11,7 @@ export type RpcCall =
   | { id: number; kind: 'query'; sql: string; params: unknown[]; method: 'all' | 'execute' }
   | { id: number; kind: 'reconcile'; trigger: ReconcileTrigger; repair: boolean }
   /** A move of units between two buckets of a SKU (src/reconciler/bucketMoves.ts): answers its MoveResult. */
-  | { id: number; kind: 'moveUnits'; source: string; target: string; qty: number }
+  | { id: number; kind: 'moveUnits'; source: string; target: string; qty: number; location: string }
   /** An outbox entry, and its partition's before it, written ahead of the drain, fenced (src/reconciler/factsAhead.ts). */
   | { id: number; kind: 'recordFacts'; partition: number; entryId: string; epochRead: string | null }
   /** The whole engine's Prometheus text (answered by the primary only). */

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       const report = await reconciler.run(call.trigger, { repair: call.repair });
       return { report, expiriesDrained } satisfies PassResult;
     }
-    if (call.kind === 'moveUnits') return reconciler.moveUnits(call.source, call.target, call.qty);
+    if (call.kind === 'moveUnits') return reconciler.moveUnits(call.source, call.target, call.qty, call.location);
     if (call.kind === 'recordFacts') return reconciler.recordFactsAhead(call.partition, call.entryId, call.epochRead);
     throw new Error(`the background thread answers no ${call.kind} call`);
   };

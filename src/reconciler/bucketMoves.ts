@@ -45,10 +45,13 @@ export class BucketMoves {
     private readonly graceMs = MOVE_GRACE_MS,
   ) {}
 
-  /** Moves `qty` units from one bucket to another; refused when the source has fewer available. */
-  async move(source: string, target: string, qty: number): Promise<MoveResult> {
+  /**
+   * Moves `qty` units of `location` ('' on a SKU without locations) from one bucket to another;
+   * refused when the source has fewer available there.
+   */
+  async move(source: string, target: string, qty: number, location: string): Promise<MoveResult> {
     const { bucketMoves: scripts, outbox } = this.maintenance;
-    const move: BucketMove = { id: randomUUID(), source, target, qty };
+    const move: BucketMove = { id: randomUUID(), source, target, qty, location };
     const partition = scripts.sourcePartition(move);
     // Read before the move out: its entry is written only if the data it is in is still Redis's.
     const epochRead = await outbox.epochOf(partition);
@@ -72,8 +75,8 @@ export class BucketMoves {
     for (const partition of this.maintenance.partitions) {
       for (const move of await scripts.pending(partition)) if (move.startedAtMs < before) candidates.set(move.id, move);
     }
-    for (const { id, fromSku, toSku, qty } of await findUnfinishedMoves(this.db, before, FINISHED_PER_PASS)) {
-      candidates.set(id, { id, source: fromSku, target: toSku, qty });
+    for (const { id, fromSku, toSku, qty, location } of await findUnfinishedMoves(this.db, before, FINISHED_PER_PASS)) {
+      candidates.set(id, { id, source: fromSku, target: toSku, qty, location });
     }
     const known = await findBucketMoves(this.db, [...candidates.keys()]);
     let finished = 0;

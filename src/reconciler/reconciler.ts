@@ -42,8 +42,8 @@ export class Reconciler implements ReconcileRunner {
     this.bucketMoves = new BucketMoves(maintenance, db, this.factsAhead);
   }
 
-  moveUnits(source: string, target: string, qty: number): Promise<MoveResult> {
-    return this.bucketMoves.move(source, target, qty);
+  moveUnits(source: string, target: string, qty: number, location: string): Promise<MoveResult> {
+    return this.bucketMoves.move(source, target, qty, location);
   }
 
   recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void> {

@@ -10,7 +10,7 @@ import type { MoveResult } from './bucketMoves';
 export interface ReconcileRunner {
   run(trigger: ReconcileTrigger, options?: { repair?: boolean }): Promise<ReconcileReport>;
   /** Moves `qty` units from one bucket of a SKU to another (src/reconciler/bucketMoves.ts). */
-  moveUnits(source: string, target: string, qty: number): Promise<MoveResult>;
+  moveUnits(source: string, target: string, qty: number, location: string): Promise<MoveResult>;
   /** Writes an outbox entry, and its partition's before it, ahead of the drain, fenced (src/reconciler/factsAhead.ts); rejects when the epoch moved on. */
   recordFactsAhead(partition: number, entryId: string, epochRead: string | null): Promise<void>;
   /** Told about every pass run through this runner. */

@@ -165,7 +165,7 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
         break;
       case 'MOVE': {
         const out = event.delta < 0;
-        movement(`${eventKey}:0`, event.sku, 'MOVE', event.delta, at, { reason: out ? `moved to ${event.peer}` : `moved from ${event.peer}`, actor: MOVE_ACTOR });
+        movement(`${eventKey}:0`, event.sku, 'MOVE', event.delta, at, { reason: out ? `moved to ${event.peer}` : `moved from ${event.peer}`, actor: MOVE_ACTOR, location: event.location });
         // Both halves may come in one batch (their buckets in one partition): one row per move.
         const half = bucketMoves.get(event.move);
         bucketMoves.set(event.move, {
@@ -173,6 +173,8 @@ export function planWrites(entries: readonly OutboxEntry[]): WritePlan {
           from_sku: out ? event.sku : event.peer,
           to_sku: out ? event.peer : event.sku,
           qty: Math.abs(event.delta),
+          // The source's location: the target may have taken the units elsewhere (lua/bucket_move_in.lua).
+          location: out ? (event.location ?? null) : (half?.location ?? null),
           out_at: out ? at : (half?.out_at ?? null),
           in_at: out ? (half?.in_at ?? null) : at,
         });

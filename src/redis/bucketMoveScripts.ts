@@ -4,12 +4,16 @@ import type { RedisStore } from './redisStore';
 import { ReplyCode } from './replyCodes';
 import { bucketMoveDoneCall, bucketMoveInCall, bucketMoveOutCall } from './scriptCalls';
 
-/** A move between two buckets of a SKU (src/domain/buckets.ts): `qty` units from `source` to `target`. */
+/**
+ * A move between two buckets of a SKU (src/domain/buckets.ts): `qty` units from `source` to
+ * `target`, of one `location` on a SKU with locations ('' without).
+ */
 export interface BucketMove {
   id: string;
   source: string;
   target: string;
   qty: number;
+  location: string;
 }
 
 /** A move still pending in its source's partition, and when it began (Redis time, ms). */
@@ -38,7 +42,7 @@ export class BucketMoveScripts {
 
   /** Takes the units out of the source bucket; answers the outbox entry that records it. */
   async takeOut(move: BucketMove): Promise<MoveOutReply> {
-    const reply = await this.store.run<[number, string | number, string?]>(bucketMoveOutCall(this.store, move.id, move.source, move.target, move.qty));
+    const reply = await this.store.run<[number, string | number, string?]>(bucketMoveOutCall(this.store, move));
     if (reply[0] === ReplyCode.SkuNotFound) return { taken: false, reason: 'SKU_NOT_FOUND' };
     if (reply[0] === ReplyCode.InsufficientStock) return { taken: false, reason: 'INSUFFICIENT_STOCK', available: Number(reply[1]) };
     const partition = this.sourcePartition(move);
@@ -47,7 +51,7 @@ export class BucketMoveScripts {
 
   /** Adds the units to the target bucket, unless they were added before (or the target bucket is missing). */
   async putIn(move: BucketMove): Promise<'added' | 'added before' | 'SKU_NOT_FOUND'> {
-    const [code] = await this.store.run<number[]>(bucketMoveInCall(this.store, move.id, move.source, move.target, move.qty));
+    const [code] = await this.store.run<number[]>(bucketMoveInCall(this.store, move));
     if (code === ReplyCode.SkuNotFound) return 'SKU_NOT_FOUND';
     return code === ReplyCode.Repeated ? 'added before' : 'added';
   }
@@ -61,8 +65,8 @@ export class BucketMoveScripts {
   async pending(partition: number): Promise<PendingMove[]> {
     const all = await this.store.call((client) => client.hgetall(this.store.keys.bucketMoves(partition)));
     return Object.entries(all).map(([id, text]) => {
-      const [source, target, qty, startedAtMs] = text.split('|');
-      return { id, source, target, qty: Number(qty), startedAtMs: Number(startedAtMs) };
+      const [source, target, qty, startedAtMs, location = ''] = text.split('|');
+      return { id, source, target, qty: Number(qty), startedAtMs: Number(startedAtMs), location };
     });
   }
 }

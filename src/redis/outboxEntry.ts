@@ -97,6 +97,8 @@ export interface MoveEvent extends Base {
   move: string;
   /** The other bucket of the move. */
   peer: string;
+  /** The location whose units moved, on a bucket with locations. */
+  location?: string;
 }
 
 /**

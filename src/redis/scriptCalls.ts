@@ -1,5 +1,6 @@
 import { type FinalStatus, MAX_LIFETIME_SECONDS, type RequestedLine } from '../domain/reservation';
 import { MAX_TOTAL, type SkuSettings } from '../domain/sku';
+import type { BucketMove } from './bucketMoveScripts';
 import { encodeHoldMember } from './holdMember';
 import type { RedisKeys } from './keys';
 import { LETTER_OF_STATUS } from './reservationRecord';
@@ -262,22 +263,22 @@ export function adjustStockCall(context: CallContext, sku: string, delta: number
 export const BUCKET_MOVE_MARKER_TTL_MS = 7 * 24 * 3600_000;
 
 /** lua/bucket_move_out.lua: takes `qty` units out of a source bucket for the move `id`. */
-export function bucketMoveOutCall(context: CallContext, id: string, source: string, target: string, qty: number): ScriptCall {
+export function bucketMoveOutCall(context: CallContext, { id, source, target, qty, location }: BucketMove): ScriptCall {
   const { keys, tuning } = context;
   return {
     script: 'bucket_move_out',
     keys: [...stockChangeKeys(keys, source).slice(0, 4), keys.bucketMoves(keys.partitionOfSku(source))],
-    args: [source, target, id, qty, tuning.lazySweepLimit],
+    args: [source, target, id, qty, tuning.lazySweepLimit, location],
     acknowledged: true,
   };
 }
 
 /** lua/bucket_move_in.lua: adds the move's units to its target bucket, once. */
-export function bucketMoveInCall({ keys }: CallContext, id: string, source: string, target: string, qty: number): ScriptCall {
+export function bucketMoveInCall({ keys }: CallContext, { id, source, target, qty, location }: BucketMove): ScriptCall {
   return {
     script: 'bucket_move_in',
     keys: [keys.stock(target), keys.outbox(keys.partitionOfSku(target)), keys.bucketMoveIn(target, id)],
-    args: [target, source, id, qty, BUCKET_MOVE_MARKER_TTL_MS],
+    args: [target, source, id, qty, BUCKET_MOVE_MARKER_TTL_MS, location],
     acknowledged: true,
   };
 }

@@ -1,8 +1,9 @@
-import { bucketSkus } from '../domain/buckets';
+import { bucketSku, bucketSkus } from '../domain/buckets';
 import type { SkuView } from '../domain/sku';
+import { COUNTER_FIELDS } from '../domain/reconcile';
 import type { RedisStore } from './redisStore';
 import { bucketCountCall } from './scriptCalls';
-import { defaultLevel, skuViewOf } from './stockHash';
+import { skuViewOf } from './stockHash';
 
 /** One bucket of a split SKU as a refill counts it (lua/bucket_count.lua). */
 export interface BucketCount {
@@ -12,6 +13,8 @@ export interface BucketCount {
   version: number;
   /** Units of holds whose time ran out, not yet swept back. */
   expired: number;
+  /** On a bucket with locations: the same two counts for each active location, in priority order. */
+  locations?: { location: string; available: number; expired: number }[];
 }
 
 /** Reading SKUs: whole views, the change counters live events poll, and Redis's clock. */
@@ -45,8 +48,8 @@ export class StockReads {
 
   /**
    * The views of split SKUs (src/domain/buckets.ts) as one SKU: every bucket's counters summed,
-   * and their change counters (any bucket's change moves the sum on). Units on their way from one
-   * bucket to another (for milliseconds) are in neither.
+   * location by location, and their change counters (any bucket's change moves the sum on). Units
+   * on their way from one bucket to another (for milliseconds) are in neither.
    */
   private async withBuckets<T extends { view: SkuView; version: number } | null>(states: T[], split: { view: SkuView; version: number }[]): Promise<T[]> {
     const { keys } = this.store;
@@ -57,13 +60,20 @@ export class StockReads {
     const summed = new Map(
       split.map((state) => {
         const sums = { total: state.view.total, available: state.view.available, reserved: state.view.reserved, sold: state.view.sold };
+        const levels = new Map(state.view.locations.map((level) => [level.location, { ...level }]));
         let version = state.version;
         for (let bucket = 1; bucket < state.view.buckets!; bucket++) {
+          const name = bucketSku(state.view.sku, bucket);
           const hash = hashes[next++];
-          for (const field of ['total', 'available', 'reserved', 'sold'] as const) sums[field] += Number(hash[field] ?? 0);
+          for (const field of COUNTER_FIELDS) sums[field] += Number(hash[field] ?? 0);
+          for (const level of skuViewOf(name, hash)?.locations ?? []) {
+            const sum = levels.get(level.location);
+            if (!sum) levels.set(level.location, { ...level });
+            else for (const field of COUNTER_FIELDS) sum[field] += level[field];
+          }
           version += Number(hash.version ?? 0);
         }
-        return [state, { view: { ...state.view, ...sums, locations: [defaultLevel(sums)] }, version }];
+        return [state, { view: { ...state.view, ...sums, locations: [...levels.values()] }, version }];
       }),
     );
     return states.map((state) => (state && summed.get(state)) ?? state) as T[];
@@ -73,7 +83,16 @@ export class StockReads {
   async bucketCounts(names: readonly string[]): Promise<(BucketCount | null)[]> {
     for (const name of names) this.store.assertServing(this.store.keys.partitionOfSku(name));
     const replies = await Promise.all(names.map((name) => this.store.run<number[]>(bucketCountCall(this.store, name))));
-    return replies.map((reply) => (reply.length ? { available: reply[0], movingOut: reply[1], version: reply[2], expired: reply[3] } : null));
+    return replies.map((reply) => {
+      if (!reply.length) return null;
+      const [available, movingOut, version, expired, ...perLocation] = reply;
+      const count: BucketCount = { available, movingOut, version, expired };
+      if (perLocation.length) {
+        count.locations = [];
+        for (let at = 0; at < perLocation.length; at += 3) count.locations.push({ location: String(perLocation[at]), available: Number(perLocation[at + 1]), expired: Number(perLocation[at + 2]) });
+      }
+      return count;
+    });
   }
 
   /**

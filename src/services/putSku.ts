@@ -2,6 +2,7 @@ import type { Database } from '../db/client';
 import { type SkuRow, findSkuRow } from '../db/skuRepository';
 import { DomainError, RedisDataLostError, UnavailableError } from '../domain/errors';
 import { skuNotFound, totalBelowCommitted } from '../domain/refusals';
+import { bucketSettings, levelIn, wantedLocations, withLocationTotals } from './bucketTotals';
 import { bucketSkus } from '../domain/buckets';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
 import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
@@ -112,8 +113,8 @@ async function writeOne(services: SkuServices, sku: string, actor: string, setti
 /**
  * A split SKU's write (src/domain/buckets.ts): each bucket is written as a SKU of its own, with the
  * settings and the bucket count, the buckets other than the SKU's own first (a reserve that learns
- * the count from bucket 0 finds the others there). A new SKU's total is split evenly; a later
- * total adds to bucket 0, or takes from the buckets' available units, the fullest first. Buckets
+ * the count from bucket 0 finds the others there), each location's units planned apart
+ * (bucketTotals.ts). Buckets
  * only grow in number, and only while no per-user count is kept (a user's bucket moves with the
  * count); a per-user limit comes to a split SKU only while nothing of it is held or sold. Each
  * write is absolute: a PUT retried after a failure half-way ends where it meant to.
@@ -127,30 +128,12 @@ async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSe
     const buckets = settings.buckets ?? 1;
     assertSplittable(sku, settings, before);
     const names = bucketSkus(sku, buckets);
-    const counters = wasBuckets ? await maintenance.readCounters(names.slice(0, wasBuckets)) : [];
-    const totals = names.map((_, bucket) => counters[bucket]?.total ?? 0);
-    if (!before) {
-      names.forEach((_, bucket) => (totals[bucket] = Math.floor(settings.total / buckets) + (bucket < settings.total % buckets ? 1 : 0)));
-    } else {
-      let change = settings.total - totals.reduce((sum, total) => sum + total, 0);
-      if (change > 0) totals[0] += change;
-      const fullest = names.map((_, bucket) => bucket).sort((a, b) => (counters[b]?.available ?? 0) - (counters[a]?.available ?? 0));
-      for (const bucket of fullest) {
-        if (change >= 0) break;
-        const taken = Math.min(-change, counters[bucket]?.available ?? 0);
-        totals[bucket] -= taken;
-        change += taken;
-      }
-      if (change < 0) {
-        const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
-        throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
-      }
-    }
     try {
+      const plan = bucketSettings(settings, buckets, before ? await maintenance.readCounters(names.slice(0, wasBuckets)) : null);
       let result: PutSkuResult | undefined;
       let deferred: unknown;
       for (const bucket of [...names.keys()].slice(1).concat(0)) {
-        const written = await writeOne(services, names[bucket], actor, { ...settings, total: totals[bucket], buckets });
+        const written = await writeOne(services, names[bucket], actor, plan[bucket]);
         deferred ??= written.postgresDeferred;
         if (bucket === 0) result = written;
       }
@@ -190,15 +173,18 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
       const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
       if (settings.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
       try {
-        let soldElsewhere = 0;
+        const wanted = wantedLocations(settings);
+        const soldElsewhere = new Map(wanted.map(({ location }) => [location, 0]));
         let deferred: unknown;
         for (let bucket = 1; bucket < buckets; bucket++) {
           if (bucket < wasBuckets) changed.add(bucket);
-          const written = await writeOne(services, names[bucket], actor, { ...settings, total: counters[bucket]?.sold ?? 0, buckets }, undefined, true);
-          soldElsewhere += written.view.sold;
+          const keptSold = wanted.map(({ location }) => ({ location, total: levelIn(counters[bucket], location)?.sold ?? 0 }));
+          const written = await writeOne(services, names[bucket], actor, withLocationTotals(settings, buckets, keptSold), undefined, true);
+          for (const { location } of wanted) soldElsewhere.set(location, soldElsewhere.get(location)! + (levelIn(written.view, location)?.sold ?? 0));
           deferred ??= written.postgresDeferred;
         }
-        const first = await writeOne(services, names[0], actor, { ...settings, total: settings.total - soldElsewhere, buckets });
+        const rest = wanted.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! }));
+        const first = await writeOne(services, names[0], actor, withLocationTotals(settings, buckets, rest));
         deferred ??= first.postgresDeferred;
         // A refill begun just before may have brought units into another bucket since: written again.
         if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
@@ -211,8 +197,8 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
   } catch (error) {
     if (previous) {
       for (const bucket of changed) {
-        const total = previous.counters[bucket]?.total ?? 0;
-        await writeOne(services, names[bucket], actor, { ...previous.settings, total }).catch(() => {});
+        const levels = wantedLocations(previous.settings).map(({ location }) => ({ location, total: levelIn(previous.counters[bucket], location)?.total ?? 0 }));
+        await writeOne(services, names[bucket], actor, withLocationTotals(previous.settings, previous.settings.buckets ?? 1, levels)).catch(() => {});
       }
     }
     throw error;
@@ -245,11 +231,10 @@ async function othersHoldNothing({ maintenance }: SkuServices, names: string[]):
   return counters.every((level) => (level?.available ?? 0) === 0);
 }
 
-/** What a split SKU may not be: located, lined under a per-user limit, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */
+/** What a split SKU may not be: lined under a per-user limit, fewer buckets than before, re-split under a per-user count, or given a limit once sold. */
 function assertSplittable(sku: string, settings: SkuSettings, before: SkuView | null): void {
   const buckets = settings.buckets ?? 1;
   const refuse = (message: string) => new DomainError('VALIDATION_FAILED', message, { sku, buckets });
-  if (settings.locations) throw refuse('A SKU split into buckets keeps a plain total: it takes no locations.');
   // Each user's count lives in the user's bucket, where the line admits in the first.
   if (settings.line && settings.perUserLimit !== null) throw refuse('A SKU split into buckets takes a waiting line, or a per-user limit, not both.');
   if (!before) return;

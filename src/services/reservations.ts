@@ -135,7 +135,7 @@ export class Reservations {
         refills += 1;
         const drawn = draw;
         const refill = (line: ShortLine, gather = false) =>
-          this.refills.refill(line.sku, bucketsOf(line.sku), this.engine.bucketFor(line.sku, command.userId, drawn), line.requested, { gather, mayGo: drawn !== null && this.engine.bucketsSpread(line.sku) });
+          this.refills.refill(line.sku, bucketsOf(line.sku), this.engine.bucketFor(line.sku, command.userId, drawn), line.requested, { gather, mayGo: drawn !== null && this.engine.bucketsSpread(line.sku), location: line.location });
         const outcomes = await Promise.all(short.map((line) => refill(line)));
         // A bucket that holds the line: the draw that names it (bucket b of any SKU is draw b).
         const goTo = outcomes.find((outcome) => outcome.retry && outcome.bucket);
@@ -148,8 +148,8 @@ export class Reservations {
           continue;
         }
         if (!short.length) throw error;
-        const available = new Map(short.map((line, n) => [line.sku, (outcomes[n] as { available: number }).available]));
-        throw insufficientStock({ items: lines.map((line) => ({ ...line, available: available.get(line.sku) ?? line.available })) });
+        const available = new Map(short.map((line, n) => [line, (outcomes[n] as { available: number }).available]));
+        throw insufficientStock({ items: lines.map((line) => ({ ...line, available: available.get(line) ?? line.available })) });
       }
     }
     throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing was held: retry shortly');

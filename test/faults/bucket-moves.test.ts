@@ -88,7 +88,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
   it('moves units: out of one bucket, into the other, each in its own partition, and Postgres agrees', async () => {
     const [source, target] = await bucketed([10, 0]);
     expect(ctx.keys.partitionOfSku(target)).toBe((ctx.keys.partitionOfSku(source) + 1) % PARTITIONS);
-    const result = await moves.move(source, target, 4);
+    const result = await moves.move(source, target, 4, '');
     expect(result.moved).toBe(true);
     expect(await rawCounters(ctx, source)).toEqual({ total: 6, available: 6, reserved: 0, sold: 0 });
     expect(await rawCounters(ctx, target)).toEqual({ total: 4, available: 4, reserved: 0, sold: 0 });
@@ -100,9 +100,9 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
   it('refuses a move of more units than the source has available, changing nothing', async () => {
     const [source, target] = await bucketed([5, 1]);
     await ctx.engine.reserve({ userId: 'u1', orderId: null, lines: [{ sku: source, qty: 2 }], ttlSeconds: 900, allowPartial: false });
-    expect(await moves.move(source, target, 4)).toEqual({ moved: false, reason: 'INSUFFICIENT_STOCK', available: 3 });
+    expect(await moves.move(source, target, 4, '')).toEqual({ moved: false, reason: 'INSUFFICIENT_STOCK', available: 3 });
     expect(await totals([source, target])).toEqual([5, 1]);
-    expect(await moves.move(`${source}-missing`, target, 1)).toEqual({ moved: false, reason: 'SKU_NOT_FOUND' });
+    expect(await moves.move(`${source}-missing`, target, 1, '')).toEqual({ moved: false, reason: 'SKU_NOT_FOUND' });
   });
 
   it('a move its engine left after the move out reached Postgres is finished by the reconciler, once', async () => {
@@ -113,7 +113,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
       throw new Error('the engine stopped here');
     };
     try {
-      await expect(moves.move(source, target, 4)).rejects.toThrow('the engine stopped here');
+      await expect(moves.move(source, target, 4, '')).rejects.toThrow('the engine stopped here');
     } finally {
       scripts.putIn = putIn;
     }
@@ -128,9 +128,64 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     await expectPostgresAgrees([source, target]);
   });
 
+  /** A SKU split into buckets with these locations, each bucket holding the totals given for it. */
+  async function bucketedAt(levels: Record<string, number>[]): Promise<string[]> {
+    const sku = skuIn(ctx, 0, 'bkt-at-');
+    const names = levels.map((_, bucket) => bucketSku(sku, bucket));
+    const services = { engine: ctx.engine, maintenance: ctx.maintenance, db: ctx.db, reconciler: ctx.reconciler };
+    for (const [n, name] of names.entries()) {
+      const locations = Object.entries(levels[n]).map(([location, total]) => ({ location, total }));
+      await putSku(services, name, normalizeSkuSettings({ locations }), 'test');
+    }
+    return names;
+  }
+  /** Each bucket's total at `location`, in Redis and in Postgres's facts, after a pass; every location conserved. */
+  async function locationTotals(names: string[], location: string) {
+    await pass();
+    const facts = await loadSkuFacts(ctx.db, names);
+    return Promise.all(
+      names.map(async (name) => {
+        const [total, available, reserved, sold] = (await ctx.redis.hmget(ctx.keys.stock(name), `${location}|total`, `${location}|available`, `${location}|reserved`, `${location}|sold`)).map(Number);
+        expect(conserved({ total, available, reserved, sold })).toBe(true);
+        return { redis: total, postgres: facts.get(name)!.locations.get(location)?.total ?? 0 };
+      }),
+    );
+  }
+
+  it('a location\'s units move within that location; a target that lost them is given them again there', async () => {
+    const [source, target] = await bucketedAt([{ berlin: 4, paris: 6 }, { berlin: 0, paris: 0 }]);
+    expect(await moves.move(source, target, 5, 'berlin')).toEqual({ moved: false, reason: 'INSUFFICIENT_STOCK', available: 4 });
+    expect(await moves.move(source, target, 1, 'lyon')).toEqual({ moved: false, reason: 'INSUFFICIENT_STOCK', available: 0 });
+    expect((await moves.move(source, target, 5, 'paris')).moved).toBe(true);
+    expect(await locationTotals([source, target], 'paris')).toEqual([{ redis: 1, postgres: 1 }, { redis: 5, postgres: 5 }]);
+    expect(await locationTotals([source, target], 'berlin')).toEqual([{ redis: 4, postgres: 4 }, { redis: 0, postgres: 0 }]);
+    const again = await moves.move(source, target, 3, 'berlin');
+    expect(again.moved).toBe(true);
+    await losePartitionOf(target);
+    await moves.finishLeftMoves();
+    expect(await locationTotals([source, target], 'berlin')).toEqual([{ redis: 1, postgres: 1 }, { redis: 3, postgres: 3 }]);
+    await expectPostgresAgrees([source, target]);
+  });
+
+  it('units on their way to a location a PUT retired meanwhile leave its total as they arrive, and Postgres agrees', async () => {
+    const [source, target] = await bucketedAt([{ berlin: 4, paris: 6 }, { berlin: 2, paris: 0 }]);
+    await ctx.engine.reserve({ userId: 'keeps-berlin', orderId: null, lines: [{ sku: target, qty: 1, location: 'berlin' }], ttlSeconds: 600, allowPartial: false });
+    const move = { id: `retired-${seed}-${redis}`, source, target, qty: 3, location: 'berlin' };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    const services = { engine: ctx.engine, maintenance: ctx.maintenance, db: ctx.db, reconciler: ctx.reconciler };
+    await putSku(services, target, normalizeSkuSettings({ locations: [{ location: 'paris', total: 0 }] }), 'test');
+    await pass();
+    expect(await moves.finishLeftMoves()).toBe(1);
+    // Berlin keeps the unit held there; the 3 arriving leave its total at once, as retired units do.
+    expect(await locationTotals([source, target], 'berlin')).toEqual([{ redis: 1, postgres: 1 }, { redis: 1, postgres: 1 }]);
+    const movements = await queryRows<{ type: string; qty: number }>(ctx.db, sql`select type, qty from stock_movements where sku = ${target} and location = 'berlin' and type in ('MOVE', 'ADJUST') order by at, event_key`);
+    expect(movements.slice(-2)).toEqual([{ type: 'MOVE', qty: 3 }, { type: 'ADJUST', qty: -3 }]);
+    await expectPostgresAgrees([source, target]);
+  });
+
   it('a move left before its move out reached Postgres waits for the drain, then is finished', async () => {
     const [source, target] = await bucketed([10, 0]);
-    const move = { id: `left-${seed}-${redis}`, source, target, qty: 3 };
+    const move = { id: `left-${seed}-${redis}`, source, target, qty: 3, location: '' };
     const out = await ctx.maintenance.bucketMoves.takeOut(move);
     expect(out.taken).toBe(true);
     // Postgres has not seen the units leave: adding them anywhere could make units out of nothing.
@@ -146,7 +201,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
   it('a target that loses its data after units moved in is rebuilt without them, then given them again', async () => {
     const [source, target] = await bucketed([10, 0]);
     await pass();
-    const result = await moves.move(source, target, 3);
+    const result = await moves.move(source, target, 3, '');
     expect(result.moved).toBe(true);
     // Lost before the drain took the move in: Postgres knows the units left, not that they arrived.
     await losePartitionOf(target);
@@ -160,7 +215,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
   it('a source that loses its data after units moved out is rebuilt without them', async () => {
     const [source, target] = await bucketed([10, 0]);
     await pass();
-    expect((await moves.move(source, target, 6)).moved).toBe(true);
+    expect((await moves.move(source, target, 6, '')).moved).toBe(true);
     await losePartitionOf(source);
     // The move out was in Postgres before the units were added: the rebuild does not bring them back.
     expect((await rawCounters(ctx, source)).total).toBe(4);
@@ -174,7 +229,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     await pass();
     // Units the move takes, from an adjust still in the outbox when the move writes to Postgres.
     await ctx.engine.adjustStock(source, 5, 'restock', 'test');
-    expect((await moves.move(source, target, 12)).moved).toBe(true);
+    expect((await moves.move(source, target, 12, '')).moved).toBe(true);
     await losePartitionOf(source);
     await moves.finishLeftMoves();
     // Had the move out reached Postgres alone, its facts would say the source gave 12 of 10 units.
@@ -188,7 +243,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     await pass();
     // A change still in the outbox when the move writes its move out to Postgres.
     await ctx.engine.adjustStock(source, -3, 'test', 'test');
-    expect((await moves.move(source, target, 4)).moved).toBe(true);
+    expect((await moves.move(source, target, 4, '')).moved).toBe(true);
     // As after a failover: the row's facts are due for a check (driftCheck.ts).
     await ctx.db.execute(sql`update skus set facts_due = true where sku = ${source}`);
     const check = await checkDrift(ctx.maintenance, ctx.db, { repair: true });
@@ -206,7 +261,7 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
       const from = random.int(0, names.length - 1);
       const to = (from + random.int(1, names.length - 1)) % names.length;
       if (random.chance(0.7)) {
-        work.push(moves.move(names[from], names[to], random.int(1, 8)));
+        work.push(moves.move(names[from], names[to], random.int(1, 8), ''));
       } else {
         const qty = random.int(1, 3);
         // A bucket's internal name is no SKU a client may name: the engine is asked directly.

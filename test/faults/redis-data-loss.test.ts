@@ -416,6 +416,36 @@ describe.each(REDIS_TARGETS)('on %s Redis', (redis) => {
       expect((await pass()).drift.filter((item) => item.sku.startsWith(sku))).toEqual([]);
     });
 
+    it('a split SKU with locations comes back location by location, units moved between its buckets where they went', async () => {
+      const sku = uniqueName('located-split-');
+      const created = await inject('PUT', `/v1/admin/skus/${sku}`, { locations: [{ location: 'berlin', total: 5 }, { location: 'paris', total: 4 }], buckets: 3 }, adminHeaders);
+      expect(created.statusCode, created.body).toBe(201);
+      // More than any bucket holds at each location: units move between the buckets first.
+      const paris = await inject('POST', '/v1/reservations', { userId: 'p', items: [{ sku, qty: 3, location: 'paris' }] });
+      expect(paris.statusCode, paris.body).toBe(201);
+      expect((await inject('POST', `/v1/reservations/${paris.json().id}/commit`)).statusCode).toBe(200);
+      const berlin = await inject('POST', '/v1/reservations', { userId: 'b', items: [{ sku, qty: 4 }] });
+      // Paris keeps 1 unit: a line naming no location is refilled from the first location holding all of it.
+      expect(berlin.json().items[0].allocations).toEqual([{ location: 'berlin', reserved: 4 }]);
+      expect((await pass()).error).toBeUndefined();
+      await forgetEverything();
+      await serving(sku);
+      expect((await inject('GET', `/v1/skus/${sku}`)).json()).toMatchObject({
+        total: 9,
+        available: 2,
+        reserved: 4,
+        sold: 3,
+        buckets: 3,
+        locations: [
+          { location: 'berlin', total: 5, available: 1, reserved: 4, sold: 0 },
+          { location: 'paris', total: 4, available: 1, reserved: 0, sold: 3 },
+        ],
+      });
+      expect((await inject('POST', `/v1/reservations/${berlin.json().id}/commit`)).statusCode).toBe(200);
+      expect((await inject('POST', '/v1/reservations', { userId: 'c', items: [{ sku, qty: 1, location: 'paris' }] })).statusCode).toBe(201);
+      expect((await pass()).drift.filter((item) => item.sku.startsWith(sku))).toEqual([]);
+    });
+
     it('a PUT answered before Redis lost its data, not yet drained, comes back: its movement reached Postgres with its row, so no drift', async () => {
       const sku = uniqueName('undrained-put-');
       await createSku(ctx, sku, { total: 10 });

@@ -33,7 +33,7 @@ describe('planWrites', () => {
   it('plans one bucket_moves row per move, its halves from one batch or two, and a MOVE movement per half', () => {
     const out = entry('5-0', [{ type: 'MOVE', at: 5000, sku: 'hot', delta: -4, move: 'm1', peer: 'hot~2' }], [['hot', 6, 6, 0, 0, 4]]);
     const arrived = entry('6-0', [{ type: 'MOVE', at: 5001, sku: 'hot~2', delta: 4, move: 'm1', peer: 'hot' }], [['hot~2', 4, 4, 0, 0, 1]]);
-    const both = { id: 'm1', from_sku: 'hot', to_sku: 'hot~2', qty: 4, out_at: 5000, in_at: 5001 };
+    const both = { id: 'm1', from_sku: 'hot', to_sku: 'hot~2', qty: 4, location: null, out_at: 5000, in_at: 5001 };
     expect(planWrites([out, arrived]).bucketMoves).toEqual([both]);
     expect(planWrites([arrived, out]).bucketMoves).toEqual([both]);
     expect(planWrites([arrived]).bucketMoves).toEqual([{ ...both, out_at: null }]);
@@ -41,6 +41,18 @@ describe('planWrites', () => {
       ['MOVE', 'hot', -4, 'moved to hot~2'],
       ['MOVE', 'hot~2', 4, 'moved from hot'],
     ]);
+  });
+
+  it('keeps the location a move took its units from, whichever half comes first', () => {
+    const out = entry('5-0', [{ type: 'MOVE', at: 5000, sku: 'hot', delta: -2, move: 'm2', peer: 'hot~1', location: 'paris' }], [['hot', 6, 6, 0, 0, 4]]);
+    // The target had retired paris meanwhile: its half says where the units arrived (lua/bucket_move_in.lua).
+    const arrived = entry('6-0', [{ type: 'MOVE', at: 5001, sku: 'hot~1', delta: 2, move: 'm2', peer: 'hot', location: 'paris' }], [['hot~1', 2, 2, 0, 0, 1]]);
+    for (const order of [[out, arrived], [arrived, out]]) {
+      const plan = planWrites(order);
+      expect(plan.bucketMoves).toEqual([{ id: 'm2', from_sku: 'hot', to_sku: 'hot~1', qty: 2, location: 'paris', out_at: 5000, in_at: 5001 }]);
+      expect(plan.movements.map((m) => [m.sku, m.location, m.qty])).toEqual(order.map((e) => (e === out ? ['hot', 'paris', -2] : ['hot~1', 'paris', 2])));
+    }
+    expect(planWrites([arrived]).bucketMoves[0].location).toBeNull();
   });
 
   it('keeps only the newest counter snapshot of each SKU, whatever the order', () => {

@@ -14,8 +14,11 @@
  * it knows of a sold-out SKU are held against the model too. Some run on a SKU split into three
  * buckets (docs/api.md#hot-skus-buckets), over four partitions: the model is a plain SKU's, every
  * answer the same, whichever bucket each reserve went to, but for rules of its own: once any of
- * it is held or sold, a PUT may not give it a per-user limit; and half the lined SKUs are split
- * too (their line runs in the first bucket), keep their line, and take no per-user limit.
+ * it is held or sold, a PUT may not give it a per-user limit; half the lined SKUs are split
+ * too (their line runs in the first bucket), keep their line, and take no per-user limit; and half
+ * the located SKUs are split too, where a line naming no location takes the first location that
+ * holds it whole in the bucket it runs in: the model then takes the allocation the engine answers,
+ * once it checked it against the units each location had.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -221,7 +224,7 @@ class Put extends Step {
       : this.total < committed();
     // Without a limit a split SKU's reserves spread over its buckets: once any is held or sold, no limit comes.
     const limitRefused =
-      (model.mode === 'split' && this.limit !== null && model.perUserLimit === null && committed() > 0) ||
+      (model.split && model.mode !== 'lined' && this.limit !== null && model.perUserLimit === null && committed() > 0) ||
       // A split SKU takes a line or a limit, not both.
       (model.mode === 'lined' && model.split && this.limit !== null);
     if (limitRefused) {
@@ -331,11 +334,14 @@ class Reserve extends Step {
       expect(answer.json().error).toMatchObject({ code: 'INSUFFICIENT_STOCK', details: { items: [{ sku: model.sku, requested: this.qty, available }] } });
     } else {
       expect(answer.statusCode, JSON.stringify(answer.json())).toBe(201);
-      const allocations = !model.locations ? new Map() : named ? new Map([[named.location, this.qty]]) : allocate(model, this.qty);
-      if (model.locations) {
-        const held = (answer.json().items[0].allocations as { location: string; reserved: number }[]).map(({ location, reserved }) => [location, reserved]);
-        expect(held).toEqual([...allocations]);
-      }
+      const held = new Map((answer.json().items[0].allocations as { location: string; reserved: number }[]).map(({ location, reserved }) => [location, reserved]));
+      // A split SKU takes the first location that holds the line whole in the bucket it runs in: held where units were.
+      const placed = model.split && model.locations && !named;
+      const allocations = !model.locations ? new Map() : named ? new Map([[named.location, this.qty]]) : placed ? held : allocate(model, this.qty);
+      if (placed) {
+        expect([...held.values()].reduce((sum, units) => sum + units, 0)).toBe(this.qty);
+        for (const [location, units] of held) expect(units).toBeLessThanOrEqual(levelOf(model, activeLocations(model).find((level) => level.location === location)!).available);
+      } else if (model.locations) expect([...held]).toEqual([...allocations]);
       const reservation = { id: answer.json().id as string, userId: this.userId, qty: this.qty, status: 'PENDING' as Status, allocations };
       model.reservations.push(reservation);
       if (this.expires) {
@@ -594,7 +600,7 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
           .chain((mode) =>
             fc.tuple(
               fc.constant(mode),
-              mode === 'lined' ? fc.boolean() : fc.constant(mode === 'split'),
+              mode === 'lined' || mode === 'located' ? fc.boolean() : fc.constant(mode === 'split'),
               mode === 'lined' ? fc.commands(linedSteps, { maxCommands: 24, size: 'max' }) : fc.commands(steps, { maxCommands: 14 }),
             ),
           ),

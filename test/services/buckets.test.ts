@@ -36,6 +36,22 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     for (const level of levels) expect(conserved(level), JSON.stringify(levels)).toBe(true);
     return levels;
   }
+  /** Each bucket's counters per location, each conserved, and adding up to the bucket's own. */
+  async function locationCounters(sku: string, buckets: number) {
+    return Promise.all(
+      bucketSkus(sku, buckets).map(async (name) => {
+        const hash = await ctx.redis.hgetall(ctx.keys.stock(name));
+        const [active, retired = ''] = hash.locations.split('/');
+        const names = [...active.split(','), ...retired.split(',').filter(Boolean)];
+        const levels = Object.fromEntries(names.map((location) => [location, Object.fromEntries(['total', 'available', 'reserved', 'sold'].map((field) => [field, Number(hash[`${location}|${field}`])]))]));
+        for (const level of Object.values(levels)) expect(conserved(level as never), JSON.stringify(levels)).toBe(true);
+        for (const field of ['total', 'available', 'reserved', 'sold']) {
+          expect(Object.values(levels).reduce((sum, level) => sum + (level as Record<string, number>)[field], 0), `${name} ${field}`).toBe(Number(hash[field]));
+        }
+        return levels as Record<string, { total: number; available: number; reserved: number; sold: number }>;
+      }),
+    );
+  }
   const pass = async () => {
     const report = await ctx.reconciler.run('api');
     expect(report.error).toBeUndefined();
@@ -134,6 +150,106 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it(`a SKU with locations, drained by many clients at once naming a location or none: every refusal checked against the units left there (seed ${seed})`, async () => {
+    const random = new Random(seed + (redis === 'cluster' ? 11 : 10));
+    const sku = skuIn(ctx, 2, 'located-drain-');
+    const totals = { berlin: 30, paris: 24 };
+    expect((await put(sku, { locations: Object.entries(totals).map(([location, total]) => ({ location, total })), buckets: 4 })).statusCode).toBe(201);
+    const asks = Array.from({ length: 90 }, (_, n) => ({ userId: `buyer-${n}`, qty: random.int(1, 3), location: random.pick(['berlin', 'paris', undefined]) }));
+    const answers = await Promise.all(asks.map(({ userId, qty, location }) => inject('POST', '/v1/reservations', { userId, items: [{ sku, qty, ...(location ? { location } : {}) }] })));
+    const held = { berlin: 0, paris: 0 };
+    const refused: { qty: number; location?: string }[] = [];
+    for (const [n, answer] of answers.entries()) {
+      if (answer.statusCode !== 201) {
+        expect(answer.statusCode, answer.body).toBe(409);
+        expect(answer.json().error.code).toBe('INSUFFICIENT_STOCK');
+        refused.push(asks[n]);
+        continue;
+      }
+      const allocations = answer.json().items[0].allocations as { location: 'berlin' | 'paris'; reserved: number }[];
+      if (asks[n].location) expect(allocations.map((allocation) => allocation.location)).toEqual([asks[n].location]);
+      for (const { location, reserved } of allocations) held[location] += reserved;
+    }
+    const left = { berlin: totals.berlin - held.berlin, paris: totals.paris - held.paris };
+    const after = await view(sku);
+    expect(after.locations.map((level: { location: string; available: number }) => [level.location, level.available])).toEqual([['berlin', left.berlin], ['paris', left.paris]]);
+    // Units only went out: a refusal means fewer were left where the line asked, then and now.
+    for (const { qty, location } of refused) {
+      const there = location === undefined ? left.berlin + left.paris : left[location as 'berlin' | 'paris'];
+      expect(qty, `a refusal of ${qty} at ${location ?? 'any location'} with ${there} left (seed ${seed})`).toBeGreaterThan(there);
+    }
+    await locationCounters(sku, 4);
+    await pass();
+  });
+
+  it('locations: each one split over the buckets, units held where a line asks, moved only within their location, adjusted and retired per location', async () => {
+    const sku = skuIn(ctx, 1, 'located-');
+    const created = await put(sku, { locations: [{ location: 'berlin', total: 7 }, { location: 'paris', total: 5 }], buckets: 3 });
+    expect(created.statusCode, created.body).toBe(201);
+    expect((await locationCounters(sku, 3)).map((bucket) => [bucket.berlin.total, bucket.paris.total])).toEqual([[3, 2], [2, 2], [2, 1]]);
+    expect(await view(sku)).toMatchObject({ total: 12, buckets: 3, locations: [{ location: 'berlin', total: 7, available: 7 }, { location: 'paris', total: 5, available: 5 }] });
+    // More of a location than any bucket holds: its units come from the others, and only its own.
+    const paris = await inject('POST', '/v1/reservations', { userId: 'p', items: [{ sku, qty: 5, location: 'paris' }] });
+    expect(paris.statusCode, paris.body).toBe(201);
+    expect(paris.json().items[0].allocations).toEqual([{ location: 'paris', reserved: 5 }]);
+    const none = await inject('POST', '/v1/reservations', { userId: 'q', items: [{ sku, qty: 1, location: 'paris' }] });
+    expect(none.statusCode).toBe(409);
+    expect(none.json().error).toMatchObject({ code: 'INSUFFICIENT_STOCK', details: { items: [{ sku, location: 'paris', requested: 1, available: 0 }] } });
+    // A line naming no location takes the first location, in priority order, that holds it all.
+    const any = await reserve(sku, 'r', 7);
+    expect(any.statusCode, any.body).toBe(201);
+    expect(any.json().items[0].allocations).toEqual([{ location: 'berlin', reserved: 7 }]);
+    expect((await reserve(sku, 's', 1)).statusCode).toBe(409);
+    expect((await inject('POST', `/v1/reservations/${paris.json().id}/release`)).json().status).toBe('RELEASED');
+    // An adjust names its location, and takes that location's units from the buckets holding them.
+    const adjusted = await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: -4, reason: 'damaged', location: 'paris' }, adminHeaders);
+    expect(adjusted.statusCode, adjusted.body).toBe(200);
+    expect((await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: -2, reason: 'damaged', location: 'paris' }, adminHeaders)).json().error.code).toBe('INSUFFICIENT_STOCK');
+    expect((await inject('POST', `/v1/admin/skus/${sku}/adjust`, { delta: 3, reason: 'found', location: 'paris' }, adminHeaders)).statusCode).toBe(200);
+    expect((await view(sku)).locations).toMatchObject([{ location: 'berlin', total: 7, reserved: 7 }, { location: 'paris', total: 4, available: 4 }]);
+    // Berlin left out: it keeps its held units, takes no holds; its units sold stay with it.
+    const retired = await inject('PATCH', `/v1/admin/skus/${sku}`, { locations: [{ location: 'paris', total: 6 }, { location: 'lyon', total: 2 }] }, adminHeaders);
+    expect(retired.statusCode, retired.body).toBe(200);
+    const atRetired = await inject('POST', '/v1/reservations', { userId: 't', items: [{ sku, qty: 1, location: 'berlin' }] });
+    expect(atRetired.statusCode, atRetired.body).toBe(404);
+    expect(atRetired.json().error).toMatchObject({ code: 'LOCATION_NOT_FOUND', details: { sku, location: 'berlin' } });
+    expect((await inject('POST', `/v1/reservations/${any.json().id}/commit`)).json().status).toBe('COMMITTED');
+    const lyon = await inject('POST', '/v1/reservations', { userId: 'u', items: [{ sku, qty: 2, location: 'lyon' }] });
+    expect(lyon.statusCode, lyon.body).toBe(201);
+    expect(await view(sku)).toMatchObject({
+      total: 15,
+      available: 6,
+      reserved: 2,
+      sold: 7,
+      locations: [
+        { location: 'paris', active: true, total: 6, available: 6 },
+        { location: 'lyon', active: true, total: 2, reserved: 2 },
+        { location: 'berlin', active: false, total: 7, sold: 7 },
+      ],
+    });
+    const short = await inject('PATCH', `/v1/admin/skus/${sku}`, { locations: [{ location: 'paris', total: 6 }, { location: 'lyon', total: 1 }] }, adminHeaders);
+    expect(short.json().error).toMatchObject({ code: 'TOTAL_BELOW_COMMITTED', details: { location: 'lyon', requestedTotal: 1, reserved: 2 } });
+    await locationCounters(sku, 3);
+    await pass();
+  });
+
+  it('a waiting line on a split SKU with locations: each location\'s units gather in the first bucket', async () => {
+    const sku = skuIn(ctx, 0, 'located-lined-');
+    expect((await put(sku, { locations: [{ location: 'berlin', total: 3 }, { location: 'paris', total: 4 }], buckets: 3 })).statusCode).toBe(201);
+    const sold = await inject('POST', '/v1/reservations', { userId: 'early', items: [{ sku, qty: 2, location: 'paris' }] });
+    expect((await inject('POST', `/v1/reservations/${sold.json().id}/commit`)).statusCode).toBe(200);
+    const lined = await inject('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } }, adminHeaders);
+    expect(lined.statusCode, lined.body).toBe(200);
+    const levels = await locationCounters(sku, 3);
+    // The other buckets keep only what they sold; the first holds every unit left, location by location.
+    for (const bucket of levels.slice(1)) for (const level of Object.values(bucket)) expect(level.available).toBe(0);
+    expect([levels[0].berlin.available, levels[0].paris.available]).toEqual([3, 2]);
+    const ticket = await inject('POST', `/v1/skus/${sku}/line`, { userId: 'waiter', qty: 5 });
+    expect(ticket.statusCode, ticket.body).toBe(202);
+    expect(await view(sku)).toMatchObject({ total: 7, available: 0, reserved: 5, sold: 2, line: { admitted: 1 } });
+    await pass();
+  });
+
   it('per-user limits, Idempotency-Keys and allowPartial hold across buckets', async () => {
     const sku = skuIn(ctx, 3, 'rules-');
     expect((await put(sku, { total: 12, buckets: 3, perUserLimit: 3 })).statusCode).toBe(201);
@@ -169,7 +285,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
-  it('PUT and PATCH: totals change across buckets, buckets only grow, no locations', async () => {
+  it('PUT and PATCH: totals change across buckets, buckets only grow', async () => {
     const sku = skuIn(ctx, 1, 'edit-');
     expect((await put(sku, { total: 10, buckets: 2 })).statusCode).toBe(201);
     expect((await reserve(sku, 'holder', 2)).statusCode).toBe(201);
@@ -180,7 +296,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     const grown = await inject('PATCH', `/v1/admin/skus/${sku}`, { buckets: 4, total: 20 }, adminHeaders);
     expect(grown.statusCode, grown.body).toBe(200);
     expect(grown.json()).toMatchObject({ total: 20, available: 18, reserved: 2, buckets: 4 });
-    for (const body of [{ buckets: 3 }, { locations: [{ location: 'a', total: 3 }] }]) {
+    for (const body of [{ buckets: 3 }]) {
       const refused = await inject('PATCH', `/v1/admin/skus/${sku}`, body, adminHeaders);
       expect(refused.statusCode, JSON.stringify(body)).toBe(400);
       expect(refused.json().error.code).toBe('VALIDATION_FAILED');
@@ -262,7 +378,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect((await put(sku, { total: 9, buckets: 3 })).statusCode).toBe(201);
     const names = bucketSkus(sku, 3);
     // A refill a reserve began a moment before: its units have left bucket 0 for bucket 1, not yet arrived.
-    const move = { id: `test-${sku}`, source: names[0], target: names[1], qty: 2 };
+    const move = { id: `test-${sku}`, source: names[0], target: names[1], qty: 2, location: '' };
     expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
     const lined = put(sku, { total: 9, buckets: 3, line: { holdTtlSeconds: 60 } });
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -273,7 +389,7 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect(answer.json()).toMatchObject({ total: 9, available: 9, line: { waiting: 0 } });
     expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([9, 0, 0]);
     // With the line, bucket 0 gives no units to the others.
-    expect(await ctx.maintenance.bucketMoves.takeOut({ id: `test-again-${sku}`, source: names[0], target: names[2], qty: 1 })).toMatchObject({ taken: false, reason: 'INSUFFICIENT_STOCK', available: 0 });
+    expect(await ctx.maintenance.bucketMoves.takeOut({ id: `test-again-${sku}`, source: names[0], target: names[2], qty: 1, location: '' })).toMatchObject({ taken: false, reason: 'INSUFFICIENT_STOCK', available: 0 });
     await pass();
   });
 

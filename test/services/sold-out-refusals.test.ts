@@ -208,7 +208,7 @@ describe.each(REDIS_TARGETS.flatMap((redis) => READS.map((reads) => [redis, read
     const mover = (async () => {
       while (Date.now() < until) {
         const from = random.int(0, 2);
-        await engine.reconciler.moveUnits(names[from], names[(from + random.int(1, 2)) % 3], 1);
+        await engine.reconciler.moveUnits(names[from], names[(from + random.int(1, 2)) % 3], 1, '');
         await new Promise((resolve) => setTimeout(resolve, random.int(0, 20)));
       }
     })();

@@ -1,0 +1,1 @@
+ALTER TABLE "bucket_moves" ADD COLUMN "location" text;

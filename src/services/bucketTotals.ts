@@ -1,0 +1,57 @@
+import { totalBelowCommitted } from '../domain/refusals';
+import { DEFAULT_LOCATION } from '../domain/reservation';
+import type { LocationLevel, LocationTotal, SkuSettings } from '../domain/sku';
+
+/** A bucket of a split SKU as its write reads it: every location's counters ("default" alone without locations); null for a bucket not written yet. */
+export type BucketLevels = { locations: readonly LocationLevel[] } | null;
+
+/** The locations a SKU's settings name: "default" alone for a plain total. */
+export function wantedLocations(settings: SkuSettings): LocationTotal[] {
+  return settings.locations ?? [{ location: DEFAULT_LOCATION, total: settings.total }];
+}
+
+/** One location's counters in a bucket, when it has that location. */
+export function levelIn(bucket: BucketLevels | undefined, location: string): LocationLevel | undefined {
+  return bucket?.locations.find((level) => level.location === location);
+}
+
+/**
+ * The settings each bucket of a split SKU (src/domain/buckets.ts) is written with, location by
+ * location (a plain total is the one location "default"): a new SKU's units are split evenly; a
+ * later total adds to bucket 0, or takes from the buckets' available units there, the fullest
+ * first. A unit never changes location: each location is planned on its own.
+ * `before`: each existing bucket as read (null: the SKU is new). TOTAL_BELOW_COMMITTED when a
+ * location's new total is below what its buckets hold and sold.
+ */
+export function bucketSettings(settings: SkuSettings, buckets: number, before: readonly BucketLevels[] | null): SkuSettings[] {
+  const plan = Array.from({ length: buckets }, () => [] as LocationTotal[]);
+  for (const { location, total } of wantedLocations(settings)) {
+    const levels = plan.map((_, bucket) => levelIn(before?.[bucket], location));
+    const totals = levels.map((level) => level?.total ?? 0);
+    if (!before) {
+      totals.forEach((_, bucket) => (totals[bucket] = Math.floor(total / buckets) + (bucket < total % buckets ? 1 : 0)));
+    } else {
+      let change = total - totals.reduce((sum, units) => sum + units, 0);
+      if (change > 0) totals[0] += change;
+      const fullest = levels.map((_, bucket) => bucket).sort((a, b) => (levels[b]?.available ?? 0) - (levels[a]?.available ?? 0));
+      for (const bucket of fullest) {
+        if (change >= 0) break;
+        const taken = Math.min(-change, levels[bucket]?.available ?? 0);
+        totals[bucket] -= taken;
+        change += taken;
+      }
+      if (change < 0) {
+        const held = (field: 'reserved' | 'sold') => levels.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
+        throw totalBelowCommitted({ ...(settings.locations ? { location } : {}), requestedTotal: total, reserved: held('reserved'), sold: held('sold') });
+      }
+    }
+    totals.forEach((units, bucket) => plan[bucket].push({ location, total: units }));
+  }
+  return plan.map((locations) => withLocationTotals(settings, buckets, locations));
+}
+
+/** `settings` for one bucket: these location totals (the one "default" as a plain total). */
+export function withLocationTotals(settings: SkuSettings, buckets: number, locations: LocationTotal[]): SkuSettings {
+  const total = locations.reduce((sum, level) => sum + level.total, 0);
+  return { ...settings, buckets, total, ...(settings.locations ? { locations } : {}) };
+}
