@@ -22,6 +22,9 @@
   ARGV[21] '1': a bucket of a split SKU with a line other than its first, which must hold nothing
            (src/services/putSku.ts, writeLinedSplitSku): taking the line's settings, it refuses
            reserves from then on, so what it holds could only come back out of the line's reach
+  ARGV[22] the bucket's count of moves in and out as its write read it ('' for no check): a
+           split SKU's write plans each bucket's total from a read, and a move since would make
+           that total count its units twice or not at all (src/services/bucketTotals.ts)
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry
@@ -29,6 +32,7 @@
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
     {-22, reserved}         the bucket holds units (ARGV[21])
+    {-23}                   units moved in or out of the bucket since it was read (ARGV[22])
 
   A location left out of the list keeps its held and sold units and takes no new holds (retired,
   its total shrunk to them); one with nothing held or sold is dropped.
@@ -37,7 +41,7 @@ local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS
 local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 local lineHoldTtlMs, lineLobbyMs, buckets = ARGV[9], ARGV[10], ARGV[11]
-local holdsNothing = ARGV[21] == '1'
+local holdsNothing, expectedMoves = ARGV[21] == '1', ARGV[22]
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -90,6 +94,9 @@ local now = nowMs()
 local created = redis.call('EXISTS', stockKey) == 0
 if created and not mayCreate then
   return {-1}
+end
+if expectedMoves ~= '' and tonumber(redis.call('HGET', stockKey, 'moves') or 0) ~= tonumber(expectedMoves) then
+  return {-23}
 end
 local previousTotal = 0
 if not created then

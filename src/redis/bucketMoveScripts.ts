@@ -61,6 +61,11 @@ export class BucketMoveScripts {
     return (await this.store.run<number>(bucketMoveDoneCall(this.store, move.id, move.source))) === 1;
   }
 
+  /** Whether a move's units reached its target (its marker there). */
+  async arrived(move: Pick<BucketMove, 'id' | 'target'>): Promise<boolean> {
+    return (await this.store.call((client) => client.exists(this.store.keys.bucketMoveIn(move.target, move.id)))) === 1;
+  }
+
   /** The moves pending in a partition (their source is there). */
   async pending(partition: number): Promise<PendingMove[]> {
     const all = await this.store.call((client) => client.hgetall(this.store.keys.bucketMoves(partition)));
@@ -68,5 +73,12 @@ export class BucketMoveScripts {
       const [source, target, qty, startedAtMs, location = ''] = text.split('|');
       return { id, source, target, qty: Number(qty), startedAtMs: Number(startedAtMs), location };
     });
+  }
+}
+
+/** Units moved in or out of a split SKU's bucket since its write read it (lua/set_stock.lua): the write is planned again. */
+export class BucketMovedError extends Error {
+  constructor(readonly bucket: string) {
+    super(`units moved in or out of ${bucket} since it was read`);
   }
 }

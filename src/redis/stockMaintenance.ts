@@ -22,6 +22,8 @@ export interface StockCounters extends ChangeMark {
   sold: number;
   /** Every location's counters ("default" alone on a SKU without locations). */
   locations: LocationLevel[];
+  /** Moves of units in or out of it, on a bucket of a split SKU (lua/bucket_move_out.lua, bucket_move_in.lua). */
+  moves: number;
   /** Whether the SKU was given locations (its counters then live per location too). */
   located: boolean;
   /** Tickets waiting in the SKU's line, and tickets it admitted (0 for a SKU that never had a line). */
@@ -120,6 +122,7 @@ export class StockMaintenance {
         sold,
         version: Number(hash.version ?? 0),
         epoch: Number(hash.epoch ?? 0),
+        moves: Number(hash.moves ?? 0),
         locations,
         located: hash.locations !== undefined,
         lineWaiting: Number(hash.lineWaiting ?? 0),

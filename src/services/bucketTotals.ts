@@ -2,8 +2,12 @@ import { totalBelowCommitted } from '../domain/refusals';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { LocationLevel, LocationTotal, SkuSettings } from '../domain/sku';
 
-/** A bucket of a split SKU as its write reads it: every location's counters ("default" alone without locations); null for a bucket not written yet. */
-export type BucketLevels = { locations: readonly LocationLevel[] } | null;
+/**
+ * A bucket of a split SKU as its write reads it: every location's counters ("default" alone
+ * without locations), and the units on their way into it by location (moves whose units left
+ * their source and have not arrived); null for a bucket not written yet.
+ */
+export type BucketLevels = { locations: readonly LocationLevel[]; arriving?: ReadonlyMap<string, number> } | null;
 
 /** The locations a SKU's settings name: "default" alone for a plain total. */
 export function wantedLocations(settings: SkuSettings): LocationTotal[] {
@@ -19,7 +23,9 @@ export function levelIn(bucket: BucketLevels | undefined, location: string): Loc
  * The settings each bucket of a split SKU (src/domain/buckets.ts) is written with, location by
  * location (a plain total is the one location "default"): a new SKU's units are split evenly; a
  * later total adds to bucket 0, or takes from the buckets' available units there, the fullest
- * first. A unit never changes location: each location is planned on its own.
+ * first. A unit never changes location: each location is planned on its own. Units on their way
+ * into a bucket count as its own, and its total is written without them, since their arrival adds
+ * them (a write that left them out would add them to the total a second time).
  * `before`: each existing bucket as read (null: the SKU is new). TOTAL_BELOW_COMMITTED when a
  * location's new total is below what its buckets hold and sold.
  */
@@ -27,7 +33,8 @@ export function bucketSettings(settings: SkuSettings, buckets: number, before: r
   const plan = Array.from({ length: buckets }, () => [] as LocationTotal[]);
   for (const { location, total } of wantedLocations(settings)) {
     const levels = plan.map((_, bucket) => levelIn(before?.[bucket], location));
-    const totals = levels.map((level) => level?.total ?? 0);
+    const arriving = plan.map((_, bucket) => before?.[bucket]?.arriving?.get(location) ?? 0);
+    const totals = levels.map((level, bucket) => (level?.total ?? 0) + arriving[bucket]);
     if (!before) {
       totals.forEach((_, bucket) => (totals[bucket] = Math.floor(total / buckets) + (bucket < total % buckets ? 1 : 0)));
     } else {
@@ -45,7 +52,7 @@ export function bucketSettings(settings: SkuSettings, buckets: number, before: r
         throw totalBelowCommitted({ ...(settings.locations ? { location } : {}), requestedTotal: total, reserved: held('reserved'), sold: held('sold') });
       }
     }
-    totals.forEach((units, bucket) => plan[bucket].push({ location, total: units }));
+    totals.forEach((units, bucket) => plan[bucket].push({ location, total: units - arriving[bucket] }));
   }
   return plan.map((locations) => withLocationTotals(settings, buckets, locations));
 }

@@ -7,7 +7,9 @@ import { bucketSkus } from '../domain/buckets';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
 import { type SkuPatch, mergeSkuPatch } from '../domain/skuPatch';
 import type { StockEngine } from '../redis/stockEngine';
-import type { StockMaintenance } from '../redis/stockMaintenance';
+import { BucketMovedError, type PendingMove } from '../redis/bucketMoveScripts';
+import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
+import { DEFAULT_LOCATION } from '../domain/reservation';
 import { restoreSkus } from '../reconciler/coldStart';
 import type { ReconcileRunner } from '../reconciler/runner';
 
@@ -65,7 +67,7 @@ async function writeSku(services: SkuServices, sku: string, actor: string, setti
   });
   const splitNow = (known?.buckets ?? 1) > 1 || ((await engine.getSku(sku).catch(() => null))?.buckets ?? 1) > 1;
   if (splitNow || (settings.buckets ?? 1) > 1) return writeSplitSku(services, sku, settings, actor);
-  return writeOne(services, sku, actor, settings, known ?? null);
+  return writeOne(services, sku, actor, settings, { known: known ?? null });
 }
 
 /**
@@ -81,18 +83,25 @@ async function restoreLostSku(maintenance: StockMaintenance, db: Database, known
 
 /**
  * Writes one SKU (or one bucket) in Redis with `settings`, then its SET movement and its row to
- * Postgres. `known`: its Postgres row as just read (undefined: read here). A SKU
+ * Postgres. `known`: its Postgres row as just read (undefined: read here); `holdsNothing` and
+ * `expectedMoves`: a split SKU's bucket's conditions (lua/set_stock.lua). A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it (when
  * its partition lost all its data, the engine answers 503 and leaves it to the rebuild).
  */
-async function writeOne(services: SkuServices, sku: string, actor: string, settings: SkuSettings, knownRow?: SkuRow | null, holdsNothing = false): Promise<PutSkuResult> {
+async function writeOne(
+  services: SkuServices,
+  sku: string,
+  actor: string,
+  settings: SkuSettings,
+  { known: knownRow, holdsNothing, expectedMoves }: { known?: SkuRow | null; holdsNothing?: boolean; expectedMoves?: number } = {},
+): Promise<PutSkuResult> {
   const { engine, maintenance, db, reconciler } = services;
   const known = knownRow === undefined ? await findSkuRow(db, sku) : (knownRow ?? undefined);
   const partition = maintenance.partitionOfSku(sku);
   // Read before the change: its facts are written ahead of the drain only if Redis still holds it.
   const epochRead = await maintenance.outbox.epochOf(partition);
-  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known, holdsNothing });
+  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known, holdsNothing, expectedMoves });
   const { created, view, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreLostSku(maintenance, db, known);
@@ -129,24 +138,54 @@ async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSe
     assertSplittable(sku, settings, before);
     const names = bucketSkus(sku, buckets);
     try {
-      const plan = bucketSettings(settings, buckets, before ? await maintenance.readCounters(names.slice(0, wasBuckets)) : null);
+      const read = before ? await readBuckets(maintenance, names, wasBuckets) : null;
+      const plan = bucketSettings(settings, buckets, read);
       let result: PutSkuResult | undefined;
       let deferred: unknown;
       for (const bucket of [...names.keys()].slice(1).concat(0)) {
-        const written = await writeOne(services, names[bucket], actor, plan[bucket]);
+        const written = await writeOne(services, names[bucket], actor, plan[bucket], { expectedMoves: read?.[bucket]?.moves ?? 0 });
         deferred ??= written.postgresDeferred;
         if (bucket === 0) result = written;
       }
       return { created: result!.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
     } catch (error) {
-      // A bucket's holds or sales grew under the plan: planned again from what now stands.
-      if (!(error instanceof DomainError) || error.code !== 'TOTAL_BELOW_COMMITTED' || attempt === MAX_SPLIT_WRITES) throw error;
+      // A bucket's holds, sales or moves changed under the plan: planned again from what now stands.
+      if (!plannedAgain(error, attempt)) throw error;
     }
   }
 }
 
-/** Tries of a split SKU's write whose plan a bucket's holds overtook. */
-const MAX_SPLIT_WRITES = 3;
+/** Tries of a split SKU's write whose plan a bucket's holds or moves overtook. */
+const MAX_SPLIT_WRITES = 5;
+
+/** Whether a split SKU's write refused with `error` on its `attempt`-th try is planned again; past the last try a move answers 503. */
+function plannedAgain(error: unknown, attempt: number): boolean {
+  const overtaken = error instanceof BucketMovedError || (error instanceof DomainError && error.code === 'TOTAL_BELOW_COMMITTED');
+  if (overtaken && attempt < MAX_SPLIT_WRITES) return true;
+  if (error instanceof BucketMovedError) throw new UnavailableError('Stock moving between the buckets of a split SKU', error, SPLIT_WRITE_OVERTAKEN);
+  return false;
+}
+
+/** A split SKU's write given up while its buckets' units kept moving: some buckets may have the new settings. */
+const SPLIT_WRITE_OVERTAKEN = 'some of its buckets may have the new settings: retry the write, which ends where it means to';
+
+/**
+ * A split SKU's buckets as its write plans from them (bucketTotals.ts): each one's counters, then
+ * the units still on their way into it. Read in that order, a unit arriving between the two
+ * reads is counted once: it is in the counters, or it arrived after them and the bucket's count
+ * of moves, which its write names, says so (BucketMovedError).
+ */
+async function readBuckets(maintenance: StockMaintenance, names: string[], existing: number): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
+  const counters = await maintenance.readCounters(names.slice(0, existing));
+  const arriving = names.map(() => new Map<string, number>());
+  for (const move of await pendingMoves(maintenance, names)) {
+    if (!names.includes(move.source) || (await maintenance.bucketMoves.arrived(move))) continue;
+    const location = move.location || DEFAULT_LOCATION;
+    const into = arriving[names.indexOf(move.target)];
+    into.set(location, (into.get(location) ?? 0) + move.qty);
+  }
+  return counters.map((level, bucket) => level && { ...level, arriving: arriving[bucket] });
+}
 
 /**
  * A split SKU with a waiting line. A line admits in one order, so it runs in the first bucket; the
@@ -169,29 +208,34 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
   try {
     for (let attempt = 1; ; attempt++) {
       const wasBuckets = before ? (before.buckets ?? 1) : 0;
-      const counters = wasBuckets ? await maintenance.readCounters(names.slice(0, wasBuckets)) : [];
+      if (wasBuckets) await movesSettled(maintenance, names);
+      const counters = wasBuckets ? await readBuckets(maintenance, names, wasBuckets) : [];
       const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
       if (settings.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
+      // Units still on their way into another bucket (a move its engine left) would arrive out of the line's reach.
+      if (counters.slice(1).some((level) => level && level.arriving.size > 0)) throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing changed: retry shortly');
       try {
         const wanted = wantedLocations(settings);
         const soldElsewhere = new Map(wanted.map(({ location }) => [location, 0]));
+        const expectedMoves = (bucket: number) => counters[bucket]?.moves ?? 0;
         let deferred: unknown;
         for (let bucket = 1; bucket < buckets; bucket++) {
           if (bucket < wasBuckets) changed.add(bucket);
           const keptSold = wanted.map(({ location }) => ({ location, total: levelIn(counters[bucket], location)?.sold ?? 0 }));
-          const written = await writeOne(services, names[bucket], actor, withLocationTotals(settings, buckets, keptSold), undefined, true);
+          const written = await writeOne(services, names[bucket], actor, withLocationTotals(settings, buckets, keptSold), { holdsNothing: true, expectedMoves: expectedMoves(bucket) });
           for (const { location } of wanted) soldElsewhere.set(location, soldElsewhere.get(location)! + (levelIn(written.view, location)?.sold ?? 0));
           deferred ??= written.postgresDeferred;
         }
-        const rest = wanted.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! }));
-        const first = await writeOne(services, names[0], actor, withLocationTotals(settings, buckets, rest));
+        // What is on its way into the first bucket arrives there: its total is written without it.
+        const rest = wanted.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! - (counters[0]?.arriving.get(location) ?? 0) }));
+        const first = await writeOne(services, names[0], actor, withLocationTotals(settings, buckets, rest), { expectedMoves: expectedMoves(0) });
         deferred ??= first.postgresDeferred;
         // A refill begun just before may have brought units into another bucket since: written again.
         if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
         return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
       } catch (error) {
-        // A bucket sold or held more than read: planned again from what now stands.
-        if (!(error instanceof DomainError) || error.code !== 'TOTAL_BELOW_COMMITTED' || attempt === MAX_SPLIT_WRITES) throw error;
+        // A bucket sold, held or moved more than read: planned again from what now stands.
+        if (!plannedAgain(error, attempt)) throw error;
       }
     }
   } catch (error) {
@@ -210,13 +254,15 @@ const MOVES_SETTLE_MS = 2_000;
 
 /** Waits (MOVES_SETTLE_MS at most) until no units move between these buckets (src/reconciler/bucketMoves.ts). */
 async function movesSettled(maintenance: StockMaintenance, names: string[]): Promise<void> {
-  const partitions = [...new Set(names.map((name) => maintenance.partitionOfSku(name)))];
   const deadline = Date.now() + MOVES_SETTLE_MS;
-  for (;;) {
-    const pending = (await Promise.all(partitions.map((partition) => maintenance.bucketMoves.pending(partition)))).flat();
-    if (!pending.some((move) => names.includes(move.target)) || Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  while ((await pendingMoves(maintenance, names)).length > 0 && Date.now() <= deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** The moves pending into these buckets (src/reconciler/bucketMoves.ts). */
+async function pendingMoves(maintenance: StockMaintenance, names: string[]): Promise<PendingMove[]> {
+  const partitions = [...new Set(names.map((name) => maintenance.partitionOfSku(name)))];
+  const pending = (await Promise.all(partitions.map((partition) => maintenance.bucketMoves.pending(partition)))).flat();
+  return pending.filter((move) => names.includes(move.target));
 }
 
 /**

@@ -250,6 +250,22 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it('a PUT while units are on their way between buckets keeps the total it names once they arrive', async () => {
+    const sku = skuIn(ctx, 1, 'in-flight-');
+    expect((await put(sku, { total: 10, buckets: 2 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 2);
+    // A move its engine left after its move out (it died): the units are in neither bucket.
+    const move = { id: `in-flight-${sku}`, source: names[0], target: names[1], qty: 3, location: '' };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    const again = await put(sku, { total: 12, buckets: 2 });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+    await ctx.maintenance.bucketMoves.finish(move);
+    expect(await view(sku)).toMatchObject({ total: 12, available: 12 });
+    await bucketCounters(sku, 2);
+    await pass();
+  });
+
   it('per-user limits, Idempotency-Keys and allowPartial hold across buckets', async () => {
     const sku = skuIn(ctx, 3, 'rules-');
     expect((await put(sku, { total: 12, buckets: 3, perUserLimit: 3 })).statusCode).toBe(201);
