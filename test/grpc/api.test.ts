@@ -233,6 +233,22 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
     await expectRefused(client.reserveStock({ userId: 'u', items: [{ sku: name, qty: 1 }] }), grpc.status.FAILED_PRECONDITION, 'SALE_NOT_ACTIVE');
   });
 
+  it('UpdateStock splits a SKU into buckets, with locations, as PUT does; the view shows the count, and an update must name it', async () => {
+    const name = uniqueName('split-');
+    const created = await client.updateStock({ sku: name, locations: [{ location: 'berlin', total: 4 }, { location: 'paris', total: 2 }], buckets: 3 });
+    expect(created.stock).toMatchObject({ total: 6, buckets: 3, locations: [{ location: 'berlin', total: 4 }, { location: 'paris', total: 2 }] });
+    const held = await client.reserveStock({ userId: 'u', items: [{ sku: name, qty: 2, location: 'paris' }] });
+    expect(held.reservation?.items[0]).toMatchObject({ sku: name, reserved: 2, allocations: [{ location: 'paris', reserved: 2 }] });
+    expect((await client.getStock({ sku: name })).stock).toMatchObject({ available: 4, reserved: 2, buckets: 3 });
+    // Buckets only grow: an update leaving them out asks for one.
+    await expectRefused(client.updateStock({ sku: name, locations: [{ location: 'berlin', total: 5 }, { location: 'paris', total: 2 }] }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
+    const grown = await client.updateStock({ sku: name, locations: [{ location: 'berlin', total: 5 }, { location: 'paris', total: 2 }], buckets: 4 });
+    expect(grown.stock).toMatchObject({ total: 7, available: 5, reserved: 2, buckets: 4 });
+    // An unsplit SKU's view leaves the count unset.
+    const plain = uniqueName('plain-');
+    expect((await client.updateStock({ sku: plain, total: 1 })).stock?.buckets).toBeUndefined();
+  });
+
   describe('bad input: INVALID_ARGUMENT with VALIDATION_FAILED, and nothing moves', () => {
     const cases: [string, (client: Client) => Promise<unknown>][] = [
       ['braces in a SKU', (c) => c.reserveStock({ userId: 'u', items: [{ sku: '{tv}', qty: 1 }] })],

@@ -48,9 +48,15 @@ export interface StockView {
    * The SKU's waiting line; unset: it has none.
    */
   'line'?: (_flashsale_v1_LineView | null);
+  /**
+   * Buckets its units are split over, each in its own partition (a hot SKU's reserves then run on
+   * that many Redis cores); unset: one.
+   */
+  'buckets'?: (number);
   '_perUserLimit'?: "perUserLimit";
   '_startsAt'?: "startsAt";
   '_endsAt'?: "endsAt";
+  '_buckets'?: "buckets";
 }
 
 /**
@@ -98,4 +104,9 @@ export interface StockView__Output {
    * The SKU's waiting line; unset: it has none.
    */
   'line'?: (_flashsale_v1_LineView__Output);
+  /**
+   * Buckets its units are split over, each in its own partition (a hot SKU's reserves then run on
+   * that many Redis cores); unset: one.
+   */
+  'buckets'?: (number);
 }

@@ -37,10 +37,16 @@ export interface UpdateStockRequest {
    * tickets end CLOSED).
    */
   'line'?: (_flashsale_v1_LineSettings | null);
+  /**
+   * 1..64 buckets to split the units over (see StockView.buckets); unset: one. Buckets only grow,
+   * so an update of a split SKU names its count.
+   */
+  'buckets'?: (number);
   '_total'?: "total";
   '_perUserLimit'?: "perUserLimit";
   '_startsAt'?: "startsAt";
   '_endsAt'?: "endsAt";
+  '_buckets'?: "buckets";
 }
 
 /**
@@ -77,4 +83,9 @@ export interface UpdateStockRequest__Output {
    * tickets end CLOSED).
    */
   'line'?: (_flashsale_v1_LineSettings__Output);
+  /**
+   * 1..64 buckets to split the units over (see StockView.buckets); unset: one. Buckets only grow,
+   * so an update of a split SKU names its count.
+   */
+  'buckets'?: (number);
 }
