@@ -6,7 +6,7 @@
   bucket still sees them), records the move as pending in the source's partition, and writes a
   MOVE event. Expired holds are swept first. A bucket with a waiting line gives no units: a split
   SKU's line runs in its first bucket, and the others sell nothing while it lasts
-  (src/services/putSku.ts, writeLinedSplitSku), so its units are the line's. On a bucket with
+  (src/services/splitSkuWrites.ts, writeLinedSplitSku), so its units are the line's. On a bucket with
   locations the units are one active location's, and move to the same location of the target.
 
   KEYS[1]  source stock hash   KEYS[2]  its expiry index   KEYS[3]  its buyers hash

@@ -20,7 +20,7 @@
            each bucket's hash alike
   ARGV[12..20]  the partition's line templates (includes/line.lua)
   ARGV[21] '1': a bucket of a split SKU with a line other than its first, which must hold nothing
-           (src/services/putSku.ts, writeLinedSplitSku): taking the line's settings, it refuses
+           (src/services/splitSkuWrites.ts, writeLinedSplitSku): taking the line's settings, it refuses
            reserves from then on, so what it holds could only come back out of the line's reach
   ARGV[22] the bucket's count of moves in and out as its write read it ('' for no check): a
            split SKU's write plans each bucket's total from a read, and a move since would make

@@ -51,7 +51,7 @@ export const lineRequired = (sku: string) =>
 
 /**
  * A line runs in a split SKU's first bucket, and the other buckets sell nothing while it lasts
- * (src/services/putSku.ts, writeLinedSplitSku): units held in one of them could only come back
+ * (src/services/splitSkuWrites.ts, writeLinedSplitSku): units held in one of them could only come back
  * out of the line's reach.
  */
 export const lineBucketHolds = (sku: string, reserved: number) =>

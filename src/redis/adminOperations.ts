@@ -25,7 +25,7 @@ export class AdminOperations {
    * Creates or updates a SKU; `created` tells which, and `entry` is the outbox entry it wrote. A SKU Postgres knows must not be created
    * anew (its SET movement would count its total twice): with `mayCreate: false`, a SKU Redis
    * lacks is refused with SKU_NOT_FOUND, to be restored first. `holdsNothing`: a bucket that must
-   * hold no units to take these settings (src/services/putSku.ts, writeLinedSplitSku).
+   * hold no units to take these settings (src/services/splitSkuWrites.ts, writeLinedSplitSku).
    */
   async setStock(
     sku: string,
