@@ -56,8 +56,8 @@ function plannedAgain(error: unknown, attempt: number): boolean {
   return false;
 }
 
-/** A split SKU's write given up while its buckets' units kept moving: some buckets may have the new settings. */
-const SPLIT_WRITE_OVERTAKEN = 'some of its buckets may have the new settings: retry the write, which ends where it means to';
+/** A split SKU's write given up half-way (its buckets' units kept moving, or a bucket could not be written back): some buckets may have the new settings. */
+const SPLIT_WRITE_OVERTAKEN = 'some of its buckets may have the new settings: retry the write (each bucket is written whole, so a retry ends where it means to)';
 
 /**
  * A split SKU's buckets as its write plans from them (bucketTotals.ts): each one's counters, then
@@ -129,12 +129,13 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
       }
     }
   } catch (error) {
-    if (previous) {
-      for (const bucket of changed) {
-        const levels = wantedLocations(previous.settings).map(({ location }) => ({ location, total: levelIn(previous.counters[bucket], location)?.total ?? 0 }));
-        await writeOneSku(services, names[bucket], actor, withLocationTotals(previous.settings, previous.settings.buckets ?? 1, levels)).catch(() => {});
-      }
+    let writtenBack: unknown;
+    for (const bucket of previous ? changed : []) {
+      const levels = wantedLocations(previous!.settings).map(({ location }) => ({ location, total: levelIn(previous!.counters[bucket], location)?.total ?? 0 }));
+      await writeOneSku(services, names[bucket], actor, withLocationTotals(previous!.settings, previous!.settings.buckets ?? 1, levels)).catch((failure: unknown) => (writtenBack ??= failure));
     }
+    // A bucket not written back: the refusal's "nothing changed" would not be true.
+    if (writtenBack) throw new UnavailableError('Redis', writtenBack, SPLIT_WRITE_OVERTAKEN);
     throw error;
   }
 }

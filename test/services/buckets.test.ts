@@ -266,6 +266,31 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it('a line refused half-way whose bucket cannot be written back answers 503, not that nothing changed', async () => {
+    const sku = skuIn(ctx, 2, 'half-lined-');
+    expect((await put(sku, { total: 9, buckets: 3 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 3);
+    // A hold in the last bucket: the line's write changes the second, then the last refuses it.
+    await ctx.engine.reserve({ userId: 'early', orderId: null, lines: [{ sku: names[2], qty: 1 }], ttlSeconds: 600, allowPartial: false }, undefined, 2);
+    const setStock = ctx.engine.setStock;
+    let refused = false;
+    ctx.engine.setStock = async (name, ...rest) => {
+      if (refused && name === names[1]) throw new Error('Redis went away');
+      return setStock.call(ctx.engine, name, ...rest).catch((error: unknown) => {
+        refused ||= name === names[2];
+        throw error;
+      });
+    };
+    try {
+      const answer = await inject('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } }, adminHeaders);
+      expect(answer.statusCode, answer.body).toBe(503);
+      expect(answer.json().error.code).toBe('UNAVAILABLE');
+    } finally {
+      ctx.engine.setStock = setStock;
+    }
+    expect(refused).toBe(true);
+  });
+
   it('per-user limits, Idempotency-Keys and allowPartial hold across buckets', async () => {
     const sku = skuIn(ctx, 3, 'rules-');
     expect((await put(sku, { total: 12, buckets: 3, perUserLimit: 3 })).statusCode).toBe(201);
