@@ -293,3 +293,29 @@ export async function sumSplitSkus(tx: StatementRunner, names: readonly string[]
     group by s.sku`);
   return rows.map((row) => ({ sku: row.sku, total: Number(row.total), available: Number(row.available), reserved: Number(row.reserved), sold: Number(row.sold), version: Number(row.version), epoch: Number(row.epoch) }));
 }
+
+/**
+ * The locations of split SKUs (src/domain/buckets.ts), each one's counters the sum of its
+ * buckets' rows, in the SKU's order: active ones first, by the position their buckets give them.
+ * Unsplit SKUs among `names` are left out.
+ */
+export async function sumSplitLevels(tx: StatementRunner, names: readonly string[]): Promise<Omit<StockLevelRow, keyof ChangeMark>[]> {
+  if (!names.length) return [];
+  const rows = await queryRows<{ sku: string; location: string; active: boolean; position: string; total: string; available: string; reserved: string; sold: string }>(tx, sql`
+    select s.sku, l.location, bool_or(l.active) as active, min(l.position) as position,
+      sum(l.total) as total, sum(l.available) as available, sum(l.reserved) as reserved, sum(l.sold) as sold
+    from skus s join stock_levels l on l.sku = s.sku or left(l.sku, length(s.sku) + 1) = s.sku || ${BUCKET_SEPARATOR}
+    where s.buckets > 1 and s.sku in (select json_array_elements_text(${jsonRows(names)}))
+    group by s.sku, l.location
+    order by s.sku, bool_or(l.active) desc, min(l.position), l.location`);
+  return rows.map((row) => ({
+    sku: row.sku,
+    location: row.location,
+    active: row.active,
+    position: Number(row.position),
+    total: Number(row.total),
+    available: Number(row.available),
+    reserved: Number(row.reserved),
+    sold: Number(row.sold),
+  }));
+}

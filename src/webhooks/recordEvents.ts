@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../db/client';
 import type { LineTicketRow } from '../db/lineTicketRepository';
 import { findReservations } from '../db/reservationRepository';
-import { type SkuSnapshotRow, type StockLevelRow, sumSplitSkus } from '../db/skuRepository';
+import { type SkuSnapshotRow, type StockLevelRow, sumSplitLevels, sumSplitSkus } from '../db/skuRepository';
 import { parseBucketSku } from '../domain/buckets';
-import { defaultLevel } from '../redis/stockHash';
 import { type WebhookEventRow, insertEventsWithDeliveries, listenedEventTypes, saveStockStates } from '../db/webhookRepository';
 import type { FinalStatus } from '../domain/reservation';
 import type { WebhookEventType } from '../domain/webhooks';
@@ -106,13 +105,14 @@ async function stockEvents(tx: Executor, facts: RecordedFacts, listened: Set<Web
 
 /**
  * The batch's counters as their SKUs' own: a split SKU's buckets (src/domain/buckets.ts) become
- * the SKU, its counters their sums as Postgres now holds them, its one location "default". A
+ * the SKU, its counters and each location's their sums as Postgres now holds them. A
  * bucket of a SKU whose own row is not there yet (a PUT writes the other buckets first) tells
  * nothing until it is.
  */
 async function asTheirSkus(tx: Executor, facts: RecordedFacts): Promise<Pick<RecordedFacts, 'snapshots' | 'levels'>> {
   const isBucket = (sku: string) => parseBucketSku(sku).bucket > 0;
-  const split = await sumSplitSkus(tx, [...new Set(facts.snapshots.map(({ sku }) => parseBucketSku(sku).sku))]);
+  const names = [...new Set(facts.snapshots.map(({ sku }) => parseBucketSku(sku).sku))];
+  const split = await sumSplitSkus(tx, names);
   if (!split.length && !facts.snapshots.some(({ sku }) => isBucket(sku))) return facts;
   const ofSplit = new Set(split.map(({ sku }) => sku));
   const own = (sku: string) => !isBucket(sku) && !ofSplit.has(sku);
@@ -120,7 +120,10 @@ async function asTheirSkus(tx: Executor, facts: RecordedFacts): Promise<Pick<Rec
     snapshots: [...facts.snapshots.filter(({ sku }) => own(sku)), ...split],
     levels: [
       ...facts.levels.filter(({ sku }) => own(sku)),
-      ...split.map((row) => ({ ...defaultLevel(row), sku: row.sku, position: 0, version: row.version, epoch: row.epoch })),
+      ...(await sumSplitLevels(tx, names)).map((level) => {
+        const { version, epoch } = split.find((row) => row.sku === level.sku)!;
+        return { ...level, version, epoch };
+      }),
     ],
   };
 }

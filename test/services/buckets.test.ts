@@ -184,6 +184,8 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
 
   it('locations: each one split over the buckets, units held where a line asks, moved only within their location, adjusted and retired per location', async () => {
     const sku = skuIn(ctx, 1, 'located-');
+    const hook = await inject('PUT', `/v1/admin/webhooks/${sku}`, { url: 'http://127.0.0.1:9/hook', events: ['stock.changed'], secret: 'a-secret-of-sixteen+' }, adminHeaders);
+    expect(hook.statusCode, hook.body).toBe(201);
     const created = await put(sku, { locations: [{ location: 'berlin', total: 7 }, { location: 'paris', total: 5 }], buckets: 3 });
     expect(created.statusCode, created.body).toBe(201);
     expect((await locationCounters(sku, 3)).map((bucket) => [bucket.berlin.total, bucket.paris.total])).toEqual([[3, 2], [2, 2], [2, 1]]);
@@ -231,6 +233,13 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect(short.json().error).toMatchObject({ code: 'TOTAL_BELOW_COMMITTED', details: { location: 'lyon', requestedTotal: 1, reserved: 2 } });
     await locationCounters(sku, 3);
     await pass();
+    // Webhooks tell of the SKU with its buckets summed, location by location.
+    const [told] = await queryRows<{ subject: string; data: { total: number; locations: { location: string; total: number; sold: number }[] } }>(
+      ctx.db,
+      sql`select subject, data from webhook_events where subject like ${`${sku}%`} and type = 'stock.changed' order by created_at desc, id desc limit 1`,
+    );
+    expect(told.subject).toBe(sku);
+    expect(told.data).toMatchObject({ total: 15, locations: [{ location: 'paris', total: 6 }, { location: 'lyon', total: 2 }, { location: 'berlin', total: 7, sold: 7 }] });
   });
 
   it('a waiting line on a split SKU with locations: each location\'s units gather in the first bucket', async () => {
