@@ -142,15 +142,17 @@ describe('npm start on embedded defaults', () => {
     // reserve's movement may take the next one.
     const admin = { authorization: 'Bearer secret' };
     const movementTypes = async () => (await (await fetch(`${base}/v1/admin/skus/tv-55/movements`, { headers: admin })).json()).items.map((m: { type: string }) => m.type);
+    const cronRuns = async () => (await (await fetch(`${base}/v1/admin/reconcile/runs?limit=50`, { headers: admin })).json()).items as { trigger: string; eventsWritten: number }[];
+    // A pass records its run once it ends, after its rows are in: both are waited for.
     let types: string[] = [];
-    for (let attempt = 0; attempt < 60 && !types.includes('RESERVE'); attempt++) {
+    let runs: { trigger: string; eventsWritten: number }[] = [];
+    for (let attempt = 0; attempt < 60 && !(types.includes('RESERVE') && runs.some((run) => run.trigger === 'cron' && run.eventsWritten > 0)); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      types = await movementTypes();
+      [types, runs] = await Promise.all([movementTypes(), cronRuns()]);
     }
     expect(types).toEqual(['RESERVE', 'SET']);
-    const runs = (await (await fetch(`${base}/v1/admin/reconcile/runs?limit=50`, { headers: admin })).json()).items;
-    expect(runs.some((run: { trigger: string; eventsWritten: number }) => run.trigger === 'cron' && run.eventsWritten > 0)).toBe(true);
-    expect(runs.every((run: { trigger: string }) => run.trigger === 'cron')).toBe(true);
+    expect(runs.some((run) => run.trigger === 'cron' && run.eventsWritten > 0)).toBe(true);
+    expect(runs.every((run) => run.trigger === 'cron')).toBe(true);
 
     // npm run reconcile finds the running engine (it owns the embedded Postgres) and has it run the pass.
     const cli = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reconcile', '--json'], {
