@@ -498,7 +498,8 @@ function deadlineFor(r: Reservation, ops: Op[], op: Op): { deadline: number; set
   if (inForceAt === -Infinity) return undefined;
   for (const other of ops) {
     if (other.kind !== 'extend' || other === op || other.t0 >= op.t1 || other.t1 < inForceAt) continue;
-    if (other.status !== 200 && other.code === undefined) return undefined;
+    // No answer, or 503 (API.md: an extend answered 503 may or may not have taken effect).
+    if (other.status !== 200 && (other.code === undefined || other.code === 'UNAVAILABLE')) return undefined;
     if (other.t1 > op.t0 && other.status === 200) deadline = Math.min(deadline, Date.parse(other.answer.expiresAt));
   }
   return { deadline, setAt: inForceAt };
