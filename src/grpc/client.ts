@@ -74,6 +74,7 @@ export function createInventoryClient(address: string, options: InventoryClientO
     bulkCheckStock: call('BulkCheckStock', apiToken),
     getStock: call('GetStock', apiToken),
     reserveStock: call('ReserveStock', apiToken),
+    getReservation: call('GetReservation', apiToken),
     commitReservation: call('CommitReservation', apiToken),
     releaseReservation: call('ReleaseReservation', apiToken),
     extendReservation: call('ExtendReservation', apiToken),

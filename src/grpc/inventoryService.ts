@@ -76,6 +76,8 @@ export function inventoryHandlers(deps: InventoryDeps, log: FastifyBaseLogger): 
       }
     }),
 
+    GetReservation: unary('client', async ({ request }) => ({ reservation: reservationMessage(await reservations.read(checkedInput.reservationId(request.reservationId))) })),
+
     CommitReservation: unary('client', async ({ request }) => {
       const { reservation, changed } = await reservations.commit(checkedInput.reservationId(request.reservationId));
       if (changed) metrics.finishes.inc({ type: 'commit' });

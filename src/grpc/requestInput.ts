@@ -103,7 +103,8 @@ export const checkedInput = {
   updateStock(request: UpdateStockRequest__Output) {
     const { sku, total, locations, perUserLimit, startsAt, endsAt, line, buckets } = request;
     // No repeated field is ever absent in protobuf: an empty one stands for "not given".
-    const given = locations.length ? locations.map(({ location, total }) => ({ location, total })) : undefined;
+    // A location's total is a plain proto3 int32: most protobuf libraries leave a 0 off the wire.
+    const given = locations.length ? locations.map(({ location, total }) => ({ location, total: total ?? 0 })) : undefined;
     // An unset line is a body without one: PUT replaces, so the SKU then has none.
     const lineGiven = line && withoutUnset({ holdTtlSeconds: line.holdTtlSeconds, lobbySeconds: line.lobbySeconds });
     return { sku: checkedInput.sku(sku), body: checkPutSkuBody({ total, locations: given, perUserLimit, startsAt, endsAt, line: lineGiven, buckets }) };

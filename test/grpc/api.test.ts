@@ -148,9 +148,11 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
     // The same reservation HTTP reads.
     const read = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${reservation!.id}` });
     expect(read.json()).toEqual(reservation);
+    expect(await client.getReservation({ reservationId: reservation!.id })).toEqual({ reservation });
 
     const committed = await client.commitReservation({ reservationId: reservation!.id });
     expect(committed.reservation!.status).toBe('COMMITTED');
+    expect(await client.getReservation({ reservationId: reservation!.id })).toEqual({ reservation: committed.reservation });
     expect((await client.commitReservation({ reservationId: reservation!.id })).reservation!.status).toBe('COMMITTED');
     await expectRefused(client.releaseReservation({ reservationId: reservation!.id }), grpc.status.FAILED_PRECONDITION, 'RESERVATION_COMMITTED');
 
@@ -172,6 +174,15 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
     expect((await client.releaseReservation({ reservationId: id })).reservation!.status).toBe('RELEASED');
     expect((await rawCounters(ctx, sku)).available).toBe(before.available + 1);
     await expectRefused(client.extendReservation({ reservationId: id, ttlSeconds: 300 }), grpc.status.FAILED_PRECONDITION, 'RESERVATION_RELEASED');
+  });
+
+  it('GetReservation reads a pending hold past its expiry as EXPIRED, as GET /v1/reservations/:id does', async () => {
+    const { reservation } = await client.reserveStock(reserveRequest({ ttlSeconds: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const { reservation: read } = await client.getReservation({ reservationId: reservation!.id });
+    expect(read).toMatchObject({ id: reservation!.id, status: 'EXPIRED' });
+    const overHttp = await ctx.app.inject({ method: 'GET', url: `/v1/reservations/${reservation!.id}` });
+    expect(overHttp.json()).toEqual(read);
   });
 
   it('idempotency-key metadata: a replay answers the same reservation and holds nothing; another body with the key is ALREADY_EXISTS', async () => {
@@ -201,6 +212,8 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
 
   it('unknown SKU and unknown reservation are NOT_FOUND with the HTTP code string', async () => {
     await expectRefused(client.getStock({ sku: 'nope' }), grpc.status.NOT_FOUND, 'SKU_NOT_FOUND');
+    await expectRefused(client.getReservation({ reservationId: 'nope' }), grpc.status.NOT_FOUND, 'RESERVATION_NOT_FOUND');
+    await expectRefused(client.getReservation({ reservationId: '' }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED');
     await expectRefused(client.commitReservation({ reservationId: 'nope' }), grpc.status.NOT_FOUND, 'RESERVATION_NOT_FOUND');
     await expectRefused(client.releaseReservation({ reservationId: 'nope' }), grpc.status.NOT_FOUND, 'RESERVATION_NOT_FOUND');
     await expectRefused(client.reserveStock(reserveRequest({ items: [{ sku: 'nope', qty: 1 }] })), grpc.status.NOT_FOUND, 'SKU_NOT_FOUND');
@@ -231,6 +244,14 @@ describe.each(REDIS_TARGETS)('gRPC on %s Redis', (redis) => {
     const updated = await client.updateStock({ sku: name, total: 5, startsAt: later });
     expect(updated).toMatchObject({ created: false, stock: { startsAt: later } });
     await expectRefused(client.reserveStock({ userId: 'u', items: [{ sku: name, qty: 1 }] }), grpc.status.FAILED_PRECONDITION, 'SALE_NOT_ACTIVE');
+  });
+
+  it('UpdateStock reads a location whose total is left off the wire as 0, as protobuf libraries send a 0', async () => {
+    const name = uniqueName('loc-zero-');
+    const { stock } = await client.updateStock({ sku: name, locations: [{ location: 'berlin', total: 3 }, { location: 'paris' }] });
+    expect(stock).toMatchObject({ total: 3, locations: [{ location: 'berlin', total: 3 }, { location: 'paris', total: 0, available: 0 }] });
+    const overHttp = await ctx.app.inject({ method: 'GET', url: `/v1/skus/${name}` });
+    expect(overHttp.json().locations[1]).toMatchObject({ location: 'paris', total: 0 });
   });
 
   it('UpdateStock splits a SKU into buckets, with locations, as PUT does; the view shows the count, and an update must name it', async () => {

@@ -20,12 +20,17 @@
  * holds it whole in the bucket it runs in: the model then takes the allocation the engine answers,
  * once it checked it against the units each location had.
  *
+ * The view and every reservation are also read over gRPC (GetStock, GetReservation), which must
+ * answer what HTTP does.
+ *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
  * sequences).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InventoryClientApi, createInventoryClient } from '../../src/grpc/client';
+import { type GrpcServer, startGrpcServer } from '../../src/grpc/server';
 import { SOLD_OUT_WATCH_MS } from '../../src/redis/soldOutReads';
 import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
 
@@ -154,6 +159,8 @@ const userUnits = (model: Model, userId: string) =>
 
 interface Real {
   ctx: TestContext;
+  /** The same engine over gRPC: its reads must answer what HTTP's do. */
+  grpc: InventoryClientApi;
 }
 
 type Answer = { statusCode: number; json(): any };
@@ -165,6 +172,10 @@ async function expectAgreement(model: Model, real: Real): Promise<void> {
   // The view first: a ticket read serves the line, which must already stand as the model says.
   const view = (await call(real, 'GET', `/v1/skus/${model.sku}`)).json();
   expect(view).toMatchObject(viewOf(model));
+  // gRPC leaves unset what JSON reads null.
+  const { perUserLimit, ...counters } = viewOf(model);
+  const expectedOverGrpc = perUserLimit === null ? counters : { ...counters, perUserLimit };
+  expect((await real.grpc.getStock({ sku: model.sku })).stock, 'the view over gRPC').toMatchObject(expectedOverGrpc);
   expect(view.line, 'the view\'s line').toEqual(lineViewOf(model));
   if (model.locations) expect(view.locations).toEqual(model.locations.map((level) => levelOf(model, level)));
   const { available } = viewOf(model);
@@ -173,6 +184,8 @@ async function expectAgreement(model: Model, real: Real): Promise<void> {
   for (const r of model.reservations) {
     const read = (await call(real, 'GET', `/v1/reservations/${r.id}`)).json();
     expect(read, `reservation ${r.id}`).toMatchObject({ id: r.id, status: r.status, userId: r.userId });
+    const overGrpc = (await real.grpc.getReservation({ reservationId: r.id })).reservation;
+    expect(overGrpc, `reservation ${r.id} over gRPC`).toMatchObject({ id: r.id, status: r.status, userId: r.userId, items: read.items });
   }
   for (const ticket of model.tickets) {
     const read = (await call(real, 'GET', `/v1/line-tickets/${ticket.id}`)).json();
@@ -587,10 +600,18 @@ const linedSteps = [
 
 describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s Redis', (redis) => {
   let ctx: TestContext;
+  let server: GrpcServer;
+  let grpc: InventoryClientApi;
   beforeAll(async () => {
     ctx = await createTestContext({ redis, env: { REDIS_PARTITIONS: '4' } });
+    server = await startGrpcServer({ config: ctx.config, ...ctx.app.runtime, metrics: ctx.metrics }, { host: '127.0.0.1', port: 0, log: ctx.app.log });
+    grpc = createInventoryClient(`127.0.0.1:${server.port}`);
   });
-  afterAll(() => ctx.close());
+  afterAll(async () => {
+    grpc.close();
+    await server.close();
+    await ctx.close();
+  });
 
   it(`random sequences of admin and client steps agree with the model after every step (seed ${seed})`, async () => {
     await fc.assert(
@@ -610,10 +631,10 @@ describe.each(REDIS_TARGETS)('the engine against a model of docs/api.md, on %s R
           // A lined SKU starts with few units: its line forms at once.
           const total = mode === 'lined' ? 4 : 6;
           const stock = locations ? { locations: locations.map(({ location, total }) => ({ location, total })) } : { total };
-          const created = await call({ ctx }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}), ...(split ? SPLIT : {}) });
+          const created = await call({ ctx, grpc }, 'PUT', `/v1/admin/skus/${sku}`, { ...stock, ...(mode === 'lined' ? { line: LINE } : {}), ...(split ? SPLIT : {}) });
           expect(created.statusCode).toBe(201);
           const model: Model = { sku, total, perUserLimit: null, locations, reservations: [], mode, split, line: mode === 'lined', tickets: [], lineUsers: new Map() };
-          await fc.asyncModelRun(() => ({ model, real: { ctx } }), commands);
+          await fc.asyncModelRun(() => ({ model, real: { ctx, grpc } }), commands);
         },
       ),
       { seed, numRuns },

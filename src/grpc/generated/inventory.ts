@@ -10,6 +10,8 @@ import type { CommitReservationRequest as _flashsale_v1_CommitReservationRequest
 import type { CommitReservationResponse as _flashsale_v1_CommitReservationResponse, CommitReservationResponse__Output as _flashsale_v1_CommitReservationResponse__Output } from './flashsale/v1/CommitReservationResponse';
 import type { ExtendReservationRequest as _flashsale_v1_ExtendReservationRequest, ExtendReservationRequest__Output as _flashsale_v1_ExtendReservationRequest__Output } from './flashsale/v1/ExtendReservationRequest';
 import type { ExtendReservationResponse as _flashsale_v1_ExtendReservationResponse, ExtendReservationResponse__Output as _flashsale_v1_ExtendReservationResponse__Output } from './flashsale/v1/ExtendReservationResponse';
+import type { GetReservationRequest as _flashsale_v1_GetReservationRequest, GetReservationRequest__Output as _flashsale_v1_GetReservationRequest__Output } from './flashsale/v1/GetReservationRequest';
+import type { GetReservationResponse as _flashsale_v1_GetReservationResponse, GetReservationResponse__Output as _flashsale_v1_GetReservationResponse__Output } from './flashsale/v1/GetReservationResponse';
 import type { GetStockRequest as _flashsale_v1_GetStockRequest, GetStockRequest__Output as _flashsale_v1_GetStockRequest__Output } from './flashsale/v1/GetStockRequest';
 import type { GetStockResponse as _flashsale_v1_GetStockResponse, GetStockResponse__Output as _flashsale_v1_GetStockResponse__Output } from './flashsale/v1/GetStockResponse';
 import type { GetTicketRequest as _flashsale_v1_GetTicketRequest, GetTicketRequest__Output as _flashsale_v1_GetTicketRequest__Output } from './flashsale/v1/GetTicketRequest';
@@ -52,6 +54,8 @@ export interface ProtoGrpcType {
       CommitReservationResponse: MessageTypeDefinition<_flashsale_v1_CommitReservationResponse, _flashsale_v1_CommitReservationResponse__Output>
       ExtendReservationRequest: MessageTypeDefinition<_flashsale_v1_ExtendReservationRequest, _flashsale_v1_ExtendReservationRequest__Output>
       ExtendReservationResponse: MessageTypeDefinition<_flashsale_v1_ExtendReservationResponse, _flashsale_v1_ExtendReservationResponse__Output>
+      GetReservationRequest: MessageTypeDefinition<_flashsale_v1_GetReservationRequest, _flashsale_v1_GetReservationRequest__Output>
+      GetReservationResponse: MessageTypeDefinition<_flashsale_v1_GetReservationResponse, _flashsale_v1_GetReservationResponse__Output>
       GetStockRequest: MessageTypeDefinition<_flashsale_v1_GetStockRequest, _flashsale_v1_GetStockRequest__Output>
       GetStockResponse: MessageTypeDefinition<_flashsale_v1_GetStockResponse, _flashsale_v1_GetStockResponse__Output>
       GetTicketRequest: MessageTypeDefinition<_flashsale_v1_GetTicketRequest, _flashsale_v1_GetTicketRequest__Output>

@@ -10,6 +10,8 @@ import type { CommitReservationRequest as _flashsale_v1_CommitReservationRequest
 import type { CommitReservationResponse as _flashsale_v1_CommitReservationResponse, CommitReservationResponse__Output as _flashsale_v1_CommitReservationResponse__Output } from '../../flashsale/v1/CommitReservationResponse';
 import type { ExtendReservationRequest as _flashsale_v1_ExtendReservationRequest, ExtendReservationRequest__Output as _flashsale_v1_ExtendReservationRequest__Output } from '../../flashsale/v1/ExtendReservationRequest';
 import type { ExtendReservationResponse as _flashsale_v1_ExtendReservationResponse, ExtendReservationResponse__Output as _flashsale_v1_ExtendReservationResponse__Output } from '../../flashsale/v1/ExtendReservationResponse';
+import type { GetReservationRequest as _flashsale_v1_GetReservationRequest, GetReservationRequest__Output as _flashsale_v1_GetReservationRequest__Output } from '../../flashsale/v1/GetReservationRequest';
+import type { GetReservationResponse as _flashsale_v1_GetReservationResponse, GetReservationResponse__Output as _flashsale_v1_GetReservationResponse__Output } from '../../flashsale/v1/GetReservationResponse';
 import type { GetStockRequest as _flashsale_v1_GetStockRequest, GetStockRequest__Output as _flashsale_v1_GetStockRequest__Output } from '../../flashsale/v1/GetStockRequest';
 import type { GetStockResponse as _flashsale_v1_GetStockResponse, GetStockResponse__Output as _flashsale_v1_GetStockResponse__Output } from '../../flashsale/v1/GetStockResponse';
 import type { GetTicketRequest as _flashsale_v1_GetTicketRequest, GetTicketRequest__Output as _flashsale_v1_GetTicketRequest__Output } from '../../flashsale/v1/GetTicketRequest';
@@ -90,6 +92,23 @@ export interface InventoryClient extends grpc.Client {
   extendReservation(argument: _flashsale_v1_ExtendReservationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_ExtendReservationResponse__Output>): grpc.ClientUnaryCall;
   extendReservation(argument: _flashsale_v1_ExtendReservationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_ExtendReservationResponse__Output>): grpc.ClientUnaryCall;
   extendReservation(argument: _flashsale_v1_ExtendReservationRequest, callback: grpc.requestCallback<_flashsale_v1_ExtendReservationResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * A reservation as it stands now (HTTP: GET /v1/reservations/{id}): from Redis while it is
+   * there, else from Postgres; a pending one past expires_at reads EXPIRED. Changes nothing.
+   */
+  GetReservation(argument: _flashsale_v1_GetReservationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  GetReservation(argument: _flashsale_v1_GetReservationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  GetReservation(argument: _flashsale_v1_GetReservationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  GetReservation(argument: _flashsale_v1_GetReservationRequest, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A reservation as it stands now (HTTP: GET /v1/reservations/{id}): from Redis while it is
+   * there, else from Postgres; a pending one past expires_at reads EXPIRED. Changes nothing.
+   */
+  getReservation(argument: _flashsale_v1_GetReservationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  getReservation(argument: _flashsale_v1_GetReservationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  getReservation(argument: _flashsale_v1_GetReservationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
+  getReservation(argument: _flashsale_v1_GetReservationRequest, callback: grpc.requestCallback<_flashsale_v1_GetReservationResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * The SKU view: available + reserved + sold == total (HTTP: GET /v1/skus/{sku}).
@@ -239,6 +258,12 @@ export interface InventoryHandlers extends grpc.UntypedServiceImplementation {
   ExtendReservation: grpc.handleUnaryCall<_flashsale_v1_ExtendReservationRequest__Output, _flashsale_v1_ExtendReservationResponse>;
   
   /**
+   * A reservation as it stands now (HTTP: GET /v1/reservations/{id}): from Redis while it is
+   * there, else from Postgres; a pending one past expires_at reads EXPIRED. Changes nothing.
+   */
+  GetReservation: grpc.handleUnaryCall<_flashsale_v1_GetReservationRequest__Output, _flashsale_v1_GetReservationResponse>;
+  
+  /**
    * The SKU view: available + reserved + sold == total (HTTP: GET /v1/skus/{sku}).
    */
   GetStock: grpc.handleUnaryCall<_flashsale_v1_GetStockRequest__Output, _flashsale_v1_GetStockResponse>;
@@ -287,6 +312,7 @@ export interface InventoryDefinition extends grpc.ServiceDefinition {
   CheckStock: MethodDefinition<_flashsale_v1_CheckStockRequest, _flashsale_v1_CheckStockResponse, _flashsale_v1_CheckStockRequest__Output, _flashsale_v1_CheckStockResponse__Output>
   CommitReservation: MethodDefinition<_flashsale_v1_CommitReservationRequest, _flashsale_v1_CommitReservationResponse, _flashsale_v1_CommitReservationRequest__Output, _flashsale_v1_CommitReservationResponse__Output>
   ExtendReservation: MethodDefinition<_flashsale_v1_ExtendReservationRequest, _flashsale_v1_ExtendReservationResponse, _flashsale_v1_ExtendReservationRequest__Output, _flashsale_v1_ExtendReservationResponse__Output>
+  GetReservation: MethodDefinition<_flashsale_v1_GetReservationRequest, _flashsale_v1_GetReservationResponse, _flashsale_v1_GetReservationRequest__Output, _flashsale_v1_GetReservationResponse__Output>
   GetStock: MethodDefinition<_flashsale_v1_GetStockRequest, _flashsale_v1_GetStockResponse, _flashsale_v1_GetStockRequest__Output, _flashsale_v1_GetStockResponse__Output>
   GetTicket: MethodDefinition<_flashsale_v1_GetTicketRequest, _flashsale_v1_GetTicketResponse, _flashsale_v1_GetTicketRequest__Output, _flashsale_v1_GetTicketResponse__Output>
   JoinLine: MethodDefinition<_flashsale_v1_JoinLineRequest, _flashsale_v1_JoinLineResponse, _flashsale_v1_JoinLineRequest__Output, _flashsale_v1_JoinLineResponse__Output>
