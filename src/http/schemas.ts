@@ -254,7 +254,8 @@ const skuSettingFields = {
       'A waiting line in front of the SKU (null: none; removing it ends the waiting tickets CLOSED). While it has one, a reserve naming the SKU answers 409 LINE_REQUIRED: shoppers join the line and are admitted in order as units come and go',
     properties: {
       holdTtlSeconds: { type: 'integer', ...LINE_LIMITS.holdTtlSeconds, description: 'The hold an admitted shopper gets (default RESERVATION_TTL_SECONDS)' },
-      lobbySeconds: { type: 'integer', ...LINE_LIMITS.lobbySeconds, default: 0, description: 'How long before startsAt the line opens; its tickets are shuffled at startsAt' },
+      // No schema default: a PATCH naming the line's other field keeps this one (normalizeSkuSettings gives a PUT its 0).
+      lobbySeconds: { type: 'integer', ...LINE_LIMITS.lobbySeconds, description: 'How long before startsAt the line opens (default 0); its tickets are shuffled at startsAt' },
     },
   },
 } as const;

@@ -86,6 +86,18 @@ describe.each(REDIS_TARGETS)('PATCH /v1/admin/skus/:sku on %s Redis', (redis) =>
     expect((await patch(sku, { startsAt: null, perUserLimit: 4 })).json()).toMatchObject({ total: 5, perUserLimit: 4, startsAt: null, endsAt: window.endsAt });
   });
 
+  it('a patch of the line merges into it: a field it leaves out keeps its value, over HTTP as in the merge itself', async () => {
+    const sku = uniqueName('line-patch-');
+    await createSku(ctx, sku, { total: 5, ...settings, perUserLimit: null, line: { holdTtlSeconds: 300, lobbySeconds: 600 } });
+    const patched = await patch(sku, { line: { holdTtlSeconds: 120 } });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json().line).toMatchObject({ holdTtlSeconds: 120, lobbySeconds: 600 });
+    expect((await patch(sku, { line: { lobbySeconds: 30 } })).json().line).toMatchObject({ holdTtlSeconds: 120, lobbySeconds: 30 });
+    // A PUT replaces the line: a field it leaves out returns to its default.
+    const put = await ctx.app.inject({ method: 'PUT', url: `/v1/admin/skus/${sku}`, headers: adminHeaders, payload: { total: 5, ...window, line: { holdTtlSeconds: 60 } } });
+    expect(put.json().line).toMatchObject({ holdTtlSeconds: 60, lobbySeconds: 0 });
+  });
+
   it('an unknown SKU is 404 SKU_NOT_FOUND and is not created', async () => {
     const sku = uniqueName('nope-');
     expectErrorShape(await patch(sku, { total: 1 }), 404, 'SKU_NOT_FOUND');
