@@ -56,7 +56,7 @@ else
   end
 end
 redis.call('HINCRBY', stockKey, 'version', 1)
-redis.call('HINCRBY', stockKey, 'moves', 1)
+redis.call('HINCRBY', stockKey, 'totalChanges', 1)
 redis.call('SET', markerKey, now, 'PX', markerTtlMs)
 appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
 return {0}

@@ -61,7 +61,7 @@ if located then
   redis.call('HINCRBY', stockKey, availableField, -qty)
 end
 redis.call('HINCRBY', stockKey, 'movingOut', qty)
-redis.call('HINCRBY', stockKey, 'moves', 1)
+redis.call('HINCRBY', stockKey, 'totalChanges', 1)
 redis.call('HINCRBY', stockKey, 'version', 1)
 redis.call('HSET', pendingKey, moveId, table.concat({sku, peer, qty, now, location}, '|'))
 local events = {{type = 'MOVE', at = now, sku = sku, delta = -qty, move = moveId, peer = peer, location = located and location or nil}}

@@ -22,9 +22,10 @@
   ARGV[21] '1': a bucket of a split SKU with a line other than its first, which must hold nothing
            (src/services/splitSkuWrites.ts, writeLinedSplitSku): taking the line's settings, it refuses
            reserves from then on, so what it holds could only come back out of the line's reach
-  ARGV[22] the bucket's count of moves in and out as its write read it ('' for no check): a
-           split SKU's write plans each bucket's total from a read, and a move since would make
-           that total count its units twice or not at all (src/services/bucketTotals.ts)
+  ARGV[22] the bucket's count of changes to its total (moves in and out, and these writes) as its
+           write read it ('' for no check): a split SKU's write plans each bucket's total from a
+           read, and a move since would make that total count its units twice or not at all
+           (src/services/bucketTotals.ts); another write since would leave the SKU a mix of two plans
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry
@@ -32,7 +33,7 @@
     {-1}                    SKU_NOT_FOUND (missing, and ARGV[8] is 0)
     {-10, reserved, sold[, location]}   TOTAL_BELOW_COMMITTED (of the SKU, or of that location)
     {-22, reserved}         the bucket holds units (ARGV[21])
-    {-23}                   units moved in or out of the bucket since it was read (ARGV[22])
+    {-23}                   the bucket's total changed since it was read (ARGV[22])
 
   A location left out of the list keeps its held and sold units and takes no new holds (retired,
   its total shrunk to them); one with nothing held or sold is dropped.
@@ -41,7 +42,7 @@ local stockKey, expiryKey, buyersKey, outboxKey, dueKey = KEYS[1], KEYS[2], KEYS
 local sku, totalArg, perUserLimit, startsAt, endsAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local actor, sweepLimit, mayCreate = ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 local lineHoldTtlMs, lineLobbyMs, buckets = ARGV[9], ARGV[10], ARGV[11]
-local holdsNothing, expectedMoves = ARGV[21] == '1', ARGV[22]
+local holdsNothing, expectedTotalChanges = ARGV[21] == '1', ARGV[22]
 
 -- @include "nowMs"
 -- @include "sweepExpired"
@@ -95,7 +96,7 @@ local created = redis.call('EXISTS', stockKey) == 0
 if created and not mayCreate then
   return {-1}
 end
-if expectedMoves ~= '' and tonumber(redis.call('HGET', stockKey, 'moves') or 0) ~= tonumber(expectedMoves) then
+if expectedTotalChanges ~= '' and tonumber(redis.call('HGET', stockKey, 'totalChanges') or 0) ~= tonumber(expectedTotalChanges) then
   return {-23}
 end
 local previousTotal = 0
@@ -148,6 +149,7 @@ else
     'reserved', reserved, 'sold', sold)
 end
 redis.call('HINCRBY', stockKey, 'version', 1)
+redis.call('HINCRBY', stockKey, 'totalChanges', 1)
 -- Held units count toward the buyers hash only while the SKU has a limit (see addBuyerUnits):
 -- setting a limit adds what each shopper holds now, removing it takes that out again.
 local hadLimit = hasUserLimit(stockKey)

@@ -15,7 +15,7 @@ import { Reservations } from '../services/reservations';
 import type { ReconcileRunner } from '../reconciler/runner';
 import { type RedisClient, connectWithRetry, createConfiguredClient } from '../redis/connect';
 import { type EmbeddedRedis, embeddedRedisPaths, startEmbeddedRedis } from '../servers/embeddedRedis';
-import type { ReconcileLease } from '../redis/reconcileLease';
+import type { Lease } from '../redis/lease';
 import type { EngineTuning } from '../redis/redisStore';
 import { ensureScriptsLoaded } from '../redis/scripts';
 import type { StockEngine } from '../redis/stockEngine';
@@ -27,7 +27,7 @@ export interface Runtime {
   redis: RedisClient;
   engine: StockEngine;
   maintenance: StockMaintenance;
-  lease: ReconcileLease;
+  lease: Lease;
   reservations: Reservations;
   /** Tickets as HTTP, gRPC and the events stream answer them. */
   lineTickets: LineTickets;

@@ -3,7 +3,7 @@ import type { Database } from '../db/client';
 import { deleteBindingsBefore } from '../db/factsRepository';
 import { saveRun } from '../db/reconcileRunRepository';
 import { reconcileInProgress } from '../domain/refusals';
-import type { ReconcileLease } from '../redis/reconcileLease';
+import type { Lease } from '../redis/lease';
 import type { StockMaintenance } from '../redis/stockMaintenance';
 import { BucketMoves, type MoveResult } from './bucketMoves';
 import { FactsAhead } from './factsAhead';
@@ -34,7 +34,7 @@ export class Reconciler implements ReconcileRunner {
 
   constructor(
     private readonly maintenance: StockMaintenance,
-    private readonly lease: ReconcileLease,
+    private readonly lease: Lease,
     private readonly db: Database,
     public observer?: ReconcileObserver,
   ) {

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { parseBucketSku } from '../domain/buckets';
 import { lineBucketHolds, locationRequired, skuNotFound } from '../domain/refusals';
 import { MAX_TOTAL, type SkuSettings, type SkuView } from '../domain/sku';
-import { BucketMovedError } from './bucketMoveScripts';
+import { BucketChangedError } from './bucketMoveScripts';
 import { IN_DOUBT } from './inDoubt';
 import { type OutboxEntry, parseEntry } from './outboxEntry';
 import type { RedisStore } from './redisStore';
@@ -31,13 +31,13 @@ export class AdminOperations {
     sku: string,
     settings: SkuSettings,
     actor: string,
-    { mayCreate = true, holdsNothing = false, expectedMoves }: { mayCreate?: boolean; holdsNothing?: boolean; expectedMoves?: number } = {},
+    { mayCreate = true, holdsNothing = false, expectedTotalChanges }: { mayCreate?: boolean; holdsNothing?: boolean; expectedTotalChanges?: number } = {},
   ): Promise<{ created: boolean; view: SkuView; mark: ChangeMark; entry: OutboxEntry }> {
     const partition = this.store.keys.partitionOfSku(sku);
     this.store.assertServing(partition);
-    const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate, holdsNothing, expectedMoves), { consequence: IN_DOUBT.admin });
+    const reply = await this.store.run<Reply>(setStockCall(this.store, sku, settings, actor, mayCreate, holdsNothing, expectedTotalChanges), { consequence: IN_DOUBT.admin });
     if (reply[0] === ReplyCode.BucketHolds) throw lineBucketHolds(parseBucketSku(sku).sku, Number(reply[1]));
-    if (reply[0] === ReplyCode.BucketMoved) throw new BucketMovedError(sku);
+    if (reply[0] === ReplyCode.BucketChanged) throw new BucketChangedError(sku);
     if (reply[0] === ReplyCode.SkuNotFound) {
       await this.store.confirmNotFound(partition);
       throw skuNotFound(sku);

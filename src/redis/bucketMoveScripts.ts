@@ -76,9 +76,9 @@ export class BucketMoveScripts {
   }
 }
 
-/** Units moved in or out of a split SKU's bucket since its write read it (lua/set_stock.lua): the write is planned again. */
-export class BucketMovedError extends Error {
+/** A split SKU's bucket's total changed (a move in or out, another write) since its write read it (lua/set_stock.lua): the write is planned again. */
+export class BucketChangedError extends Error {
   constructor(readonly bucket: string) {
-    super(`units moved in or out of ${bucket} since it was read`);
+    super(`the total of ${bucket} changed since it was read`);
   }
 }

@@ -44,6 +44,11 @@ export class RedisKeys {
     return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:stock`;
   }
 
+  /** Lease of the one write of the SKU's settings under way (src/services/putSku.ts), in its partition. */
+  skuWriteLease(sku: string): string {
+    return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:write-lease`;
+  }
+
   /** Sorted set of the SKU's pending hold lines, scored by expiry (ms, Redis time). */
   expiry(sku: string): string {
     return `${this.tag(this.partitionOfSku(sku))}:sku:${sku}:expiry`;

@@ -50,7 +50,7 @@ const NEVER_SENT = /Stream isn't writeable/;
  * The one way the engine talks to Redis: scripts by name with their keys and arguments, plain
  * commands, and pipelined reads, each failing closed (503 UNAVAILABLE) when Redis cannot answer.
  * The client operations (stockEngine.ts), the maintenance (stockMaintenance.ts, outbox.ts) and
- * the reconciler lease (reconcileLease.ts) are built on it; nothing else holds the client.
+ * the leases (lease.ts) are built on it; nothing else holds the client.
  */
 export class RedisStore {
   /** Partitions whose data Redis lost, answered 503 until the data watch rebuilt them. */

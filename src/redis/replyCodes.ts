@@ -41,8 +41,8 @@ export enum ReplyCode {
   WrongBucket = -21,
   /** A bucket of a split SKU with a line, other than its first, still holds units (lua/set_stock.lua, ARGV[21]). */
   BucketHolds = -22,
-  /** Units moved in or out of a split SKU's bucket since its write read it (lua/set_stock.lua, ARGV[22]). */
-  BucketMoved = -23,
+  /** A split SKU's bucket's total changed (a move, another write) since its write read it (lua/set_stock.lua, ARGV[22]). */
+  BucketChanged = -23,
 }
 
 /** The one place a script's refusal code becomes the domain's error. */

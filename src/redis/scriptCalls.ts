@@ -223,7 +223,7 @@ function stockChangeKeys(keys: RedisKeys, sku: string): string[] {
 }
 
 /** lua/set_stock.lua; the stock argument is "<location>=<total>,…" or a plain total. */
-export function setStockCall(context: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean, holdsNothing = false, expectedMoves?: number): ScriptCall {
+export function setStockCall(context: CallContext, sku: string, settings: SkuSettings, actor: string, mayCreate: boolean, holdsNothing = false, expectedTotalChanges?: number): ScriptCall {
   const { keys, tuning } = context;
   const { line } = settings;
   return {
@@ -243,7 +243,7 @@ export function setStockCall(context: CallContext, sku: string, settings: SkuSet
       (settings.buckets ?? 1) > 1 ? settings.buckets! : '',
       ...lineArgs(context, keys.partitionOfSku(sku)),
       holdsNothing ? 1 : 0,
-      expectedMoves ?? '',
+      expectedTotalChanges ?? '',
     ],
     acknowledged: true,
   };

@@ -6,6 +6,7 @@ import type { IdempotencyBinding } from './idempotencyBinding';
 import { encodeBinding } from './idempotencyBinding';
 import { BucketMoveScripts } from './bucketMoveScripts';
 import { allPartitions } from './partitions';
+import { Lease } from './lease';
 import { Outbox } from './outbox';
 import type { RedisStore } from './redisStore';
 import { SpanningReservations } from './spanning';
@@ -22,8 +23,8 @@ export interface StockCounters extends ChangeMark {
   sold: number;
   /** Every location's counters ("default" alone on a SKU without locations). */
   locations: LocationLevel[];
-  /** Moves of units in or out of it, on a bucket of a split SKU (lua/bucket_move_out.lua, bucket_move_in.lua). */
-  moves: number;
+  /** Changes of its total by a move in or out (lua/bucket_move_out.lua, bucket_move_in.lua) or a write (lua/set_stock.lua): a split SKU's write names it. */
+  totalChanges: number;
   /** Whether the SKU was given locations (its counters then live per location too). */
   located: boolean;
   /** Tickets waiting in the SKU's line, and tickets it admitted (0 for a SKU that never had a line). */
@@ -72,6 +73,9 @@ export interface ReservationRestore {
  * What the reconciler and the cold start do to Redis: sweep expired holds, read and repair
  * counters, restore what Redis lost, and drain the outbox (`outbox`).
  */
+/** How long a SKU's write lease lasts unless renewed: a write whose engine died holds it no longer. */
+const SKU_WRITE_LEASE_MS = 15_000;
+
 export class StockMaintenance {
   readonly outbox: Outbox;
   /** The steps of moving units between buckets (src/reconciler/bucketMoves.ts runs them). */
@@ -90,6 +94,15 @@ export class StockMaintenance {
    */
   settleSpanning(): Promise<number> {
     return this.spanning.settleDue();
+  }
+
+  /**
+   * The lease a write of this SKU's settings holds (src/services/putSku.ts): writes of one SKU, from
+   * any engine, run one after another, so a split SKU's buckets never end as a mix of two writes and
+   * a PATCH never writes over a change made since its read.
+   */
+  writeLease(sku: string): Lease {
+    return new Lease(this.store, this.store.keys.skuWriteLease(sku), SKU_WRITE_LEASE_MS);
   }
 
   /** Returns the units of up to `limit` expired holds of one SKU and re-files it in the due index. */
@@ -122,7 +135,7 @@ export class StockMaintenance {
         sold,
         version: Number(hash.version ?? 0),
         epoch: Number(hash.epoch ?? 0),
-        moves: Number(hash.moves ?? 0),
+        totalChanges: Number(hash.totalChanges ?? 0),
         locations,
         located: hash.locations !== undefined,
         lineWaiting: Number(hash.lineWaiting ?? 0),

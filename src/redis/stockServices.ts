@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { RedisClient } from './connect';
 import { RedisKeys } from './keys';
-import { ReconcileLease } from './reconcileLease';
+import { type Lease, reconcileLease } from './lease';
 import { DEFAULT_TUNING, type EngineTuning, RedisStore } from './redisStore';
 import { defineScripts } from './scripts';
 import { StockEngine } from './stockEngine';
@@ -14,7 +14,7 @@ export interface StockServices {
   /** Sweep, counters, repair, restore and the outbox: what the reconciler and the cold start call. */
   maintenance: StockMaintenance;
   /** One reconciler pass at a time across every engine. */
-  lease: ReconcileLease;
+  lease: Lease;
 }
 
 /** What createStockServices takes. */
@@ -44,5 +44,5 @@ export function stockSettingsOf(config: Config): Required<StockSettings> {
 export function createStockServices(client: RedisClient, settings: StockSettings): StockServices {
   defineScripts(client);
   const store = new RedisStore(client, new RedisKeys(settings.keyPrefix, settings.partitions), { ...DEFAULT_TUNING, ...settings.tuning });
-  return { engine: new StockEngine(store), maintenance: new StockMaintenance(store), lease: new ReconcileLease(store) };
+  return { engine: new StockEngine(store), maintenance: new StockMaintenance(store), lease: reconcileLease(store) };
 }

@@ -57,6 +57,20 @@ export function bucketSettings(settings: SkuSettings, buckets: number, before: r
   return plan.map((locations) => withLocationTotals(settings, buckets, locations));
 }
 
+/**
+ * `settings` with the stock its buckets hold as read: each location it names (its active ones, or
+ * "default") totals its units in every bucket and those on their way into one. A write that keeps
+ * a split SKU's stock (a PATCH naming none) plans from this, so it changes no bucket's total.
+ */
+export function stockAsRead(settings: SkuSettings, read: readonly BucketLevels[]): SkuSettings {
+  const locations = wantedLocations(settings).map(({ location }) => ({
+    location,
+    total: read.reduce((sum, bucket) => sum + (levelIn(bucket, location)?.total ?? 0) + (bucket?.arriving?.get(location) ?? 0), 0),
+  }));
+  const total = locations.reduce((sum, level) => sum + level.total, 0);
+  return { ...settings, total, ...(settings.locations ? { locations } : {}) };
+}
+
 /** `settings` for one bucket: these location totals (the one "default" as a plain total). */
 export function withLocationTotals(settings: SkuSettings, buckets: number, locations: LocationTotal[]): SkuSettings {
   const total = locations.reduce((sum, level) => sum + level.total, 0);

@@ -4,42 +4,68 @@ import { totalBelowCommitted } from '../domain/refusals';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/sku';
 import { mergeSkuPatch } from '../domain/skuPatch';
-import { BucketMovedError, type PendingMove } from '../redis/bucketMoveScripts';
+import { BucketChangedError, type PendingMove } from '../redis/bucketMoveScripts';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
-import { bucketSettings, levelIn, wantedLocations, withLocationTotals } from './bucketTotals';
+import { type BucketLevels, bucketSettings, levelIn, stockAsRead, wantedLocations, withLocationTotals } from './bucketTotals';
 import { type PutSkuResult, type SkuServices, writeOneSku } from './writeOneSku';
+
+/** How a split SKU's write takes its totals. */
+export interface SplitWriteOptions {
+  /**
+   * Keep each location's units as they stand (a PATCH that names no stock): each try takes the
+   * totals from its own read of the buckets, units moving between them included, so a move under
+   * way is neither lost nor counted twice (a view, which leaves such units out, would lose them).
+   */
+  keepStock?: boolean;
+}
 
 /**
  * A split SKU's write (src/domain/buckets.ts): each bucket is written as a SKU of its own, with the
  * settings and the bucket count, the buckets other than the SKU's own first (a reserve that learns
  * the count from bucket 0 finds the others there), each location's units planned apart
- * (bucketTotals.ts). Buckets
- * only grow in number, and only while no per-user count is kept (a user's bucket moves with the
- * count); a per-user limit comes to a split SKU only while nothing of it is held or sold. Each
- * write is absolute: a PUT retried after a failure half-way ends where it meant to.
+ * (bucketTotals.ts). Each bucket's write names the count of changes to its total it was planned
+ * from (lua/set_stock.lua): a move or another write since refuses it, and the write is planned
+ * again, so two writes at once end as one of them, never a mix. Buckets only grow in number, and
+ * only while no per-user count is kept (a user's bucket moves with the count); a per-user limit
+ * comes to a split SKU only while nothing of it is held or sold. A write that fails half-way
+ * undoes what it changed (WrittenBuckets), so its refusal's "nothing changed" holds; one that
+ * cannot answers 503.
  */
-export async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
+export async function writeSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, options: SplitWriteOptions = {}): Promise<PutSkuResult> {
+  const before = await services.engine.getSku(sku);
+  assertSplittable(sku, settings, before);
+  const written = new WrittenBuckets(before && normalizeSkuSettings(mergeSkuPatch(before, {})));
+  const lined = settings.line && (settings.buckets ?? 1) > 1;
+  try {
+    return await (lined ? writeLinedSplitSku : writeUnlinedSplitSku)(services, sku, settings, actor, options, written);
+  } catch (error) {
+    throw await written.undone(services, bucketSkus(sku, settings.buckets ?? 1), actor, error);
+  }
+}
+
+/** A split SKU without a line: every bucket is planned from one read (bucketTotals.ts), bucket 0 written last. */
+async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<PutSkuResult> {
   const { engine, maintenance } = services;
-  if (settings.line && (settings.buckets ?? 1) > 1) return writeLinedSplitSku(services, sku, settings, actor);
+  const buckets = settings.buckets ?? 1;
+  const names = bucketSkus(sku, buckets);
   for (let attempt = 1; ; attempt++) {
     const before = await engine.getSku(sku);
-    const wasBuckets = before ? (before.buckets ?? 1) : 0;
-    const buckets = settings.buckets ?? 1;
     assertSplittable(sku, settings, before);
-    const names = bucketSkus(sku, buckets);
+    const wasBuckets = before ? (before.buckets ?? 1) : 0;
     try {
       const read = before ? await readBuckets(maintenance, names, wasBuckets) : null;
-      const plan = bucketSettings(settings, buckets, read);
+      const plan = bucketSettings(keepStock && read ? stockAsRead(settings, read) : settings, buckets, read);
       let result: PutSkuResult | undefined;
       let deferred: unknown;
       for (const bucket of [...names.keys()].slice(1).concat(0)) {
-        const written = await writeOneSku(services, names[bucket], actor, plan[bucket], { expectedMoves: read?.[bucket]?.moves ?? 0 });
-        deferred ??= written.postgresDeferred;
-        if (bucket === 0) result = written;
+        const bucketWrite = await writeOneSku(services, names[bucket], actor, plan[bucket], { expectedTotalChanges: read?.[bucket]?.totalChanges ?? 0 });
+        written.record(bucket, read?.[bucket], bucketWrite.view);
+        deferred ??= bucketWrite.postgresDeferred;
+        if (bucket === 0) result = bucketWrite;
       }
       return { created: result!.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
     } catch (error) {
-      // A bucket's holds, sales or moves changed under the plan: planned again from what now stands.
+      // A bucket's holds, sales, moves or another write changed it under the plan: planned again from what now stands.
       if (!plannedAgain(error, attempt)) throw error;
     }
   }
@@ -48,22 +74,78 @@ export async function writeSplitSku(services: SkuServices, sku: string, settings
 /** Tries of a split SKU's write whose plan a bucket's holds or moves overtook. */
 const MAX_SPLIT_WRITES = 5;
 
-/** Whether a split SKU's write refused with `error` on its `attempt`-th try is planned again; past the last try a move answers 503. */
+/** Whether a split SKU's write refused with `error` on its `attempt`-th try is planned again; past the last try a change answers 503. */
 function plannedAgain(error: unknown, attempt: number): boolean {
-  const overtaken = error instanceof BucketMovedError || (error instanceof DomainError && error.code === 'TOTAL_BELOW_COMMITTED');
+  const overtaken = error instanceof BucketChangedError || (error instanceof DomainError && error.code === 'TOTAL_BELOW_COMMITTED');
   if (overtaken && attempt < MAX_SPLIT_WRITES) return true;
-  if (error instanceof BucketMovedError) throw new UnavailableError('Stock moving between the buckets of a split SKU', error, SPLIT_WRITE_OVERTAKEN);
+  if (error instanceof BucketChangedError) throw new UnavailableError('Stock moving between the buckets of a split SKU', error, 'nothing changed: retry shortly');
   return false;
 }
 
-/** A split SKU's write given up half-way (its buckets' units kept moving, or a bucket could not be written back): some buckets may have the new settings. */
+/** A split SKU's write given up half-way and not undone (Redis failed, or it had created buckets): some buckets may have the new settings. */
 const SPLIT_WRITE_OVERTAKEN = 'some of its buckets may have the new settings: retry the write (each bucket is written whole, so a retry ends where it means to)';
+
+/**
+ * The buckets a split SKU's write changed, to undo them should it fail: for each one, the units
+ * the write added to each location's total (negative: took). Each bucket's write named the count
+ * of changes to its total it read, so its counters as read held until that write: the difference
+ * with what the write answered is exactly what it changed. The undo gives each bucket its previous
+ * settings and takes that difference back from its total as it stands then, so units that moved
+ * in or out meanwhile stay where they went.
+ */
+class WrittenBuckets {
+  private readonly added = new Map<number, Map<string, number>>();
+  /** A bucket the write created: growing cannot be undone, so such a write answers 503 (a retry ends where it means to). */
+  private created = false;
+
+  /** `previous`: the SKU's settings before the write; null when the write creates it. */
+  constructor(private readonly previous: SkuSettings | null) {}
+
+  record(bucket: number, read: BucketLevels | undefined, after: SkuView): void {
+    if (!read) {
+      this.created = true;
+      return;
+    }
+    const added = this.added.get(bucket) ?? new Map<string, number>();
+    for (const location of new Set([...read.locations, ...after.locations].map((level) => level.location))) {
+      const change = (levelIn(after, location)?.total ?? 0) - (levelIn(read, location)?.total ?? 0);
+      added.set(location, (added.get(location) ?? 0) + change);
+    }
+    this.added.set(bucket, added);
+  }
+
+  /** The error the failed write answers, once what it changed was undone: `error`, or 503 when some bucket keeps a change. */
+  async undone(services: SkuServices, names: string[], actor: string, error: unknown): Promise<unknown> {
+    if (this.added.size === 0 && !this.created) return error;
+    if (this.created || !this.previous) return new UnavailableError('Redis', error, SPLIT_WRITE_OVERTAKEN);
+    try {
+      for (const [bucket, added] of this.added) await this.undo(services, names[bucket], actor, added);
+      return error;
+    } catch (failure) {
+      return new UnavailableError('Redis', failure, SPLIT_WRITE_OVERTAKEN);
+    }
+  }
+
+  private async undo(services: SkuServices, name: string, actor: string, added: Map<string, number>): Promise<void> {
+    const previous = this.previous!;
+    for (let attempt = 1; ; attempt++) {
+      const [now] = await services.maintenance.readCounters([name]);
+      const levels = wantedLocations(previous).map(({ location }) => ({ location, total: (levelIn(now, location)?.total ?? 0) - (added.get(location) ?? 0) }));
+      try {
+        await writeOneSku(services, name, actor, withLocationTotals(previous, previous.buckets ?? 1, levels), { expectedTotalChanges: now?.totalChanges ?? 0 });
+        return;
+      } catch (error) {
+        if (!(error instanceof BucketChangedError) || attempt === MAX_SPLIT_WRITES) throw error;
+      }
+    }
+  }
+}
 
 /**
  * A split SKU's buckets as its write plans from them (bucketTotals.ts): each one's counters, then
  * the units still on their way into it. Read in that order, a unit arriving between the two
  * reads is counted once: it is in the counters, or it arrived after them and the bucket's count
- * of moves, which its write names, says so (BucketMovedError).
+ * of moves, which its write names, says so (BucketChangedError).
  */
 async function readBuckets(maintenance: StockMaintenance, names: string[], existing: number): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
   const counters = await maintenance.readCounters(names.slice(0, existing));
@@ -83,60 +165,47 @@ async function readBuckets(maintenance: StockMaintenance, names: string[], exist
  * written first, keeping only the units it sold and taking the line's settings, which refuse
  * reserves there from then on; its script refuses a bucket that still holds units (400), since
  * those could only come back out of the line's reach. Then the first bucket takes the rest of the
- * total, and the line. A write refused half-way writes the buckets it changed back as they were;
- * one whose bucket sold more meanwhile is planned again.
+ * total, and the line. A write refused half-way is undone (WrittenBuckets); one whose bucket sold
+ * or moved more meanwhile is planned again.
  */
-async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string): Promise<PutSkuResult> {
+async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<PutSkuResult> {
   const { engine, maintenance } = services;
   const buckets = settings.buckets!;
   const names = bucketSkus(sku, buckets);
   const before = await engine.getSku(sku);
-  assertSplittable(sku, settings, before);
-  const previous = before && { settings: normalizeSkuSettings(mergeSkuPatch(before, {})), counters: await maintenance.readCounters(names.slice(0, before.buckets ?? 1)) };
-  /** The other buckets this write changed: written back as they were should it fail. */
-  const changed = new Set<number>();
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const wasBuckets = before ? (before.buckets ?? 1) : 0;
-      if (wasBuckets) await movesSettled(maintenance, names);
-      const counters = wasBuckets ? await readBuckets(maintenance, names, wasBuckets) : [];
-      const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
-      if (settings.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: settings.total, reserved: held('reserved'), sold: held('sold') });
-      // Units still on their way into another bucket (a move its engine left) would arrive out of the line's reach.
-      if (counters.slice(1).some((level) => level && level.arriving.size > 0)) throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing changed: retry shortly');
-      try {
-        const wanted = wantedLocations(settings);
-        const soldElsewhere = new Map(wanted.map(({ location }) => [location, 0]));
-        const expectedMoves = (bucket: number) => counters[bucket]?.moves ?? 0;
-        let deferred: unknown;
-        for (let bucket = 1; bucket < buckets; bucket++) {
-          if (bucket < wasBuckets) changed.add(bucket);
-          const keptSold = wanted.map(({ location }) => ({ location, total: levelIn(counters[bucket], location)?.sold ?? 0 }));
-          const written = await writeOneSku(services, names[bucket], actor, withLocationTotals(settings, buckets, keptSold), { holdsNothing: true, expectedMoves: expectedMoves(bucket) });
-          for (const { location } of wanted) soldElsewhere.set(location, soldElsewhere.get(location)! + (levelIn(written.view, location)?.sold ?? 0));
-          deferred ??= written.postgresDeferred;
-        }
-        // What is on its way into the first bucket arrives there: its total is written without it.
-        const rest = wanted.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! - (counters[0]?.arriving.get(location) ?? 0) }));
-        const first = await writeOneSku(services, names[0], actor, withLocationTotals(settings, buckets, rest), { expectedMoves: expectedMoves(0) });
-        deferred ??= first.postgresDeferred;
-        // A refill begun just before may have brought units into another bucket since: written again.
-        if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
-        return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
-      } catch (error) {
-        // A bucket sold, held or moved more than read: planned again from what now stands.
-        if (!plannedAgain(error, attempt)) throw error;
+  const wasBuckets = before ? (before.buckets ?? 1) : 0;
+  for (let attempt = 1; ; attempt++) {
+    if (wasBuckets) await movesSettled(maintenance, names);
+    const counters = wasBuckets ? await readBuckets(maintenance, names, wasBuckets) : [];
+    const wanted = keepStock && wasBuckets ? stockAsRead(settings, counters) : settings;
+    const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
+    if (wanted.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: wanted.total, reserved: held('reserved'), sold: held('sold') });
+    // Units still on their way into another bucket (a move its engine left) would arrive out of the line's reach.
+    if (counters.slice(1).some((level) => level && level.arriving.size > 0)) throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing changed: retry shortly');
+    try {
+      const locations = wantedLocations(wanted);
+      const soldElsewhere = new Map(locations.map(({ location }) => [location, 0]));
+      const expectedTotalChanges = (bucket: number) => counters[bucket]?.totalChanges ?? 0;
+      let deferred: unknown;
+      for (let bucket = 1; bucket < buckets; bucket++) {
+        const keptSold = locations.map(({ location }) => ({ location, total: levelIn(counters[bucket], location)?.sold ?? 0 }));
+        const other = await writeOneSku(services, names[bucket], actor, withLocationTotals(wanted, buckets, keptSold), { holdsNothing: true, expectedTotalChanges: expectedTotalChanges(bucket) });
+        written.record(bucket, counters[bucket], other.view);
+        for (const { location } of locations) soldElsewhere.set(location, soldElsewhere.get(location)! + (levelIn(other.view, location)?.sold ?? 0));
+        deferred ??= other.postgresDeferred;
       }
+      // What is on its way into the first bucket arrives there: its total is written without it.
+      const rest = locations.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! - (counters[0]?.arriving.get(location) ?? 0) }));
+      const first = await writeOneSku(services, names[0], actor, withLocationTotals(wanted, buckets, rest), { expectedTotalChanges: expectedTotalChanges(0) });
+      written.record(0, counters[0], first.view);
+      deferred ??= first.postgresDeferred;
+      // A refill begun just before may have brought units into another bucket since: written again.
+      if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
+      return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
+    } catch (error) {
+      // A bucket sold, held or moved more than read: planned again from what now stands.
+      if (!plannedAgain(error, attempt)) throw error;
     }
-  } catch (error) {
-    let writtenBack: unknown;
-    for (const bucket of previous ? changed : []) {
-      const levels = wantedLocations(previous!.settings).map(({ location }) => ({ location, total: levelIn(previous!.counters[bucket], location)?.total ?? 0 }));
-      await writeOneSku(services, names[bucket], actor, withLocationTotals(previous!.settings, previous!.settings.buckets ?? 1, levels)).catch((failure: unknown) => (writtenBack ??= failure));
-    }
-    // A bucket not written back: the refusal's "nothing changed" would not be true.
-    if (writtenBack) throw new UnavailableError('Redis', writtenBack, SPLIT_WRITE_OVERTAKEN);
-    throw error;
   }
 }
 
@@ -144,7 +213,7 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
 const MOVES_SETTLE_MS = 2_000;
 
 /** Waits (MOVES_SETTLE_MS at most) until no units move between these buckets (src/reconciler/bucketMoves.ts). */
-export async function movesSettled(maintenance: StockMaintenance, names: string[]): Promise<void> {
+async function movesSettled(maintenance: StockMaintenance, names: string[]): Promise<void> {
   const deadline = Date.now() + MOVES_SETTLE_MS;
   while ((await pendingMoves(maintenance, names)).length > 0 && Date.now() <= deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }

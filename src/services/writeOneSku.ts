@@ -34,7 +34,7 @@ export async function restoreLostSku(maintenance: StockMaintenance, db: Database
 /**
  * Writes one SKU (or one bucket) in Redis with `settings`, then its SET movement and its row to
  * Postgres. `known`: its Postgres row as just read (undefined: read here); `holdsNothing` and
- * `expectedMoves`: a split SKU's bucket's conditions (lua/set_stock.lua). A SKU
+ * `expectedTotalChanges`: a split SKU's bucket's conditions (lua/set_stock.lua). A SKU
  * Postgres knows is never created anew in Redis (its total would count twice in a repair): when
  * Redis lost that one SKU, it is restored from Postgres first and the change applied to it (when
  * its partition lost all its data, the engine answers 503 and leaves it to the rebuild).
@@ -44,14 +44,14 @@ export async function writeOneSku(
   sku: string,
   actor: string,
   settings: SkuSettings,
-  { known: knownRow, holdsNothing, expectedMoves }: { known?: SkuRow | null; holdsNothing?: boolean; expectedMoves?: number } = {},
+  { known: knownRow, holdsNothing, expectedTotalChanges }: { known?: SkuRow | null; holdsNothing?: boolean; expectedTotalChanges?: number } = {},
 ): Promise<PutSkuResult> {
   const { engine, maintenance, db, reconciler } = services;
   const known = knownRow === undefined ? await findSkuRow(db, sku) : (knownRow ?? undefined);
   const partition = maintenance.partitionOfSku(sku);
   // Read before the change: its facts are written ahead of the drain only if Redis still holds it.
   const epochRead = await maintenance.outbox.epochOf(partition);
-  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known, holdsNothing, expectedMoves });
+  const put = () => engine.setStock(sku, settings, actor, { mayCreate: !known, holdsNothing, expectedTotalChanges });
   const { created, view, entry } = await put().catch(async (error) => {
     if (!known || !(error instanceof DomainError) || error.code !== 'SKU_NOT_FOUND') throw error;
     await restoreLostSku(maintenance, db, known);

@@ -275,12 +275,117 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
-  it('a line refused half-way whose bucket cannot be written back answers 503, not that nothing changed', async () => {
-    const sku = skuIn(ctx, 2, 'half-lined-');
+  it('a PATCH naming no stock while units are on their way between buckets keeps the total once they arrive', async () => {
+    const sku = skuIn(ctx, 1, 'in-flight-patch-');
+    expect((await put(sku, { total: 10, buckets: 2 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 2);
+    const move = { id: `in-flight-patch-${sku}`, source: names[0], target: names[1], qty: 3, location: '' };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    // The view leaves the moving units out (7): the PATCH keeps what the buckets hold, those included.
+    const endsAt = new Date(Date.now() + 3_600_000).toISOString();
+    const patched = await inject('PATCH', `/v1/admin/skus/${sku}`, { endsAt }, adminHeaders);
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+    await ctx.maintenance.bucketMoves.finish(move);
+    expect(await view(sku)).toMatchObject({ total: 10, available: 10, endsAt });
+    await bucketCounters(sku, 2);
+    await pass();
+  });
+
+  /** Runs `during` once, just before the write of `bucket` (its engine's setStock), then lets the write go on. */
+  function beforeBucketWrite(bucket: string, during: () => Promise<void>) {
+    const setStock = ctx.engine.setStock;
+    let ran = false;
+    ctx.engine.setStock = async (name, ...rest) => {
+      if (name === bucket && !ran) {
+        ran = true;
+        await during();
+      }
+      return setStock.call(ctx.engine, name, ...rest);
+    };
+    return {
+      ran: () => ran,
+      restore: () => {
+        ctx.engine.setStock = setStock;
+      },
+    };
+  }
+
+  it('a PUT refused after it wrote some buckets undoes them: the refusal changed nothing', async () => {
+    const sku = skuIn(ctx, 1, 'undone-');
+    const endsAt = new Date(Date.now() + 7_200_000).toISOString();
+    expect((await put(sku, { total: 9, buckets: 3, endsAt })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 3);
+    // Lowering to 2 writes the other buckets first; just before the first bucket's write, 3 units
+    // are held there: it refuses, and no plan can take the total below what is now held.
+    const hook = beforeBucketWrite(names[0], async () => {
+      const held = await ctx.engine.reserve({ userId: 'late', orderId: null, lines: [{ sku: names[0], qty: 3 }], ttlSeconds: 600, allowPartial: false }, undefined, 0);
+      expect(held.kind).toBe('created');
+    });
+    try {
+      const refused = await put(sku, { total: 2, buckets: 3 });
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json().error.code).toBe('TOTAL_BELOW_COMMITTED');
+    } finally {
+      hook.restore();
+    }
+    expect(hook.ran()).toBe(true);
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([3, 3, 3]);
+    for (const name of names) expect((await ctx.engine.getSku(name))?.endsAt, name).toBe(endsAt);
+    expect(await view(sku)).toMatchObject({ total: 9, available: 6, reserved: 3, endsAt });
+    await pass();
+  });
+
+  /** 9 units over 3 buckets, one held in the last: a line's write changes the second bucket, then the last refuses it. */
+  async function splitHeldInLast(prefix: string) {
+    const sku = skuIn(ctx, 2, prefix);
     expect((await put(sku, { total: 9, buckets: 3 })).statusCode).toBe(201);
     const names = bucketSkus(sku, 3);
-    // A hold in the last bucket: the line's write changes the second, then the last refuses it.
     await ctx.engine.reserve({ userId: 'early', orderId: null, lines: [{ sku: names[2], qty: 1 }], ttlSeconds: 600, allowPartial: false }, undefined, 2);
+    return { sku, names };
+  }
+
+  it('a line refused half-way is undone by what it changed: units that moved meanwhile stay', async () => {
+    // 2 units move from the first bucket to the second between the two.
+    const { sku, names } = await splitHeldInLast('undone-lined-');
+    const move = { id: `undone-lined-${sku}`, source: names[0], target: names[1], qty: 2, location: '' };
+    const hook = beforeBucketWrite(names[2], async () => {
+      expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+      expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+      await ctx.maintenance.bucketMoves.finish(move);
+    });
+    try {
+      const refused = await inject('PATCH', `/v1/admin/skus/${sku}`, { line: { holdTtlSeconds: 60 } }, adminHeaders);
+      expect(refused.statusCode, refused.body).toBe(400);
+    } finally {
+      hook.restore();
+    }
+    expect(hook.ran()).toBe(true);
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([1, 5, 3]);
+    expect(await view(sku)).toMatchObject({ total: 9, available: 8, reserved: 1, line: null });
+    await pass();
+  });
+
+  it(`PUTs of one split SKU at once end as one of them, never a mix of their plans (seed ${seed})`, async () => {
+    const sku = skuIn(ctx, 0, 'racing-puts-');
+    expect((await put(sku, { total: 40, buckets: 4 })).statusCode).toBe(201);
+    const random = new Random(seed + (redis === 'cluster' ? 1 : 0));
+    for (let round = 0; round < 8; round++) {
+      const writes = [0, 1, 2].map((n) => ({ total: random.int(10, 99), endsAt: new Date(Date.UTC(2100, 0, 1 + round * 3 + n)).toISOString() }));
+      const answers = await Promise.all(writes.map((write) => put(sku, { ...write, buckets: 4 })));
+      for (const answer of answers) expect([200, 503], answer.body).toContain(answer.statusCode);
+      const now = await view(sku);
+      const last = writes.find((write) => write.endsAt === now.endsAt);
+      expect(last, `round ${round}: ${JSON.stringify(now)} is none of ${JSON.stringify(writes)}`).toBeDefined();
+      expect(now.total, `round ${round}: the total of the write whose window the SKU has`).toBe(last!.total);
+      for (const name of bucketSkus(sku, 4)) expect((await ctx.engine.getSku(name))?.endsAt, `round ${round}, ${name}`).toBe(now.endsAt);
+      await bucketCounters(sku, 4);
+    }
+    await pass();
+  });
+
+  it('a line refused half-way whose bucket cannot be written back answers 503, not that nothing changed', async () => {
+    const { sku, names } = await splitHeldInLast('half-lined-');
     const setStock = ctx.engine.setStock;
     let refused = false;
     ctx.engine.setStock = async (name, ...rest) => {

@@ -17,7 +17,7 @@ import { combineHoldUnits, encodeHoldUnits } from '../../src/redis/holdUnits';
 import { skuViewOf } from '../../src/redis/stockHash';
 import { isConserved } from '../../src/domain/sku';
 import { RedisKeys } from '../../src/redis/keys';
-import type { ReconcileLease } from '../../src/redis/reconcileLease';
+import type { Lease } from '../../src/redis/lease';
 import type { EngineTuning } from '../../src/redis/redisStore';
 import type { OutboxEntry } from '../../src/redis/outboxEntry';
 import { decodeReservationRecord, encodeReservationRecord } from '../../src/redis/reservationRecord';
@@ -38,7 +38,7 @@ export interface TestContext {
   app: FastifyInstance;
   engine: StockEngine;
   maintenance: StockMaintenance;
-  lease: ReconcileLease;
+  lease: Lease;
   /**
    * The engine's own client (scripts defined); use it to read or tamper with raw keys. A Cluster
    * client with `redis: 'cluster'`: the keys of one command, MULTI or script must share a partition.

@@ -4,7 +4,7 @@ import { releaseLeaseCall, renewLeaseCall } from './scriptCalls';
 
 /** How often a lease that could not be let go (Redis not answering) is tried again. */
 const RELEASE_RETRY_MS = 250;
-/** How often a pass that waits for the lease looks again. */
+/** How often a holder that waits for the lease looks again. */
 const ACQUIRE_POLL_MS = 50;
 
 /** A held lease: renewed in the background until released; `lost` tells if another holder took it meanwhile. */
@@ -16,15 +16,17 @@ export interface HeldLease {
 }
 
 /**
- * The one reconciler pass running across every engine sharing this Redis holds this lease: a key
- * set only if absent, with a time to live, renewed every third of it while the pass runs, and
- * released only by its own holder (a token), so a holder whose lease ran out never deletes the
- * next holder's.
+ * A lease one holder at a time has, across every engine sharing this Redis: a key set only if
+ * absent, with a time to live, renewed every third of it while held, and released only by its own
+ * holder (a token), so a holder whose lease ran out never deletes the next holder's. The one
+ * reconciler pass running holds the reconcile lease (`reconcileLease`); a SKU's write holds that
+ * SKU's (StockMaintenance.writeLease).
  */
-export class ReconcileLease {
+export class Lease {
   constructor(
     private readonly store: RedisStore,
-    private readonly ttlMs = 15_000,
+    private readonly key: string,
+    private readonly ttlMs: number,
   ) {}
 
   /**
@@ -32,7 +34,8 @@ export class ReconcileLease {
    * tries again every quarter second until it can, so the next pass starts within moments of Redis
    * answering instead of waiting out the lease's time to live.
    */
-  private async releaseSoon(key: string, token: string): Promise<void> {
+  private async releaseSoon(token: string): Promise<void> {
+    const { key } = this;
     const release = () => this.store.run(releaseLeaseCall(key, token)).then(() => true, () => false);
     if (await release()) return;
     const deadline = Date.now() + this.ttlMs;
@@ -44,12 +47,10 @@ export class ReconcileLease {
   }
 
   /**
-   * Takes the lease; null when another holder has it for `waitMs` (default: do not wait). Passes
-   * are short, so a pass asked for by an operator waits a moment rather than lose every race with
-   * the cron passes of many engines.
+   * Takes the lease; null when another holder has it for `waitMs` (default: do not wait).
    */
   async acquire(waitMs = 0): Promise<HeldLease | null> {
-    const key = this.store.keys.reconcileLease();
+    const { key } = this;
     const token = randomUUID();
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -59,7 +60,7 @@ export class ReconcileLease {
       } catch (error) {
         // The SET may still run once Redis answers (a paused Redis): it would hold the lease for a
         // pass nobody runs, for its whole time to live. Let go of it as soon as Redis answers.
-        void this.releaseSoon(key, token);
+        void this.releaseSoon(token);
         throw error;
       }
       if (taken === 'OK') break;
@@ -80,8 +81,18 @@ export class ReconcileLease {
       held: async () => (await this.store.call((client) => client.get(key))) === token,
       release: async () => {
         clearInterval(renewal);
-        await this.releaseSoon(key, token);
+        await this.releaseSoon(token);
       },
     };
   }
 }
+
+/** How long the reconcile lease lasts unless renewed: a pass whose engine died holds it no longer. */
+const RECONCILE_LEASE_MS = 15_000;
+
+/**
+ * The lease of the one reconciler pass running across every engine. Passes are short, so a pass
+ * asked for by an operator waits a moment for it rather than lose every race with the cron passes
+ * of many engines.
+ */
+export const reconcileLease = (store: RedisStore) => new Lease(store, store.keys.reconcileLease(), RECONCILE_LEASE_MS);
