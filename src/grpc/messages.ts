@@ -20,12 +20,18 @@ export function stockMessage(view: SkuView): StockView {
   };
 }
 
+/**
+ * The largest int32. Every counter is capped well below it (a total at 1e9), but units wanted by a
+ * line's tickets ahead are not (10,000 each): past it the field reads this, never a wrapped negative.
+ */
+const INT32_MAX = 2 ** 31 - 1;
+
 export function ticketMessage(ticket: Ticket): TicketMessage {
   return {
     ...ticket,
     orderId: ticket.orderId ?? undefined,
     position: ticket.position ?? undefined,
-    unitsAhead: ticket.unitsAhead ?? undefined,
+    unitsAhead: ticket.unitsAhead === null ? undefined : Math.min(ticket.unitsAhead, INT32_MAX),
     reservation: ticket.reservation ? reservationMessage(ticket.reservation) : undefined,
   };
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
 import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from '../../src/grpc/errorDetails';
 import { InventoryCallError, createInventoryClient } from '../../src/grpc/client';
+import { ticketMessage } from '../../src/grpc/messages';
 import { INVENTORY_SERVICE } from '../../src/grpc/protoFiles';
 import { type GrpcServer, startGrpcServer } from '../../src/grpc/server';
 import { ADMIN_TOKEN, REDIS_TARGETS, type TestContext, createTestContext, rawCounters, uniqueName } from '../support/context';
@@ -608,6 +609,16 @@ describe('GRPC_PORT', () => {
     expect(loadConfig({ GRPC_PORT: 'off' }).grpcPort).toBeUndefined();
     expect(loadConfig({ GRPC_PORT: '0' }).grpcPort).toBe(0);
     for (const bad of ['no', '65536', '-1', '1.5']) expect(() => loadConfig({ GRPC_PORT: bad })).toThrow(ConfigError);
+  });
+});
+
+describe('ticket messages', () => {
+  it('units ahead past the largest int32 read as that, never as a wrapped negative number', () => {
+    const ticket = { id: 't', sku: 's', userId: 'u', qty: 1, orderId: null, status: 'WAITING' as const, position: 300_000, unitsAhead: 3_000_000_000, unitsLeft: 5, lobby: false, joinedAt: '2026-01-01T00:00:00.000Z', pollAfterMs: 2000, reservation: null };
+    const message = ticketMessage(ticket);
+    expect(message.unitsAhead).toBe(2 ** 31 - 1);
+    expect(ticketMessage({ ...ticket, unitsAhead: 12 }).unitsAhead).toBe(12);
+    expect(ticketMessage({ ...ticket, position: null, unitsAhead: null }).unitsAhead).toBeUndefined();
   });
 });
 

@@ -36,7 +36,7 @@ export interface Ticket {
    */
   'position'?: (number);
   /**
-   * Units wanted by the tickets ahead, when position is set.
+   * Units wanted by the tickets ahead, when position is set (at most 2147483647: more reads that).
    */
   'unitsAhead'?: (number);
   /**
@@ -98,7 +98,7 @@ export interface Ticket__Output {
    */
   'position'?: (number);
   /**
-   * Units wanted by the tickets ahead, when position is set.
+   * Units wanted by the tickets ahead, when position is set (at most 2147483647: more reads that).
    */
   'unitsAhead'?: (number);
   /**
