@@ -180,8 +180,9 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
     const wanted = keepStock && wasBuckets ? stockAsRead(settings, counters) : settings;
     const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
     if (wanted.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: wanted.total, reserved: held('reserved'), sold: held('sold') });
-    // Units still on their way into another bucket (a move its engine left) would arrive out of the line's reach.
-    if (counters.slice(1).some((level) => level && level.arriving.size > 0)) throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing changed: retry shortly');
+    // Units still on their way (a move its engine left) would arrive in another bucket out of the
+    // line's reach, or in the first after its line judged tickets SOLD_OUT without them.
+    if (counters.some((level) => level && level.arriving.size > 0)) throw new UnavailableError('Stock moving between the buckets of a split SKU', undefined, 'nothing changed: retry shortly');
     try {
       const locations = wantedLocations(wanted);
       const soldElsewhere = new Map(locations.map(({ location }) => [location, 0]));

@@ -548,6 +548,27 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it('a line is not set while units a stuck move took out are on their way to the first bucket: its line would end tickets SOLD_OUT without them', async () => {
+    const sku = skuIn(ctx, 1, 'lined-stuck-');
+    expect((await put(sku, { total: 4, buckets: 2 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 2);
+    // A refill whose engine died after its move out: 2 units left bucket 1 for bucket 0.
+    const move = { id: `stuck-${sku}`, source: names[1], target: names[0], qty: 2, location: '' };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    const refused = await put(sku, { total: 4, buckets: 2, line: { holdTtlSeconds: 60 } });
+    expect(refused.statusCode, refused.body).toBe(503);
+    expect(refused.json().error.message).toContain('nothing changed');
+    expect(await view(sku)).toMatchObject({ total: 2, line: null });
+    expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+    expect(await ctx.maintenance.bucketMoves.finish(move)).toBe(true);
+    const lined = await put(sku, { total: 4, buckets: 2, line: { holdTtlSeconds: 60 } });
+    expect(lined.statusCode, lined.body).toBe(200);
+    expect((await bucketCounters(sku, 2)).map((level) => level.total)).toEqual([4, 0]);
+    // Every unit within the line's reach: four shoppers of one unit are admitted.
+    for (let n = 0; n < 4; n++) expect((await inject('POST', `/v1/skus/${sku}/line`, { userId: `fan-${n}`, qty: 1 })).json().status).toBe('ADMITTED');
+    await pass();
+  });
+
   it('adjusts, movements, webhooks and metrics tell of the SKU, never of its buckets', async () => {
     const sku = skuIn(ctx, 2, 'told-');
     const hook = await inject('PUT', `/v1/admin/webhooks/${sku}`, { url: 'http://127.0.0.1:9/hook', events: ['stock.changed', 'stock.sold_out'], secret: 'a-secret-of-sixteen+' }, adminHeaders);
