@@ -1,3 +1,4 @@
+import { findBucketMoves } from '../db/bucketMoveRepository';
 import { bucketSkus } from '../domain/buckets';
 import { DomainError, UnavailableError } from '../domain/errors';
 import { totalBelowCommitted } from '../domain/refusals';
@@ -45,7 +46,7 @@ export async function writeSplitSku(services: SkuServices, sku: string, settings
 
 /** A split SKU without a line: every bucket is planned from one read (bucketTotals.ts), bucket 0 written last. */
 async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<PutSkuResult> {
-  const { engine, maintenance } = services;
+  const { engine } = services;
   const buckets = settings.buckets ?? 1;
   const names = bucketSkus(sku, buckets);
   for (let attempt = 1; ; attempt++) {
@@ -53,7 +54,7 @@ async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings
     assertSplittable(sku, settings, before);
     const wasBuckets = before ? (before.buckets ?? 1) : 0;
     try {
-      const read = before ? await readBuckets(maintenance, names, wasBuckets) : null;
+      const read = before ? await readBuckets(services, names, wasBuckets) : null;
       const plan = bucketSettings(keepStock && read ? stockAsRead(settings, read) : settings, buckets, read);
       let result: PutSkuResult | undefined;
       let deferred: unknown;
@@ -145,13 +146,20 @@ class WrittenBuckets {
  * A split SKU's buckets as its write plans from them (bucketTotals.ts): each one's counters, then
  * the units still on their way into it. Read in that order, a unit arriving between the two
  * reads is counted once: it is in the counters, or it arrived after them and the bucket's count
- * of moves, which its write names, says so (BucketChangedError).
+ * of changes, which its write names, says so (BucketChangedError). A move has arrived when its
+ * target holds its marker, or when Postgres saw it arrive: a target rebuilt from Postgres since has
+ * its units but lost the marker.
  */
-async function readBuckets(maintenance: StockMaintenance, names: string[], existing: number): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
+async function readBuckets({ maintenance, db }: SkuServices, names: string[], existing: number): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
   const counters = await maintenance.readCounters(names.slice(0, existing));
-  const arriving = names.map(() => new Map<string, number>());
+  const unmarked: PendingMove[] = [];
   for (const move of await pendingMoves(maintenance, names)) {
-    if (!names.includes(move.source) || (await maintenance.bucketMoves.arrived(move))) continue;
+    if (names.includes(move.source) && !(await maintenance.bucketMoves.arrived(move))) unmarked.push(move);
+  }
+  const seenInPostgres = await findBucketMoves(db, unmarked.map((move) => move.id));
+  const arriving = names.map(() => new Map<string, number>());
+  for (const move of unmarked) {
+    if (seenInPostgres.get(move.id)?.inAt) continue;
     const location = move.location || DEFAULT_LOCATION;
     const into = arriving[names.indexOf(move.target)];
     into.set(location, (into.get(location) ?? 0) + move.qty);
@@ -176,7 +184,7 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
   const wasBuckets = before ? (before.buckets ?? 1) : 0;
   for (let attempt = 1; ; attempt++) {
     if (wasBuckets) await movesSettled(maintenance, names);
-    const counters = wasBuckets ? await readBuckets(maintenance, names, wasBuckets) : [];
+    const counters = wasBuckets ? await readBuckets(services, names, wasBuckets) : [];
     const wanted = keepStock && wasBuckets ? stockAsRead(settings, counters) : settings;
     const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
     if (wanted.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: wanted.total, reserved: held('reserved'), sold: held('sold') });

@@ -4,8 +4,8 @@
  * out (before and after that reached Postgres), finished by the reconciler once and only once; a
  * bucket that loses its data after units moved in or out of it (a real FLUSHALL of one Redis; on
  * the shared cluster the namespace's keys of that partition), rebuilt and the move finished so
- * that no unit is lost or made; and seeded concurrent moves racing reserves, every unit accounted
- * for. Replay the last with BUCKET_SEED=<seed>.
+ * that no unit is lost or made, a PUT meanwhile included; and seeded concurrent moves racing
+ * reserves, every unit accounted for. Replay the last with BUCKET_SEED=<seed>.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
@@ -211,6 +211,28 @@ describe.each(REDIS_TARGETS)('moves between buckets on %s Redis', (redis) => {
     expect(await totals([source, target])).toEqual([7, 3]);
     expect(await moves.finishLeftMoves()).toBe(0);
     await expectPostgresAgrees([source, target]);
+  });
+
+  it('a PUT after a target that had received a move was rebuilt, the move not yet finished, does not count its units twice', async () => {
+    // A split SKU whose second bucket is in another partition than its first: only the target loses its data on the cluster.
+    let sku = skuIn(ctx, 0, 'rebuilt-target-');
+    while (ctx.keys.partitionOfSku(bucketSku(sku, 1)) === 0) sku = skuIn(ctx, 0, 'rebuilt-target-');
+    const names = bucketSkus(sku, 2);
+    const services = { engine: ctx.engine, maintenance: ctx.maintenance, db: ctx.db, reconciler: ctx.reconciler };
+    await putSku(services, sku, normalizeSkuSettings({ total: 10, buckets: 2 }), 'test');
+    // A move whose engine died after its move in: pending in the source's partition, its marker in the target's.
+    const move = { id: `rebuilt-${sku}`, source: names[0], target: names[1], qty: 3, location: '' };
+    expect((await ctx.maintenance.bucketMoves.takeOut(move)).taken).toBe(true);
+    expect(await ctx.maintenance.bucketMoves.putIn(move)).toBe('added');
+    await pass();
+    expect(await moveRow(move.id)).toMatchObject({ out: true, in: true });
+    // The target is rebuilt from Postgres with the units, without the marker.
+    await losePartitionOf(names[1]);
+    expect(await totals(names)).toEqual([2, 8]);
+    await putSku(services, sku, normalizeSkuSettings({ total: 12, buckets: 2 }), 'test');
+    await moves.finishLeftMoves();
+    expect(sum(await totals(names))).toBe(12);
+    await expectPostgresAgrees(names);
   });
 
   it('a source that loses its data after units moved out is rebuilt without them', async () => {
