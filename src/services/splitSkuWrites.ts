@@ -50,17 +50,17 @@ async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings
   const buckets = settings.buckets ?? 1;
   const names = bucketSkus(sku, buckets);
   for (let attempt = 1; ; attempt++) {
-    const before = await engine.getSku(sku);
-    assertSplittable(sku, settings, before);
-    const wasBuckets = before ? (before.buckets ?? 1) : 0;
+    assertSplittable(sku, settings, await engine.getSku(sku));
     try {
-      const read = before ? await readBuckets(services, names, wasBuckets) : null;
-      const plan = bucketSettings(keepStock && read ? stockAsRead(settings, read) : settings, buckets, read);
+      const read = await readBuckets(services, names);
+      // No bucket yet: a new SKU, split evenly.
+      const planFrom = read.some(Boolean) ? read : null;
+      const plan = bucketSettings(keepStock && planFrom ? stockAsRead(settings, planFrom) : settings, buckets, planFrom);
       let result: PutSkuResult | undefined;
       let deferred: unknown;
       for (const bucket of [...names.keys()].slice(1).concat(0)) {
-        const bucketWrite = await writeOneSku(services, names[bucket], actor, plan[bucket], { expectedTotalChanges: read?.[bucket]?.totalChanges ?? 0 });
-        written.record(bucket, read?.[bucket], bucketWrite.view);
+        const bucketWrite = await writeOneSku(services, names[bucket], actor, plan[bucket], { expectedTotalChanges: read[bucket]?.totalChanges ?? 0 });
+        written.record(bucket, read[bucket], bucketWrite.view);
         deferred ??= bucketWrite.postgresDeferred;
         if (bucket === 0) result = bucketWrite;
       }
@@ -150,8 +150,10 @@ class WrittenBuckets {
  * target holds its marker, or when Postgres saw it arrive: a target rebuilt from Postgres since has
  * its units but lost the marker.
  */
-async function readBuckets({ maintenance, db }: SkuServices, names: string[], existing: number): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
-  const counters = await maintenance.readCounters(names.slice(0, existing));
+async function readBuckets({ maintenance, db }: SkuServices, names: string[]): Promise<((StockCounters & { arriving: Map<string, number> }) | null)[]> {
+  // Every bucket the write names, also those beyond the SKU's count: a growth Redis failed
+  // half-way made them, with units, and the write's retry plans with those.
+  const counters = await maintenance.readCounters(names);
   const unmarked: PendingMove[] = [];
   for (const move of await pendingMoves(maintenance, names)) {
     if (names.includes(move.source) && !(await maintenance.bucketMoves.arrived(move))) unmarked.push(move);
@@ -184,7 +186,7 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
   const wasBuckets = before ? (before.buckets ?? 1) : 0;
   for (let attempt = 1; ; attempt++) {
     if (wasBuckets) await movesSettled(maintenance, names);
-    const counters = wasBuckets ? await readBuckets(services, names, wasBuckets) : [];
+    const counters = await readBuckets(services, names);
     const wanted = keepStock && wasBuckets ? stockAsRead(settings, counters) : settings;
     const held = (field: 'reserved' | 'sold') => counters.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
     if (wanted.total < held('reserved') + held('sold')) throw totalBelowCommitted({ requestedTotal: wanted.total, reserved: held('reserved'), sold: held('sold') });

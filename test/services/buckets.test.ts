@@ -366,6 +366,46 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  /** A PUT whose buckets other than the first are written, then Redis fails the first's write (the one that tells the count): 503. */
+  async function failedBeforeFirstBucket(sku: string, body: Record<string, unknown>) {
+    const setStock = ctx.engine.setStock;
+    ctx.engine.setStock = async (name, ...rest) => {
+      if (name === sku) throw new Error('Redis went away');
+      return setStock.call(ctx.engine, name, ...rest);
+    };
+    try {
+      const failed = await put(sku, body);
+      expect(failed.statusCode, failed.body).toBe(503);
+    } finally {
+      ctx.engine.setStock = setStock;
+    }
+  }
+
+  it('a split SKU created half-way by a write Redis failed is created whole by its retry', async () => {
+    const sku = skuIn(ctx, 1, 'half-made-');
+    await failedBeforeFirstBucket(sku, { total: 12, buckets: 3 });
+    expect((await inject('GET', `/v1/skus/${sku}`)).statusCode).toBe(404);
+    const retried = await put(sku, { total: 12, buckets: 3 });
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(retried.json()).toMatchObject({ total: 12, available: 12, buckets: 3 });
+    expect((await bucketCounters(sku, 3)).reduce((sum, level) => sum + level.total, 0)).toBe(12);
+    await pass();
+  });
+
+  it('a growth Redis failed half-way answers 503, and its retry ends where it meant to, the buckets it made included', async () => {
+    const sku = skuIn(ctx, 1, 'half-grown-');
+    expect((await put(sku, { total: 12, buckets: 2 })).statusCode).toBe(201);
+    await failedBeforeFirstBucket(sku, { total: 20, buckets: 4 });
+    expect(await view(sku)).toMatchObject({ buckets: 2 });
+    const retried = await put(sku, { total: 20, buckets: 4 });
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ total: 20, available: 20, buckets: 4 });
+    expect((await bucketCounters(sku, 4)).reduce((sum, level) => sum + level.total, 0)).toBe(20);
+    for (let n = 0; n < 20; n++) expect((await reserve(sku, `buyer-${n}`, 1)).statusCode).toBe(201);
+    expect((await reserve(sku, 'one-too-many', 1)).json().error.code).toBe('INSUFFICIENT_STOCK');
+    await pass();
+  });
+
   it(`PUTs of one split SKU at once end as one of them, never a mix of their plans (seed ${seed})`, async () => {
     const sku = skuIn(ctx, 0, 'racing-puts-');
     expect((await put(sku, { total: 40, buckets: 4 })).statusCode).toBe(201);
