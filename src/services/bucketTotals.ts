@@ -31,7 +31,12 @@ export function levelIn(bucket: BucketLevels | undefined, location: string): Loc
  */
 export function bucketSettings(settings: SkuSettings, buckets: number, before: readonly BucketLevels[] | null): SkuSettings[] {
   const plan = Array.from({ length: buckets }, () => [] as LocationTotal[]);
-  for (const { location, total } of wantedLocations(settings)) {
+  // A plain total on a SKU with locations is the SKU's whole total, as lua/set_stock.lua reads it:
+  // the units held and sold at its other locations (retired by it) count toward it, bucket by bucket.
+  const elsewhere = plan.map((_, bucket) => (settings.locations ? 0 : heldElsewhere(before?.[bucket])));
+  const heldOutside = elsewhere.reduce((sum, units) => sum + units, 0);
+  for (const { location, total: wantedTotal } of wantedLocations(settings)) {
+    const total = wantedTotal - heldOutside;
     const levels = plan.map((_, bucket) => levelIn(before?.[bucket], location));
     const arriving = plan.map((_, bucket) => before?.[bucket]?.arriving?.get(location) ?? 0);
     const totals = levels.map((level, bucket) => (level?.total ?? 0) + arriving[bucket]);
@@ -48,11 +53,13 @@ export function bucketSettings(settings: SkuSettings, buckets: number, before: r
         change += taken;
       }
       if (change < 0) {
-        const held = (field: 'reserved' | 'sold') => levels.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
-        throw totalBelowCommitted({ ...(settings.locations ? { location } : {}), requestedTotal: total, reserved: held('reserved'), sold: held('sold') });
+        // Named locations are refused one by one; a plain total is the SKU's, counting every location.
+        const counted = settings.locations ? levels : before.flatMap((bucket) => bucket?.locations ?? []);
+        const held = (field: 'reserved' | 'sold') => counted.reduce((sum, level) => sum + (level?.[field] ?? 0), 0);
+        throw totalBelowCommitted({ ...(settings.locations ? { location } : {}), requestedTotal: wantedTotal, reserved: held('reserved'), sold: held('sold') });
       }
     }
-    totals.forEach((units, bucket) => plan[bucket].push({ location, total: units - arriving[bucket] }));
+    totals.forEach((units, bucket) => plan[bucket].push({ location, total: units - arriving[bucket] + elsewhere[bucket] }));
   }
   return plan.map((locations) => withLocationTotals(settings, buckets, locations));
 }
@@ -69,6 +76,11 @@ export function stockAsRead(settings: SkuSettings, read: readonly BucketLevels[]
   }));
   const total = locations.reduce((sum, level) => sum + level.total, 0);
   return { ...settings, total, ...(settings.locations ? { locations } : {}) };
+}
+
+/** Units held and sold in a bucket at locations other than "default". */
+function heldElsewhere(bucket: BucketLevels | undefined): number {
+  return (bucket?.locations ?? []).filter((level) => level.location !== DEFAULT_LOCATION).reduce((sum, level) => sum + level.reserved + level.sold, 0);
 }
 
 /** `settings` for one bucket: these location totals (the one "default" as a plain total). */

@@ -242,6 +242,30 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     expect(told.data).toMatchObject({ total: 15, locations: [{ location: 'paris', total: 6 }, { location: 'lyon', total: 2 }, { location: 'berlin', total: 7, sold: 7 }] });
   });
 
+  it('a plain total on a split SKU with locations makes "default" the one location taking holds, as on an unsplit SKU; held units stay where they are, and count toward it', async () => {
+    const sku = skuIn(ctx, 2, 'to-plain-');
+    expect((await put(sku, { locations: [{ location: 'berlin', total: 6 }, { location: 'paris', total: 6 }], buckets: 3 })).statusCode).toBe(201);
+    // Holds outside the first bucket: one user's reserves one after another take the buckets in turn.
+    for (let n = 0; n < 6; n++) expect((await reserve(sku, 'early', 1, { items: [{ sku, qty: 1, location: n % 2 ? 'paris' : 'berlin' }] })).statusCode).toBe(201);
+    expect((await bucketCounters(sku, 3)).slice(1).some((level) => level.reserved > 0)).toBe(true);
+    const plain = await put(sku, { total: 10, buckets: 3 });
+    expect(plain.statusCode, plain.body).toBe(200);
+    // The total is the SKU's, the units held at the retired locations included (lua/set_stock.lua).
+    expect(plain.json()).toMatchObject({ total: 10, reserved: 6, available: 4 });
+    expect(plain.json().locations).toMatchObject([
+      { location: 'default', active: true, total: 4, available: 4 },
+      { location: 'berlin', active: false, total: 3, reserved: 3 },
+      { location: 'paris', active: false, total: 3, reserved: 3 },
+    ]);
+    await locationCounters(sku, 3);
+    // Below what is held at the retired locations: refused as on an unsplit SKU, nothing changed.
+    const below = await put(sku, { total: 5, buckets: 3 });
+    expect(below.statusCode, below.body).toBe(409);
+    expect(below.json().error).toMatchObject({ code: 'TOTAL_BELOW_COMMITTED', details: { requestedTotal: 5, reserved: 6 } });
+    expect(await view(sku)).toMatchObject({ total: 10, reserved: 6, available: 4 });
+    await pass();
+  });
+
   it('a waiting line on a split SKU with locations: each location\'s units gather in the first bucket', async () => {
     const sku = skuIn(ctx, 0, 'located-lined-');
     expect((await put(sku, { locations: [{ location: 'berlin', total: 3 }, { location: 'paris', total: 4 }], buckets: 3 })).statusCode).toBe(201);
