@@ -5,6 +5,7 @@ import type { ReconcileRunner } from '../reconciler/runner';
 import type { StockEngine } from '../redis/stockEngine';
 import { DEFAULT_LOCATION } from '../domain/reservation';
 import type { BucketCount } from '../redis/stockReads';
+import { FreshReads } from './freshReads';
 
 /**
  * What a refill found: units are (or may be) on their way to the reserve's bucket, or another
@@ -36,6 +37,8 @@ const MOVING_WAIT_MS = 5;
  * lua/bucket_move_in.lua).
  */
 export class BucketRefills {
+  private readonly counts = new FreshReads<(BucketCount | null)[]>();
+
   constructor(
     private readonly engine: StockEngine,
     private readonly runner: Pick<ReconcileRunner, 'moveUnits'>,
@@ -87,8 +90,9 @@ export class BucketRefills {
     return unchanged ? { retry: false, available: inHome + elsewhere } : { retry: true };
   }
 
+  /** Every bucket counted, in a count that began after this call: shared by the reserves short at once (freshReads.ts). */
   private async count(names: string[]): Promise<Map<string, BucketCount | null>> {
-    const counts = await this.engine.bucketCounts(names);
+    const counts = await this.counts.read(names.join(','), () => this.engine.bucketCounts(names));
     return new Map(names.map((name, n) => [name, counts[n]]));
   }
 }
