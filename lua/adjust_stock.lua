@@ -69,6 +69,7 @@ if location then
   redis.call('HINCRBY', stockKey, locationField(location, 'available'), delta)
 end
 redis.call('HINCRBY', stockKey, 'version', 1)
+redis.call('HINCRBY', stockKey, 'totalChanges', 1)
 local events = {{type = 'ADJUST', at = now, sku = sku, delta = delta, reason = reason, actor = actor, location = location}}
 -- Units added go to the SKU's line (if it has one) in the same step.
 serveLine(lineOf(sku, stockKey, expiryKey, buyersKey, lineTemplates(8)), now, events)

@@ -52,6 +52,7 @@ else
   redis.call('HSET', stockKey, 'total', total, 'available', total - reserved - sold, 'reserved', reserved, 'sold', sold)
 end
 local nextVersion = redis.call('HINCRBY', stockKey, 'version', 1)
+redis.call('HINCRBY', stockKey, 'totalChanges', 1)
 appendEntry(outboxKey, events, {stockSnapshot(stockKey, sku)})
 local v = redis.call('HMGET', stockKey, 'total', 'available', 'reserved', 'sold')
 return {0, tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), nextVersion}

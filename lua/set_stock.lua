@@ -22,10 +22,12 @@
   ARGV[21] '1': a bucket of a split SKU with a line other than its first, which must hold nothing
            (src/services/splitSkuWrites.ts, writeLinedSplitSku): taking the line's settings, it refuses
            reserves from then on, so what it holds could only come back out of the line's reach
-  ARGV[22] the bucket's count of changes to its total (moves in and out, and these writes) as its
-           write read it ('' for no check): a split SKU's write plans each bucket's total from a
-           read, and a move since would make that total count its units twice or not at all
-           (src/services/bucketTotals.ts); another write since would leave the SKU a mix of two plans
+  ARGV[22] the bucket's count of changes to its total (writes, adjusts, repairs, moves in and out,
+           units returned to a retired location) as its write read it ('' for no check): a split
+           SKU's write plans each bucket's total from a read, and a move since would make that
+           total count its units twice or not at all (src/services/bucketTotals.ts), an adjust
+           since would be written over, and what the write changed (undone should it fail) would
+           not be its answer minus its read
 
   Returns
     {0 updated | 1 created, total, available, reserved, sold, version, epoch, outbox entry id, entry

@@ -125,6 +125,7 @@ local function returnHeldUnits(stockKey, sku, units, allocations, events, now)
   end
   redis.call('HINCRBY', stockKey, 'reserved', -writtenOff)
   redis.call('HINCRBY', stockKey, 'total', -writtenOff)
+  redis.call('HINCRBY', stockKey, 'totalChanges', 1)
   local stillRetired = {}
   for _, location in ipairs(located.retired) do
     local left = redis.call('HMGET', stockKey, locationField(location, 'reserved'), locationField(location, 'sold'))

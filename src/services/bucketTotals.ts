@@ -79,7 +79,7 @@ export function stockAsRead(settings: SkuSettings, read: readonly BucketLevels[]
 }
 
 /** Units held and sold in a bucket at locations other than "default". */
-function heldElsewhere(bucket: BucketLevels | undefined): number {
+export function heldElsewhere(bucket: BucketLevels | undefined): number {
   return (bucket?.locations ?? []).filter((level) => level.location !== DEFAULT_LOCATION).reduce((sum, level) => sum + level.reserved + level.sold, 0);
 }
 

@@ -13,7 +13,8 @@ export class FreshReads<T> {
     let state = this.keys.get(key);
     if (!state) this.keys.set(key, (state = {}));
     const { running } = state;
-    if (!running) return this.start(key, state, run);
+    // A read queued behind one that just ended starts in a moment, after this caller asked.
+    if (!running) return state.next ?? this.start(key, state, run);
     const queued = state;
     queued.next ??= running.then(
       () => this.startNext(key, queued, run),

@@ -7,7 +7,7 @@ import { type SkuSettings, type SkuView, normalizeSkuSettings } from '../domain/
 import { mergeSkuPatch } from '../domain/skuPatch';
 import { BucketChangedError, type PendingMove } from '../redis/bucketMoveScripts';
 import type { StockCounters, StockMaintenance } from '../redis/stockMaintenance';
-import { type BucketLevels, bucketSettings, levelIn, stockAsRead, wantedLocations, withLocationTotals } from './bucketTotals';
+import { type BucketLevels, bucketSettings, heldElsewhere, levelIn, stockAsRead, wantedLocations, withLocationTotals } from './bucketTotals';
 import { type PutSkuResult, type SkuServices, writeOneSku } from './writeOneSku';
 
 /** How a split SKU's write takes its totals. */
@@ -37,15 +37,21 @@ export async function writeSplitSku(services: SkuServices, sku: string, settings
   assertSplittable(sku, settings, before);
   const written = new WrittenBuckets(before && normalizeSkuSettings(mergeSkuPatch(before, {})));
   const lined = settings.line && (settings.buckets ?? 1) > 1;
+  let done: SplitWriteDone;
   try {
-    return await (lined ? writeLinedSplitSku : writeUnlinedSplitSku)(services, sku, settings, actor, options, written);
+    done = await (lined ? writeLinedSplitSku : writeUnlinedSplitSku)(services, sku, settings, actor, options, written);
   } catch (error) {
     throw await written.undone(services, bucketSkus(sku, settings.buckets ?? 1), actor, error);
   }
+  // Read once every bucket is written: a failure now is no reason to undo the write.
+  return { created: done.created, view: (await services.engine.getSku(sku))!, ...(done.postgresDeferred ? { postgresDeferred: done.postgresDeferred } : {}) };
 }
 
+/** A split SKU's write once every bucket is written: whether it created the SKU, and a Postgres write left to the drain. */
+type SplitWriteDone = Omit<PutSkuResult, 'view'>;
+
 /** A split SKU without a line: every bucket is planned from one read (bucketTotals.ts), bucket 0 written last. */
-async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<PutSkuResult> {
+async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<SplitWriteDone> {
   const { engine } = services;
   const buckets = settings.buckets ?? 1;
   const names = bucketSkus(sku, buckets);
@@ -64,7 +70,7 @@ async function writeUnlinedSplitSku(services: SkuServices, sku: string, settings
         deferred ??= bucketWrite.postgresDeferred;
         if (bucket === 0) result = bucketWrite;
       }
-      return { created: result!.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
+      return { created: result!.created, ...(deferred ? { postgresDeferred: deferred } : {}) };
     } catch (error) {
       // A bucket's holds, sales, moves or another write changed it under the plan: planned again from what now stands.
       if (!plannedAgain(error, attempt)) throw error;
@@ -131,7 +137,9 @@ class WrittenBuckets {
     const previous = this.previous!;
     for (let attempt = 1; ; attempt++) {
       const [now] = await services.maintenance.readCounters([name]);
-      const levels = wantedLocations(previous).map(({ location }) => ({ location, total: (levelIn(now, location)?.total ?? 0) - (added.get(location) ?? 0) }));
+      // A plain total is the bucket's whole total: what it holds and sold elsewhere counts toward it.
+      const elsewhere = previous.locations ? 0 : heldElsewhere(now);
+      const levels = wantedLocations(previous).map(({ location }) => ({ location, total: (levelIn(now, location)?.total ?? 0) - (added.get(location) ?? 0) + elsewhere }));
       try {
         await writeOneSku(services, name, actor, withLocationTotals(previous, previous.buckets ?? 1, levels), { expectedTotalChanges: now?.totalChanges ?? 0 });
         return;
@@ -178,7 +186,7 @@ async function readBuckets({ maintenance, db }: SkuServices, names: string[]): P
  * total, and the line. A write refused half-way is undone (WrittenBuckets); one whose bucket sold
  * or moved more meanwhile is planned again.
  */
-async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<PutSkuResult> {
+async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<SplitWriteDone> {
   const { engine, maintenance } = services;
   const buckets = settings.buckets!;
   const names = bucketSkus(sku, buckets);
@@ -196,13 +204,16 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
     try {
       const locations = wantedLocations(wanted);
       const soldElsewhere = new Map(locations.map(({ location }) => [location, 0]));
+      // A plain total on a SKU with locations is a bucket's whole total (lua/set_stock.lua): what
+      // it holds and sold at the locations it retires counts toward it.
+      const plain = !wanted.locations;
       const expectedTotalChanges = (bucket: number) => counters[bucket]?.totalChanges ?? 0;
       let deferred: unknown;
       for (let bucket = 1; bucket < buckets; bucket++) {
-        const keptSold = locations.map(({ location }) => ({ location, total: levelIn(counters[bucket], location)?.sold ?? 0 }));
+        const keptSold = locations.map(({ location }) => ({ location, total: (levelIn(counters[bucket], location)?.sold ?? 0) + (plain ? heldElsewhere(counters[bucket]) : 0) }));
         const other = await writeOneSku(services, names[bucket], actor, withLocationTotals(wanted, buckets, keptSold), { holdsNothing: true, expectedTotalChanges: expectedTotalChanges(bucket) });
         written.record(bucket, counters[bucket], other.view);
-        for (const { location } of locations) soldElsewhere.set(location, soldElsewhere.get(location)! + (levelIn(other.view, location)?.sold ?? 0));
+        for (const { location } of locations) soldElsewhere.set(location, soldElsewhere.get(location)! + (plain ? other.view.total : (levelIn(other.view, location)?.sold ?? 0)));
         deferred ??= other.postgresDeferred;
       }
       // What is on its way into the first bucket arrives there: its total is written without it.
@@ -212,7 +223,7 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
       deferred ??= first.postgresDeferred;
       // A refill begun just before may have brought units into another bucket since: written again.
       if (attempt < MAX_SPLIT_WRITES && !(await othersHoldNothing(services, names))) continue;
-      return { created: first.created, view: (await engine.getSku(sku))!, ...(deferred ? { postgresDeferred: deferred } : {}) };
+      return { created: first.created, ...(deferred ? { postgresDeferred: deferred } : {}) };
     } catch (error) {
       // A bucket sold, held or moved more than read: planned again from what now stands.
       if (!plannedAgain(error, attempt)) throw error;

@@ -266,6 +266,24 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await pass();
   });
 
+  it('a line with a plain total on a split SKU with locations counts what the other buckets sold at the locations it retires', async () => {
+    const sku = skuIn(ctx, 2, 'lined-plain-');
+    expect((await put(sku, { locations: [{ location: 'berlin', total: 6 }, { location: 'paris', total: 6 }], buckets: 3 })).statusCode).toBe(201);
+    // Sales outside the first bucket: one user's reserves one after another take the buckets in turn.
+    for (let n = 0; n < 6; n++) {
+      const held = await reserve(sku, 'early', 1, { items: [{ sku, qty: 1, location: n % 2 ? 'paris' : 'berlin' }] });
+      expect((await inject('POST', `/v1/reservations/${held.json().id}/commit`)).statusCode).toBe(200);
+    }
+    expect((await bucketCounters(sku, 3)).slice(1).some((level) => level.sold > 0)).toBe(true);
+    const lined = await put(sku, { total: 10, buckets: 3, line: { holdTtlSeconds: 60 } });
+    expect(lined.statusCode, lined.body).toBe(200);
+    expect(lined.json()).toMatchObject({ total: 10, sold: 6, available: 4, line: { waiting: 0 } });
+    expect((await bucketCounters(sku, 3)).slice(1).every((level) => level.available === 0)).toBe(true);
+    for (let n = 0; n < 4; n++) expect((await inject('POST', `/v1/skus/${sku}/line`, { userId: `fan-${n}`, qty: 1 })).json().status).toBe('ADMITTED');
+    await locationCounters(sku, 3);
+    await pass();
+  });
+
   it('a waiting line on a split SKU with locations: each location\'s units gather in the first bucket', async () => {
     const sku = skuIn(ctx, 0, 'located-lined-');
     expect((await put(sku, { locations: [{ location: 'berlin', total: 3 }, { location: 'paris', total: 4 }], buckets: 3 })).statusCode).toBe(201);
@@ -368,6 +386,31 @@ describe.each(REDIS_TARGETS)('a SKU split into buckets on %s Redis', (redis) => 
     await ctx.engine.reserve({ userId: 'early', orderId: null, lines: [{ sku: names[2], qty: 1 }], ttlSeconds: 600, allowPartial: false }, undefined, 2);
     return { sku, names };
   }
+
+  it('an adjust landing between a bucket\'s read and its write makes the write plan again: its undo keeps the adjust', async () => {
+    const sku = skuIn(ctx, 1, 'undone-adjusted-');
+    expect((await put(sku, { total: 9, buckets: 3 })).statusCode).toBe(201);
+    const names = bucketSkus(sku, 3);
+    // Just before the second bucket's write an operator takes a unit from it; just before the
+    // first's, 3 units are held there, and the lowered total can no longer be planned.
+    const adjusted = beforeBucketWrite(names[1], async () => {
+      await ctx.engine.adjustStock(names[1], -1, 'damaged', 'test');
+    });
+    const held = beforeBucketWrite(names[0], async () => {
+      await ctx.engine.reserve({ userId: 'late', orderId: null, lines: [{ sku: names[0], qty: 3 }], ttlSeconds: 600, allowPartial: false }, undefined, 0);
+    });
+    try {
+      const refused = await put(sku, { total: 2, buckets: 3 });
+      expect(refused.statusCode, refused.body).toBe(409);
+    } finally {
+      held.restore();
+      adjusted.restore();
+    }
+    expect(adjusted.ran() && held.ran()).toBe(true);
+    expect((await bucketCounters(sku, 3)).map((level) => level.total)).toEqual([3, 2, 3]);
+    expect(await view(sku)).toMatchObject({ total: 8, reserved: 3 });
+    await pass();
+  });
 
   it('a line refused half-way is undone by what it changed: units that moved meanwhile stay', async () => {
     // 2 units move from the first bucket to the second between the two.
