@@ -39,7 +39,7 @@ export async function writeSplitSku(services: SkuServices, sku: string, settings
   const lined = settings.line && (settings.buckets ?? 1) > 1;
   let done: SplitWriteDone;
   try {
-    done = await (lined ? writeLinedSplitSku : writeUnlinedSplitSku)(services, sku, settings, actor, options, written);
+    done = lined ? await writeLinedSplitSku(services, sku, settings, actor, before, options, written) : await writeUnlinedSplitSku(services, sku, settings, actor, options, written);
   } catch (error) {
     throw await written.undone(services, bucketSkus(sku, settings.buckets ?? 1), actor, error);
   }
@@ -186,11 +186,10 @@ async function readBuckets({ maintenance, db }: SkuServices, names: string[]): P
  * total, and the line. A write refused half-way is undone (WrittenBuckets); one whose bucket sold
  * or moved more meanwhile is planned again.
  */
-async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<SplitWriteDone> {
-  const { engine, maintenance } = services;
+async function writeLinedSplitSku(services: SkuServices, sku: string, settings: SkuSettings, actor: string, before: SkuView | null, { keepStock }: SplitWriteOptions, written: WrittenBuckets): Promise<SplitWriteDone> {
+  const { maintenance } = services;
   const buckets = settings.buckets!;
   const names = bucketSkus(sku, buckets);
-  const before = await engine.getSku(sku);
   const wasBuckets = before ? (before.buckets ?? 1) : 0;
   for (let attempt = 1; ; attempt++) {
     if (wasBuckets) await movesSettled(maintenance, names);
@@ -216,8 +215,8 @@ async function writeLinedSplitSku(services: SkuServices, sku: string, settings: 
         for (const { location } of locations) soldElsewhere.set(location, soldElsewhere.get(location)! + (plain ? other.view.total : (levelIn(other.view, location)?.sold ?? 0)));
         deferred ??= other.postgresDeferred;
       }
-      // What is on its way into the first bucket arrives there: its total is written without it.
-      const rest = locations.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! - (counters[0]?.arriving.get(location) ?? 0) }));
+      // Nothing is on its way into any bucket (refused above): the first takes the rest of the total.
+      const rest = locations.map(({ location, total }) => ({ location, total: total - soldElsewhere.get(location)! }));
       const first = await writeOneSku(services, names[0], actor, withLocationTotals(wanted, buckets, rest), { expectedTotalChanges: expectedTotalChanges(0) });
       written.record(0, counters[0], first.view);
       deferred ??= first.postgresDeferred;
