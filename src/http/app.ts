@@ -2,7 +2,7 @@ import { LogController, type FastifyPluginAsync, type FastifyServerOptions } fro
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { bearerAuth, tokenRules } from './auth';
+import { guardScope, tokenRules } from './auth';
 import type { Config } from '../config';
 import { engineLogOptions } from '../logOptions';
 import type { AppDeps } from './deps';
@@ -10,7 +10,7 @@ import { answerClientError, installErrorHandling, sendError } from './errorHandl
 import enginePlugin, { type EnginePluginOptions } from './plugins/engine';
 import metricsPlugin from './plugins/metrics';
 import { documentBodyRefusals, markOptionalBodies } from './schemas';
-import { installValidation, refuseRepeatedHeaders } from './validation';
+import { installValidation } from './validation';
 import adminReconcileRoutes from './routes/adminReconcile';
 import adminSkuRoutes from './routes/adminSkus';
 import adminWebhookRoutes from './routes/adminWebhooks';
@@ -54,7 +54,6 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   installValidation(app);
   installErrorHandling(app);
   app.addHook('onRoute', documentBodyRefusals);
-  app.addHook('onRequest', refuseRepeatedHeaders);
   await app.register(enginePlugin, options);
   await app.register(metricsPlugin, { perSku: options.config.metricsPerSku });
 
@@ -94,14 +93,14 @@ const app: FastifyPluginAsync<AppOptions> = async (app, options) => {
   await app.register(operationRoutes, deps);
   await app.register(dashboardRoutes);
   await app.register(async (client) => {
-    client.addHook('onRequest', bearerAuth(rules.client));
+    guardScope(client, rules.client);
     await client.register(reservationRoutes, deps);
     await client.register(skuRoutes, deps);
     await client.register(lineRoutes, deps);
     await client.register(eventRoutes, deps);
   });
   await app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(rules.admin));
+    guardScope(admin, rules.admin);
     await admin.register(adminSkuRoutes, deps);
     await admin.register(adminReconcileRoutes, deps);
     await admin.register(adminWebhookRoutes, deps);

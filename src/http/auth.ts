@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { DomainError } from '../domain/errors';
+import { singleHeaderValue } from './validation';
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -52,10 +53,19 @@ export function checkBearer(authorization: string | undefined, { token, required
 export function bearerAuth(rule: TokenRule) {
   return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
     try {
-      checkBearer(request.headers.authorization, rule);
+      checkBearer(singleHeaderValue(request, 'authorization'), rule);
     } catch (error) {
       return done(error as Error);
     }
     done();
   };
+}
+
+/**
+ * Guards a scope's routes with bearerAuth, unless the rule lets every caller through (client
+ * routes with no API_TOKEN): then no hook is added, since every request would pay for one that
+ * checks nothing.
+ */
+export function guardScope(scope: FastifyInstance, rule: TokenRule): void {
+  if (rule.token !== undefined || rule.required) scope.addHook('onRequest', bearerAuth(rule));
 }

@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors';
 
 /** RFC 3339 as ajv-formats checks it: real calendar days, a zone required. */
@@ -193,17 +193,18 @@ export function sentMoreThanOnce(where: 'header' | 'metadata', key: string, coun
 }
 
 /**
- * An onRequest hook refusing a repeated single-value header: Node keeps the first `authorization`
- * and joins repeated `idempotency-key` values with ", ", so the request would act on a value the
- * client did not send alone.
+ * The one value of a single-value header, refused when it was sent more than once: Node keeps the
+ * first `authorization` and joins repeated `idempotency-key` values with ", ", so the request would
+ * act on a value the client did not send alone. Read only where the header is used (a guarded
+ * route, a reserve): an absent header costs nothing, and a header a route ignores is not looked at.
  */
-export function refuseRepeatedHeaders(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
-  // It runs on every request: a callback hook (no promise), and only names of a matching length are compared.
+export function singleHeaderValue(request: FastifyRequest, key: (typeof SINGLE_VALUE_HEADERS)[number]): string | undefined {
+  const value = request.headers[key] as string | undefined;
+  if (value === undefined) return undefined;
   const raw = request.raw.rawHeaders;
-  for (const key of SINGLE_VALUE_HEADERS) {
-    let count = 0;
-    for (let n = 0; n < raw.length; n += 2) if (raw[n].length === key.length && raw[n].toLowerCase() === key) count++;
-    if (count > 1) return done(sentMoreThanOnce('header', key, count));
-  }
-  done();
+  let count = 0;
+  // Only names of a matching length are compared.
+  for (let n = 0; n < raw.length; n += 2) if (raw[n].length === key.length && raw[n].toLowerCase() === key) count++;
+  if (count > 1) throw sentMoreThanOnce('header', key, count);
+  return value;
 }

@@ -116,6 +116,14 @@ describe('a header a request carries once, sent twice, is refused (as gRPC refus
     }
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().total).toBe(3);
   });
+
+  it('a route that does not read the header ignores it: two Authorization headers on a client route with no API_TOKEN, two Idempotency-Keys on a read', async () => {
+    const answer = await reserveWith('authorization: Bearer a\r\nauthorization: Bearer b\r\n');
+    expect(answer.status).toBe(201);
+    const read = await rawAnswer(`GET /v1/skus/${sku} HTTP/1.1\r\nhost: x\r\nidempotency-key: k1\r\nidempotency-key: k2\r\nconnection: close\r\n\r\n`);
+    expect(read.status).toBe(200);
+    expect(read.json()).toMatchObject({ sku });
+  });
 });
 
 describe('paths the docs pages do not serve', () => {

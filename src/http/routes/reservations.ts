@@ -3,6 +3,7 @@ import { reserveOutcome } from '../../metrics';
 import { reserveCommand, reserveRequest } from '../../services/reservations';
 import type { AppDeps } from '../deps';
 import { sendRefusal } from '../errorHandler';
+import { singleHeaderValue } from '../validation';
 import { emptyBody, errors, extendBody, idempotencyHeaders, reservationParams, reservationView, reserveBody } from '../schemas';
 
 const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> = async (app, { reservations, config, metrics }) => {
@@ -23,7 +24,7 @@ const reservationRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: AppDeps }> 
       },
     },
     async (request, reply) => {
-      const command = reserveCommand(reserveRequest(request.body, request.headers['idempotency-key'], config.reservationTtlSeconds));
+      const command = reserveCommand(reserveRequest(request.body, singleHeaderValue(request, 'idempotency-key'), config.reservationTtlSeconds));
       // A SKU seen sold out is answered here: in a sale almost every request is such a refusal.
       const refused = reservations.knownRefusal(command);
       if (refused) return sendRefusal(reply, refused);
