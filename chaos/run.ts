@@ -66,6 +66,7 @@ try {
   }
   await injector.heal();
   await workload.afterFaults();
+  workload.close();
   log(`${history.ops.length} requests; checking`);
   const result = await check(world, history, injector.faults, log);
   console.log(report(seed, minutes, values.cluster, waitReplicas, history, injector.faults, result));

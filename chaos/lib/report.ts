@@ -10,7 +10,7 @@ function table(title: string, rows: [string, string | number][]): string {
 const answerOf = (op: Op) => (op.status === 0 ? 'no answer' : `${op.status}${op.code ? ` ${op.code}` : ''}`);
 
 function describe(op: Op): string {
-  return `  ${iso(op.t0)}-${iso(op.t1)} #${op.seq} c${op.client}@${op.engine} ${op.kind} ${op.method} ${op.path}${op.idemKey ? ` key="${op.idemKey}"` : ''} → ${answerOf(op)}${op.answer?.status ? ` ${op.answer.status}` : ''}${op.answer?.expiresAt ? ` exp ${op.answer.expiresAt.slice(11, 23)}` : ''}`;
+  return `  ${iso(op.t0)}-${iso(op.t1)} #${op.seq} c${op.client}@${op.engine} ${op.kind}${op.via ? ` (${op.via})` : ''} ${op.method} ${op.path}${op.idemKey ? ` key="${op.idemKey}"` : ''} → ${answerOf(op)}${op.answer?.status ? ` ${op.answer.status}` : ''}${op.answer?.expiresAt ? ` exp ${op.answer.expiresAt.slice(11, 23)}` : ''}`;
 }
 
 /** The shortest history around a violation: the requests on its reservation or ticket (or SKU) and the faults near them. */
@@ -42,7 +42,10 @@ function lostByFault(result: CheckResult): [string, string][] {
 
 export function report(seed: number, minutes: number, cluster: boolean, waitReplicas: number, history: History, faults: Fault[], result: CheckResult): string {
   const byKind = new Map<string, number>();
-  for (const op of history.ops) byKind.set(`${op.kind} → ${answerOf(op)}`, (byKind.get(`${op.kind} → ${answerOf(op)}`) ?? 0) + 1);
+  for (const op of history.ops) {
+    const key = `${op.kind}${op.via ? ` (${op.via})` : ''} → ${answerOf(op)}`;
+    byKind.set(key, (byKind.get(key) ?? 0) + 1);
+  }
   const faultKinds = new Map<string, number>();
   for (const f of faults) faultKinds.set(f.error ? `${f.kind} (failed)` : f.kind, (faultKinds.get(f.error ? `${f.kind} (failed)` : f.kind) ?? 0) + 1);
   const violationsBy = INVARIANTS.map((inv) => [inv, result.violations.filter((v) => v.invariant === inv).length] as [string, number]);

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies are read field by field */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GrpcTransport } from './grpcTransport';
 import { LineClients } from './lineWorkload';
 import type { Random } from './random';
 import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
@@ -35,6 +36,8 @@ function stockOf(sku: string, total: number, random?: Random) {
   return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })), ...buckets };
 }
 export const USERS = Array.from({ length: 40 }, (_, i) => `u${i}`);
+/** The share of reservation calls (reserve, read, commit, release, extend) a client sends over gRPC rather than HTTP. */
+const GRPC_SHARE = 0.25;
 
 /** One request a client sent and the answer it got (status 0: no answer, the connection failed or timed out). */
 export interface Op {
@@ -42,6 +45,8 @@ export interface Op {
   client: number;
   kind: string;
   engine: string;
+  /** Sent over gRPC (the HTTP method and path name the call it stands for). */
+  via?: 'grpc';
   method: string;
   path: string;
   body?: unknown;
@@ -107,6 +112,8 @@ export interface SendOptions {
   ticketId?: string;
   engine?: Engine;
   timeoutMs?: number;
+  /** Over gRPC, when the call has a gRPC equivalent (GrpcTransport.carries). */
+  grpc?: boolean;
 }
 
 /** Sends one request and records it in the history. */
@@ -117,7 +124,10 @@ export interface Answer {
   body: any;
 }
 
-export async function call(engine: Engine, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 8000): Promise<Answer> {
+/** How long a client waits for an answer before it gives up on the call. */
+const DEFAULT_TIMEOUT_MS = 8000;
+
+export async function call(engine: Engine, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Answer> {
   try {
     const response = await fetch(`${engine.url}${path}`, {
       method,
@@ -145,6 +155,7 @@ export class Workload {
   private turn = 0;
   /** The lined SKU's shoppers and admin. */
   private readonly line: LineClients;
+  private readonly grpc = new GrpcTransport();
 
   constructor(
     private readonly engines: Engine[],
@@ -165,9 +176,11 @@ export class Workload {
   ): Promise<Op> {
     const engine = options.engine ?? this.engines[this.turn++ % this.engines.length];
     const headers: Record<string, string> = { ...(options.admin ? adminHeaders : {}), ...(options.idemKey ? { 'idempotency-key': options.idemKey } : {}) };
+    const viaGrpc = options.grpc === true && GrpcTransport.carries(method, path);
     const t0 = Date.now();
-    const answer = await call(engine, method, path, body, headers, options.timeoutMs);
+    const answer = viaGrpc ? await this.grpc.call(engine, method, path, body, options.idemKey, options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : await call(engine, method, path, body, headers, options.timeoutMs);
     const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId, ticketId: options.ticketId };
+    if (viaGrpc) op.via = 'grpc';
     if (answer.status >= 400) {
       op.code = answer.body?.error?.code;
       op.message = String(answer.body?.error?.message ?? '').slice(0, 160);
@@ -247,7 +260,7 @@ export class Workload {
         const body = this.reserveBody(random);
         const idemKey = kind === 'reserveIdem' ? `k ${random.id(10)}` : undefined;
         if (idemKey) this.history.idemKeys.set(idemKey, { key: idemKey, userId: body.userId, body, ids: new Set() });
-        const op = await this.send(client, kind === 'reserve' ? 'reserve' : 'reserve-idem', 'POST', '/v1/reservations', body, { idemKey });
+        const op = await this.send(client, kind === 'reserve' ? 'reserve' : 'reserve-idem', 'POST', '/v1/reservations', body, { idemKey, grpc: random.chance(GRPC_SHARE) });
         this.afterReserve(op);
         if (idemKey && (op.status === 503 || op.status === 0)) await this.retryElsewhere(client, op, body, idemKey, random);
         return;
@@ -256,7 +269,7 @@ export class Workload {
         const keys = [...this.history.idemKeys.values()];
         if (!keys.length) return;
         const idem = keys[keys.length - 1 - random.int(0, Math.min(10, keys.length - 1))];
-        const op = await this.send(client, 'reserve-retry', 'POST', '/v1/reservations', idem.body, { idemKey: idem.key });
+        const op = await this.send(client, 'reserve-retry', 'POST', '/v1/reservations', idem.body, { idemKey: idem.key, grpc: random.chance(GRPC_SHARE) });
         this.afterReserve(op);
         return;
       }
@@ -269,10 +282,11 @@ export class Workload {
         const reservation = this.someReservation(random);
         if (!reservation) return;
         const id = reservation.id;
+        const grpc = random.chance(GRPC_SHARE);
         const op =
           kind === 'get'
-            ? await this.send(client, 'get', 'GET', `/v1/reservations/${id}`, undefined, { resId: id })
-            : await this.send(client, 'extend', 'POST', `/v1/reservations/${id}/extend`, { ttlSeconds: random.int(1, 4) }, { resId: id });
+            ? await this.send(client, 'get', 'GET', `/v1/reservations/${id}`, undefined, { resId: id, grpc })
+            : await this.send(client, 'extend', 'POST', `/v1/reservations/${id}/extend`, { ttlSeconds: random.int(1, 4) }, { resId: id, grpc });
         this.learn(op);
         return;
       }
@@ -305,11 +319,12 @@ export class Workload {
     const id = reservation.id;
     if (kind === 'commit') reservation.commitTried = true;
     else reservation.releaseTried = true;
-    const op = await this.send(client, reservation.commitAckedAt && kind === 'commit' ? 'commit-repeat' : kind, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+    const grpc = random.chance(GRPC_SHARE);
+    const op = await this.send(client, reservation.commitAckedAt && kind === 'commit' ? 'commit-repeat' : kind, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id, grpc });
     this.learn(op);
     if (op.status === 0 || op.status === 503) {
       await sleep(random.int(50, 400));
-      const retry = await this.send(client, `${kind}-retry`, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id });
+      const retry = await this.send(client, `${kind}-retry`, 'POST', `/v1/reservations/${id}/${kind}`, undefined, { resId: id, grpc });
       this.learn(retry);
     }
   }
@@ -345,6 +360,11 @@ export class Workload {
       }
     }
     await this.line.setUp();
+  }
+
+  /** Closes the gRPC channels. */
+  close() {
+    this.grpc.close();
   }
 
   /** Once the faults stopped: the lined SKU has its line again, should a loss of Redis data have taken it. */

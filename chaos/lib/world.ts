@@ -13,11 +13,13 @@ import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../../to
 export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
-/** One engine process (`node --import tsx src/main.ts`, WORKERS as the world says) on a fixed port, killable and restartable. */
+/** One engine process (`node --import tsx src/main.ts`, WORKERS as the world says) on fixed HTTP and gRPC ports, killable and restartable. */
 export interface Engine {
   name: string;
   url: string;
   port: number;
+  /** `host:port` of its gRPC interface (GRPC_PORT). */
+  grpcAddress: string;
   running(): boolean;
   /** kill -9, waits for the exit. */
   kill(): Promise<void>;
@@ -29,6 +31,7 @@ export interface Engine {
 async function startEngine(name: string, env: Record<string, string>, logDir?: string): Promise<Engine> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const grpcPort = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `fs-chaos-${name}-`));
   let server: ServerProcess | undefined;
   const start = async () => {
@@ -37,7 +40,7 @@ async function startEngine(name: string, env: Record<string, string>, logDir?: s
       command: process.execPath,
       args: ['--import', 'tsx', 'src/main.ts'],
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', GRPC_PORT: 'off', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
+      env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1' },
       ready: () => httpAnswers(`${url}/health`),
       startTimeoutMs: 60_000,
       pollMs: 100,
@@ -49,6 +52,7 @@ async function startEngine(name: string, env: Record<string, string>, logDir?: s
     name,
     url,
     port,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
     running: () => server !== undefined,
     async kill() {
       const dying = server;
