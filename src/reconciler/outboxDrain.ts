@@ -3,8 +3,10 @@ import { UnavailableError } from '../domain/errors';
 import type { Database } from '../db/client';
 import type { Outbox, RawOutboxEntry } from '../redis/outbox';
 import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
+import { upsertBucketMoves } from '../db/bucketMoveRepository';
 import { applyEntries } from './applyEntries';
 import { EpochChangedError, LeaseLostError, assertSameEpoch } from './drainFence';
+import { planWrites } from './writePlan';
 
 export interface DrainResult {
   /** Events written to Postgres (an entry holds the events of one script call). */
@@ -72,6 +74,24 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
       for (const entry of entries) result.written += entry.events.length;
       options.onBatch?.(entries);
     };
+    /**
+     * The moves in of an entry about to be dead-lettered did arrive: Redis ran them, and the entry,
+     * read in this epoch, is their record. Postgres is told so, or the reconciler would see them
+     * as never arrived and give their units a second time once the arrival marker expires
+     * (bucketMoves.ts). Refused as data too, they are left as they were.
+     */
+    const recordArrivals = async (entry: OutboxEntry) => {
+      const arrivals = planWrites([entry]).bucketMoves.filter((move) => move.in_at !== null);
+      if (!arrivals.length) return;
+      try {
+        await db.transaction(async (tx) => {
+          await fence(tx);
+          await upsertBucketMoves(tx, arrivals);
+        });
+      } catch (error) {
+        if (!isDataError(error)) throw failed(error);
+      }
+    };
     const apply = async (raw: RawOutboxEntry[]) => {
       const entries = raw.map(({ entryId, json }) => parseEntry(entryId, json, partition));
       try {
@@ -87,6 +107,7 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
         } catch (error) {
           if (!isDataError(error)) throw failed(error);
           const reason = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
+          await recordArrivals(entry);
           await outbox.deadLetter(partition, raw[n], reason);
           result.deadLettered += 1;
         }

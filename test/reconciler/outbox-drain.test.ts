@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows as query } from '../../src/db/client';
+import { findBucketMoves, findUnfinishedMoves, upsertBucketMoves } from '../../src/db/bucketMoveRepository';
 import postgres from 'postgres';
 import { applyEntries } from '../../src/reconciler/applyEntries';
 import { LeaseLostError, assertSameEpoch } from '../../src/reconciler/drainFence';
@@ -81,6 +82,22 @@ describe('an outbox entry refused as data is dead-lettered whole, never half app
     expect(await rowsOfEntry(second, lineRefused)).toEqual({ reservations: [], movements: [] });
     const dead = await ctx.redis.xrange(ctx.keys.deadLetters(0), '-', '+');
     expect(dead.map(([, fields]) => fields[1])).toEqual(expect.arrayContaining([first, second]));
+  });
+
+  it("a dead-lettered move in is still recorded as arrived: the reconciler never gives its units again", async () => {
+    const target = await newSku('dl4-');
+    const move = uniqueName('move-');
+    const now = Date.now();
+    // The move out, written ahead of the drain as bucketMoves.ts does.
+    await upsertBucketMoves(ctx.db, [{ id: move, from_sku: `${target}-source`, to_sku: target, qty: 2, location: null, out_at: now - 60_000, in_at: null }]);
+    // Its move in, with counters Postgres refuses.
+    const moveIn = { type: 'MOVE', at: now, sku: target, delta: 2, move, peer: `${target}-source` };
+    await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', JSON.stringify({ events: [moveIn], stock: [[target, OUT_OF_RANGE, 12, 0, 0, 1_000_000]] }));
+
+    expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 1 });
+    const arrivedAt = (await findBucketMoves(ctx.db, [move])).get(move)?.inAt;
+    expect(arrivedAt && Date.parse(String(arrivedAt))).toBe(now);
+    expect((await findUnfinishedMoves(ctx.db, Date.now(), 10_000)).map((row) => row.id)).not.toContain(move);
   });
 });
 
