@@ -28,4 +28,5 @@ COPY --from=build /app/dist ./dist
 RUN mkdir .data && chown node:node .data
 USER node
 EXPOSE 3000 50051
-CMD ["node", "dist/main.js"]
+# The engine's V8 flags: src/process/nodeFlags.ts.
+CMD ["node", "--max-semi-space-size=64", "dist/main.js"]

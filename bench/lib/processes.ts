@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../tools/freePort';
+import { ENGINE_NODE_FLAGS } from '../../src/process/nodeFlags';
 import { httpAnswers } from '../../src/servers/readiness';
 import { startServerProcess } from '../../src/servers/serverProcess';
 import { CpuWatch } from './cpu';
@@ -31,7 +32,8 @@ async function startNode(entry: string, env: Record<string, string>, readyPath: 
   const server = await startServerProcess({
     name: `${entry} on ${url}`,
     command: process.execPath,
-    args: entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry],
+    // Every server measured runs with the engine's V8 flags: the ceilings are held to the same settings.
+    args: [...ENGINE_NODE_FLAGS, ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry])],
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     ready: () => httpAnswers(`${url}${readyPath}`),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import pg from 'postgres';
 import { freePort } from '../../tools/freePort';
+import { ENGINE_NODE_FLAGS } from '../../src/process/nodeFlags';
 import { httpAnswers } from '../../src/servers/readiness';
 import { type ServerProcess, startServerProcess } from '../../src/servers/serverProcess';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../tools/throwawayPostgres';
@@ -38,7 +39,7 @@ async function startEngine(name: string, env: Record<string, string>, logDir?: s
     server = await startServerProcess({
       name: `engine ${name} on ${url}`,
       command: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts'],
+      args: [...ENGINE_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'],
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_TOKEN: CHAOS_ADMIN_TOKEN, ...env, DATA_DIR: dataDir, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1' },
       ready: () => httpAnswers(`${url}/health`),

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ENGINE_NODE_FLAGS } from '../../src/process/nodeFlags';
 import { embeddedRedisPaths } from '../../src/servers/embeddedRedis';
 import { freePort } from './servers';
 
@@ -49,7 +50,7 @@ export async function startEngine(env: Record<string, string>, dataDir?: string)
   }
   // A restart keeps its port (env.PORT), so clients of the first process reach the second.
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: 'secret', LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
