@@ -21,7 +21,8 @@
  * once it checked it against the units each location had.
  *
  * The view and every reservation are also read over gRPC (GetStock, GetReservation), which must
- * answer what HTTP does.
+ * answer what HTTP does; about half the reserves, commits, releases and extends are sent over gRPC
+ * (tools/grpcAsHttp.ts), held to the same expectations.
  *
  * Seeded; a failure prints the seed and the shrunk command list. Replay with
  * MODEL_SEED=<seed> npx vitest run test/services/api-model.test.ts (MODEL_RUNS sets the number of
@@ -31,6 +32,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InventoryClientApi, createInventoryClient } from '../../src/grpc/client';
 import { type GrpcServer, startGrpcServer } from '../../src/grpc/server';
+import { callOverGrpc } from '../../tools/grpcAsHttp';
 import { SOLD_OUT_WATCH_MS } from '../../src/redis/soldOutReads';
 import { REDIS_TARGETS, type TestContext, adminHeaders, createTestContext, uniqueName } from '../support/context';
 
@@ -166,6 +168,13 @@ interface Real {
 type Answer = { statusCode: number; json(): any };
 const call = (real: Real, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object): Promise<Answer> =>
   real.ctx.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) });
+
+/** A client's reservation call over HTTP, or over gRPC read as the HTTP answer (tools/grpcAsHttp.ts): the model expects the same of both. */
+async function clientCall(real: Real, viaGrpc: boolean, url: string, payload?: object): Promise<Answer> {
+  if (!viaGrpc) return call(real, 'POST', url, payload);
+  const { status, body } = await callOverGrpc(real.grpc, 'POST', url, payload, { timeoutMs: 10_000 });
+  return { statusCode: status, json: () => body };
+}
 
 /** After every command: the view (every location's too), availability and every reservation read as the model says. */
 async function expectAgreement(model: Model, real: Real): Promise<void> {
@@ -327,12 +336,14 @@ class Reserve extends Step {
     readonly expires: boolean,
     /** On a located SKU, the location the line names, or null for none. */
     readonly location: string | null,
+    /** Sent as ReserveStock over gRPC rather than over HTTP. */
+    readonly viaGrpc: boolean,
   ) {
     super();
   }
   async run(model: Model, real: Real) {
     const at = model.locations && this.location ? { location: this.location } : {};
-    const answer = await call(real, 'POST', '/v1/reservations', { userId: this.userId, items: [{ sku: model.sku, qty: this.qty, ...at }], ...(this.expires ? { ttlSeconds: 1 } : {}) });
+    const answer = await clientCall(real, this.viaGrpc, '/v1/reservations', { userId: this.userId, items: [{ sku: model.sku, qty: this.qty, ...at }], ...(this.expires ? { ttlSeconds: 1 } : {}) });
     const limit = model.perUserLimit;
     const named = 'location' in at ? model.locations!.find((level) => level.location === at.location && level.active) : undefined;
     const available = 'location' in at ? (named ? levelOf(model, named).available : 0) : viewOf(model).available;
@@ -365,7 +376,7 @@ class Reserve extends Step {
     await expectAgreement(model, real);
   }
   toString() {
-    return `reserve ${this.userId} ${this.qty}${this.location ? ` @${this.location}` : ''}${this.expires ? ' (expires)' : ''}`;
+    return `reserve ${this.userId} ${this.qty}${this.location ? ` @${this.location}` : ''}${this.expires ? ' (expires)' : ''}${this.viaGrpc ? ' over gRPC' : ''}`;
   }
 }
 
@@ -374,6 +385,8 @@ class Finish extends Step {
   constructor(
     readonly action: 'commit' | 'release' | 'extend',
     readonly pick: number,
+    /** Sent over gRPC rather than over HTTP. */
+    readonly viaGrpc: boolean,
   ) {
     super();
   }
@@ -382,7 +395,7 @@ class Finish extends Step {
   }
   async run(model: Model, real: Real) {
     const r = model.reservations[this.pick % model.reservations.length];
-    const answer = await call(real, 'POST', `/v1/reservations/${r.id}/${this.action}`, this.action === 'extend' ? { ttlSeconds: 600 } : undefined);
+    const answer = await clientCall(real, this.viaGrpc, `/v1/reservations/${r.id}/${this.action}`, this.action === 'extend' ? { ttlSeconds: 600 } : undefined);
     const refusal = { COMMITTED: 'RESERVATION_COMMITTED', RELEASED: 'RESERVATION_RELEASED', EXPIRED: 'RESERVATION_EXPIRED' } as const;
     if (this.action === 'commit') {
       if (r.status === 'PENDING' || r.status === 'COMMITTED') {
@@ -408,7 +421,7 @@ class Finish extends Step {
     await expectAgreement(model, real);
   }
   toString() {
-    return `${this.action} #${this.pick}`;
+    return `${this.action} #${this.pick}${this.viaGrpc ? ' over gRPC' : ''}`;
   }
 }
 
@@ -555,8 +568,8 @@ class Repeated extends Step {
 }
 
 const reserves = fc
-  .tuple(fc.constantFrom(...USERS), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.option(fc.constantFrom(...LOCATIONS), { nil: null }))
-  .map(([userId, qty, expires, location]) => new Reserve(userId, qty, expires && qty === 1, location));
+  .tuple(fc.constantFrom(...USERS), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.option(fc.constantFrom(...LOCATIONS), { nil: null }), fc.boolean())
+  .map(([userId, qty, expires, location, viaGrpc]) => new Reserve(userId, qty, expires && qty === 1, location, viaGrpc));
 
 const puts = (lineOn: fc.Arbitrary<boolean>) =>
   fc
@@ -566,7 +579,9 @@ const patches = fc.integer({ min: 0, max: 12 }).map((total) => new PatchTotal(to
 const adjusts = fc
   .tuple(fc.integer({ min: -4, max: 4 }).filter((delta) => delta !== 0), fc.constantFrom(...LOCATIONS))
   .map(([delta, location]) => new Adjust(delta, location));
-const finishes = fc.tuple(fc.constantFrom('commit' as const, 'release' as const, 'extend' as const), fc.nat()).map(([action, pick]) => new Finish(action, pick));
+const finishes = fc
+  .tuple(fc.constantFrom('commit' as const, 'release' as const, 'extend' as const), fc.nat(), fc.boolean())
+  .map(([action, pick, viaGrpc]) => new Finish(action, pick, viaGrpc));
 const reconciles = fc.constant(new Reconcile());
 
 /** Reserves are listed three times (twice repeated): sequences then hold (and end) more of what the model counts. */
