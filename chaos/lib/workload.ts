@@ -247,9 +247,10 @@ export class Workload {
     switch (kind) {
       case 'giveUp': {
         // A client that hangs up 1 to 40 ms after sending its reserve (fetch aborts and closes the
-        // connection). The orderId names the call, so the checker finds its hold in Postgres.
+        // connection; over gRPC, the call's deadline passes). The orderId names the call, so the
+        // checker finds its hold in Postgres.
         const orderId = `gave-up-${random.id(10)}`;
-        const op = await this.send(client, 'reserve-give-up', 'POST', '/v1/reservations', { ...this.reserveBody(random), orderId }, { timeoutMs: random.int(1, 40) });
+        const op = await this.send(client, 'reserve-give-up', 'POST', '/v1/reservations', { ...this.reserveBody(random), orderId }, { timeoutMs: random.int(1, 40), grpc: random.chance(GRPC_SHARE) });
         if (op.status === 0) op.gaveUpOrderId = orderId;
         // An answer that came in time was received: an ordinary hold.
         this.afterReserve(op);
