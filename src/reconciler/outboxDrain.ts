@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import type { Outbox, RawOutboxEntry } from '../redis/outbox';
 import { type OutboxEntry, parseEntry } from '../redis/outboxEntry';
 import { upsertBucketMoves } from '../db/bucketMoveRepository';
+import { insertMovements } from '../db/skuRepository';
 import { applyEntries } from './applyEntries';
 import { EpochChangedError, LeaseLostError, assertSameEpoch } from './drainFence';
 import { planWrites } from './writePlan';
@@ -75,17 +76,21 @@ export async function drainOutbox(outbox: Outbox, db: Database, options: DrainOp
       options.onBatch?.(entries);
     };
     /**
-     * The moves in of an entry about to be dead-lettered did arrive: Redis ran them, and the entry,
-     * read in this epoch, is their record. Postgres is told so, or the reconciler would see them
-     * as never arrived and give their units a second time once the arrival marker expires
-     * (bucketMoves.ts). Refused as data too, they are left as they were.
+     * The move in an entry about to be dead-lettered records did arrive: Redis ran it, and the
+     * entry, read in this epoch, is its record. Postgres is told so, with the entry's movements
+     * (the MOVE, and the ADJUST of a location the target retired), so that the facts a rebuild or
+     * a repair adds up hold the units Redis holds. Else the reconciler would see the move as never
+     * arrived and give its units a second time once the arrival marker expires (bucketMoves.ts).
+     * Refused as data too, they are left as they were.
      */
     const recordArrivals = async (entry: OutboxEntry) => {
-      const arrivals = planWrites([entry]).bucketMoves.filter((move) => move.in_at !== null);
+      const plan = planWrites([entry]);
+      const arrivals = plan.bucketMoves.filter((move) => move.in_at !== null);
       if (!arrivals.length) return;
       try {
         await db.transaction(async (tx) => {
           await fence(tx);
+          await insertMovements(tx, plan.movements);
           await upsertBucketMoves(tx, arrivals);
         });
       } catch (error) {

@@ -84,7 +84,7 @@ describe('an outbox entry refused as data is dead-lettered whole, never half app
     expect(dead.map(([, fields]) => fields[1])).toEqual(expect.arrayContaining([first, second]));
   });
 
-  it("a dead-lettered move in is still recorded as arrived: the reconciler never gives its units again", async () => {
+  it("a dead-lettered move in is still recorded as arrived, with its movement: the reconciler never gives its units again", async () => {
     const target = await newSku('dl4-');
     const move = uniqueName('move-');
     const now = Date.now();
@@ -92,9 +92,11 @@ describe('an outbox entry refused as data is dead-lettered whole, never half app
     await upsertBucketMoves(ctx.db, [{ id: move, from_sku: `${target}-source`, to_sku: target, qty: 2, location: null, out_at: now - 60_000, in_at: null }]);
     // Its move in, with counters Postgres refuses.
     const moveIn = { type: 'MOVE', at: now, sku: target, delta: 2, move, peer: `${target}-source` };
-    await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', JSON.stringify({ events: [moveIn], stock: [[target, OUT_OF_RANGE, 12, 0, 0, 1_000_000]] }));
+    const entry = await ctx.redis.xadd(ctx.keys.outbox(0), '*', 'e', JSON.stringify({ events: [moveIn], stock: [[target, OUT_OF_RANGE, 12, 0, 0, 1_000_000]] }));
 
     expect(await drainOutbox(ctx.maintenance.outbox, ctx.db)).toMatchObject({ deadLettered: 1 });
+    // The facts a rebuild or a repair adds up hold the units: the MOVE is recorded, the counters are not.
+    expect(await query(ctx.db, sql`select type, qty from stock_movements where event_key like ${`${entry}:%`}`)).toEqual([{ type: 'MOVE', qty: 2 }]);
     const arrivedAt = (await findBucketMoves(ctx.db, [move])).get(move)?.inAt;
     expect(arrivedAt && Date.parse(String(arrivedAt))).toBe(now);
     expect((await findUnfinishedMoves(ctx.db, Date.now(), 10_000)).map((row) => row.id)).not.toContain(move);
