@@ -49,8 +49,15 @@ export function checkBearer(authorization: string | undefined, { token, required
   }
 }
 
-/** An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer); a callback, as it runs on every call. */
+/** Whether a rule checks any token: client routes with no API_TOKEN (or /metrics with no METRICS_TOKEN) let every caller through. */
+const checksToken = ({ token, required }: TokenRule) => token !== undefined || required;
+
+/**
+ * An onRequest hook demanding `Authorization: Bearer <token>` (checkBearer); a callback, as it runs
+ * on every call. A rule that checks no token reads no header: a repeated one is then ignored too.
+ */
 export function bearerAuth(rule: TokenRule) {
+  if (!checksToken(rule)) return (_request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => done();
   return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
     try {
       checkBearer(singleHeaderValue(request, 'authorization'), rule);
@@ -62,10 +69,9 @@ export function bearerAuth(rule: TokenRule) {
 }
 
 /**
- * Guards a scope's routes with bearerAuth, unless the rule lets every caller through (client
- * routes with no API_TOKEN): then no hook is added, since every request would pay for one that
- * checks nothing.
+ * Guards a scope's routes with bearerAuth, unless the rule checks no token: then no hook is added,
+ * since every request would pay for one that checks nothing.
  */
 export function guardScope(scope: FastifyInstance, rule: TokenRule): void {
-  if (rule.token !== undefined || rule.required) scope.addHook('onRequest', bearerAuth(rule));
+  if (checksToken(rule)) scope.addHook('onRequest', bearerAuth(rule));
 }

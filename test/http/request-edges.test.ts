@@ -117,12 +117,15 @@ describe('a header a request carries once, sent twice, is refused (as gRPC refus
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/skus/${sku}` })).json().total).toBe(3);
   });
 
-  it('a route that does not read the header ignores it: two Authorization headers on a client route with no API_TOKEN, two Idempotency-Keys on a read', async () => {
+  it('a route that does not read the header ignores it: two Authorization headers on a client route with no API_TOKEN and on /metrics with no METRICS_TOKEN, two Idempotency-Keys on a read', async () => {
     const answer = await reserveWith('authorization: Bearer a\r\nauthorization: Bearer b\r\n');
     expect(answer.status).toBe(201);
     const read = await rawAnswer(`GET /v1/skus/${sku} HTTP/1.1\r\nhost: x\r\nidempotency-key: k1\r\nidempotency-key: k2\r\nconnection: close\r\n\r\n`);
     expect(read.status).toBe(200);
     expect(read.json()).toMatchObject({ sku });
+    // /metrics checks no token without METRICS_TOKEN.
+    const scrape = await rawAnswer('GET /metrics HTTP/1.1\r\nhost: x\r\nauthorization: Bearer a\r\nauthorization: Bearer b\r\nconnection: close\r\n\r\n');
+    expect(scrape.status).toBe(200);
   });
 });
 
