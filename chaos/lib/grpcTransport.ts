@@ -1,9 +1,9 @@
 import { type InventoryClientApi, createInventoryClient } from '../../src/grpc/client';
 import { type HttpLikeAnswer, callOverGrpc, carriedOverGrpc } from '../../tools/grpcAsHttp';
-import type { Engine } from './world';
+import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
 
 /**
- * Sends a client's reservation calls over gRPC to the engine's GRPC_PORT, one channel per engine,
+ * Sends a client's reservation calls, SKU reads and admin PUTs over gRPC to the engine's GRPC_PORT, one channel per engine,
  * and reads each answer as the same call's HTTP answer (tools/grpcAsHttp.ts): the checker holds
  * gRPC calls to the same invariants, mixed in one history with the HTTP ones.
  */
@@ -17,7 +17,7 @@ export class GrpcTransport {
 
   private client(engine: Engine): InventoryClientApi {
     let client = this.clients.get(engine.name);
-    if (!client) this.clients.set(engine.name, (client = createInventoryClient(engine.grpcAddress)));
+    if (!client) this.clients.set(engine.name, (client = createInventoryClient(engine.grpcAddress, { adminToken: CHAOS_ADMIN_TOKEN })));
     return client;
   }
 

@@ -36,7 +36,7 @@ function stockOf(sku: string, total: number, random?: Random) {
   return { locations: locations.map((location, n) => ({ location, total: n === 0 ? total - share * (locations.length - 1) : share })), ...buckets };
 }
 export const USERS = Array.from({ length: 40 }, (_, i) => `u${i}`);
-/** The share of reservation calls (reserve, read, commit, release, extend) a client sends over gRPC rather than HTTP. */
+/** The share of reservation calls (reserve, read, commit, release, extend), SKU reads and admin PUTs a client sends over gRPC rather than HTTP. */
 const GRPC_SHARE = 0.25;
 
 /** One request a client sent and the answer it got (status 0: no answer, the connection failed or timed out). */
@@ -292,12 +292,13 @@ export class Workload {
         return;
       }
       case 'view':
-        await this.send(client, 'sku-view', 'GET', `/v1/skus/${random.pick(SKUS)}`);
+        await this.send(client, 'sku-view', 'GET', `/v1/skus/${random.pick(SKUS)}`, undefined, { grpc: random.chance(GRPC_SHARE) });
         return;
       case 'set': {
         const sku = random.pick(SKUS);
         // Totals only grow by PUT (a lower one may be refused, which is fine too).
-        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, { ...stockOf(sku, INITIAL_TOTAL + random.int(-10, 20), random), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null }, { admin: true });
+        const body = { ...stockOf(sku, INITIAL_TOTAL + random.int(-10, 20), random), perUserLimit: LIMITS[sku], startsAt: null, endsAt: null };
+        await this.send(client, 'admin-set', 'PUT', `/v1/admin/skus/${sku}`, body, { admin: true, grpc: random.chance(GRPC_SHARE) });
         return;
       }
       case 'adjust': {
