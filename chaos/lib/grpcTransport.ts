@@ -1,5 +1,5 @@
 import { type InventoryClientApi, createInventoryClient } from '../../src/grpc/client';
-import { type HttpLikeAnswer, callOverGrpc, carriedOverGrpc } from '../../tools/grpcAsHttp';
+import { type HttpLikeAnswer, callOverGrpc } from '../../tools/grpcAsHttp';
 import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
 
 /**
@@ -9,11 +9,6 @@ import { CHAOS_ADMIN_TOKEN, type Engine } from './world';
  */
 export class GrpcTransport {
   private readonly clients = new Map<string, InventoryClientApi>();
-
-  /** Whether a request has a gRPC equivalent here. */
-  static carries(method: string, path: string): boolean {
-    return carriedOverGrpc(method, path);
-  }
 
   private client(engine: Engine): InventoryClientApi {
     let client = this.clients.get(engine.name);

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- answers' JSON bodies are read field by field */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { carriedOverGrpc } from '../../tools/grpcAsHttp';
 import { GrpcTransport } from './grpcTransport';
 import { LineClients } from './lineWorkload';
 import type { Random } from './random';
@@ -112,7 +113,7 @@ export interface SendOptions {
   ticketId?: string;
   engine?: Engine;
   timeoutMs?: number;
-  /** Over gRPC, when the call has a gRPC equivalent (GrpcTransport.carries). */
+  /** Over gRPC, when the call has a gRPC equivalent (tools/grpcAsHttp.ts, carriedOverGrpc). */
   grpc?: boolean;
 }
 
@@ -176,7 +177,7 @@ export class Workload {
   ): Promise<Op> {
     const engine = options.engine ?? this.engines[this.turn++ % this.engines.length];
     const headers: Record<string, string> = { ...(options.admin ? adminHeaders : {}), ...(options.idemKey ? { 'idempotency-key': options.idemKey } : {}) };
-    const viaGrpc = options.grpc === true && GrpcTransport.carries(method, path);
+    const viaGrpc = options.grpc === true && carriedOverGrpc(method, path);
     const t0 = Date.now();
     const answer = viaGrpc ? await this.grpc.call(engine, method, path, body, options.idemKey, options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : await call(engine, method, path, body, headers, options.timeoutMs);
     const op: Op = { seq: this.history.nextSeq(), client, kind, engine: engine.name, method, path, body, idemKey: options.idemKey, t0, t1: Date.now(), status: answer.status, resId: options.resId, ticketId: options.ticketId };
